@@ -1,0 +1,35 @@
+# The project's commands. `make test` is what CI runs (.ci/run) and what the README tells a new
+# user to run.
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: test check race bench fuzz
+
+test: check race
+
+# Formatting and static checks.
+check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# The race detector needs cgo and a C compiler; without them the tests run without it.
+RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
+
+# Every test, with the race detector where the machine has one.
+race:
+	@[ -n "$(RACE)" ] || echo "note: no C compiler for cgo, so the tests run without -race"
+	$(GO) test $(RACE) -count=1 ./...
+
+# Every benchmark, with allocation figures.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Every fuzz target, each for FUZZTIME (make fuzz FUZZTIME=1m).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done

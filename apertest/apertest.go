@@ -1,0 +1,105 @@
+// Package apertest has test helpers for state machines: codec round-trips and the check that a
+// conflict leaves the state unchanged. The library's own packages use it, and so can yours.
+package apertest
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+)
+
+// RoundTrip checks, for every codec of the library, that v encodes, that the bytes decode into a
+// fresh V, and that the decoded value encodes to the same bytes. It returns the decoded values,
+// one per codec in the order of aper.Codecs, for further checks.
+func RoundTrip[V any](t testing.TB, v V) []V {
+	t.Helper()
+	var out []V
+	for _, c := range aper.Codecs() {
+		b1, err := c.Marshal(v)
+		if err != nil {
+			t.Fatalf("%s: encode %T: %v", c.Name(), v, err)
+		}
+		var got V
+		if err := c.Unmarshal(b1, &got); err != nil {
+			t.Fatalf("%s: decode %T from %x: %v", c.Name(), v, b1, err)
+		}
+		b2, err := c.Marshal(got)
+		if err != nil {
+			t.Fatalf("%s: encode the decoded %T: %v", c.Name(), v, err)
+		}
+		if !bytes.Equal(b1, b2) {
+			t.Fatalf("%s: %T does not round-trip:\nfirst:  %s\nsecond: %s", c.Name(), v, printable(c, b1), printable(c, b2))
+		}
+		out = append(out, got)
+	}
+	return out
+}
+
+func printable(c aper.Codec, b []byte) string {
+	if c.Name() == "json" {
+		return string(b)
+	}
+	return hex.EncodeToString(b)
+}
+
+// Encode returns v's encoding under codec c, failing the test on error.
+func Encode(t testing.TB, c aper.Codec, v any) []byte {
+	t.Helper()
+	b, err := c.Marshal(v)
+	if err != nil {
+		t.Fatalf("%s: encode %T: %v", c.Name(), v, err)
+	}
+	return b
+}
+
+// Equal checks that a and b have the same encoding under every codec: the library's notion of
+// equal replicas.
+func Equal(t testing.TB, a, b any) {
+	t.Helper()
+	for _, c := range aper.Codecs() {
+		ea, eb := Encode(t, c, a), Encode(t, c, b)
+		if !bytes.Equal(ea, eb) {
+			t.Fatalf("%s: values differ:\n%s\n%s", c.Name(), printable(c, ea), printable(c, eb))
+		}
+	}
+}
+
+// Conflicts applies ev to s and checks that it returns a conflict of the given kind (any kind if
+// kind is empty) and that s encodes, under every codec, exactly as it did before. It returns the
+// conflict.
+func Conflicts[S aper.StateMachine[S, T], T any](t testing.TB, s S, ev aper.Event[T], kind conflict.Kind) *conflict.Conflict {
+	t.Helper()
+	before := make([][]byte, 0, 2)
+	for _, c := range aper.Codecs() {
+		before = append(before, Encode(t, c, s))
+	}
+	err := s.Apply(ev)
+	if err == nil {
+		t.Fatalf("Apply(%+v) = nil, want a conflict", ev.Transition)
+	}
+	var cf *conflict.Conflict
+	if !errors.As(err, &cf) {
+		t.Fatalf("Apply(%+v) = %v, which wraps no *conflict.Conflict", ev.Transition, err)
+	}
+	if kind != "" && cf.Kind != kind {
+		t.Fatalf("Apply(%+v) conflict kind = %q, want %q (%v)", ev.Transition, cf.Kind, kind, err)
+	}
+	for i, c := range aper.Codecs() {
+		if after := Encode(t, c, s); !bytes.Equal(before[i], after) {
+			t.Fatalf("%s: state changed by a conflicting Apply:\nbefore: %s\nafter:  %s", c.Name(), printable(c, before[i]), printable(c, after))
+		}
+	}
+	return cf
+}
+
+// MustApply applies ev to s and fails the test on error.
+func MustApply[S aper.StateMachine[S, T], T any](t testing.TB, s S, ev aper.Event[T]) {
+	t.Helper()
+	if err := s.Apply(ev); err != nil {
+		t.Fatalf("Apply(%+v): %v", ev.Transition, err)
+	}
+}

@@ -1,0 +1,82 @@
+package aper
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/aper-go/aper/conflict"
+)
+
+// Atom is a value that is replaced whole: the last transition in the server's order wins. Its zero
+// value holds V's zero value and is ready to use.
+//
+// The value is shared, not copied: treat what Get returns and what a transition carries as
+// read-only.
+type Atom[V any] struct {
+	value V
+}
+
+// AtomTransition sets an Atom's value. With Expect set it is a compare-and-set: it conflicts
+// (kind Mismatch) unless the current value equals *Expect (by reflect.DeepEqual).
+type AtomTransition[V any] struct {
+	Value  V  `json:"value" cbor:"1,keyasint"`
+	Expect *V `json:"expect,omitempty" cbor:"2,keyasint,omitempty"`
+}
+
+// NewAtom returns an Atom holding v.
+func NewAtom[V any](v V) *Atom[V] { return &Atom[V]{value: v} }
+
+// Get returns the current value.
+func (a *Atom[V]) Get() V { return a.value }
+
+// Set returns the transition that replaces the value with v. It does not change a.
+func (a *Atom[V]) Set(v V) AtomTransition[V] { return AtomTransition[V]{Value: v} }
+
+// CompareAndSet returns the transition that replaces the value with v if it still equals old at
+// the time the transition is applied, and conflicts otherwise. It does not change a.
+func (a *Atom[V]) CompareAndSet(old, v V) AtomTransition[V] {
+	return AtomTransition[V]{Value: v, Expect: &old}
+}
+
+// Apply sets the value, or returns a Mismatch conflict for a compare-and-set whose expectation no
+// longer holds.
+func (a *Atom[V]) Apply(ev Event[AtomTransition[V]]) error {
+	t := ev.Transition
+	if t.Expect != nil && !reflect.DeepEqual(a.value, *t.Expect) {
+		return conflict.New(conflict.Mismatch, "compare-and-set: the current value differs from the expected one")
+	}
+	a.value = t.Value
+	return nil
+}
+
+// Clone returns an Atom holding the same value.
+func (a *Atom[V]) Clone() *Atom[V] { return &Atom[V]{value: a.value} }
+
+// MarshalJSON encodes the Atom as its value.
+func (a *Atom[V]) MarshalJSON() ([]byte, error) { return json.Marshal(a.value) }
+
+// UnmarshalJSON decodes the Atom from its value.
+func (a *Atom[V]) UnmarshalJSON(b []byte) error {
+	var v V
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("aper: atom: %w", err)
+	}
+	a.value = v
+	return nil
+}
+
+// MarshalCBOR encodes the Atom as its value.
+func (a *Atom[V]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(a.value) }
+
+// UnmarshalCBOR decodes the Atom from its value.
+func (a *Atom[V]) UnmarshalCBOR(b []byte) error {
+	var v V
+	if err := CBOR.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("aper: atom: %w", err)
+	}
+	a.value = v
+	return nil
+}
+
+var _ StateMachine[*Atom[int], AtomTransition[int]] = (*Atom[int])(nil)

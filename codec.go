@@ -1,0 +1,114 @@
+package aper
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Codec turns values into bytes and back. The library ships two: [JSON] for text frames and
+// debugging, [CBOR] for compact binary frames. Every state and transition type of the library
+// round-trips through both: decoding what Marshal wrote gives a value that Marshal encodes to the
+// same bytes.
+//
+// Unmarshal is safe on untrusted bytes: malformed input is an error, never a panic.
+type Codec interface {
+	// Name is the codec's short name ("json", "cbor"), used to negotiate it on a connection.
+	Name() string
+	// Marshal encodes v.
+	Marshal(v any) ([]byte, error)
+	// Unmarshal decodes data into v, which must be a non-nil pointer.
+	Unmarshal(data []byte, v any) error
+}
+
+// JSONCodec encodes with the standard library's encoding/json. Its zero value is ready to use.
+type JSONCodec struct{}
+
+// JSON is the JSON codec.
+var JSON = JSONCodec{}
+
+// Name returns "json".
+func (JSONCodec) Name() string { return "json" }
+
+// Marshal encodes v as JSON.
+func (JSONCodec) Marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("aper: json encode: %w", err)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes JSON data into v.
+func (JSONCodec) Unmarshal(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("aper: json decode: %w", err)
+	}
+	return nil
+}
+
+// CBORCodec encodes with github.com/fxamacker/cbor/v2 in Core Deterministic Encoding (sorted map
+// keys, shortest forms), so equal values encode to equal bytes. Decoding rejects duplicate map
+// keys, invalid UTF-8 and nesting deeper than 64 levels. Use the package variable [CBOR].
+type CBORCodec struct {
+	enc cbor.EncMode
+	dec cbor.DecMode
+}
+
+// CBOR is the CBOR codec.
+var CBOR = newCBORCodec()
+
+func newCBORCodec() CBORCodec {
+	eo := cbor.CoreDetEncOptions()
+	eo.Time = cbor.TimeRFC3339Nano
+	enc, err := eo.EncMode()
+	if err != nil {
+		panic(err) // static options: cannot fail
+	}
+	dec, err := cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		MaxNestedLevels:  64,
+		MaxArrayElements: 1<<31 - 1, // lengths are checked against the input before allocating
+		MaxMapPairs:      1<<31 - 1,
+		UTF8:             cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return CBORCodec{enc: enc, dec: dec}
+}
+
+// Name returns "cbor".
+func (CBORCodec) Name() string { return "cbor" }
+
+// Marshal encodes v as deterministic CBOR.
+func (c CBORCodec) Marshal(v any) ([]byte, error) {
+	b, err := c.enc.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("aper: cbor encode: %w", err)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes CBOR data into v.
+func (c CBORCodec) Unmarshal(data []byte, v any) error {
+	if err := c.dec.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("aper: cbor decode: %w", err)
+	}
+	return nil
+}
+
+// Codecs lists the library's codecs, for tests that check every one.
+func Codecs() []Codec { return []Codec{JSON, CBOR} }
+
+// CodecByName returns the codec with the given name, or false.
+func CodecByName(name string) (Codec, bool) {
+	switch name {
+	case "json":
+		return JSON, true
+	case "cbor":
+		return CBOR, true
+	}
+	return nil, false
+}

@@ -1,0 +1,293 @@
+package aper
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"sync/atomic"
+
+	"github.com/aper-go/aper/conflict"
+	"github.com/tidwall/btree"
+)
+
+// Map is an ordered map from keys to state machines: transitions set an entry, delete it, or apply
+// a transition to one entry's state machine. Its zero value is an empty map ready to use.
+//
+// V is the entries' state machine type (usually a pointer, such as *Counter) and T its transition
+// type. Go cannot infer T from V, so both are type parameters: Map[string, *Counter,
+// CounterTransition].
+//
+// Clone is O(1): the map is a copy-on-write B-tree, and an entry's value is cloned only when a
+// transition first changes it after the Clone. Set, Delete and Apply cost O(log n) plus the
+// entry's own Apply.
+//
+// Values returned by Get and All are shared with the map: read them, do not apply transitions to
+// them directly.
+type Map[K cmp.Ordered, V StateMachine[V, T], T any] struct {
+	tree  *btree.BTreeG[mapItem[K, V]]
+	owner uint64 // values whose owner equals this were cloned by this map after its last Clone
+}
+
+type mapItem[K cmp.Ordered, V any] struct {
+	key   K
+	value V
+	owner uint64
+}
+
+// owners hands out the tokens that mark which map may change a value in place. Token 0 is never
+// handed out: values that arrived in a transition carry it and are cloned before their first
+// change.
+var owners atomic.Uint64
+
+func newOwner() uint64 { return owners.Add(1) }
+
+func lessItem[K cmp.Ordered, V any](a, b mapItem[K, V]) bool { return cmp.Less(a.key, b.key) }
+
+// MapOp says what a MapTransition does.
+type MapOp uint8
+
+// The map operations.
+const (
+	MapOpSet    MapOp = iota + 1 // set Key to Value, replacing any entry
+	MapOpDelete                  // delete Key; a missing key is a NotFound conflict
+	MapOpApply                   // apply Inner to Key's state machine; a missing key is NotFound
+)
+
+// MapTransition changes one entry of a Map.
+type MapTransition[K cmp.Ordered, V any, T any] struct {
+	Op    MapOp `json:"op" cbor:"1,keyasint"`
+	Key   K     `json:"key" cbor:"2,keyasint"`
+	Value V     `json:"value,omitzero" cbor:"3,keyasint,omitzero"`
+	Inner T     `json:"inner,omitzero" cbor:"4,keyasint,omitzero"`
+}
+
+// NewMap returns an empty map.
+func NewMap[K cmp.Ordered, V StateMachine[V, T], T any]() *Map[K, V, T] {
+	return &Map[K, V, T]{}
+}
+
+func (m *Map[K, V, T]) init() {
+	if m.tree == nil {
+		m.tree = btree.NewBTreeGOptions(lessItem[K, V], btree.Options{NoLocks: true})
+	}
+	if m.owner == 0 {
+		m.owner = newOwner()
+	}
+}
+
+// Len returns the number of entries.
+func (m *Map[K, V, T]) Len() int {
+	if m.tree == nil {
+		return 0
+	}
+	return m.tree.Len()
+}
+
+// Get returns the state machine at k.
+func (m *Map[K, V, T]) Get(k K) (V, bool) {
+	if m.tree == nil {
+		var zero V
+		return zero, false
+	}
+	it, ok := m.tree.Get(mapItem[K, V]{key: k})
+	return it.value, ok
+}
+
+// Has reports whether k has an entry.
+func (m *Map[K, V, T]) Has(k K) bool {
+	_, ok := m.Get(k)
+	return ok
+}
+
+// All yields the entries in key order.
+func (m *Map[K, V, T]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		if m.tree == nil {
+			return
+		}
+		m.tree.Scan(func(it mapItem[K, V]) bool { return yield(it.key, it.value) })
+	}
+}
+
+// Keys yields the keys in order.
+func (m *Map[K, V, T]) Keys() iter.Seq[K] {
+	return func(yield func(K) bool) {
+		for k := range m.All() {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// Set returns the transition that sets k to v, replacing any entry. It does not change m. The map
+// keeps v and clones it before its first change, so v may be applied to several replicas.
+func (m *Map[K, V, T]) Set(k K, v V) MapTransition[K, V, T] {
+	return MapTransition[K, V, T]{Op: MapOpSet, Key: k, Value: v}
+}
+
+// Delete returns the transition that deletes k. It does not change m.
+func (m *Map[K, V, T]) Delete(k K) MapTransition[K, V, T] {
+	return MapTransition[K, V, T]{Op: MapOpDelete, Key: k}
+}
+
+// Update returns the transition that applies t to the state machine at k. It does not change m.
+func (m *Map[K, V, T]) Update(k K, t T) MapTransition[K, V, T] {
+	return MapTransition[K, V, T]{Op: MapOpApply, Key: k, Inner: t}
+}
+
+// Apply sets, deletes or updates one entry. A missing key for Delete or Apply is a NotFound
+// conflict whose path names the key; a conflict of the entry's own state machine comes back with
+// the key put in front of its path. On a conflict the map is unchanged.
+func (m *Map[K, V, T]) Apply(ev Event[MapTransition[K, V, T]]) error {
+	t := &ev.Transition
+	switch t.Op {
+	case MapOpSet:
+		if isNil(t.Value) {
+			return conflict.WithPath(conflict.New(conflict.Invalid, "map: set with a nil value"), keyString(t.Key))
+		}
+		m.init()
+		m.tree.Set(mapItem[K, V]{key: t.Key, value: t.Value})
+		return nil
+	case MapOpDelete:
+		if m.tree == nil {
+			return notFound(t.Key)
+		}
+		if _, ok := m.tree.Delete(mapItem[K, V]{key: t.Key}); !ok {
+			return notFound(t.Key)
+		}
+		return nil
+	case MapOpApply:
+		if m.tree == nil {
+			return notFound(t.Key)
+		}
+		m.init()
+		it, ok := m.tree.Get(mapItem[K, V]{key: t.Key})
+		if !ok {
+			return notFound(t.Key)
+		}
+		owned := it.owner == m.owner
+		v := it.value
+		if !owned {
+			v = v.Clone()
+		}
+		inner := Event[T]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t.Inner}
+		if err := v.Apply(inner); err != nil {
+			return conflict.WithPath(err, keyString(t.Key))
+		}
+		if !owned {
+			m.tree.Set(mapItem[K, V]{key: t.Key, value: v, owner: m.owner})
+		}
+		return nil
+	default:
+		return conflict.New(conflict.Invalid, fmt.Sprintf("map: unknown operation %d", t.Op))
+	}
+}
+
+func notFound[K cmp.Ordered](k K) error {
+	return conflict.WithPath(conflict.New(conflict.NotFound, "map: no such key"), keyString(k))
+}
+
+func keyString[K cmp.Ordered](k K) string {
+	if s, ok := any(k).(string); ok {
+		return s
+	}
+	return fmt.Sprint(k)
+}
+
+// Clone returns an independent copy in O(1); the two share their B-tree nodes and values until
+// either changes them.
+func (m *Map[K, V, T]) Clone() *Map[K, V, T] {
+	if m.tree == nil {
+		return &Map[K, V, T]{}
+	}
+	m.owner = newOwner() // values m owned are now shared with the clone
+	return &Map[K, V, T]{tree: m.tree.Copy(), owner: newOwner()}
+}
+
+// mapEntry is one entry on the wire: a two-element array [key, value].
+type mapEntry[K cmp.Ordered, V any] struct {
+	_     struct{} `cbor:",toarray"`
+	Key   K
+	Value V
+}
+
+func (e mapEntry[K, V]) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]any{e.Key, e.Value})
+}
+
+func (e *mapEntry[K, V]) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if len(raw) != 2 {
+		return errors.New("an entry is a [key, value] pair")
+	}
+	if err := json.Unmarshal(raw[0], &e.Key); err != nil {
+		return err
+	}
+	return json.Unmarshal(raw[1], &e.Value)
+}
+
+func (m *Map[K, V, T]) entries() []mapEntry[K, V] {
+	out := make([]mapEntry[K, V], 0, m.Len())
+	for k, v := range m.All() {
+		out = append(out, mapEntry[K, V]{Key: k, Value: v})
+	}
+	return out
+}
+
+func (m *Map[K, V, T]) load(entries []mapEntry[K, V]) error {
+	fresh := &Map[K, V, T]{}
+	fresh.init()
+	for _, e := range entries {
+		if isNil(e.Value) {
+			return fmt.Errorf("aper: map: key %v has a null value", e.Key)
+		}
+		if _, replaced := fresh.tree.Set(mapItem[K, V]{key: e.Key, value: e.Value, owner: fresh.owner}); replaced {
+			return fmt.Errorf("aper: map: duplicate key %v", e.Key)
+		}
+	}
+	*m = *fresh
+	return nil
+}
+
+// MarshalJSON encodes the map as an array of [key, value] pairs in key order.
+func (m *Map[K, V, T]) MarshalJSON() ([]byte, error) { return json.Marshal(m.entries()) }
+
+// UnmarshalJSON decodes an array of [key, value] pairs. Duplicate keys and null values are errors.
+func (m *Map[K, V, T]) UnmarshalJSON(b []byte) error {
+	var es []mapEntry[K, V]
+	if err := json.Unmarshal(b, &es); err != nil {
+		return fmt.Errorf("aper: map: %w", err)
+	}
+	return m.load(es)
+}
+
+// MarshalCBOR encodes the map as an array of [key, value] pairs in key order.
+func (m *Map[K, V, T]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(m.entries()) }
+
+// UnmarshalCBOR decodes an array of [key, value] pairs. Duplicate keys and null values are errors.
+func (m *Map[K, V, T]) UnmarshalCBOR(b []byte) error {
+	var es []mapEntry[K, V]
+	if err := CBOR.Unmarshal(b, &es); err != nil {
+		return fmt.Errorf("aper: map: %w", err)
+	}
+	return m.load(es)
+}
+
+// isNil reports whether v is a nil pointer, map, slice, channel, function or interface.
+func isNil[V any](v V) bool {
+	rv := reflect.ValueOf(&v).Elem()
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
+
+var _ StateMachine[*Map[string, *Counter, CounterTransition], MapTransition[string, *Counter, CounterTransition]] = (*Map[string, *Counter, CounterTransition])(nil)

@@ -1,0 +1,87 @@
+package aper
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Transaction is a transition made of several transitions of one state machine, applied in order
+// and all-or-nothing: if one conflicts, the state is as it was before the first.
+type Transaction[T any] []T
+
+// ApplyTransaction applies the transitions of ev to a clone of s and returns the clone. If one
+// conflicts it returns s itself, untouched, and the conflict (its message names the step). Every
+// step sees ev's Seq, Client and Time.
+//
+// Its cost is one Clone (O(1) for the library's structures) plus the steps.
+func ApplyTransaction[S StateMachine[S, T], T any](s S, ev Event[Transaction[T]]) (S, error) {
+	next := s.Clone()
+	for i, t := range ev.Transition {
+		step := Event[T]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t}
+		if err := next.Apply(step); err != nil {
+			return s, fmt.Errorf("aper: transaction step %d of %d: %w", i+1, len(ev.Transition), err)
+		}
+	}
+	return next, nil
+}
+
+// Transactional wraps a state machine so that its transitions are Transactions: use it as the
+// state of a room whose clients change several things at once.
+type Transactional[S StateMachine[S, T], T any] struct {
+	state S
+}
+
+// NewTransactional wraps s.
+func NewTransactional[S StateMachine[S, T], T any](s S) *Transactional[S, T] {
+	return &Transactional[S, T]{state: s}
+}
+
+// State returns the wrapped state machine (read it; change it only through Apply).
+func (x *Transactional[S, T]) State() S { return x.state }
+
+// Apply applies every transition of the transaction, or none.
+func (x *Transactional[S, T]) Apply(ev Event[Transaction[T]]) error {
+	next, err := ApplyTransaction(x.state, ev)
+	if err != nil {
+		return err
+	}
+	x.state = next
+	return nil
+}
+
+// Clone returns an independent copy.
+func (x *Transactional[S, T]) Clone() *Transactional[S, T] {
+	return &Transactional[S, T]{state: x.state.Clone()}
+}
+
+// MarshalJSON encodes the wrapped state.
+func (x *Transactional[S, T]) MarshalJSON() ([]byte, error) { return json.Marshal(x.state) }
+
+// UnmarshalJSON decodes the wrapped state.
+func (x *Transactional[S, T]) UnmarshalJSON(b []byte) error {
+	var s S
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("aper: transactional: %w", err)
+	}
+	if isNil(s) {
+		return fmt.Errorf("aper: transactional: null state")
+	}
+	x.state = s
+	return nil
+}
+
+// MarshalCBOR encodes the wrapped state.
+func (x *Transactional[S, T]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(x.state) }
+
+// UnmarshalCBOR decodes the wrapped state.
+func (x *Transactional[S, T]) UnmarshalCBOR(b []byte) error {
+	var s S
+	if err := CBOR.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("aper: transactional: %w", err)
+	}
+	if isNil(s) {
+		return fmt.Errorf("aper: transactional: null state")
+	}
+	x.state = s
+	return nil
+}
