@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"reflect"
-	"sync/atomic"
 
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/internal/cow"
 	"github.com/tidwall/btree"
 )
 
@@ -28,21 +27,14 @@ import (
 // them directly.
 type Map[K cmp.Ordered, V StateMachine[V, T], T any] struct {
 	tree  *btree.BTreeG[mapItem[K, V]]
-	owner uint64 // values whose owner equals this were cloned by this map after its last Clone
+	owner cow.Owner // values stamped with it were cloned by this map after its last Clone
 }
 
 type mapItem[K cmp.Ordered, V any] struct {
 	key   K
 	value V
-	owner uint64
+	owner cow.Owner
 }
-
-// owners hands out the tokens that mark which map may change a value in place. Token 0 is never
-// handed out: values that arrived in a transition carry it and are cloned before their first
-// change.
-var owners atomic.Uint64
-
-func newOwner() uint64 { return owners.Add(1) }
 
 func lessItem[K cmp.Ordered, V any](a, b mapItem[K, V]) bool { return cmp.Less(a.key, b.key) }
 
@@ -74,7 +66,7 @@ func (m *Map[K, V, T]) init() {
 		m.tree = btree.NewBTreeGOptions(lessItem[K, V], btree.Options{NoLocks: true})
 	}
 	if m.owner == 0 {
-		m.owner = newOwner()
+		m.owner = cow.NewOwner()
 	}
 }
 
@@ -146,7 +138,7 @@ func (m *Map[K, V, T]) Apply(ev Event[MapTransition[K, V, T]]) error {
 	t := &ev.Transition
 	switch t.Op {
 	case MapOpSet:
-		if isNil(t.Value) {
+		if cow.IsNil(t.Value) {
 			return conflict.WithPath(conflict.New(conflict.Invalid, "map: set with a nil value"), keyString(t.Key))
 		}
 		m.init()
@@ -169,16 +161,12 @@ func (m *Map[K, V, T]) Apply(ev Event[MapTransition[K, V, T]]) error {
 		if !ok {
 			return notFound(t.Key)
 		}
-		owned := it.owner == m.owner
-		v := it.value
-		if !owned {
-			v = v.Clone()
-		}
+		v, cloned := cow.Writable(it.value, it.owner, m.owner)
 		inner := Event[T]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t.Inner}
 		if err := v.Apply(inner); err != nil {
 			return conflict.WithPath(err, keyString(t.Key))
 		}
-		if !owned {
+		if cloned {
 			m.tree.Set(mapItem[K, V]{key: t.Key, value: v, owner: m.owner})
 		}
 		return nil
@@ -204,8 +192,8 @@ func (m *Map[K, V, T]) Clone() *Map[K, V, T] {
 	if m.tree == nil {
 		return &Map[K, V, T]{}
 	}
-	m.owner = newOwner() // values m owned are now shared with the clone
-	return &Map[K, V, T]{tree: m.tree.Copy(), owner: newOwner()}
+	m.owner = cow.NewOwner() // values m owned are now shared with the clone
+	return &Map[K, V, T]{tree: m.tree.Copy(), owner: cow.NewOwner()}
 }
 
 // mapEntry is one entry on the wire: a two-element array [key, value].
@@ -245,7 +233,7 @@ func (m *Map[K, V, T]) load(entries []mapEntry[K, V]) error {
 	fresh := &Map[K, V, T]{}
 	fresh.init()
 	for _, e := range entries {
-		if isNil(e.Value) {
+		if cow.IsNil(e.Value) {
 			return fmt.Errorf("aper: map: key %v has a null value", e.Key)
 		}
 		if _, replaced := fresh.tree.Set(mapItem[K, V]{key: e.Key, value: e.Value, owner: fresh.owner}); replaced {
@@ -278,16 +266,6 @@ func (m *Map[K, V, T]) UnmarshalCBOR(b []byte) error {
 		return fmt.Errorf("aper: map: %w", err)
 	}
 	return m.load(es)
-}
-
-// isNil reports whether v is a nil pointer, map, slice, channel, function or interface.
-func isNil[V any](v V) bool {
-	rv := reflect.ValueOf(&v).Elem()
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }
 
 var _ StateMachine[*Map[string, *Counter, CounterTransition], MapTransition[string, *Counter, CounterTransition]] = (*Map[string, *Counter, CounterTransition])(nil)

@@ -3,6 +3,8 @@ package aper
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/aper-go/aper/internal/cow"
 )
 
 // Transaction is a transition made of several transitions of one state machine, applied in order
@@ -63,7 +65,7 @@ func (x *Transactional[S, T]) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("aper: transactional: %w", err)
 	}
-	if isNil(s) {
+	if cow.IsNil(s) {
 		return fmt.Errorf("aper: transactional: null state")
 	}
 	x.state = s
@@ -79,7 +81,7 @@ func (x *Transactional[S, T]) UnmarshalCBOR(b []byte) error {
 	if err := CBOR.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("aper: transactional: %w", err)
 	}
-	if isNil(s) {
+	if cow.IsNil(s) {
 		return fmt.Errorf("aper: transactional: null state")
 	}
 	x.state = s
