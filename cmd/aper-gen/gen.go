@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/format"
+	"go/token"
+	"go/types"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"golang.org/x/tools/go/packages"
+)
+
+const (
+	aperPath     = "github.com/aper-go/aper"
+	conflictPath = "github.com/aper-go/aper/conflict"
+)
+
+// Generate loads the package in dir and returns the generated source for the named struct types.
+func Generate(dir string, typeNames []string) ([]byte, error) {
+	cfg := &packages.Config{
+		Mode: packages.NeedName | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax,
+		Dir:  dir,
+	}
+	pkgs, err := packages.Load(cfg, ".")
+	if err != nil {
+		return nil, fmt.Errorf("aper-gen: load %s: %w", dir, err)
+	}
+	if len(pkgs) != 1 {
+		return nil, fmt.Errorf("aper-gen: %s holds %d packages, want 1", dir, len(pkgs))
+	}
+	pkg := pkgs[0]
+	// Type errors in the package are tolerated when they come from the generated file not being
+	// there yet (a missing Apply); anything aper-gen needs is checked below.
+	if pkg.Types == nil {
+		return nil, fmt.Errorf("aper-gen: %s: no type information", dir)
+	}
+	return generate(pkg, typeNames)
+}
+
+type genField struct {
+	Name       string // Go field name
+	Type       string // the field's type, as the generated file writes it
+	Elem       string // for a pointer field, the pointed-to type; else ""
+	Transition string // the field's transition type
+	Wire       string // the transition field's name on the wire
+	Key        int    // CBOR key
+	Helper     string // name of the constructor helper
+}
+
+type genType struct {
+	Name       string
+	Transition string
+	Fields     []genField
+}
+
+type genFile struct {
+	Package string
+	Imports []genImport
+	Aper    string // "aper." or "" when generating inside package aper
+	Types   []genType
+}
+
+// genImport is one import line; Name is empty when the package's own name serves.
+type genImport struct{ Name, Path string }
+
+func generate(pkg *packages.Package, typeNames []string) ([]byte, error) {
+	imp := newImports(pkg.Types)
+	file := genFile{Package: pkg.Types.Name()}
+	file.Aper = imp.prefix(aperPath, "aper")
+	var errs []error
+	for _, name := range typeNames {
+		gt, err := analyze(pkg, imp, strings.TrimSpace(name))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		file.Types = append(file.Types, gt)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	imp.prefix(conflictPath, "conflict")
+	file.Imports = imp.list()
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, file); err != nil {
+		return nil, fmt.Errorf("aper-gen: %w", err)
+	}
+	src, err := format.Source(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("aper-gen: generated code does not parse (a bug): %w\n%s", err, buf.Bytes())
+	}
+	return src, nil
+}
+
+func analyze(pkg *packages.Package, imp *imports, name string) (genType, error) {
+	obj := pkg.Types.Scope().Lookup(name)
+	if obj == nil {
+		return genType{}, fmt.Errorf("aper-gen: no type %s in package %s", name, pkg.Types.Name())
+	}
+	pos := pkg.Fset.Position(obj.Pos())
+	tn, ok := obj.(*types.TypeName)
+	if !ok {
+		return genType{}, fmt.Errorf("%s: aper-gen: %s is not a type", pos, name)
+	}
+	named, ok := tn.Type().(*types.Named)
+	if !ok {
+		return genType{}, fmt.Errorf("%s: aper-gen: %s is an alias; name the struct itself", pos, name)
+	}
+	if named.TypeParams().Len() > 0 {
+		return genType{}, fmt.Errorf("%s: aper-gen: %s is generic; aper-gen handles plain structs", pos, name)
+	}
+	st, ok := named.Underlying().(*types.Struct)
+	if !ok {
+		return genType{}, fmt.Errorf("%s: aper-gen: %s is not a struct", pos, name)
+	}
+	if st.NumFields() == 0 {
+		return genType{}, fmt.Errorf("%s: aper-gen: %s has no fields", pos, name)
+	}
+	// The generated names take the struct's visibility: Board gets BoardTransition and
+	// UpdateTitle, board gets boardTransition and updateTitle.
+	helper := "Update"
+	if !token.IsExported(name) {
+		helper = "update"
+	}
+	gt := genType{Name: name, Transition: name + "Transition"}
+	var errs []error
+	for i := range st.NumFields() {
+		f := st.Field(i)
+		fpos := pkg.Fset.Position(f.Pos())
+		if f.Embedded() {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: %s: embedded field %s: name the field", fpos, name, f.Name()))
+			continue
+		}
+		if !f.Exported() {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s is unexported; fields must be exported so that the state encodes", fpos, name, f.Name()))
+			continue
+		}
+		trans, err := transitionOf(f.Type())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s (%s) is not a state machine: %w", fpos, name, f.Name(), types.TypeString(f.Type(), imp.qualifier), err))
+			continue
+		}
+		gf := genField{
+			Name:       f.Name(),
+			Type:       types.TypeString(f.Type(), imp.qualifier),
+			Transition: types.TypeString(trans, imp.qualifier),
+			Wire:       wireName(f.Name(), st.Tag(i)),
+			Key:        i + 1,
+			Helper:     helper + f.Name(),
+		}
+		if p, ok := f.Type().(*types.Pointer); ok {
+			gf.Elem = types.TypeString(p.Elem(), imp.qualifier)
+		}
+		gt.Fields = append(gt.Fields, gf)
+	}
+	if len(errs) > 0 {
+		return genType{}, errors.Join(errs...)
+	}
+	return gt, nil
+}
+
+// transitionOf returns T if t has Apply(aper.Event[T]) error and Clone() t.
+func transitionOf(t types.Type) (types.Type, error) {
+	mset := types.NewMethodSet(t)
+	applySel, cloneSel := mset.Lookup(nil, "Apply"), mset.Lookup(nil, "Clone")
+	if applySel == nil || cloneSel == nil {
+		if _, isPtr := t.(*types.Pointer); !isPtr {
+			if p := types.NewMethodSet(types.NewPointer(t)); p.Lookup(nil, "Apply") != nil {
+				return nil, errors.New("its methods have pointer receivers: declare the field as a pointer")
+			}
+		}
+		return nil, errors.New("it needs the methods Apply(aper.Event[T]) error and Clone() of its own type")
+	}
+	// Methods of an embedded or generic type: use the selection's signature.
+	apply := applySel.Type().(*types.Signature)
+	if apply.Params().Len() != 1 || apply.Results().Len() != 1 || !isError(apply.Results().At(0).Type()) {
+		return nil, errors.New("its Apply is not Apply(aper.Event[T]) error")
+	}
+	ev, ok := apply.Params().At(0).Type().(*types.Named)
+	if !ok || ev.Obj().Pkg() == nil || ev.Obj().Pkg().Path() != aperPath || ev.Obj().Name() != "Event" || ev.TypeArgs().Len() != 1 {
+		return nil, errors.New("its Apply does not take an aper.Event[T]")
+	}
+	clone := cloneSel.Type().(*types.Signature)
+	if clone.Params().Len() != 0 || clone.Results().Len() != 1 || !types.Identical(clone.Results().At(0).Type(), t) {
+		return nil, fmt.Errorf("its Clone does not return %s", t)
+	}
+	return ev.TypeArgs().At(0), nil
+}
+
+func isError(t types.Type) bool {
+	return types.Identical(t, types.Universe.Lookup("error").Type())
+}
+
+func wireName(field, tag string) string {
+	if name, _, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ","); name != "" && name != "-" {
+		return name
+	}
+	return field
+}
+
+// imports names the packages the generated file refers to, avoiding clashes.
+type imports struct {
+	self   *types.Package
+	byPath map[string]string // import path -> name used in the generated file
+	own    map[string]string // import path -> the package's declared name
+	used   map[string]bool
+}
+
+func newImports(self *types.Package) *imports {
+	return &imports{self: self, byPath: map[string]string{}, own: map[string]string{}, used: map[string]bool{}}
+}
+
+func (im *imports) name(path, want string) string {
+	if n, ok := im.byPath[path]; ok {
+		return n
+	}
+	n := want
+	for i := 2; im.used[n] || n == "s" || n == "t" || n == "ev" || n == "f" || n == "c" || n == "err"; i++ {
+		n = want + strconv.Itoa(i)
+	}
+	im.byPath[path] = n
+	im.own[path] = want
+	im.used[n] = true
+	return n
+}
+
+// prefix returns "name." for path, or "" when path is the package being generated.
+func (im *imports) prefix(path, want string) string {
+	if path == im.self.Path() {
+		return ""
+	}
+	return im.name(path, want) + "."
+}
+
+func (im *imports) qualifier(p *types.Package) string {
+	if p == im.self {
+		return ""
+	}
+	return im.name(p.Path(), p.Name())
+}
+
+func (im *imports) list() []genImport {
+	out := make([]genImport, 0, len(im.byPath))
+	for path, name := range im.byPath {
+		if name == im.own[path] {
+			name = ""
+		}
+		out = append(out, genImport{Name: name, Path: path})
+	}
+	slices.SortFunc(out, func(a, b genImport) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+var tmpl = template.Must(template.New("gen").Parse(`// Code generated by aper-gen; DO NOT EDIT.
+
+package {{.Package}}
+
+import (
+{{- range .Imports}}
+	{{if .Name}}{{.Name}} {{end}}"{{.Path}}"
+{{- end}}
+)
+{{$aper := .Aper}}
+{{range .Types}}{{$t := .}}
+// {{.Transition}} is a transition of {{.Name}}. It sets exactly one field:
+// the transition for the field of {{.Name}} of the same name.
+type {{.Transition}} struct {
+{{- range .Fields}}
+	{{.Name}} *{{.Transition}} ` + "`" + `json:"{{.Wire}},omitempty" cbor:"{{.Key}},keyasint,omitempty"` + "`" + `
+{{- end}}
+}
+
+var _ {{$aper}}StateMachine[*{{.Name}}, {{.Transition}}] = (*{{.Name}})(nil)
+
+// Apply applies the transition to the one field it sets. A conflict of the field comes back with
+// the field's name in front of its path, and {{.Name}} is unchanged; a transition that sets no
+// field, or more than one, is an Invalid conflict.
+func (s *{{.Name}}) Apply(ev {{$aper}}Event[{{.Transition}}]) error {
+	t := &ev.Transition
+	set := 0
+{{- range .Fields}}
+	if t.{{.Name}} != nil {
+		set++
+	}
+{{- end}}
+	if set != 1 {
+		return conflict.New(conflict.Invalid, "{{.Name}}: a transition sets exactly one field")
+	}
+	switch {
+{{- range .Fields}}
+	case t.{{.Name}} != nil:
+		f := s.{{.Name}}
+{{- if .Elem}}
+		if f == nil {
+			f = new({{.Elem}})
+		}
+{{- end}}
+		if err := f.Apply({{$aper}}Event[{{.Transition}}]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.{{.Name}}}); err != nil {
+			return conflict.WithPath(err, "{{.Name}}")
+		}
+		s.{{.Name}} = f
+{{- end}}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of {{.Name}}, field by field.
+func (s *{{.Name}}) Clone() *{{.Name}} {
+	c := new({{.Name}})
+{{- range .Fields}}
+{{- if .Elem}}
+	if s.{{.Name}} != nil {
+		c.{{.Name}} = s.{{.Name}}.Clone()
+	}
+{{- else}}
+	c.{{.Name}} = s.{{.Name}}.Clone()
+{{- end}}
+{{- end}}
+	return c
+}
+{{range .Fields}}
+// {{.Helper}} returns the transition of {{$t.Name}} that applies t to {{.Name}}. It does not
+// change s.
+func (s *{{$t.Name}}) {{.Helper}}(t {{.Transition}}) {{$t.Transition}} {
+	return {{$t.Transition}}{ {{- .Name}}: &t}
+}
+{{end}}
+{{- end}}`))

@@ -1,0 +1,76 @@
+// Command aper-gen makes a struct whose fields are state machines into a state machine itself,
+// so that you do not write the transition sum type, the dispatch in Apply and the deep Clone by
+// hand (Aper for Rust does this with a derive macro).
+//
+// Mark the struct with a go:generate line in its file and run go generate:
+//
+//	//go:generate go run github.com/aper-go/aper/cmd/aper-gen -type Board
+//	type Board struct {
+//		Title *aper.Atom[string]
+//		Votes *aper.Map[string, *aper.Counter, aper.CounterTransition]
+//	}
+//
+// For each named type it writes, into <type>_aper.go (lower case) beside the source:
+//
+//   - BoardTransition, a struct with one pointer field per field of Board, exactly one of which a
+//     transition sets;
+//   - (*Board).Apply, which applies the transition to its field and puts the field's name in
+//     front of a conflict's path (so a conflict in Votes["ann"] reports Votes/ann);
+//   - (*Board).Clone, a deep copy field by field (O(1) per field for the library's structures);
+//   - constructor helpers (*Board).UpdateTitle(t) and (*Board).UpdateVotes(t), which return a
+//     BoardTransition and do not change the board;
+//   - a compile-time check that *Board is an aper.StateMachine[*Board, BoardTransition].
+//
+// The generated names take the struct's visibility: an unexported struct board gets
+// boardTransition and updateTitle. Every field must be exported (so that the state encodes) and
+// a state machine: its type F must have Apply(aper.Event[T]) error and Clone() F. Pointer fields
+// may be nil; Apply then starts from the zero value of the pointed-to type, which must be ready to
+// use (as the library's structures are). aper-gen reports any other field as an error, with its
+// position.
+//
+// Usage:
+//
+//	aper-gen -type T[,T2...] [-output file] [package directory]
+//
+// With no directory it uses the current one (where go generate runs it).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+func main() {
+	typeNames := flag.String("type", "", "comma-separated names of the struct types to generate for (required)")
+	output := flag.String("output", "", "output file (default <first type>_aper.go in the package directory)")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen -type T[,T2...] [-output file] [dir]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if *typeNames == "" || flag.NArg() > 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	dir := "."
+	if flag.NArg() == 1 {
+		dir = flag.Arg(0)
+	}
+	types := strings.Split(*typeNames, ",")
+	src, err := Generate(dir, types)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	out := *output
+	if out == "" {
+		out = filepath.Join(dir, strings.ToLower(types[0])+"_aper.go")
+	}
+	if err := os.WriteFile(out, src, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "aper-gen:", err)
+		os.Exit(1)
+	}
+}
