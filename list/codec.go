@@ -1,0 +1,138 @@
+package list
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/internal/cow"
+	"github.com/google/uuid"
+)
+
+// ErrMalformedList is returned (wrapped) when decoding a list fails its checks: indexes not
+// strictly ascending, a duplicate or nil id, a null value.
+var ErrMalformedList = errors.New("aper/list: malformed list")
+
+// entry is one item on the wire: a three-element array [index, id, value].
+type entry[V any] struct {
+	_     struct{} `cbor:",toarray"`
+	Index ZenoIndex
+	ID    uuid.UUID
+	Value V
+}
+
+// UnmarshalJSON decodes [index, id, value].
+func (e *entry[V]) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if len(raw) != 3 {
+		return errors.New("an item is an [index, id, value] triple")
+	}
+	if err := json.Unmarshal(raw[0], &e.Index); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw[1], &e.ID); err != nil {
+		return err
+	}
+	return json.Unmarshal(raw[2], &e.Value)
+}
+
+// MarshalJSON encodes the list as an array of [index, id, value] triples in list order: the
+// index in its hexadecimal text form, the id as a UUID string.
+func (l *List[V, T]) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(64 * (l.Len() + 1))
+	buf.WriteByte('[')
+	var err error
+	first := true
+	if l.items != nil {
+		l.items.Scan(func(it item[V]) bool {
+			if !first {
+				buf.WriteByte(',')
+			}
+			first = false
+			buf.WriteString(`["`)
+			buf.WriteString(it.key.String())
+			buf.WriteString(`","`)
+			buf.WriteString(it.id.String())
+			buf.WriteString(`",`)
+			var v []byte
+			if v, err = json.Marshal(it.value); err != nil {
+				return false
+			}
+			buf.Write(v)
+			buf.WriteByte(']')
+			return true
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("aper/list: %w", err)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON decodes what MarshalJSON wrote. Indexes must be valid and strictly ascending,
+// ids distinct and not nil, values not null; anything else is an error and leaves l unchanged.
+func (l *List[V, T]) UnmarshalJSON(b []byte) error {
+	var es []entry[V]
+	if err := json.Unmarshal(b, &es); err != nil {
+		return fmt.Errorf("aper/list: %w", err)
+	}
+	return l.load(es)
+}
+
+// MarshalCBOR encodes the list as an array of [index, id, value] triples in list order: the
+// index and the id as byte strings.
+func (l *List[V, T]) MarshalCBOR() ([]byte, error) {
+	es := make([]entry[V], 0, l.Len())
+	if l.items != nil {
+		l.items.Scan(func(it item[V]) bool {
+			es = append(es, entry[V]{Index: it.key, ID: it.id, Value: it.value})
+			return true
+		})
+	}
+	b, err := aper.CBOR.Marshal(es)
+	if err != nil {
+		return nil, fmt.Errorf("aper/list: %w", err)
+	}
+	return b, nil
+}
+
+// UnmarshalCBOR decodes what MarshalCBOR wrote, with the checks of UnmarshalJSON.
+func (l *List[V, T]) UnmarshalCBOR(b []byte) error {
+	var es []entry[V]
+	if err := aper.CBOR.Unmarshal(b, &es); err != nil {
+		return fmt.Errorf("aper/list: %w", err)
+	}
+	return l.load(es)
+}
+
+func (l *List[V, T]) load(es []entry[V]) error {
+	fresh := &List[V, T]{}
+	fresh.init()
+	var prev ZenoIndex
+	for i, e := range es {
+		switch {
+		case e.Index.IsZero():
+			return fmt.Errorf("%w: item %d has no index", ErrMalformedList, i)
+		case i > 0 && !prev.Less(e.Index):
+			return fmt.Errorf("%w: item %d: index %s does not follow %s", ErrMalformedList, i, e.Index, prev)
+		case e.ID == uuid.Nil:
+			return fmt.Errorf("%w: item %d has the nil id", ErrMalformedList, i)
+		case cow.IsNil(e.Value):
+			return fmt.Errorf("%w: item %d has a null value", ErrMalformedList, i)
+		}
+		if _, dup := fresh.ids.Set(idEntry{id: e.ID, key: e.Index}); dup {
+			return fmt.Errorf("%w: duplicate id %s", ErrMalformedList, e.ID)
+		}
+		fresh.items.Load(item[V]{key: e.Index, id: e.ID, value: e.Value, owner: fresh.owner})
+		prev = e.Index
+	}
+	*l = *fresh
+	return nil
+}

@@ -1,0 +1,516 @@
+package list
+
+import (
+	"encoding/binary"
+	"fmt"
+	"iter"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/internal/cow"
+	"github.com/google/uuid"
+	"github.com/tidwall/btree"
+)
+
+// List is an ordered list of state machines, each with a UUID id and a [ZenoIndex] that gives
+// its place in the order. Transitions insert, delete, move, or apply a transition to one item's
+// state machine. Its zero value is an empty list ready to use.
+//
+// V is the items' state machine type (usually a pointer, such as *aper.Counter) and T its
+// transition type; Go cannot infer T from V, so both are type parameters.
+//
+// The list is two copy-on-write B-trees (github.com/tidwall/btree): the items ordered by index,
+// with subtree counts, and the ids mapped to their indexes. Insert, Delete, Move, Apply, Get and
+// At cost O(log n); IndexOf costs O(log² n), a binary search over positions. Clone is O(1): the
+// copies share their nodes, the first write after a Clone copies only the O(log n) nodes on its
+// path, and an item's value is cloned only when a transition first changes it.
+//
+// Values returned by Get, At, All and Backward are shared with the list: read them, do not apply
+// transitions to them directly. A List is not safe for concurrent use; Clone counts as a write.
+type List[V aper.StateMachine[V, T], T any] struct {
+	items *btree.BTreeG[item[V]] // ordered by index
+	ids   *btree.BTreeG[idEntry] // ordered by id
+	owner cow.Owner              // values stamped with it were cloned by this list after its last Clone
+}
+
+type item[V any] struct {
+	key   ZenoIndex
+	id    uuid.UUID
+	value V
+	owner cow.Owner
+}
+
+type idEntry struct {
+	id  uuid.UUID
+	key ZenoIndex
+}
+
+func lessItem[V any](a, b item[V]) bool { return a.key.b < b.key.b }
+
+func lessID(a, b idEntry) bool {
+	ah, bh := binary.BigEndian.Uint64(a.id[:8]), binary.BigEndian.Uint64(b.id[:8])
+	if ah != bh {
+		return ah < bh
+	}
+	return binary.BigEndian.Uint64(a.id[8:]) < binary.BigEndian.Uint64(b.id[8:])
+}
+
+// ListOp says what a [ListTransition] does.
+type ListOp uint8
+
+// The list operations.
+const (
+	OpInsert ListOp = iota + 1 // insert Value with id ID at Pos; an id already present is Duplicate
+	OpDelete                   // delete item ID; a missing id is NotFound
+	OpMove                     // move item ID to Pos; a missing id is NotFound
+	OpUpdate                   // apply Inner to item ID's state machine; a missing id is NotFound
+)
+
+// String returns the operation's name.
+func (o ListOp) String() string {
+	switch o {
+	case OpInsert:
+		return "insert"
+	case OpDelete:
+		return "delete"
+	case OpMove:
+		return "move"
+	case OpUpdate:
+		return "update"
+	}
+	return fmt.Sprintf("ListOp(%d)", uint8(o))
+}
+
+// ListTransition changes one item of a [List]. Build it with the List's constructor methods
+// (Append, InsertAfter, Move, Delete, Update, ...).
+type ListTransition[V any, T any] struct {
+	Op    ListOp       `json:"op" cbor:"1,keyasint"`
+	ID    uuid.UUID    `json:"id" cbor:"2,keyasint"`
+	Pos   ListPosition `json:"pos,omitzero" cbor:"3,keyasint,omitzero"`
+	Value V            `json:"value,omitzero" cbor:"4,keyasint,omitzero"`
+	Inner T            `json:"inner,omitzero" cbor:"5,keyasint,omitzero"`
+}
+
+// NewList returns an empty list.
+func NewList[V aper.StateMachine[V, T], T any]() *List[V, T] {
+	return &List[V, T]{}
+}
+
+func (l *List[V, T]) init() {
+	if l.items == nil {
+		l.items = btree.NewBTreeGOptions(lessItem[V], btree.Options{NoLocks: true})
+		l.ids = btree.NewBTreeGOptions(lessID, btree.Options{NoLocks: true})
+	}
+	if l.owner == 0 {
+		l.owner = cow.NewOwner()
+	}
+}
+
+// Len returns the number of items.
+func (l *List[V, T]) Len() int {
+	if l.items == nil {
+		return 0
+	}
+	return l.items.Len()
+}
+
+// KeyOf returns the index of item id.
+func (l *List[V, T]) KeyOf(id uuid.UUID) (ZenoIndex, bool) {
+	if l.ids == nil {
+		return ZenoIndex{}, false
+	}
+	e, ok := l.ids.Get(idEntry{id: id})
+	return e.key, ok
+}
+
+// Has reports whether the list holds item id.
+func (l *List[V, T]) Has(id uuid.UUID) bool {
+	_, ok := l.KeyOf(id)
+	return ok
+}
+
+// Get returns the state machine of item id.
+func (l *List[V, T]) Get(id uuid.UUID) (V, bool) {
+	k, ok := l.KeyOf(id)
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	it, _ := l.items.Get(item[V]{key: k})
+	return it.value, true
+}
+
+// At returns the id and state machine of the item at position i (0 is the first), or false if i
+// is out of range. It costs O(log n).
+func (l *List[V, T]) At(i int) (uuid.UUID, V, bool) {
+	if l.items == nil || i < 0 {
+		var zero V
+		return uuid.Nil, zero, false
+	}
+	it, ok := l.items.GetAt(i)
+	return it.id, it.value, ok
+}
+
+// IndexOf returns the position of item id (0 is the first). It costs O(log² n): a binary search
+// over positions, each found in O(log n).
+func (l *List[V, T]) IndexOf(id uuid.UUID) (int, bool) {
+	k, ok := l.KeyOf(id)
+	if !ok {
+		return -1, false
+	}
+	return l.rank(k), true
+}
+
+// rank returns the number of items whose index is below k.
+func (l *List[V, T]) rank(k ZenoIndex) int {
+	lo, hi := 0, l.items.Len()
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		it, _ := l.items.GetAt(mid)
+		if it.key.b < k.b {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// All yields the items' ids and state machines in list order.
+func (l *List[V, T]) All() iter.Seq2[uuid.UUID, V] {
+	return func(yield func(uuid.UUID, V) bool) {
+		if l.items == nil {
+			return
+		}
+		l.items.Scan(func(it item[V]) bool { return yield(it.id, it.value) })
+	}
+}
+
+// Backward yields the items' ids and state machines in reverse list order.
+func (l *List[V, T]) Backward() iter.Seq2[uuid.UUID, V] {
+	return func(yield func(uuid.UUID, V) bool) {
+		if l.items == nil {
+			return
+		}
+		l.items.Reverse(func(it item[V]) bool { return yield(it.id, it.value) })
+	}
+}
+
+// Keys yields the items' ids and indexes in list order.
+func (l *List[V, T]) Keys() iter.Seq2[uuid.UUID, ZenoIndex] {
+	return func(yield func(uuid.UUID, ZenoIndex) bool) {
+		if l.items == nil {
+			return
+		}
+		l.items.Scan(func(it item[V]) bool { return yield(it.id, it.key) })
+	}
+}
+
+// below returns the greatest index below k, or the zero ZenoIndex.
+func (l *List[V, T]) below(k ZenoIndex) ZenoIndex {
+	var out ZenoIndex
+	l.items.Descend(item[V]{key: k}, func(it item[V]) bool {
+		if it.key == k {
+			return true
+		}
+		out = it.key
+		return false
+	})
+	return out
+}
+
+// above returns the least index above k, or the zero ZenoIndex.
+func (l *List[V, T]) above(k ZenoIndex) ZenoIndex {
+	var out ZenoIndex
+	l.items.Ascend(item[V]{key: k}, func(it item[V]) bool {
+		if it.key == k {
+			return true
+		}
+		out = it.key
+		return false
+	})
+	return out
+}
+
+// between returns a fresh index between a and b (either may be zero for an open end).
+func between(a, b ZenoIndex) ZenoIndex {
+	z, err := Between(a, b)
+	if err != nil {
+		// The list's indexes are distinct and ordered, so this cannot happen.
+		panic(fmt.Sprintf("aper/list: internal error: %v", err))
+	}
+	return z
+}
+
+// PositionBefore returns the position just before item id, with the index it would get now as
+// the fallback. If the list has no item id, the fallback is zero, and an insert at the position
+// will conflict unless the item appears first.
+func (l *List[V, T]) PositionBefore(id uuid.UUID) ListPosition {
+	k, ok := l.KeyOf(id)
+	if !ok {
+		return Before(id, ZenoIndex{})
+	}
+	return Before(id, between(l.below(k), k))
+}
+
+// PositionAfter returns the position just after item id, with the index it would get now as the
+// fallback. If the list has no item id, the fallback is zero, and an insert at the position will
+// conflict unless the item appears first.
+func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
+	k, ok := l.KeyOf(id)
+	if !ok {
+		return After(id, ZenoIndex{})
+	}
+	return After(id, between(k, l.above(k)))
+}
+
+// PositionAt returns the position where a new item ends up at position i (0 is the first; i is
+// clamped to [0, Len]): after the item now at i-1 (before the first item for i = 0), with the
+// index between the current neighbours as the fallback.
+func (l *List[V, T]) PositionAt(i int) ListPosition {
+	n := l.Len()
+	i = min(max(i, 0), n)
+	switch {
+	case n == 0:
+		return End()
+	case i == 0:
+		first, _ := l.items.GetAt(0)
+		return Before(first.id, between(ZenoIndex{}, first.key))
+	}
+	prev, _ := l.items.GetAt(i - 1)
+	var next ZenoIndex
+	if i < n {
+		it, _ := l.items.GetAt(i)
+		next = it.key
+	}
+	return After(prev.id, between(prev.key, next))
+}
+
+// Insert returns a new id and the transition that inserts v with that id at pos. It does not
+// change l. The list keeps v and clones it before its first change, so the transition may be
+// applied to several replicas.
+func (l *List[V, T]) Insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
+	id := uuid.New()
+	return id, ListTransition[V, T]{Op: OpInsert, ID: id, Pos: pos, Value: v}
+}
+
+// Append returns a new id and the transition that inserts v after the last item (the last at the
+// time it is applied). It does not change l.
+func (l *List[V, T]) Append(v V) (uuid.UUID, ListTransition[V, T]) { return l.Insert(End(), v) }
+
+// Prepend returns a new id and the transition that inserts v before the first item (the first at
+// the time it is applied). It does not change l.
+func (l *List[V, T]) Prepend(v V) (uuid.UUID, ListTransition[V, T]) {
+	return l.Insert(Beginning(), v)
+}
+
+// InsertBefore returns a new id and the transition that inserts v just before item anchor (see
+// [List.PositionBefore]). It does not change l.
+func (l *List[V, T]) InsertBefore(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
+	return l.Insert(l.PositionBefore(anchor), v)
+}
+
+// InsertAfter returns a new id and the transition that inserts v just after item anchor (see
+// [List.PositionAfter]). It does not change l.
+func (l *List[V, T]) InsertAfter(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
+	return l.Insert(l.PositionAfter(anchor), v)
+}
+
+// InsertAt returns a new id and the transition that inserts v so that it ends up at position i
+// (clamped to [0, Len]; see [List.PositionAt]). It does not change l.
+func (l *List[V, T]) InsertAt(i int, v V) (uuid.UUID, ListTransition[V, T]) {
+	return l.Insert(l.PositionAt(i), v)
+}
+
+// Move returns the transition that moves item id to pos. It does not change l. The position is
+// resolved against the list without the moved item; a position anchored to the moved item
+// itself leaves it about where it was.
+func (l *List[V, T]) Move(id uuid.UUID, pos ListPosition) ListTransition[V, T] {
+	return ListTransition[V, T]{Op: OpMove, ID: id, Pos: pos}
+}
+
+// MoveTo returns the transition that moves item id so that it ends up at position i (clamped to
+// the list's positions), anchored to its neighbours there. It does not change l. For an id the
+// list does not hold it returns a move to the end, which conflicts when applied unless the item
+// appears first.
+func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
+	c, ok := l.IndexOf(id)
+	if !ok {
+		return l.Move(id, End())
+	}
+	n := l.Len() - 1 // the list without the item
+	i = min(max(i, 0), n)
+	if n == 0 {
+		return l.Move(id, End())
+	}
+	// at maps a position of the list without the item to the list with it.
+	at := func(j int) item[V] {
+		if j >= c {
+			j++
+		}
+		it, _ := l.items.GetAt(j)
+		return it
+	}
+	if i == 0 {
+		next := at(0)
+		return l.Move(id, Before(next.id, between(ZenoIndex{}, next.key)))
+	}
+	prev := at(i - 1)
+	var next ZenoIndex
+	if i < n {
+		next = at(i).key
+	}
+	return l.Move(id, After(prev.id, between(prev.key, next)))
+}
+
+// Delete returns the transition that deletes item id. It does not change l. Deleting an id that
+// is not in the list (never inserted, or already deleted) is a NotFound conflict, so that a
+// client learns that its delete did nothing.
+func (l *List[V, T]) Delete(id uuid.UUID) ListTransition[V, T] {
+	return ListTransition[V, T]{Op: OpDelete, ID: id}
+}
+
+// Update returns the transition that applies t to the state machine of item id. It does not
+// change l.
+func (l *List[V, T]) Update(id uuid.UUID, t T) ListTransition[V, T] {
+	return ListTransition[V, T]{Op: OpUpdate, ID: id, Inner: t}
+}
+
+// Apply inserts, deletes, moves or updates one item. Conflicts, each leaving the list unchanged:
+//
+//   - Duplicate: an insert whose id is already in the list.
+//   - NotFound: a delete, move or update of an id not in the list; an insert or move anchored
+//     (Before, After) to a missing item with no fallback index. The path names the id.
+//   - Invalid: an unknown operation or position kind, an insert with the nil id or a nil value,
+//     a position At with no index.
+//   - Any conflict of the item's own state machine, with the item's id put in front of its path.
+func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
+	t := &ev.Transition
+	switch t.Op {
+	case OpInsert:
+		if t.ID == uuid.Nil {
+			return conflict.New(conflict.Invalid, "list: insert with the nil id")
+		}
+		if cow.IsNil(t.Value) {
+			return itemConflict(conflict.Invalid, "list: insert with a nil value", t.ID)
+		}
+		l.init()
+		if _, ok := l.ids.Get(idEntry{id: t.ID}); ok {
+			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
+		}
+		k, err := l.resolve(t.Pos)
+		if err != nil {
+			return err
+		}
+		l.items.Set(item[V]{key: k, id: t.ID, value: t.Value})
+		l.ids.Set(idEntry{id: t.ID, key: k})
+		return nil
+	case OpDelete:
+		k, ok := l.KeyOf(t.ID)
+		if !ok {
+			return notFound(t.ID)
+		}
+		l.items.Delete(item[V]{key: k})
+		l.ids.Delete(idEntry{id: t.ID})
+		return nil
+	case OpMove:
+		k, ok := l.KeyOf(t.ID)
+		if !ok {
+			return notFound(t.ID)
+		}
+		it, _ := l.items.Delete(item[V]{key: k})
+		nk, err := l.resolve(t.Pos)
+		if err != nil {
+			l.items.Set(it)
+			return err
+		}
+		it.key = nk
+		l.items.Set(it)
+		l.ids.Set(idEntry{id: t.ID, key: nk})
+		return nil
+	case OpUpdate:
+		k, ok := l.KeyOf(t.ID)
+		if !ok {
+			return notFound(t.ID)
+		}
+		l.init()
+		it, _ := l.items.Get(item[V]{key: k})
+		v, cloned := cow.Writable(it.value, it.owner, l.owner)
+		inner := aper.Event[T]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t.Inner}
+		if err := v.Apply(inner); err != nil {
+			return conflict.WithPath(err, t.ID.String())
+		}
+		if cloned {
+			it.value, it.owner = v, l.owner
+			l.items.Set(it)
+		}
+		return nil
+	default:
+		return conflict.New(conflict.Invalid, fmt.Sprintf("list: unknown operation %d", t.Op))
+	}
+}
+
+// resolve turns a position into a free index. The trees exist.
+func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
+	switch p.Kind {
+	case PosBeginning:
+		first, ok := l.items.Min()
+		if !ok {
+			return middle, nil
+		}
+		return first.key.Before(), nil
+	case PosEnd:
+		last, ok := l.items.Max()
+		if !ok {
+			return middle, nil
+		}
+		return last.key.After(), nil
+	case PosAt:
+		if p.Index.IsZero() {
+			return ZenoIndex{}, conflict.New(conflict.Invalid, "list: position at no index")
+		}
+		return l.place(p.Index), nil
+	case PosBefore, PosAfter:
+		e, ok := l.ids.Get(idEntry{id: p.ID})
+		if !ok {
+			if p.Index.IsZero() {
+				return ZenoIndex{}, itemConflict(conflict.NotFound, "list: the anchor item is gone and the position has no fallback index", p.ID)
+			}
+			return l.place(p.Index), nil
+		}
+		if p.Kind == PosBefore {
+			return between(l.below(e.key), e.key), nil
+		}
+		return between(e.key, l.above(e.key)), nil
+	default:
+		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("list: unknown position kind %d", p.Kind))
+	}
+}
+
+// place returns z if no item has it, or an index just past it otherwise.
+func (l *List[V, T]) place(z ZenoIndex) ZenoIndex {
+	if _, taken := l.items.Get(item[V]{key: z}); !taken {
+		return z
+	}
+	return between(z, l.above(z))
+}
+
+func itemConflict(kind conflict.Kind, msg string, id uuid.UUID) error {
+	return conflict.WithPath(conflict.New(kind, msg), id.String())
+}
+
+func notFound(id uuid.UUID) error {
+	return itemConflict(conflict.NotFound, "list: no such item", id)
+}
+
+// Clone returns an independent copy in O(1); the two share their B-tree nodes and values until
+// either changes them.
+func (l *List[V, T]) Clone() *List[V, T] {
+	if l.items == nil {
+		return &List[V, T]{}
+	}
+	l.owner = cow.NewOwner() // values l owned are now shared with the clone
+	return &List[V, T]{items: l.items.Copy(), ids: l.ids.Copy(), owner: cow.NewOwner()}
+}
+
+var _ aper.StateMachine[*List[*aper.Counter, aper.CounterTransition], ListTransition[*aper.Counter, aper.CounterTransition]] = (*List[*aper.Counter, aper.CounterTransition])(nil)

@@ -1,0 +1,329 @@
+package list_test
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/list"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type (
+	counters  = list.List[*aper.Counter, aper.CounterTransition]
+	countersT = list.ListTransition[*aper.Counter, aper.CounterTransition]
+)
+
+func values(l *counters) []int64 {
+	var out []int64
+	for _, v := range l.All() {
+		out = append(out, v.Value())
+	}
+	return out
+}
+
+func ids(l *counters) []uuid.UUID {
+	var out []uuid.UUID
+	for id := range l.All() {
+		out = append(out, id)
+	}
+	return out
+}
+
+// applier returns a function that applies what one of l's insert constructors returned and
+// returns the new item's id: applier(t, l)(l.Append(v)).
+func applier(t testing.TB, l *counters) func(uuid.UUID, countersT) uuid.UUID {
+	return func(id uuid.UUID, tr countersT) uuid.UUID {
+		t.Helper()
+		apertest.MustApply(t, l, aper.On(tr))
+		return id
+	}
+}
+
+func appendAll(t testing.TB, l *counters, vs ...int64) []uuid.UUID {
+	t.Helper()
+	var out []uuid.UUID
+	for _, v := range vs {
+		out = append(out, applier(t, l)(l.Append(aper.NewCounter(v))))
+	}
+	return out
+}
+
+func TestAppendThenPrepend(t *testing.T) {
+	var l counters // the zero value is ready
+	appendAll(t, &l, 5, 3, 143)
+	applier(t, &l)(l.Prepend(aper.NewCounter(99)))
+	assert.Equal(t, []int64{99, 5, 3, 143}, values(&l))
+	assert.Equal(t, 4, l.Len())
+}
+
+func TestBeginningAndEndAfterTenAppends(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	got := appendAll(t, l, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+	first := applier(t, l)(l.Insert(list.Beginning(), aper.NewCounter(-1)))
+	last := applier(t, l)(l.Insert(list.End(), aper.NewCounter(10)))
+	all := ids(l)
+	assert.Equal(t, first, all[0])
+	assert.Equal(t, last, all[len(all)-1])
+	assert.Equal(t, got, all[1:11])
+	kf, _ := l.KeyOf(first)
+	k0, _ := l.KeyOf(got[0])
+	kl, _ := l.KeyOf(last)
+	k9, _ := l.KeyOf(got[9])
+	assert.True(t, kf.Less(k0))
+	assert.True(t, k9.Less(kl))
+}
+
+func TestConcurrentInsertsBetweenSameNeighbours(t *testing.T) {
+	a := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, a, 1, 2)
+	b := a.Clone()
+	// Two replicas compute an insert between the same two items, by index and by anchor.
+	id1, t1 := a.InsertAt(1, aper.NewCounter(10))
+	id2, t2 := b.InsertAt(1, aper.NewCounter(20))
+	id3, t3 := a.Insert(list.At(mustKeyBetween(t, a, n[0], n[1])), aper.NewCounter(30))
+	id4, t4 := b.Insert(list.At(mustKeyBetween(t, b, n[0], n[1])), aper.NewCounter(40))
+	// Both apply every transition in the server's order.
+	for _, l := range []*counters{a, b} {
+		for _, tr := range []countersT{t1, t2, t3, t4} {
+			apertest.MustApply(t, l, aper.On(tr))
+		}
+	}
+	apertest.Equal(t, a, b)
+	got := ids(a)
+	assert.Equal(t, n[0], got[0])
+	assert.Equal(t, n[1], got[5])
+	assert.ElementsMatch(t, []uuid.UUID{id1, id2, id3, id4}, got[1:5])
+}
+
+func mustKeyBetween(t testing.TB, l *counters, a, b uuid.UUID) list.ZenoIndex {
+	t.Helper()
+	ka, _ := l.KeyOf(a)
+	kb, _ := l.KeyOf(b)
+	z, err := list.Between(ka, kb)
+	require.NoError(t, err)
+	return z
+}
+
+func TestInsertAfterDeletedAnchorUsesFallback(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, l, 1, 2, 3)
+	id, tr := l.InsertAfter(n[1], aper.NewCounter(25))
+	apertest.MustApply(t, l, aper.On(l.Delete(n[1])))
+	apertest.MustApply(t, l, aper.On(tr))
+	assert.Equal(t, []int64{1, 25, 3}, values(l))
+	i, ok := l.IndexOf(id)
+	require.True(t, ok)
+	assert.Equal(t, 1, i)
+	// Without a fallback, a missing anchor is a NotFound conflict naming the anchor.
+	_, tr = l.Insert(list.After(n[1], list.ZenoIndex{}), aper.NewCounter(7))
+	c := apertest.Conflicts(t, l, aper.On(tr), conflict.NotFound)
+	assert.Equal(t, []string{n[1].String()}, c.Path)
+}
+
+func TestInsertBeforeAfterAt(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, l, 1, 2, 3)
+	applier(t, l)(l.InsertBefore(n[0], aper.NewCounter(0)))
+	applier(t, l)(l.InsertAfter(n[2], aper.NewCounter(4)))
+	applier(t, l)(l.InsertBefore(n[2], aper.NewCounter(22)))
+	applier(t, l)(l.InsertAfter(n[0], aper.NewCounter(11)))
+	applier(t, l)(l.InsertAt(0, aper.NewCounter(-1)))
+	applier(t, l)(l.InsertAt(3, aper.NewCounter(12)))
+	applier(t, l)(l.InsertAt(99, aper.NewCounter(5)))
+	assert.Equal(t, []int64{-1, 0, 1, 12, 11, 2, 22, 3, 4, 5}, values(l))
+}
+
+func TestMoveDeleteUpdate(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, l, 0, 1, 2, 3, 4)
+	apertest.MustApply(t, l, aper.On(l.MoveTo(n[0], 4)))
+	assert.Equal(t, []int64{1, 2, 3, 4, 0}, values(l))
+	apertest.MustApply(t, l, aper.On(l.MoveTo(n[0], 0)))
+	assert.Equal(t, []int64{0, 1, 2, 3, 4}, values(l))
+	apertest.MustApply(t, l, aper.On(l.MoveTo(n[3], 1)))
+	assert.Equal(t, []int64{0, 3, 1, 2, 4}, values(l))
+	apertest.MustApply(t, l, aper.On(l.Move(n[4], list.Beginning())))
+	assert.Equal(t, []int64{4, 0, 3, 1, 2}, values(l))
+	apertest.MustApply(t, l, aper.On(l.Move(n[4], l.PositionAfter(n[1]))))
+	assert.Equal(t, []int64{0, 3, 1, 4, 2}, values(l))
+	apertest.MustApply(t, l, aper.On(l.Move(n[4], list.After(n[4], list.ZenoIndex{}))))
+	assert.Equal(t, []int64{0, 3, 1, 4, 2}, values(l), "a move next to itself stays")
+	apertest.MustApply(t, l, aper.On(l.Delete(n[3])))
+	assert.Equal(t, []int64{0, 1, 4, 2}, values(l))
+	apertest.MustApply(t, l, aper.On(l.Update(n[2], aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 40})))
+	assert.Equal(t, []int64{0, 1, 4, 42}, values(l))
+	v, ok := l.Get(n[2])
+	require.True(t, ok)
+	assert.Equal(t, int64(42), v.Value())
+	id, v, ok := l.At(2)
+	require.True(t, ok)
+	assert.Equal(t, n[4], id)
+	assert.Equal(t, int64(4), v.Value())
+	_, _, ok = l.At(4)
+	assert.False(t, ok)
+	_, ok = l.IndexOf(n[3])
+	assert.False(t, ok)
+	var back []int64
+	for _, v := range l.Backward() {
+		back = append(back, v.Value())
+	}
+	assert.Equal(t, []int64{42, 4, 1, 0}, back)
+}
+
+func TestConflictsLeaveItUnchanged(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, l, 1, 2, 3)
+	big := applier(t, l)(l.Append(aper.NewCounter(1<<62)))
+	missing := uuid.New()
+	add := aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1 << 62}
+	tests := []struct {
+		name string
+		t    countersT
+		kind conflict.Kind
+		path []string
+	}{
+		{"move missing", l.Move(missing, list.End()), conflict.NotFound, []string{missing.String()}},
+		{"delete missing", l.Delete(missing), conflict.NotFound, []string{missing.String()}},
+		{"update missing", l.Update(missing, add), conflict.NotFound, []string{missing.String()}},
+		{"insert duplicate", countersT{Op: list.OpInsert, ID: n[1], Pos: list.End(), Value: aper.NewCounter(0)}, conflict.Duplicate, []string{n[1].String()}},
+		{"insert nil value", countersT{Op: list.OpInsert, ID: missing, Pos: list.End()}, conflict.Invalid, []string{missing.String()}},
+		{"insert nil id", countersT{Op: list.OpInsert, Pos: list.End(), Value: aper.NewCounter(0)}, conflict.Invalid, nil},
+		{"insert at no index", countersT{Op: list.OpInsert, ID: missing, Pos: list.At(list.ZenoIndex{}), Value: aper.NewCounter(0)}, conflict.Invalid, nil},
+		{"insert bad position", countersT{Op: list.OpInsert, ID: missing, Pos: list.ListPosition{Kind: 77}, Value: aper.NewCounter(0)}, conflict.Invalid, nil},
+		{"move to missing anchor", l.Move(n[0], list.Before(missing, list.ZenoIndex{})), conflict.NotFound, []string{missing.String()}},
+		{"inner overflow", l.Update(big, add), conflict.OutOfRange, []string{big.String()}},
+		{"unknown op", countersT{Op: 42, ID: n[0]}, conflict.Invalid, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := apertest.Conflicts(t, l, aper.On(tt.t), tt.kind)
+			assert.Equal(t, tt.path, c.Path)
+		})
+	}
+	assert.Equal(t, []int64{1, 2, 3, 1 << 62}, values(l))
+}
+
+func TestCloneIsIndependent(t *testing.T) {
+	a := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, a, 1, 2, 3)
+	b := a.Clone()
+	apertest.MustApply(t, b, aper.On(b.Update(n[0], aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 10})))
+	apertest.MustApply(t, a, aper.On(a.Update(n[1], aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 20})))
+	applier(t, b)(b.Append(aper.NewCounter(4)))
+	apertest.MustApply(t, a, aper.On(a.Delete(n[2])))
+	assert.Equal(t, []int64{1, 22}, values(a))
+	assert.Equal(t, []int64{11, 2, 3, 4}, values(b))
+	// A value that arrived in a transition is never changed in place: the transition can be
+	// applied to several replicas.
+	v := aper.NewCounter(7)
+	id, tr := a.Append(v)
+	c := a.Clone()
+	apertest.MustApply(t, a, aper.On(tr))
+	apertest.MustApply(t, c, aper.On(tr))
+	apertest.MustApply(t, a, aper.On(a.Update(id, aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1})))
+	apertest.MustApply(t, a, aper.On(a.Update(id, aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1})))
+	assert.Equal(t, int64(7), v.Value())
+	got, _ := c.Get(id)
+	assert.Equal(t, int64(7), got.Value())
+	got, _ = a.Get(id)
+	assert.Equal(t, int64(9), got.Value())
+}
+
+func TestRoundTrip(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, l, 5, 3, 143)
+	applier(t, l)(l.Prepend(aper.NewCounter(99)))
+	for _, got := range apertest.RoundTrip(t, l) {
+		assert.Equal(t, []int64{99, 5, 3, 143}, values(got))
+		assert.Equal(t, ids(l), ids(got))
+		// The decoded list is a working list.
+		apertest.MustApply(t, got, aper.On(got.Update(n[0], aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1})))
+		applier(t, got)(got.InsertAfter(n[0], aper.NewCounter(1)))
+	}
+	apertest.RoundTrip(t, list.NewList[*aper.Counter, aper.CounterTransition]())
+	// Every transition kind round-trips too.
+	_, ins := l.InsertAfter(n[0], aper.NewCounter(1))
+	for _, tr := range []countersT{
+		ins,
+		l.Move(n[1], list.Beginning()),
+		l.MoveTo(n[1], 2),
+		l.Delete(n[2]),
+		l.Update(n[0], aper.CounterTransition{Op: aper.CounterOpSet, Amount: 9}),
+	} {
+		for _, got := range apertest.RoundTrip(t, tr) {
+			assert.Equal(t, tr.Pos, got.Pos)
+			assert.Equal(t, tr.ID, got.ID)
+		}
+	}
+	apertest.RoundTrip(t, list.At(list.MustParseZenoIndex("80ff01")))
+}
+
+func TestJSONShape(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	id := uuid.MustParse("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+	apertest.MustApply(t, l, aper.On(countersT{Op: list.OpInsert, ID: id, Pos: list.End(), Value: aper.NewCounter(7)}))
+	b, err := json.Marshal(l)
+	require.NoError(t, err)
+	assert.JSONEq(t, `[["80","6ba7b810-9dad-11d1-80b4-00c04fd430c8",7]]`, string(b))
+	b, err = aper.CBOR.Marshal(l)
+	require.NoError(t, err)
+	// [[h'80', h'6ba7...', 7]]: the index and the id are byte strings.
+	assert.Equal(t, "8183418050"+"6ba7b8109dad11d180b400c04fd430c8"+"07", hexString(b))
+}
+
+func hexString(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return string(out)
+}
+
+func TestDecodeRejectsBadInput(t *testing.T) {
+	const (
+		id1 = `"6ba7b810-9dad-11d1-80b4-00c04fd430c8"`
+		id2 = `"6ba7b811-9dad-11d1-80b4-00c04fd430c8"`
+	)
+	tests := []struct{ name, in string }{
+		{"not an array", `{}`},
+		{"short item", `[["80",` + id1 + `]]`},
+		{"long item", `[["80",` + id1 + `,1,2]]`},
+		{"bad index", `[["8g",` + id1 + `,1]]`},
+		{"trailing zero index", `[["8000",` + id1 + `,1]]`},
+		{"no index", `[["",` + id1 + `,1]]`},
+		{"bad id", `[["80","nope",1]]`},
+		{"nil id", `[["80","00000000-0000-0000-0000-000000000000",1]]`},
+		{"null value", `[["80",` + id1 + `,null]]`},
+		{"duplicate id", `[["80",` + id1 + `,1],["81",` + id1 + `,2]]`},
+		{"duplicate index", `[["80",` + id1 + `,1],["80",` + id2 + `,2]]`},
+		{"descending index", `[["81",` + id1 + `,1],["80",` + id2 + `,2]]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := list.NewList[*aper.Counter, aper.CounterTransition]()
+			appendAll(t, l, 1)
+			err := json.Unmarshal([]byte(tt.in), l)
+			require.Error(t, err)
+			assert.Equal(t, 1, l.Len(), "a failed decode leaves the list unchanged")
+		})
+	}
+	// The same checks hold for CBOR: a duplicate id.
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	require.NoError(t, json.Unmarshal([]byte(`[["80",`+id1+`,1],["81",`+id2+`,2]]`), l))
+	b, err := aper.CBOR.Marshal(l)
+	require.NoError(t, err)
+	bad := slices.Clone(b)
+	// 82 | 83 41 80 50 <id1> 01 | 83 41 81 50 <id2> 02: write id1 over id2.
+	require.Len(t, b, 43)
+	copy(bad[26:42], b[5:21])
+	err = aper.CBOR.Unmarshal(bad, list.NewList[*aper.Counter, aper.CounterTransition]())
+	assert.True(t, errors.Is(err, list.ErrMalformedList), "%v", err)
+}

@@ -1,0 +1,336 @@
+package list
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/bits"
+	"strings"
+
+	"github.com/aper-go/aper"
+)
+
+// ErrMalformedIndex is returned (wrapped) by the parsers and decoders of [ZenoIndex] for bytes that
+// are not a valid index.
+var ErrMalformedIndex = errors.New("aper/list: malformed ZenoIndex")
+
+// ErrIndexOrder is returned (wrapped) by [Between] when its first index is not below its second.
+var ErrIndexOrder = errors.New("aper/list: Between needs a < b")
+
+// ZenoIndex is a fractional index: its bytes d1 d2 ... dn are read as the base-256 fraction
+// 0.d1d2...dn, which lies in the open interval (0, 1). A valid index has at least one byte and
+// its last byte is not zero, so each fraction has exactly one spelling and the order of the
+// fractions is the lexicographic order of the bytes ([Compare]). Between any two indexes there
+// is always another ([Between]), so an item can be placed between any two neighbours without
+// renumbering the others.
+//
+// The zero ZenoIndex is no index. [Between] reads it as an open end (no lower or no upper
+// bound), and it sorts before every index.
+//
+// A ZenoIndex is a small immutable value: copy it, compare it with ==, use it as a map key.
+//
+// # Key length
+//
+// New indexes are chosen close to the lower neighbour, leaving room above it (not at the
+// midpoint), with a budget that grows as the room shrinks: the first byte that differs from the
+// neighbour decides how many bytes the new index gets, so a run of n inserts that each go after
+// the previous one (appending, or typing forward) makes indexes whose length grows with log n,
+// not with n. When the upper neighbour is the longer of the two, the new index is chosen close
+// to it instead, the mirror image, so that a run that goes backward (each insert before the
+// previous one) stays short too. The package documentation lists the measured lengths.
+type ZenoIndex struct {
+	b string
+}
+
+// Bytes returns the index's bytes (nil for the zero ZenoIndex). The caller owns the slice.
+func (z ZenoIndex) Bytes() []byte {
+	if z.b == "" {
+		return nil
+	}
+	return []byte(z.b)
+}
+
+// Len returns the number of bytes of the index.
+func (z ZenoIndex) Len() int { return len(z.b) }
+
+// IsZero reports whether z is the zero ZenoIndex (no index).
+func (z ZenoIndex) IsZero() bool { return z.b == "" }
+
+// String returns the text form: the bytes in lower-case hexadecimal ("" for the zero
+// ZenoIndex). Text forms sort in the same order as the indexes.
+func (z ZenoIndex) String() string { return hex.EncodeToString([]byte(z.b)) }
+
+// Compare returns -1, 0 or +1 as a is less than, equal to, or greater than b. The zero
+// ZenoIndex sorts before every index.
+func Compare(a, b ZenoIndex) int { return strings.Compare(a.b, b.b) }
+
+// Less reports whether z sorts before o.
+func (z ZenoIndex) Less(o ZenoIndex) bool { return z.b < o.b }
+
+// Before returns a new index below z, close to it: Between(ZenoIndex{}, z). For the zero z it
+// returns the middle index.
+func (z ZenoIndex) Before() ZenoIndex {
+	out, _ := Between(ZenoIndex{}, z) // an open end never fails
+	return out
+}
+
+// After returns a new index above z, close to it: Between(z, ZenoIndex{}). For the zero z it
+// returns the middle index.
+func (z ZenoIndex) After() ZenoIndex {
+	out, _ := Between(z, ZenoIndex{})
+	return out
+}
+
+// middle is the index of the first item of an empty list: the fraction 1/2.
+var middle = ZenoIndex{b: "\x80"}
+
+// Between returns a new index strictly between a and b. A zero a means no lower bound and a zero
+// b no upper bound; with both zero it returns the middle index 0x80. It returns an error wrapping
+// [ErrIndexOrder] when both are set and a is not below b. The result is deterministic: every
+// replica computes the same index from the same a and b.
+//
+// The cost is linear in the length of a and b; nothing recurses.
+func Between(a, b ZenoIndex) (ZenoIndex, error) {
+	switch {
+	case a.b == "" && b.b == "":
+		return middle, nil
+	case b.b == "":
+		return ZenoIndex{b: string(afterTail(nil, []byte(a.b)))}, nil
+	case a.b == "":
+		return ZenoIndex{b: string(beforeTail(nil, []byte(b.b)))}, nil
+	case a.b >= b.b:
+		return ZenoIndex{}, fmt.Errorf("%w: %s is not below %s", ErrIndexOrder, a, b)
+	}
+	return ZenoIndex{b: string(betweenBytes([]byte(a.b), []byte(b.b)))}, nil
+}
+
+// betweenBytes returns a key strictly between the valid keys a < b.
+func betweenBytes(a, b []byte) []byte {
+	// Find the first digit where a (padded with zeros) and b differ. b > a, so it exists and
+	// a's digit there is the smaller.
+	i := 0
+	for ; i < len(b); i++ {
+		if digit(a, i) != b[i] {
+			break
+		}
+	}
+	lo, hi := int(digit(a, i)), int(b[i])
+	out := make([]byte, 0, max(len(a), len(b))+4)
+	out = append(out, b[:i]...)
+	nearB := len(b) > len(a)
+	if hi-lo >= 2 {
+		if nearB {
+			return beforeTail(out, b[i:])
+		}
+		return afterTail(out, tail(a, i))
+	}
+	// Adjacent digits: the new key is either below b with b's digit (when b goes on after it) or
+	// above a with a's digit.
+	if nearB {
+		if len(b) > i+1 {
+			return beforeTail(append(out, byte(hi)), b[i+1:])
+		}
+		return nearTop(append(out, byte(lo)), tail(a, i+1))
+	}
+	return afterTail(append(out, byte(lo)), tail(a, i+1))
+}
+
+func digit(k []byte, i int) byte {
+	if i < len(k) {
+		return k[i]
+	}
+	return 0
+}
+
+func tail(k []byte, i int) []byte {
+	if i < len(k) {
+		return k[i:]
+	}
+	return nil
+}
+
+// afterTail appends to dst the digits of a fraction u with t < u < 1, close to t (an empty t is
+// 0). The number of digits grows with how close t is to 1: a t whose first digit has c leading
+// one bits gets max(1, c) digits, so a run of increments spends 191 one-digit values, then 2^13
+// two-digit values, then 2^20 three-digit values, and so on.
+func afterTail(dst, t []byte) []byte {
+	for len(t) > 0 && t[0] == 0xff {
+		dst = append(dst, 0xff)
+		t = t[1:]
+	}
+	if len(t) == 0 {
+		return append(dst, 0x01)
+	}
+	n := max(1, bits.LeadingZeros8(^t[0]))
+	start := len(dst)
+	dst = append(dst, t[:min(n, len(t))]...)
+	for len(dst)-start < n {
+		dst = append(dst, 0)
+	}
+	// Add one unit in the last digit; t[0] < 0xff, so the carry stops inside.
+	for j := len(dst) - 1; ; j-- {
+		dst[j]++
+		if dst[j] != 0 {
+			break
+		}
+	}
+	return trimZeros(dst)
+}
+
+// beforeTail appends to dst the digits of a fraction u with 0 < u < t, close to t (t not empty,
+// last digit not zero). It mirrors afterTail: a t whose first nonzero digit has c leading zero
+// bits gets max(1, c) digits below it.
+func beforeTail(dst, t []byte) []byte {
+	for len(t) > 1 && t[0] == 0 {
+		dst = append(dst, 0)
+		t = t[1:]
+	}
+	n := max(1, bits.LeadingZeros8(t[0]))
+	start := len(dst)
+	if len(t) > n {
+		// t goes on after n digits with something nonzero, so its first n digits are below it.
+		return trimZeros(append(dst, t[:n]...))
+	}
+	dst = append(dst, t...)
+	for len(dst)-start < n {
+		dst = append(dst, 0)
+	}
+	// Subtract one unit in the last digit; t is at least one unit of its first digit, and more
+	// than one unit of the last, so the borrow stops inside and the result stays above zero.
+	for j := len(dst) - 1; ; j-- {
+		dst[j]--
+		if dst[j] != 0xff {
+			break
+		}
+	}
+	return trimZeros(dst)
+}
+
+// nearTop appends to dst the digits of a short fraction u with t < u < 1, close to 1 (an empty t
+// is 0): 0xff, with as many 0xff in front as t has.
+func nearTop(dst, t []byte) []byte {
+	for len(t) > 0 && t[0] == 0xff {
+		dst = append(dst, 0xff)
+		t = t[1:]
+	}
+	return append(dst, 0xff)
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// ZenoIndexFromBytes returns the index with the given bytes (copied), or an error wrapping
+// [ErrMalformedIndex] if they are empty or end in a zero byte.
+func ZenoIndexFromBytes(b []byte) (ZenoIndex, error) {
+	if err := checkBytes(b); err != nil {
+		return ZenoIndex{}, err
+	}
+	return ZenoIndex{b: string(b)}, nil
+}
+
+func checkBytes(b []byte) error {
+	if len(b) == 0 {
+		return fmt.Errorf("%w: no bytes", ErrMalformedIndex)
+	}
+	if b[len(b)-1] == 0 {
+		return fmt.Errorf("%w: ends in a zero byte", ErrMalformedIndex)
+	}
+	return nil
+}
+
+// ParseZenoIndex parses the text form written by [ZenoIndex.String]: lower-case hexadecimal of
+// a valid index. Anything else (odd length, other characters, upper case, an empty string, a
+// trailing zero byte) is an error wrapping [ErrMalformedIndex].
+func ParseZenoIndex(s string) (ZenoIndex, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ZenoIndex{}, fmt.Errorf("%w: %q is not lower-case hexadecimal", ErrMalformedIndex, s)
+		}
+	}
+	if len(s)%2 != 0 {
+		return ZenoIndex{}, fmt.Errorf("%w: %q has an odd length", ErrMalformedIndex, s)
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return ZenoIndex{}, fmt.Errorf("%w: %w", ErrMalformedIndex, err)
+	}
+	return ZenoIndexFromBytes(b)
+}
+
+// MustParseZenoIndex is like [ParseZenoIndex] but panics on error. It is for constants in
+// programs and tests.
+func MustParseZenoIndex(s string) ZenoIndex {
+	z, err := ParseZenoIndex(s)
+	if err != nil {
+		panic(err)
+	}
+	return z
+}
+
+// MarshalText returns the text form (see [ZenoIndex.String]).
+func (z ZenoIndex) MarshalText() ([]byte, error) { return []byte(z.String()), nil }
+
+// UnmarshalText parses the text form. The empty text decodes to the zero ZenoIndex, so that a
+// zero index round-trips; anything else must be a valid index.
+func (z *ZenoIndex) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*z = ZenoIndex{}
+		return nil
+	}
+	v, err := ParseZenoIndex(string(b))
+	if err != nil {
+		return err
+	}
+	*z = v
+	return nil
+}
+
+// MarshalBinary returns the index's bytes.
+func (z ZenoIndex) MarshalBinary() ([]byte, error) { return []byte(z.b), nil }
+
+// UnmarshalBinary decodes the index's bytes. No bytes decode to the zero ZenoIndex; otherwise
+// the bytes must be a valid index.
+func (z *ZenoIndex) UnmarshalBinary(b []byte) error {
+	if len(b) == 0 {
+		*z = ZenoIndex{}
+		return nil
+	}
+	v, err := ZenoIndexFromBytes(b)
+	if err != nil {
+		return err
+	}
+	*z = v
+	return nil
+}
+
+// MarshalCBOR encodes the index as a CBOR byte string.
+func (z ZenoIndex) MarshalCBOR() ([]byte, error) {
+	n := len(z.b)
+	var out []byte
+	switch {
+	case n < 24:
+		out = append(make([]byte, 0, 1+n), 0x40|byte(n))
+	case n <= 0xff:
+		out = append(make([]byte, 0, 2+n), 0x58, byte(n))
+	case n <= 0xffff:
+		out = append(make([]byte, 0, 3+n), 0x59, byte(n>>8), byte(n))
+	default:
+		out = binary.BigEndian.AppendUint64(append(make([]byte, 0, 9+n), 0x5b), uint64(n))
+	}
+	return append(out, z.b...), nil
+}
+
+// UnmarshalCBOR decodes a CBOR byte string holding a valid index (or no bytes, for the zero
+// ZenoIndex).
+func (z *ZenoIndex) UnmarshalCBOR(data []byte) error {
+	var b []byte
+	if err := aper.CBOR.Unmarshal(data, &b); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformedIndex, err)
+	}
+	return z.UnmarshalBinary(b)
+}
