@@ -1,0 +1,372 @@
+// Package websocket carries aper's messages over WebSocket (RFC 6455), with
+// github.com/coder/websocket.
+//
+// The server side is a [*Server]: an http.Handler that mounts in any router and also a
+// transport.Listener whose Accept returns the upgraded connections. [Listen] starts one on its own
+// HTTP server. The client side is [Dial], or a [Dialer] for code that reconnects.
+//
+// The codec is chosen per connection by subprotocol: "aper.json" uses text frames (one JSON
+// document a message), "aper.cbor" binary frames. A connection's Codec method (transport.Codec)
+// says which; a client that asks for no subprotocol (a browser, say) gets JSON. Metadata
+// (transport.Metadata) returns the upgrade's *http.Request on the server side, for an
+// authentication hook.
+//
+// Each side pings its peer every PingInterval and closes the connection when no pong (nor any
+// other message) comes back within PingTimeout, so a half-open connection is noticed within
+// about PingInterval + PingTimeout.
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/aper-go/aper/transport"
+)
+
+// Subprotocols of the codecs.
+const (
+	SubprotocolJSON = "aper.json"
+	SubprotocolCBOR = "aper.cbor"
+)
+
+// Defaults of the options.
+const (
+	DefaultPingInterval = 15 * time.Second
+	DefaultPingTimeout  = 10 * time.Second
+	DefaultCloseTimeout = 2 * time.Second
+)
+
+var (
+	errClosed     = fmt.Errorf("aper/transport/websocket: %w", net.ErrClosed)
+	errPeerClosed = fmt.Errorf("aper/transport/websocket: peer closed the connection: %w", net.ErrClosed)
+)
+
+// ConnOptions are the options of a connection, on either side. The zero value means the
+// defaults.
+type ConnOptions struct {
+	// MaxMessageSize is the largest message sent or received, in bytes; 0 means
+	// transport.DefaultMaxMessageSize.
+	MaxMessageSize int
+	// PingInterval is the time between pings; 0 means DefaultPingInterval, a negative value
+	// turns pings off.
+	PingInterval time.Duration
+	// PingTimeout is how long a ping waits for its pong (or any message) before the
+	// connection is deemed dead and closed; 0 means DefaultPingTimeout.
+	PingTimeout time.Duration
+	// CloseTimeout bounds Close's closing handshake; 0 means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+}
+
+func (o ConnOptions) withDefaults() ConnOptions {
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = transport.DefaultMaxMessageSize
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = DefaultPingTimeout
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = DefaultCloseTimeout
+	}
+	return o
+}
+
+// Conn is a WebSocket connection carrying whole messages. It implements transport.Conn,
+// transport.Codec and transport.Metadata.
+//
+// Concurrency: Send may be called from many goroutines; Recv from one at a time; Close from
+// any goroutine, any number of times. A Recv cancelled by its ctx leaves the connection usable
+// (a goroutine of the Conn reads ahead of it); a Send whose ctx ends while it writes closes the
+// connection, as github.com/coder/websocket does. Send does not keep its slice; the slice Recv
+// returns belongs to the caller.
+//
+// Close performs the closing handshake (bounded by CloseTimeout) unless a Send is in progress,
+// which it then interrupts by closing at once; it waits for the Conn's goroutines.
+type Conn struct {
+	ws    *websocket.Conn
+	typ   websocket.MessageType
+	codec string
+	req   *http.Request
+	opts  ConnOptions
+
+	ctx    context.Context // ends when the connection is closed
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// The reader reads ahead of Recv into a queue of at most MaxMessageSize bytes (and at least
+	// one message), so that control frames (pongs, the closing handshake) are read while the
+	// application is busy.
+	qmu      sync.Mutex
+	queue    [][]byte
+	queued   int
+	readErr  error         // why the reader stopped; set before readDone is closed
+	recvErr  error         // what Recv returns once the queue is empty; the first call returns readErr
+	arrived  chan struct{} // signalled when the queue grows
+	taken    chan struct{} // signalled when Recv takes from the queue
+	readDone chan struct{} // closed when the reader stops
+
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
+	closing   atomic.Bool
+	sending   atomic.Int64
+	full      atomic.Bool  // the reader waits for Recv to take from a full queue
+	lastRead  atomic.Int64 // unix nanoseconds of the last message read
+	failErr   atomic.Pointer[error]
+}
+
+var (
+	_ transport.Conn     = (*Conn)(nil)
+	_ transport.Codec    = (*Conn)(nil)
+	_ transport.Metadata = (*Conn)(nil)
+)
+
+func newConn(ws *websocket.Conn, req *http.Request, o ConnOptions) *Conn {
+	o = o.withDefaults()
+	c := &Conn{
+		ws:       ws,
+		typ:      websocket.MessageText,
+		codec:    "json",
+		req:      req,
+		opts:     o,
+		arrived:  make(chan struct{}, 1),
+		taken:    make(chan struct{}, 1),
+		readDone: make(chan struct{}),
+		closed:   make(chan struct{}),
+	}
+	if ws.Subprotocol() == SubprotocolCBOR {
+		c.typ, c.codec = websocket.MessageBinary, "cbor"
+	}
+	ws.SetReadLimit(int64(o.MaxMessageSize))
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(1)
+	go c.readLoop()
+	if o.PingInterval > 0 {
+		c.wg.Add(1)
+		go c.pingLoop()
+	}
+	return c
+}
+
+// Codec returns the name of the connection's codec: "json" or "cbor", for aper.CodecByName.
+func (c *Conn) Codec() string { return c.codec }
+
+// Metadata returns the *http.Request of the upgrade on the server side, and nil on the client
+// side. Its body has been consumed; read its headers, cookies, URL and RemoteAddr.
+func (c *Conn) Metadata() any {
+	if c.req == nil {
+		return nil
+	}
+	return c.req
+}
+
+// Send sends msg as one WebSocket message: a text frame for JSON, binary for CBOR. A message
+// over the limit is a *transport.TooLargeError and the connection stays open.
+func (c *Conn) Send(ctx context.Context, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("aper/transport/websocket: send: %w", err)
+	}
+	if len(msg) > c.opts.MaxMessageSize {
+		return fmt.Errorf("aper/transport/websocket: send: %w",
+			&transport.TooLargeError{Size: int64(len(msg)), Limit: int64(c.opts.MaxMessageSize)})
+	}
+	if c.closing.Load() {
+		return errClosed
+	}
+	c.sending.Add(1)
+	err := c.ws.Write(ctx, c.typ, msg)
+	c.sending.Add(-1)
+	if err == nil {
+		return nil
+	}
+	switch {
+	case c.closing.Load():
+		return errClosed
+	case ctx.Err() != nil:
+		return fmt.Errorf("aper/transport/websocket: send: %w", ctx.Err())
+	}
+	return c.lost("send", err)
+}
+
+// Recv returns the next message.
+func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
+	for {
+		select {
+		case <-c.closed:
+			return nil, errClosed
+		default:
+		}
+		c.qmu.Lock()
+		if len(c.queue) > 0 {
+			msg := c.queue[0]
+			c.queue[0] = nil
+			c.queue = c.queue[1:]
+			c.queued -= len(msg)
+			c.qmu.Unlock()
+			signal(c.taken)
+			return msg, nil
+		}
+		select {
+		case <-c.readDone:
+			err := c.recvErr
+			if err == nil {
+				err = c.readErr
+				c.recvErr = errClosed
+				if errors.Is(err, net.ErrClosed) {
+					c.recvErr = err
+				}
+			}
+			c.qmu.Unlock()
+			return nil, err
+		default:
+		}
+		c.qmu.Unlock()
+		select {
+		case <-c.arrived:
+		case <-c.readDone:
+		case <-c.closed:
+			return nil, errClosed
+		case <-ctx.Done():
+			return nil, fmt.Errorf("aper/transport/websocket: recv: %w", ctx.Err())
+		}
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Close closes the connection (see the type's doc). It is idempotent.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		c.closing.Store(true)
+		close(c.closed)
+		if c.sending.Load() > 0 {
+			_ = c.ws.CloseNow()
+		} else {
+			// The reader reads with c.ctx: ending it makes coder/websocket drop the
+			// connection, which bounds the handshake.
+			t := time.AfterFunc(c.opts.CloseTimeout, c.cancel)
+			_ = c.ws.Close(websocket.StatusNormalClosure, "")
+			t.Stop()
+		}
+		c.cancel()
+		c.wg.Wait()
+	})
+	return nil
+}
+
+// readLoop reads messages ahead of Recv, so that a cancelled Recv does not lose one, and so
+// that control frames are read.
+func (c *Conn) readLoop() {
+	defer c.wg.Done()
+	defer close(c.readDone)
+	for {
+		_, msg, err := c.ws.Read(c.ctx)
+		if err != nil {
+			c.qmu.Lock()
+			c.readErr = c.readError(err)
+			c.qmu.Unlock()
+			c.cancel() // stops the ping loop
+			if !c.closing.Load() {
+				_ = c.ws.CloseNow() // the connection is unusable: release it now
+			}
+			return
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		if msg == nil {
+			msg = []byte{}
+		}
+		c.qmu.Lock()
+		for len(c.queue) > 0 && c.queued+len(msg) > c.opts.MaxMessageSize {
+			c.full.Store(true)
+			c.qmu.Unlock()
+			select {
+			case <-c.taken:
+			case <-c.closed:
+			}
+			c.qmu.Lock()
+			c.full.Store(false)
+			if c.closing.Load() {
+				c.queue, c.queued = nil, 0
+			}
+		}
+		if !c.closing.Load() {
+			c.queue = append(c.queue, msg)
+			c.queued += len(msg)
+		}
+		c.qmu.Unlock()
+		signal(c.arrived)
+	}
+}
+
+func (c *Conn) readError(err error) error {
+	if fe := c.failErr.Load(); fe != nil {
+		return *fe
+	}
+	if c.closing.Load() {
+		return errClosed
+	}
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		return fmt.Errorf("aper/transport/websocket: recv: %w",
+			&transport.TooLargeError{Size: int64(c.opts.MaxMessageSize) + 1, Limit: int64(c.opts.MaxMessageSize)})
+	}
+	switch websocket.CloseStatus(err) {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+		return errPeerClosed
+	case -1:
+		return c.lost("recv", err)
+	}
+	return fmt.Errorf("aper/transport/websocket: peer closed the connection (%w): %w", err, net.ErrClosed)
+}
+
+func (c *Conn) lost(op string, err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("aper/transport/websocket: %s: connection lost: %w", op, err)
+	}
+	return fmt.Errorf("aper/transport/websocket: %s: connection lost (%w): %w", op, err, net.ErrClosed)
+}
+
+// pingLoop pings the peer and closes the connection when it stops answering.
+func (c *Conn) pingLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if c.full.Load() {
+			continue // messages wait for Recv: the peer is alive, and pongs cannot be read now
+		}
+		start := time.Now().UnixNano()
+		ctx, cancel := context.WithTimeout(c.ctx, c.opts.PingTimeout)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err == nil || c.ctx.Err() != nil {
+			continue
+		}
+		if c.full.Load() || c.lastRead.Load() >= start {
+			continue // data arrived while the pong could not be read
+		}
+		fail := fmt.Errorf("aper/transport/websocket: peer did not answer a ping within %v: %w",
+			c.opts.PingTimeout, net.ErrClosed)
+		c.failErr.Store(&fail)
+		_ = c.ws.CloseNow()
+		return
+	}
+}

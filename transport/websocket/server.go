@@ -1,0 +1,218 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+
+	"github.com/aper-go/aper/transport"
+)
+
+// ServerOptions configure a Server. A nil *ServerOptions means the defaults.
+type ServerOptions struct {
+	ConnOptions
+
+	// OriginPatterns are the origins, besides the request's own host, that may connect: host
+	// patterns matched with path.Match (as in github.com/coder/websocket's AcceptOptions).
+	// Requests from other origins are refused with 403, which protects browsers' users from
+	// cross-site WebSocket hijacking. Empty means same-origin (and non-browser) clients only.
+	OriginPatterns []string
+
+	// InsecureSkipVerify accepts every origin. Use only for tests and local tools.
+	InsecureSkipVerify bool
+
+	// Addr is what Addr reports for a Server made with NewServer and mounted in another HTTP
+	// server; nil reports the Addr "http.Handler". Listen sets it to the listening address.
+	Addr net.Addr
+}
+
+// Server is the server side: an http.Handler that upgrades requests to WebSocket connections,
+// and a transport.Listener whose Accept returns them. Mount it at any path of any router, or
+// start it with Listen.
+//
+// Concurrency: all methods may be called concurrently. ServeHTTP hands each upgraded
+// connection to one Accept call and waits, with the request, until Accept takes it or the
+// Server is closed. Close stops accepting (later requests get 503), waits for the waiting
+// handlers, and leaves accepted connections open.
+type Server struct {
+	opts    ServerOptions
+	conns   chan *Conn
+	done    chan struct{}
+	mu      sync.Mutex
+	closed  bool
+	wg      sync.WaitGroup // ServeHTTP calls in progress
+	httpSrv *http.Server   // set by Listen
+	serveWG sync.WaitGroup
+}
+
+var (
+	_ transport.Listener = (*Server)(nil)
+	_ http.Handler       = (*Server)(nil)
+)
+
+// NewServer makes a Server; opts may be nil.
+func NewServer(opts *ServerOptions) *Server {
+	var o ServerOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.ConnOptions = o.withDefaults()
+	return &Server{opts: o, conns: make(chan *Conn), done: make(chan struct{})}
+}
+
+// Listen starts a Server on its own HTTP server listening on the TCP address addr (such as
+// "127.0.0.1:0"), serving WebSocket on every path. Close shuts the HTTP server down too.
+// Dial it with the URL "ws://" + s.Addr().String().
+func Listen(addr string, opts *ServerOptions) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("aper/transport/websocket: listen: %w", err)
+	}
+	var o ServerOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.Addr = ln.Addr()
+	s := NewServer(&o)
+	s.httpSrv = &http.Server{Handler: s}
+	s.serveWG.Go(func() { _ = s.httpSrv.Serve(ln) })
+	return s, nil
+}
+
+// ServeHTTP upgrades the request and hands the connection to Accept.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "aper/transport/websocket: server closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{SubprotocolCBOR, SubprotocolJSON},
+		OriginPatterns:     s.opts.OriginPatterns,
+		InsecureSkipVerify: s.opts.InsecureSkipVerify,
+	})
+	if err != nil {
+		return // Accept has written the HTTP error
+	}
+	c := newConn(ws, r, s.opts.ConnOptions)
+	select {
+	case s.conns <- c:
+	case <-s.done:
+		_ = c.Close()
+	case <-r.Context().Done():
+		_ = c.Close()
+	}
+}
+
+// Accept returns the next upgraded connection, as a *Conn.
+func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
+	select {
+	case <-s.done:
+		return nil, fmt.Errorf("aper/transport/websocket: accept: %w", net.ErrClosed)
+	default:
+	}
+	select {
+	case c := <-s.conns:
+		return c, nil
+	case <-s.done:
+		return nil, fmt.Errorf("aper/transport/websocket: accept: %w", net.ErrClosed)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("aper/transport/websocket: accept: %w", ctx.Err())
+	}
+}
+
+type handlerAddr struct{}
+
+func (handlerAddr) Network() string { return "websocket" }
+func (handlerAddr) String() string  { return "http.Handler" }
+
+// Addr returns the listening address for a Server started by Listen, else ServerOptions.Addr or
+// a placeholder.
+func (s *Server) Addr() net.Addr {
+	if s.opts.Addr != nil {
+		return s.opts.Addr
+	}
+	return handlerAddr{}
+}
+
+// Close stops accepting; it is idempotent. For a Server started by Listen it also closes the
+// HTTP server. Accepted connections stay open.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	s.mu.Unlock()
+	var err error
+	if s.httpSrv != nil {
+		err = s.httpSrv.Close()
+		s.serveWG.Wait()
+	}
+	s.wg.Wait()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("aper/transport/websocket: close: %w", err)
+	}
+	return nil
+}
+
+// DialOptions configure Dial. A nil *DialOptions means the defaults.
+type DialOptions struct {
+	ConnOptions
+
+	// Codec is the codec to ask for: "cbor" (the default) or "json".
+	Codec string
+	// HTTPHeader is sent with the upgrade request (an Authorization header, say).
+	HTTPHeader http.Header
+	// HTTPClient makes the upgrade request; nil means http.DefaultClient.
+	HTTPClient *http.Client
+}
+
+// Dial connects to the WebSocket URL u ("ws://host:port/path" or "wss://...").
+func Dial(ctx context.Context, u string, opts *DialOptions) (*Conn, error) {
+	var o DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	var proto string
+	switch o.Codec {
+	case "", "cbor":
+		proto = SubprotocolCBOR
+	case "json":
+		proto = SubprotocolJSON
+	default:
+		return nil, fmt.Errorf("aper/transport/websocket: dial: unknown codec %q", o.Codec)
+	}
+	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{
+		HTTPClient:   o.HTTPClient,
+		HTTPHeader:   o.HTTPHeader,
+		Subprotocols: []string{proto},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("aper/transport/websocket: dial %s: %w", u, err)
+	}
+	return newConn(ws, nil, o.ConnOptions), nil
+}
+
+// Dialer returns a transport.Dialer that dials u with opts (nil for defaults).
+func Dialer(u string, opts *DialOptions) transport.Dialer {
+	return transport.DialerFunc(func(ctx context.Context) (transport.Conn, error) {
+		c, err := Dial(ctx, u, opts)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	})
+}
