@@ -1,0 +1,113 @@
+package text
+
+import (
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/aper-go/aper"
+)
+
+// wireText is a Text on the wire.
+type wireText struct {
+	Version uint64 `json:"version" cbor:"1,keyasint"`
+	Text    string `json:"text" cbor:"2,keyasint"`
+	Keep    int    `json:"keep" cbor:"3,keyasint"`
+	// Local is the trailing run of optimistic edits (see Text.Base).
+	Local int `json:"local,omitempty" cbor:"4,keyasint,omitempty"`
+	// History holds the edits of versions [Version-len(History), Version), oldest first.
+	History []wireEntry `json:"history,omitempty" cbor:"5,keyasint,omitempty"`
+}
+
+type wireEntry struct {
+	_       struct{}      `cbor:",toarray"`
+	Author  aper.ClientID `json:"author,omitempty"`
+	Base    uint64        `json:"base"`
+	Sent    Op            `json:"sent"`
+	Applied *Op           `json:"applied,omitempty"`
+}
+
+func (t *Text) wire() wireText {
+	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local}
+	for k := t.Oldest(); k < t.version; k++ {
+		e := t.entry(k)
+		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Sent: e.sent, Applied: e.applied})
+	}
+	return w
+}
+
+// load replaces t with the decoded w after checking it.
+func (t *Text) load(w *wireText) error {
+	if !utf8.ValidString(w.Text) {
+		return fmt.Errorf("aper/text: text: invalid UTF-8")
+	}
+	if w.Keep < 0 {
+		return fmt.Errorf("aper/text: text: negative history limit %d", w.Keep)
+	}
+	n := uint64(len(w.History))
+	if n > w.Version || len(w.History) > w.Keep {
+		return fmt.Errorf("aper/text: text: %d history entries for version %d keeping %d", n, w.Version, w.Keep)
+	}
+	if w.Local < 0 || w.Local > len(w.History) {
+		return fmt.Errorf("aper/text: text: %d optimistic edits in a history of %d", w.Local, n)
+	}
+	fresh := &Text{version: w.Version - n, start: w.Version - n, keep: w.Keep, keepSet: true}
+	fresh.init()
+	// The applied ops must chain and lead to the text.
+	for i := range w.History {
+		e := &w.History[i]
+		v := fresh.version
+		if e.Base > v {
+			return fmt.Errorf("aper/text: text: the edit of version %d has base %d", v, e.Base)
+		}
+		if i+1 < len(w.History) {
+			if a, b := e.op().outLen(), w.History[i+1].op().inLen(); a != b {
+				return fmt.Errorf("%w: version %d ends at length %d, version %d starts at %d", errBadHistory, v, a, v+1, b)
+			}
+		} else if a, b := e.op().outLen(), utf8.RuneCountInString(w.Text); a != b {
+			return fmt.Errorf("%w: version %d ends at length %d, the text has %d", errBadHistory, v, a, b)
+		}
+		ent := fresh.push()
+		ent.author, ent.base, ent.sent, ent.applied = e.Author, e.Base, e.Sent, e.Applied
+	}
+	fresh.local = w.Local
+	fresh.rope.root = build(w.Text, fresh.owner)
+	*t = *fresh
+	return nil
+}
+
+func (e *wireEntry) op() *Op {
+	if e.Applied != nil {
+		return e.Applied
+	}
+	return &e.Sent
+}
+
+// MarshalJSON encodes the text as {"version", "text", "keep", "local", "history"}: the version,
+// the whole string, the history limit, the number of trailing optimistic edits, and the kept
+// history (each edit's author, base, op as sent, and op as applied when it differs).
+func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
+
+// UnmarshalJSON decodes what MarshalJSON writes, checking that the history's ops chain up to
+// the text. A snapshot without "history" (see [Text.WithoutHistory]) starts a new history at its
+// version: edits based on older versions are StaleBase conflicts on it.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var w wireText
+	if err := json.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("aper/text: text: %w", err)
+	}
+	return t.load(&w)
+}
+
+// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 5, each
+// history entry as an array [author, base, sent, applied or null].
+func (t *Text) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(t.wire()) }
+
+// UnmarshalCBOR decodes what MarshalCBOR writes, with the checks of UnmarshalJSON.
+func (t *Text) UnmarshalCBOR(b []byte) error {
+	var w wireText
+	if err := aper.CBOR.Unmarshal(b, &w); err != nil {
+		return fmt.Errorf("aper/text: text: %w", err)
+	}
+	return t.load(&w)
+}

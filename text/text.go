@@ -1,0 +1,392 @@
+package text
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/internal/cow"
+)
+
+// DefaultHistory is how many edits a [Text] keeps for transforming late edits, unless
+// [NewWithHistory] says otherwise: a minute of a busy room typing, or thousands of edits a
+// client may be behind.
+const DefaultHistory = 1024
+
+// Edit is the transition of a [Text]: an op made against version Base of the text, as its author
+// saw it (Base plus the author's own earlier edits; see [Text.Apply]).
+type Edit struct {
+	// Base is the version of the text the author last had from the server (on a client, its
+	// confirmed version; see [Text.Base]).
+	Base uint64 `json:"base" cbor:"1,keyasint"`
+	// Op is the change against the author's view at Base.
+	Op Op `json:"op" cbor:"2,keyasint"`
+}
+
+// Text is a replicated string: a state machine whose transitions are [Edit]s, transformed over
+// concurrent edits with operational transformation. Positions count Unicode code points; see
+// [Text.FromUTF16] and [Text.FromByte] for clients that count UTF-16 units or bytes.
+//
+// Storage is a copy-on-write rope: an edit costs O(log n + edit size), Clone is O(1), and the
+// first edit after a Clone copies O(log n) nodes. The zero Text is an empty text at version 0
+// ready to use, keeping [DefaultHistory] edits.
+//
+// A Text is not safe for concurrent use; Clone counts as a write (see package aper).
+type Text struct {
+	rope    rope
+	version uint64
+	keep    int  // edits kept; see history
+	keepSet bool // keep was chosen (else DefaultHistory)
+	start   uint64
+	local   int // trailing optimistic edits (see Base)
+
+	hist       []*chunk // chunks[0] holds versions from firstChunk*chunkSize on
+	firstChunk uint64
+	spare      *chunk     // a dropped chunk of ours, reused
+	queue      []queueOp  // scratch for Apply
+	owner      cow.Owner // same as rope.owner
+}
+
+// New returns a text holding s at version 0. Invalid UTF-8 in s is replaced by U+FFFD.
+func New(s string) *Text {
+	t := &Text{}
+	t.init()
+	t.rope.root = build(strings.ToValidUTF8(s, "\uFFFD"), t.owner)
+	return t
+}
+
+// NewWithHistory is like [New] with a history of at least keep edits (keep ≥ 0): an edit whose
+// Base, or whose author's pending edits' Base, is more than keep versions old is a StaleBase
+// conflict.
+func NewWithHistory(s string, keep int) *Text {
+	t := New(s)
+	t.keep, t.keepSet = max(keep, 0), true
+	return t
+}
+
+func (t *Text) init() {
+	if t.owner == 0 {
+		t.owner = cow.NewOwner()
+		t.rope.owner = t.owner
+	}
+}
+
+func (t *Text) limit() int {
+	if t.keepSet {
+		return t.keep
+	}
+	return DefaultHistory
+}
+
+// Len returns the length in code points.
+func (t *Text) Len() int { return t.rope.len() }
+
+// Version returns the number of edits applied since version 0.
+func (t *Text) Version() uint64 { return t.version }
+
+// Base returns the Base for edits made against this text as it is now: Version minus the
+// trailing run of optimistic edits (applied with Seq 0 and a non-empty Client). On a client's
+// optimistic view (its confirmed text plus its pending edits, applied with Seq 0 and its own
+// id) that is the confirmed version; on the server, and on a text that applies edits directly
+// with [aper.On], it is Version.
+func (t *Text) Base() uint64 { return t.version - uint64(t.local) }
+
+// Oldest returns the oldest Base that Apply still accepts. Older ones are StaleBase conflicts.
+func (t *Text) Oldest() uint64 {
+	o := t.start
+	if k := uint64(t.limit()); t.version > k && t.version-k > o {
+		o = t.version - k
+	}
+	return o
+}
+
+// String returns the whole text.
+func (t *Text) String() string {
+	if t.rope.root == nil {
+		return ""
+	}
+	var sb strings.Builder
+	sb.Grow(t.rope.root.bytes)
+	t.rope.root.leaves(func(b []byte) bool { sb.Write(b); return true })
+	return sb.String()
+}
+
+// Slice returns the code points [i, j). It is an error unless 0 ≤ i ≤ j ≤ Len.
+func (t *Text) Slice(i, j int) (string, error) {
+	if i < 0 || j < i || j > t.Len() {
+		return "", fmt.Errorf("aper/text: slice [%d:%d] of a text of %d code points", i, j, t.Len())
+	}
+	if i == j {
+		return "", nil
+	}
+	var sb strings.Builder
+	t.rope.root.appendTo(&sb, i, j)
+	return sb.String(), nil
+}
+
+// ToByte returns the UTF-8 byte offset of code point i, 0 ≤ i ≤ Len.
+func (t *Text) ToByte(i int) (int, error) {
+	if i < 0 || i > t.Len() {
+		return 0, fmt.Errorf("aper/text: position %d outside a text of %d code points", i, t.Len())
+	}
+	if t.rope.root == nil {
+		return 0, nil
+	}
+	b, _ := t.rope.root.locate(i)
+	return b, nil
+}
+
+// ToUTF16 returns the UTF-16 offset of code point i, 0 ≤ i ≤ Len.
+func (t *Text) ToUTF16(i int) (int, error) {
+	if i < 0 || i > t.Len() {
+		return 0, fmt.Errorf("aper/text: position %d outside a text of %d code points", i, t.Len())
+	}
+	if t.rope.root == nil {
+		return 0, nil
+	}
+	_, wide := t.rope.root.locate(i)
+	return i + wide, nil
+}
+
+// FromByte returns the code point at UTF-8 byte offset b. An offset outside the text or inside
+// a multi-byte character is an error.
+func (t *Text) FromByte(b int) (int, error) {
+	if t.rope.root == nil || b < 0 || b > t.rope.root.bytes {
+		if b == 0 {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("aper/text: byte offset %d outside the text", b)
+	}
+	i, ok := t.rope.root.fromBytes(b)
+	if !ok {
+		return 0, fmt.Errorf("aper/text: byte offset %d inside a character", b)
+	}
+	return i, nil
+}
+
+// FromUTF16 returns the code point at UTF-16 offset u (as JavaScript and Java count). An offset
+// outside the text or between the two halves of a surrogate pair is an error.
+func (t *Text) FromUTF16(u int) (int, error) {
+	if t.rope.root == nil || u < 0 || u > t.rope.root.runes+t.rope.root.wide {
+		if u == 0 {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("aper/text: UTF-16 offset %d outside the text", u)
+	}
+	i, ok := t.rope.root.fromUTF16(u)
+	if !ok {
+		return 0, fmt.Errorf("aper/text: UTF-16 offset %d inside a surrogate pair", u)
+	}
+	return i, nil
+}
+
+// Insert returns the edit that inserts s at code point pos, with [Text.Base] as its Base. It does
+// not change t. An out-of-range pos gives an edit that Apply refuses (OutOfRange).
+func (t *Text) Insert(pos int, s string) Edit { return t.Replace(pos, 0, s) }
+
+// Delete returns the edit that deletes n code points at pos, with [Text.Base] as its Base. It
+// does not change t. An out-of-range span gives an edit that Apply refuses (OutOfRange).
+func (t *Text) Delete(pos, n int) Edit { return t.Replace(pos, n, "") }
+
+// Replace returns the edit that replaces n code points at pos with s, with [Text.Base] as its
+// Base. It does not change t. An out-of-range span gives an edit that Apply refuses
+// (OutOfRange).
+func (t *Text) Replace(pos, n int, s string) Edit {
+	op, err := Splice(t.Len(), pos, n, s)
+	if err != nil {
+		op = Op{}
+		op.retain(t.Len() + 1) // an input length that cannot match
+	}
+	return Edit{Base: t.Base(), Op: op}
+}
+
+// Apply applies an edit. The edit's op is made against what its author saw: the text at
+// version Base plus the author's own edits applied since Base (a client sends edits without
+// waiting for each to be confirmed, so its earlier edits may still have been pending). Apply
+// transforms the op over the other authors' edits applied since Base, as those look after the
+// author's own edits — the server side of the Jupiter (ot.js) client–server algorithm, rebuilt
+// from the history instead of kept per client — then applies it and advances the version. Two
+// edits with the same ev.Client are by the same author; the empty ClientID is an author too.
+// When two authors insert at the same position, the edit applied later goes first.
+//
+// Conflicts, which change nothing: a Base after the current version, or one older than the
+// history is Invalid or StaleBase; so is an edit whose author's earlier edits (since Base) name
+// a newer Base than it does (a client's Base never goes back). An op whose input length differs
+// from the author's view is OutOfRange.
+//
+// Apply gives the same result on every replica with the same history, so a client may apply its
+// own edits optimistically (with Seq 0 and its own Client) and apply them again, with their
+// original Base, on top of newer confirmed texts.
+func (t *Text) Apply(ev aper.Event[Edit]) error {
+	t.init()
+	e := &ev.Transition
+	b := e.Base
+	if b > t.version {
+		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d of a text at version %d", b, t.version)))
+	}
+	op := &e.Op
+	transformed := false
+	if b < t.version {
+		if b < t.Oldest() {
+			return stale(b, t.Oldest())
+		}
+		x, n, err := t.rebase(ev.Client, b, op)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			op, transformed = &x, true
+		}
+	}
+	if n := op.inLen(); n != t.Len() {
+		return outOfRange("op of input length %d against a text of %d code points", n, t.Len())
+	}
+	t.applyOp(op)
+	ent := t.push()
+	ent.author, ent.base, ent.sent, ent.applied = ev.Client, b, e.Op, nil
+	if transformed {
+		x := *op
+		ent.applied = &x
+	}
+	if ev.Seq == 0 && ev.Client != "" {
+		t.local++
+	} else {
+		t.local = 0
+	}
+	return nil
+}
+
+func stale(b, oldest uint64) error {
+	return fmt.Errorf("aper/text: %w", conflict.New(conflict.StaleBase, fmt.Sprintf("edit based on version %d; the history starts at %d", b, oldest)))
+}
+
+// applyOp applies an op whose input length is the text's length.
+func (t *Text) applyOp(o *Op) {
+	pos := 0
+	for _, c := range o.comps() {
+		switch {
+		case c.s != "":
+			pos += t.rope.insertString(pos, c.s)
+		case c.n > 0:
+			pos += c.n
+		default:
+			t.rope.delete(pos, -c.n)
+		}
+	}
+}
+
+// queueOp is an entry of the reconstructed Jupiter queue: another author's edit, applied at
+// version ver, expressed after every edit of the author of the incoming edit so far.
+type queueOp struct {
+	ver uint64
+	op  Op
+}
+
+// rebase transforms op, from author at base b < version, into an op on the current text. It
+// returns the number of edits it was transformed over (0 means op applies as it is).
+//
+// Jupiter's server keeps, per client, the queue of other clients' edits that the client had not
+// yet seen, each expressed after all of the client's own edits received so far: a new edit with
+// Base b drops the entries before b, is transformed over the rest, and they over it. Here the
+// queue is rebuilt from the history: from the oldest Base among the author's edits that matter,
+// other authors' edits join the queue as they were applied, and each of the author's own edits
+// is transformed over the queue again (from its sent form) exactly as when it arrived.
+func (t *Text) rebase(author aper.ClientID, b uint64, op *Op) (Op, int, error) {
+	// The walk starts at the oldest Base of the author's edits that the queue at b depends on:
+	// every own edit from there on needs the queue from its own Base.
+	s := b
+	oldest := t.Oldest()
+	for k := t.version; k > s; {
+		k--
+		e := t.entry(k)
+		if e.author != author {
+			continue
+		}
+		if k >= b && e.base > b {
+			return Op{}, 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, e.base)))
+		}
+		if e.base < s {
+			if e.base < oldest {
+				return Op{}, 0, stale(e.base, oldest)
+			}
+			s = e.base
+		}
+	}
+	q := t.queue[:0]
+	defer func() { t.queue = q[:0] }()
+	for k := s; k < t.version; k++ {
+		e := t.entry(k)
+		if e.author != author {
+			q = append(q, queueOp{ver: k, op: *e.op()})
+			continue
+		}
+		q = dropBefore(q, e.base)
+		x := e.sent
+		for i := range q {
+			var xp, qp Op
+			if err := transformInto(&x, &q[i].op, Left, &xp, &qp); err != nil {
+				return Op{}, 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, "the history does not transform: "+err.Error()))
+			}
+			x, q[i].op = xp, qp
+		}
+	}
+	q = dropBefore(q, b)
+	x := *op
+	for i := range q {
+		var xp, qp Op
+		if err := transformInto(&x, &q[i].op, Left, &xp, &qp); err != nil {
+			return Op{}, 0, outOfRange("op of input length %d does not fit its author's view", op.inLen())
+		}
+		x = xp
+	}
+	return x, len(q), nil
+}
+
+func dropBefore(q []queueOp, v uint64) []queueOp {
+	i := 0
+	for i < len(q) && q[i].ver < v {
+		i++
+	}
+	return q[i:]
+}
+
+// TransformIndex returns where a cursor at position i of version from lies in the current text,
+// by [TransformIndex] over every edit applied since (see there for side). from must be between
+// [Text.Oldest] and [Text.Version].
+func (t *Text) TransformIndex(i int, from uint64, side Side) (int, error) {
+	if from > t.version || (from < t.version && from < t.Oldest()) {
+		return 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.StaleBase, fmt.Sprintf("cursor at version %d of a text at version %d keeping versions from %d", from, t.version, t.Oldest())))
+	}
+	for k := from; k < t.version; k++ {
+		i = TransformIndex(i, *t.entry(k).op(), side)
+	}
+	return i, nil
+}
+
+// Clone returns an independent copy in O(1): the two share their rope nodes and history chunks
+// until either changes them.
+func (t *Text) Clone() *Text {
+	t.init()
+	c := *t
+	c.hist = append([]*chunk(nil), t.hist...)
+	c.spare, c.queue = nil, nil
+	t.owner, c.owner = cow.NewOwner(), cow.NewOwner()
+	t.rope.owner, c.rope.owner = t.owner, c.owner
+	t.spare = nil
+	return &c
+}
+
+// WithoutHistory returns a copy of t that keeps no edits from before its current version (and no
+// optimistic ones): a compact snapshot. Edits based on older versions are StaleBase conflicts
+// on it.
+func (t *Text) WithoutHistory() *Text {
+	c := t.Clone()
+	c.hist, c.firstChunk, c.start, c.local = nil, 0, c.version, 0
+	return c
+}
+
+var _ aper.StateMachine[*Text, Edit] = (*Text)(nil)
+
+var errBadHistory = errors.New("aper/text: the history does not lead to the text")
