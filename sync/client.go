@@ -1,0 +1,592 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	stdsync "sync"
+	"time"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/transport"
+)
+
+// Client is one replica of a room's state, connected to a Server.
+//
+// Apply applies a transition at once to the optimistic view ([Client.State]) and queues it for
+// the server, which orders it among everybody's transitions. Transitions of other clients are
+// applied as the server confirms them, and the client's own pending ones are rebased on top. A
+// transition the server refuses comes back on [Client.Rejections] and leaves the view.
+//
+// When the connection drops, the client reconnects with exponential backoff and jitter,
+// resumes from the last Seq it had confirmed (or takes a snapshot if the server's log has moved
+// on), and re-sends its pending transitions; the server applies each at most once.
+//
+// Concurrency: every method may be called from any goroutine. The client runs two goroutines of
+// its own (the connection and the rejection queue) plus a writer per connection, and Close stops
+// them all and waits. Notifications never block the client: [Client.Changes] and
+// [Client.StatusChanges] are coalesced signals (a buffer of one) after which the caller reads
+// State, Seq or Status; [Client.Rejections] delivers every rejection in order from an unbounded
+// queue, so a caller that never reads it keeps them in memory.
+type Client[S aper.StateMachine[S, T], T any] struct {
+	dialer transport.Dialer
+	room   string
+	cfg    clientConfig
+
+	ctx    context.Context // ends on Close
+	cancel context.CancelCauseFunc
+	wg     stdsync.WaitGroup
+
+	mu      stdsync.Mutex
+	core    clientCore[S, T]
+	cur     *clientConn // the live connection, or nil
+	status  Status
+	waiters []chan struct{} // Sync calls, woken when nothing is pending
+	rejQ    []Rejection[T]
+
+	changes   chan struct{}
+	statusCh  chan struct{}
+	rejSignal chan struct{}
+	rejOut    chan Rejection[T]
+	done      chan struct{} // closed when the client stops connecting
+	closeOnce stdsync.Once
+}
+
+// ConnState says whether a Client is connected.
+type ConnState uint8
+
+// The connection states.
+const (
+	// Connected: the client is live on a connection; Apply sends at once.
+	Connected ConnState = iota + 1
+	// Disconnected: the connection dropped and the client is reconnecting; Apply queues.
+	Disconnected
+	// Closed: the client stopped, by Close (Err is nil) or for a fatal error (Err says which).
+	Closed
+)
+
+func (s ConnState) String() string {
+	switch s {
+	case Connected:
+		return "connected"
+	case Disconnected:
+		return "disconnected"
+	case Closed:
+		return "closed"
+	}
+	return fmt.Sprintf("ConnState(%d)", uint8(s))
+}
+
+// Status is a Client's connection state and, when it is not connected, why.
+type Status struct {
+	State ConnState
+	Err   error
+}
+
+type clientConfig struct {
+	backoffMin, backoffMax time.Duration
+	ping                   time.Duration
+	handshake              time.Duration
+	maxMessage             int
+}
+
+// ClientOption configures Dial. Options validate their arguments: Dial returns an error matching
+// ErrInvalidOption for a bad one.
+type ClientOption func(*clientConfig) error
+
+// WithBackoff sets the delay before reconnecting: from lo, doubling after each failed attempt,
+// up to hi, each drawn at random from its upper half (jitter). Defaults: 100ms and 10s.
+func WithBackoff(lo, hi time.Duration) ClientOption {
+	return func(c *clientConfig) error {
+		if lo <= 0 || hi < lo {
+			return fmt.Errorf("%w: backoff from %v to %v", ErrInvalidOption, lo, hi)
+		}
+		c.backoffMin, c.backoffMax = lo, hi
+		return nil
+	}
+}
+
+// WithPingInterval sets how often the client pings the server (default 15s). A connection that
+// brings nothing for three intervals is taken as dead and replaced.
+func WithPingInterval(d time.Duration) ClientOption {
+	return func(c *clientConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: ping interval %v", ErrInvalidOption, d)
+		}
+		c.ping = d
+		return nil
+	}
+}
+
+// WithHandshakeTimeout bounds each connection's dial and hello/welcome exchange (default 10s).
+func WithHandshakeTimeout(d time.Duration) ClientOption {
+	return func(c *clientConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: handshake timeout %v", ErrInvalidOption, d)
+		}
+		c.handshake = d
+		return nil
+	}
+}
+
+// clientConn is one connection of a client.
+type clientConn struct {
+	conn transport.Conn
+	wire *wire
+	q    *outq
+}
+
+// Dial connects to room through dialer and returns once the client holds the room's state. If
+// the first connection fails, Dial returns its error; later failures are retried in the
+// background (see [Client.Status]).
+func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transport.Dialer, room string, opts ...ClientOption) (*Client[S, T], error) {
+	if dialer == nil {
+		return nil, fmt.Errorf("%w: nil dialer", ErrInvalidOption)
+	}
+	if room == "" || len(room) > maxRoomName {
+		return nil, fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrInvalidOption, len(room), maxRoomName)
+	}
+	cfg := clientConfig{
+		backoffMin: 100 * time.Millisecond,
+		backoffMax: 10 * time.Second,
+		ping:       15 * time.Second,
+		handshake:  10 * time.Second,
+		maxMessage: transport.DefaultMaxMessageSize,
+	}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	cctx, cancel := context.WithCancelCause(context.Background())
+	c := &Client[S, T]{
+		dialer:    dialer,
+		room:      room,
+		cfg:       cfg,
+		ctx:       cctx,
+		cancel:    cancel,
+		changes:   make(chan struct{}, 1),
+		statusCh:  make(chan struct{}, 1),
+		rejSignal: make(chan struct{}, 1),
+		rejOut:    make(chan Rejection[T]),
+		done:      make(chan struct{}),
+	}
+	cc, err := c.connect(ctx)
+	if err != nil {
+		cancel(err)
+		return nil, fmt.Errorf("aper/sync: dial room %q: %w", room, err)
+	}
+	c.status = Status{State: Connected}
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		defer close(c.done)
+		c.run(cc)
+	}()
+	go func() {
+		defer c.wg.Done()
+		c.forward()
+	}()
+	return c, nil
+}
+
+// Apply applies t to the optimistic view at once and queues it for the server. If t conflicts
+// with the view, Apply returns the conflict (errors.As finds the *conflict.Conflict), changes
+// nothing and sends nothing. After Close it returns an error matching ErrClosed.
+func (c *Client[S, T]) Apply(t T) error {
+	c.mu.Lock()
+	if c.ctx.Err() != nil || c.status.State == Closed {
+		c.mu.Unlock()
+		return fmt.Errorf("aper/sync: apply: %w", ErrClosed)
+	}
+	local, err := c.core.apply(t, time.Now())
+	if err != nil {
+		c.mu.Unlock()
+		return fmt.Errorf("aper/sync: apply: %w", err)
+	}
+	if c.cur != nil {
+		c.sendLocked(c.cur, local, t)
+	}
+	c.core.takeNotes() // the caller knows its own change
+	c.mu.Unlock()
+	return nil
+}
+
+// sendLocked queues a submit on cc. A transition that does not encode cannot reach the
+// server: it is dropped from the pending queue and reported as rejected.
+func (c *Client[S, T]) sendLocked(cc *clientConn, local uint64, t T) {
+	data, err := cc.wire.payload.Marshal(t)
+	var b []byte
+	if err == nil {
+		b, err = cc.wire.encode(&frame{Type: frameSubmit, Local: local, Data: data})
+	}
+	if err != nil {
+		// Encoding is deterministic: it will not work on a retry either. Leave it pending so
+		// that exactly-once bookkeeping stays simple; the connection is replaced, and the next
+		// hello's resolution reports it. Close the connection to force that.
+		cc.conn.Close()
+		return
+	}
+	if !cc.q.push(b) {
+		cc.conn.Close()
+	}
+}
+
+// State returns the optimistic view: the confirmed state with this client's pending
+// transitions applied. It is a Clone (O(1) for the library's structures), the caller's to read
+// or change; changing it changes nothing else.
+func (c *Client[S, T]) State() S {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.core.rebase()
+	return c.core.view.Clone()
+}
+
+// Seq returns the Seq of the last transition the server confirmed to this client.
+func (c *Client[S, T]) Seq() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.core.seq
+}
+
+// Pending returns how many of this client's transitions wait for the server's verdict.
+func (c *Client[S, T]) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.core.pending)
+}
+
+// ID returns the client's id in the room, which it keeps across reconnections.
+func (c *Client[S, T]) ID() aper.ClientID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.core.id
+}
+
+// Status returns the connection state.
+func (c *Client[S, T]) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// Changes signals (coalesced) that State or Seq changed because of the server: a transition of
+// another client, a rebase, a rollback, a confirmation. Apply's own change is not signalled.
+func (c *Client[S, T]) Changes() <-chan struct{} { return c.changes }
+
+// StatusChanges signals (coalesced) that Status changed.
+func (c *Client[S, T]) StatusChanges() <-chan struct{} { return c.statusCh }
+
+// Rejections delivers each transition of this client that the server refused, in order. It is
+// closed after Close; rejections not yet read then are dropped.
+func (c *Client[S, T]) Rejections() <-chan Rejection[T] { return c.rejOut }
+
+// Done is closed when the client stops connecting: after Close, or after a fatal error (see
+// Status).
+func (c *Client[S, T]) Done() <-chan struct{} { return c.done }
+
+// Sync waits until every transition applied so far has been confirmed or rejected by the server.
+// It returns ctx's error if ctx ends first, and the client's error if it stops first.
+func (c *Client[S, T]) Sync(ctx context.Context) error {
+	c.mu.Lock()
+	if len(c.core.pending) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	c.waiters = append(c.waiters, ch)
+	c.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-c.done:
+		st := c.Status()
+		if st.Err != nil {
+			return fmt.Errorf("aper/sync: sync: %w", st.Err)
+		}
+		return fmt.Errorf("aper/sync: sync: %w", ErrClosed)
+	}
+}
+
+// Close disconnects and stops the client. Pending transitions are abandoned: the server may or
+// may not have applied them. Close is idempotent and waits for the client's goroutines.
+func (c *Client[S, T]) Close() error {
+	c.closeOnce.Do(func() {
+		c.cancel(ErrClosed)
+		c.mu.Lock()
+		if c.cur != nil {
+			c.cur.conn.Close()
+		}
+		c.mu.Unlock()
+		c.wg.Wait()
+		c.mu.Lock()
+		if c.status.State != Closed {
+			c.status = Status{State: Closed}
+		}
+		c.mu.Unlock()
+		c.signal(c.statusCh)
+	})
+	c.wg.Wait()
+	return nil
+}
+
+func (c *Client[S, T]) signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client[S, T]) setStatus(st Status) {
+	c.mu.Lock()
+	c.status = st
+	c.mu.Unlock()
+	c.signal(c.statusCh)
+}
+
+// forward moves rejections from the unbounded queue to the Rejections channel.
+func (c *Client[S, T]) forward() {
+	defer close(c.rejOut)
+	for {
+		c.mu.Lock()
+		if len(c.rejQ) == 0 {
+			c.mu.Unlock()
+			select {
+			case <-c.rejSignal:
+				continue
+			case <-c.ctx.Done():
+				return
+			}
+		}
+		r := c.rejQ[0]
+		c.rejQ[0] = Rejection[T]{}
+		c.rejQ = c.rejQ[1:]
+		c.mu.Unlock()
+		select {
+		case c.rejOut <- r:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+// fatal reports whether err must stop the client from reconnecting.
+func fatal(err error) bool {
+	var se *ServerError
+	if errors.As(err, &se) {
+		return se.Fatal && se.Code != codeSuperseded
+	}
+	var ve *VersionError
+	return errors.As(err, &ve)
+}
+
+// run serves cc, then reconnects with backoff until Close or a fatal error.
+func (c *Client[S, T]) run(cc *clientConn) {
+	for {
+		err := c.serve(cc)
+		c.mu.Lock()
+		c.cur = nil
+		c.mu.Unlock()
+		if c.ctx.Err() != nil {
+			return
+		}
+		if fatal(err) {
+			c.setStatus(Status{State: Closed, Err: err})
+			return
+		}
+		c.setStatus(Status{State: Disconnected, Err: err})
+		for attempt := 0; ; attempt++ {
+			d := c.cfg.backoffMin << min(attempt, 30)
+			if d > c.cfg.backoffMax || d <= 0 {
+				d = c.cfg.backoffMax
+			}
+			d = d/2 + rand.N(d/2+1)
+			t := time.NewTimer(d)
+			select {
+			case <-c.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			cc, err = c.connect(c.ctx)
+			if err == nil {
+				break
+			}
+			if c.ctx.Err() != nil {
+				return
+			}
+			if fatal(err) {
+				c.setStatus(Status{State: Closed, Err: err})
+				return
+			}
+			c.setStatus(Status{State: Disconnected, Err: err})
+		}
+		c.setStatus(Status{State: Connected})
+	}
+}
+
+// connect dials, says hello and handles the server's first message (the welcome).
+func (c *Client[S, T]) connect(ctx context.Context) (*clientConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.handshake)
+	defer cancel()
+	conn, err := c.dialer.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, err := wireOf(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	cc := &clientConn{conn: conn, wire: w, q: newOutq(0)}
+	c.mu.Lock()
+	h := c.core.hello(c.room)
+	c.mu.Unlock()
+	b, err := w.encode(&h)
+	if err == nil {
+		err = conn.Send(ctx, b)
+	}
+	var msg []byte
+	if err == nil {
+		msg, err = conn.Recv(ctx)
+	}
+	if err == nil {
+		err = c.handle(cc, msg, true)
+	}
+	if err != nil {
+		c.mu.Lock()
+		if c.cur == cc {
+			c.cur = nil
+		}
+		c.mu.Unlock()
+		conn.Close()
+		return nil, err
+	}
+	return cc, nil
+}
+
+// serve runs cc until it fails: this goroutine reads, a writer goroutine sends and pings.
+func (c *Client[S, T]) serve(cc *clientConn) error {
+	ticker := time.NewTicker(c.cfg.ping)
+	defer ticker.Stop()
+	ping, _ := cc.wire.encode(&frame{Type: framePing})
+	writerDone := make(chan struct{})
+	go func() { // owned by serve, which waits for it
+		defer close(writerDone)
+		writeLoop(c.ctx, cc.conn, cc.wire, cc.q, c.cfg.maxMessage, ticker.C, func() []byte { return ping })
+		cc.conn.Close()
+	}()
+	defer func() {
+		cc.conn.Close()
+		<-writerDone
+	}()
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, 3*c.cfg.ping)
+		msg, err := cc.conn.Recv(ctx)
+		cancel()
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return context.Cause(c.ctx)
+			}
+			return fmt.Errorf("aper/sync: connection lost: %w", err)
+		}
+		if err := c.handle(cc, msg, false); err != nil {
+			return err
+		}
+	}
+}
+
+// inbound is a decoded frame with its decoded payload.
+type inbound[S, T any] struct {
+	f    frame
+	t    T
+	snap S
+}
+
+// handle decodes one transport message (payloads outside the lock) and feeds its frames to the
+// core. first says it is the answer to the hello, which must begin with a welcome.
+func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
+	var items []inbound[S, T]
+	err := cc.wire.decode(msg, func(f *frame) error {
+		if first && len(items) == 0 && f.Type != frameWelcome && f.Type != frameError {
+			return fmt.Errorf("%w: the server answered hello with %v", ErrProtocol, f.Type)
+		}
+		it := inbound[S, T]{f: *f}
+		switch f.Type {
+		case frameWelcome:
+			if f.V != ProtocolVersion {
+				return &VersionError{Peer: f.V, Ours: ProtocolVersion}
+			}
+			if f.Snapshot {
+				if err := cc.wire.payload.Unmarshal(f.Data, &it.snap); err != nil {
+					return fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)
+				}
+			}
+		case frameConfirmed:
+			if err := cc.wire.payload.Unmarshal(f.Data, &it.t); err != nil {
+				return fmt.Errorf("%w: confirmed %d: %v", ErrProtocol, f.Seq, err)
+			}
+		case frameError:
+			return &ServerError{Code: f.Code, Message: f.Message, Fatal: f.Fatal}
+		case frameRejected, framePong:
+		default:
+			return fmt.Errorf("%w: unexpected %v frame from the server", ErrProtocol, f.Type)
+		}
+		it.f.Data = nil
+		items = append(items, it)
+		return nil
+	})
+	// Frames before an error still count.
+	c.mu.Lock()
+	var herr error
+	for i := range items {
+		it := &items[i]
+		var sends []pendingEntry[T]
+		switch it.f.Type {
+		case frameWelcome:
+			sends, herr = c.core.welcome(&it.f, it.snap, time.Now())
+		case frameConfirmed:
+			sends, herr = c.core.confirmedFrame(&it.f, it.t)
+		case frameRejected:
+			c.core.rejected(&it.f)
+		}
+		if herr != nil {
+			c.core.resync = true // keep the view; take a snapshot on the next connection
+			break
+		}
+		for _, p := range sends {
+			c.sendLocked(cc, p.local, p.t)
+		}
+	}
+	if herr == nil && err == nil && c.core.live {
+		c.cur = cc
+	}
+	c.core.rebase()
+	changed, rejs := c.core.takeNotes()
+	if len(c.core.pending) == 0 {
+		for _, w := range c.waiters {
+			close(w)
+		}
+		c.waiters = nil
+	}
+	if len(rejs) > 0 {
+		c.rejQ = append(c.rejQ, rejs...)
+	}
+	c.mu.Unlock()
+	if changed {
+		c.signal(c.changes)
+	}
+	if len(rejs) > 0 {
+		c.signal(c.rejSignal)
+	}
+	if herr != nil {
+		return herr
+	}
+	return err
+}

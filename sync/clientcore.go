@@ -1,0 +1,268 @@
+package sync
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+)
+
+// Rejection is a transition of this client that the server refused: it was never applied and
+// never broadcast, and the optimistic view no longer holds it.
+type Rejection[T any] struct {
+	Transition T
+	// Conflict is the server's reason. When the server no longer remembers it (the client was
+	// away for many rejections), it is a conflict of kind conflict.Rejected saying so.
+	Conflict *conflict.Conflict
+}
+
+// pendingEntry is a transition applied optimistically and sent (or to be sent), not yet
+// confirmed or rejected.
+type pendingEntry[T any] struct {
+	local   uint64
+	t       T
+	time    time.Time // the time it was applied with, the client's estimate of the server's clock
+	skipped bool      // it conflicts on the current view, which therefore lacks it
+}
+
+// clientCore is the synchronous heart of a client: the confirmed state (the server's state at
+// Seq), the queue of pending transitions, and the optimistic view (confirmed plus pending). It
+// does no I/O; the goroutine layer (Client) feeds it frames and sends what it returns.
+//
+// The view is confirmed itself while nothing is pending. Otherwise it is a separate Clone. When
+// the server confirms the client's own oldest pending transition and nothing else came first,
+// the view is already right: the transition moves to confirmed and no rebase happens. When a
+// transition of another client arrives, it is applied to confirmed and the view is rebuilt once
+// per batch of frames: confirmed.Clone() (O(1) for the library's structures) plus the pending
+// transitions, so a rebase costs O(pending), not O(state).
+type clientCore[S aper.StateMachine[S, T], T any] struct {
+	id        aper.ClientID
+	confirmed S
+	view      S
+	viewIsC   bool // view and confirmed are the same value (nothing pending)
+	hasState  bool
+	resync    bool   // the state is in doubt: ask for a snapshot on the next connection
+	seq       uint64 // Seq of the last confirmed transition
+	nextLocal uint64 // the local seq of the last transition applied
+	pending   []pendingEntry[T]
+	dirty     bool          // the view must be rebuilt
+	offset    time.Duration // estimate of server clock minus local clock
+
+	// Set by a welcome, until the client is live on the connection.
+	live       bool
+	catchingUp bool
+	upto       uint64
+	resolved   uint64 // the welcome's Local: every local seq ≤ resolved was processed by the server
+	records    []rejectionRecord
+
+	// Outputs since the last take.
+	changed    bool
+	rejections []Rejection[T]
+}
+
+// hello returns the hello for a new connection to room and makes the core not live until the
+// welcome.
+func (c *clientCore[S, T]) hello(room string) frame {
+	c.live, c.catchingUp = false, false
+	ack := c.nextLocal
+	if len(c.pending) > 0 {
+		ack = c.pending[0].local - 1
+	}
+	return frame{Type: frameHello, V: ProtocolVersion, Room: room, Client: c.id, Resume: c.hasState && !c.resync, Seq: c.seq, Local: ack}
+}
+
+// apply applies t to the view at once and queues it. On a conflict nothing changes and the
+// conflict is returned. It returns the pending entry's local seq.
+func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, error) {
+	if !c.hasState {
+		return 0, fmt.Errorf("aper/sync: no state yet")
+	}
+	ev := aper.Event[T]{Client: c.id, Time: now.Add(c.offset), Transition: t}
+	c.rebase()
+	if c.viewIsC {
+		c.view, c.viewIsC = c.confirmed.Clone(), false
+	}
+	if err := c.view.Apply(ev); err != nil {
+		if len(c.pending) == 0 {
+			c.view, c.viewIsC = c.confirmed, true
+		}
+		return 0, err
+	}
+	c.nextLocal++
+	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: t, time: ev.Time})
+	c.changed = true
+	return c.nextLocal, nil
+}
+
+// welcome handles the server's welcome; snap is the decoded snapshot when f.Snapshot is set. It
+// returns the pending entries to send now (all of them once the client is live; none while a
+// resume catches up).
+func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEntry[T], error) {
+	if f.V != ProtocolVersion {
+		return nil, &VersionError{Peer: f.V, Ours: ProtocolVersion}
+	}
+	if f.Client == "" {
+		return nil, fmt.Errorf("%w: welcome without a client id", ErrProtocol)
+	}
+	if c.id != "" && f.Client != c.id {
+		return nil, fmt.Errorf("%w: welcome for client %q, this is %q", ErrProtocol, f.Client, c.id)
+	}
+	c.id = f.Client
+	if f.Time != 0 {
+		c.offset = time.Unix(0, f.Time).Sub(now)
+	}
+	c.resolved = f.Local
+	c.records = f.Rejected
+	if f.Snapshot {
+		c.confirmed, c.seq, c.hasState, c.resync = snap, f.Seq, true, false
+		c.viewIsC = false
+		// Pending transitions the server has processed are in the snapshot, or were rejected.
+		for len(c.pending) > 0 && c.pending[0].local <= c.resolved {
+			if cf := c.record(c.pending[0].local); cf != nil {
+				c.rejections = append(c.rejections, Rejection[T]{Transition: c.pending[0].t, Conflict: cf})
+			}
+			c.pop()
+		}
+		c.dirty = true
+		return c.goLive(), nil
+	}
+	if !c.hasState || f.Seq != c.seq || f.Upto < f.Seq {
+		return nil, fmt.Errorf("%w: resume from %d to %d, the client is at %d", ErrProtocol, f.Seq, f.Upto, c.seq)
+	}
+	c.catchingUp, c.upto = true, f.Upto
+	if c.seq >= c.upto {
+		return c.goLive(), nil
+	}
+	return nil, nil
+}
+
+func (c *clientCore[S, T]) record(local uint64) *conflict.Conflict {
+	for _, r := range c.records {
+		if r.Local == local {
+			return r.Conflict
+		}
+	}
+	return nil
+}
+
+var errForgotten = conflict.New(conflict.Rejected, "aper/sync: the server rejected this transition while the client was away and no longer remembers why")
+
+// goLive ends a resume: pending transitions the server processed but did not confirm in the
+// catch-up were rejected. The rest are returned, to be sent in order.
+func (c *clientCore[S, T]) goLive() []pendingEntry[T] {
+	for len(c.pending) > 0 && c.pending[0].local <= c.resolved {
+		c.rejectHead(c.record(c.pending[0].local))
+	}
+	c.catchingUp, c.live, c.records = false, true, nil
+	return c.pending
+}
+
+// rejectHead drops the oldest pending entry as rejected with cf (or the forgotten conflict).
+func (c *clientCore[S, T]) rejectHead(cf *conflict.Conflict) {
+	if cf == nil {
+		cf = errForgotten
+	}
+	p := c.pending[0]
+	c.rejections = append(c.rejections, Rejection[T]{Transition: p.t, Conflict: cf})
+	if !p.skipped {
+		c.dirty = true
+	}
+	c.pop()
+}
+
+func (c *clientCore[S, T]) pop() {
+	var zero pendingEntry[T]
+	c.pending[0] = zero
+	c.pending = c.pending[1:]
+	if len(c.pending) == 0 {
+		c.pending = nil
+	}
+}
+
+// confirmed handles an ordered transition. It returns the pending entries to send if it ended
+// a resume.
+func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], error) {
+	if !c.hasState {
+		return nil, fmt.Errorf("%w: confirmed frame before the welcome", ErrProtocol)
+	}
+	if f.Seq <= c.seq {
+		return nil, nil // already covered (by a snapshot)
+	}
+	if f.Seq != c.seq+1 {
+		return nil, fmt.Errorf("%w: confirmed %d after %d", ErrProtocol, f.Seq, c.seq)
+	}
+	ev := aper.Event[T]{Seq: f.Seq, Client: f.Client, Time: time.Unix(0, f.Time), Transition: t}
+	if f.Time == 0 {
+		ev.Time = time.Time{}
+	}
+	own := f.Client != "" && f.Client == c.id
+	if own {
+		// The server handles a client's transitions in order: older pending ones that are still
+		// here were rejected (the rejection came in a welcome, or was forgotten).
+		for len(c.pending) > 0 && c.pending[0].local < f.Local {
+			c.rejectHead(c.record(c.pending[0].local))
+		}
+	}
+	if err := c.confirmed.Apply(ev); err != nil {
+		return nil, fmt.Errorf("aper/sync: confirmed transition %d does not apply here (is Apply deterministic?): %w", f.Seq, err)
+	}
+	c.seq, c.changed = f.Seq, true
+	switch {
+	case own && len(c.pending) > 0 && c.pending[0].local == f.Local:
+		if c.pending[0].skipped {
+			c.dirty = true
+		}
+		c.pop()
+		if len(c.pending) == 0 && !c.dirty {
+			// The view is confirmed plus nothing: use confirmed itself (it carries the server's
+			// time rather than our estimate).
+			c.view, c.viewIsC = c.confirmed, true
+		}
+	case c.viewIsC:
+	default:
+		c.dirty = true
+	}
+	if c.catchingUp && c.seq >= c.upto {
+		return c.goLive(), nil
+	}
+	return nil, nil
+}
+
+// rejected handles a rejection of the client's transition local.
+func (c *clientCore[S, T]) rejected(f *frame) {
+	for len(c.pending) > 0 && c.pending[0].local < f.Local {
+		c.rejectHead(nil)
+	}
+	if len(c.pending) > 0 && c.pending[0].local == f.Local {
+		c.rejectHead(f.Conflict)
+	}
+}
+
+// rebase rebuilds the view if a foreign transition or a rejection made it stale: confirmed's
+// Clone plus every pending transition that still applies. One that conflicts is left out of the
+// view (skipped); the server, which orders it after what conflicts with it, will reject it and
+// that rejection is what reports it.
+func (c *clientCore[S, T]) rebase() {
+	if !c.dirty {
+		return
+	}
+	c.dirty, c.changed = false, true
+	if len(c.pending) == 0 {
+		c.view, c.viewIsC = c.confirmed, true
+		return
+	}
+	c.view, c.viewIsC = c.confirmed.Clone(), false
+	for i := range c.pending {
+		p := &c.pending[i]
+		ev := aper.Event[T]{Client: c.id, Time: p.time, Transition: p.t}
+		p.skipped = c.view.Apply(ev) != nil
+	}
+}
+
+// takeNotes returns whether the view or the confirmed Seq changed and the rejections since the last call.
+func (c *clientCore[S, T]) takeNotes() (bool, []Rejection[T]) {
+	ch, rj := c.changed, c.rejections
+	c.changed, c.rejections = false, nil
+	return ch, rj
+}

@@ -1,0 +1,280 @@
+package sync
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// ProtocolVersion is the version of the wire protocol this package speaks. A client sends it in
+// its hello and the server answers a different one with a fatal error frame (code "version") and
+// closes the connection.
+const ProtocolVersion = 1
+
+// The wire protocol, version 1.
+//
+// Every transport message carries one or more frames: a CBOR sequence (RFC 8742) on a CBOR
+// connection, concatenated JSON values on a JSON connection. A writer may coalesce queued frames
+// into one message; a reader decodes frames until the message ends. Each frame is a [frame]
+// value; its fields are small integers in CBOR and short names in JSON. A transition or a
+// snapshot travels in the Data field as a nested value of the same codec, so the envelope
+// decodes before the payload.
+//
+//	hello     client → server  first frame: V, Room, Client (empty on the first connection, the
+//	                           id the server gave otherwise), Resume (the client holds the state
+//	                           at Seq), Seq, Local (every local seq ≤ Local is resolved for the
+//	                           client: the server may forget its rejections)
+//	welcome   server → client  V, Client (the id to use from now on), Local (the highest local
+//	                           seq the server has processed, applied or rejected, for this
+//	                           client), Rejected (rejections above the hello's Local), Time
+//	                           (server clock), and either Snapshot with Data (the state at Seq)
+//	                           or a resume: Seq (as in the hello) and Upto; the confirmed frames
+//	                           Seq+1..Upto follow at once
+//	submit    client → server  Local (the client's own sequence number, 1, 2, 3, ...), Data
+//	confirmed server → all     Seq, Time, Client (the sender, empty for server events), Local
+//	                           (the sender's local seq), Data: the transition in the room's order
+//	rejected  server → sender  Local, Conflict: the transition was not applied and is never
+//	                           broadcast
+//	error     server → client  Code, Message, Fatal (do not reconnect); the server closes the
+//	                           connection after it
+//	ping/pong either way       Time (the sender's clock in a pong from the server)
+//	presence  reserved (type 9) for per-client ephemeral values
+//
+// Frames of an unknown type are a protocol error: the connection closes.
+type frame struct {
+	Type     frameType          `json:"t" cbor:"1,keyasint"`
+	V        int                `json:"v,omitempty" cbor:"2,keyasint,omitempty"`
+	Room     string             `json:"room,omitempty" cbor:"3,keyasint,omitempty"`
+	Client   aper.ClientID      `json:"client,omitempty" cbor:"4,keyasint,omitempty"`
+	Seq      uint64             `json:"seq,omitempty" cbor:"5,keyasint,omitempty"`
+	Upto     uint64             `json:"upto,omitempty" cbor:"6,keyasint,omitempty"`
+	Local    uint64             `json:"local,omitempty" cbor:"7,keyasint,omitempty"`
+	Time     int64              `json:"time,omitempty" cbor:"8,keyasint,omitempty"` // Unix nanoseconds
+	Resume   bool               `json:"resume,omitempty" cbor:"9,keyasint,omitempty"`
+	Snapshot bool               `json:"snapshot,omitempty" cbor:"10,keyasint,omitempty"`
+	Data     raw                `json:"data,omitempty" cbor:"11,keyasint,omitempty"`
+	Conflict *conflict.Conflict `json:"conflict,omitempty" cbor:"12,keyasint,omitempty"`
+	Rejected []rejectionRecord  `json:"rejected,omitempty" cbor:"13,keyasint,omitempty"`
+	Code     string             `json:"code,omitempty" cbor:"14,keyasint,omitempty"`
+	Message  string             `json:"msg,omitempty" cbor:"15,keyasint,omitempty"`
+	Fatal    bool               `json:"fatal,omitempty" cbor:"16,keyasint,omitempty"`
+}
+
+// frameType says what a frame is.
+type frameType uint8
+
+const (
+	frameHello     frameType = 1
+	frameWelcome   frameType = 2
+	frameSubmit    frameType = 3
+	frameConfirmed frameType = 4
+	frameRejected  frameType = 5
+	frameError     frameType = 6
+	framePing      frameType = 7
+	framePong      frameType = 8
+	framePresence  frameType = 9 // reserved
+)
+
+func (t frameType) String() string {
+	switch t {
+	case frameHello:
+		return "hello"
+	case frameWelcome:
+		return "welcome"
+	case frameSubmit:
+		return "submit"
+	case frameConfirmed:
+		return "confirmed"
+	case frameRejected:
+		return "rejected"
+	case frameError:
+		return "error"
+	case framePing:
+		return "ping"
+	case framePong:
+		return "pong"
+	case framePresence:
+		return "presence"
+	}
+	return fmt.Sprintf("frame type %d", uint8(t))
+}
+
+// rejectionRecord is a rejection the server still remembers for a client, sent in a welcome so
+// that a rejection lost with a connection still reaches its sender.
+type rejectionRecord struct {
+	Local    uint64             `json:"local" cbor:"1,keyasint"`
+	Conflict *conflict.Conflict `json:"conflict" cbor:"2,keyasint"`
+}
+
+// Error codes of error frames.
+const (
+	codeVersion    = "version"    // the peer speaks another protocol version (fatal)
+	codeProtocol   = "protocol"   // a malformed or unexpected frame
+	codeRoom       = "room"       // the room could not be loaded
+	codeShutdown   = "shutdown"   // the server is shutting down
+	codeSuperseded = "superseded" // the same client connected again (fatal for this connection)
+	codeOverflow   = "overflow"   // the client fell too far behind
+)
+
+// raw is a nested payload encoded with the frame's own codec: json.RawMessage on JSON,
+// cbor.RawMessage on CBOR.
+type raw []byte
+
+func (r raw) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil
+	}
+	return r, nil
+}
+
+func (r *raw) UnmarshalJSON(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+func (r raw) MarshalCBOR() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte{0xf6}, nil
+	}
+	return r, nil
+}
+
+func (r *raw) UnmarshalCBOR(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+// wire is one codec of the protocol: how frames are written and read, and the aper.Codec of the
+// payloads inside them.
+type wire struct {
+	idx     int // index into per-codec caches: 0 JSON, 1 CBOR
+	payload aper.Codec
+}
+
+const numWires = 2
+
+var (
+	wireJSON = &wire{idx: 0, payload: aper.JSON}
+	wireCBOR = &wire{idx: 1, payload: aper.CBOR}
+	wires    = [numWires]*wire{wireJSON, wireCBOR}
+)
+
+var cborEnc, cborDec = func() (cbor.EncMode, cbor.DecMode) {
+	enc, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err)
+	}
+	dec, err := cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		MaxNestedLevels:  32,
+		MaxArrayElements: 1 << 16,
+		MaxMapPairs:      1 << 16,
+		UTF8:             cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return enc, dec
+}()
+
+// wireByName returns the wire of an aper codec name.
+func wireByName(name string) (*wire, bool) {
+	switch name {
+	case "json":
+		return wireJSON, true
+	case "cbor":
+		return wireCBOR, true
+	}
+	return nil, false
+}
+
+// encode returns f's encoding as one frame.
+func (w *wire) encode(f *frame) ([]byte, error) {
+	var (
+		b   []byte
+		err error
+	)
+	if w == wireJSON {
+		b, err = json.Marshal(f)
+	} else {
+		b, err = cborEnc.Marshal(f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("aper/sync: encode %v frame: %w", f.Type, err)
+	}
+	return b, nil
+}
+
+// decode calls fn for each frame of msg, in order, and stops at the first error. A frame whose
+// type is unknown is an error. fn must not keep f: the next frame reuses it.
+func (w *wire) decode(msg []byte, fn func(f *frame) error) error {
+	if len(msg) == 0 {
+		return fmt.Errorf("%w: empty message", ErrProtocol)
+	}
+	var f frame
+	if w == wireJSON {
+		dec := json.NewDecoder(bytes.NewReader(msg))
+		for {
+			f = frame{}
+			err := dec.Decode(&f)
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrProtocol, err)
+			}
+			if err := checkFrame(&f); err != nil {
+				return err
+			}
+			if err := fn(&f); err != nil {
+				return err
+			}
+		}
+	}
+	rest := msg
+	for len(rest) > 0 {
+		f = frame{}
+		var err error
+		rest, err = cborDec.UnmarshalFirst(rest, &f)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrProtocol, err)
+		}
+		if err := checkFrame(&f); err != nil {
+			return err
+		}
+		if err := fn(&f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkFrame(f *frame) error {
+	if f.Type < frameHello || f.Type > framePresence {
+		return fmt.Errorf("%w: unknown frame type %d", ErrProtocol, f.Type)
+	}
+	if f.Type == frameRejected && f.Conflict == nil {
+		return fmt.Errorf("%w: a rejected frame without its conflict", ErrProtocol)
+	}
+	for _, r := range f.Rejected {
+		if r.Conflict == nil {
+			return fmt.Errorf("%w: a rejection record without its conflict", ErrProtocol)
+		}
+	}
+	return nil
+}
+
+// appendFrame appends one encoded frame to a message being coalesced. JSON frames are separated
+// by a newline for readability.
+func (w *wire) appendFrame(msg, fr []byte) []byte {
+	if w == wireJSON && len(msg) > 0 {
+		msg = append(msg, '\n')
+	}
+	return append(msg, fr...)
+}

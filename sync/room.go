@@ -1,0 +1,368 @@
+package sync
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+)
+
+// roomCore is the synchronous, single-threaded heart of a room: it orders transitions, applies
+// them, remembers what each client has had processed, and says which frames go where. It does no
+// I/O and starts no goroutine; its inputs are join, submit, serverEvent and leave, and its
+// outputs accumulate until takeReady. The goroutine layer (room.go's roomLoop in server.go) feeds
+// it and delivers what it says; tests drive it step by step.
+//
+// Durability (the journal of the next step) plugs in between the two: every ordered transition
+// also yields a record (Seq, Client, Local, Time, Transition) in ready.records, and the layer
+// makes the records of a batch durable before it delivers the batch's frames, so that nothing is
+// confirmed to anyone before it is durable. Rebuilding a room replays records through replay,
+// which restores both the state and each client's highest processed local seq (exactly-once
+// survives a restart).
+type roomCore[S aper.StateMachine[S, T], T any] struct {
+	name  string
+	state S
+	seq   uint64 // the Seq of the last ordered transition
+
+	clients  map[aper.ClientID]*clientRecord
+	sessions []*session // attached sessions, in join order (with holes removed on leave)
+	perWire  [numWires]int
+
+	log      []logEntry[T] // ring of the last len(log) ordered transitions, for resume
+	logStart int           // index of the oldest entry
+	logLen   int
+
+	keepRecords   bool
+	maxRejections int
+	newID         func() aper.ClientID
+
+	ready ready[T]
+
+	duplicates uint64 // submits ignored because their local seq was already processed
+}
+
+// session is one connection attached to a room.
+type session struct {
+	peer   any   // the goroutine layer's handle on the connection; opaque to the core
+	wire   *wire // the connection's codec
+	client aper.ClientID
+	since  uint64 // broadcasts with Seq ≤ since are covered by this session's welcome
+	idx    int    // position in roomCore.sessions, -1 once gone
+}
+
+func (s *session) gone() bool { return s.idx < 0 }
+
+// clientRecord is what the room remembers of a client across its connections.
+type clientRecord struct {
+	processed uint64            // highest local seq applied or rejected
+	rejected  []rejectionRecord // the last rejections not yet acknowledged by a hello
+	session   *session          // the current connection, or nil
+}
+
+type logEntry[T any] struct {
+	ev     aper.Event[T]
+	local  uint64
+	frames [numWires][]byte // encoded confirmed frame per codec, made on first need
+}
+
+// record is one ordered transition as the journal will keep it: enough to rebuild the state and
+// each client's processed local seq.
+type record[T any] struct {
+	Seq        uint64
+	Client     aper.ClientID
+	Local      uint64
+	Time       time.Time
+	Transition T
+}
+
+// output is one frame to deliver: to one session, or (to == nil) a broadcast of Seq seq to every
+// session whose welcome does not already cover it.
+type output struct {
+	to     *session
+	seq    uint64
+	frame  []byte           // for to != nil
+	frames [numWires][]byte // for broadcasts, per codec in use
+	close  bool             // close the session's connection after its frames
+}
+
+// ready is what one or more steps of the core produced.
+type ready[T any] struct {
+	outputs []output
+	records []record[T]
+}
+
+type roomConfig struct {
+	logSize       int
+	maxRejections int
+	keepRecords   bool
+	newID         func() aper.ClientID
+}
+
+func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roomConfig) *roomCore[S, T] {
+	if cfg.logSize <= 0 {
+		cfg.logSize = 1
+	}
+	return &roomCore[S, T]{
+		name:          name,
+		state:         state,
+		clients:       make(map[aper.ClientID]*clientRecord),
+		log:           make([]logEntry[T], cfg.logSize),
+		keepRecords:   cfg.keepRecords,
+		maxRejections: cfg.maxRejections,
+		newID:         cfg.newID,
+	}
+}
+
+// takeReady returns the outputs and records accumulated since the last call. The returned slices
+// are the caller's until the next call to takeReady, which reuses them.
+func (r *roomCore[S, T]) takeReady() ready[T] {
+	rd := r.ready
+	r.ready.outputs = rd.outputs[len(rd.outputs):]
+	r.ready.records = rd.records[len(rd.records):]
+	if cap(r.ready.outputs) == 0 {
+		r.ready.outputs = make([]output, 0, 64)
+	}
+	return rd
+}
+
+// recycle hands back the slices of a ready the caller is done with.
+func (r *roomCore[S, T]) recycle(rd ready[T]) {
+	if len(r.ready.outputs) == 0 {
+		clear(rd.outputs)
+		r.ready.outputs = rd.outputs[:0]
+	}
+	if len(r.ready.records) == 0 {
+		clear(rd.records)
+		r.ready.records = rd.records[:0]
+	}
+}
+
+func (r *roomCore[S, T]) direct(s *session, f *frame) {
+	b, err := s.wire.encode(f)
+	if err != nil {
+		// Our own frames always encode, except a payload the codec refuses (a snapshot JSON
+		// cannot express): tell the client and close.
+		b, _ = s.wire.encode(&frame{Type: frameError, Code: codeProtocol, Message: err.Error(), Fatal: true})
+		r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true})
+		return
+	}
+	r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b})
+}
+
+func (r *roomCore[S, T]) closeWith(s *session, code, msg string, fatal bool) {
+	b, _ := s.wire.encode(&frame{Type: frameError, Code: code, Message: msg, Fatal: fatal})
+	r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true})
+}
+
+// join attaches a connection that sent hello h and answers with a welcome: a resume from the
+// in-memory log when it still holds everything after h.Seq, or else a snapshot. A client already
+// attached through another connection is detached from it (its old connection is closed), so
+// that frames still in flight on the old one are ignored.
+func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, now time.Time) *session {
+	id := h.Client
+	if id == "" {
+		id = r.newID()
+	}
+	rec := r.clients[id]
+	if rec == nil {
+		rec = &clientRecord{}
+		r.clients[id] = rec
+	}
+	if old := rec.session; old != nil {
+		r.closeWith(old, codeSuperseded, "the same client connected again", true)
+		r.detach(old)
+	}
+	s := &session{peer: peer, wire: w, client: id, since: r.seq, idx: len(r.sessions)}
+	r.sessions = append(r.sessions, s)
+	r.perWire[w.idx]++
+	rec.session = s
+
+	// Forget the rejections the client says it has seen.
+	kept := rec.rejected[:0]
+	for _, rj := range rec.rejected {
+		if rj.Local > h.Local {
+			kept = append(kept, rj)
+		}
+	}
+	clear(rec.rejected[len(kept):])
+	rec.rejected = kept
+
+	wf := frame{
+		Type:     frameWelcome,
+		V:        ProtocolVersion,
+		Client:   id,
+		Local:    rec.processed,
+		Time:     now.UnixNano(),
+		Rejected: rec.rejected,
+	}
+	if h.Resume && r.canResume(h.Seq) {
+		wf.Seq, wf.Upto = h.Seq, r.seq
+		r.direct(s, &wf)
+		for i := 0; i < r.logLen; i++ {
+			e := &r.log[(r.logStart+i)%len(r.log)]
+			if e.ev.Seq > h.Seq {
+				r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(e, w)})
+			}
+		}
+		return s
+	}
+	snap, err := w.payload.Marshal(r.state)
+	if err != nil {
+		r.closeWith(s, codeRoom, fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err), true)
+		r.detach(s)
+		return s
+	}
+	wf.Snapshot, wf.Seq, wf.Data = true, r.seq, snap
+	r.direct(s, &wf)
+	return s
+}
+
+// canResume reports whether the log holds every transition after seq.
+func (r *roomCore[S, T]) canResume(seq uint64) bool {
+	if seq > r.seq {
+		return false // the client knows of transitions this room does not have
+	}
+	if seq == r.seq {
+		return true
+	}
+	if r.logLen == 0 {
+		return false
+	}
+	first := r.log[r.logStart].ev.Seq
+	return seq+1 >= first
+}
+
+// confirmedFrame returns e's confirmed frame in codec w, encoding it on first need.
+func (r *roomCore[S, T]) confirmedFrame(e *logEntry[T], w *wire) []byte {
+	if b := e.frames[w.idx]; b != nil {
+		return b
+	}
+	data, err := w.payload.Marshal(e.ev.Transition)
+	if err == nil {
+		f := frame{Type: frameConfirmed, Seq: e.ev.Seq, Time: e.ev.Time.UnixNano(), Client: e.ev.Client, Local: e.local, Data: data}
+		var b []byte
+		if b, err = w.encode(&f); err == nil {
+			e.frames[w.idx] = b
+			return b
+		}
+	}
+	// A transition the codec cannot encode: its readers cannot follow the room. Send them
+	// an error frame in its place; deliver closes them.
+	b, _ := w.encode(&frame{Type: frameError, Code: codeProtocol, Fatal: true,
+		Message: fmt.Sprintf("aper/sync: room %q: encode transition %d: %v", r.name, e.ev.Seq, err)})
+	return b
+}
+
+// submit orders, applies and broadcasts a transition from session s, or rejects it to s alone.
+// A local seq the room has already processed for this client is a duplicate (a re-send after a
+// reconnection): it is ignored, since the welcome of the client's current connection told it the
+// outcome.
+func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
+	if s.gone() {
+		return // a frame still in flight on a superseded or closed connection
+	}
+	rec := r.clients[s.client]
+	if local <= rec.processed {
+		r.duplicates++
+		return
+	}
+	rec.processed = local
+	ev := aper.Event[T]{Seq: r.seq + 1, Client: s.client, Time: now, Transition: t}
+	if err := r.state.Apply(ev); err != nil {
+		c := conflict.As(err)
+		if c == nil {
+			c = conflict.New(conflict.Invalid, err.Error())
+		}
+		if r.maxRejections > 0 {
+			if len(rec.rejected) >= r.maxRejections {
+				n := copy(rec.rejected, rec.rejected[1:])
+				rec.rejected = rec.rejected[:n]
+			}
+			rec.rejected = append(rec.rejected, rejectionRecord{Local: local, Conflict: c})
+		}
+		r.direct(s, &frame{Type: frameRejected, Local: local, Conflict: c})
+		return
+	}
+	r.ordered(ev, local)
+}
+
+// serverEvent orders and applies a transition the server makes itself (a timer, an agent, a join
+// or leave of the next step): no client, no local seq. A conflict is returned and nothing is
+// broadcast.
+func (r *roomCore[S, T]) serverEvent(t T, now time.Time) error {
+	ev := aper.Event[T]{Seq: r.seq + 1, Time: now, Transition: t}
+	if err := r.state.Apply(ev); err != nil {
+		return fmt.Errorf("aper/sync: room %q: server event: %w", r.name, err)
+	}
+	r.ordered(ev, 0)
+	return nil
+}
+
+// ordered records an applied transition: next Seq, log, journal record, broadcast.
+func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64) {
+	r.seq = ev.Seq
+	var e *logEntry[T]
+	if r.logLen < len(r.log) {
+		e = &r.log[(r.logStart+r.logLen)%len(r.log)]
+		r.logLen++
+	} else {
+		e = &r.log[r.logStart]
+		r.logStart = (r.logStart + 1) % len(r.log)
+	}
+	*e = logEntry[T]{ev: ev, local: local}
+	if r.keepRecords {
+		r.ready.records = append(r.ready.records, record[T]{Seq: ev.Seq, Client: ev.Client, Local: local, Time: ev.Time, Transition: ev.Transition})
+	}
+	out := output{seq: ev.Seq}
+	for _, w := range wires {
+		if r.perWire[w.idx] > 0 {
+			out.frames[w.idx] = r.confirmedFrame(e, w)
+		}
+	}
+	r.ready.outputs = append(r.ready.outputs, out)
+}
+
+// replay applies a journaled record while rebuilding the room, restoring the state, the Seq and
+// the client's processed local seq. Nothing is sent.
+func (r *roomCore[S, T]) replay(rc record[T]) error {
+	if rc.Seq != r.seq+1 {
+		return fmt.Errorf("aper/sync: room %q: record %d follows %d", r.name, rc.Seq, r.seq)
+	}
+	ev := aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}
+	if err := r.state.Apply(ev); err != nil {
+		return fmt.Errorf("aper/sync: room %q: replay %d: %w", r.name, rc.Seq, err)
+	}
+	if rc.Client != "" {
+		rec := r.clients[rc.Client]
+		if rec == nil {
+			rec = &clientRecord{}
+			r.clients[rc.Client] = rec
+		}
+		rec.processed = max(rec.processed, rc.Local)
+	}
+	r.seq = rc.Seq
+	return nil
+}
+
+// leave detaches a session whose connection ended. The client's record stays, for its return.
+func (r *roomCore[S, T]) leave(s *session) { r.detach(s) }
+
+func (r *roomCore[S, T]) detach(s *session) {
+	if s.gone() {
+		return
+	}
+	last := len(r.sessions) - 1
+	r.sessions[s.idx] = r.sessions[last]
+	r.sessions[s.idx].idx = s.idx
+	r.sessions[last] = nil
+	r.sessions = r.sessions[:last]
+	r.perWire[s.wire.idx]--
+	s.idx = -1
+	if rec := r.clients[s.client]; rec != nil && rec.session == s {
+		rec.session = nil
+	}
+}
+
+// empty reports whether no connection is attached.
+func (r *roomCore[S, T]) empty() bool { return len(r.sessions) == 0 }
