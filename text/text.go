@@ -44,8 +44,8 @@ type Text struct {
 
 	hist       []*chunk // chunks[0] holds versions from firstChunk*chunkSize on
 	firstChunk uint64
-	spare      *chunk     // a dropped chunk of ours, reused
-	queue      []queueOp  // scratch for Apply
+	spare      *chunk    // a dropped chunk of ours, reused
+	queue      []queueOp // scratch for Apply
 	owner      cow.Owner // same as rope.owner
 }
 

@@ -1,0 +1,321 @@
+package text_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/text"
+	"github.com/leanovate/gopter"
+	"github.com/leanovate/gopter/gen"
+	"github.com/leanovate/gopter/prop"
+	"github.com/stretchr/testify/require"
+)
+
+// ev is an event as the server stamps it.
+func ev(seq uint64, client aper.ClientID, e text.Edit) aper.Event[text.Edit] {
+	return aper.Event[text.Edit]{Seq: seq, Client: client, Transition: e}
+}
+
+func TestIntentPendingTypingStaysContiguous(t *testing.T) {
+	// Ann types "hello" at the end of "ab" as five edits, each based on version 0 (she sends
+	// them without waiting); Bob's edit is ordered before all of them.
+	srv := text.New("ab")
+	view := text.New("ab") // Ann's optimistic view
+	var anns []text.Edit
+	for i, c := range "hello" {
+		e := view.Insert(2+i, string(c))
+		require.Equal(t, uint64(0), e.Base)
+		anns = append(anns, e)
+		require.NoError(t, view.Apply(ev(0, "ann", e)))
+	}
+	require.Equal(t, "abhello", view.String())
+
+	tests := []struct {
+		name string
+		bob  func(t *text.Text) text.Edit
+		want string
+	}{
+		{"bob inserts before", func(t *text.Text) text.Edit { return t.Insert(0, "XY") }, "XYabhello"},
+		{"bob inserts at the same place", func(t *text.Text) text.Edit { return t.Insert(2, "XY") }, "abhelloXY"},
+		{"bob deletes before", func(t *text.Text) text.Edit { return t.Delete(0, 1) }, "bhello"},
+		{"bob replaces everything", func(t *text.Text) text.Edit { return t.Replace(0, 2, "Z") }, "Zhello"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := srv.Clone()
+			require.NoError(t, s.Apply(ev(1, "bob", tt.bob(s))))
+			for i, e := range anns {
+				require.NoError(t, s.Apply(ev(uint64(2+i), "ann", e)))
+			}
+			require.Equal(t, tt.want, s.String())
+		})
+	}
+}
+
+func TestIntentInterleavedWithOthers(t *testing.T) {
+	// Ann's five pending letters are interleaved with Bob's edits in the server's order, and Ann
+	// picks up a confirmation half-way: her later edits have a newer Base than her pending ones.
+	srv := text.New("--")
+	ann := text.New("--")
+	var pending []text.Edit
+	typeAnn := func(pos int, s string) {
+		e := ann.Insert(pos, s)
+		pending = append(pending, e)
+		require.NoError(t, ann.Apply(ev(0, "ann", e)))
+	}
+	typeAnn(1, "h")
+	typeAnn(2, "e")
+	seq := uint64(0)
+	apply := func(c aper.ClientID, e text.Edit) {
+		seq++
+		require.NoError(t, srv.Apply(ev(seq, c, e)))
+	}
+	apply("ann", pending[0])
+	apply("bob", text.Edit{Base: 0, Op: text.MustOp(text.Insert("B"), text.Retain(2))})
+	apply("ann", pending[1])
+	// Bob's second edit is also based on version 0, so his view holds his own "B": "B--".
+	apply("bob", text.Edit{Base: 0, Op: text.MustOp(text.Retain(2), text.Insert("b"), text.Retain(1))})
+	// Ann receives the first two server edits (her "h" and Bob's "B") and keeps typing.
+	conf := text.New("--")
+	require.NoError(t, conf.Apply(ev(1, "ann", pending[0])))
+	require.NoError(t, conf.Apply(ev(2, "bob", text.Edit{Base: 0, Op: text.MustOp(text.Insert("B"), text.Retain(2))})))
+	view := conf.Clone()
+	require.NoError(t, view.Apply(ev(0, "ann", pending[1])))
+	require.Equal(t, "B-he-", view.String())
+	for i, c := range "llo" {
+		e := view.Insert(4+i, string(c))
+		require.Equal(t, uint64(2), e.Base, "built from the optimistic view: based on the confirmed version")
+		require.NoError(t, view.Apply(ev(0, "ann", e)))
+		apply("ann", e)
+	}
+	require.Equal(t, "B-hello-", view.String())
+	// Bob's "b" and Ann's "h" went concurrently between the dashes: the edit ordered later goes
+	// first, and Ann's word stays whole and in order.
+	require.Equal(t, "B-bhello-", srv.String())
+}
+
+func TestIntentMultiByte(t *testing.T) {
+	srv := text.New("😀é")
+	e1 := srv.Insert(1, "ü")                                                                    // ann, base 0: "😀üé"
+	e2 := text.Edit{Base: 0, Op: text.MustOp(text.Retain(2), text.Insert("✓"), text.Retain(1))} // ann after e1: "😀ü✓é"
+	bob := srv.Delete(0, 1)                                                                     // bob, base 0
+	require.NoError(t, srv.Apply(ev(1, "bob", bob)))
+	require.NoError(t, srv.Apply(ev(2, "ann", e1)))
+	require.NoError(t, srv.Apply(ev(3, "ann", e2)))
+	require.Equal(t, "ü✓é", srv.String())
+}
+
+// refClient is the textbook client of the ot.js protocol: it keeps its pending ops (the first
+// one sent and not yet acknowledged), transforms them over every incoming op, and sends the next
+// only when the previous one is acknowledged.
+type refClient struct {
+	doc      string
+	rev      int       // server ops received
+	pending  []text.Op // pending[0] is in flight when inFlight
+	inFlight bool
+}
+
+// refServer is the ot.js server: it transforms an incoming op over every op since its base.
+type refServer struct {
+	doc string
+	log []text.Op
+}
+
+func (s *refServer) receive(base int, op text.Op) (text.Op, error) {
+	for _, c := range s.log[base:] {
+		var err error
+		if op, _, err = text.Transform(op, c, text.Left); err != nil {
+			return text.Op{}, err
+		}
+	}
+	doc, err := op.Apply(s.doc)
+	if err != nil {
+		return text.Op{}, err
+	}
+	s.doc = doc
+	s.log = append(s.log, op)
+	return op, nil
+}
+
+// sim drives the system under test (Text, clients sending every edit at once) and the reference
+// (textbook clients sending one at a time) through the same schedule, and checks after every
+// step that the server texts and every client's view agree.
+type sim struct {
+	t       *testing.T
+	r       *rand.Rand
+	srv     *text.Text
+	log     []aper.Event[text.Edit]
+	ref     refServer
+	clients []*simClient
+}
+
+type simClient struct {
+	id      aper.ClientID
+	conf    *text.Text  // the confirmed text: the server's events applied in order
+	pending []text.Edit // sent, not yet confirmed
+	outbox  []text.Edit // sent, not yet at the server
+	ref     refClient
+	refOut  []refMsg // the reference client's sent ops, not yet at the server
+}
+
+type refMsg struct {
+	base int
+	op   text.Op
+}
+
+func (c *simClient) view(t *testing.T) *text.Text {
+	v := c.conf.Clone()
+	for _, e := range c.pending {
+		require.NoError(t, v.Apply(ev(0, c.id, e)), "optimistic apply")
+	}
+	return v
+}
+
+var alphabet = []rune("abcxyz€😀")
+
+func (s *sim) edit(c *simClient) {
+	v := s.view(c)
+	n := v.Len()
+	pos := s.r.IntN(n + 1)
+	del := 0
+	if pos < n && s.r.IntN(3) == 0 {
+		del = 1 + s.r.IntN(min(3, n-pos))
+	}
+	ins := ""
+	if del == 0 || s.r.IntN(2) == 0 {
+		k := 1 + s.r.IntN(3)
+		rs := make([]rune, k)
+		for i := range rs {
+			rs[i] = alphabet[s.r.IntN(len(alphabet))]
+		}
+		ins = string(rs)
+	}
+	e := v.Replace(pos, del, ins)
+	require.Equal(s.t, c.conf.Version(), e.Base)
+	c.pending = append(c.pending, e)
+	c.outbox = append(c.outbox, e)
+	// The reference client applies the same op to its view.
+	doc, err := e.Op.Apply(c.ref.doc)
+	require.NoError(s.t, err)
+	c.ref.doc = doc
+	c.ref.pending = append(c.ref.pending, e.Op)
+	if !c.ref.inFlight {
+		c.ref.inFlight = true
+		c.refOut = append(c.refOut, refMsg{base: c.ref.rev, op: e.Op})
+	}
+	s.view(c)
+}
+
+// view returns c's optimistic view, checking it against the reference client's.
+func (s *sim) view(c *simClient) *text.Text {
+	v := c.view(s.t)
+	require.Equal(s.t, c.ref.doc, v.String(), "view of %s", c.id)
+	return v
+}
+
+// serve lets the server take c's next edit. The reference has sent it too: a client's next
+// edit reaches the server only after the client saw its previous one confirmed.
+func (s *sim) serve(c *simClient) {
+	e := c.outbox[0]
+	c.outbox = c.outbox[1:]
+	m := c.refOut[0]
+	c.refOut = c.refOut[1:]
+	event := ev(uint64(len(s.log)+1), c.id, e)
+	require.NoError(s.t, s.srv.Apply(event))
+	s.log = append(s.log, event)
+	_, err := s.ref.receive(m.base, m.op)
+	require.NoError(s.t, err)
+	require.Equal(s.t, s.ref.doc, s.srv.String(), "server after %s's edit", c.id)
+}
+
+// deliver gives c the next server event.
+func (s *sim) deliver(c *simClient) {
+	k := c.ref.rev
+	event := s.log[k]
+	require.NoError(s.t, c.conf.Apply(event))
+	op := s.ref.log[k]
+	c.ref.rev++
+	if event.Client == c.id {
+		c.pending = c.pending[1:]
+		c.ref.pending = c.ref.pending[1:]
+		c.ref.inFlight = false
+		if len(c.ref.pending) > 0 {
+			c.ref.inFlight = true
+			c.refOut = append(c.refOut, refMsg{base: c.ref.rev, op: c.ref.pending[0]})
+		}
+	} else {
+		for i := range c.ref.pending {
+			var err error
+			c.ref.pending[i], op, err = text.Transform(c.ref.pending[i], op, text.Left)
+			require.NoError(s.t, err)
+		}
+		doc, err := op.Apply(c.ref.doc)
+		require.NoError(s.t, err)
+		c.ref.doc = doc
+	}
+	s.view(c)
+}
+
+func runSim(t *testing.T, seed uint64, authors, steps int) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	start := string(alphabet[r.IntN(3)]) + "..."
+	s := &sim{t: t, r: r, srv: text.NewWithHistory(start, 1<<20), ref: refServer{doc: start}}
+	for i := range authors {
+		id := aper.ClientID(fmt.Sprintf("c%d", i))
+		s.clients = append(s.clients, &simClient{id: id, conf: text.NewWithHistory(start, 1<<20), ref: refClient{doc: start}})
+	}
+	for range steps {
+		c := s.clients[r.IntN(len(s.clients))]
+		switch r.IntN(3) {
+		case 0:
+			s.edit(c)
+		case 1:
+			if len(c.refOut) > 0 {
+				s.serve(c)
+			}
+		case 2:
+			if c.ref.rev < len(s.log) {
+				s.deliver(c)
+			}
+		}
+	}
+	for busy := true; busy; {
+		busy = false
+		for _, c := range s.clients {
+			if len(c.refOut) > 0 {
+				s.serve(c)
+				busy = true
+			}
+			if c.ref.rev < len(s.log) {
+				s.deliver(c)
+				busy = true
+			}
+		}
+	}
+	for _, c := range s.clients {
+		require.Empty(t, c.pending)
+		apertest.Equal(t, s.srv, c.conf)
+	}
+	require.Equal(t, s.ref.doc, s.srv.String())
+}
+
+func TestIntentMatchesTextbookClients(t *testing.T) {
+	for _, authors := range []int{2, 3} {
+		t.Run(fmt.Sprint(authors), func(t *testing.T) {
+			p := gopter.DefaultTestParameters()
+			p.MinSuccessfulTests = 150
+			if testing.Short() {
+				p.MinSuccessfulTests = 30
+			}
+			props := gopter.NewProperties(p)
+			props.Property("Text.Apply with pending edits = textbook client-server", prop.ForAll(func(seed uint64) bool {
+				runSim(t, seed, authors, 60)
+				return !t.Failed()
+			}, gen.UInt64()))
+			props.TestingRun(t)
+		})
+	}
+}
