@@ -1,0 +1,577 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/conflict"
+)
+
+// Deterministic tests of the two synchronous cores, wired together by hand: every frame is
+// encoded and decoded with the real codecs, and the test decides what is delivered when.
+
+type (
+	cmap = aper.Map[string, *aper.Counter, aper.CounterTransition]
+	cmt  = aper.MapTransition[string, *aper.Counter, aper.CounterTransition]
+)
+
+var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func add(n int64) aper.CounterTransition {
+	return aper.CounterTransition{Op: aper.CounterOpAdd, Amount: n}
+}
+
+func set(n int64) aper.CounterTransition {
+	return aper.CounterTransition{Op: aper.CounterOpSet, Amount: n}
+}
+
+// fakePeer collects what the room sends to one session.
+type fakePeer struct {
+	name   string
+	frames [][]byte
+	closed bool
+}
+
+// sim is a room core and its clients, with the frames in flight held per direction.
+type sim[S aper.StateMachine[S, T], T any] struct {
+	t       *testing.T
+	room    *roomCore[S, T]
+	w       *wire
+	ids     int
+	now     time.Time
+	toRoom  map[*simClient[S, T]][][]byte
+	records []record[T] // what a journal would have been given
+}
+
+type simClient[S aper.StateMachine[S, T], T any] struct {
+	core clientCore[S, T]
+	peer *fakePeer
+	sess *session
+	rej  []Rejection[T]
+}
+
+func newSim[S aper.StateMachine[S, T], T any](t *testing.T, state S, logSize int, w *wire) *sim[S, T] {
+	s := &sim[S, T]{t: t, w: w, now: t0, toRoom: map[*simClient[S, T]][][]byte{}}
+	s.room = newRoomCore(fmt.Sprintf("room-%s", t.Name()), state, roomConfig{
+		logSize: logSize, maxRejections: 8, keepRecords: true,
+		newID: func() aper.ClientID { s.ids++; return aper.ClientID(fmt.Sprintf("c%d", s.ids)) },
+	})
+	return s
+}
+
+// deliverRoom hands the room's ready outputs to the fake peers, as the goroutine layer does.
+func (s *sim[S, T]) flushRoom() {
+	rd := s.room.takeReady()
+	s.records = append(s.records, rd.records...)
+	for _, o := range rd.outputs {
+		if o.to != nil {
+			p := o.to.peer.(*fakePeer)
+			p.frames = append(p.frames, o.frame)
+			p.closed = p.closed || o.close
+			continue
+		}
+		for _, sess := range s.room.sessions {
+			if sess.since < o.seq {
+				p := sess.peer.(*fakePeer)
+				p.frames = append(p.frames, o.frames[sess.wire.idx])
+			}
+		}
+	}
+	s.room.recycle(rd)
+}
+
+// connect makes a new connection for c (a new client if c is nil): hello, join, welcome.
+func (s *sim[S, T]) connect(c *simClient[S, T]) *simClient[S, T] {
+	s.t.Helper()
+	if c == nil {
+		c = &simClient[S, T]{}
+	}
+	h := c.core.hello("r")
+	h = s.roundTrip(h)
+	c.peer = &fakePeer{name: string(h.Client)}
+	c.sess = s.room.join(c.peer, s.w, &h, s.now)
+	delete(s.toRoom, c)
+	s.flushRoom()
+	s.recvAll(c)
+	return c
+}
+
+func (s *sim[S, T]) roundTrip(f frame) frame {
+	s.t.Helper()
+	b, err := s.w.encode(&f)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out frame
+	if err := s.w.decode(b, func(g *frame) error { out = *g; return nil }); err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}
+
+// apply applies t on client c and queues its submit if the client is live.
+func (s *sim[S, T]) apply(c *simClient[S, T], t T) error {
+	local, err := c.core.apply(t, s.now)
+	if err != nil {
+		return err
+	}
+	if c.core.live {
+		s.queueSubmit(c, local, t)
+	}
+	return nil
+}
+
+func (s *sim[S, T]) queueSubmit(c *simClient[S, T], local uint64, t T) {
+	data, err := s.w.payload.Marshal(t)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	b, err := s.w.encode(&frame{Type: frameSubmit, Local: local, Data: data})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.toRoom[c] = append(s.toRoom[c], b)
+}
+
+// submitAll delivers every queued submit of c to the room.
+func (s *sim[S, T]) submitAll(c *simClient[S, T]) {
+	s.t.Helper()
+	for _, b := range s.toRoom[c] {
+		err := s.w.decode(b, func(f *frame) error {
+			var t T
+			if err := s.w.payload.Unmarshal(f.Data, &t); err != nil {
+				return err
+			}
+			s.room.submit(c.sess, f.Local, t, s.now)
+			return nil
+		})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	delete(s.toRoom, c)
+	s.flushRoom()
+}
+
+// recvAll delivers to c every frame the room sent it, as one message.
+func (s *sim[S, T]) recvAll(c *simClient[S, T]) {
+	s.t.Helper()
+	var msg []byte
+	for _, f := range c.peer.frames {
+		msg = s.w.appendFrame(msg, f)
+	}
+	c.peer.frames = nil
+	if len(msg) == 0 {
+		return
+	}
+	err := s.w.decode(msg, func(f *frame) error {
+		var sends []pendingEntry[T]
+		var err error
+		switch f.Type {
+		case frameWelcome:
+			var snap S
+			if f.Snapshot {
+				if err := s.w.payload.Unmarshal(f.Data, &snap); err != nil {
+					return err
+				}
+			}
+			sends, err = c.core.welcome(f, snap, s.now)
+		case frameConfirmed:
+			var t T
+			if err := s.w.payload.Unmarshal(f.Data, &t); err != nil {
+				return err
+			}
+			sends, err = c.core.confirmedFrame(f, t)
+		case frameRejected:
+			c.core.rejected(f)
+		case frameError:
+			return &ServerError{Code: f.Code, Message: f.Message, Fatal: f.Fatal}
+		}
+		for _, p := range sends {
+			s.queueSubmit(c, p.local, p.t)
+		}
+		return err
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c.core.rebase()
+	_, rj := c.core.takeNotes()
+	c.rej = append(c.rej, rj...)
+}
+
+func TestRoomCoreOrdersAndBroadcasts(t *testing.T) {
+	for _, w := range wires {
+		t.Run(w.payload.Name(), func(t *testing.T) {
+			s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(10), 16, w)
+			a, b := s.connect(nil), s.connect(nil)
+			if a.core.id == b.core.id || a.core.confirmed.Value() != 10 {
+				t.Fatalf("ids %q %q, state %d", a.core.id, b.core.id, a.core.confirmed.Value())
+			}
+			if err := s.apply(a, add(5)); err != nil {
+				t.Fatal(err)
+			}
+			if got := a.core.view.Value(); got != 15 {
+				t.Fatalf("optimistic view %d, want 15", got)
+			}
+			s.submitAll(a)
+			if s.room.seq != 1 || s.room.state.Value() != 15 {
+				t.Fatalf("room at seq %d value %d", s.room.seq, s.room.state.Value())
+			}
+			if len(a.peer.frames) != 1 || len(b.peer.frames) != 1 {
+				t.Fatalf("frames: a %d, b %d, want 1 each", len(a.peer.frames), len(b.peer.frames))
+			}
+			// The broadcast carries the server's order, time and the sender's id and local seq.
+			var f frame
+			s.w.decode(b.peer.frames[0], func(g *frame) error { f = *g; return nil })
+			if f.Type != frameConfirmed || f.Seq != 1 || f.Client != a.core.id || f.Local != 1 || f.Time != t0.UnixNano() {
+				t.Fatalf("broadcast %+v", f)
+			}
+			s.recvAll(a)
+			s.recvAll(b)
+			if len(a.core.pending) != 0 || a.core.seq != 1 || b.core.seq != 1 {
+				t.Fatalf("a pending %d seq %d, b seq %d", len(a.core.pending), a.core.seq, b.core.seq)
+			}
+			apertest.Equal(t, a.core.view, s.room.state)
+			apertest.Equal(t, b.core.view, s.room.state)
+			if rc := s.records; len(rc) != 1 || rc[0].Client != a.core.id || rc[0].Local != 1 {
+				t.Fatalf("journal records %+v", rc)
+			}
+		})
+	}
+}
+
+func TestClientCoreOwnConfirmNeedsNoRebase(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 16, wireCBOR)
+	a := s.connect(nil)
+	var m *cmap
+	for i := range 3 {
+		if err := s.apply(a, m.Set(fmt.Sprint(i), aper.NewCounter(int64(i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	view := a.core.view
+	s.submitAll(a)
+	s.recvAll(a)
+	if a.core.view != view && !a.core.viewIsC {
+		t.Fatal("the view was rebuilt although only the client's own transitions came back")
+	}
+	if a.core.view != a.core.confirmed {
+		t.Fatal("with nothing pending the view should be the confirmed state")
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+}
+
+func TestClientCoreRebaseOverRemote(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 16, wireJSON)
+	a, b := s.connect(nil), s.connect(nil)
+	var m *cmap
+	s.apply(a, m.Set("x", aper.NewCounter(1)))
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+
+	// a and b edit concurrently; b's edits reach the server first.
+	s.apply(a, m.Update("x", add(10)))
+	s.apply(a, m.Set("a", aper.NewCounter(7)))
+	s.apply(b, m.Update("x", add(100)))
+	s.apply(b, m.Update("x", add(1000)))
+	s.submitAll(b)
+	s.submitAll(a)
+	s.recvAll(a) // b's two, then a's two: a rebases once, then its own come back
+	if x, _ := a.core.view.Get("x"); x.Value() != 1111 {
+		t.Fatalf("a sees x=%d, want 1111", x.Value())
+	}
+	s.recvAll(b)
+	apertest.Equal(t, a.core.view, s.room.state)
+	apertest.Equal(t, b.core.view, s.room.state)
+
+	// Interleaved step by step: a remote transition arrives while a has two pending.
+	s.apply(a, m.Update("x", add(1)))
+	s.apply(a, m.Update("x", add(2)))
+	s.apply(b, m.Update("a", set(0)))
+	s.submitAll(b)
+	s.recvAll(a)
+	if x, _ := a.core.view.Get("x"); x.Value() != 1114 {
+		t.Fatalf("after rebase a sees x=%d, want 1114", x.Value())
+	}
+	if v, _ := a.core.view.Get("a"); v.Value() != 0 {
+		t.Fatalf("after rebase a sees a=%d, want 0", v.Value())
+	}
+	if c, _ := a.core.confirmed.Get("x"); c.Value() != 1111 {
+		t.Fatalf("confirmed x=%d, want 1111 (pending must not leak into it)", c.Value())
+	}
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+	apertest.Equal(t, a.core.view, s.room.state)
+	apertest.Equal(t, b.core.view, s.room.state)
+}
+
+func TestRejectionOnlyToSenderAndRollsBack(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 16, wireCBOR)
+	a, b := s.connect(nil), s.connect(nil)
+	var m *cmap
+	s.apply(a, m.Set("k", aper.NewCounter(1)))
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+
+	// b deletes k; a, not knowing, updates it and then sets another key.
+	s.apply(b, m.Delete("k"))
+	s.apply(a, m.Update("k", add(5)))
+	s.apply(a, m.Set("z", aper.NewCounter(9)))
+	if v, _ := a.core.view.Get("k"); v.Value() != 6 {
+		t.Fatal("optimistic update missing")
+	}
+	s.submitAll(b)
+	s.submitAll(a)
+	seqBefore := s.room.seq
+	if seqBefore != 3 { // set k, delete k, set z; the update was rejected
+		t.Fatalf("room seq %d, want 3", seqBefore)
+	}
+	// b received the delete and the set of z, never the rejected update.
+	var types []string
+	var bmsg []byte
+	for _, f := range b.peer.frames {
+		bmsg = s.w.appendFrame(bmsg, f)
+	}
+	s.w.decode(bmsg, func(f *frame) error { types = append(types, f.Type.String()); return nil })
+	if fmt.Sprint(types) != "[confirmed confirmed]" {
+		t.Fatalf("b got %v", types)
+	}
+	s.recvAll(a)
+	s.recvAll(b)
+	if len(a.rej) != 1 || !errors.Is(a.rej[0].Conflict, conflict.ErrNotFound) || a.rej[0].Transition.Op != m.Update("k", add(0)).Op {
+		t.Fatalf("a's rejections: %+v", a.rej)
+	}
+	if len(b.rej) != 0 {
+		t.Fatalf("b got rejections %+v", b.rej)
+	}
+	if a.core.view.Has("k") {
+		t.Fatal("a's view still holds the rejected update's key")
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+	apertest.Equal(t, b.core.view, s.room.state)
+	for _, e := range s.room.log[:s.room.logLen] {
+		if e.ev.Transition.Op == m.Update("k", add(0)).Op {
+			t.Fatal("the rejected transition is in the log")
+		}
+	}
+}
+
+// A pending transition that a remote one makes impossible leaves the view at once and is
+// reported when the server rejects it.
+func TestPendingConflictDroppedFromView(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 16, wireCBOR)
+	a, b := s.connect(nil), s.connect(nil)
+	var m *cmap
+	s.apply(a, m.Set("k", aper.NewCounter(1)))
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+	s.apply(a, m.Update("k", add(1)))
+	s.apply(b, m.Delete("k"))
+	s.submitAll(b)
+	s.recvAll(a)
+	if a.core.view.Has("k") || !a.core.pending[0].skipped {
+		t.Fatal("the conflicting pending update is still in the view")
+	}
+	s.submitAll(a)
+	s.recvAll(a)
+	if len(a.rej) != 1 || len(a.core.pending) != 0 {
+		t.Fatalf("rejections %v, pending %d", a.rej, len(a.core.pending))
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+}
+
+func TestLocalConflictSendsNothing(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 16, wireCBOR)
+	a := s.connect(nil)
+	var m *cmap
+	err := s.apply(a, m.Delete("nope"))
+	if !errors.Is(err, conflict.ErrNotFound) {
+		t.Fatalf("apply = %v, want not found", err)
+	}
+	if len(s.toRoom[a]) != 0 || len(a.core.pending) != 0 || a.core.nextLocal != 0 {
+		t.Fatal("a local conflict was queued")
+	}
+}
+
+// A client that reconnects in the middle of its pending transitions has each applied exactly
+// once: those the server processed (confirmations lost with the connection) come back in the
+// resume, the rest are re-sent, and duplicates of old frames are ignored.
+func TestReconnectMidPendingExactlyOnce(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 64, wireCBOR)
+	a, b := s.connect(nil), s.connect(nil)
+	for i := 1; i <= 6; i++ {
+		s.apply(a, add(int64(i)))
+	}
+	// The server receives the first three; the connection then drops before anything returns.
+	old := s.toRoom[a]
+	s.toRoom[a] = old[:3]
+	s.submitAll(a)
+	a.peer.frames = nil // lost
+	s.apply(b, add(100))
+	s.submitAll(b)
+	s.recvAll(b)
+
+	a = s.connect(a) // resume: 4 frames of catch-up (a's 1..3 and b's), then re-send 4..6
+	if a.core.seq != 4 || len(a.core.pending) != 3 || a.core.pending[0].local != 4 {
+		t.Fatalf("after resume: seq %d pending %d", a.core.seq, len(a.core.pending))
+	}
+	// A stale duplicate from the old connection reaches the room: ignored.
+	s.room.submit(a.sess, 2, add(2), s.now)
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+	if got := s.room.state.Value(); got != 121 {
+		t.Fatalf("room value %d, want 121 (1+...+6 once, plus 100)", got)
+	}
+	if s.room.duplicates != 1 {
+		t.Fatalf("duplicates %d, want 1", s.room.duplicates)
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+	apertest.Equal(t, b.core.view, s.room.state)
+}
+
+// When the log no longer holds what the client missed, the welcome carries a snapshot; pending
+// transitions the server already processed are not sent again, and a rejection lost with the
+// old connection still reaches its sender.
+func TestResumeFallsBackToSnapshot(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 2, wireJSON)
+	a, b := s.connect(nil), s.connect(nil)
+	var m *cmap
+	s.apply(a, m.Set("k", aper.NewCounter(1)))
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+
+	s.apply(a, m.Update("k", add(1))) // local 2: will be applied
+	s.apply(a, m.Delete("k"))         // local 3: will be applied
+	s.apply(a, m.Update("k", add(1))) // local 4: conflicts locally? no: view has no k → local conflict
+	s.apply(a, m.Set("j", aper.NewCounter(5)))
+	s.submitAll(a)
+	a.peer.frames = nil // confirmations lost
+	for range 4 {       // the log (2 entries) moves on
+		s.apply(b, m.Set("b", aper.NewCounter(2)))
+	}
+	s.submitAll(b)
+	s.recvAll(b)
+	seq := s.room.seq
+	a = s.connect(a)
+	if a.core.seq != seq || len(a.core.pending) != 0 || len(s.toRoom[a]) != 0 {
+		t.Fatalf("after snapshot: seq %d (room %d), pending %d, re-sent %d", a.core.seq, seq, len(a.core.pending), len(s.toRoom[a]))
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+
+	// A rejection lost with the connection comes back in the welcome.
+	s.apply(b, m.Delete("j"))
+	s.submitAll(b)
+	s.apply(a, m.Update("j", add(1)))
+	s.submitAll(a) // rejected: j is gone
+	a.peer.frames = nil
+	s.recvAll(b)
+	for range 3 {
+		s.apply(b, m.Set("b", aper.NewCounter(3)))
+	}
+	s.submitAll(b)
+	s.recvAll(b)
+	a = s.connect(a)
+	if len(a.rej) != 1 || !errors.Is(a.rej[0].Conflict, conflict.ErrNotFound) {
+		t.Fatalf("rejections after snapshot: %+v", a.rej)
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+	apertest.Equal(t, b.core.view, s.room.state)
+}
+
+// A client whose old connection is still attached when it reconnects takes over: the old
+// session is closed and what it still sends is ignored.
+func TestRoomCoreSupersedesOldConnection(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 16, wireCBOR)
+	a := s.connect(nil)
+	oldSess, oldPeer := a.sess, a.peer
+	s.apply(a, add(1))
+	stale := s.toRoom[a]
+	a = s.connect(a)
+	if !oldPeer.closed || !oldSess.gone() {
+		t.Fatal("the old connection was not closed")
+	}
+	s.toRoom[a] = stale
+	a.sess = oldSess
+	s.submitAll(a) // from the superseded session: ignored
+	if s.room.seq != 0 {
+		t.Fatal("a frame of a superseded connection was applied")
+	}
+}
+
+// A session that joins after a broadcast in the same batch gets it in its snapshot, not twice.
+func TestRoomCoreJoinInSameBatch(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 16, wireCBOR)
+	a := s.connect(nil)
+	s.apply(a, add(1))
+	for _, b := range s.toRoom[a] {
+		s.w.decode(b, func(f *frame) error {
+			var tr aper.CounterTransition
+			s.w.payload.Unmarshal(f.Data, &tr)
+			s.room.submit(a.sess, f.Local, tr, s.now)
+			return nil
+		})
+	}
+	delete(s.toRoom, a)
+	bc := &simClient[*aper.Counter, aper.CounterTransition]{}
+	h := s.roundTrip(bc.core.hello("r"))
+	bc.peer = &fakePeer{}
+	bc.sess = s.room.join(bc.peer, s.w, &h, s.now)
+	s.flushRoom()
+	if len(bc.peer.frames) != 1 {
+		t.Fatalf("late joiner got %d frames, want only its welcome", len(bc.peer.frames))
+	}
+	s.recvAll(bc)
+	s.recvAll(a)
+	apertest.Equal(t, bc.core.view, s.room.state)
+	apertest.Equal(t, a.core.view, s.room.state)
+}
+
+func TestRoomCoreReplayRestoresExactlyOnce(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 16, wireCBOR)
+	a := s.connect(nil)
+	for i := range 3 {
+		s.apply(a, add(int64(i+1)))
+	}
+	s.submitAll(a)
+	recs := s.records
+	fresh := newRoomCore("r", aper.NewCounter(0), roomConfig{logSize: 4})
+	for _, rc := range recs {
+		if err := fresh.replay(rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apertest.Equal(t, fresh.state, s.room.state)
+	if fresh.clients[a.core.id].processed != 3 || fresh.seq != 3 {
+		t.Fatalf("replayed: processed %d seq %d", fresh.clients[a.core.id].processed, fresh.seq)
+	}
+	if err := fresh.replay(recs[0]); err == nil {
+		t.Fatal("a record out of order replayed")
+	}
+}
+
+func TestServerEventIsOrderedWithoutClient(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 16, wireCBOR)
+	a := s.connect(nil)
+	if err := s.room.serverEvent(add(3), s.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.room.serverEvent(aper.CounterTransition{Op: 99}, s.now); !errors.Is(err, conflict.ErrInvalid) {
+		t.Fatalf("bad server event: %v", err)
+	}
+	s.flushRoom()
+	s.recvAll(a)
+	if a.core.view.Value() != 3 || a.core.seq != 1 {
+		t.Fatalf("client at %d seq %d", a.core.view.Value(), a.core.seq)
+	}
+}
