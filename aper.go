@@ -14,9 +14,16 @@
 //
 // # Concurrency
 //
-// State machines are plain values with no locks: one goroutine at a time may use one. Clone gives
-// an independent value that another goroutine may own. Clone itself counts as a write to the value
-// it copies (copy-on-write bookkeeping), so do not call it concurrently with other methods.
+// A state machine is a plain value: one goroutine at a time may use it (Apply, Clone, reads). Clone
+// gives an independent value that another goroutine may own; the two share unchanged nodes, and
+// the library's structures make that sharing safe (shared nodes are never written, and the
+// bookkeeping on them is atomic or locked). Clone counts as a write to the value it copies.
+//
+// # Numbers in JSON
+//
+// The JSON codec writes int64 and uint64 values (Counter values, Seq) as JSON numbers. Go decodes
+// them exactly; a JavaScript client loses precision above 2^53, so such clients should use CBOR
+// or keep their numbers small.
 package aper
 
 import (

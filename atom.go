@@ -6,10 +6,15 @@ import (
 	"reflect"
 
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/internal/cow"
 )
 
 // Atom is a value that is replaced whole: the last transition in the server's order wins. Its zero
 // value holds V's zero value and is ready to use.
+//
+// V must be a concrete type that encodes alike in JSON and CBOR (not an interface type: a number
+// in an Atom[any] decodes as float64 from JSON but as an integer from CBOR, and replicas that
+// heard different codecs would differ).
 //
 // The value is shared, not copied: treat what Get returns and what a transition carries as
 // read-only.
@@ -17,11 +22,13 @@ type Atom[V any] struct {
 	value V
 }
 
-// AtomTransition sets an Atom's value. With Expect set it is a compare-and-set: it conflicts
-// (kind Mismatch) unless the current value equals *Expect (by reflect.DeepEqual).
+// AtomTransition sets an Atom's value. With CAS set it is a compare-and-set: it conflicts (kind
+// Mismatch) unless the current value equals Expect (by reflect.DeepEqual). Expect may be nil or
+// zero: CAS, not Expect, says whether to compare.
 type AtomTransition[V any] struct {
-	Value  V  `json:"value" cbor:"1,keyasint"`
-	Expect *V `json:"expect,omitempty" cbor:"2,keyasint,omitempty"`
+	Value  V    `json:"value" cbor:"1,keyasint"`
+	CAS    bool `json:"cas,omitempty" cbor:"2,keyasint,omitempty"`
+	Expect V    `json:"expect,omitzero" cbor:"3,keyasint,omitzero"`
 }
 
 // NewAtom returns an Atom holding v.
@@ -36,14 +43,14 @@ func (a *Atom[V]) Set(v V) AtomTransition[V] { return AtomTransition[V]{Value: v
 // CompareAndSet returns the transition that replaces the value with v if it still equals old at
 // the time the transition is applied, and conflicts otherwise. It does not change a.
 func (a *Atom[V]) CompareAndSet(old, v V) AtomTransition[V] {
-	return AtomTransition[V]{Value: v, Expect: &old}
+	return AtomTransition[V]{Value: v, CAS: true, Expect: old}
 }
 
 // Apply sets the value, or returns a Mismatch conflict for a compare-and-set whose expectation no
 // longer holds.
 func (a *Atom[V]) Apply(ev Event[AtomTransition[V]]) error {
 	t := ev.Transition
-	if t.Expect != nil && !reflect.DeepEqual(a.value, *t.Expect) {
+	if t.CAS && !reflect.DeepEqual(a.value, t.Expect) {
 		return conflict.New(conflict.Mismatch, "compare-and-set: the current value differs from the expected one")
 	}
 	a.value = t.Value
@@ -59,6 +66,9 @@ func (a *Atom[V]) MarshalJSON() ([]byte, error) { return json.Marshal(a.value) }
 // UnmarshalJSON decodes the Atom from its value.
 func (a *Atom[V]) UnmarshalJSON(b []byte) error {
 	var v V
+	if isJSONNull(b) && !cow.IsNil(v) {
+		return fmt.Errorf("aper: atom: null for a %T", v)
+	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("aper: atom: %w", err)
 	}
@@ -72,6 +82,9 @@ func (a *Atom[V]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(a.value) }
 // UnmarshalCBOR decodes the Atom from its value.
 func (a *Atom[V]) UnmarshalCBOR(b []byte) error {
 	var v V
+	if isCBORNull(b) && !cow.IsNil(v) {
+		return fmt.Errorf("aper: atom: null for a %T", v)
+	}
 	if err := CBOR.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("aper: atom: %w", err)
 	}

@@ -62,3 +62,34 @@ func BenchmarkAtomApply(b *testing.B) {
 		}
 	}
 }
+
+func TestAtomCompareAndSetNilSurvivesTheWire(t *testing.T) {
+	// A compare-and-set that expects nil must stay a compare-and-set after encoding.
+	bob := "bob"
+	a := aper.NewAtom(&bob)
+	cas := a.CompareAndSet(nil, &bob)
+	for _, got := range apertest.RoundTrip(t, cas) {
+		assert.True(t, got.CAS)
+		apertest.Conflicts(t, a, aper.On(got), conflict.Mismatch)
+	}
+	empty := aper.NewAtom[*string](nil)
+	apertest.MustApply(t, empty, aper.On(cas))
+	assert.Equal(t, "bob", *empty.Get())
+}
+
+func TestAtomDecodeNull(t *testing.T) {
+	for _, c := range aper.Codecs() {
+		var a aper.Atom[int]
+		assert.Error(t, c.Unmarshal(apertest.Encode(t, c, nil), &a), c.Name())
+		var p aper.Atom[*int]
+		assert.NoError(t, c.Unmarshal(apertest.Encode(t, c, nil), &p), c.Name())
+		assert.Nil(t, p.Get())
+	}
+}
+
+func TestAtomRejectsNonFiniteFloatsFromCBOR(t *testing.T) {
+	for _, b := range [][]byte{{0xf9, 0x7e, 0x00}, {0xf9, 0x7c, 0x00}, {0xf9, 0xfc, 0x00}} { // NaN, +Inf, -Inf
+		var a aper.Atom[float64]
+		assert.Error(t, aper.CBOR.Unmarshal(b, &a), "%x", b)
+	}
+}

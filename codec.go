@@ -1,8 +1,10 @@
 package aper
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -50,14 +52,20 @@ func (JSONCodec) Unmarshal(data []byte, v any) error {
 
 // CBORCodec encodes with github.com/fxamacker/cbor/v2 in Core Deterministic Encoding (sorted map
 // keys, shortest forms), so equal values encode to equal bytes. Decoding rejects duplicate map
-// keys, invalid UTF-8 and nesting deeper than 64 levels. Use the package variable [CBOR].
+// keys, invalid UTF-8, NaN and infinite floats (JSON cannot carry them, and replicas must encode
+// alike under both codecs), maps with other than string keys into interface values, and nesting
+// deeper than 64 levels. Its zero value is ready to use; the package variable [CBOR] is the same.
+//
+// Decoding checks that the input is well-formed before it allocates, so a declared length larger
+// than the input is an error; but each element of a decoded slice costs the size of its Go type,
+// so bound the size of untrusted messages (the transports do, 1 MiB by default).
 type CBORCodec struct {
 	enc cbor.EncMode
 	dec cbor.DecMode
 }
 
 // CBOR is the CBOR codec.
-var CBOR = newCBORCodec()
+var CBOR = CBORCodec{}
 
 func newCBORCodec() CBORCodec {
 	eo := cbor.CoreDetEncOptions()
@@ -69,9 +77,12 @@ func newCBORCodec() CBORCodec {
 	dec, err := cbor.DecOptions{
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
 		MaxNestedLevels:  64,
-		MaxArrayElements: 1<<31 - 1, // lengths are checked against the input before allocating
+		MaxArrayElements: 1<<31 - 1, // snapshots of large lists are long arrays
 		MaxMapPairs:      1<<31 - 1,
 		UTF8:             cbor.UTF8RejectInvalid,
+		NaN:              cbor.NaNDecodeForbidden,
+		Inf:              cbor.InfDecodeForbidden,
+		DefaultMapType:   reflect.TypeFor[map[string]any](),
 	}.DecMode()
 	if err != nil {
 		panic(err)
@@ -82,9 +93,19 @@ func newCBORCodec() CBORCodec {
 // Name returns "cbor".
 func (CBORCodec) Name() string { return "cbor" }
 
+func (c CBORCodec) modes() (cbor.EncMode, cbor.DecMode) {
+	if c.enc == nil {
+		return defaultCBOR.enc, defaultCBOR.dec
+	}
+	return c.enc, c.dec
+}
+
+var defaultCBOR = newCBORCodec()
+
 // Marshal encodes v as deterministic CBOR.
 func (c CBORCodec) Marshal(v any) ([]byte, error) {
-	b, err := c.enc.Marshal(v)
+	enc, _ := c.modes()
+	b, err := enc.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("aper: cbor encode: %w", err)
 	}
@@ -93,7 +114,8 @@ func (c CBORCodec) Marshal(v any) ([]byte, error) {
 
 // Unmarshal decodes CBOR data into v.
 func (c CBORCodec) Unmarshal(data []byte, v any) error {
-	if err := c.dec.Unmarshal(data, v); err != nil {
+	_, dec := c.modes()
+	if err := dec.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("aper: cbor decode: %w", err)
 	}
 	return nil
@@ -112,3 +134,9 @@ func CodecByName(name string) (Codec, bool) {
 	}
 	return nil, false
 }
+
+// isJSONNull reports whether b is the JSON null (with any surrounding space).
+func isJSONNull(b []byte) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null")) }
+
+// isCBORNull reports whether b is the CBOR null or undefined.
+func isCBORNull(b []byte) bool { return len(b) == 1 && (b[0] == 0xf6 || b[0] == 0xf7) }

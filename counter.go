@@ -2,6 +2,7 @@ package aper
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
@@ -72,6 +73,9 @@ func (c *Counter) MarshalJSON() ([]byte, error) { return json.Marshal(c.value) }
 
 // UnmarshalJSON decodes the counter from its value.
 func (c *Counter) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return errors.New("aper: counter: null")
+	}
 	if err := json.Unmarshal(b, &c.value); err != nil {
 		return fmt.Errorf("aper: counter: %w", err)
 	}
@@ -83,6 +87,9 @@ func (c *Counter) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(c.value) }
 
 // UnmarshalCBOR decodes the counter from its value.
 func (c *Counter) UnmarshalCBOR(b []byte) error {
+	if isCBORNull(b) {
+		return errors.New("aper: counter: null")
+	}
 	if err := CBOR.Unmarshal(b, &c.value); err != nil {
 		return fmt.Errorf("aper: counter: %w", err)
 	}

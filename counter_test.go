@@ -2,6 +2,7 @@ package aper_test
 
 import (
 	"math"
+	"time"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -73,5 +74,45 @@ func BenchmarkCounterApply(b *testing.B) {
 		if err := c.Apply(ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestCounterDecodeRejectsNull(t *testing.T) {
+	for _, c := range aper.Codecs() {
+		x := aper.NewCounter(5)
+		assert.Error(t, c.Unmarshal(apertest.Encode(t, c, nil), x), c.Name())
+		assert.Equal(t, int64(5), x.Value())
+	}
+}
+
+func TestEventRoundTripWithTime(t *testing.T) {
+	ev := aper.Event[aper.CounterTransition]{
+		Seq: 1 << 40, Client: "ann",
+		Time:       time.Date(2026, 11, 25, 15, 4, 5, 123456789, time.UTC),
+		Transition: aper.CounterTransition{Op: aper.CounterOpAdd, Amount: -3},
+	}
+	for _, got := range apertest.RoundTrip(t, ev) {
+		assert.True(t, ev.Time.Equal(got.Time))
+		assert.Equal(t, ev.Seq, got.Seq)
+		assert.Equal(t, ev.Client, got.Client)
+		assert.Equal(t, ev.Transition, got.Transition)
+	}
+}
+
+// TestApplyAllocatesNothing guards the hot paths' zero-allocation claim.
+func TestApplyAllocatesNothing(t *testing.T) {
+	c := aper.NewCounter(0)
+	cev := aper.On(c.Add(1))
+	a := aper.NewAtom("x")
+	aev := aper.On(a.Set("y"))
+	m := newCounters(t, "a", 0, "b", 0)
+	mev := aper.On(m.Update("a", c.Add(1)))
+	_ = m.Apply(mev) // the first update after the Set may clone; later ones change in place
+	for name, f := range map[string]func(){
+		"counter": func() { _ = c.Apply(cev) },
+		"atom":    func() { _ = a.Apply(aev) },
+		"map":     func() { _ = m.Apply(mev) },
+	} {
+		assert.Zero(t, testing.AllocsPerRun(100, f), name)
 	}
 }

@@ -32,7 +32,7 @@ func Example() {
 	ann, _ := snapshot.Get("ann")
 	fmt.Println("snapshot:", ann.Value())
 	// Output:
-	// aper: not found conflict at bob: map: no such key true
+	// not found conflict at bob: map: no such key true
 	// ann 4
 	// snapshot: 3
 }

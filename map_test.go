@@ -72,10 +72,12 @@ func TestMapConflictsLeaveItUnchanged(t *testing.T) {
 		path []string
 	}{
 		{"delete missing", countersT{Op: aper.MapOpDelete, Key: "zz"}, conflict.NotFound, []string{"zz"}},
-		{"update missing", countersT{Op: aper.MapOpApply, Key: "zz", Inner: aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1}}, conflict.NotFound, []string{"zz"}},
-		{"inner overflow", countersT{Op: aper.MapOpApply, Key: "big", Inner: aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1 << 62}}, conflict.OutOfRange, []string{"big"}},
+		{"update missing", countersT{Op: aper.MapOpUpdate, Key: "zz", Inner: aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1}}, conflict.NotFound, []string{"zz"}},
+		{"inner overflow", countersT{Op: aper.MapOpUpdate, Key: "big", Inner: aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1 << 62}}, conflict.OutOfRange, []string{"big"}},
 		{"set nil", countersT{Op: aper.MapOpSet, Key: "a"}, conflict.Invalid, []string{"a"}},
-		{"unknown op", countersT{Op: 42, Key: "a"}, conflict.Invalid, nil},
+		{"unknown op", countersT{Op: 42, Key: "a"}, conflict.Invalid, []string{"a"}},
+		{"delete with value", countersT{Op: aper.MapOpDelete, Key: "a", Value: aper.NewCounter(1)}, conflict.Invalid, []string{"a"}},
+		{"update with value", countersT{Op: aper.MapOpUpdate, Key: "a", Value: aper.NewCounter(1)}, conflict.Invalid, []string{"a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +201,9 @@ func TestMapDecodeRejectsBadInput(t *testing.T) {
 		{"cbor truncated", aper.CBOR, cbor([][]any{{"a", 1}})[:4]},
 		{"cbor huge declared length", aper.CBOR, []byte{0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{"cbor empty", aper.CBOR, nil},
+		{"json null", aper.JSON, []byte(`null`)},
+		{"cbor null", aper.CBOR, []byte{0xf6}},
+		{"json null counter", aper.JSON, []byte(`[["a",1],["b",null]]`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,16 +213,29 @@ func TestMapDecodeRejectsBadInput(t *testing.T) {
 	}
 }
 
-func FuzzMapDecode(f *testing.F) {
+func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`[["a",1],["b",2]]`))
 	f.Add([]byte{0x82, 0x82, 0x61, 0x61, 0x01, 0x82, 0x61, 0x62, 0x02})
+	f.Add([]byte(`{"seq":3,"client":"ann","time":"2026-11-25T15:04:05.5+01:00","transition":[{"op":3,"key":"b","inner":{"op":1,"key":"x","value":4}}]}`))
+	f.Add([]byte(`{"kind":"not found","path":["b","a"],"message":"gone"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, c := range aper.Codecs() {
 			var m counters
-			if err := c.Unmarshal(b, &m); err != nil {
-				continue
+			if err := c.Unmarshal(b, &m); err == nil {
+				apertest.RoundTrip(t, &m) // also across codecs
 			}
-			apertest.RoundTrip(t, &m)
+			var ev aper.Event[aper.Transaction[nestedT]]
+			if err := c.Unmarshal(b, &ev); err == nil {
+				apertest.RoundTrip(t, ev)
+			}
+			var a aper.Atom[[]string]
+			if err := c.Unmarshal(b, &a); err == nil {
+				apertest.RoundTrip(t, &a)
+			}
+			var cf conflict.Conflict
+			if err := c.Unmarshal(b, &cf); err == nil {
+				apertest.RoundTrip(t, &cf)
+			}
 		}
 	})
 }
@@ -270,4 +288,51 @@ func BenchmarkMapCloneSet(b *testing.B) {
 			}
 		})
 	}
+}
+
+func TestMapSetOfAnotherEntrysValueDoesNotAlias(t *testing.T) {
+	m := newCounters(t, "a", 2)
+	apertest.MustApply(t, m, aper.On(m.Update("a", add(0)))) // "a" is now the map's own copy
+	v, _ := m.Get("a")
+	apertest.MustApply(t, m, aper.On(m.Set("b", v)))
+	apertest.MustApply(t, m, aper.On(m.Update("a", add(10))))
+	assert.Equal(t, map[string]int64{"a": 12, "b": 2}, values(m))
+
+	// Across replicas: a value taken from one replica and set into another.
+	other := newCounters(t, "x", 100)
+	apertest.MustApply(t, other, aper.On(other.Update("x", add(0))))
+	x, _ := other.Get("x")
+	apertest.MustApply(t, m, aper.On(m.Set("x", x)))
+	apertest.MustApply(t, other, aper.On(other.Update("x", add(1))))
+	assert.Equal(t, int64(100), values(m)["x"])
+}
+
+// TestMapClonesUsedFromTwoGoroutines: replicas cloned from one map share nested values; each may
+// be owned by its own goroutine. Run with -race.
+func TestMapClonesUsedFromTwoGoroutines(t *testing.T) {
+	outer := aper.NewMap[string, *counters, countersT]()
+	apertest.MustApply(t, outer, aper.On(outer.Set("b", newCounters(t, "x", 1))))
+	a, b := outer.Clone(), outer.Clone()
+	inner, _ := outer.Get("b")
+	ev := aper.On(outer.Update("b", inner.Update("x", add(1))))
+	done := make(chan error, 2)
+	for _, r := range []*nested{a, b} {
+		go func() {
+			var err error
+			for range 200 {
+				if err = r.Apply(ev); err != nil {
+					break
+				}
+				_ = r.Clone()
+			}
+			done <- err
+		}()
+	}
+	require.NoError(t, <-done)
+	require.NoError(t, <-done)
+	apertest.Equal(t, a, b)
+	ai, _ := a.Get("b")
+	assert.Equal(t, map[string]int64{"x": 201}, values(ai))
+	oi, _ := outer.Get("b")
+	assert.Equal(t, map[string]int64{"x": 1}, values(oi))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/internal/cow"
 )
 
@@ -28,7 +29,8 @@ func ApplyTransaction[S StateMachine[S, T], T any](s S, ev Event[Transaction[T]]
 }
 
 // Transactional wraps a state machine so that its transitions are Transactions: use it as the
-// state of a room whose clients change several things at once.
+// state of a room whose clients change several things at once. Make one with NewTransactional:
+// the zero Transactional holds no state, and its Apply returns an Invalid conflict.
 type Transactional[S StateMachine[S, T], T any] struct {
 	state S
 }
@@ -43,6 +45,9 @@ func (x *Transactional[S, T]) State() S { return x.state }
 
 // Apply applies every transition of the transaction, or none.
 func (x *Transactional[S, T]) Apply(ev Event[Transaction[T]]) error {
+	if cow.IsNil(x.state) {
+		return conflict.New(conflict.Invalid, "transactional: no state (make it with NewTransactional)")
+	}
 	next, err := ApplyTransaction(x.state, ev)
 	if err != nil {
 		return err

@@ -36,9 +36,11 @@ func TestTransactionOnMapRollsBackWhenTheThirdOfFiveConflicts(t *testing.T) {
 
 func TestTransactionOnCounterRollsBack(t *testing.T) {
 	x := aper.NewTransactional(aper.NewCounter(10))
-	tx := aper.Transaction[aper.CounterTransition]{add(1), add(2), add(1 << 62), add(1 << 62), add(4)}
+	tx := aper.Transaction[aper.CounterTransition]{add(1 << 62), add(2), add(1 << 62), add(1), add(4)}
 	c := apertest.Conflicts(t, x, aper.On(tx), conflict.OutOfRange)
 	assert.NotNil(t, c)
+	err := x.Apply(aper.On(tx))
+	assert.Contains(t, err.Error(), "step 3 of 5")
 	assert.Equal(t, int64(10), x.State().Value())
 }
 
@@ -68,4 +70,10 @@ func TestTransactionalCloneAndRoundTrip(t *testing.T) {
 		var z aper.Transactional[*counters, countersT]
 		assert.Error(t, c.Unmarshal(apertest.Encode(t, c, nil), &z), c.Name())
 	}
+}
+
+func TestZeroTransactionalConflictsInsteadOfPanicking(t *testing.T) {
+	var x aper.Transactional[*aper.Counter, aper.CounterTransition]
+	err := x.Apply(aper.On(aper.Transaction[aper.CounterTransition]{add(1)}))
+	assert.True(t, errors.Is(err, conflict.ErrInvalid))
 }

@@ -13,9 +13,25 @@ import (
 )
 
 // RoundTrip checks, for every codec of the library, that v encodes, that the bytes decode into a
-// fresh V, and that the decoded value encodes to the same bytes. It returns the decoded values,
-// one per codec in the order of aper.Codecs, for further checks.
+// fresh V, and that the decoded value encodes to the same bytes; and, across codecs, that what
+// one codec decoded encodes under every other codec exactly as v does (a server may hear one
+// client in JSON and another in CBOR, and their replicas must still be equal). It returns the
+// decoded values, one per codec in the order of aper.Codecs, for further checks.
 func RoundTrip[V any](t testing.TB, v V) []V {
+	t.Helper()
+	out := roundTrip(t, v)
+	for i, got := range out {
+		for _, c := range aper.Codecs() {
+			want, have := Encode(t, c, v), Encode(t, c, got)
+			if !bytes.Equal(want, have) {
+				t.Fatalf("%T decoded from %s encodes differently under %s:\nwant: %s\nhave: %s", v, aper.Codecs()[i].Name(), c.Name(), printable(c, want), printable(c, have))
+			}
+		}
+	}
+	return out
+}
+
+func roundTrip[V any](t testing.TB, v V) []V {
 	t.Helper()
 	var out []V
 	for _, c := range aper.Codecs() {

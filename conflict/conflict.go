@@ -94,10 +94,9 @@ func Sentinel(kind Kind) *Conflict {
 	return &Conflict{Kind: kind, sentinel: true}
 }
 
-// Error formats the conflict as "aper: <kind> conflict at <path>: <message>".
+// Error formats the conflict as "<kind> conflict at <path>: <message>".
 func (c *Conflict) Error() string {
 	var b strings.Builder
-	b.WriteString("aper: ")
 	b.WriteString(string(c.Kind))
 	b.WriteString(" conflict")
 	if len(c.Path) > 0 {

@@ -17,9 +17,9 @@ func TestError(t *testing.T) {
 		c    *conflict.Conflict
 		want string
 	}{
-		{"kind only", &conflict.Conflict{Kind: conflict.Cycle}, "aper: cycle conflict"},
-		{"with message", conflict.New(conflict.NotFound, "no such key"), "aper: not found conflict: no such key"},
-		{"with path", &conflict.Conflict{Kind: conflict.Duplicate, Path: []string{"b", "a"}, Message: "id taken"}, "aper: duplicate conflict at b/a: id taken"},
+		{"kind only", &conflict.Conflict{Kind: conflict.Cycle}, "cycle conflict"},
+		{"with message", conflict.New(conflict.NotFound, "no such key"), "not found conflict: no such key"},
+		{"with path", &conflict.Conflict{Kind: conflict.Duplicate, Path: []string{"b", "a"}, Message: "id taken"}, "duplicate conflict at b/a: id taken"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestIsComparesWholeConflicts(t *testing.T) {
 	c := &conflict.Conflict{Kind: conflict.NotFound, Path: []string{"j"}, Message: "gone"}
 	assert.True(t, errors.Is(a, b))
 	assert.False(t, errors.Is(a, c))
-	assert.False(t, errors.Is(a, errors.New("aper: not found conflict at k: gone")))
+	assert.False(t, errors.Is(a, errors.New("not found conflict at k: gone")))
 	assert.False(t, errors.Is(a, (*conflict.Conflict)(nil)))
 }
 
@@ -74,7 +74,7 @@ func TestWithPathNests(t *testing.T) {
 	c := conflict.As(err)
 	require.NotNil(t, c)
 	assert.Equal(t, []string{"b", "a"}, c.Path)
-	assert.Equal(t, "aper: not found conflict at b/a: no such key", err.Error())
+	assert.Equal(t, "not found conflict at b/a: no such key", err.Error())
 	assert.Empty(t, inner.Path, "WithPath must not change the conflict it was given")
 	assert.True(t, errors.Is(err, conflict.ErrNotFound))
 }

@@ -20,7 +20,7 @@ func Example() {
 		fmt.Println(c.Kind, c.Path)
 	}
 	// Output:
-	// aper: not found conflict at board/card-7: no card with that id
+	// not found conflict at board/card-7: no card with that id
 	// true
 	// not found [board card-7]
 }

@@ -33,6 +33,25 @@ func Writable[V interface{ Clone() V }](v V, stamp, o Owner) (V, bool) {
 	return v.Clone(), true
 }
 
+// Token holds a container's current Owner. Renew and Get are atomic, because Clone renews the
+// token of the value it copies, and a nested value may be shared by replicas that different
+// goroutines own. The zero Token is ready to use: Get hands out an Owner on first use.
+type Token struct {
+	v atomic.Uint64
+}
+
+// Get returns the current Owner.
+func (t *Token) Get() Owner {
+	if o := t.v.Load(); o != 0 {
+		return Owner(o)
+	}
+	t.v.CompareAndSwap(0, uint64(NewOwner()))
+	return Owner(t.v.Load())
+}
+
+// Renew gives the container a fresh Owner, so that every value it owned so far counts as shared.
+func (t *Token) Renew() { t.v.Store(uint64(NewOwner())) }
+
 // IsNil reports whether v is a nil pointer, map, slice, channel, function or interface: a decoded
 // or transmitted value that a container must refuse to hold.
 func IsNil[V any](v V) bool {

@@ -81,5 +81,5 @@ func Example() {
 	fmt.Println(err)
 	// Output:
 	// 3
-	// aper: not found conflict at Scores/bob: map: no such key
+	// not found conflict at Scores/bob: map: no such key
 }
