@@ -1,0 +1,107 @@
+package frame_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aper-go/aper/transport"
+	"github.com/aper-go/aper/transport/internal/frame"
+)
+
+func encode(msgs ...[]byte) []byte {
+	var b []byte
+	for _, m := range msgs {
+		b = frame.AppendHeader(b, len(m))
+		b = append(b, m...)
+	}
+	return b
+}
+
+func TestRoundTrip(t *testing.T) {
+	msgs := [][]byte{{}, []byte("a"), bytes.Repeat([]byte("x"), 300), bytes.Repeat([]byte("y"), 70000)}
+	r := bufio.NewReader(bytes.NewReader(encode(msgs...)))
+	for _, want := range msgs {
+		got, err := frame.Read(r, 1<<20)
+		require.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+	_, err := frame.Read(r, 1<<20)
+	require.ErrorIs(t, err, io.EOF)
+}
+
+func TestTooLarge(t *testing.T) {
+	// The header claims 2^62 bytes; nothing that large is allocated.
+	b := frame.AppendHeader(nil, 1<<62)
+	_, err := frame.Read(bufio.NewReader(bytes.NewReader(b)), 100)
+	var tl *transport.TooLargeError
+	require.ErrorAs(t, err, &tl)
+	assert.Equal(t, int64(1<<62), tl.Size)
+	assert.Equal(t, int64(100), tl.Limit)
+}
+
+func TestMalformed(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"truncated header": {0x80},
+		"truncated body":   {5, 'a', 'b'},
+		"overlong header":  bytes.Repeat([]byte{0xff}, 11),
+	} {
+		_, err := frame.Read(bufio.NewReader(bytes.NewReader(b)), 100)
+		require.Error(t, err, name)
+		assert.False(t, errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF), name)
+	}
+}
+
+func TestHello(t *testing.T) {
+	require.NoError(t, frame.ReadHello(bytes.NewReader(frame.Hello)))
+	require.ErrorIs(t, frame.ReadHello(bytes.NewReader([]byte("GET / HTTP/1.1\r\n"))), frame.ErrBadHello)
+	require.Error(t, frame.ReadHello(bytes.NewReader([]byte("ap"))))
+}
+
+// FuzzRead feeds arbitrary bytes to the frame reader: it never panics, never returns more than
+// the limit, and what it returns re-encodes to the bytes it consumed.
+func FuzzRead(f *testing.F) {
+	f.Add(encode([]byte("hello"), nil), 16)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 1<<20)
+	f.Add([]byte{0x80}, 10)
+	f.Fuzz(func(t *testing.T, data []byte, limit int) {
+		if limit < 0 || limit > 1<<20 {
+			limit = 1 << 20
+		}
+		r := bufio.NewReader(bytes.NewReader(data))
+		var consumed []byte
+		for {
+			msg, err := frame.Read(r, limit)
+			if err != nil {
+				return
+			}
+			if len(msg) > limit {
+				t.Fatalf("message of %d bytes over the %d limit", len(msg), limit)
+			}
+			consumed = append(frame.AppendHeader(consumed, len(msg)), msg...)
+			if !bytes.HasPrefix(data, consumed) {
+				// A non-minimal uvarint header decodes to the same length; compare lengths only.
+				if len(consumed) > len(data) {
+					t.Fatalf("consumed more than the input")
+				}
+			}
+		}
+	})
+}
+
+// FuzzReadHello: never a panic, and only the exact hello passes.
+func FuzzReadHello(f *testing.F) {
+	f.Add(frame.Hello)
+	f.Add([]byte("aper/2\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		err := frame.ReadHello(bytes.NewReader(data))
+		if (err == nil) != bytes.HasPrefix(data, frame.Hello) {
+			t.Fatalf("ReadHello(%q) = %v", data, err)
+		}
+	})
+}

@@ -1,0 +1,121 @@
+package quic_test
+
+import (
+	"context"
+	"crypto/tls"
+	"testing"
+
+	quicgo "github.com/quic-go/quic-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aper-go/aper/transport"
+	"github.com/aper-go/aper/transport/internal/frame"
+	"github.com/aper-go/aper/transport/quic"
+	"github.com/aper-go/aper/transport/transporttest"
+)
+
+func certs(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	server, client, err := quic.SelfSigned()
+	require.NoError(t, err)
+	return server, client
+}
+
+func listen(t *testing.T, o *quic.Options) (*quic.Listener, *tls.Config) {
+	t.Helper()
+	st, ct := certs(t)
+	l, err := quic.Listen("127.0.0.1:0", st, o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	return l, ct
+}
+
+func TestConformance(t *testing.T) {
+	transporttest.Run(t, transporttest.Harness{
+		Listen: func(t *testing.T) (transport.Listener, transport.Dialer) {
+			l, ct := listen(t, nil)
+			return l, quic.Dialer(l.Addr().String(), ct, nil)
+		},
+		Oversize: func(t *testing.T, size int) transport.Conn {
+			ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+			t.Cleanup(cancel)
+			l, ct := listen(t, nil)
+			// A raw peer: it frames a message over the limit by hand.
+			ct = ct.Clone()
+			ct.NextProtos = []string{quic.ALPN}
+			qc, err := quicgo.DialAddr(ctx, l.Addr().String(), ct, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = qc.CloseWithError(0, "") })
+			st, err := qc.OpenStreamSync(ctx)
+			require.NoError(t, err)
+			_, err = st.Write(frame.Hello)
+			require.NoError(t, err)
+			_, err = st.Write(frame.AppendHeader(nil, size)) // the body never follows: no need
+			require.NoError(t, err)
+			c, err := l.Accept(ctx)
+			require.NoError(t, err)
+			return c
+		},
+	})
+}
+
+func TestMetadataAndALPN(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, nil)
+	c, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	sc, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+	cs, ok := sc.(transport.Metadata).Metadata().(tls.ConnectionState)
+	require.True(t, ok)
+	assert.Equal(t, quic.ALPN, cs.NegotiatedProtocol)
+	ccs := c.Metadata().(tls.ConnectionState)
+	assert.NotEmpty(t, ccs.PeerCertificates)
+	assert.Equal(t, "127.0.0.1", c.RemoteAddr().(interface{ String() string }).String()[:9])
+}
+
+func TestWrongALPNRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, nil)
+	ct = ct.Clone()
+	ct.NextProtos = []string{"h3"}
+	_, err := quicgo.DialAddr(ctx, l.Addr().String(), ct, nil)
+	require.Error(t, err)
+}
+
+func TestBadHelloRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, nil)
+	qc, err := quicgo.DialAddr(ctx, l.Addr().String(), ct, nil)
+	require.NoError(t, err)
+	st, err := qc.OpenStreamSync(ctx)
+	require.NoError(t, err)
+	_, err = st.Write([]byte("GET / HTTP/1.1\r\n"))
+	require.NoError(t, err)
+	<-qc.Context().Done() // the server closes the connection
+	var ae *quicgo.ApplicationError
+	require.ErrorAs(t, context.Cause(qc.Context()), &ae)
+
+	// The listener still accepts well-behaved clients.
+	c, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	sc, err := l.Accept(ctx)
+	require.NoError(t, err)
+	require.NoError(t, sc.Close())
+}
+
+func TestSelfSignedUntrusted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, _ := listen(t, nil)
+	_, other := certs(t) // trusts another certificate
+	_, err := quic.Dial(ctx, l.Addr().String(), other, nil)
+	require.Error(t, err)
+}
