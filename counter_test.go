@@ -2,8 +2,8 @@ package aper_test
 
 import (
 	"math"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
