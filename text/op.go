@@ -30,11 +30,23 @@ type Component struct {
 	s string // non-empty for an insert
 }
 
-// Retain returns the component that keeps n code points.
-func Retain(n int) Component { return Component{n: n} }
+// Retain returns the component that keeps n code points. A negative n gives a component that
+// [NewOp] refuses.
+func Retain(n int) Component {
+	if n < 0 {
+		return Component{n: math.MinInt}
+	}
+	return Component{n: n}
+}
 
-// Delete returns the component that removes n code points.
-func Delete(n int) Component { return Component{n: -n} }
+// Delete returns the component that removes n code points. A negative n gives a component that
+// [NewOp] refuses.
+func Delete(n int) Component {
+	if n < 0 {
+		return Component{n: math.MinInt}
+	}
+	return Component{n: -n}
+}
 
 // Insert returns the component that inserts s.
 func Insert(s string) Component { return Component{n: utf8.RuneCountInString(s), s: s} }
@@ -625,6 +637,9 @@ func (o *Op) UnmarshalJSON(b []byte) error {
 	var out opBuilder
 	for _, r := range raw {
 		var c Component
+		if string(r) == "null" {
+			return errors.New("aper/text: op: a component is an integer or a string, not null")
+		}
 		if len(r) > 0 && r[0] == '"' {
 			if !utf8.Valid(r) {
 				return errors.New("aper/text: op: insert of invalid UTF-8")

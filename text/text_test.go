@@ -1,0 +1,291 @@
+package text_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/text"
+	"github.com/leanovate/gopter"
+	"github.com/leanovate/gopter/gen"
+	"github.com/leanovate/gopter/prop"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestZeroTextIsReady(t *testing.T) {
+	var tx text.Text
+	assert.Equal(t, "", tx.String())
+	apertest.MustApply(t, &tx, aper.On(tx.Insert(0, "héllo")))
+	assert.Equal(t, "héllo", tx.String())
+	assert.Equal(t, 5, tx.Len())
+	assert.Equal(t, uint64(1), tx.Version())
+	s, err := tx.Slice(1, 3)
+	require.NoError(t, err)
+	assert.Equal(t, "él", s)
+	_, err = tx.Slice(3, 6)
+	require.Error(t, err)
+}
+
+// TestRopeMatchesNaiveModel applies random splices (many of them long, multi-byte or astral)
+// to a Text and to a rune slice, and to clones taken on the way, and compares them.
+func TestRopeMatchesNaiveModel(t *testing.T) {
+	props := gopter.NewProperties(params(40))
+	props.Property("rope == []rune model, clones unaffected", prop.ForAll(func(seed uint64) bool {
+		r := rand.New(rand.NewPCG(seed, 9))
+		tx := text.New(strings.Repeat("ab€😀\n", r.IntN(800)))
+		model := []rune(tx.String())
+		type snap struct {
+			t *text.Text
+			s string
+		}
+		var snaps []snap
+		for i := range 400 {
+			pos := r.IntN(len(model) + 1)
+			del := 0
+			if r.IntN(2) == 0 {
+				del = min(len(model)-pos, r.IntN(1+r.IntN(3000)))
+			}
+			ins := randDoc(r, 4)
+			if r.IntN(40) == 0 {
+				ins = strings.Repeat("xy😀", 700)
+			}
+			apertest.MustApply(t, tx, aper.On(tx.Replace(pos, del, ins)))
+			model = slices.Replace(model, pos, pos+del, []rune(ins)...)
+			if err := text.CheckInvariants(tx); err != nil {
+				t.Log(err)
+				return false
+			}
+			if i%50 == 0 {
+				snaps = append(snaps, snap{tx.Clone(), string(model)})
+			}
+			if tx.Len() != len(model) {
+				return false
+			}
+		}
+		for _, s := range snaps {
+			if s.t.String() != s.s || text.CheckInvariants(s.t) != nil {
+				return false
+			}
+		}
+		return tx.String() == string(model)
+	}, gen.UInt64()))
+	props.TestingRun(t)
+}
+
+func TestCloneIsCheapAndIndependent(t *testing.T) {
+	big := text.New(strings.Repeat("0123456789abcdef", 1<<16)) // 1 MiB
+	require.Equal(t, 1<<20, big.Len())
+	assert.Positive(t, text.Depth(big))
+	allocs := testing.AllocsPerRun(10, func() { _ = big.Clone() })
+	assert.LessOrEqual(t, allocs, 3.0, "Clone copies no nodes")
+
+	c := big.Clone()
+	apertest.MustApply(t, c, aper.On(c.Insert(500_000, "X")))
+	apertest.MustApply(t, big, aper.On(big.Delete(0, 1)))
+	s, _ := c.Slice(500_000, 500_001)
+	assert.Equal(t, "X", s)
+	assert.Equal(t, 1<<20+1, c.Len())
+	assert.Equal(t, 1<<20-1, big.Len())
+	s, _ = big.Slice(0, 3)
+	assert.Equal(t, "123", s)
+	require.NoError(t, text.CheckInvariants(c))
+	require.NoError(t, text.CheckInvariants(big))
+}
+
+func TestOffsets(t *testing.T) {
+	tx := text.New(strings.Repeat("a😀é", 500)) // 1, 4 and 2 bytes; 1, 2 and 1 UTF-16 units
+	for i := 0; i <= tx.Len(); i++ {
+		prefix, err := tx.Slice(0, i)
+		require.NoError(t, err)
+		b, err := tx.ToByte(i)
+		require.NoError(t, err)
+		require.Equal(t, len(prefix), b)
+		u, err := tx.ToUTF16(i)
+		require.NoError(t, err)
+		u16 := 0
+		for _, r := range prefix {
+			u16++
+			if r > 0xFFFF {
+				u16++
+			}
+		}
+		require.Equal(t, u16, u)
+		back, err := tx.FromByte(b)
+		require.NoError(t, err)
+		require.Equal(t, i, back)
+		back, err = tx.FromUTF16(u)
+		require.NoError(t, err)
+		require.Equal(t, i, back)
+	}
+	_, err := tx.FromByte(2) // inside 😀
+	require.Error(t, err)
+	_, err = tx.FromUTF16(2) // between the halves of 😀
+	require.Error(t, err)
+	_, err = tx.FromByte(-1)
+	require.Error(t, err)
+	_, err = tx.FromUTF16(1 << 20)
+	require.Error(t, err)
+	_, err = tx.ToByte(tx.Len() + 1)
+	require.Error(t, err)
+}
+
+func TestConflictsLeaveTheTextUnchanged(t *testing.T) {
+	newText := func() *text.Text {
+		tx := text.NewWithHistory("hello", 2)
+		for i := range 3 {
+			apertest.MustApply(t, tx, ev(uint64(i+1), "ann", tx.Insert(0, "x")))
+		}
+		return tx // "xxxhello", version 3, keeps versions 1 and 2
+	}
+	tests := []struct {
+		name string
+		ev   aper.Event[text.Edit]
+		kind conflict.Kind
+	}{
+		{"input too short", ev(4, "bob", text.Edit{Base: 3, Op: text.MustOp(text.Retain(7))}), conflict.OutOfRange},
+		{"input too long", ev(4, "bob", text.Edit{Base: 3, Op: text.MustOp(text.Retain(9))}), conflict.OutOfRange},
+		{"out of range after transform", ev(4, "bob", text.Edit{Base: 2, Op: text.MustOp(text.Retain(3))}), conflict.OutOfRange},
+		{"position past the end", ev(4, "bob", newText().Insert(9, "y")), conflict.OutOfRange},
+		{"negative position", ev(4, "bob", newText().Insert(-1, "y")), conflict.OutOfRange},
+		{"base in the future", ev(4, "bob", text.Edit{Base: 4, Op: text.MustOp(text.Retain(8))}), conflict.Invalid},
+		{"base older than the history", ev(4, "bob", text.Edit{Base: 0, Op: text.MustOp(text.Retain(5))}), conflict.StaleBase},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tx := newText()
+			before := tx.String()
+			apertest.Conflicts(t, tx, tt.ev, tt.kind)
+			assert.Equal(t, before, tx.String())
+			assert.Equal(t, uint64(3), tx.Version())
+		})
+	}
+}
+
+func TestOwnPendingEditOlderThanTheHistoryIsStale(t *testing.T) {
+	tx := text.NewWithHistory("ab", 2)
+	apertest.MustApply(t, tx, ev(1, "bob", tx.Insert(0, "x")))
+	apertest.MustApply(t, tx, ev(2, "bob", tx.Insert(0, "x")))
+	apertest.MustApply(t, tx, ev(3, "ann", text.Edit{Base: 0, Op: text.MustOp(text.Retain(2), text.Insert("1"))}))
+	apertest.MustApply(t, tx, ev(4, "bob", tx.Insert(0, "x")))
+	require.Equal(t, "xxxab1", tx.String())
+	require.Equal(t, uint64(2), tx.Oldest())
+	// Ann saw version 2, but her edit at version 2 (based on 0) is pending: its base is gone.
+	apertest.Conflicts(t, tx, ev(5, "ann", text.Edit{Base: 2, Op: text.MustOp(text.Retain(5))}), conflict.StaleBase)
+}
+
+func TestBaseGoingBackIsInvalid(t *testing.T) {
+	tx := text.New("ab")
+	apertest.MustApply(t, tx, ev(1, "bob", tx.Insert(0, "x")))
+	apertest.MustApply(t, tx, ev(2, "ann", text.Edit{Base: 1, Op: text.MustOp(text.Retain(3), text.Insert("y"))}))
+	// Ann's next edit names an older Base than her previous one.
+	apertest.Conflicts(t, tx, ev(3, "ann", text.Edit{Base: 0, Op: text.MustOp(text.Retain(3))}), conflict.Invalid)
+}
+
+func TestBaseOfAnOptimisticView(t *testing.T) {
+	conf := text.New("ab")
+	apertest.MustApply(t, conf, ev(1, "bob", conf.Insert(0, "x")))
+	view := conf.Clone()
+	assert.Equal(t, uint64(1), view.Base())
+	apertest.MustApply(t, view, ev(0, "ann", view.Insert(3, "1")))
+	apertest.MustApply(t, view, ev(0, "ann", view.Insert(4, "2")))
+	assert.Equal(t, uint64(3), view.Version())
+	assert.Equal(t, uint64(1), view.Base(), "pending edits are not confirmed")
+	assert.Equal(t, uint64(1), view.Insert(0, "z").Base)
+	assert.Equal(t, "xab12", view.String())
+	apertest.MustApply(t, conf, ev(2, "ann", text.Edit{Base: 1, Op: text.MustOp(text.Retain(3), text.Insert("1"))}))
+	assert.Equal(t, conf.Version(), conf.Base(), "server-ordered edits are confirmed")
+}
+
+func TestTextTransformIndex(t *testing.T) {
+	tx := text.New("hello")
+	apertest.MustApply(t, tx, aper.On(tx.Insert(0, ">> ")))
+	apertest.MustApply(t, tx, aper.On(tx.Delete(3, 1)))
+	i, err := tx.TransformIndex(4, 0, text.Left) // before "o" at version 0
+	require.NoError(t, err)
+	assert.Equal(t, 6, i)
+	_, err = tx.TransformIndex(0, 3, text.Left)
+	require.Error(t, err)
+}
+
+func TestTextRoundTrip(t *testing.T) {
+	tx := text.NewWithHistory("a😀b", 4)
+	apertest.RoundTrip(t, tx)
+	for i := range 7 {
+		// Ann and Bob take turns, each one edit behind: every edit is transformed.
+		c := aper.ClientID([]string{"ann", "bob"}[i%2])
+		e := text.Edit{Base: uint64(max(0, i-1)), Op: text.MustOp(text.Insert("é"), text.Retain(tx.Len()-min(i, 1)))}
+		apertest.MustApply(t, tx, ev(uint64(i+1), c, e))
+	}
+	for _, got := range apertest.RoundTrip(t, tx) {
+		assert.Equal(t, tx.String(), got.String())
+		assert.Equal(t, tx.Version(), got.Version())
+		assert.Equal(t, tx.Oldest(), got.Oldest())
+		// Both accept and transform the same late edit the same way.
+		e := ev(8, "cid", text.Edit{Base: 5, Op: text.MustOp(text.Retain(2), text.Insert("!"), text.Retain(6))})
+		a, b := tx.Clone(), got.Clone()
+		apertest.MustApply(t, a, e)
+		apertest.MustApply(t, b, e)
+		apertest.Equal(t, a, b)
+	}
+	apertest.RoundTrip(t, tx.Insert(1, "ü"))
+	apertest.RoundTrip(t, ev(3, "ann", tx.Delete(1, 2)))
+
+	// Without history: a new history starts at the snapshot's version.
+	snap := tx.WithoutHistory()
+	for _, got := range apertest.RoundTrip(t, snap) {
+		assert.Equal(t, tx.String(), got.String())
+		assert.Equal(t, tx.Version(), got.Oldest())
+		apertest.Conflicts(t, got, ev(8, "x", text.Edit{Base: tx.Version() - 1, Op: text.MustOp(text.Retain(10))}), conflict.StaleBase)
+		apertest.MustApply(t, got, ev(8, "x", got.Insert(0, "y")))
+	}
+}
+
+func TestTextDecodingRefusesBadSnapshots(t *testing.T) {
+	tests := []string{
+		`{"version":1,"text":"ab","keep":4,"history":[{"base":0,"sent":[1]}]}`,         // history ends at length 1, text has 2
+		`{"version":1,"text":"ab","keep":4,"history":[{"base":3,"sent":[2]}]}`,         // base after its version
+		`{"version":0,"text":"ab","keep":4,"history":[{"base":0,"sent":[2]}]}`,         // more history than versions
+		`{"version":2,"text":"ab","keep":1,"history":[{"sent":[2]},{"sent":[2]}]}`,     // more history than kept
+		`{"version":2,"text":"ab","keep":4,"history":[{"sent":[1,"a"]},{"sent":[1]}]}`, // ops do not chain
+		`{"version":2,"text":"ab","keep":-1}`,
+		`{"version":2,"text":"ab","keep":4,"local":1}`,
+		`{"version":"x"}`,
+		`[]`,
+	}
+	for _, s := range tests {
+		var tx text.Text
+		require.Error(t, json.Unmarshal([]byte(s), &tx), s)
+	}
+	var tx text.Text
+	require.NoError(t, json.Unmarshal([]byte(`{"version":2,"text":"ab","keep":4,"history":[{"sent":["a"]},{"sent":[1,"b"]}]}`), &tx))
+	assert.Equal(t, "ab", tx.String())
+}
+
+func FuzzTextDecode(f *testing.F) {
+	tx := text.New("ab")
+	apertest.MustApply(f, tx, ev(1, "a", tx.Insert(1, "😀")))
+	apertest.MustApply(f, tx, ev(2, "b", text.Edit{Base: 0, Op: text.MustOp(text.Insert("x"), text.Retain(2))}))
+	for _, c := range aper.Codecs() {
+		b, _ := c.Marshal(tx)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, c := range aper.Codecs() {
+			var got text.Text
+			if err := c.Unmarshal(b, &got); err != nil {
+				continue
+			}
+			if err := text.CheckInvariants(&got); err != nil {
+				t.Fatal(err)
+			}
+			// A late edit either applies or conflicts, never panics.
+			_ = got.Apply(ev(1, "z", text.Edit{Base: got.Oldest(), Op: text.MustOp(text.Insert("q"), text.Retain(got.Len()))}))
+		}
+	})
+}
