@@ -29,6 +29,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/aper-go/aper/transport"
+	"github.com/aper-go/aper/transport/internal/inbox"
 )
 
 // Subprotocols of the codecs.
@@ -103,23 +104,13 @@ type Conn struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	// The reader reads ahead of Recv into a queue of at most MaxMessageSize bytes (and at least
-	// one message), so that control frames (pongs, the closing handshake) are read while the
-	// application is busy.
-	qmu      sync.Mutex
-	queue    [][]byte
-	queued   int
-	readErr  error         // why the reader stopped; set before readDone is closed
-	recvErr  error         // what Recv returns once the queue is empty; the first call returns readErr
-	arrived  chan struct{} // signalled when the queue grows
-	taken    chan struct{} // signalled when Recv takes from the queue
+	in       *inbox.Inbox  // the reader reads ahead of Recv, up to MaxMessageSize bytes
 	readDone chan struct{} // closed when the reader stops
 
 	closed    chan struct{} // closed by Close
 	closeOnce sync.Once
 	closing   atomic.Bool
 	sending   atomic.Int64
-	full      atomic.Bool  // the reader waits for Recv to take from a full queue
 	lastRead  atomic.Int64 // unix nanoseconds of the last message read
 	failErr   atomic.Pointer[error]
 }
@@ -138,8 +129,7 @@ func newConn(ws *websocket.Conn, req *http.Request, o ConnOptions) *Conn {
 		codec:    "json",
 		req:      req,
 		opts:     o,
-		arrived:  make(chan struct{}, 1),
-		taken:    make(chan struct{}, 1),
+		in:       inbox.New(o.MaxMessageSize, errClosed),
 		readDone: make(chan struct{}),
 		closed:   make(chan struct{}),
 	}
@@ -199,53 +189,11 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 
 // Recv returns the next message.
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
-	for {
-		select {
-		case <-c.closed:
-			return nil, errClosed
-		default:
-		}
-		c.qmu.Lock()
-		if len(c.queue) > 0 {
-			msg := c.queue[0]
-			c.queue[0] = nil
-			c.queue = c.queue[1:]
-			c.queued -= len(msg)
-			c.qmu.Unlock()
-			signal(c.taken)
-			return msg, nil
-		}
-		select {
-		case <-c.readDone:
-			err := c.recvErr
-			if err == nil {
-				err = c.readErr
-				c.recvErr = errClosed
-				if errors.Is(err, net.ErrClosed) {
-					c.recvErr = err
-				}
-			}
-			c.qmu.Unlock()
-			return nil, err
-		default:
-		}
-		c.qmu.Unlock()
-		select {
-		case <-c.arrived:
-		case <-c.readDone:
-		case <-c.closed:
-			return nil, errClosed
-		case <-ctx.Done():
-			return nil, fmt.Errorf("aper/transport/websocket: recv: %w", ctx.Err())
-		}
+	msg, err := c.in.Get(ctx)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil, fmt.Errorf("aper/transport/websocket: recv: %w", err)
 	}
-}
-
-func signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
+	return msg, err
 }
 
 // Close closes the connection (see the type's doc). It is idempotent.
@@ -253,6 +201,7 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		c.closing.Store(true)
 		close(c.closed)
+		c.in.Close()
 		if c.sending.Load() > 0 {
 			_ = c.ws.CloseNow()
 		} else {
@@ -269,16 +218,19 @@ func (c *Conn) Close() error {
 }
 
 // readLoop reads messages ahead of Recv, so that a cancelled Recv does not lose one, and so
-// that control frames are read.
+// that control frames (pongs, the closing handshake) are read while the application is busy.
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
 	defer close(c.readDone)
 	for {
 		_, msg, err := c.ws.Read(c.ctx)
 		if err != nil {
-			c.qmu.Lock()
-			c.readErr = c.readError(err)
-			c.qmu.Unlock()
+			rerr := c.readError(err)
+			after := error(errClosed)
+			if errors.Is(rerr, net.ErrClosed) {
+				after = nil
+			}
+			c.in.Fail(rerr, after)
 			c.cancel() // stops the ping loop
 			if !c.closing.Load() {
 				_ = c.ws.CloseNow() // the connection is unusable: release it now
@@ -289,26 +241,7 @@ func (c *Conn) readLoop() {
 		if msg == nil {
 			msg = []byte{}
 		}
-		c.qmu.Lock()
-		for len(c.queue) > 0 && c.queued+len(msg) > c.opts.MaxMessageSize {
-			c.full.Store(true)
-			c.qmu.Unlock()
-			select {
-			case <-c.taken:
-			case <-c.closed:
-			}
-			c.qmu.Lock()
-			c.full.Store(false)
-			if c.closing.Load() {
-				c.queue, c.queued = nil, 0
-			}
-		}
-		if !c.closing.Load() {
-			c.queue = append(c.queue, msg)
-			c.queued += len(msg)
-		}
-		c.qmu.Unlock()
-		signal(c.arrived)
+		c.in.Put(msg) // after Close it drops msg; reading goes on until the connection ends
 	}
 }
 
@@ -350,7 +283,7 @@ func (c *Conn) pingLoop() {
 			return
 		case <-t.C:
 		}
-		if c.full.Load() {
+		if c.in.Full() {
 			continue // messages wait for Recv: the peer is alive, and pongs cannot be read now
 		}
 		start := time.Now().UnixNano()
@@ -360,7 +293,7 @@ func (c *Conn) pingLoop() {
 		if err == nil || c.ctx.Err() != nil {
 			continue
 		}
-		if c.full.Load() || c.lastRead.Load() >= start {
+		if c.in.Full() || c.lastRead.Load() >= start {
 			continue // data arrived while the pong could not be read
 		}
 		fail := fmt.Errorf("aper/transport/websocket: peer did not answer a ping within %v: %w",
