@@ -1,7 +1,9 @@
 package text_test
 
 import (
+	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -64,4 +66,66 @@ func liveHeap(build func() any) uint64 {
 		return 0
 	}
 	return after.HeapAlloc - before.HeapAlloc
+}
+
+// BenchmarkTransform transforms a one-character insert over n concurrent one-character edits
+// by other authors (the edit is based n versions back). Each round clones the text first, so
+// subtract the n=0 round (clone, copy of the touched path and history chunk, no transform).
+func BenchmarkTransform(b *testing.B) {
+	for _, n := range []int{0, 1, 10, 100} { // 0: the Clone and apply alone, for comparison
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			base := text.New(strings.Repeat("abcdefghij", 100))
+			for i := range n {
+				e := base.Insert((i*37)%base.Len(), "x")
+				if err := base.Apply(aper.Event[text.Edit]{Seq: uint64(i + 1), Client: "bob", Transition: e}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			late := aper.Event[text.Edit]{Client: "ann", Transition: text.Edit{Base: 0, Op: text.MustOp(text.Retain(500), text.Insert("y"), text.Retain(500))}}
+			b.ReportAllocs()
+			for b.Loop() {
+				t := base.Clone()
+				if err := t.Apply(late); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTransformOp measures Transform alone on two one-character inserts.
+func BenchmarkTransformOp(b *testing.B) {
+	x := text.MustOp(text.Retain(500), text.Insert("y"), text.Retain(500))
+	y := text.MustOp(text.Retain(200), text.Insert("z"), text.Retain(800))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := text.Transform(x, y, text.Left); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCloneAndEdit clones a 1 MiB text and edits the clone: the first edit copies one path
+// of the rope and the history's last chunk.
+func BenchmarkCloneAndEdit(b *testing.B) {
+	t := text.New(strings.Repeat("0123456789abcdef", 1<<16))
+	e := aper.On(t.Insert(1<<19, "x"))
+	b.ReportAllocs()
+	for b.Loop() {
+		c := t.Clone()
+		if err := c.Apply(e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkApplyTyping types at the end of a 100 KB text, one character per edit.
+func BenchmarkApplyTyping(b *testing.B) {
+	t := text.New(strings.Repeat("abcdefghij", 10_000))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := t.Apply(aper.On(t.Insert(t.Len()-5, "x"))); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

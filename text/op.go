@@ -580,8 +580,9 @@ func Invert(o Op, doc string) (Op, error) {
 
 // TransformIndex returns where position i (a cursor between code points, 0 ≤ i ≤ o.InLen())
 // lies after o. Text inserted exactly at i goes before the cursor when side is Right (the cursor
-// moves past it) and after it when side is Left (the cursor stays). A cursor inside deleted text
-// moves to where the deletion was. i is clamped to [0, o.InLen()] first: cursors are advisory.
+// moves past it and stays before the character that followed it) and after it when side is Left
+// (the cursor stays after the character before it). A cursor inside deleted text moves to where
+// the deletion was. i is clamped to [0, o.InLen()] first: cursors are advisory.
 func TransformIndex(i int, o Op, side Side) int {
 	i = max(0, min(i, o.inLen()))
 	out, pos := i, 0

@@ -1,0 +1,42 @@
+// Package text is a replicated string: operational transformation (OT) over a copy-on-write
+// rope.
+//
+// An [Op] is a sequence of retain, insert and delete components that walks a whole string,
+// counted in Unicode code points (not bytes, not UTF-16 units: see [Text.FromUTF16] and
+// [Text.FromByte] to convert). Ops [Transform] (TP1 holds, with a [Side] to break ties between
+// inserts at one position), [Compose] and [Invert]; [TransformIndex] moves cursors and
+// selections. An op whose input length differs from the string is an OutOfRange conflict, never
+// a panic or a clamp.
+//
+// [Text] is the state machine (see package aper): its transition, an [Edit], is an op made
+// against version Base of the text plus its author's own later edits, which a client may send
+// without waiting for each to be confirmed. Apply transforms the op over the other authors'
+// edits since Base as they look after the author's own — the server side of the Jupiter (ot.js)
+// client–server algorithm, rebuilt from a bounded history instead of per-client state — so a
+// client that types "hello" as five pending one-character edits gets "hello", contiguous and in
+// order, whatever the server put between them. The tests check this against textbook ot.js
+// clients and server, which send one edit at a time.
+//
+// The string lives in a B-tree of UTF-8 leaves of up to 1 KiB that counts code points, bytes
+// and UTF-16 units per node: an edit costs O(log n + edit size), a 1 MB text costs about 1 MB
+// plus its nodes, and Clone is O(1), the first edit after it copying one root-to-leaf path and
+// the history's last chunk. Typing needs no allocation: ops of one splice are held inline and
+// the history is a ring of reused chunks.
+//
+// # Measured
+//
+// On a shared 2-core machine (AMD EPYC, Go 1.26, other builds running, best of three runs):
+//
+//   - BenchmarkReplay/automerge-paper, the 259,778 edits of the Automerge paper's writing, each
+//     through Text.Apply with the current version as its Base: 24–25 ms per replay (a plain gap
+//     buffer takes about 3 ms there; Yjs about 2,100 ms, ot-text-unicode about 44,000 ms in Node),
+//     0.0034 allocations per edit, 0.41 MB live heap afterwards (text, rope and the
+//     1,024-edit history).
+//   - BenchmarkReplay/sveltecomponent, 18,335 edits: 2.5 ms per replay, 0.22 MB live.
+//   - BenchmarkApplyTyping, one character typed into a 100 KB text: about 130 ns and no
+//     allocation per edit.
+//   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: about 4.4 µs,
+//     6.9 µs and 33 µs, of which 3.5 µs is the clone each round starts with (the 0 round), so
+//     about 0.3 µs per edit transformed over.
+//   - BenchmarkCloneAndEdit, Clone of a 1 MiB text and one edit: about 5 µs, 7 KB.
+package text
