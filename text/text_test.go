@@ -10,6 +10,7 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/internal/traces"
 	"github.com/aper-go/aper/text"
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/gen"
@@ -288,4 +289,18 @@ func FuzzTextDecode(f *testing.F) {
 			_ = got.Apply(ev(1, "z", text.Edit{Base: got.Oldest(), Op: text.MustOp(text.Insert("q"), text.Retain(got.Len()))}))
 		}
 	})
+}
+
+func TestReplayTracesReachTheirEndContent(t *testing.T) {
+	for _, name := range []string{"sveltecomponent", "automerge-paper"} {
+		if testing.Short() && name != "sveltecomponent" {
+			continue
+		}
+		tr, err := traces.Load(name)
+		require.NoError(t, err)
+		tx := replay(t, tr)
+		require.Equal(t, tr.EndContent, tx.String(), name)
+		require.Equal(t, uint64(tr.Patches()), tx.Version())
+		require.NoError(t, text.CheckInvariants(tx))
+	}
 }
