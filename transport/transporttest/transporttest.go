@@ -403,7 +403,7 @@ func (s suite) listener(t *testing.T) {
 		conns = append(conns, c)
 	}
 	var names []string
-	var accepted []transport.Conn
+	peerOf := map[string]transport.Conn{} // client name -> accepted connection
 	for range clients {
 		sc, err := l.Accept(ctx)
 		require.NoError(t, err)
@@ -412,7 +412,7 @@ func (s suite) listener(t *testing.T) {
 		require.NoError(t, err)
 		names = append(names, string(got))
 		require.NoError(t, sc.Send(ctx, append([]byte("echo "), got...)))
-		accepted = append(accepted, sc)
+		peerOf[string(got)] = sc
 	}
 	slices.Sort(names)
 	assert.Equal(t, []string{"client 0", "client 1", "client 2"}, names)
@@ -433,7 +433,7 @@ func (s suite) listener(t *testing.T) {
 	require.ErrorIs(t, <-errc, net.ErrClosed)
 	_, err = l.Accept(ctx)
 	require.ErrorIs(t, err, net.ErrClosed)
-	require.NoError(t, accepted[0].Send(ctx, []byte("after listener close")))
+	require.NoError(t, peerOf["client 0"].Send(ctx, []byte("after listener close")))
 	got, err := conns[0].Recv(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "after listener close", string(got))
