@@ -25,15 +25,17 @@ func newOutq(limit int) *outq {
 	return &outq{limit: limit, signal: make(chan struct{}, 1)}
 }
 
-// push queues frames. It returns false, queuing nothing, if the queue is closing or would pass
-// its limit; the queue then counts as overflowed and the caller cuts the connection.
+// push queues frames. It returns false, queuing nothing, if the queue is closing or already
+// holds limit frames that the writer has not taken (a burst onto a queue that keeps up, such as
+// a resume's catch-up, is fine); the queue then counts as overflowed and the caller cuts the
+// connection.
 func (q *outq) push(frames ...[]byte) bool {
 	q.mu.Lock()
 	if q.closing || q.overflow {
 		q.mu.Unlock()
 		return false
 	}
-	if q.limit > 0 && len(q.frames)+len(frames) > q.limit {
+	if q.limit > 0 && len(q.frames) >= q.limit {
 		q.overflow = true
 		q.mu.Unlock()
 		return false

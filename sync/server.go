@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	stdsync "sync"
 	"time"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/transport"
+	"github.com/aper-go/aper/transport/websocket"
 )
 
 // Server holds rooms, each with its own state machine made by the factory given to NewServer,
@@ -39,6 +41,9 @@ type Server[S aper.StateMachine[S, T], T any] struct {
 	closing   bool // Shutdown or Close began: accept nothing new
 	wg        stdsync.WaitGroup
 
+	wsOnce stdsync.Once
+	ws     *websocket.Server
+
 	shutdownOnce stdsync.Once
 	closeOnce    stdsync.Once
 	closed       chan struct{} // closed when every goroutine has ended after Shutdown or Close
@@ -53,6 +58,7 @@ type serverConfig struct {
 	maxRejects   int
 	logger       *slog.Logger
 	now          func() time.Time
+	ws           *websocket.ServerOptions
 }
 
 // ServerOption configures a Server. Options validate their arguments: NewServer returns an
@@ -83,8 +89,8 @@ func WithResumeLog(n int) ServerOption {
 }
 
 // WithQueueLimit sets how many frames may wait on one connection's outgoing queue (default
-// 65536). A client that lets more pile up is disconnected, so that it never stalls its room; it
-// resumes when it reconnects.
+// 65536): when more arrive while that many wait, unsent, the client is disconnected, so that it
+// never stalls its room; it resumes when it reconnects.
 func WithQueueLimit(n int) ServerOption {
 	return func(c *serverConfig) error {
 		if n < 1 {
@@ -126,6 +132,15 @@ func WithLogger(l *slog.Logger) ServerOption {
 			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithWebSocket sets the options of the WebSocket endpoint that ServeHTTP serves (allowed
+// origins, ping interval, message size); nil means the transport's defaults.
+func WithWebSocket(opts *websocket.ServerOptions) ServerOption {
+	return func(c *serverConfig) error {
+		c.ws = opts
 		return nil
 	}
 }
@@ -220,6 +235,20 @@ func (s *Server[S, T]) Serve(ctx context.Context, l transport.Listener) error {
 			return ErrServerClosed
 		}
 	}
+}
+
+// ServeHTTP makes the server an http.Handler: it upgrades the request to a WebSocket connection
+// (transport/websocket; subprotocol "aper.cbor" or "aper.json") and serves it. Mount it at any
+// path of any router. After Shutdown or Close it answers 503.
+func (s *Server[S, T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.wsOnce.Do(func() {
+		s.ws = websocket.NewServer(s.cfg.ws)
+		ws := s.ws
+		if !s.goroutine(func() { s.Serve(s.ctx, ws) }) {
+			ws.Close()
+		}
+	})
+	s.ws.ServeHTTP(w, r)
 }
 
 // ServeConn serves one connection that the caller accepted itself (from a transport that is not
@@ -500,6 +529,7 @@ func (s *Server[S, T]) handle(c transport.Conn) {
 		return
 	}
 	c.Close()
+	sc.q.closeAfterFlush() // wakes the writer, which finds the connection closed
 }
 
 func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
