@@ -180,7 +180,7 @@ func TestMoveDeleteUpdate(t *testing.T) {
 func TestConflictsLeaveItUnchanged(t *testing.T) {
 	l := list.NewList[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 1, 2, 3)
-	big := applier(t, l)(l.Append(aper.NewCounter(1<<62)))
+	big := applier(t, l)(l.Append(aper.NewCounter(1 << 62)))
 	missing := uuid.New()
 	add := aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1 << 62}
 	tests := []struct {

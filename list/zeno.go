@@ -96,7 +96,7 @@ func Between(a, b ZenoIndex) (ZenoIndex, error) {
 	case a.b == "" && b.b == "":
 		return middle, nil
 	case b.b == "":
-		return ZenoIndex{b: string(afterTail(nil, []byte(a.b)))}, nil
+		return ZenoIndex{b: string(afterTail(nil, []byte(a.b), 256))}, nil
 	case a.b == "":
 		return ZenoIndex{b: string(beforeTail(nil, []byte(b.b)))}, nil
 	case a.b >= b.b:
@@ -118,12 +118,15 @@ func betweenBytes(a, b []byte) []byte {
 	lo, hi := int(digit(a, i)), int(b[i])
 	out := make([]byte, 0, max(len(a), len(b))+4)
 	out = append(out, b[:i]...)
-	nearB := len(b) > len(a)
+	// When a is a prefix of b (read with zeros), b was most likely made just after a, and the
+	// new key goes close to b: the pattern of typing backward, each key before the previous one.
+	// Otherwise it goes close to a, leaving room above it: typing forward.
+	nearB := i >= len(a)
 	if hi-lo >= 2 {
 		if nearB {
 			return beforeTail(out, b[i:])
 		}
-		return afterTail(out, tail(a, i))
+		return afterTail(out, tail(a, i), hi)
 	}
 	// Adjacent digits: the new key is either below b with b's digit (when b goes on after it) or
 	// above a with a's digit.
@@ -133,7 +136,7 @@ func betweenBytes(a, b []byte) []byte {
 		}
 		return nearTop(append(out, byte(lo)), tail(a, i+1))
 	}
-	return afterTail(append(out, byte(lo)), tail(a, i+1))
+	return afterTail(append(out, byte(lo)), tail(a, i+1), 256)
 }
 
 func digit(k []byte, i int) byte {
@@ -151,23 +154,34 @@ func tail(k []byte, i int) []byte {
 }
 
 // afterTail appends to dst the digits of a fraction u with t < u < 1, close to t (an empty t is
-// 0). The number of digits grows with how close t is to 1: a t whose first digit has c leading
-// one bits gets max(1, c) digits, so a run of increments spends 191 one-digit values, then 2^13
-// two-digit values, then 2^20 three-digit values, and so on.
-func afterTail(dst, t []byte) []byte {
+// 0); when limit is below 256, u's first digit stays below it. The number of digits grows with
+// how close t is to 1 (see budget), so a run of n keys, each after the previous one, spends
+// about a hundred one-digit keys, then thousands of two-digit keys, then about 10^5 three-digit
+// ones: O(log n) bytes.
+func afterTail(dst, t []byte, limit int) []byte {
 	for len(t) > 0 && t[0] == 0xff {
 		dst = append(dst, 0xff)
 		t = t[1:]
+		limit = 256
 	}
 	if len(t) == 0 {
-		return append(dst, 0x01)
+		return append(dst, byte(min(startDigit, limit-1)))
 	}
-	n := max(1, bits.LeadingZeros8(^t[0]))
+	n := budget(bits.LeadingZeros8(^t[0]))
 	start := len(dst)
 	dst = append(dst, t[:min(n, len(t))]...)
 	for len(dst)-start < n {
 		dst = append(dst, 0)
 	}
+	step := byte(1)
+	lim := 256
+	if n == 1 {
+		lim = limit
+	}
+	if int(dst[len(dst)-1])+stepSize < lim {
+		step = byte(stepSize)
+	}
+	dst[len(dst)-1] += step - 1
 	// Add one unit in the last digit; t[0] < 0xff, so the carry stops inside.
 	for j := len(dst) - 1; ; j-- {
 		dst[j]++
@@ -179,14 +193,14 @@ func afterTail(dst, t []byte) []byte {
 }
 
 // beforeTail appends to dst the digits of a fraction u with 0 < u < t, close to t (t not empty,
-// last digit not zero). It mirrors afterTail: a t whose first nonzero digit has c leading zero
-// bits gets max(1, c) digits below it.
+// last digit not zero). It mirrors afterTail, with the budget of t's first nonzero digit read
+// from its leading zero bits.
 func beforeTail(dst, t []byte) []byte {
 	for len(t) > 1 && t[0] == 0 {
 		dst = append(dst, 0)
 		t = t[1:]
 	}
-	n := max(1, bits.LeadingZeros8(t[0]))
+	n := budget(bits.LeadingZeros8(t[0]))
 	start := len(dst)
 	if len(t) > n {
 		// t goes on after n digits with something nonzero, so its first n digits are below it.
@@ -334,3 +348,19 @@ func (z *ZenoIndex) UnmarshalCBOR(data []byte) error {
 	}
 	return z.UnmarshalBinary(b)
 }
+
+// The parameters of the key scheme, tuned on the automerge-paper trace and the key-length tests.
+const (
+	// stepSize is how far apart consecutive keys of a forward run are in their last digit; the
+	// gap leaves room to insert a character between two neighbours without a longer key.
+	stepSize = 2
+	// startDigit is the first digit of a run that starts one digit deeper than its lower
+	// neighbour; the digits below it leave room to insert before the run without two more bytes.
+	startDigit = 0x10
+)
+
+// budget returns how many digits a new key gets when its first changed digit has c leading one
+// bits (for a key after a lower neighbour) or c leading zero bits (before an upper one): the
+// closer that digit is to the end of its range, the more digits, so that a run of n keys costs
+// O(log n) bytes.
+func budget(c int) int { return 1 + c/3 }
