@@ -484,6 +484,7 @@ func (c *Client[S, T]) serve(cc *clientConn) error {
 	}()
 	defer func() {
 		cc.conn.Close()
+		cc.q.closeAfterFlush() // wakes the writer, which finds the connection closed
 		<-writerDone
 	}()
 	for {
