@@ -1,0 +1,89 @@
+package sync
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+)
+
+// seedFrames are valid frames of every type, the starting points of the fuzzer.
+func seedFrames() []frame {
+	data, _ := aper.CBOR.Marshal(aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 3})
+	return []frame{
+		{Type: frameHello, V: ProtocolVersion, Room: "r", Client: "c1", Resume: true, Seq: 7, Local: 2},
+		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Local: 3, Seq: 7, Upto: 9, Time: 1,
+			Rejected: []rejectionRecord{{Local: 3, Conflict: conflict.New(conflict.NotFound, "gone")}}},
+		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Snapshot: true, Seq: 9, Data: []byte{0x05}},
+		{Type: frameSubmit, Local: 4, Data: data},
+		{Type: frameConfirmed, Seq: 10, Client: "c1", Local: 4, Time: 99, Data: data},
+		{Type: frameRejected, Local: 5, Conflict: &conflict.Conflict{Kind: conflict.OutOfRange, Path: []string{"a", "b"}, Message: "m"}},
+		{Type: frameError, Code: codeVersion, Message: "no", Fatal: true},
+		{Type: framePing}, {Type: framePong, Time: 5},
+	}
+}
+
+// FuzzDecodeFrames feeds arbitrary bytes to the frame decoder of both codecs and to the
+// payload decoding a room and a client do: errors are fine, panics are not, and every frame
+// that decodes encodes again.
+func FuzzDecodeFrames(f *testing.F) {
+	for _, w := range wires {
+		var msg []byte
+		for _, fr := range seedFrames() {
+			if w == wireJSON && len(fr.Data) > 0 {
+				fr.Data = []byte(`{"op":1,"n":3}`)
+			}
+			b, err := w.encode(&fr)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, w == wireJSON)
+			msg = w.appendFrame(msg, b)
+		}
+		f.Add(msg, w == wireJSON)
+	}
+	f.Fuzz(func(t *testing.T, msg []byte, isJSON bool) {
+		w := wireCBOR
+		if isJSON {
+			w = wireJSON
+		}
+		w.decode(msg, func(fr *frame) error {
+			if _, err := w.encode(fr); err != nil && len(fr.Data) == 0 {
+				t.Fatalf("a decoded frame does not encode: %v", err)
+			}
+			var tr aper.MapTransition[string, *aper.Counter, aper.CounterTransition]
+			if w.payload.Unmarshal(fr.Data, &tr) == nil {
+				m := aper.NewMap[string, *aper.Counter, aper.CounterTransition]()
+				m.Apply(aper.On(tr))
+			}
+			var snap *aper.Map[string, *aper.Counter, aper.CounterTransition]
+			w.payload.Unmarshal(fr.Data, &snap)
+			return nil
+		})
+	})
+}
+
+// TestWriteFuzzSeeds writes the seed corpus to testdata/fuzz when APER_WRITE_SEEDS is set.
+func TestWriteFuzzSeeds(t *testing.T) {
+	if os.Getenv("APER_WRITE_SEEDS") == "" {
+		t.Skip("set APER_WRITE_SEEDS=1 to rewrite the seed corpus")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeFrames")
+	os.MkdirAll(dir, 0o755)
+	for _, w := range wires {
+		for i, fr := range seedFrames() {
+			if w == wireJSON && len(fr.Data) > 0 {
+				fr.Data = []byte(`{"op":1,"n":3}`)
+			}
+			b, _ := w.encode(&fr)
+			body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", b, w == wireJSON)
+			name := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", w.payload.Name(), fr.Type, i))
+			if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
