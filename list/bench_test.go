@@ -1,0 +1,175 @@
+package list_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/list"
+	"github.com/google/uuid"
+)
+
+// bigList builds a list of n items by appending, and returns it with the ids in order.
+func bigList(b *testing.B, n int) (*counters, []uuid.UUID) {
+	b.Helper()
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	ids := make([]uuid.UUID, 0, n)
+	v := aper.NewCounter(0) // shared: it arrives in transitions, so it is never changed in place
+	for range n {
+		id, t := l.Append(v)
+		if err := l.Apply(aper.On(t)); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return l, ids
+}
+
+var sizes = []int{10_000, 100_000, 1_000_000}
+
+func reportKeys(b *testing.B, l *counters) {
+	longest, total := 0, 0
+	for _, k := range l.Keys() {
+		longest = max(longest, k.Len())
+		total += k.Len()
+	}
+	b.ReportMetric(float64(longest), "max-key-bytes")
+	b.ReportMetric(float64(total)/float64(max(1, l.Len())), "mean-key-bytes")
+}
+
+// BenchmarkInsertRandom inserts at random positions (by index) into a list of n items.
+func BenchmarkInsertRandom(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l, _ := bigList(b, n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			v := aper.NewCounter(1)
+			b.ReportAllocs()
+			for b.Loop() {
+				_, t := l.InsertAt(rng.IntN(l.Len()+1), v)
+				if err := l.Apply(aper.On(t)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportKeys(b, l)
+		})
+	}
+}
+
+// BenchmarkAt reads the item at a random position.
+func BenchmarkAt(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l, _ := bigList(b, n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, ok := l.At(rng.IntN(n)); !ok {
+					b.Fatal("missing")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIndexOf finds the position of a random item.
+func BenchmarkIndexOf(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l, ids := bigList(b, n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := l.IndexOf(ids[rng.IntN(n)]); !ok {
+					b.Fatal("missing")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMove moves a random item to a random position.
+func BenchmarkMove(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l, ids := bigList(b, n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Apply(aper.On(l.MoveTo(ids[rng.IntN(n)], rng.IntN(n)))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportKeys(b, l)
+		})
+	}
+}
+
+// BenchmarkDeleteInsert deletes a random item and inserts one at a random position, so the
+// list keeps its size.
+func BenchmarkDeleteInsert(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l, _ := bigList(b, n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			v := aper.NewCounter(1)
+			b.ReportAllocs()
+			for b.Loop() {
+				id, _, _ := l.At(rng.IntN(l.Len()))
+				if err := l.Apply(aper.On(l.Delete(id))); err != nil {
+					b.Fatal(err)
+				}
+				_, t := l.InsertAt(rng.IntN(l.Len()+1), v)
+				if err := l.Apply(aper.On(t)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCloneInsert clones a list of n items and inserts one item into the clone: the cost
+// stays flat as n grows, since Clone shares the trees and the insert copies one path.
+func BenchmarkCloneInsert(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			l, _ := bigList(b, n)
+			rng := rand.New(rand.NewPCG(1, 2))
+			v := aper.NewCounter(1)
+			b.ReportAllocs()
+			for b.Loop() {
+				c := l.Clone()
+				_, t := c.InsertAt(rng.IntN(n+1), v)
+				if err := c.Apply(aper.On(t)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkKeys makes 100,000 keys under each editing pattern of TestKeyLengths.
+func BenchmarkKeys(b *testing.B) {
+	lo, hi := list.MustParseZenoIndex("80"), list.MustParseZenoIndex("81")
+	patterns := []struct {
+		name  string
+		start list.ZenoIndex
+		next  func(list.ZenoIndex) list.ZenoIndex
+	}{
+		{"append", lo, func(p list.ZenoIndex) list.ZenoIndex { return p.After() }},
+		{"prepend", lo, func(p list.ZenoIndex) list.ZenoIndex { return p.Before() }},
+		{"forward", lo, func(p list.ZenoIndex) list.ZenoIndex { z, _ := list.Between(p, hi); return z }},
+		{"backward", hi, func(p list.ZenoIndex) list.ZenoIndex { z, _ := list.Between(lo, p); return z }},
+	}
+	for _, p := range patterns {
+		b.Run(p.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var longest int
+			for b.Loop() {
+				longest, _ = keyRun(b, 100_000, p.start, p.next)
+			}
+			b.ReportMetric(float64(longest), "max-key-bytes")
+		})
+	}
+}
