@@ -172,6 +172,9 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if c.closing.Load() {
 		return errClosed
 	}
+	if fe := c.failErr.Load(); fe != nil {
+		return *fe
+	}
 	c.sending.Add(1)
 	err := c.ws.Write(ctx, c.typ, msg)
 	c.sending.Add(-1)
@@ -222,8 +225,9 @@ func (c *Conn) Close() error {
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
 	defer close(c.readDone)
+	failed := false
 	for {
-		_, msg, err := c.ws.Read(c.ctx)
+		typ, msg, err := c.ws.Read(c.ctx)
 		if err != nil {
 			rerr := c.readError(err)
 			after := error(errClosed)
@@ -238,11 +242,36 @@ func (c *Conn) readLoop() {
 			return
 		}
 		c.lastRead.Store(time.Now().UnixNano())
+		if failed {
+			continue // the connection is failing: drop what comes until it ends
+		}
+		if typ != c.typ {
+			failed = true
+			c.wrongType(typ)
+			continue
+		}
 		if msg == nil {
 			msg = []byte{}
 		}
 		c.in.Put(msg) // after Close it drops msg; reading goes on until the connection ends
 	}
+}
+
+// wrongType fails the connection after the peer sent a message of the other codec's frame type
+// (binary on a JSON connection, text on a CBOR one): Recv returns the error, and the connection
+// is closed with StatusUnsupportedData. The read loop goes on reading, so that the closing
+// handshake completes; CloseTimeout bounds it.
+func (c *Conn) wrongType(typ websocket.MessageType) {
+	fail := fmt.Errorf("aper/transport/websocket: recv: peer sent a %v message on a %s connection: %w",
+		typ, c.codec, net.ErrClosed)
+	c.failErr.Store(&fail)
+	c.in.Fail(fail, errClosed)
+	c.wg.Go(func() {
+		t := time.AfterFunc(c.opts.CloseTimeout, c.cancel)
+		defer t.Stop()
+		_ = c.ws.Close(websocket.StatusUnsupportedData, "wrong frame type for the subprotocol")
+		c.cancel()
+	})
 }
 
 func (c *Conn) readError(err error) error {

@@ -45,10 +45,14 @@ func TestConformance(t *testing.T) {
 					t.Cleanup(func() { _ = raw.CloseNow() })
 					c, err := s.Accept(ctx)
 					require.NoError(t, err)
+					typ := cws.MessageBinary
+					if codec == "json" {
+						typ = cws.MessageText
+					}
 					done := make(chan struct{})
 					go func() {
 						defer close(done)
-						_ = raw.Write(ctx, cws.MessageBinary, make([]byte, size))
+						_ = raw.Write(ctx, typ, make([]byte, size))
 					}()
 					t.Cleanup(func() { <-done })
 					return c
@@ -174,4 +178,34 @@ func TestServerClosedRefuses(t *testing.T) {
 	require.NoError(t, s.Close())
 	_, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
 	require.Error(t, err)
+}
+
+// A peer that sends a frame of the other codec's type (binary on a JSON connection, text on a
+// CBOR one) is not speaking the protocol it chose: Recv fails and the connection is closed with
+// the "unsupported data" status.
+func TestWrongFrameTypeClosed(t *testing.T) {
+	for _, tc := range []struct {
+		proto string
+		typ   cws.MessageType
+	}{{websocket.SubprotocolJSON, cws.MessageBinary}, {websocket.SubprotocolCBOR, cws.MessageText}} {
+		t.Run(tc.proto, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+			defer cancel()
+			s := listen(t, nil)
+			raw, _, err := cws.Dial(ctx, url(s), &cws.DialOptions{Subprotocols: []string{tc.proto}})
+			require.NoError(t, err)
+			defer raw.CloseNow()
+			sc, err := s.Accept(ctx)
+			require.NoError(t, err)
+			defer sc.Close()
+			require.NoError(t, raw.Write(ctx, tc.typ, []byte(`{}`)))
+			_, err = sc.Recv(ctx)
+			require.ErrorIs(t, err, transport.ErrClosed)
+			_, err = sc.Recv(ctx)
+			require.ErrorIs(t, err, transport.ErrClosed, "the connection stays closed")
+			require.ErrorIs(t, sc.Send(ctx, []byte(`{}`)), transport.ErrClosed)
+			_, _, err = raw.Read(ctx)
+			assert.Equal(t, cws.StatusUnsupportedData, cws.CloseStatus(err), "%v", err)
+		})
+	}
 }
