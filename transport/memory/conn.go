@@ -35,7 +35,7 @@ type Conn struct {
 	lastAt     time.Time
 	timer      *time.Timer
 	held       []item // incoming, held by a partition
-	recvErr    error  // returned once by Recv (a too-large message), before err
+	recvErr    error  // returned once by Recv (a too-large message), after inbox and before err
 	err        error  // set when this end is closed or the connection cut
 	closed     bool
 	peerClosed bool
@@ -83,13 +83,13 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	n := c.n
 	for {
 		n.mu.Lock()
-		if c.recvErr != nil {
+		if c.recvErr != nil && len(c.inbox) == 0 {
 			err := c.recvErr
 			c.recvErr = nil
 			n.mu.Unlock()
 			return nil, err
 		}
-		if c.err != nil {
+		if c.err != nil && c.recvErr == nil {
 			err := c.err
 			n.mu.Unlock()
 			return nil, err
@@ -137,6 +137,7 @@ func (c *Conn) Close() error {
 		n.transmit(c, peer, item{eof: true})
 	}
 	c.drain()
+	c.recvErr = nil // what this end's Recv reports from now on is the close
 	n.forget(c)
 	n.pending = slices.DeleteFunc(n.pending, func(p *pendingMsg) bool { return p.to == c })
 	if peer := c.peer(); peer.closed {

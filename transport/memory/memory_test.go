@@ -221,6 +221,9 @@ func TestTooLargeOnReceiver(t *testing.T) {
 
 	memory.SetLimit(b, 5)
 	require.NoError(t, a.Send(ctx, make([]byte, 8)))
+	got, err := b.Recv(ctx)
+	require.NoError(t, err, "the message sent before the oversized one arrives")
+	assert.Len(t, got, 10)
 	_, err = b.Recv(ctx)
 	require.ErrorIs(t, err, transport.ErrTooLarge)
 	_, err = b.Recv(ctx)
@@ -350,4 +353,33 @@ func TestDialCancelled(t *testing.T) {
 	cancel()
 	_, err = n.Dial(ctx, "s")
 	require.True(t, errors.Is(err, context.Canceled), fmt.Sprint(err))
+}
+
+// A message over the receiver's limit fails the connection after the messages sent before it,
+// as on the network transports: those are still received, then the error, then a closed
+// connection. Closing the receiving end makes its Recv report the close, not the old error.
+func TestTooLargeAfterEarlierMessages(t *testing.T) {
+	ctx := ctxT(t)
+	a, b := memory.Pipe(nil)
+	memory.SetLimit(b, 5)
+	require.NoError(t, a.Send(ctx, []byte("one")))
+	require.NoError(t, a.Send(ctx, []byte("two")))
+	require.NoError(t, a.Send(ctx, make([]byte, 8)))
+	for _, want := range []string{"one", "two"} {
+		got, err := b.Recv(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, want, string(got))
+	}
+	_, err := b.Recv(ctx)
+	require.ErrorIs(t, err, transport.ErrTooLarge)
+	_, err = b.Recv(ctx)
+	require.ErrorIs(t, err, net.ErrClosed)
+
+	c, d := memory.Pipe(nil)
+	memory.SetLimit(d, 5)
+	require.NoError(t, c.Send(ctx, make([]byte, 8)))
+	require.NoError(t, d.Close())
+	_, err = d.Recv(ctx)
+	require.ErrorIs(t, err, net.ErrClosed, "Recv after Close reports the close")
+	assert.NotErrorIs(t, err, transport.ErrTooLarge)
 }

@@ -524,8 +524,11 @@ func (n *Network) deliver(to *Conn, it item) {
 	if len(it.data) > to.limit {
 		tooLarge := fmt.Errorf("aper/transport/memory: recv: %w",
 			&transport.TooLargeError{Size: int64(len(it.data)), Limit: int64(to.limit)})
+		// As on a network transport, the messages before the oversized one are still
+		// received, then the error; everything else is lost.
+		inbox := to.inbox
 		n.cut(to.link, ErrDisconnected)
-		to.recvErr = tooLarge
+		to.inbox, to.recvErr = inbox, tooLarge
 		return
 	}
 	to.inbox = append(to.inbox, it.data)
