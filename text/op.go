@@ -119,10 +119,14 @@ func MustOp(cs ...Component) Op {
 }
 
 // Splice returns the Op on a document of docLen code points that deletes del code points at pos
-// and inserts ins there. It is an error unless 0 ≤ pos, 0 ≤ del and pos+del ≤ docLen.
+// and inserts ins there. It is an OutOfRange conflict unless 0 ≤ pos, 0 ≤ del and
+// pos+del ≤ docLen, and an Invalid one if ins is not valid UTF-8.
 func Splice(docLen, pos, del int, ins string) (Op, error) {
 	if pos < 0 || del < 0 || docLen < 0 || pos > docLen || del > docLen-pos {
 		return Op{}, outOfRange("splice at %d deleting %d from a text of %d code points", pos, del, docLen)
+	}
+	if !utf8.ValidString(ins) {
+		return Op{}, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, "insert of invalid UTF-8"))
 	}
 	// Fill the components directly: this is the hot path of typing.
 	var o Op
@@ -555,10 +559,14 @@ func splitRunes(s string, n int) (string, string) {
 }
 
 // Invert returns the op that undoes o: applying o to doc and then the result gives doc back.
-// doc must be the string o applies to, or it is an OutOfRange conflict.
+// doc must be the string o applies to, or it is an OutOfRange conflict; doc that is not valid
+// UTF-8 is an Invalid conflict (the inverse would insert it).
 func Invert(o Op, doc string) (Op, error) {
 	if n := utf8.RuneCountInString(doc); n != o.inLen() {
 		return Op{}, outOfRange("invert of an op of input length %d against a text of %d code points", o.inLen(), n)
+	}
+	if !utf8.ValidString(doc) {
+		return Op{}, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, "invert against invalid UTF-8"))
 	}
 	var out Op
 	rest := doc

@@ -311,3 +311,25 @@ func FuzzOpDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestNoOpHoldsInvalidUTF8 checks every way of making an op: none inserts invalid UTF-8, which
+// JSON would turn into U+FFFD on the wire (replicas diverge) and CBOR refuses to decode.
+func TestNoOpHoldsInvalidUTF8(t *testing.T) {
+	_, err := text.Splice(2, 1, 0, "a\xffb")
+	require.ErrorIs(t, err, conflict.ErrInvalid)
+	_, err = text.NewOp(R(1), I("\xff"), R(1))
+	require.ErrorIs(t, err, conflict.ErrInvalid)
+	_, err = text.Invert(text.MustOp(D(2)), "a\xff")
+	require.ErrorIs(t, err, conflict.ErrInvalid)
+
+	// The edit constructors replace invalid UTF-8 with U+FFFD, as New does.
+	tx := text.New("ab")
+	e := tx.Insert(1, "x\xffy")
+	assert.Equal(t, "[1,\"x\ufffdy\",1]", e.Op.String())
+	apertest.RoundTrip(t, e)
+	apertest.MustApply(t, tx, aper.On(e))
+	assert.Equal(t, "ax\ufffdyb", tx.String())
+	for _, got := range apertest.RoundTrip(t, tx) {
+		assert.Equal(t, tx.String(), got.String())
+	}
+}

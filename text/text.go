@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
@@ -192,8 +193,11 @@ func (t *Text) Delete(pos, n int) Edit { return t.Replace(pos, n, "") }
 
 // Replace returns the edit that replaces n code points at pos with s, with [Text.Base] as its
 // Base. It does not change t. An out-of-range span gives an edit that Apply refuses
-// (OutOfRange).
+// (OutOfRange). Invalid UTF-8 in s is replaced by U+FFFD, as in [New].
 func (t *Text) Replace(pos, n int, s string) Edit {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	op, err := Splice(t.Len(), pos, n, s)
 	if err != nil {
 		op = Op{}
