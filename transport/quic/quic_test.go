@@ -3,7 +3,9 @@ package quic_test
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"testing"
+	"time"
 
 	quicgo "github.com/quic-go/quic-go"
 	"github.com/stretchr/testify/assert"
@@ -118,4 +120,72 @@ func TestSelfSignedUntrusted(t *testing.T) {
 	_, other := certs(t) // trusts another certificate
 	_, err := quic.Dial(ctx, l.Addr().String(), other, nil)
 	require.Error(t, err)
+}
+
+// rawDial connects a raw QUIC peer, on a UDP socket of its own, that has sent the hello; it
+// returns the peer's transport, whose Close makes the peer vanish without a word.
+func rawDial(t *testing.T, ctx context.Context, addr string, ct *tls.Config) *quicgo.Transport {
+	t.Helper()
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	tr := &quicgo.Transport{Conn: udp}
+	t.Cleanup(func() { _ = tr.Close(); _ = udp.Close() })
+	ra, err := net.ResolveUDPAddr("udp", addr)
+	require.NoError(t, err)
+	qc, err := tr.Dial(ctx, ra, ct, nil)
+	require.NoError(t, err)
+	st, err := qc.OpenStreamSync(ctx)
+	require.NoError(t, err)
+	_, err = st.Write(frame.Hello)
+	require.NoError(t, err)
+	return tr
+}
+
+// A client that vanishes (no CONNECTION_CLOSE, no more packets) is detected by the idle timeout:
+// the server's Recv fails within about MaxIdleTimeout.
+func TestHalfOpenDetected(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	const idle = 300 * time.Millisecond
+	l, ct := listen(t, &quic.Options{MaxIdleTimeout: idle, KeepAlivePeriod: idle / 3})
+	tr := rawDial(t, ctx, l.Addr().String(), ct)
+	sc, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+	start := time.Now()
+	require.NoError(t, tr.Close()) // the peer vanishes
+	_, err = sc.Recv(ctx)
+	require.ErrorIs(t, err, net.ErrClosed)
+	assert.Less(t, time.Since(start), transporttest.Timeout/2, "detected by the idle timeout")
+	require.ErrorIs(t, sc.Send(ctx, []byte("x")), net.ErrClosed)
+}
+
+// A client that completes the QUIC handshake but never opens its stream, or opens it and sends
+// only part of the hello, is dropped after HandshakeTimeout and never reaches Accept.
+func TestSilentClientDropped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, &quic.Options{HandshakeTimeout: 200 * time.Millisecond})
+	for _, sent := range [][]byte{nil, frame.Hello[:3]} {
+		qc, err := quicgo.DialAddr(ctx, l.Addr().String(), ct, nil)
+		require.NoError(t, err)
+		if sent != nil {
+			st, err := qc.OpenStreamSync(ctx)
+			require.NoError(t, err)
+			_, err = st.Write(sent)
+			require.NoError(t, err)
+		}
+		select {
+		case <-qc.Context().Done(): // the server closed the connection
+		case <-ctx.Done():
+			t.Fatalf("a client that sent %q was not dropped", sent)
+		}
+		var ae *quicgo.ApplicationError
+		require.ErrorAs(t, context.Cause(qc.Context()), &ae)
+		assert.True(t, ae.Remote)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, err := l.Accept(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
