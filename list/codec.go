@@ -127,7 +127,9 @@ func (l *List[V, T]) load(es []entry[V]) error {
 		case cow.IsNil(e.Value):
 			return fmt.Errorf("%w: item %d has a null value", ErrMalformedList, i)
 		}
-		if _, dup := fresh.ids.Set(idEntry{id: e.ID, key: e.Index}); dup {
+		ie := idKey(e.ID)
+		ie.key = e.Index
+		if _, dup := fresh.ids.Set(ie); dup {
 			return fmt.Errorf("%w: duplicate id %s", ErrMalformedList, e.ID)
 		}
 		fresh.items.Load(item[V]{key: e.Index, id: e.ID, value: e.Value, owner: fresh.owner})

@@ -40,20 +40,20 @@ type item[V any] struct {
 	owner cow.Owner
 }
 
+// idEntry maps an id, held as two big-endian halves so that comparing is two integer compares,
+// to its index.
 type idEntry struct {
-	id  uuid.UUID
-	key ZenoIndex
+	hi, lo uint64
+	key    ZenoIndex
+}
+
+func idKey(id uuid.UUID) idEntry {
+	return idEntry{hi: binary.BigEndian.Uint64(id[:8]), lo: binary.BigEndian.Uint64(id[8:])}
 }
 
 func lessItem[V any](a, b item[V]) bool { return a.key.b < b.key.b }
 
-func lessID(a, b idEntry) bool {
-	ah, bh := binary.BigEndian.Uint64(a.id[:8]), binary.BigEndian.Uint64(b.id[:8])
-	if ah != bh {
-		return ah < bh
-	}
-	return binary.BigEndian.Uint64(a.id[8:]) < binary.BigEndian.Uint64(b.id[8:])
-}
+func lessID(a, b idEntry) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
 
 // ListOp says what a [ListTransition] does.
 type ListOp uint8
@@ -119,7 +119,7 @@ func (l *List[V, T]) KeyOf(id uuid.UUID) (ZenoIndex, bool) {
 	if l.ids == nil {
 		return ZenoIndex{}, false
 	}
-	e, ok := l.ids.Get(idEntry{id: id})
+	e, ok := l.ids.Get(idKey(id))
 	return e.key, ok
 }
 
@@ -395,15 +395,18 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 			return itemConflict(conflict.Invalid, "list: insert with a nil value", t.ID)
 		}
 		l.init()
-		if _, ok := l.ids.Get(idEntry{id: t.ID}); ok {
-			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
-		}
 		k, err := l.resolve(t.Pos)
 		if err != nil {
 			return err
 		}
+		// One search both checks for a duplicate and inserts; a duplicate is put back.
+		e := idKey(t.ID)
+		e.key = k
+		if prev, dup := l.ids.Set(e); dup {
+			l.ids.Set(prev)
+			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
+		}
 		l.items.Set(item[V]{key: k, id: t.ID, value: t.Value})
-		l.ids.Set(idEntry{id: t.ID, key: k})
 		return nil
 	case OpDelete:
 		k, ok := l.KeyOf(t.ID)
@@ -411,7 +414,7 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 			return notFound(t.ID)
 		}
 		l.items.Delete(item[V]{key: k})
-		l.ids.Delete(idEntry{id: t.ID})
+		l.ids.Delete(idKey(t.ID))
 		return nil
 	case OpMove:
 		k, ok := l.KeyOf(t.ID)
@@ -426,7 +429,9 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 		}
 		it.key = nk
 		l.items.Set(it)
-		l.ids.Set(idEntry{id: t.ID, key: nk})
+		e := idKey(t.ID)
+		e.key = nk
+		l.ids.Set(e)
 		return nil
 	case OpUpdate:
 		k, ok := l.KeyOf(t.ID)
@@ -471,7 +476,7 @@ func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
 		}
 		return l.place(p.Index), nil
 	case PosBefore, PosAfter:
-		e, ok := l.ids.Get(idEntry{id: p.ID})
+		e, ok := l.ids.Get(idKey(p.ID))
 		if !ok {
 			if p.Index.IsZero() {
 				return ZenoIndex{}, itemConflict(conflict.NotFound, "list: the anchor item is gone and the position has no fallback index", p.ID)

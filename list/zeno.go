@@ -95,18 +95,21 @@ func Between(a, b ZenoIndex) (ZenoIndex, error) {
 	switch {
 	case a.b == "" && b.b == "":
 		return middle, nil
-	case b.b == "":
-		return ZenoIndex{b: string(afterTail(nil, []byte(a.b), 256, true))}, nil
-	case a.b == "":
-		return ZenoIndex{b: string(beforeTail(nil, []byte(b.b), true))}, nil
-	case a.b >= b.b:
+	case a.b >= b.b && b.b != "":
 		return ZenoIndex{}, fmt.Errorf("%w: %s is not below %s", ErrIndexOrder, a, b)
 	}
-	return ZenoIndex{b: string(betweenBytes([]byte(a.b), []byte(b.b)))}, nil
+	var buf [64]byte // most keys are short: build them on the stack, copy once
+	switch {
+	case b.b == "":
+		return ZenoIndex{b: string(afterTail(buf[:0], a.b, 256, true))}, nil
+	case a.b == "":
+		return ZenoIndex{b: string(beforeTail(buf[:0], b.b, true))}, nil
+	}
+	return ZenoIndex{b: string(betweenKeys(buf[:0], a.b, b.b))}, nil
 }
 
-// betweenBytes returns a key strictly between the valid keys a < b.
-func betweenBytes(a, b []byte) []byte {
+// betweenKeys appends to out a key strictly between the valid keys a < b.
+func betweenKeys(out []byte, a, b string) []byte {
 	// Find the first digit where a (padded with zeros) and b differ. b > a, so it exists and
 	// a's digit there is the smaller.
 	i := 0
@@ -116,7 +119,6 @@ func betweenBytes(a, b []byte) []byte {
 		}
 	}
 	lo, hi := int(digit(a, i)), int(b[i])
-	out := make([]byte, 0, max(len(a), len(b))+4)
 	out = append(out, b[:i]...)
 	// When a is a prefix of b (read with zeros), b was most likely made just after a, and the
 	// new key goes close to b: the pattern of typing backward, each key before the previous one.
@@ -139,18 +141,18 @@ func betweenBytes(a, b []byte) []byte {
 	return afterTail(append(out, byte(lo)), tail(a, i+1), 256, false)
 }
 
-func digit(k []byte, i int) byte {
+func digit(k string, i int) byte {
 	if i < len(k) {
 		return k[i]
 	}
 	return 0
 }
 
-func tail(k []byte, i int) []byte {
+func tail(k string, i int) string {
 	if i < len(k) {
 		return k[i:]
 	}
-	return nil
+	return ""
 }
 
 // afterTail appends to dst the digits of a fraction u with t < u < 1, close to t (an empty t is
@@ -161,7 +163,7 @@ func tail(k []byte, i int) []byte {
 // how close t is to 1 (see budget), so a run of n keys, each after the previous one, spends
 // about a hundred one-digit keys, then thousands of two-digit keys, then about 10^5 three-digit
 // ones: O(log n) bytes.
-func afterTail(dst, t []byte, limit int, open bool) []byte {
+func afterTail(dst []byte, t string, limit int, open bool) []byte {
 	skipped := 0
 	for len(t) > 0 && t[0] == 0xff {
 		dst = append(dst, 0xff)
@@ -203,7 +205,7 @@ func afterTail(dst, t []byte, limit int, open bool) []byte {
 // beforeTail appends to dst the digits of a fraction u with 0 < u < t, close to t (t not empty,
 // last digit not zero). It mirrors afterTail, with the budget of t's first nonzero digit read
 // from its leading zero bits (and, with open set, from its leading zero digits too).
-func beforeTail(dst, t []byte, open bool) []byte {
+func beforeTail(dst []byte, t string, open bool) []byte {
 	skipped := 0
 	for len(t) > 1 && t[0] == 0 {
 		dst = append(dst, 0)
@@ -236,7 +238,7 @@ func beforeTail(dst, t []byte, open bool) []byte {
 
 // nearTop appends to dst the digits of a short fraction u with t < u < 1, close to 1 (an empty t
 // is 0): 0xff, with as many 0xff in front as t has.
-func nearTop(dst, t []byte) []byte {
+func nearTop(dst []byte, t string) []byte {
 	for len(t) > 0 && t[0] == 0xff {
 		dst = append(dst, 0xff)
 		t = t[1:]
