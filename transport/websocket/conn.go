@@ -43,6 +43,9 @@ const (
 	DefaultPingInterval = 15 * time.Second
 	DefaultPingTimeout  = 10 * time.Second
 	DefaultCloseTimeout = 2 * time.Second
+	// DefaultHandshakeTimeout bounds the reading of an upgrade request's headers by a Server
+	// started with Listen (ServerOptions.HandshakeTimeout).
+	DefaultHandshakeTimeout = 10 * time.Second
 )
 
 var (

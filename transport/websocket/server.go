@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -25,6 +26,12 @@ type ServerOptions struct {
 
 	// InsecureSkipVerify accepts every origin. Use only for tests and local tools.
 	InsecureSkipVerify bool
+
+	// HandshakeTimeout bounds the reading of an upgrade request's headers by a Server started
+	// with Listen, so that a client that sends them slowly, or not at all, does not hold a
+	// connection open; 0 means DefaultHandshakeTimeout. A Server mounted in another HTTP server
+	// relies on that server's ReadHeaderTimeout.
+	HandshakeTimeout time.Duration
 
 	// Addr is what Addr reports for a Server made with NewServer and mounted in another HTTP
 	// server; nil reports the Addr "http.Handler". Listen sets it to the listening address.
@@ -79,7 +86,11 @@ func Listen(addr string, opts *ServerOptions) (*Server, error) {
 	}
 	o.Addr = ln.Addr()
 	s := NewServer(&o)
-	s.httpSrv = &http.Server{Handler: s}
+	timeout := o.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: timeout}
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(ln) })
 	return s, nil
 }

@@ -2,6 +2,8 @@ package websocket_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -208,4 +210,18 @@ func TestWrongFrameTypeClosed(t *testing.T) {
 			assert.Equal(t, cws.StatusUnsupportedData, cws.CloseStatus(err), "%v", err)
 		})
 	}
+}
+
+// A client that sends the upgrade request's headers slowly (slowloris) is disconnected after
+// HandshakeTimeout by a Server started with Listen.
+func TestSlowHandshakeDropped(t *testing.T) {
+	s := listen(t, &websocket.ServerOptions{HandshakeTimeout: 100 * time.Millisecond})
+	conn, err := net.Dial("tcp", s.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")) // and never the rest
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(transporttest.Timeout)))
+	_, err = io.Copy(io.Discard, conn)
+	require.NoError(t, err, "the server closes the connection (EOF), long before the deadline")
 }
