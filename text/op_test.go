@@ -333,3 +333,34 @@ func TestNoOpHoldsInvalidUTF8(t *testing.T) {
 		assert.Equal(t, tx.String(), got.String())
 	}
 }
+
+// FuzzEditDecode decodes an edit under both codecs: malformed input is an error, a decoded edit
+// round-trips, and applying it to a text with history (late, current or future Base) either
+// succeeds or conflicts without changing the text.
+func FuzzEditDecode(f *testing.F) {
+	f.Add([]byte(`{"base":1,"op":[1,"ab",-2,3]}`))
+	f.Add([]byte{0xa2, 0x01, 0x01, 0x02, 0x83, 0x01, 0x62, 0x61, 0x62, 0x21})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, c := range aper.Codecs() {
+			var e text.Edit
+			if err := c.Unmarshal(b, &e); err != nil {
+				continue
+			}
+			apertest.RoundTrip(t, e)
+			tx := text.NewWithHistory("ab😀", 3)
+			for i, who := range []aper.ClientID{"a", "b", "a", "b"} {
+				apertest.MustApply(t, tx, ev(uint64(i+1), who, tx.Insert(i, "x")))
+			}
+			for _, who := range []aper.ClientID{"a", "b", "c"} {
+				if err := tx.Apply(ev(tx.Version()+1, who, e)); err != nil {
+					if conflict.As(err) == nil {
+						t.Fatalf("%v: not a conflict", err)
+					}
+				}
+			}
+			if err := text.CheckInvariants(tx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -3,6 +3,7 @@ package text
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -218,7 +219,8 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // Conflicts, which change nothing: a Base after the current version, or one older than the
 // history is Invalid or StaleBase; so is an edit whose author's earlier edits (since Base) name
 // a newer Base than it does (a client's Base never goes back). An op whose input length differs
-// from the author's view is OutOfRange.
+// from the author's view is OutOfRange, and so is any edit once the version is the largest
+// uint64 (only a crafted snapshot gets there).
 //
 // Apply gives the same result on every replica with the same history, so a client may apply its
 // own edits optimistically (with Seq 0 and its own Client) and apply them again, with their
@@ -246,6 +248,9 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	}
 	if n := op.inLen(); n != t.Len() {
 		return outOfRange("op of input length %d against a text of %d code points", n, t.Len())
+	}
+	if t.version == math.MaxUint64 {
+		return outOfRange("the text is at the last version, %d", t.version)
 	}
 	t.applyOp(op)
 	ent := t.push()

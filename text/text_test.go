@@ -285,8 +285,14 @@ func FuzzTextDecode(f *testing.F) {
 			if err := text.CheckInvariants(&got); err != nil {
 				t.Fatal(err)
 			}
-			// A late edit either applies or conflicts, never panics.
+			apertest.RoundTrip(t, &got)
+			// Late edits either apply or conflict, never panic; so do edits at the version.
 			_ = got.Apply(ev(1, "z", text.Edit{Base: got.Oldest(), Op: text.MustOp(text.Insert("q"), text.Retain(got.Len()))}))
+			_ = got.Apply(ev(2, "y", got.Insert(got.Len(), "r")))
+			_ = got.Apply(ev(3, "z", got.Insert(0, "s")))
+			if err := text.CheckInvariants(&got); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
@@ -303,4 +309,15 @@ func TestReplayTracesReachTheirEndContent(t *testing.T) {
 		require.Equal(t, uint64(tr.Patches()), tx.Version())
 		require.NoError(t, text.CheckInvariants(tx))
 	}
+}
+
+func TestVersionCannotWrap(t *testing.T) {
+	var tx text.Text
+	require.NoError(t, json.Unmarshal([]byte(`{"version":18446744073709551614,"text":"ab","keep":4}`), &tx))
+	apertest.MustApply(t, &tx, ev(1, "a", tx.Insert(0, "x")))
+	require.Equal(t, uint64(1<<64-1), tx.Version())
+	// A next version would wrap to 0 and index the history backwards.
+	apertest.Conflicts(t, &tx, ev(2, "a", tx.Insert(0, "y")), conflict.OutOfRange)
+	apertest.Conflicts(t, &tx, ev(2, "a", text.Edit{Base: 0, Op: text.MustOp(text.Retain(3))}), conflict.StaleBase)
+	require.Equal(t, "xab", tx.String())
 }
