@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -46,6 +47,9 @@ func FuzzDecodeFrames(f *testing.F) {
 		f.Add(msg, w == wireJSON)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte, isJSON bool) {
+		if !isJSON {
+			checkFastCBOR(t, msg)
+		}
 		w := wireCBOR
 		if isJSON {
 			w = wireJSON
@@ -85,5 +89,36 @@ func TestWriteFuzzSeeds(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// checkFastCBOR checks that the reflection-free decoder agrees with the general one.
+func checkFastCBOR(t *testing.T, msg []byte) {
+	var fast frame
+	rest, ok := fastCBOR(msg, &fast)
+	if !ok {
+		return
+	}
+	var slow frame
+	rest2, err := cborDec.UnmarshalFirst(msg, &slow)
+	if err != nil {
+		t.Fatalf("the fast decoder accepted %x, the general one says %v", msg, err)
+	}
+	if len(rest) != len(rest2) || !reflect.DeepEqual(normal(fast), normal(slow)) {
+		t.Fatalf("decoders disagree on %x:\nfast %+v\nslow %+v", msg, fast, slow)
+	}
+}
+
+func normal(f frame) frame {
+	if len(f.Data) == 0 {
+		f.Data = nil
+	}
+	return f
+}
+
+func TestFastCBORAgrees(t *testing.T) {
+	for _, fr := range seedFrames() {
+		b, _ := wireCBOR.encode(&fr)
+		checkFastCBOR(t, b)
 	}
 }

@@ -240,10 +240,15 @@ func (w *wire) decode(msg []byte, fn func(f *frame) error) error {
 	rest := msg
 	for len(rest) > 0 {
 		f = frame{}
-		var err error
-		rest, err = cborDec.UnmarshalFirst(rest, &f)
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrProtocol, err)
+		if r, ok := fastCBOR(rest, &f); ok {
+			rest = r
+		} else {
+			f = frame{}
+			var err error
+			rest, err = cborDec.UnmarshalFirst(rest, &f)
+			if err != nil {
+				return fmt.Errorf("%w: %v", ErrProtocol, err)
+			}
 		}
 		if err := checkFrame(&f); err != nil {
 			return err
