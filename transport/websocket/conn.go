@@ -172,15 +172,18 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 		return fmt.Errorf("aper/transport/websocket: send: %w",
 			&transport.TooLargeError{Size: int64(len(msg)), Limit: int64(c.opts.MaxMessageSize)})
 	}
+	// Count this Send before looking at closing; Close sets closing before it counts the
+	// Sends. So either this Send sees the close, or Close sees this Send and interrupts it
+	// (rather than waiting up to CloseTimeout behind it for a handshake).
+	c.sending.Add(1)
+	defer c.sending.Add(-1)
 	if c.closing.Load() {
 		return errClosed
 	}
 	if fe := c.failErr.Load(); fe != nil {
 		return *fe
 	}
-	c.sending.Add(1)
 	err := c.ws.Write(ctx, c.typ, msg)
-	c.sending.Add(-1)
 	if err == nil {
 		return nil
 	}
