@@ -66,6 +66,7 @@ const (
 	Closed
 )
 
+// String returns "connected", "disconnected" or "closed".
 func (s ConnState) String() string {
 	switch s {
 	case Connected:

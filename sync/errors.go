@@ -29,6 +29,7 @@ type VersionError struct {
 
 var _ error = (*VersionError)(nil)
 
+// Error says which versions the two sides speak.
 func (e *VersionError) Error() string {
 	return fmt.Sprintf("aper/sync: the peer speaks protocol version %d, this side speaks version %d", e.Peer, e.Ours)
 }
@@ -47,6 +48,7 @@ type ServerError struct {
 
 var _ error = (*ServerError)(nil)
 
+// Error gives the code and the server's message.
 func (e *ServerError) Error() string {
 	return fmt.Sprintf("aper/sync: server error %q: %s", e.Code, e.Message)
 }
