@@ -31,6 +31,7 @@ type TooLargeError struct {
 	Limit int64 // the connection's limit
 }
 
+// Error says the size and the limit.
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("aper/transport: message of %d bytes is over the %d-byte limit", e.Size, e.Limit)
 }

@@ -79,6 +79,10 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 // Recv returns the next message. It blocks until one arrives, ctx ends (the connection stays
 // usable), this end is closed, the connection is cut, or the peer's close arrives after its
 // last message (then the error matches net.ErrClosed).
+//
+// Recv looks at what has arrived before it looks at ctx: with a ctx that has already ended it
+// returns a message that is waiting, or else the ctx error at once, which makes it a
+// non-blocking receive for step-by-step tests (after Network.Deliver, say).
 func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	n := c.n
 	for {
