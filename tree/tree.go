@@ -618,8 +618,9 @@ func (t *Tree[V, T]) move(tr *Transition[V, T]) error {
 	if !t.Has(tr.Parent) {
 		return nodeConflict(conflict.NotFound, "tree: no such parent", tr.Parent)
 	}
-	// The cycle check walks up from the new parent: O(depth) lookups.
-	for a := tr.Parent; a != uuid.Nil; {
+	// The cycle check walks up from the new parent: O(depth) lookups. A node that stays under
+	// its parent cannot make a cycle.
+	for a := tr.Parent; a != uuid.Nil && a != n.parent; {
 		if a == tr.ID {
 			return nodeConflict(conflict.Cycle, "tree: a node cannot move under itself or its descendant", tr.ID)
 		}
