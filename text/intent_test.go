@@ -7,6 +7,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/text"
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/gen"
@@ -150,6 +151,11 @@ type sim struct {
 	log     []aper.Event[text.Edit]
 	ref     refServer
 	clients []*simClient
+	// keepView makes clients behave as the sync client does: one optimistic view, kept when the
+	// server confirms the client's own oldest pending edit, rebuilt (Clone of the confirmed text
+	// plus the pending edits) only after another author's edit. Its Base then lags behind the
+	// confirmed version, which must not matter.
+	keepView bool
 }
 
 type simClient struct {
@@ -158,7 +164,9 @@ type simClient struct {
 	pending []text.Edit // sent, not yet confirmed
 	outbox  []text.Edit // sent, not yet at the server
 	ref     refClient
-	refOut  []refMsg // the reference client's sent ops, not yet at the server
+	refOut  []refMsg   // the reference client's sent ops, not yet at the server
+	live    *text.Text // with keepView: the kept view; nil when it is conf itself
+	dirty   bool       // with keepView: live must be rebuilt
 }
 
 type refMsg struct {
@@ -177,7 +185,15 @@ func (c *simClient) view(t *testing.T) *text.Text {
 var alphabet = []rune("abcxyz€😀")
 
 func (s *sim) edit(c *simClient) {
-	v := s.view(c)
+	var v *text.Text
+	if s.keepView {
+		if c.live == nil || c.dirty {
+			c.live, c.dirty = s.view(c), false
+		}
+		v = c.live
+	} else {
+		v = s.view(c)
+	}
 	n := v.Len()
 	pos := s.r.IntN(n + 1)
 	del := 0
@@ -194,7 +210,12 @@ func (s *sim) edit(c *simClient) {
 		ins = string(rs)
 	}
 	e := v.Replace(pos, del, ins)
-	require.Equal(s.t, c.conf.Version(), e.Base)
+	if s.keepView {
+		require.LessOrEqual(s.t, e.Base, c.conf.Version())
+		require.NoError(s.t, v.Apply(ev(0, c.id, e)), "optimistic apply to the kept view")
+	} else {
+		require.Equal(s.t, c.conf.Version(), e.Base)
+	}
 	c.pending = append(c.pending, e)
 	c.outbox = append(c.outbox, e)
 	// The reference client applies the same op to its view.
@@ -256,13 +277,27 @@ func (s *sim) deliver(c *simClient) {
 		require.NoError(s.t, err)
 		c.ref.doc = doc
 	}
+	if s.keepView {
+		switch {
+		case event.Client != c.id:
+			c.dirty = true
+		case len(c.pending) == 0:
+			c.live, c.dirty = nil, false
+		case !c.dirty:
+			require.Equal(s.t, c.ref.doc, c.live.String(), "kept view of %s", c.id)
+		}
+	}
 	s.view(c)
 }
 
 func runSim(t *testing.T, seed uint64, authors, steps int) {
+	runSimWith(t, seed, authors, steps, false)
+}
+
+func runSimWith(t *testing.T, seed uint64, authors, steps int, keepView bool) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	start := string(alphabet[r.IntN(3)]) + "..."
-	s := &sim{t: t, r: r, srv: text.NewWithHistory(start, 1<<20), ref: refServer{doc: start}}
+	s := &sim{t: t, r: r, srv: text.NewWithHistory(start, 1<<20), ref: refServer{doc: start}, keepView: keepView}
 	for i := range authors {
 		id := aper.ClientID(fmt.Sprintf("c%d", i))
 		s.clients = append(s.clients, &simClient{id: id, conf: text.NewWithHistory(start, 1<<20), ref: refClient{doc: start}})
@@ -317,5 +352,122 @@ func TestIntentMatchesTextbookClients(t *testing.T) {
 			}, gen.UInt64()))
 			props.TestingRun(t)
 		})
+	}
+}
+
+// TestSyncClientUsage runs the textbook comparison with clients that use Text as the sync client
+// does: the confirmed text is the server's history; the optimistic view is a Clone of it plus
+// the pending edits, re-applied with their original Base, Seq 0 and the client's id; the view
+// is kept when the server confirms the client's own edit and rebuilt after another author's.
+// Every view matches the textbook client's document after every step, and all converge.
+func TestSyncClientUsage(t *testing.T) {
+	for _, authors := range []int{2, 3} {
+		t.Run(fmt.Sprint(authors), func(t *testing.T) {
+			p := gopter.DefaultTestParameters()
+			p.MinSuccessfulTests = 150
+			if testing.Short() {
+				p.MinSuccessfulTests = 30
+			}
+			props := gopter.NewProperties(p)
+			props.Property("a kept optimistic view = textbook client", prop.ForAll(func(seed uint64) bool {
+				runSimWith(t, seed, authors, 80, true)
+				return !t.Failed()
+			}, gen.UInt64()))
+			props.TestingRun(t)
+		})
+	}
+}
+
+// TestKeptViewNeedsARebuildWithinTheHistory shows the limit of keeping an optimistic view
+// across confirmations of the client's own edits: the view's Base stays at the confirmed version
+// of its last rebuild, so a client alone in a room that never runs out of pending edits names an
+// ever older Base and, after DefaultHistory edits, is refused (StaleBase) by its own view and by
+// the server. Rebuilding the view (Clone of the confirmed text plus the pending edits) after own
+// confirmations moves the Base on.
+func TestKeptViewNeedsARebuildWithinTheHistory(t *testing.T) {
+	for _, rebuild := range []bool{false, true} {
+		srv, conf := text.New(""), text.New("")
+		view := conf.Clone()
+		var pending []text.Edit
+		var err error
+		edits := 0
+		for ; edits < 3*text.DefaultHistory && err == nil; edits++ {
+			e := view.Insert(view.Len(), "x")
+			if err = view.Apply(ev(0, "ann", e)); err != nil {
+				break
+			}
+			pending = append(pending, e)
+			if len(pending) > 3 { // three edits in flight: the oldest is confirmed
+				confirmed := ev(srv.Version()+1, "ann", pending[0])
+				require.NoError(t, srv.Apply(confirmed))
+				require.NoError(t, conf.Apply(confirmed))
+				pending = pending[1:]
+				if rebuild {
+					view = conf.Clone()
+					for _, p := range pending {
+						require.NoError(t, view.Apply(ev(0, "ann", p)))
+					}
+				}
+			}
+		}
+		if rebuild {
+			require.NoError(t, err)
+			require.Equal(t, srv.String(), conf.String())
+		} else {
+			require.ErrorIs(t, err, conflict.ErrStaleBase)
+			require.Equal(t, text.DefaultHistory+1, edits)
+		}
+	}
+}
+
+// TestBusyRoomStaysWithinTheHistory: three clients type without pause, each with its previous
+// edits still pending when it makes the next, and the server interleaves them. No client is
+// ever more than a few edits behind, so a history of 16 edits is plenty; the edits must not
+// become StaleBase however long the session lasts, and the texts equal those of replicas that
+// keep everything.
+//
+// Known to fail: the history walk that rebuilds a client's Jupiter queue follows the chain of
+// Bases through the client's own confirmed edits as long as other authors' edits lie between
+// them, so a client that never runs out of pending edits in a busy room reaches StaleBase after
+// the history's length. Fixing it needs per-author queue state in the Text (encoded with it) or
+// a transposition of edits in the history.
+func TestBusyRoomStaysWithinTheHistory(t *testing.T) {
+	t.Skip("known limitation, see above")
+	const keep = 16
+	ids := []aper.ClientID{"ann", "bob", "cid"}
+	srv, full := text.NewWithHistory("", keep), text.NewWithHistory("", 1<<20)
+	confs := make([]*text.Text, len(ids))
+	pending := make([][]text.Edit, len(ids))
+	for i := range confs {
+		confs[i] = text.NewWithHistory("", keep)
+	}
+	var inflight []aper.Event[text.Edit]
+	for i := range 3000 {
+		c := i % len(ids)
+		view := confs[c].Clone()
+		for _, p := range pending[c] {
+			require.NoError(t, view.Apply(ev(0, ids[c], p)))
+		}
+		e := view.Insert((i*7)%(view.Len()+1), string(rune('a'+c)))
+		pending[c] = append(pending[c], e)
+		inflight = append(inflight, ev(0, ids[c], e))
+		if len(inflight) <= 2*len(ids) {
+			continue
+		}
+		event := inflight[0]
+		inflight = inflight[1:]
+		event.Seq = srv.Version() + 1
+		require.NoError(t, srv.Apply(event), "edit %d", i)
+		require.NoError(t, full.Apply(event))
+		for j, conf := range confs {
+			require.NoError(t, conf.Apply(event))
+			if event.Client == ids[j] {
+				pending[j] = pending[j][1:]
+			}
+		}
+	}
+	require.Equal(t, full.String(), srv.String())
+	for _, conf := range confs {
+		apertest.Equal(t, srv, conf)
 	}
 }

@@ -93,6 +93,11 @@ func (t *Text) Version() uint64 { return t.version }
 // optimistic view (its confirmed text plus its pending edits, applied with Seq 0 and its own
 // id) that is the confirmed version; on the server, and on a text that applies edits directly
 // with [aper.On], it is Version.
+//
+// A view that keeps its optimistic edits after the server has confirmed them, instead of being
+// rebuilt as a Clone of the confirmed text plus the edits still pending, keeps their Base too:
+// its new edits name an ever older version and become StaleBase once that falls out of the
+// history. Rebuild such a view at least once every [Text.Oldest] window of confirmations.
 func (t *Text) Base() uint64 { return t.version - uint64(t.local) }
 
 // Oldest returns the oldest Base that Apply still accepts. Older ones are StaleBase conflicts.
@@ -299,28 +304,40 @@ type queueOp struct {
 // Jupiter's server keeps, per client, the queue of other clients' edits that the client had not
 // yet seen, each expressed after all of the client's own edits received so far: a new edit with
 // Base b drops the entries before b, is transformed over the rest, and they over it. Here the
-// queue is rebuilt from the history: from the oldest Base among the author's edits that matter,
-// other authors' edits join the queue as they were applied, and each of the author's own edits
-// is transformed over the queue again (from its sent form) exactly as when it arrived.
+// queue is rebuilt from the history: from the oldest version the queue at b depends on, other
+// authors' edits join the queue as they were applied, and each of the author's own edits is
+// transformed over the queue again (from its sent form) exactly as when it arrived.
 func (t *Text) rebase(author aper.ClientID, b uint64, op *Op) (Op, int, error) {
-	// The walk starts at the oldest Base of the author's edits that the queue at b depends on:
-	// every own edit from there on needs the queue from its own Base.
-	s := b
+	// Find where the walk starts. It must include every other author's edit that an own edit of
+	// the walk was transformed over: those from the own edit's Base on. An own edit before the
+	// walk's start is left out (the edits after it were applied after it), and so is the stretch
+	// between an own Base and the start when it holds none of the others' edits: the queue there
+	// is empty. So the walk goes back only as far as the author's edits reach over other
+	// authors' edits; a chain of Bases through the author's own confirmed edits (a client that
+	// always has an edit pending) does not drag it back to the author's first edit.
+	s := b    // the walk's start
+	need := b // versions from need on are scanned: an own edit of the walk has its Base there
+	low := uint64(math.MaxUint64)
 	oldest := t.Oldest()
-	for k := t.version; k > s; {
+	for k := t.version; k > need; {
 		k--
+		if k < oldest {
+			return Op{}, 0, stale(need, oldest)
+		}
 		e := t.entry(k)
 		if e.author != author {
+			if k < s { // the walk must include it, and so the own edits after it
+				s, need, low = k, min(need, low), math.MaxUint64
+			}
 			continue
 		}
 		if k >= b && e.base > b {
 			return Op{}, 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, e.base)))
 		}
-		if e.base < s {
-			if e.base < oldest {
-				return Op{}, 0, stale(e.base, oldest)
-			}
-			s = e.base
+		if k >= s {
+			need = min(need, e.base)
+		} else {
+			low = min(low, e.base)
 		}
 	}
 	q := t.queue[:0]
