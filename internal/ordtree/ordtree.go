@@ -1,0 +1,566 @@
+// Package ordtree is an ordered, counted, copy-on-write B-tree: an order-statistic tree whose
+// copies share their nodes.
+//
+// A [Tree] holds distinct items in the order of its compare function. Every node knows how many
+// items its subtree holds, so besides Get, Set and Delete by key, a tree finds the item at a
+// position ([Tree.At]) and the position of a key ([Tree.Rank]) in O(log n).
+//
+// [Tree.Clone] is O(1): the original and the clone share every node. Each tree holds an owner
+// token, renewed for both by Clone, and stamps the nodes it creates with it; a write copies each
+// node on its path whose stamp is not the tree's own before changing it, so the first write after
+// a Clone copies O(log n) nodes and later writes change the copies in place. A shared node is
+// never written: clones of one tree may be used by different goroutines, each owning its clone.
+package ordtree
+
+import (
+	"iter"
+	"sync/atomic"
+)
+
+const (
+	maxItems = 31           // items in a full node
+	minItems = maxItems / 2 // items in a node that is not the root, at least
+)
+
+type node[T any] struct {
+	own   uint64 // the owner token of the tree that made it; written only before it is shared
+	n     int    // items held
+	count int    // items in the subtree
+	items [maxItems]T
+	kids  *[maxItems + 1]*node[T] // nil in a leaf
+}
+
+// Tree is an ordered set of items with positions. The zero Tree is not ready: make one with
+// [New]. A Tree is not safe for concurrent use; Clone counts as a write (it renews the token of
+// the tree it copies). Do not copy a Tree by assignment: the two would write into one another's
+// nodes; use Clone.
+type Tree[T any] struct {
+	root *node[T]
+	cmp  func(a, b T) int
+	own  uint64
+}
+
+var owners atomic.Uint64
+
+func newOwner() uint64 { return owners.Add(1) }
+
+// New returns an empty tree ordered by cmp, which returns a negative number, zero or a positive
+// number as a sorts before, with, or after b.
+func New[T any](cmp func(a, b T) int) Tree[T] {
+	return Tree[T]{cmp: cmp, own: newOwner()}
+}
+
+// Len returns the number of items.
+func (t *Tree[T]) Len() int {
+	if t.root == nil {
+		return 0
+	}
+	return t.root.count
+}
+
+// Clone returns a copy in O(1). The two share their nodes until either writes.
+func (t *Tree[T]) Clone() Tree[T] {
+	t.own = newOwner()
+	return Tree[T]{root: t.root, cmp: t.cmp, own: newOwner()}
+}
+
+// mut returns n itself if t owns it, or a copy that t owns.
+func (t *Tree[T]) mut(n *node[T]) *node[T] {
+	if n.own == t.own {
+		return n
+	}
+	c := &node[T]{own: t.own, n: n.n, count: n.count, items: n.items}
+	if n.kids != nil {
+		k := *n.kids
+		c.kids = &k
+	}
+	return c
+}
+
+func (t *Tree[T]) newNode(leaf bool) *node[T] {
+	n := &node[T]{own: t.own}
+	if !leaf {
+		n.kids = new([maxItems + 1]*node[T])
+	}
+	return n
+}
+
+// search returns the first position i in n whose item is not below key, and whether it equals key.
+func (t *Tree[T]) search(n *node[T], key T) (int, bool) {
+	lo, hi := 0, n.n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c := t.cmp(n.items[m], key)
+		if c == 0 {
+			return m, true
+		}
+		if c < 0 {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, false
+}
+
+// Get returns the item equal to key.
+func (t *Tree[T]) Get(key T) (T, bool) {
+	for n := t.root; n != nil; {
+		i, found := t.search(n, key)
+		if found {
+			return n.items[i], true
+		}
+		if n.kids == nil {
+			break
+		}
+		n = n.kids[i]
+	}
+	var zero T
+	return zero, false
+}
+
+// Has reports whether the tree holds an item equal to key.
+func (t *Tree[T]) Has(key T) bool {
+	_, ok := t.Get(key)
+	return ok
+}
+
+// Rank returns the number of items below key, and whether an item equals key.
+func (t *Tree[T]) Rank(key T) (int, bool) {
+	r := 0
+	for n := t.root; n != nil; {
+		i, found := t.search(n, key)
+		r += i
+		if n.kids == nil {
+			return r, found
+		}
+		for _, k := range n.kids[:i] {
+			r += k.count
+		}
+		if found {
+			return r + n.kids[i].count, true
+		}
+		n = n.kids[i]
+	}
+	return r, false
+}
+
+// At returns the item at position i (0 is the least), or false if i is out of range.
+func (t *Tree[T]) At(i int) (T, bool) {
+	var zero T
+	if i < 0 || i >= t.Len() {
+		return zero, false
+	}
+	n := t.root
+	for n.kids != nil {
+		j := 0
+		for ; ; j++ {
+			c := n.kids[j].count
+			if i < c {
+				break
+			}
+			if i == c {
+				return n.items[j], true
+			}
+			i -= c + 1
+		}
+		n = n.kids[j]
+	}
+	return n.items[i], true
+}
+
+// Min returns the least item.
+func (t *Tree[T]) Min() (T, bool) {
+	if t.root == nil {
+		var zero T
+		return zero, false
+	}
+	return t.root.min(), true
+}
+
+// Max returns the greatest item.
+func (t *Tree[T]) Max() (T, bool) {
+	if t.root == nil {
+		var zero T
+		return zero, false
+	}
+	return t.root.max(), true
+}
+
+func (n *node[T]) min() T {
+	for n.kids != nil {
+		n = n.kids[0]
+	}
+	return n.items[0]
+}
+
+func (n *node[T]) max() T {
+	for n.kids != nil {
+		n = n.kids[n.n]
+	}
+	return n.items[n.n-1]
+}
+
+// Below returns the greatest item below key (key need not be in the tree).
+func (t *Tree[T]) Below(key T) (T, bool) {
+	var best T
+	ok := false
+	for n := t.root; n != nil; {
+		i, found := t.search(n, key)
+		if found && n.kids != nil {
+			return n.kids[i].max(), true
+		}
+		if i > 0 {
+			best, ok = n.items[i-1], true
+		}
+		if n.kids == nil {
+			break
+		}
+		n = n.kids[i]
+	}
+	return best, ok
+}
+
+// Above returns the least item above key (key need not be in the tree).
+func (t *Tree[T]) Above(key T) (T, bool) {
+	var best T
+	ok := false
+	for n := t.root; n != nil; {
+		i, found := t.search(n, key)
+		if found {
+			if n.kids != nil {
+				return n.kids[i+1].min(), true
+			}
+			i++
+		}
+		if i < n.n {
+			best, ok = n.items[i], true
+		}
+		if n.kids == nil {
+			break
+		}
+		n = n.kids[i]
+	}
+	return best, ok
+}
+
+type status uint8
+
+const (
+	unchanged status = iota // the item was there and replace was not asked for
+	replaced
+	inserted
+)
+
+// Set inserts item, or replaces the item equal to it. It returns the replaced item.
+func (t *Tree[T]) Set(item T) (T, bool) {
+	old, st := t.put(item, true)
+	return old, st == replaced
+}
+
+// Insert inserts item if no item equals it, and reports whether it did; otherwise the tree is
+// unchanged (no node is copied).
+func (t *Tree[T]) Insert(item T) bool {
+	_, st := t.put(item, false)
+	return st == inserted
+}
+
+func (t *Tree[T]) put(item T, replace bool) (T, status) {
+	if t.own == 0 {
+		t.own = newOwner()
+	}
+	if t.root == nil {
+		r := t.newNode(true)
+		r.items[0], r.n, r.count = item, 1, 1
+		t.root = r
+		var zero T
+		return zero, inserted
+	}
+	out, old, st, med, right := t.insert(t.root, item, replace)
+	if right != nil {
+		r := t.newNode(false)
+		r.items[0], r.n = med, 1
+		r.kids[0], r.kids[1] = out, right
+		r.count = out.count + 1 + right.count
+		out = r
+	}
+	t.root = out
+	return old, st
+}
+
+// insert puts item into the subtree n. It returns the subtree's root (n, or a copy of it that t
+// owns when it changed) and, when that root split, the median item and the new right sibling.
+func (t *Tree[T]) insert(n *node[T], item T, replace bool) (out *node[T], old T, st status, med T, right *node[T]) {
+	i, found := t.search(n, item)
+	if found {
+		if !replace {
+			return n, old, unchanged, med, nil
+		}
+		m := t.mut(n)
+		old, m.items[i] = m.items[i], item
+		return m, old, replaced, med, nil
+	}
+	if n.kids == nil {
+		m := t.mut(n)
+		m.count++
+		med, right = t.add(m, i, item, nil)
+		return m, old, inserted, med, right
+	}
+	kid, old, st, kmed, kright := t.insert(n.kids[i], item, replace)
+	if st == unchanged {
+		return n, old, st, med, nil
+	}
+	m := t.mut(n)
+	m.kids[i] = kid
+	if st == replaced {
+		return m, old, st, med, nil
+	}
+	m.count++
+	if kright != nil {
+		med, right = t.add(m, i, kmed, kright)
+	}
+	return m, old, st, med, right
+}
+
+// add puts item at position i of the node m that t owns, with right as the subtree after it (for
+// an inner node). A full node splits first: add then returns the median and the new right half.
+// m.count must already include the new item and right's items.
+func (t *Tree[T]) add(m *node[T], i int, item T, right *node[T]) (med T, r *node[T]) {
+	if m.n < maxItems {
+		insertAt(m, i, item, right)
+		return med, nil
+	}
+	const mid = maxItems / 2
+	r = t.newNode(m.kids == nil)
+	med = m.items[mid]
+	r.n = copy(r.items[:], m.items[mid+1:m.n])
+	clear(m.items[mid:m.n])
+	m.n = mid
+	r.count = r.n
+	if m.kids != nil {
+		copy(r.kids[:], m.kids[mid+1:])
+		clear(m.kids[mid+1:])
+		for _, k := range r.kids[:r.n+1] {
+			r.count += k.count
+		}
+	}
+	if i <= mid {
+		m.count -= r.count + 1 // m.count included the new items; they stay on the left
+		insertAt(m, i, item, right)
+		return med, r
+	}
+	added := 1
+	if right != nil {
+		added += right.count
+	}
+	m.count -= r.count + 1 + added
+	r.count += added
+	insertAt(r, i-mid-1, item, right)
+	return med, r
+}
+
+func insertAt[T any](m *node[T], i int, item T, right *node[T]) {
+	copy(m.items[i+1:m.n+1], m.items[i:m.n])
+	m.items[i] = item
+	if m.kids != nil {
+		copy(m.kids[i+2:m.n+2], m.kids[i+1:m.n+1])
+		m.kids[i+1] = right
+	}
+	m.n++
+}
+
+// Delete removes the item equal to key and returns it; if there is none, the tree is unchanged
+// (no node is copied).
+func (t *Tree[T]) Delete(key T) (T, bool) {
+	var zero T
+	if t.root == nil {
+		return zero, false
+	}
+	out, old, ok := t.del(t.root, key, false)
+	if !ok {
+		return zero, false
+	}
+	if out.n == 0 {
+		if out.kids != nil {
+			out = out.kids[0]
+		} else {
+			out = nil
+		}
+	}
+	t.root = out
+	return old, true
+}
+
+// del removes key (or, with last set, the greatest item) from the subtree n, which may then hold
+// fewer than minItems. It returns the subtree's root: n when nothing was removed, a node that t
+// owns otherwise.
+func (t *Tree[T]) del(n *node[T], key T, last bool) (out *node[T], old T, ok bool) {
+	var i int
+	var found bool
+	if last {
+		i, found = n.n, false
+		if n.kids == nil {
+			i, found = n.n-1, true
+		}
+	} else {
+		i, found = t.search(n, key)
+	}
+	if n.kids == nil {
+		if !found {
+			return n, old, false
+		}
+		m := t.mut(n)
+		old = m.items[i]
+		copy(m.items[i:m.n-1], m.items[i+1:m.n])
+		m.n--
+		var zero T
+		m.items[m.n] = zero
+		m.count--
+		return m, old, true
+	}
+	var kid *node[T]
+	if found {
+		var pred T
+		kid, pred, _ = t.del(n.kids[i], key, true)
+		m := t.mut(n)
+		old, m.items[i] = m.items[i], pred
+		n = m
+	} else {
+		kid, old, ok = t.del(n.kids[i], key, last)
+		if !ok {
+			return n, old, false
+		}
+		n = t.mut(n)
+	}
+	n.kids[i] = kid
+	n.count--
+	t.fix(n, i)
+	return n, old, true
+}
+
+// fix restores the minimum size of kid i of the node m that t owns, which has just lost an item:
+// it borrows one from a sibling through m, or merges with a sibling.
+func (t *Tree[T]) fix(m *node[T], i int) {
+	kid := m.kids[i] // t owns it: del returned it
+	if kid.n >= minItems {
+		return
+	}
+	switch {
+	case i > 0 && m.kids[i-1].n > minItems:
+		left := t.mut(m.kids[i-1])
+		m.kids[i-1] = left
+		var sub *node[T]
+		if left.kids != nil {
+			sub = left.kids[left.n]
+			left.kids[left.n] = nil
+		}
+		moved := 1
+		if sub != nil {
+			moved += sub.count
+		}
+		// Shift kid right by one and put the separator in front.
+		copy(kid.items[1:kid.n+1], kid.items[:kid.n])
+		kid.items[0] = m.items[i-1]
+		if kid.kids != nil {
+			copy(kid.kids[1:kid.n+2], kid.kids[:kid.n+1])
+			kid.kids[0] = sub
+		}
+		kid.n++
+		left.n--
+		m.items[i-1] = left.items[left.n]
+		var zero T
+		left.items[left.n] = zero
+		left.count -= moved
+		kid.count += moved
+	case i < m.n && m.kids[i+1].n > minItems:
+		right := t.mut(m.kids[i+1])
+		m.kids[i+1] = right
+		var sub *node[T]
+		if right.kids != nil {
+			sub = right.kids[0]
+		}
+		moved := 1
+		if sub != nil {
+			moved += sub.count
+		}
+		kid.items[kid.n] = m.items[i]
+		if kid.kids != nil {
+			kid.kids[kid.n+1] = sub
+			copy(right.kids[:right.n], right.kids[1:right.n+1])
+			right.kids[right.n] = nil
+		}
+		kid.n++
+		m.items[i] = right.items[0]
+		copy(right.items[:right.n-1], right.items[1:right.n])
+		right.n--
+		var zero T
+		right.items[right.n] = zero
+		right.count -= moved
+		kid.count += moved
+	default:
+		if i == m.n {
+			i-- // merge with the left sibling
+		}
+		left := t.mut(m.kids[i])
+		right := m.kids[i+1]
+		left.items[left.n] = m.items[i]
+		copy(left.items[left.n+1:], right.items[:right.n])
+		if left.kids != nil {
+			copy(left.kids[left.n+1:], right.kids[:right.n+1])
+		}
+		left.n += 1 + right.n
+		left.count += 1 + right.count
+		m.kids[i] = left
+		copy(m.items[i:m.n-1], m.items[i+1:m.n])
+		copy(m.kids[i+1:m.n], m.kids[i+2:m.n+1])
+		m.n--
+		var zero T
+		m.items[m.n] = zero
+		m.kids[m.n+1] = nil
+	}
+}
+
+// All yields the items in order. The tree must not change during the iteration.
+func (t *Tree[T]) All() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		if t.root != nil {
+			t.root.ascend(yield)
+		}
+	}
+}
+
+// Backward yields the items in reverse order. The tree must not change during the iteration.
+func (t *Tree[T]) Backward() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		if t.root != nil {
+			t.root.descend(yield)
+		}
+	}
+}
+
+func (n *node[T]) ascend(yield func(T) bool) bool {
+	for i := range n.n {
+		if n.kids != nil && !n.kids[i].ascend(yield) {
+			return false
+		}
+		if !yield(n.items[i]) {
+			return false
+		}
+	}
+	return n.kids == nil || n.kids[n.n].ascend(yield)
+}
+
+func (n *node[T]) descend(yield func(T) bool) bool {
+	if n.kids != nil && !n.kids[n.n].descend(yield) {
+		return false
+	}
+	for i := n.n - 1; i >= 0; i-- {
+		if !yield(n.items[i]) {
+			return false
+		}
+		if n.kids != nil && !n.kids[i].descend(yield) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,311 @@
+package ordtree
+
+import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/leanovate/gopter"
+	"github.com/leanovate/gopter/commands"
+	"github.com/leanovate/gopter/gen"
+)
+
+// check verifies the tree's invariants: items ascending, counts right, every node but the root
+// at least half full, all leaves at one depth.
+func check[T any](tb testing.TB, t *Tree[T]) {
+	tb.Helper()
+	if t.root == nil {
+		return
+	}
+	var prev *T
+	leafDepth := -1
+	var walk func(n *node[T], depth int) int
+	walk = func(n *node[T], depth int) int {
+		if n != t.root && n.n < minItems || n.n < 1 || n.n > maxItems {
+			tb.Fatalf("node with %d items", n.n)
+		}
+		count := n.n
+		for i := range n.n + 1 {
+			if n.kids != nil {
+				count += walk(n.kids[i], depth+1)
+			} else if leafDepth < 0 {
+				leafDepth = depth
+			} else if leafDepth != depth {
+				tb.Fatalf("leaves at depths %d and %d", leafDepth, depth)
+			}
+			if i < n.n {
+				if prev != nil && t.cmp(*prev, n.items[i]) >= 0 {
+					tb.Fatalf("items out of order")
+				}
+				prev = &n.items[i]
+			}
+		}
+		if count != n.count {
+			tb.Fatalf("node counts %d, holds %d", n.count, count)
+		}
+		return count
+	}
+	walk(t.root, 0)
+}
+
+// ref is the naive reference: a sorted slice.
+type ref []int
+
+func (r ref) set(k int) (ref, bool) {
+	i, found := slices.BinarySearch(r, k)
+	if found {
+		return r, true
+	}
+	return slices.Insert(slices.Clone(r), i, k), false
+}
+
+func (r ref) del(k int) (ref, bool) {
+	i, found := slices.BinarySearch(r, k)
+	if !found {
+		return r, false
+	}
+	return slices.Delete(slices.Clone(r), i, i+1), true
+}
+
+// compare checks every read of t against r.
+func compare(tb testing.TB, t *Tree[int], r ref, probes []int) {
+	tb.Helper()
+	check(tb, t)
+	if t.Len() != len(r) {
+		tb.Fatalf("Len %d, want %d", t.Len(), len(r))
+	}
+	if got := slices.Collect(t.All()); !slices.Equal(got, r) && len(r) > 0 {
+		tb.Fatalf("All %v, want %v", got, r)
+	}
+	back := slices.Collect(t.Backward())
+	slices.Reverse(back)
+	if !slices.Equal(back, r) && len(r) > 0 {
+		tb.Fatalf("Backward is not All reversed")
+	}
+	if mn, ok := t.Min(); ok != (len(r) > 0) || ok && mn != r[0] {
+		tb.Fatalf("Min %d %v", mn, ok)
+	}
+	if mx, ok := t.Max(); ok != (len(r) > 0) || ok && mx != r[len(r)-1] {
+		tb.Fatalf("Max %d %v", mx, ok)
+	}
+	for _, k := range probes {
+		i, found := slices.BinarySearch(r, k)
+		if got, ok := t.Rank(k); got != i || ok != found {
+			tb.Fatalf("Rank(%d) = %d, %v; want %d, %v", k, got, ok, i, found)
+		}
+		if got, ok := t.Get(k); ok != found || ok && got != k {
+			tb.Fatalf("Get(%d) = %d, %v", k, got, ok)
+		}
+		if got, ok := t.Below(k); ok != (i > 0) || ok && got != r[i-1] {
+			tb.Fatalf("Below(%d) = %d, %v", k, got, ok)
+		}
+		j := i
+		if found {
+			j++
+		}
+		if got, ok := t.Above(k); ok != (j < len(r)) || ok && got != r[j] {
+			tb.Fatalf("Above(%d) = %d, %v", k, got, ok)
+		}
+	}
+	for _, i := range []int{-1, 0, len(r) / 3, len(r) / 2, len(r) - 1, len(r)} {
+		got, ok := t.At(i)
+		if ok != (i >= 0 && i < len(r)) || ok && got != r[i] {
+			tb.Fatalf("At(%d) = %d, %v", i, got, ok)
+		}
+	}
+}
+
+// TestAgainstSlice runs long random sequences of writes on a family of clones that diverge, and
+// compares each with a sorted slice.
+func TestAgainstSlice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	trees := []Tree[int]{New(cmp.Compare[int])}
+	refs := []ref{nil}
+	const keys = 20_000
+	for step := range 60_000 {
+		x := rng.IntN(len(trees))
+		tr, r := &trees[x], refs[x]
+		switch op := rng.IntN(100); {
+		case op < 55:
+			k := rng.IntN(keys)
+			var had bool
+			refs[x], had = r.set(k)
+			if rng.IntN(2) == 0 {
+				if _, rep := tr.Set(k); rep != had {
+					t.Fatalf("Set(%d) replaced %v, want %v", k, rep, had)
+				}
+			} else if ins := tr.Insert(k); ins == had {
+				t.Fatalf("Insert(%d) = %v with the key present %v", k, ins, had)
+			}
+		case op < 98:
+			k := rng.IntN(keys)
+			var had bool
+			refs[x], had = r.del(k)
+			if got, ok := tr.Delete(k); ok != had || ok && got != k {
+				t.Fatalf("Delete(%d) = %d, %v", k, got, ok)
+			}
+		case len(trees) < 6:
+			trees = append(trees, tr.Clone())
+			refs = append(refs, r)
+		default:
+			y := rng.IntN(len(trees))
+			trees[x] = trees[y].Clone()
+			refs[x] = refs[y]
+		}
+		if step%2_000 == 0 {
+			for i := range trees {
+				compare(t, &trees[i], refs[i], []int{rng.IntN(keys), rng.IntN(keys), -1, keys})
+			}
+		}
+	}
+	for i := range trees {
+		compare(t, &trees[i], refs[i], []int{0, 1, keys / 2})
+	}
+}
+
+// system is a pair of trees that commands write and clone.
+type system struct{ t [2]Tree[int] }
+
+type state [2]ref
+
+type cmd struct {
+	name string
+	run  func(s *system)
+	next func(st state) state
+}
+
+func (c cmd) command() commands.Command {
+	return &commands.ProtoCommand{
+		Name: c.name,
+		RunFunc: func(sut commands.SystemUnderTest) commands.Result {
+			c.run(sut.(*system))
+			return sut
+		},
+		NextStateFunc: func(st commands.State) commands.State { return c.next(st.(state)) },
+		PostConditionFunc: func(st commands.State, res commands.Result) *gopter.PropResult {
+			s, want := res.(*system), st.(state)
+			for i := range s.t {
+				got := slices.Collect(s.t[i].All())
+				if !slices.Equal(got, want[i]) && len(got)+len(want[i]) > 0 {
+					return &gopter.PropResult{Status: gopter.PropError, Error: fmt.Errorf("tree %d holds %v, want %v", i, got, want[i])}
+				}
+				for j, k := range want[i] {
+					if r, ok := s.t[i].Rank(k); !ok || r != j {
+						return &gopter.PropResult{Status: gopter.PropError, Error: fmt.Errorf("tree %d: Rank(%d) = %d, want %d", i, k, r, j)}
+					}
+					if got, _ := s.t[i].At(j); got != k {
+						return &gopter.PropResult{Status: gopter.PropError, Error: fmt.Errorf("tree %d: At(%d) = %d, want %d", i, j, got, k)}
+					}
+				}
+			}
+			return &gopter.PropResult{Status: gopter.PropTrue}
+		},
+	}
+}
+
+// TestCommands checks two trees against slices under random inserts of runs of keys, deletes,
+// and clones of one into the other, so that both copies diverge from shared nodes.
+func TestCommands(t *testing.T) {
+	insertRun := func(x, from, n int) commands.Command {
+		return cmd{
+			name: fmt.Sprintf("insert(%d, %d..%d)", x, from, from+n),
+			run: func(s *system) {
+				for k := from; k < from+n; k++ {
+					s.t[x].Set(k * 7 % 5000)
+				}
+			},
+			next: func(st state) state {
+				for k := from; k < from+n; k++ {
+					st[x], _ = st[x].set(k * 7 % 5000)
+				}
+				return st
+			},
+		}.command()
+	}
+	deleteRun := func(x, from, n int) commands.Command {
+		return cmd{
+			name: fmt.Sprintf("delete(%d, %d..%d)", x, from, from+n),
+			run: func(s *system) {
+				for k := from; k < from+n; k++ {
+					s.t[x].Delete(k * 7 % 5000)
+				}
+			},
+			next: func(st state) state {
+				for k := from; k < from+n; k++ {
+					st[x], _ = st[x].del(k * 7 % 5000)
+				}
+				return st
+			},
+		}.command()
+	}
+	clone := func(x int) commands.Command {
+		return cmd{
+			name: fmt.Sprintf("clone(%d)", x),
+			run:  func(s *system) { s.t[1-x] = s.t[x].Clone() },
+			next: func(st state) state { st[1-x] = st[x]; return st },
+		}.command()
+	}
+	cmds := &commands.ProtoCommands{
+		NewSystemUnderTestFunc: func(commands.State) commands.SystemUnderTest {
+			return &system{t: [2]Tree[int]{New(cmp.Compare[int]), New(cmp.Compare[int])}}
+		},
+		InitialStateGen: gen.Const(state{}),
+		GenCommandFunc: func(commands.State) gopter.Gen {
+			return gen.Weighted([]gen.WeightedGen{
+				{Weight: 4, Gen: gopter.CombineGens(gen.IntRange(0, 1), gen.IntRange(0, 5000), gen.IntRange(1, 400)).
+					Map(func(v []any) commands.Command { return insertRun(v[0].(int), v[1].(int), v[2].(int)) })},
+				{Weight: 3, Gen: gopter.CombineGens(gen.IntRange(0, 1), gen.IntRange(0, 5000), gen.IntRange(1, 400)).
+					Map(func(v []any) commands.Command { return deleteRun(v[0].(int), v[1].(int), v[2].(int)) })},
+				{Weight: 1, Gen: gen.IntRange(0, 1).Map(func(x int) commands.Command { return clone(x) })},
+			})
+		},
+	}
+	params := gopter.DefaultTestParametersWithSeed(2)
+	params.MinSuccessfulTests = 60
+	props := gopter.NewProperties(params)
+	props.Property("two trees behave as two sorted slices", commands.Prop(cmds))
+	props.TestingRun(t)
+}
+
+// TestClonesOnTwoGoroutines writes to two clones of one tree at once; run with -race.
+func TestClonesOnTwoGoroutines(t *testing.T) {
+	base := New(cmp.Compare[int])
+	for k := range 10_000 {
+		base.Set(2 * k)
+	}
+	trees := [2]Tree[int]{base.Clone(), base.Clone()}
+	var wg sync.WaitGroup
+	for g := range trees {
+		wg.Go(func() {
+			tr := &trees[g]
+			for k := range 5_000 {
+				tr.Delete(4*k + 2*g)
+				tr.Set(2*k + 1)
+				if g == 1 && k%500 == 0 {
+					c := tr.Clone()
+					c.Set(-1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for g := range trees {
+		check(t, &trees[g])
+		if trees[g].Len() != 10_000 {
+			t.Fatalf("tree %d holds %d", g, trees[g].Len())
+		}
+		if _, ok := trees[g].Get(4*7 + 2*g); ok {
+			t.Fatalf("tree %d kept a deleted key", g)
+		}
+		if _, ok := trees[1-g].Get(4*7 + 2*g); !ok {
+			t.Fatalf("tree %d lost a key the other deleted", 1-g)
+		}
+	}
+	check(t, &base)
+	if base.Len() != 10_000 {
+		t.Fatalf("the original changed: %d", base.Len())
+	}
+}
