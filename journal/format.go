@@ -1,0 +1,252 @@
+package journal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+	"strings"
+)
+
+// The on-disk format. All integers are little-endian; checksums are CRC-32C (Castagnoli).
+//
+// A segment file begins with a 16-byte header: the magic "aperjnl1" and the Seq of its first
+// record (also in its name). Records follow, back to back:
+//
+//	length uint32  // of data
+//	seq    uint64
+//	dcrc   uint32  // CRC-32C of data
+//	hcrc   uint32  // CRC-32C of the 16 bytes above
+//	data   [length]byte
+//
+// The header checksum makes the length trustworthy on its own, so a damaged record can be told
+// from a torn one (see scanSegment). A snapshot file is a 32-byte header, the magic "apersnp1",
+// seq uint64, length uint64, dcrc uint32 (of data), hcrc uint32 (of the 28 bytes before it),
+// then data.
+const (
+	segMagic      = "aperjnl1"
+	segHeaderSize = 16
+	recHeaderSize = 20
+	snapMagic     = "apersnp1"
+	snapHeaderLen = 32
+
+	// maxRecordData bounds a record's length whatever the options: a header claiming more is
+	// damaged.
+	maxRecordData = 1 << 30
+)
+
+var (
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+	le         = binary.LittleEndian
+)
+
+func segHeader(base uint64) []byte {
+	h := make([]byte, segHeaderSize)
+	copy(h, segMagic)
+	le.PutUint64(h[8:], base)
+	return h
+}
+
+// appendRecord appends the encoding of one record to b.
+func appendRecord(b []byte, seq uint64, data []byte) []byte {
+	var h [recHeaderSize]byte
+	le.PutUint32(h[0:], uint32(len(data)))
+	le.PutUint64(h[4:], seq)
+	le.PutUint32(h[12:], crc32.Checksum(data, castagnoli))
+	le.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
+	return append(append(b, h[:]...), data...)
+}
+
+type recHeader struct {
+	length uint32
+	seq    uint64
+	dcrc   uint32
+}
+
+// parseRecHeader decodes a record header, reporting whether its checksum holds.
+func parseRecHeader(h []byte) (recHeader, bool) {
+	if le.Uint32(h[16:]) != crc32.Checksum(h[:16], castagnoli) {
+		return recHeader{}, false
+	}
+	return recHeader{length: le.Uint32(h[0:]), seq: le.Uint64(h[4:]), dcrc: le.Uint32(h[12:])}, true
+}
+
+// scanResult is what scanSegment found in a segment file.
+type scanResult struct {
+	last  uint64 // the Seq of the last good record; base-1 if none
+	count int    // good records
+	good  int64  // the length of the good prefix, header included
+	// torn is set when the good prefix is not the whole file but what follows is a torn tail
+	// (an incomplete last record, or a damaged one that no good record follows): cut it.
+	torn bool
+	// corrupt is set when the damage cannot be a torn tail; reason says why, at offset good.
+	corrupt bool
+	reason  string
+}
+
+// scanSegment checks a segment file's bytes, which should hold records from Seq base on.
+//
+// The rules: the records are read one after the other while their checksums hold and their
+// Seqs follow on. At the first one that does not:
+//   - a file shorter than its header is torn (the crash came while it was being made);
+//   - a whole header that is not ours is corrupt;
+//   - a record whose header checksum holds but whose data runs past the end of the file is a
+//     partial last record: torn;
+//   - a record whose header and data checksums hold but whose Seq is wrong, or whose length is
+//     beyond any we write, is corrupt;
+//   - a record whose data checksum fails, or whose header checksum fails, is torn if no good
+//     record follows it (searched from the end of the damaged record when its header holds, so
+//     that entries whose data happen to contain a record are not mistaken for one, else from the
+//     next byte), and corrupt if one does: a record in the middle is never skipped silently.
+func scanSegment(data []byte, base uint64) scanResult {
+	res := scanResult{last: base - 1}
+	if len(data) < segHeaderSize {
+		res.torn = true
+		return res
+	}
+	if !bytes.Equal(data[:8], []byte(segMagic)) {
+		res.corrupt, res.reason = true, "not a journal segment (bad magic)"
+		return res
+	}
+	if got := le.Uint64(data[8:]); got != base {
+		res.corrupt, res.reason = true, fmt.Sprintf("segment header says first Seq %d, its name %d", got, base)
+		return res
+	}
+	off := int64(segHeaderSize)
+	size := int64(len(data))
+	for off < size {
+		want := res.last + 1
+		if size-off < recHeaderSize {
+			res.good, res.torn = off, true
+			return res
+		}
+		h, ok := parseRecHeader(data[off : off+recHeaderSize])
+		if !ok {
+			res.good = off
+			res.decideAfter(data, off+1, want, "record header checksum mismatch")
+			return res
+		}
+		if h.length > maxRecordData {
+			res.good, res.corrupt, res.reason = off, true, fmt.Sprintf("record length %d beyond the format's limit", h.length)
+			return res
+		}
+		end := off + recHeaderSize + int64(h.length)
+		if end > size {
+			res.good, res.torn = off, true
+			return res
+		}
+		if crc32.Checksum(data[off+recHeaderSize:end], castagnoli) != h.dcrc {
+			res.good = off
+			res.decideAfter(data, end, want, "record data checksum mismatch")
+			return res
+		}
+		if h.seq != want {
+			res.good, res.corrupt, res.reason = off, true, fmt.Sprintf("record has Seq %d, want %d", h.seq, want)
+			return res
+		}
+		res.last, res.count, off = h.seq, res.count+1, end
+	}
+	res.good = off
+	return res
+}
+
+// decideAfter sets torn or corrupt for damage at res.good: corrupt if a good record with a Seq of
+// at least want starts at or after from.
+func (res *scanResult) decideAfter(data []byte, from int64, want uint64, reason string) {
+	size := int64(len(data))
+	for p := from; p+recHeaderSize <= size; p++ {
+		hb := data[p : p+recHeaderSize]
+		length := int64(le.Uint32(hb[0:]))
+		seq := le.Uint64(hb[4:])
+		// Cheap filters before the checksums: the record must fit and its Seq be plausible.
+		if p+recHeaderSize+length > size || seq < want || seq-want > uint64(size/recHeaderSize) {
+			continue
+		}
+		h, ok := parseRecHeader(hb)
+		if !ok || crc32.Checksum(data[p+recHeaderSize:p+recHeaderSize+length], castagnoli) != h.dcrc {
+			continue
+		}
+		res.corrupt = true
+		res.reason = fmt.Sprintf("%s, and a good record (Seq %d) follows at offset %d", reason, seq, p)
+		return
+	}
+	res.torn = true
+}
+
+// encodeSnapshot returns a snapshot file's bytes.
+func encodeSnapshot(s Snapshot) []byte {
+	b := make([]byte, snapHeaderLen, snapHeaderLen+len(s.Data))
+	copy(b, snapMagic)
+	le.PutUint64(b[8:], s.Seq)
+	le.PutUint64(b[16:], uint64(len(s.Data)))
+	le.PutUint32(b[24:], crc32.Checksum(s.Data, castagnoli))
+	le.PutUint32(b[28:], crc32.Checksum(b[:28], castagnoli))
+	return append(b, s.Data...)
+}
+
+// parseSnapshotHeader decodes a snapshot file's header: its Seq, data length and data checksum.
+func parseSnapshotHeader(h []byte) (seq, length uint64, dcrc uint32, reason string) {
+	if len(h) < snapHeaderLen {
+		return 0, 0, 0, "snapshot file shorter than its header"
+	}
+	if !bytes.Equal(h[:8], []byte(snapMagic)) {
+		return 0, 0, 0, "not a snapshot (bad magic)"
+	}
+	if le.Uint32(h[28:]) != crc32.Checksum(h[:28], castagnoli) {
+		return 0, 0, 0, "snapshot header checksum mismatch"
+	}
+	return le.Uint64(h[8:]), le.Uint64(h[16:]), le.Uint32(h[24:]), ""
+}
+
+// roomDirName turns an untrusted room name into a safe directory name: "r-" and the name with
+// every byte other than a-z, 0-9, '-' and '_' written as %xx (lower-case hex), so that no two
+// names collide even on a case-insensitive file system and no name can climb out of the rooms
+// directory; a name whose escaped form is long is "h-" and the hex SHA-256 of the name instead
+// (the room's directory holds its name in a file, for Rooms).
+func roomDirName(name string, hash func(string) string) string {
+	var b strings.Builder
+	b.WriteString("r-")
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02x", c)
+		}
+		if b.Len() > maxDirName {
+			return "h-" + hash(name)
+		}
+	}
+	return b.String()
+}
+
+// maxDirName keeps directory names well below the usual 255-byte limit.
+const maxDirName = 130
+
+// segName is the file name of the segment whose first record has Seq base.
+func segName(base uint64) string { return fmt.Sprintf("%020d.log", base) }
+
+// parseSegName returns the base of a segment file name, or false.
+func parseSegName(name string) (uint64, bool) {
+	if len(name) != 24 || !strings.HasSuffix(name, ".log") {
+		return 0, false
+	}
+	for _, c := range name[:20] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	base, err := strconv.ParseUint(name[:20], 10, 64)
+	return base, err == nil && base > 0
+}
+
+func crc32Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// hashName is the hex SHA-256 of a room name, for long names.
+func hashName(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])
+}
