@@ -25,18 +25,20 @@
 //
 // # Measured
 //
-// On a shared 2-core machine (AMD EPYC, Go 1.26, other builds running, best of three runs):
+// On a shared 2-core machine (AMD EPYC, Go 1.26, other builds running, load average 3 to 5;
+// ranges of three runs):
 //
 //   - BenchmarkReplay/automerge-paper, the 259,778 edits of the Automerge paper's writing, each
-//     through Text.Apply with the current version as its Base: 24–25 ms per replay (a plain gap
+//     through Text.Apply with the current version as its Base: 24–27 ms per replay (a plain gap
 //     buffer takes about 3 ms there; Yjs about 2,100 ms, ot-text-unicode about 44,000 ms in Node),
 //     0.0034 allocations per edit, 0.41 MB live heap afterwards (text, rope and the
 //     1,024-edit history).
-//   - BenchmarkReplay/sveltecomponent, 18,335 edits: 2.5 ms per replay, 0.22 MB live.
-//   - BenchmarkApplyTyping, one character typed into a 100 KB text: about 130 ns and no
+//   - BenchmarkReplay/sveltecomponent, 18,335 edits: 2.5–3.4 ms per replay, 0.02 allocations
+//     per edit, 0.22 MB live.
+//   - BenchmarkApplyTyping, one character typed into a 100 KB text: 120–130 ns and no
 //     allocation per edit.
-//   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: about 4.4 µs,
-//     6.9 µs and 33 µs, of which 3.5 µs is the clone each round starts with (the 0 round), so
-//     about 0.3 µs per edit transformed over.
-//   - BenchmarkCloneAndEdit, Clone of a 1 MiB text and one edit: about 5 µs, 7 KB.
+//   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: 3.7–4.2 µs,
+//     4.0–7.1 µs and 26–40 µs, of which 3.0–3.8 µs is the clone each round starts with (the 0
+//     round), so about 0.3 µs per edit transformed over.
+//   - BenchmarkCloneAndEdit, Clone of a 1 MiB text and one edit: about 2.3–3.2 µs, 7 KB.
 package text
