@@ -806,6 +806,12 @@ func (c *cursor) open(base uint64) error {
 	c.off = 0
 	f, err := os.Open(c.path)
 	if errors.Is(err, fs.ErrNotExist) {
+		c.r.mu.Lock()
+		kept := slices.Contains(c.r.segs, base)
+		c.r.mu.Unlock()
+		if kept {
+			return &CorruptError{Room: c.r.name, File: c.path, Reason: "segment file missing"}
+		}
 		return fmt.Errorf("%w: room %q: the segment from Seq %d is gone", ErrCompacted, c.r.name, base)
 	}
 	if err != nil {

@@ -1,0 +1,382 @@
+package journal_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aper-go/aper/journal"
+)
+
+// The tests below damage files, so they know the documented layout: rooms/r-<name>/ with
+// segments named by their first Seq, a 16-byte segment header, and records of a 20-byte header
+// (length, seq, data CRC, header CRC) and the data.
+const (
+	segHeader = 16
+	recHeader = 20
+)
+
+func segPath(dir, room string, base uint64) string {
+	return filepath.Join(dir, "rooms", "r-"+room, fmt.Sprintf("%020d.log", base))
+}
+
+// fixedEntries are n entries of 100 bytes each, so that record k starts at recOffset(k).
+func fixedEntries(from, to uint64) []journal.Entry {
+	var es []journal.Entry
+	for s := from; s <= to; s++ {
+		es = append(es, journal.Entry{Seq: s, Data: bytes.Repeat([]byte{byte(s)}, 100)})
+	}
+	return es
+}
+
+func recOffset(seq uint64) int64 { return segHeader + int64(seq-1)*(recHeader+100) }
+
+// record encodes one record as the journal does.
+func record(seq uint64, data []byte) []byte {
+	c := crc32.MakeTable(crc32.Castagnoli)
+	h := make([]byte, recHeader)
+	binary.LittleEndian.PutUint32(h[0:], uint32(len(data)))
+	binary.LittleEndian.PutUint64(h[4:], seq)
+	binary.LittleEndian.PutUint32(h[12:], crc32.Checksum(data, c))
+	binary.LittleEndian.PutUint32(h[16:], crc32.Checksum(h[:16], c))
+	return append(h, data...)
+}
+
+func openDisk(t *testing.T, dir string, opts *journal.Options) *journal.Disk {
+	t.Helper()
+	d, err := journal.Open(dir, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// writeTen makes a journal in a fresh directory with entries 1..10 of room "r" in one segment.
+func writeTen(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	d := openDisk(t, dir, nil)
+	require.NoError(t, d.Append(t.Context(), "r", 0, fixedEntries(1, 4)))
+	require.NoError(t, d.Append(t.Context(), "r", 4, fixedEntries(5, 10)))
+	require.NoError(t, d.Close())
+	return dir
+}
+
+func flip(t *testing.T, path string, off int64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	b[off] ^= 0x40
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+}
+
+func appendBytes(t *testing.T, path string, extra []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.Write(extra)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+}
+
+func requireFixed(t *testing.T, j journal.Journal, room string, from, to uint64) {
+	t.Helper()
+	var got []journal.Entry
+	for e, err := range j.Read(t.Context(), room, from) {
+		require.NoError(t, err)
+		got = append(got, journal.Entry{Seq: e.Seq, Data: bytes.Clone(e.Data)})
+	}
+	want := fixedEntries(from, to)
+	if len(want) == 0 {
+		want = nil
+	}
+	require.Equal(t, want, got)
+}
+
+func TestDiskReopen(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, &journal.Options{SegmentSize: 1000})
+	require.NoError(t, d.Append(t.Context(), "r", 0, fixedEntries(1, 30)))
+	require.NoError(t, d.Append(t.Context(), "r", 30, fixedEntries(31, 40)))
+	require.NoError(t, d.SaveSnapshot(t.Context(), "r", journal.Snapshot{Seq: 25, Data: []byte("s25")}))
+	require.NoError(t, d.Close())
+
+	d = openDisk(t, dir, nil)
+	last, err := d.Last(t.Context(), "r")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(40), last)
+	s, ok, err := d.LoadSnapshot(t.Context(), "r")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, journal.Snapshot{Seq: 25, Data: []byte("s25")}, s)
+	requireFixed(t, d, "r", 26, 40)
+	require.NoError(t, d.Append(t.Context(), "r", 40, fixedEntries(41, 41)))
+	requireFixed(t, d, "r", 26, 41)
+	assert.Zero(t, d.Stats().TornTails)
+}
+
+func TestDiskTornTail(t *testing.T) {
+	last := recOffset(10) // the last record, Seq 10
+	end := recOffset(11)
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		keep   uint64 // entries kept
+	}{
+		{"cut inside the last header", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, last+7)) }, 9},
+		{"cut after the last header", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, last+recHeader)) }, 9},
+		{"cut inside the last data", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, last+recHeader+50)) }, 9},
+		{"cut one byte short", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, end-1)) }, 9},
+		{"flip a data byte of the last", func(t *testing.T, p string) { flip(t, p, last+recHeader+30) }, 9},
+		{"flip the length of the last", func(t *testing.T, p string) { flip(t, p, last+1) }, 9},
+		{"flip the Seq of the last", func(t *testing.T, p string) { flip(t, p, last+5) }, 9},
+		{"flip the header checksum of the last", func(t *testing.T, p string) { flip(t, p, last+17) }, 9},
+		{"zeros after", func(t *testing.T, p string) { appendBytes(t, p, make([]byte, 5000)) }, 10},
+		{"garbage after", func(t *testing.T, p string) { appendBytes(t, p, bytes.Repeat([]byte("garbage!"), 100)) }, 10},
+		{"a partial record after", func(t *testing.T, p string) { appendBytes(t, p, record(11, make([]byte, 100))[:60]) }, 10},
+		{"a damaged record then zeros", func(t *testing.T, p string) {
+			r := record(11, make([]byte, 100))
+			r[50] ^= 1
+			appendBytes(t, p, append(r, make([]byte, 300)...))
+		}, 10},
+		{"cut inside the segment header", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, 7)) }, 0},
+		{"cut to nothing", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, 0)) }, 0},
+		{"cut after the segment header", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, segHeader)) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTen(t)
+			tc.damage(t, segPath(dir, "r", 1))
+
+			d := openDisk(t, dir, nil)
+			got, err := d.Last(t.Context(), "r")
+			require.NoError(t, err)
+			require.Equal(t, tc.keep, got)
+			requireFixed(t, d, "r", 1, tc.keep)
+			wantTorn := uint64(1)
+			if tc.name == "cut after the segment header" {
+				wantTorn = 0 // nothing to cut
+			}
+			assert.Equal(t, wantTorn, d.Stats().TornTails)
+
+			// The log carries on after the cut, and the next open finds it whole.
+			require.NoError(t, d.Append(t.Context(), "r", tc.keep, fixedEntries(tc.keep+1, 12)))
+			require.NoError(t, d.Close())
+			d = openDisk(t, dir, nil)
+			requireFixed(t, d, "r", 1, 12)
+			assert.Zero(t, d.Stats().TornTails)
+		})
+	}
+}
+
+func TestDiskCorruptMiddle(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		offset int64
+	}{
+		{"flip a data byte", func(t *testing.T, p string) { flip(t, p, recOffset(5)+recHeader+10) }, recOffset(5)},
+		{"flip the length", func(t *testing.T, p string) { flip(t, p, recOffset(5)) }, recOffset(5)},
+		{"flip the data checksum", func(t *testing.T, p string) { flip(t, p, recOffset(5)+13) }, recOffset(5)},
+		{"flip a data byte of the second last", func(t *testing.T, p string) { flip(t, p, recOffset(9)+recHeader+99) }, recOffset(9)},
+		{"a well-formed record with the wrong Seq", func(t *testing.T, p string) {
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			copy(b[recOffset(7):], record(70, bytes.Repeat([]byte{7}, 100)))
+			require.NoError(t, os.WriteFile(p, b, 0o644))
+		}, recOffset(7)},
+		{"a well-formed last record with the wrong Seq", func(t *testing.T, p string) {
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			copy(b[recOffset(10):], record(9, bytes.Repeat([]byte{10}, 100)))
+			require.NoError(t, os.WriteFile(p, b, 0o644))
+		}, recOffset(10)},
+		{"bad segment magic", func(t *testing.T, p string) { flip(t, p, 2) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTen(t)
+			path := segPath(dir, "r", 1)
+			tc.damage(t, path)
+
+			d := openDisk(t, dir, nil)
+			_, err := d.Last(t.Context(), "r")
+			require.ErrorIs(t, err, journal.ErrCorrupt)
+			var ce *journal.CorruptError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "r", ce.Room)
+			assert.Equal(t, path, ce.File)
+			assert.Equal(t, tc.offset, ce.Offset)
+			assert.Contains(t, err.Error(), fmt.Sprintf("offset %d", tc.offset))
+			t.Log(err)
+
+			// Nothing was cut, and the room stays refused.
+			require.ErrorIs(t, d.Append(t.Context(), "r", 10, fixedEntries(11, 11)), journal.ErrCorrupt)
+			for _, err := range d.Read(t.Context(), "r", 1) {
+				require.ErrorIs(t, err, journal.ErrCorrupt)
+			}
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			assert.Equal(t, recOffset(11), fi.Size())
+			// Other rooms are unaffected.
+			require.NoError(t, d.Append(t.Context(), "other", 0, fixedEntries(1, 1)))
+		})
+	}
+}
+
+// TestDiskCorruptSealedSegment damages a segment other than the last: the room loads (only its
+// last segment is scanned on load), and a Read through the damage fails with its place.
+func TestDiskCorruptSealedSegment(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, &journal.Options{SegmentSize: 500}) // four records a segment
+	for s := uint64(1); s <= 20; s++ {
+		require.NoError(t, d.Append(t.Context(), "r", s-1, fixedEntries(s, s)))
+	}
+	require.NoError(t, d.Close())
+	path := segPath(dir, "r", 5)
+	flip(t, path, segHeader+recHeader+120+3) // Seq 6's data
+
+	d = openDisk(t, dir, nil)
+	last, err := d.Last(t.Context(), "r")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(20), last)
+	requireFixed(t, d, "r", 9, 20)
+	var seqs []uint64
+	var readErr error
+	for e, err := range d.Read(t.Context(), "r", 1) {
+		if err != nil {
+			readErr = err
+			break
+		}
+		seqs = append(seqs, e.Seq)
+	}
+	assert.Equal(t, []uint64{1, 2, 3, 4, 5}, seqs)
+	var ce *journal.CorruptError
+	require.ErrorAs(t, readErr, &ce)
+	assert.Equal(t, journal.CorruptError{Room: "r", File: path, Offset: segHeader + 120, Reason: ce.Reason}, *ce)
+
+	// A missing segment in the middle is damage too, not a silent gap.
+	require.NoError(t, os.Remove(segPath(dir, "r", 13)))
+	readErr = nil
+	for _, err := range d.Read(t.Context(), "r", 9) {
+		if err != nil {
+			readErr = err
+		}
+	}
+	require.ErrorIs(t, readErr, journal.ErrCorrupt)
+}
+
+func TestDiskCorruptSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, nil)
+	require.NoError(t, d.Append(t.Context(), "r", 0, fixedEntries(1, 3)))
+	require.NoError(t, d.SaveSnapshot(t.Context(), "r", journal.Snapshot{Seq: 2, Data: []byte("two")}))
+	require.NoError(t, d.Close())
+	path := filepath.Join(dir, "rooms", "r-r", "snapshot")
+
+	flip(t, path, 33) // data
+	d = openDisk(t, dir, nil)
+	_, _, err := d.LoadSnapshot(t.Context(), "r")
+	require.ErrorIs(t, err, journal.ErrCorrupt)
+	require.NoError(t, d.Close())
+
+	flip(t, path, 9) // header
+	d = openDisk(t, dir, nil)
+	_, err = d.Last(t.Context(), "r")
+	require.ErrorIs(t, err, journal.ErrCorrupt)
+}
+
+func TestDiskLocked(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, nil)
+	_, err := journal.Open(dir, nil)
+	require.ErrorIs(t, err, journal.ErrLocked)
+	require.NoError(t, d.Close())
+	d2 := openDisk(t, dir, nil)
+	require.NoError(t, d2.Close())
+}
+
+func TestDiskOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts journal.Options
+	}{
+		{"unknown policy", journal.Options{Sync: journal.SyncNever + 1}},
+		{"negative policy", journal.Options{Sync: -1}},
+		{"negative interval", journal.Options{SyncInterval: -1}},
+		{"negative segment size", journal.Options{SegmentSize: -1}},
+		{"negative entry size", journal.Options{MaxEntrySize: -1}},
+		{"entry size beyond the format", journal.Options{MaxEntrySize: 1<<30 + 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := journal.Open(t.TempDir(), &tc.opts)
+			require.ErrorIs(t, err, journal.ErrInvalid)
+		})
+	}
+
+	d := openDisk(t, t.TempDir(), &journal.Options{MaxEntrySize: 10})
+	require.ErrorIs(t, d.Append(t.Context(), "r", 0, []journal.Entry{{Seq: 1, Data: make([]byte, 11)}}), journal.ErrInvalid)
+	require.NoError(t, d.Append(t.Context(), "r", 0, []journal.Entry{{Seq: 1, Data: make([]byte, 10)}}))
+}
+
+func TestDiskSyncPolicies(t *testing.T) {
+	for _, tc := range []struct {
+		policy journal.SyncPolicy
+		syncs  bool // whether Appends fsync by themselves
+	}{
+		{journal.SyncBatch, true},
+		{journal.SyncInterval, false},
+		{journal.SyncNever, false},
+	} {
+		t.Run(tc.policy.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			d := openDisk(t, dir, &journal.Options{Sync: tc.policy, SyncInterval: 1})
+			f := follow(t.Context(), d, "r", 1)
+			for s := uint64(1); s <= 50; s++ {
+				require.NoError(t, d.Append(t.Context(), "r", s-1, fixedEntries(s, s)))
+			}
+			f.waitFor(t, 50)
+			if tc.syncs {
+				assert.GreaterOrEqual(t, d.Stats().Syncs, uint64(50))
+			}
+			require.NoError(t, d.Close())
+			require.ErrorIs(t, <-f.done, journal.ErrClosed)
+			d = openDisk(t, dir, &journal.Options{Sync: tc.policy})
+			requireFixed(t, d, "r", 1, 50)
+		})
+	}
+}
+
+// TestDiskGroupCommit has racing appenders to one room: those that write while an fsync is
+// under way share the next one.
+func TestDiskGroupCommit(t *testing.T) {
+	d := openDisk(t, t.TempDir(), nil)
+	const n = 400
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for {
+				last, err := d.Last(t.Context(), "r")
+				if err != nil || last >= n {
+					return
+				}
+				_ = d.Append(t.Context(), "r", last, fixedEntries(last+1, last+1))
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	requireFixed(t, d, "r", 1, n)
+	st := d.Stats()
+	t.Logf("%d entries, %d fsyncs", st.Entries, st.Syncs)
+	assert.Equal(t, uint64(n), st.Entries)
+}
