@@ -47,30 +47,23 @@ func (l *List[V, T]) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(64 * (l.Len() + 1))
 	buf.WriteByte('[')
-	var err error
 	first := true
-	if l.items != nil {
-		l.items.Scan(func(it item[V]) bool {
-			if !first {
-				buf.WriteByte(',')
-			}
-			first = false
-			buf.WriteString(`["`)
-			buf.WriteString(it.key.String())
-			buf.WriteString(`","`)
-			buf.WriteString(it.id.String())
-			buf.WriteString(`",`)
-			var v []byte
-			if v, err = json.Marshal(it.value); err != nil {
-				return false
-			}
-			buf.Write(v)
-			buf.WriteByte(']')
-			return true
-		})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("aper/list: %w", err)
+	for it := range l.items.All() {
+		if !first {
+			buf.WriteByte(',')
+		}
+		first = false
+		buf.WriteString(`["`)
+		buf.WriteString(it.key.String())
+		buf.WriteString(`","`)
+		buf.WriteString(it.id.String())
+		buf.WriteString(`",`)
+		v, err := json.Marshal(it.value)
+		if err != nil {
+			return nil, fmt.Errorf("aper/list: %w", err)
+		}
+		buf.Write(v)
+		buf.WriteByte(']')
 	}
 	buf.WriteByte(']')
 	return buf.Bytes(), nil
@@ -90,11 +83,8 @@ func (l *List[V, T]) UnmarshalJSON(b []byte) error {
 // index and the id as byte strings.
 func (l *List[V, T]) MarshalCBOR() ([]byte, error) {
 	es := make([]entry[V], 0, l.Len())
-	if l.items != nil {
-		l.items.Scan(func(it item[V]) bool {
-			es = append(es, entry[V]{Index: it.key, ID: it.id, Value: it.value})
-			return true
-		})
+	for it := range l.items.All() {
+		es = append(es, entry[V]{Index: it.key, ID: it.id, Value: it.value})
 	}
 	b, err := aper.CBOR.Marshal(es)
 	if err != nil {
@@ -129,10 +119,10 @@ func (l *List[V, T]) load(es []entry[V]) error {
 		}
 		ie := idKey(e.ID)
 		ie.key = e.Index
-		if _, dup := fresh.ids.Set(ie); dup {
+		if !fresh.ids.Insert(ie) {
 			return fmt.Errorf("%w: duplicate id %s", ErrMalformedList, e.ID)
 		}
-		fresh.items.Load(item[V]{key: e.Index, id: e.ID, value: e.Value, owner: fresh.owner})
+		fresh.items.Set(item[V]{key: e.Index, id: e.ID, value: e.Value, owner: fresh.owner})
 		prev = e.Index
 	}
 	*l = *fresh

@@ -4,12 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
+	"strings"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/internal/cow"
+	"github.com/aper-go/aper/internal/ordtree"
 	"github.com/google/uuid"
-	"github.com/tidwall/btree"
 )
 
 // List is an ordered list of state machines, each with a UUID id and a [ZenoIndex] that gives
@@ -28,9 +29,14 @@ import (
 // Values returned by Get, At, All and Backward are shared with the list: read them, do not apply
 // transitions to them directly. A List is not safe for concurrent use; Clone counts as a write.
 type List[V aper.StateMachine[V, T], T any] struct {
-	items *btree.BTreeG[item[V]] // ordered by index
-	ids   *btree.BTreeG[idEntry] // ordered by id
-	owner cow.Owner              // values stamped with it were cloned by this list after its last Clone
+	items ordtree.Tree[item[V]] // ordered by index, with subtree counts
+	ids   ordtree.Tree[idEntry] // ordered by id
+	owner cow.Owner             // values stamped with it were cloned by this list after its last Clone; 0 before the first write
+	// last is the id and index of the item that the last insert or move placed, while that item
+	// stays where it was put (its key is zero otherwise). Editing text inserts each character
+	// after the previous one, so the anchor of the next insert is most often this item, and
+	// looking it up here spares two searches among random ids. Only Apply writes it.
+	last idEntry
 }
 
 type item[V any] struct {
@@ -51,9 +57,22 @@ func idKey(id uuid.UUID) idEntry {
 	return idEntry{hi: binary.BigEndian.Uint64(id[:8]), lo: binary.BigEndian.Uint64(id[8:])}
 }
 
-func lessItem[V any](a, b item[V]) bool { return a.key.b < b.key.b }
+func cmpItem[V any](a, b item[V]) int { return strings.Compare(a.key.b, b.key.b) }
 
-func lessID(a, b idEntry) bool { return a.hi < b.hi || a.hi == b.hi && a.lo < b.lo }
+func cmpID(a, b idEntry) int {
+	switch {
+	case a.hi != b.hi:
+		if a.hi < b.hi {
+			return -1
+		}
+		return 1
+	case a.lo < b.lo:
+		return -1
+	case a.lo > b.lo:
+		return 1
+	}
+	return 0
+}
 
 // ListOp says what a [ListTransition] does.
 type ListOp uint8
@@ -97,29 +116,23 @@ func NewList[V aper.StateMachine[V, T], T any]() *List[V, T] {
 }
 
 func (l *List[V, T]) init() {
-	if l.items == nil {
-		l.items = btree.NewBTreeGOptions(lessItem[V], btree.Options{NoLocks: true})
-		l.ids = btree.NewBTreeGOptions(lessID, btree.Options{NoLocks: true})
-	}
 	if l.owner == 0 {
+		l.items = ordtree.New(cmpItem[V])
+		l.ids = ordtree.New(cmpID)
 		l.owner = cow.NewOwner()
 	}
 }
 
 // Len returns the number of items.
-func (l *List[V, T]) Len() int {
-	if l.items == nil {
-		return 0
-	}
-	return l.items.Len()
-}
+func (l *List[V, T]) Len() int { return l.items.Len() }
 
 // KeyOf returns the index of item id.
 func (l *List[V, T]) KeyOf(id uuid.UUID) (ZenoIndex, bool) {
-	if l.ids == nil {
-		return ZenoIndex{}, false
+	e := idKey(id)
+	if e.hi == l.last.hi && e.lo == l.last.lo && !l.last.key.IsZero() {
+		return l.last.key, true
 	}
-	e, ok := l.ids.Get(idKey(id))
+	e, ok := l.ids.Get(e)
 	return e.key, ok
 }
 
@@ -143,93 +156,64 @@ func (l *List[V, T]) Get(id uuid.UUID) (V, bool) {
 // At returns the id and state machine of the item at position i (0 is the first), or false if i
 // is out of range. It costs O(log n).
 func (l *List[V, T]) At(i int) (uuid.UUID, V, bool) {
-	if l.items == nil || i < 0 {
-		var zero V
-		return uuid.Nil, zero, false
-	}
-	it, ok := l.items.GetAt(i)
+	it, ok := l.items.At(i)
 	return it.id, it.value, ok
 }
 
-// IndexOf returns the position of item id (0 is the first). It costs O(log² n): a binary search
-// over positions, each found in O(log n).
+// IndexOf returns the position of item id (0 is the first). It costs O(log n): the id's index,
+// then one descent that adds up the counts of the subtrees to its left.
 func (l *List[V, T]) IndexOf(id uuid.UUID) (int, bool) {
 	k, ok := l.KeyOf(id)
 	if !ok {
 		return -1, false
 	}
-	return l.rank(k), true
-}
-
-// rank returns the number of items whose index is below k.
-func (l *List[V, T]) rank(k ZenoIndex) int {
-	lo, hi := 0, l.items.Len()
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		it, _ := l.items.GetAt(mid)
-		if it.key.b < k.b {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo
+	i, _ := l.items.Rank(item[V]{key: k})
+	return i, true
 }
 
 // All yields the items' ids and state machines in list order.
 func (l *List[V, T]) All() iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
-		if l.items == nil {
-			return
+		for it := range l.items.All() {
+			if !yield(it.id, it.value) {
+				return
+			}
 		}
-		l.items.Scan(func(it item[V]) bool { return yield(it.id, it.value) })
 	}
 }
 
 // Backward yields the items' ids and state machines in reverse list order.
 func (l *List[V, T]) Backward() iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
-		if l.items == nil {
-			return
+		for it := range l.items.Backward() {
+			if !yield(it.id, it.value) {
+				return
+			}
 		}
-		l.items.Reverse(func(it item[V]) bool { return yield(it.id, it.value) })
 	}
 }
 
 // Keys yields the items' ids and indexes in list order.
 func (l *List[V, T]) Keys() iter.Seq2[uuid.UUID, ZenoIndex] {
 	return func(yield func(uuid.UUID, ZenoIndex) bool) {
-		if l.items == nil {
-			return
+		for it := range l.items.All() {
+			if !yield(it.id, it.key) {
+				return
+			}
 		}
-		l.items.Scan(func(it item[V]) bool { return yield(it.id, it.key) })
 	}
 }
 
 // below returns the greatest index below k, or the zero ZenoIndex.
 func (l *List[V, T]) below(k ZenoIndex) ZenoIndex {
-	var out ZenoIndex
-	l.items.Descend(item[V]{key: k}, func(it item[V]) bool {
-		if it.key == k {
-			return true
-		}
-		out = it.key
-		return false
-	})
-	return out
+	it, _ := l.items.Below(item[V]{key: k})
+	return it.key
 }
 
 // above returns the least index above k, or the zero ZenoIndex.
 func (l *List[V, T]) above(k ZenoIndex) ZenoIndex {
-	var out ZenoIndex
-	l.items.Ascend(item[V]{key: k}, func(it item[V]) bool {
-		if it.key == k {
-			return true
-		}
-		out = it.key
-		return false
-	})
-	return out
+	it, _ := l.items.Above(item[V]{key: k})
+	return it.key
 }
 
 // between returns a fresh index between a and b (either may be zero for an open end).
@@ -274,13 +258,13 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 	case n == 0:
 		return End()
 	case i == 0:
-		first, _ := l.items.GetAt(0)
+		first, _ := l.items.At(0)
 		return Before(first.id, between(ZenoIndex{}, first.key))
 	}
-	prev, _ := l.items.GetAt(i - 1)
+	prev, _ := l.items.At(i - 1)
 	var next ZenoIndex
 	if i < n {
-		it, _ := l.items.GetAt(i)
+		it, _ := l.items.At(i)
 		next = it.key
 	}
 	return After(prev.id, between(prev.key, next))
@@ -348,7 +332,7 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
 		if j >= c {
 			j++
 		}
-		it, _ := l.items.GetAt(j)
+		it, _ := l.items.At(j)
 		return it
 	}
 	if i == 0 {
@@ -402,11 +386,11 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 		// One search both checks for a duplicate and inserts; a duplicate is put back.
 		e := idKey(t.ID)
 		e.key = k
-		if prev, dup := l.ids.Set(e); dup {
-			l.ids.Set(prev)
+		if !l.ids.Insert(e) {
 			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
 		}
 		l.items.Set(item[V]{key: k, id: t.ID, value: t.Value})
+		l.last = e
 		return nil
 	case OpDelete:
 		k, ok := l.KeyOf(t.ID)
@@ -415,6 +399,7 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 		}
 		l.items.Delete(item[V]{key: k})
 		l.ids.Delete(idKey(t.ID))
+		l.forget(t.ID)
 		return nil
 	case OpMove:
 		k, ok := l.KeyOf(t.ID)
@@ -432,6 +417,7 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 		e := idKey(t.ID)
 		e.key = nk
 		l.ids.Set(e)
+		l.last = e
 		return nil
 	case OpUpdate:
 		k, ok := l.KeyOf(t.ID)
@@ -476,7 +462,7 @@ func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
 		}
 		return l.place(p.Index), nil
 	case PosBefore, PosAfter:
-		e, ok := l.ids.Get(idKey(p.ID))
+		k, ok := l.KeyOf(p.ID)
 		if !ok {
 			if p.Index.IsZero() {
 				return ZenoIndex{}, itemConflict(conflict.NotFound, "list: the anchor item is gone and the position has no fallback index", p.ID)
@@ -484,9 +470,9 @@ func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
 			return l.place(p.Index), nil
 		}
 		if p.Kind == PosBefore {
-			return between(l.below(e.key), e.key), nil
+			return between(l.below(k), k), nil
 		}
-		return between(e.key, l.above(e.key)), nil
+		return between(k, l.above(k)), nil
 	default:
 		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("list: unknown position kind %d", p.Kind))
 	}
@@ -500,6 +486,13 @@ func (l *List[V, T]) place(z ZenoIndex) ZenoIndex {
 	return between(z, l.above(z))
 }
 
+// forget clears l.last if it is item id, which is gone or moving.
+func (l *List[V, T]) forget(id uuid.UUID) {
+	if e := idKey(id); e.hi == l.last.hi && e.lo == l.last.lo {
+		l.last = idEntry{}
+	}
+}
+
 func itemConflict(kind conflict.Kind, msg string, id uuid.UUID) error {
 	return conflict.WithPath(conflict.New(kind, msg), id.String())
 }
@@ -511,11 +504,11 @@ func notFound(id uuid.UUID) error {
 // Clone returns an independent copy in O(1); the two share their B-tree nodes and values until
 // either changes them.
 func (l *List[V, T]) Clone() *List[V, T] {
-	if l.items == nil {
+	if l.owner == 0 {
 		return &List[V, T]{}
 	}
 	l.owner = cow.NewOwner() // values l owned are now shared with the clone
-	return &List[V, T]{items: l.items.Copy(), ids: l.ids.Copy(), owner: cow.NewOwner()}
+	return &List[V, T]{items: l.items.Clone(), ids: l.ids.Clone(), owner: cow.NewOwner(), last: l.last}
 }
 
 var _ aper.StateMachine[*List[*aper.Counter, aper.CounterTransition], ListTransition[*aper.Counter, aper.CounterTransition]] = (*List[*aper.Counter, aper.CounterTransition])(nil)
