@@ -454,3 +454,40 @@ func FuzzDecode(f *testing.F) {
 		checkInvariants(t, &got)
 	})
 }
+
+// TestSharedTreeRace: a tree nested in an aper.Map is shared by two clones of the map that two
+// goroutines own; each updates it, which clones the shared tree at the same time. Run with
+// -race.
+func TestSharedTreeRace(t *testing.T) {
+	tr := tree.New[*aper.Counter, aper.CounterTransition]()
+	a := add(t, tr, tree.Root, 1)
+	b := add(t, tr, a, 2)
+	m := aper.NewMap[string, *counters, countersT]()
+	apertest.MustApply(t, m, aper.On(m.Set("t", tr)))
+	replicas := []*aper.Map[string, *counters, countersT]{m.Clone(), m.Clone()}
+	done := make(chan error, len(replicas))
+	for i, r := range replicas {
+		go func() {
+			var err error
+			for j := range 50 {
+				if err = r.Apply(aper.On(r.Update("t", tr.Update(b, aper.CounterTransition{Op: aper.CounterOpAdd, Amount: int64(i + 1)})))); err != nil {
+					break
+				}
+				if err = r.Apply(aper.On(r.Update("t", tr.MoveTo(b, tree.Root, j%2)))); err != nil {
+					break
+				}
+				_ = r.Clone()
+			}
+			done <- err
+		}()
+	}
+	for range replicas {
+		require.NoError(t, <-done)
+	}
+	for i, r := range replicas {
+		got, _ := r.Get("t")
+		checkInvariants(t, got)
+		v, _ := got.Get(b)
+		assert.Equal(t, int64(2+50*(i+1)), v.Value())
+	}
+}

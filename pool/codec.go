@@ -1,0 +1,84 @@
+package pool
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/list"
+	"github.com/tidwall/btree"
+)
+
+// ErrMalformedBoard is returned (wrapped) when decoding a board fails its checks: an object in
+// two lists, a list with null objects, or anything package list rejects in the list of lists or
+// in one list (indexes out of order, duplicate or nil ids, null values).
+var ErrMalformedBoard = errors.New("aper/pool: malformed board")
+
+// MarshalJSON encodes the board as package list encodes its list of lists: an array of
+// [index, list id, [name, objects]] in order, where objects is an array of [index, id, value].
+func (b *Board[V, T]) MarshalJSON() ([]byte, error) {
+	if b.cols == nil {
+		return []byte("[]"), nil
+	}
+	out, err := json.Marshal(b.cols)
+	if err != nil {
+		return nil, fmt.Errorf("aper/pool: %w", err)
+	}
+	return out, nil
+}
+
+// UnmarshalJSON decodes what MarshalJSON wrote. Anything malformed (see [ErrMalformedBoard]) is
+// an error and leaves b unchanged.
+func (b *Board[V, T]) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		return fmt.Errorf("%w: null", ErrMalformedBoard)
+	}
+	cols := list.NewList[*column[V, T], colOp[V, T]]()
+	if err := json.Unmarshal(data, cols); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformedBoard, err)
+	}
+	return b.load(cols)
+}
+
+// MarshalCBOR encodes the board with the layout of MarshalJSON, ids and indexes as byte
+// strings.
+func (b *Board[V, T]) MarshalCBOR() ([]byte, error) {
+	if b.cols == nil {
+		return aper.CBOR.Marshal([]any{})
+	}
+	out, err := aper.CBOR.Marshal(b.cols)
+	if err != nil {
+		return nil, fmt.Errorf("aper/pool: %w", err)
+	}
+	return out, nil
+}
+
+// UnmarshalCBOR decodes what MarshalCBOR wrote, with the checks of UnmarshalJSON.
+func (b *Board[V, T]) UnmarshalCBOR(data []byte) error {
+	if len(data) == 1 && (data[0] == 0xf6 || data[0] == 0xf7) {
+		return fmt.Errorf("%w: null", ErrMalformedBoard)
+	}
+	cols := list.NewList[*column[V, T], colOp[V, T]]()
+	if err := aper.CBOR.Unmarshal(data, cols); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformedBoard, err)
+	}
+	return b.load(cols)
+}
+
+func (b *Board[V, T]) load(cols *list.List[*column[V, T], colOp[V, T]]) error {
+	where := btree.NewBTreeG(lessPlacement)
+	for lid, c := range cols.All() {
+		if c.items == nil {
+			return fmt.Errorf("%w: list %s has null objects", ErrMalformedBoard, lid)
+		}
+		for id := range c.items.All() {
+			if prev, dup := where.Set(placement{id: id, list: lid}); dup {
+				return fmt.Errorf("%w: object %s is in lists %s and %s", ErrMalformedBoard, id, prev.list, lid)
+			}
+		}
+	}
+	b.cols, b.where = cols, where
+	return nil
+}

@@ -1,0 +1,107 @@
+package pool
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/list"
+)
+
+// column is one list of a board: its name and its objects, a list.List. It is the value of the
+// board's list of columns, so it is a state machine of its own, with colOp as its transition;
+// only the board builds colOps.
+type column[V aper.StateMachine[V, T], T any] struct {
+	// mu serializes Clone: a column shared by boards that different goroutines own may be cloned
+	// by two of them at once, and list.List's Clone writes to the list it copies.
+	mu    sync.Mutex
+	name  string
+	items *list.List[V, T]
+}
+
+// colOp renames a column or changes its objects: steps are applied in order, all or nothing.
+type colOp[V any, T any] struct {
+	rename bool
+	name   string
+	steps  []list.ListTransition[V, T]
+}
+
+func newColumn[V aper.StateMachine[V, T], T any](name string) *column[V, T] {
+	return &column[V, T]{name: name, items: list.NewList[V, T]()}
+}
+
+// Apply renames the column or applies the steps to its objects.
+func (c *column[V, T]) Apply(ev aper.Event[colOp[V, T]]) error {
+	op := &ev.Transition
+	if op.rename {
+		c.name = op.name
+		return nil
+	}
+	if len(op.steps) == 1 {
+		return c.items.Apply(aper.Event[list.ListTransition[V, T]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: op.steps[0]})
+	}
+	next, err := aper.ApplyTransaction(c.items, aper.Event[aper.Transaction[list.ListTransition[V, T]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: op.steps})
+	if err != nil {
+		return err
+	}
+	c.items = next
+	return nil
+}
+
+// Clone returns an independent copy in O(1).
+func (c *column[V, T]) Clone() *column[V, T] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return &column[V, T]{name: c.name, items: c.items.Clone()}
+}
+
+// wireColumn is a column on the wire: [name, objects].
+type wireColumn[V aper.StateMachine[V, T], T any] struct {
+	_     struct{} `cbor:",toarray"`
+	Name  string
+	Items *list.List[V, T]
+}
+
+func (c *column[V, T]) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]any{c.name, c.items})
+}
+
+func (c *column[V, T]) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if len(raw) != 2 {
+		return errors.New("a list is a [name, objects] pair")
+	}
+	var w wireColumn[V, T]
+	if err := json.Unmarshal(raw[0], &w.Name); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw[1], &w.Items); err != nil {
+		return err
+	}
+	return c.load(w)
+}
+
+func (c *column[V, T]) MarshalCBOR() ([]byte, error) {
+	return aper.CBOR.Marshal(wireColumn[V, T]{Name: c.name, Items: c.items})
+}
+
+func (c *column[V, T]) UnmarshalCBOR(b []byte) error {
+	var w wireColumn[V, T]
+	if err := aper.CBOR.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	return c.load(w)
+}
+
+func (c *column[V, T]) load(w wireColumn[V, T]) error {
+	if w.Items == nil {
+		return fmt.Errorf("list %q has null objects", w.Name)
+	}
+	c.name, c.items = w.Name, w.Items
+	return nil
+}
