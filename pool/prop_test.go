@@ -81,7 +81,7 @@ func numID(n uint64) uuid.UUID {
 // randomTransition builds any transition from random numbers: on objects and lists that exist,
 // are gone or never were, at any kind of position.
 func randomTransition(b *board, r []uint64) boardT {
-	ids := func(x uint64) uuid.UUID { return numID(x%24 + 1) }    // objects: a small id space
+	ids := func(x uint64) uuid.UUID { return numID(x%24 + 1) }     // objects: a small id space
 	lists := func(x uint64) uuid.UUID { return numID(x%5 + 1000) } // lists: five ids
 	var pos list.ListPosition
 	switch r[3] % 5 {
