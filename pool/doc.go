@@ -1,4 +1,35 @@
-// Package pool is a Kanban-style board: ordered, named lists that share one pool of objects.
+// Package pool is a Kanban-style board: ordered, named lists (columns) that share one pool of
+// objects (cards), each object a state machine in exactly one list at all times.
 //
-// See [Board].
+// [Board] is the state machine (see package aper). Its transitions create an object in a list at
+// a [list.ListPosition], move it within its list or to another list (atomically: it is never in
+// two lists or in none), delete it, apply a transition to it, and add, rename, reorder and remove
+// lists. Removing a list that still holds objects is a [NotEmpty] conflict unless the transition
+// names the list they go to ([Board.RemoveListInto]). Changes to several objects at once, such as
+// moving three cards together, go through aper.Transaction and aper.ApplyTransaction (or an
+// aper.Transactional room state): all of them happen or none.
+//
+// # Built on package list
+//
+// The board reuses list's ordering instead of copying it: the lists are a list.List whose items
+// are the columns, and each column's objects are a list.List of their own, so positions resolve
+// exactly as in a list (anchored to a neighbour, falling back to the captured index when it has
+// gone; an anchor in another list counts as gone). A third copy-on-write B-tree maps each object
+// to its list. On the wire a board is the list of lists as package list encodes it: an array of
+// [index, list id, [name, objects]], objects an array of [index, id, value]; the decoders add
+// the check that no object is in two lists.
+//
+// # Measured
+//
+// On a shared 2-core machine (AMD EPYC, Go 1.26, load average about 6 from other builds, so the
+// figures vary by a factor of two between runs), a board of 10 lists and 100,000 cards:
+//
+//   - BenchmarkMoveBetweenLists, a random card to the end of a random list: 12–22 µs, 3
+//     allocations, about 0.5 KB.
+//   - BenchmarkMoveToIndex, to a random index of a random list (MoveTo computes an anchored
+//     position, then Apply): 11–26 µs.
+//   - BenchmarkAt, the card at a random index of a list: about 1.1–1.3 µs, no allocation.
+//   - BenchmarkUpdate, a transition applied to a random card: about 7 µs, 1 allocation.
+//   - BenchmarkClone: about 0.4–0.8 µs, 4 allocations; BenchmarkCloneAndMove, a Clone and then
+//     one move between lists, 33 µs and 30 KB (the B-tree nodes on the move's paths are copied).
 package pool
