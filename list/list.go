@@ -216,14 +216,20 @@ func (l *List[V, T]) above(k ZenoIndex) ZenoIndex {
 	return it.key
 }
 
-// between returns a fresh index between a and b (either may be zero for an open end).
-func between(a, b ZenoIndex) ZenoIndex {
-	z, err := Between(a, b)
-	if err != nil {
-		// The list's indexes are distinct and ordered, so this cannot happen.
-		panic(fmt.Sprintf("aper/list: internal error: %v", err))
+// between returns a fresh index between a and b (either may be zero for an open end), close
+// to a for nearLow (an insert after a) and close to b for nearHigh (an insert before b). The list
+// knows which neighbour a position is anchored to, so it need not guess as [Between] does.
+func between(a, b ZenoIndex, l lean) ZenoIndex {
+	if a.b == "" || b.b == "" {
+		z, _ := Between(a, b) // an open end never fails
+		return z
 	}
-	return z
+	if a.b >= b.b {
+		// The list's indexes are distinct and ordered, so this cannot happen.
+		panic(fmt.Sprintf("aper/list: internal error: %s is not below %s", a, b))
+	}
+	var buf [64]byte
+	return ZenoIndex{b: string(betweenKeys(buf[:0], a.b, b.b, l))}
 }
 
 // PositionBefore returns the position just before item id, with the index it would get now as
@@ -234,7 +240,7 @@ func (l *List[V, T]) PositionBefore(id uuid.UUID) ListPosition {
 	if !ok {
 		return Before(id, ZenoIndex{})
 	}
-	return Before(id, between(l.below(k), k))
+	return Before(id, between(l.below(k), k, nearHigh))
 }
 
 // PositionAfter returns the position just after item id, with the index it would get now as the
@@ -245,7 +251,7 @@ func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
 	if !ok {
 		return After(id, ZenoIndex{})
 	}
-	return After(id, between(k, l.above(k)))
+	return After(id, between(k, l.above(k), nearLow))
 }
 
 // PositionAt returns the position where a new item ends up at position i (0 is the first; i is
@@ -259,7 +265,7 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 		return End()
 	case i == 0:
 		first, _ := l.items.At(0)
-		return Before(first.id, between(ZenoIndex{}, first.key))
+		return Before(first.id, between(ZenoIndex{}, first.key, nearHigh))
 	}
 	prev, _ := l.items.At(i - 1)
 	var next ZenoIndex
@@ -267,7 +273,7 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 		it, _ := l.items.At(i)
 		next = it.key
 	}
-	return After(prev.id, between(prev.key, next))
+	return After(prev.id, between(prev.key, next, nearLow))
 }
 
 // Insert returns a new id and the transition that inserts v with that id at pos. It does not
@@ -337,14 +343,14 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
 	}
 	if i == 0 {
 		next := at(0)
-		return l.Move(id, Before(next.id, between(ZenoIndex{}, next.key)))
+		return l.Move(id, Before(next.id, between(ZenoIndex{}, next.key, nearHigh)))
 	}
 	prev := at(i - 1)
 	var next ZenoIndex
 	if i < n {
 		next = at(i).key
 	}
-	return l.Move(id, After(prev.id, between(prev.key, next)))
+	return l.Move(id, After(prev.id, between(prev.key, next, nearLow)))
 }
 
 // Delete returns the transition that deletes item id. It does not change l. Deleting an id that
@@ -470,9 +476,9 @@ func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
 			return l.place(p.Index), nil
 		}
 		if p.Kind == PosBefore {
-			return between(l.below(k), k), nil
+			return between(l.below(k), k, nearHigh), nil
 		}
-		return between(k, l.above(k)), nil
+		return between(k, l.above(k), nearLow), nil
 	default:
 		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("list: unknown position kind %d", p.Kind))
 	}
@@ -483,7 +489,7 @@ func (l *List[V, T]) place(z ZenoIndex) ZenoIndex {
 	if _, taken := l.items.Get(item[V]{key: z}); !taken {
 		return z
 	}
-	return between(z, l.above(z))
+	return between(z, l.above(z), nearLow)
 }
 
 // forget clears l.last if it is item id, which is gone or moving.

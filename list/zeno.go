@@ -105,11 +105,20 @@ func Between(a, b ZenoIndex) (ZenoIndex, error) {
 	case a.b == "":
 		return ZenoIndex{b: string(beforeTail(buf[:0], b.b, true))}, nil
 	}
-	return ZenoIndex{b: string(betweenKeys(buf[:0], a.b, b.b))}, nil
+	return ZenoIndex{b: string(betweenKeys(buf[:0], a.b, b.b, guess))}, nil
 }
 
+// A lean says which neighbour a new index between two others goes close to.
+type lean uint8
+
+const (
+	guess lean = iota // close to b when a is a prefix of b, close to a otherwise
+	nearLow           // close to a: an insert after a, with room left for the next one after it
+	nearHigh          // close to b: an insert before b
+)
+
 // betweenKeys appends to out a key strictly between the valid keys a < b.
-func betweenKeys(out []byte, a, b string) []byte {
+func betweenKeys(out []byte, a, b string, l lean) []byte {
 	// Find the first digit where a (padded with zeros) and b differ. b > a, so it exists and
 	// a's digit there is the smaller.
 	i := 0
@@ -123,7 +132,7 @@ func betweenKeys(out []byte, a, b string) []byte {
 	// When a is a prefix of b (read with zeros), b was most likely made just after a, and the
 	// new key goes close to b: the pattern of typing backward, each key before the previous one.
 	// Otherwise it goes close to a, leaving room above it: typing forward.
-	nearB := i >= len(a)
+	nearB := l == nearHigh || l == guess && i >= len(a)
 	if hi-lo >= 2 {
 		if nearB {
 			return beforeTail(out, b[i:], false)
