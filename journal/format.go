@@ -52,12 +52,14 @@ func segHeader(base uint64) []byte {
 
 // appendRecord appends the encoding of one record to b.
 func appendRecord(b []byte, seq uint64, data []byte) []byte {
-	var h [recHeaderSize]byte
+	n := len(b)
+	b = append(b, make([]byte, recHeaderSize)...) // the header is filled in place: no escaping array
+	h := b[n:]
 	le.PutUint32(h[0:], uint32(len(data)))
 	le.PutUint64(h[4:], seq)
 	le.PutUint32(h[12:], crc32.Checksum(data, castagnoli))
 	le.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
-	return append(append(b, h[:]...), data...)
+	return append(b, data...)
 }
 
 type recHeader struct {

@@ -16,6 +16,9 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
+	if replayRoom.dir != "" {
+		os.RemoveAll(replayRoom.dir)
+	}
 	if code == 0 {
 		if leaked := leakedGoroutines(); leaked != "" {
 			os.Stderr.WriteString("goroutines leaked:\n" + leaked)
