@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -386,5 +387,53 @@ func TestSharedBoardRace(t *testing.T) {
 			sum += v.Value()
 		}
 		assert.Equal(t, int64(1+2+3+50*(i+1)), sum)
+	}
+}
+
+// TestConcurrentClientsConverge: four clients act on the same board at once, each applying its
+// transition optimistically: one moves a card to list b, one moves the same card to list c, one
+// removes list a (where the card was) into c, one creates a card in a. The server applies them
+// in its order, rejecting what no longer makes sense; every client then replays the server's
+// log, and all replicas are equal, with every card in exactly one list.
+func TestConcurrentClientsConverge(t *testing.T) {
+	base, a, b, c, objs := threeLists(t)
+	_, create := base.Append(a, aper.NewCounter(9))
+	sent := []boardT{
+		base.Move(objs[0], b, list.End()),
+		base.Move(objs[0], c, list.Beginning()),
+		base.RemoveListInto(a, c, list.End()),
+		create,
+	}
+	orders := [][]int{{0, 1, 2, 3}, {2, 3, 0, 1}, {3, 2, 1, 0}, {1, 3, 2, 0}}
+	for _, order := range orders {
+		for i, x := range sent { // optimistic applies: each is fine on its own
+			require.NoError(t, base.Clone().Apply(aper.On(x)), "transition %d", i)
+		}
+		server := base.Clone()
+		var log []boardT
+		created := false
+		for _, i := range order {
+			if err := server.Apply(aper.On(sent[i])); err == nil {
+				log = append(log, sent[i])
+				created = created || i == 3
+			} else {
+				require.NotNil(t, conflict.As(err), "%v", err)
+			}
+		}
+		checkBoard(t, server)
+		for range sent {
+			replica := base.Clone()
+			for _, x := range log {
+				apertest.MustApply(t, replica, aper.On(x))
+			}
+			apertest.Equal(t, server, replica)
+		}
+		want := 5
+		if created {
+			want++
+		}
+		assert.Equal(t, want, server.Len())
+		assert.False(t, server.HasList(a))
+		assert.Equal(t, slices.Index(order, 3) < slices.Index(order, 2), created, "the create succeeds only before the list is removed")
 	}
 }

@@ -28,7 +28,8 @@ func Example() {
 	_ = thread.Apply(aper.On(tr))
 
 	// Edit a comment, and move a reply that landed in the wrong thread.
-	_ = thread.Apply(aper.On(thread.Update(yes, aper.NewAtom("").Set("Yes, all tests are green."))))
+	answer, _ := thread.Get(yes)
+	_ = thread.Apply(aper.On(thread.Update(yes, answer.Set("Yes, all tests are green."))))
 	_ = thread.Apply(aper.On(thread.Move(other, q, list.Beginning())))
 
 	// A comment cannot become a reply to its own reply.
