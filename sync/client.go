@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	stdsync "sync"
 	"time"
 
@@ -44,6 +46,17 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	status  Status
 	waiters []chan struct{} // Sync calls, woken when nothing is pending
 	rejQ    []Rejection[T]
+
+	// Presence: this client's value (sent at most once per presence interval, the last one
+	// always), and the other clients' values as the server last told.
+	pres      any
+	presSet   bool // pres is a value to keep on the server (not a clear)
+	presDirty bool // pres has not been sent on the current connection
+	presLast  time.Time
+	presTimer *time.Timer
+	peers     map[aper.ClientID]raw
+	peerCodec aper.Codec
+	presCh    chan struct{}
 
 	changes   chan struct{}
 	statusCh  chan struct{}
@@ -90,6 +103,9 @@ type clientConfig struct {
 	ping                   time.Duration
 	handshake              time.Duration
 	maxMessage             int
+	token                  string
+	presenceInterval       time.Duration
+	maxPending             int
 }
 
 // ClientOption configures Dial. Options validate their arguments: Dial returns an error matching
@@ -131,6 +147,41 @@ func WithHandshakeTimeout(d time.Duration) ClientOption {
 	}
 }
 
+// WithToken sets the token the client sends in each hello, for the server's authentication hook
+// (AuthRequest.Token): a session cookie's value, a signed ticket.
+func WithToken(token string) ClientOption {
+	return func(c *clientConfig) error {
+		c.token = token
+		return nil
+	}
+}
+
+// WithPresenceInterval sets the shortest time between two presence values the client sends
+// (default 50ms, so at most 20 a second): SetPresence calls in between are coalesced, and the
+// last value is always sent.
+func WithPresenceInterval(d time.Duration) ClientOption {
+	return func(c *clientConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: presence interval %v", ErrInvalidOption, d)
+		}
+		c.presenceInterval = d
+		return nil
+	}
+}
+
+// WithPendingLimit bounds how many of the client's transitions may wait for the server's
+// verdict: over it, Apply returns an error matching ErrLimit and applies nothing (default: no
+// bound).
+func WithPendingLimit(n int) ClientOption {
+	return func(c *clientConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: pending limit %d, want at least 1", ErrInvalidOption, n)
+		}
+		c.maxPending = n
+		return nil
+	}
+}
+
 // clientConn is one connection of a client.
 type clientConn struct {
 	conn transport.Conn
@@ -154,6 +205,8 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		ping:       15 * time.Second,
 		handshake:  10 * time.Second,
 		maxMessage: transport.DefaultMaxMessageSize,
+
+		presenceInterval: 50 * time.Millisecond,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -175,6 +228,8 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		rejSignal: make(chan struct{}, 1),
 		rejOut:    make(chan Rejection[T]),
 		done:      make(chan struct{}),
+		presCh:    make(chan struct{}, 1),
+		peers:     make(map[aper.ClientID]raw),
 	}
 	cc, err := c.connect(ctx)
 	if err != nil {
@@ -203,6 +258,10 @@ func (c *Client[S, T]) Apply(t T) error {
 	if c.ctx.Err() != nil || c.status.State == Closed {
 		c.mu.Unlock()
 		return fmt.Errorf("aper/sync: apply: %w", ErrClosed)
+	}
+	if c.cfg.maxPending > 0 && len(c.core.pending) >= c.cfg.maxPending {
+		c.mu.Unlock()
+		return fmt.Errorf("aper/sync: apply: %w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending)
 	}
 	local, err := c.core.apply(t, time.Now())
 	if err != nil {
@@ -323,6 +382,10 @@ func (c *Client[S, T]) Close() error {
 		c.mu.Lock()
 		if c.cur != nil {
 			c.cur.conn.Close()
+		}
+		if c.presTimer != nil {
+			c.presTimer.Stop()
+			c.presTimer = nil
 		}
 		c.mu.Unlock()
 		c.wg.Wait()
@@ -448,6 +511,7 @@ func (c *Client[S, T]) connect(ctx context.Context) (*clientConn, error) {
 	cc := &clientConn{conn: conn, wire: w, q: newOutq(0)}
 	c.mu.Lock()
 	h := c.core.hello(c.room)
+	h.Token = c.cfg.token
 	c.mu.Unlock()
 	b, err := w.encode(&h)
 	if err == nil {
@@ -509,6 +573,7 @@ type inbound[S, T any] struct {
 	f    frame
 	t    T
 	snap S
+	pres raw
 }
 
 // handle decodes one transport message (payloads outside the lock) and feeds its frames to the
@@ -536,6 +601,12 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 			}
 		case frameError:
 			return &ServerError{Code: f.Code, Message: f.Message, Fatal: f.Fatal}
+		case framePresence:
+			if !first || len(items) > 0 {
+				it.pres = append(raw(nil), f.Data...)
+				break
+			}
+			return fmt.Errorf("%w: the server answered hello with %v", ErrProtocol, f.Type)
 		case frameRejected, framePong:
 		default:
 			return fmt.Errorf("%w: unexpected %v frame from the server", ErrProtocol, f.Type)
@@ -546,7 +617,10 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 	})
 	// Frames before an error still count.
 	c.mu.Lock()
-	var herr error
+	var (
+		herr        error
+		presChanged bool
+	)
 	for i := range items {
 		it := &items[i]
 		var sends []pendingEntry[T]
@@ -557,6 +631,21 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 			sends, herr = c.core.confirmedFrame(&it.f, it.t)
 		case frameRejected:
 			c.core.rejected(&it.f)
+		case framePresence:
+			if nullPayload(it.pres) {
+				delete(c.peers, it.f.Client)
+			} else {
+				c.peers[it.f.Client] = it.pres
+			}
+			presChanged = true
+		}
+		if it.f.Type == frameWelcome && herr == nil {
+			clear(c.peers)
+			for _, p := range it.f.Presence {
+				c.peers[p.Client] = p.Data
+			}
+			c.peerCodec = cc.wire.payload
+			presChanged = true
 		}
 		if herr != nil {
 			c.core.resync = true // keep the view; take a snapshot on the next connection
@@ -566,8 +655,11 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 			c.sendLocked(cc, p.local, p.t)
 		}
 	}
-	if herr == nil && err == nil && c.core.live {
+	if herr == nil && err == nil && c.core.live && c.cur != cc {
 		c.cur = cc
+		// A new connection: the server forgot this client's presence with the old one.
+		c.presDirty, c.presLast = c.presSet, time.Time{}
+		c.flushPresenceLocked(time.Now())
 	}
 	c.core.rebase()
 	changed, rejs := c.core.takeNotes()
@@ -584,6 +676,9 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 	if changed {
 		c.signal(c.changes)
 	}
+	if presChanged {
+		c.signal(c.presCh)
+	}
 	if len(rejs) > 0 {
 		c.signal(c.rejSignal)
 	}
@@ -592,3 +687,87 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 	}
 	return err
 }
+
+// Presence is another client's presence value, as the server last told this client.
+type Presence struct {
+	Client aper.ClientID
+	data   raw
+	codec  aper.Codec
+}
+
+// Decode decodes the value into v, as the codec of the connection decodes it (a value set as a
+// struct decodes into the same struct; into an any, JSON gives map[string]any and float64).
+func (p Presence) Decode(v any) error {
+	if err := p.codec.Unmarshal(p.data, v); err != nil {
+		return fmt.Errorf("aper/sync: presence of %s: %w", p.Client, err)
+	}
+	return nil
+}
+
+// SetPresence sets this client's presence value (a name, a cursor, a selection: any value the
+// connection's codec encodes), which the server passes to the room's other clients: unordered,
+// last value wins, not part of the state, never journaled. nil clears it. The value is gone for
+// everyone when the client closes, or its connection drops or times out; the client sends it
+// again when it reconnects. Values set faster than the presence interval (WithPresenceInterval)
+// are coalesced: the last one is always sent.
+func (c *Client[S, T]) SetPresence(v any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil || c.status.State == Closed {
+		return fmt.Errorf("aper/sync: set presence: %w", ErrClosed)
+	}
+	if v != nil && c.peerCodec != nil {
+		if _, err := c.peerCodec.Marshal(v); err != nil {
+			return fmt.Errorf("aper/sync: set presence: %w", err)
+		}
+	}
+	c.pres, c.presSet, c.presDirty = v, v != nil, true
+	c.flushPresenceLocked(time.Now())
+	return nil
+}
+
+// flushPresenceLocked sends the presence value if it is unsent and the interval allows, or arms
+// the timer that sends it when it does.
+func (c *Client[S, T]) flushPresenceLocked(now time.Time) {
+	if !c.presDirty || c.cur == nil || c.presTimer != nil || c.ctx.Err() != nil {
+		return
+	}
+	if !c.presLast.IsZero() {
+		if wait := c.presLast.Add(c.cfg.presenceInterval).Sub(now); wait > 0 {
+			c.presTimer = time.AfterFunc(wait, c.presenceDue)
+			return
+		}
+	}
+	cc := c.cur
+	data, err := cc.wire.payload.Marshal(c.pres)
+	if err != nil {
+		c.presDirty = false // checked by SetPresence; a value that stopped encoding is dropped
+		return
+	}
+	b, err := cc.wire.encode(&frame{Type: framePresence, Data: data})
+	if err == nil && cc.q.push(b) {
+		c.presDirty, c.presLast = false, now
+	}
+}
+
+func (c *Client[S, T]) presenceDue() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.presTimer = nil
+	c.flushPresenceLocked(time.Now())
+}
+
+// Presence returns the presence values of the room's other clients, sorted by client id.
+func (c *Client[S, T]) Presence() []Presence {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := make([]Presence, 0, len(c.peers))
+	for id, d := range c.peers {
+		list = append(list, Presence{Client: id, data: d, codec: c.peerCodec})
+	}
+	slices.SortFunc(list, func(a, b Presence) int { return strings.Compare(string(a.Client), string(b.Client)) })
+	return list
+}
+
+// PresenceChanges signals (coalesced) that Presence changed.
+func (c *Client[S, T]) PresenceChanges() <-chan struct{} { return c.presCh }

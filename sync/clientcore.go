@@ -15,6 +15,17 @@ type Rejection[T any] struct {
 	// Conflict is the server's reason. When the server no longer remembers it (the client was
 	// away for many rejections), it is a conflict of kind conflict.Rejected saying so.
 	Conflict *conflict.Conflict
+	// Err is the reason as an error: a *RefusedError when the server refused the transition
+	// before applying it (the permission hook: ErrForbidden; a limit: ErrLimit), else Conflict.
+	Err error
+}
+
+func newRejection[T any](t T, cf *conflict.Conflict, code string) Rejection[T] {
+	r := Rejection[T]{Transition: t, Conflict: cf, Err: cf}
+	if code != "" {
+		r.Err = &RefusedError{Code: code, Message: cf.Message}
+	}
+	return r
 }
 
 // pendingEntry is a transition applied optimistically and sent (or to be sent), not yet
@@ -119,8 +130,8 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 		c.viewIsC = false
 		// Pending transitions the server has processed are in the snapshot, or were rejected.
 		for len(c.pending) > 0 && c.pending[0].local <= c.resolved {
-			if cf := c.record(c.pending[0].local); cf != nil {
-				c.rejections = append(c.rejections, Rejection[T]{Transition: c.pending[0].t, Conflict: cf})
+			if rr := c.record(c.pending[0].local); rr != nil {
+				c.rejections = append(c.rejections, newRejection(c.pending[0].t, rr.Conflict, rr.Code))
 			}
 			c.pop()
 		}
@@ -137,10 +148,10 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	return nil, nil
 }
 
-func (c *clientCore[S, T]) record(local uint64) *conflict.Conflict {
-	for _, r := range c.records {
-		if r.Local == local {
-			return r.Conflict
+func (c *clientCore[S, T]) record(local uint64) *rejectionRecord {
+	for i := range c.records {
+		if c.records[i].Local == local {
+			return &c.records[i]
 		}
 	}
 	return nil
@@ -158,13 +169,14 @@ func (c *clientCore[S, T]) goLive() []pendingEntry[T] {
 	return c.pending
 }
 
-// rejectHead drops the oldest pending entry as rejected with cf (or the forgotten conflict).
-func (c *clientCore[S, T]) rejectHead(cf *conflict.Conflict) {
-	if cf == nil {
-		cf = errForgotten
+// rejectHead drops the oldest pending entry as rejected with rr (nil: the forgotten conflict).
+func (c *clientCore[S, T]) rejectHead(rr *rejectionRecord) {
+	cf, code := errForgotten, ""
+	if rr != nil {
+		cf, code = rr.Conflict, rr.Code
 	}
 	p := c.pending[0]
-	c.rejections = append(c.rejections, Rejection[T]{Transition: p.t, Conflict: cf})
+	c.rejections = append(c.rejections, newRejection(p.t, cf, code))
 	if !p.skipped {
 		c.dirty = true
 	}
@@ -235,7 +247,7 @@ func (c *clientCore[S, T]) rejected(f *frame) {
 		c.rejectHead(nil)
 	}
 	if len(c.pending) > 0 && c.pending[0].local == f.Local {
-		c.rejectHead(f.Conflict)
+		c.rejectHead(&rejectionRecord{Local: f.Local, Conflict: f.Conflict, Code: f.Code})
 	}
 }
 

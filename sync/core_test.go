@@ -56,7 +56,7 @@ type simClient[S aper.StateMachine[S, T], T any] struct {
 
 func newSim[S aper.StateMachine[S, T], T any](t *testing.T, state S, logSize int, w *wire) *sim[S, T] {
 	s := &sim[S, T]{t: t, w: w, now: t0, toRoom: map[*simClient[S, T]][][]byte{}}
-	s.room = newRoomCore(fmt.Sprintf("room-%s", t.Name()), state, roomConfig{
+	s.room = newRoomCore(fmt.Sprintf("room-%s", t.Name()), state, roomConfig[S, T]{
 		logSize: logSize, maxRejections: 8, keepRecords: true,
 		newID: func() aper.ClientID { s.ids++; return aper.ClientID(fmt.Sprintf("c%d", s.ids)) },
 	})
@@ -93,7 +93,7 @@ func (s *sim[S, T]) connect(c *simClient[S, T]) *simClient[S, T] {
 	h := c.core.hello("r")
 	h = s.roundTrip(h)
 	c.peer = &fakePeer{name: string(h.Client)}
-	c.sess = s.room.join(c.peer, s.w, &h, s.now)
+	c.sess = s.room.join(c.peer, s.w, &h, Identity{}, s.now)
 	delete(s.toRoom, c)
 	s.flushRoom()
 	s.recvAll(c)
@@ -526,7 +526,7 @@ func TestRoomCoreJoinInSameBatch(t *testing.T) {
 	bc := &simClient[*aper.Counter, aper.CounterTransition]{}
 	h := s.roundTrip(bc.core.hello("r"))
 	bc.peer = &fakePeer{}
-	bc.sess = s.room.join(bc.peer, s.w, &h, s.now)
+	bc.sess = s.room.join(bc.peer, s.w, &h, Identity{}, s.now)
 	s.flushRoom()
 	if len(bc.peer.frames) != 1 {
 		t.Fatalf("late joiner got %d frames, want only its welcome", len(bc.peer.frames))
@@ -545,7 +545,7 @@ func TestRoomCoreReplayRestoresExactlyOnce(t *testing.T) {
 	}
 	s.submitAll(a)
 	recs := s.records
-	fresh := newRoomCore("r", aper.NewCounter(0), roomConfig{logSize: 4})
+	fresh := newRoomCore("r", aper.NewCounter(0), roomConfig[*aper.Counter, aper.CounterTransition]{logSize: 4})
 	for _, rc := range recs {
 		if err := fresh.replay(rc); err != nil {
 			t.Fatal(err)

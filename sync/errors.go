@@ -19,6 +19,15 @@ var (
 	ErrServerClosed = errors.New("aper/sync: server closed")
 	// ErrClosed is net.ErrClosed: a closed Client returns errors that match it.
 	ErrClosed = net.ErrClosed
+	// ErrUnauthorized marks a connection the server's authentication hook refused, or a room
+	// the client's identity may not join; see [ServerError].
+	ErrUnauthorized = errors.New("aper/sync: unauthorized")
+	// ErrForbidden marks a transition the server's permission hook refused; see [RefusedError].
+	ErrForbidden = errors.New("aper/sync: transition forbidden")
+	// ErrLimit marks a request over one of the server's limits (transitions per second,
+	// transitions in flight, transition size, clients per room, rooms per server) or the
+	// client's own pending limit; see [RefusedError] and [ServerError].
+	ErrLimit = errors.New("aper/sync: over a limit")
 )
 
 // VersionError says that the peer speaks another protocol version. It matches ErrVersion.
@@ -40,8 +49,12 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // ServerError is an error frame the server sent before closing the connection. Fatal errors stop
 // a Client from reconnecting (another protocol version, a room that cannot load); others (the
 // server shutting down, a client that fell behind) are followed by a reconnection.
+//
+// It matches ErrVersion for code "version", ErrUnauthorized for "unauthorized" (the
+// authentication hook refused the connection; Message is the hook's reason) and ErrLimit for
+// "limit" (too many clients in the room or rooms on the server; not fatal: the client retries).
 type ServerError struct {
-	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow"
+	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow", "unauthorized", "limit", "timeout"
 	Message string
 	Fatal   bool
 }
@@ -53,5 +66,42 @@ func (e *ServerError) Error() string {
 	return fmt.Sprintf("aper/sync: server error %q: %s", e.Code, e.Message)
 }
 
-// Is makes errors.Is(err, ErrVersion) true for the server's version error.
-func (e *ServerError) Is(target error) bool { return target == ErrVersion && e.Code == codeVersion }
+// Is makes errors.Is true for ErrVersion, ErrUnauthorized and ErrLimit as their codes say.
+func (e *ServerError) Is(target error) bool {
+	switch target {
+	case ErrVersion:
+		return e.Code == codeVersion
+	case ErrUnauthorized:
+		return e.Code == codeAuth
+	case ErrLimit:
+		return e.Code == codeLimit
+	}
+	return false
+}
+
+// RefusedError is why the server refused a transition before applying it: the permission hook
+// said no (Code "forbidden", matches ErrForbidden) or the client was over a limit (Code "rate",
+// "pending" or "size", matches ErrLimit). It is [Rejection.Err] of such a rejection; the
+// transition reached nobody else and the room carried on.
+type RefusedError struct {
+	Code    string
+	Message string
+}
+
+var _ error = (*RefusedError)(nil)
+
+// Error gives the code and the server's message.
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("aper/sync: transition refused (%s): %s", e.Code, e.Message)
+}
+
+// Is makes errors.Is(err, ErrForbidden) or errors.Is(err, ErrLimit) true as the code says.
+func (e *RefusedError) Is(target error) bool {
+	switch target {
+	case ErrForbidden:
+		return e.Code == codeForbidden
+	case ErrLimit:
+		return e.Code == codeRate || e.Code == codePending || e.Code == codeSize
+	}
+	return false
+}

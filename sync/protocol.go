@@ -44,7 +44,13 @@ const ProtocolVersion = 1
 //	error     server → client  Code, Message, Fatal (do not reconnect); the server closes the
 //	                           connection after it
 //	ping/pong either way       Time (the sender's clock in a pong from the server)
-//	presence  reserved (type 9) for per-client ephemeral values
+//	presence  client → server  Data: the client's presence value (null clears it)
+//	          server → others  Client, Data: another client's presence (absent or null: gone)
+//
+// A hello may also carry Token (for the server's authentication hook); a welcome also carries
+// Presence, the presence values of the other clients of the room. A rejected frame may carry a
+// Code when the server refused the transition before applying it (a limit, a permission): see
+// [RefusedError].
 //
 // Frames of an unknown type are a protocol error: the connection closes.
 type frame struct {
@@ -64,6 +70,14 @@ type frame struct {
 	Code     string             `json:"code,omitempty" cbor:"14,keyasint,omitempty"`
 	Message  string             `json:"msg,omitempty" cbor:"15,keyasint,omitempty"`
 	Fatal    bool               `json:"fatal,omitempty" cbor:"16,keyasint,omitempty"`
+	Token    string             `json:"token,omitempty" cbor:"17,keyasint,omitempty"`
+	Presence []presenceRecord   `json:"presence,omitempty" cbor:"18,keyasint,omitempty"`
+}
+
+// presenceRecord is one client's presence value in a welcome.
+type presenceRecord struct {
+	Client aper.ClientID `json:"client" cbor:"1,keyasint"`
+	Data   raw           `json:"data" cbor:"2,keyasint"`
 }
 
 // frameType says what a frame is.
@@ -78,7 +92,7 @@ const (
 	frameError     frameType = 6
 	framePing      frameType = 7
 	framePong      frameType = 8
-	framePresence  frameType = 9 // reserved
+	framePresence  frameType = 9
 )
 
 func (t frameType) String() string {
@@ -110,17 +124,32 @@ func (t frameType) String() string {
 type rejectionRecord struct {
 	Local    uint64             `json:"local" cbor:"1,keyasint"`
 	Conflict *conflict.Conflict `json:"conflict" cbor:"2,keyasint"`
+	Code     string             `json:"code,omitempty" cbor:"3,keyasint,omitempty"`
 }
 
 // Error codes of error frames.
 const (
-	codeVersion    = "version"    // the peer speaks another protocol version (fatal)
-	codeProtocol   = "protocol"   // a malformed or unexpected frame
-	codeRoom       = "room"       // the room could not be loaded
-	codeShutdown   = "shutdown"   // the server is shutting down
-	codeSuperseded = "superseded" // the same client connected again (fatal for this connection)
-	codeOverflow   = "overflow"   // the client fell too far behind
+	codeVersion    = "version"      // the peer speaks another protocol version (fatal)
+	codeProtocol   = "protocol"     // a malformed or unexpected frame
+	codeRoom       = "room"         // the room could not be loaded
+	codeShutdown   = "shutdown"     // the server is shutting down
+	codeSuperseded = "superseded"   // the same client connected again (fatal for this connection)
+	codeOverflow   = "overflow"     // the client fell too far behind
+	codeAuth       = "unauthorized" // the authentication hook refused the client (fatal)
+	codeLimit      = "limit"        // a server or room limit: too many rooms or clients
+	codeTimeout    = "timeout"      // the connection was silent for too long
+
+	// Codes of refused transitions (rejected frames), see RefusedError.
+	codeForbidden = "forbidden" // the permission hook refused it
+	codeRate      = "rate"      // over the client's transitions per second
+	codePending   = "pending"   // over the client's transitions in flight
+	codeSize      = "size"      // the transition is too large
 )
+
+// nullPayload reports whether a payload is absent or an encoded null (JSON null, CBOR 0xf6).
+func nullPayload(b []byte) bool {
+	return len(b) == 0 || (len(b) == 1 && b[0] == 0xf6) || string(b) == "null"
+}
 
 // raw is a nested payload encoded with the frame's own codec: json.RawMessage on JSON,
 // cbor.RawMessage on CBOR.

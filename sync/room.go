@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aper-go/aper"
@@ -36,6 +37,16 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	keepRecords   bool
 	maxRejections int
 	newID         func() aper.ClientID
+	permit        func(id Identity, state S, t T) error
+	rate          float64 // transitions per second per client, 0 for no limit
+	burst         float64
+	maxClients    int
+	grace         time.Duration // how long a member may be away before it has left for good
+
+	presence map[aper.ClientID]*presenceValue
+
+	timerStuck uint64 // the Seq at which the state's timer transition failed; no retry before it moves
+	timerStuckSet bool
 
 	ready ready[T]
 
@@ -46,6 +57,7 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 type session struct {
 	peer   any   // the goroutine layer's handle on the connection; opaque to the core
 	wire   *wire // the connection's codec
+	ident  Identity
 	client aper.ClientID
 	since  uint64 // broadcasts with Seq ≤ since are covered by this session's welcome
 	idx    int    // position in roomCore.sessions, -1 once gone
@@ -58,6 +70,21 @@ type clientRecord struct {
 	processed uint64            // highest local seq applied or rejected
 	rejected  []rejectionRecord // the last rejections not yet acknowledged by a hello
 	session   *session          // the current connection, or nil
+
+	tokens float64   // the rate limit's token bucket
+	refill time.Time // when tokens was last topped up
+
+	member bool      // joined and not yet left for good (tracked when the state is a Membership)
+	awayAt time.Time // when its last connection ended, while member and session == nil
+}
+
+// presenceValue is a client's presence value, encoded in the codec it came in and converted to
+// the others on first need.
+type presenceValue struct {
+	src   int              // the wire it came in
+	data  [numWires]raw    // the value per codec (nil: not yet converted)
+	bad   [numWires]bool   // conversion to that codec failed: its clients do not see it
+	frame [numWires][]byte // the presence frame per codec
 }
 
 type logEntry[T any] struct {
@@ -74,7 +101,18 @@ type record[T any] struct {
 	Local      uint64
 	Time       time.Time
 	Transition T
+	Kind       recordKind    // what made a server event, for Membership
+	Subject    aper.ClientID // the client that joined or left
 }
+
+// recordKind says what made a transition: a client's submit or the server's own event.
+type recordKind uint8
+
+const (
+	kindSubmit recordKind = iota // a client's transition, or a timer (Client empty)
+	kindJoined                   // Membership.Joined of Subject
+	kindLeft                     // Membership.Left of Subject
+)
 
 // output is one frame to deliver: to one session, or (to == nil) a broadcast of Seq seq to every
 // session whose welcome does not already cover it.
@@ -84,6 +122,11 @@ type output struct {
 	frame  []byte           // for to != nil
 	frames [numWires][]byte // for broadcasts, per codec in use
 	close  bool             // close the session's connection after its frames
+
+	// An ephemeral broadcast (presence): to every session but except, whatever its since; a
+	// codec whose frame is nil gets nothing.
+	ephemeral bool
+	except    *session
 }
 
 // ready is what one or more steps of the core produced.
@@ -92,16 +135,25 @@ type ready[T any] struct {
 	records []record[T]
 }
 
-type roomConfig struct {
+type roomConfig[S, T any] struct {
 	logSize       int
 	maxRejections int
 	keepRecords   bool
 	newID         func() aper.ClientID
+	permit        func(id Identity, state S, t T) error
+	rate          float64
+	burst         int
+	maxClients    int
+	grace         time.Duration
 }
 
-func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roomConfig) *roomCore[S, T] {
+func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roomConfig[S, T]) *roomCore[S, T] {
 	if cfg.logSize <= 0 {
 		cfg.logSize = 1
+	}
+	burst := float64(cfg.burst)
+	if burst < 1 {
+		burst = max(1, cfg.rate)
 	}
 	return &roomCore[S, T]{
 		name:          name,
@@ -111,6 +163,12 @@ func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roo
 		keepRecords:   cfg.keepRecords,
 		maxRejections: cfg.maxRejections,
 		newID:         cfg.newID,
+		permit:        cfg.permit,
+		rate:          cfg.rate,
+		burst:         burst,
+		maxClients:    cfg.maxClients,
+		grace:         cfg.grace,
+		presence:      make(map[aper.ClientID]*presenceValue),
 	}
 }
 
@@ -158,22 +216,34 @@ func (r *roomCore[S, T]) closeWith(s *session, code, msg string, fatal bool) {
 // join attaches a connection that sent hello h and answers with a welcome: a resume from the
 // in-memory log when it still holds everything after h.Seq, or else a snapshot. A client already
 // attached through another connection is detached from it (its old connection is closed), so
-// that frames still in flight on the old one are ignored.
-func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, now time.Time) *session {
-	id := h.Client
-	if id == "" {
-		id = r.newID()
+// that frames still in flight on the old one are ignored. id is who the connection is (its
+// Client, when set, is the hello's). A room at its client limit refuses the connection: join
+// then returns nil.
+//
+// If the state is a Membership and the client is not a member (its first join, or after it left
+// for good), its Joined transition is applied after the welcome, as a server event.
+func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time.Time) *session {
+	cid := h.Client
+	if cid == "" {
+		cid = r.newID()
 	}
-	rec := r.clients[id]
+	rec := r.clients[cid]
+	if r.maxClients > 0 && len(r.sessions) >= r.maxClients && (rec == nil || rec.session == nil) {
+		s := &session{peer: peer, wire: w, idx: -1}
+		b, _ := w.encode(&frame{Type: frameError, Code: codeLimit, Message: fmt.Sprintf("aper/sync: room %q is full (%d clients)", r.name, r.maxClients)})
+		r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true})
+		return nil
+	}
 	if rec == nil {
 		rec = &clientRecord{}
-		r.clients[id] = rec
+		r.clients[cid] = rec
 	}
 	if old := rec.session; old != nil {
 		r.closeWith(old, codeSuperseded, "the same client connected again", true)
 		r.detach(old)
 	}
-	s := &session{peer: peer, wire: w, client: id, since: r.seq, idx: len(r.sessions)}
+	id.Client = cid
+	s := &session{peer: peer, wire: w, ident: id, client: cid, since: r.seq, idx: len(r.sessions)}
 	r.sessions = append(r.sessions, s)
 	r.perWire[w.idx]++
 	rec.session = s
@@ -191,10 +261,11 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, now time.Time) *sessi
 	wf := frame{
 		Type:     frameWelcome,
 		V:        ProtocolVersion,
-		Client:   id,
+		Client:   cid,
 		Local:    rec.processed,
 		Time:     now.UnixNano(),
 		Rejected: rec.rejected,
+		Presence: r.presenceList(s),
 	}
 	if h.Resume && r.canResume(h.Seq) {
 		wf.Seq, wf.Upto = h.Seq, r.seq
@@ -205,17 +276,92 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, now time.Time) *sessi
 				r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(e, w)})
 			}
 		}
-		return s
+	} else {
+		snap, err := w.payload.Marshal(r.state)
+		if err != nil {
+			r.closeWith(s, codeRoom, fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err), true)
+			r.detach(s)
+			return s
+		}
+		wf.Snapshot, wf.Seq, wf.Data = true, r.seq, snap
+		r.direct(s, &wf)
 	}
-	snap, err := w.payload.Marshal(r.state)
-	if err != nil {
-		r.closeWith(s, codeRoom, fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err), true)
-		r.detach(s)
-		return s
+	if m, ok := any(r.state).(Membership[T]); ok && !rec.member {
+		rec.member = true
+		if t, ok := m.Joined(cid); ok {
+			r.memberEvent(kindJoined, cid, t, now)
+		}
 	}
-	wf.Snapshot, wf.Seq, wf.Data = true, r.seq, snap
-	r.direct(s, &wf)
 	return s
+}
+
+// presenceList returns the presence values of the clients other than s, in s's codec.
+func (r *roomCore[S, T]) presenceList(s *session) []presenceRecord {
+	var list []presenceRecord
+	for id, p := range r.presence {
+		if id == s.client {
+			continue
+		}
+		if d := r.presenceData(p, s.wire); d != nil {
+			list = append(list, presenceRecord{Client: id, Data: d})
+		}
+	}
+	return list
+}
+
+// presenceData returns p's value in codec w, converting it on first need; nil if it does not
+// convert.
+func (r *roomCore[S, T]) presenceData(p *presenceValue, w *wire) raw {
+	if p.data[w.idx] == nil && !p.bad[w.idx] {
+		d, err := convertPayload(p.data[p.src], wires[p.src], w)
+		if err != nil {
+			p.bad[w.idx] = true
+		} else {
+			p.data[w.idx] = d
+		}
+	}
+	return p.data[w.idx]
+}
+
+// setPresence records s's client's presence value (data in s's codec; null clears it) and
+// broadcasts it to the room's other sessions. Presence is not ordered, not part of the state and
+// never journaled.
+func (r *roomCore[S, T]) setPresence(s *session, data raw) {
+	if s.gone() {
+		return
+	}
+	if nullPayload(data) {
+		r.clearPresence(s.client, s)
+		return
+	}
+	p := &presenceValue{src: s.wire.idx}
+	p.data[s.wire.idx] = data
+	r.presence[s.client] = p
+	out := output{ephemeral: true, except: s}
+	for _, w := range wires {
+		if r.perWire[w.idx] == 0 {
+			continue
+		}
+		if d := r.presenceData(p, w); d != nil {
+			out.frames[w.idx], _ = w.encode(&frame{Type: framePresence, Client: s.client, Data: d})
+		}
+	}
+	r.ready.outputs = append(r.ready.outputs, out)
+}
+
+// clearPresence removes a client's presence value, telling the room's other sessions.
+func (r *roomCore[S, T]) clearPresence(id aper.ClientID, except *session) {
+	if _, ok := r.presence[id]; !ok {
+		return
+	}
+	delete(r.presence, id)
+	out := output{ephemeral: true, except: except}
+	for _, w := range wires {
+		if r.perWire[w.idx] > 0 {
+			out.frames[w.idx], _ = w.encode(&frame{Type: framePresence, Client: id})
+		}
+	}
+	r.ready.outputs = append(r.ready.outputs, out)
 }
 
 // canResume reports whether the log holds every transition after seq.
@@ -257,7 +403,8 @@ func (r *roomCore[S, T]) confirmedFrame(e *logEntry[T], w *wire) []byte {
 // submit orders, applies and broadcasts a transition from session s, or rejects it to s alone.
 // A local seq the room has already processed for this client is a duplicate (a re-send after a
 // reconnection): it is ignored, since the welcome of the client's current connection told it the
-// outcome.
+// outcome. A client over its rate, or whose transition the permission hook refuses, gets a
+// refusal (a rejection with a code), which counts as processed.
 func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 	if s.gone() {
 		return // a frame still in flight on a superseded or closed connection
@@ -267,6 +414,16 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 		r.duplicates++
 		return
 	}
+	if r.rate > 0 && !rec.take(now, r.rate, r.burst) {
+		r.refuse(s, local, codeRate, fmt.Sprintf("over %g transitions per second", r.rate))
+		return
+	}
+	if r.permit != nil {
+		if err := r.permit(s.ident, r.state, t); err != nil {
+			r.refuse(s, local, codeForbidden, err.Error())
+			return
+		}
+	}
 	rec.processed = local
 	ev := aper.Event[T]{Seq: r.seq + 1, Client: s.client, Time: now, Transition: t}
 	if err := r.state.Apply(ev); err != nil {
@@ -274,33 +431,141 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 		if c == nil {
 			c = conflict.New(conflict.Invalid, err.Error())
 		}
-		if r.maxRejections > 0 {
-			if len(rec.rejected) >= r.maxRejections {
-				n := copy(rec.rejected, rec.rejected[1:])
-				rec.rejected = rec.rejected[:n]
-			}
-			rec.rejected = append(rec.rejected, rejectionRecord{Local: local, Conflict: c})
-		}
-		r.direct(s, &frame{Type: frameRejected, Local: local, Conflict: c})
+		r.reject(s, rec, local, c, "")
 		return
 	}
-	r.ordered(ev, local)
+	r.ordered(ev, local, kindSubmit, "")
+}
+
+// take takes one token from the client's bucket, refilled at rate per second up to burst.
+func (c *clientRecord) take(now time.Time, rate, burst float64) bool {
+	if c.refill.IsZero() {
+		c.tokens = burst
+	} else if d := now.Sub(c.refill); d > 0 {
+		c.tokens = min(burst, c.tokens+d.Seconds()*rate)
+	}
+	c.refill = now
+	if c.tokens < 1 {
+		return false
+	}
+	c.tokens--
+	return true
+}
+
+// refuse rejects s's transition local without applying it: code says why (see RefusedError).
+func (r *roomCore[S, T]) refuse(s *session, local uint64, code, msg string) {
+	if s.gone() {
+		return
+	}
+	rec := r.clients[s.client]
+	if local <= rec.processed {
+		r.duplicates++
+		return
+	}
+	rec.processed = local
+	r.reject(s, rec, local, conflict.New(conflict.Rejected, "aper/sync: "+code+": "+msg), code)
+}
+
+func (r *roomCore[S, T]) reject(s *session, rec *clientRecord, local uint64, c *conflict.Conflict, code string) {
+	if r.maxRejections > 0 {
+		if len(rec.rejected) >= r.maxRejections {
+			n := copy(rec.rejected, rec.rejected[1:])
+			rec.rejected = rec.rejected[:n]
+		}
+		rec.rejected = append(rec.rejected, rejectionRecord{Local: local, Conflict: c, Code: code})
+	}
+	r.direct(s, &frame{Type: frameRejected, Local: local, Conflict: c, Code: code})
 }
 
 // serverEvent orders and applies a transition the server makes itself (a timer, an agent, a join
 // or leave of the next step): no client, no local seq. A conflict is returned and nothing is
 // broadcast.
 func (r *roomCore[S, T]) serverEvent(t T, now time.Time) error {
+	return r.memberEvent(kindSubmit, "", t, now)
+}
+
+// memberEvent is serverEvent for a Membership transition about client subject.
+func (r *roomCore[S, T]) memberEvent(kind recordKind, subject aper.ClientID, t T, now time.Time) error {
 	ev := aper.Event[T]{Seq: r.seq + 1, Time: now, Transition: t}
 	if err := r.state.Apply(ev); err != nil {
 		return fmt.Errorf("aper/sync: room %q: server event: %w", r.name, err)
 	}
-	r.ordered(ev, 0)
+	r.ordered(ev, 0, kind, subject)
 	return nil
 }
 
+// maxTimerRun bounds how many due timer transitions one call of fireTimers applies.
+const maxTimerRun = 64
+
+// fireTimers applies the state's timer transitions that are due at now (see Timer), as server
+// events, and returns when the next one is due (ok false: none). A timer transition that
+// conflicts is not retried until the room's Seq moves on (so that a state that keeps naming it
+// does not spin).
+func (r *roomCore[S, T]) fireTimers(now time.Time) (next time.Time, ok bool) {
+	tm, isTimer := any(r.state).(Timer[T])
+	if !isTimer {
+		return time.Time{}, false
+	}
+	for range maxTimerRun {
+		if r.timerStuckSet && r.timerStuck == r.seq {
+			return time.Time{}, false
+		}
+		t, at, ok := tm.NextTimer()
+		if !ok {
+			return time.Time{}, false
+		}
+		if at.After(now) {
+			return at, true
+		}
+		if err := r.serverEvent(t, now); err != nil {
+			r.timerStuck, r.timerStuckSet = r.seq, true
+			return time.Time{}, false
+		}
+	}
+	return now, true // more are due: come back after the other messages
+}
+
+// expireMembers applies the Left transition of every member whose connection ended more than
+// the grace period before now, and returns when the next one is due (ok false: none).
+func (r *roomCore[S, T]) expireMembers(now time.Time) (next time.Time, ok bool) {
+	m, isMembership := any(r.state).(Membership[T])
+	if !isMembership {
+		return time.Time{}, false
+	}
+	var due []aper.ClientID
+	for id, rec := range r.clients {
+		if !rec.member || rec.session != nil {
+			continue
+		}
+		at := rec.awayAt.Add(r.grace)
+		if !at.After(now) {
+			due = append(due, id)
+		} else if !ok || at.Before(next) {
+			next, ok = at, true
+		}
+	}
+	slices.Sort(due) // a deterministic order
+	for _, id := range due {
+		r.clients[id].member = false
+		if t, ok := m.Left(id); ok {
+			r.memberEvent(kindLeft, id, t, now)
+		}
+	}
+	return next, ok
+}
+
+// away reports whether a member's grace period is running (the room must stay loaded).
+func (r *roomCore[S, T]) away() bool {
+	for _, rec := range r.clients {
+		if rec.member && rec.session == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // ordered records an applied transition: next Seq, log, journal record, broadcast.
-func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64) {
+func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64, kind recordKind, subject aper.ClientID) {
 	r.seq = ev.Seq
 	var e *logEntry[T]
 	if r.logLen < len(r.log) {
@@ -312,7 +577,7 @@ func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64) {
 	}
 	*e = logEntry[T]{ev: ev, local: local}
 	if r.keepRecords {
-		r.ready.records = append(r.ready.records, record[T]{Seq: ev.Seq, Client: ev.Client, Local: local, Time: ev.Time, Transition: ev.Transition})
+		r.ready.records = append(r.ready.records, record[T]{Seq: ev.Seq, Client: ev.Client, Local: local, Time: ev.Time, Transition: ev.Transition, Kind: kind, Subject: subject})
 	}
 	out := output{seq: ev.Seq}
 	for _, w := range wires {
@@ -341,12 +606,41 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 		}
 		rec.processed = max(rec.processed, rc.Local)
 	}
+	if rc.Subject != "" {
+		rec := r.clients[rc.Subject]
+		if rec == nil {
+			rec = &clientRecord{}
+			r.clients[rc.Subject] = rec
+		}
+		rec.member = rc.Kind == kindJoined
+	}
 	r.seq = rc.Seq
 	return nil
 }
 
-// leave detaches a session whose connection ended. The client's record stays, for its return.
-func (r *roomCore[S, T]) leave(s *session) { r.detach(s) }
+// replayed ends a rebuild at now: members that have no connection (all of them, after a
+// restart) start their grace period, so that they leave for good unless they come back.
+func (r *roomCore[S, T]) replayed(now time.Time) {
+	for _, rec := range r.clients {
+		if rec.member && rec.session == nil {
+			rec.awayAt = now
+		}
+	}
+}
+
+// leave detaches a session whose connection ended at now. The client's record stays, for its
+// return; its presence goes, for everyone; a member's grace period starts.
+func (r *roomCore[S, T]) leave(s *session, now time.Time) {
+	if s.gone() {
+		return
+	}
+	r.detach(s)
+	rec := r.clients[s.client]
+	if rec != nil && rec.session == nil {
+		rec.awayAt = now
+		r.clearPresence(s.client, nil)
+	}
+}
 
 func (r *roomCore[S, T]) detach(s *session) {
 	if s.gone() {

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aper-go/aper"
@@ -30,6 +32,7 @@ import (
 type Server[S aper.StateMachine[S, T], T any] struct {
 	factory func(ctx context.Context, room string) (S, error)
 	cfg     serverConfig
+	permit  func(Identity, string, S, T) error
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelCauseFunc
@@ -59,6 +62,17 @@ type serverConfig struct {
 	logger       *slog.Logger
 	now          func() time.Time
 	ws           *websocket.ServerOptions
+
+	auth          AuthFunc
+	permit        any // func(Identity, S, T) error, checked by NewServer
+	rate          float64
+	burst         int
+	maxPending    int
+	maxTransition int
+	maxClients    int
+	maxRooms      int
+	connTimeout   time.Duration
+	leaveGrace    time.Duration
 }
 
 // ServerOption configures a Server. Options validate their arguments: NewServer returns an
@@ -145,6 +159,129 @@ func WithWebSocket(opts *websocket.ServerOptions) ServerOption {
 	}
 }
 
+// WithAuth sets the authentication hook, asked once per connection after its hello, before it
+// joins its room: it sees the transport's metadata and the hello's token and returns the
+// client's identity (its ClientID, which replaces the one the client presented, and the rooms
+// it may join), or an error that refuses the connection with the error's message. Agents
+// (Server.Agent) are not asked.
+func WithAuth(f AuthFunc) ServerOption {
+	return func(c *serverConfig) error {
+		if f == nil {
+			return fmt.Errorf("%w: nil auth hook", ErrInvalidOption)
+		}
+		c.auth = f
+		return nil
+	}
+}
+
+// WithPermission sets the per-transition permission hook, asked in the room's goroutine before
+// each client transition is applied, with the sender's identity (see WithAuth; without it, an
+// Identity holding only the Client), the room's state (read it, do not change it or keep it) and
+// the transition. A non-nil error refuses the transition: its sender alone gets a rejection
+// whose Err is a *RefusedError matching ErrForbidden; nobody else hears of it. Server events
+// (timers, joins and leaves) are not asked. S and T must be the server's: NewServer returns an
+// error matching ErrInvalidOption otherwise.
+func WithPermission[S, T any](check func(id Identity, room string, state S, t T) error) ServerOption {
+	return func(c *serverConfig) error {
+		if check == nil {
+			return fmt.Errorf("%w: nil permission hook", ErrInvalidOption)
+		}
+		c.permit = check
+		return nil
+	}
+}
+
+// WithRateLimit limits each client to perSecond transitions per second on average, in bursts of
+// up to burst (a token bucket; burst < 1 means max(1, perSecond)). A transition over the limit
+// is refused: its sender gets a rejection whose Err matches ErrLimit (code "rate"); the room
+// carries on. Default: no limit.
+func WithRateLimit(perSecond float64, burst int) ServerOption {
+	return func(c *serverConfig) error {
+		if perSecond <= 0 || burst < 0 {
+			return fmt.Errorf("%w: rate limit of %g per second, burst %d", ErrInvalidOption, perSecond, burst)
+		}
+		c.rate, c.burst = perSecond, burst
+		return nil
+	}
+}
+
+// WithMaxPending bounds how many of one connection's transitions may wait, received but not yet
+// processed by the room (default 4096). Those over it are refused (code "pending", matching
+// ErrLimit).
+func WithMaxPending(n int) ServerOption {
+	return func(c *serverConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max pending %d, want at least 1", ErrInvalidOption, n)
+		}
+		c.maxPending = n
+		return nil
+	}
+}
+
+// WithMaxTransitionSize bounds the encoded size of one transition (default: no bound below the
+// transport's message limit). A larger one is refused (code "size", matching ErrLimit), and a
+// presence value over it is ignored.
+func WithMaxTransitionSize(n int) ServerOption {
+	return func(c *serverConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max transition size %d, want at least 1", ErrInvalidOption, n)
+		}
+		c.maxTransition = n
+		return nil
+	}
+}
+
+// WithMaxClientsPerRoom bounds how many connections a room serves at once (default: no bound).
+// One more is refused with a *ServerError of code "limit" (matching ErrLimit); the client
+// retries with backoff.
+func WithMaxClientsPerRoom(n int) ServerOption {
+	return func(c *serverConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max clients per room %d, want at least 1", ErrInvalidOption, n)
+		}
+		c.maxClients = n
+		return nil
+	}
+}
+
+// WithMaxRooms bounds how many rooms the server holds loaded at once (default: no bound). A
+// connection to one more is refused with a *ServerError of code "limit" (matching ErrLimit).
+func WithMaxRooms(n int) ServerOption {
+	return func(c *serverConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max rooms %d, want at least 1", ErrInvalidOption, n)
+		}
+		c.maxRooms = n
+		return nil
+	}
+}
+
+// WithConnTimeout sets how long a connection may stay silent before the server drops it as dead
+// (default 45s: three of the client's default ping intervals). Its client then leaves the room:
+// its presence goes for everyone at once, and (for a Membership) its grace period starts.
+func WithConnTimeout(d time.Duration) ServerOption {
+	return func(c *serverConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: connection timeout %v, want > 0", ErrInvalidOption, d)
+		}
+		c.connTimeout = d
+		return nil
+	}
+}
+
+// WithLeaveGrace sets how long a member of a room (see Membership) may be disconnected before
+// it has left for good and its Left transition is applied (default 30s). Zero applies it as soon
+// as its connection ends.
+func WithLeaveGrace(d time.Duration) ServerOption {
+	return func(c *serverConfig) error {
+		if d < 0 {
+			return fmt.Errorf("%w: leave grace %v, want ≥ 0", ErrInvalidOption, d)
+		}
+		c.leaveGrace = d
+		return nil
+	}
+}
+
 // NewServer returns a server whose rooms get their state from factory, called once each time a
 // room is loaded, with a context that ends when the server closes.
 func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Context, room string) (S, error), opts ...ServerOption) (*Server[S, T], error) {
@@ -160,6 +297,9 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		maxRejects:   64,
 		logger:       slog.New(slog.DiscardHandler),
 		now:          time.Now,
+		maxPending:   4096,
+		connTimeout:  45 * time.Second,
+		leaveGrace:   30 * time.Second,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -169,8 +309,17 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 			return nil, err
 		}
 	}
+	var permit func(Identity, string, S, T) error
+	if cfg.permit != nil {
+		f, ok := cfg.permit.(func(Identity, string, S, T) error)
+		if !ok {
+			return nil, fmt.Errorf("%w: permission hook %T does not match the server's state and transition types", ErrInvalidOption, cfg.permit)
+		}
+		permit = f
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Server[S, T]{
+		permit:    permit,
 		factory:   factory,
 		cfg:       cfg,
 		ctx:       ctx,
@@ -230,7 +379,7 @@ func (s *Server[S, T]) Serve(ctx context.Context, l transport.Listener) error {
 			}
 			return fmt.Errorf("aper/sync: accept: %w", err)
 		}
-		if !s.goroutine(func() { s.handle(c) }) {
+			if !s.goroutine(func() { s.handle(c, false) }) {
 			c.Close()
 			return ErrServerClosed
 		}
@@ -254,7 +403,7 @@ func (s *Server[S, T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ServeConn serves one connection that the caller accepted itself (from a transport that is not
 // a Listener, or an in-process pipe). It returns at once; the server owns c from then on.
 func (s *Server[S, T]) ServeConn(c transport.Conn) {
-	if !s.goroutine(func() { s.handle(c) }) {
+	if !s.goroutine(func() { s.handle(c, false) }) {
 		c.Close()
 	}
 }
@@ -263,9 +412,9 @@ func (s *Server[S, T]) ServeConn(c transport.Conn) {
 // loaded. The copy is the caller's (a Clone: O(1) for the library's structures).
 func (s *Server[S, T]) Snapshot(ctx context.Context, name string) (S, uint64, error) {
 	var zero S
-	r := s.acquire(name)
-	if r == nil {
-		return zero, 0, ErrServerClosed
+	r, err := s.acquire(name)
+	if err != nil {
+		return zero, 0, err
 	}
 	defer s.release(r)
 	reply := make(chan snapshotReply[S], 1)
@@ -373,15 +522,21 @@ func (s *Server[S, T]) closeListenersLocked() {
 	}
 }
 
-// acquire returns the room called name, loading it if needed, with one more reference held; nil
-// if the server is closing.
-func (s *Server[S, T]) acquire(name string) *room[S, T] {
+// errTooManyRooms is acquire's error for a room over WithMaxRooms.
+var errTooManyRooms = &ServerError{Code: codeLimit, Message: "aper/sync: the server holds as many rooms as it may"}
+
+// acquire returns the room called name, loading it if needed, with one more reference held;
+// ErrServerClosed if the server is closing, errTooManyRooms over the room limit.
+func (s *Server[S, T]) acquire(name string) (*room[S, T], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return nil
+		return nil, ErrServerClosed
 	}
 	r := s.rooms[name]
+	if r == nil && s.cfg.maxRooms > 0 && len(s.rooms) >= s.cfg.maxRooms {
+		return nil, errTooManyRooms
+	}
 	if r == nil {
 		r = &room[S, T]{
 			name:  name,
@@ -398,7 +553,7 @@ func (s *Server[S, T]) acquire(name string) *room[S, T] {
 		}()
 	}
 	r.refs++
-	return r
+	return r, nil
 }
 
 func (s *Server[S, T]) release(r *room[S, T]) {
@@ -436,10 +591,13 @@ func newClientID() aper.ClientID {
 
 // serverConn is one client connection on the server.
 type serverConn struct {
-	conn transport.Conn
-	wire *wire
-	q    *outq
-	room any // the *room it joined (set before join, under Server.mu), for Shutdown
+	conn     transport.Conn
+	wire     *wire
+	q        *outq
+	room     any // the *room it joined (set before join, under Server.mu), for Shutdown
+	ident    Identity
+	agent    bool
+	inflight atomic.Int64 // submissions passed to the room and not yet processed
 
 	// Owned by the room goroutine.
 	sess       *session
@@ -466,15 +624,15 @@ const (
 )
 
 // handle serves one connection: handshake, then the reader loop on this goroutine and a writer
-// on another.
-func (s *Server[S, T]) handle(c transport.Conn) {
+// on another. agent marks an in-process connection made by Agent.
+func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	defer c.Close()
 	w, err := wireOf(c)
 	if err != nil {
 		s.cfg.logger.Debug("aper/sync: connection refused", "err", err)
 		return
 	}
-	sc := &serverConn{conn: c, wire: w, q: newOutq(s.cfg.queueLimit)}
+	sc := &serverConn{conn: c, wire: w, q: newOutq(s.cfg.queueLimit), agent: agent}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -493,9 +651,18 @@ func (s *Server[S, T]) handle(c transport.Conn) {
 		s.cfg.logger.Debug("aper/sync: handshake failed", "err", err)
 		return
 	}
-	r := s.acquire(h.Room)
-	if r == nil {
-		s.refuse(sc, codeShutdown, "aper/sync: the server is shutting down", false)
+	if err := s.authenticate(sc, h); err != nil {
+		s.cfg.logger.Debug("aper/sync: connection refused", "room", h.Room, "err", err)
+		s.refuse(sc, codeAuth, err.Error(), true)
+		return
+	}
+	r, err := s.acquire(h.Room)
+	if err != nil {
+		if se, ok := err.(*ServerError); ok {
+			s.refuse(sc, se.Code, se.Message, se.Fatal)
+		} else {
+			s.refuse(sc, codeShutdown, "aper/sync: the server is shutting down", false)
+		}
 		return
 	}
 	defer s.release(r)
@@ -520,9 +687,14 @@ func (s *Server[S, T]) handle(c transport.Conn) {
 	if err != nil {
 		s.cfg.logger.Debug("aper/sync: connection closed", "room", h.Room, "err", err)
 	}
-	if errors.Is(err, ErrProtocol) {
+	var fe *ServerError
+	if errors.Is(err, ErrProtocol) || errors.As(err, &fe) {
 		// Tell the peer why, after what is queued; the writer then stops and closes.
-		if b, e := w.encode(&frame{Type: frameError, Code: codeProtocol, Message: err.Error(), Fatal: true}); e == nil {
+		f := frame{Type: frameError, Code: codeProtocol, Message: err.Error(), Fatal: true}
+		if fe != nil {
+			f.Code, f.Message, f.Fatal = fe.Code, fe.Message, fe.Fatal
+		}
+		if b, e := w.encode(&f); e == nil {
 			sc.q.push(b)
 		}
 		sc.q.closeAfterFlush()
@@ -530,6 +702,39 @@ func (s *Server[S, T]) handle(c transport.Conn) {
 	}
 	c.Close()
 	sc.q.closeAfterFlush() // wakes the writer, which finds the connection closed
+}
+
+// authenticate runs the auth hook on a connection's hello, setting sc.ident and h.Client.
+func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
+	if sc.agent {
+		sc.ident = Identity{Agent: true}
+		return nil
+	}
+	if s.cfg.auth == nil {
+		return nil
+	}
+	var meta any
+	if m, ok := sc.conn.(transport.Metadata); ok {
+		meta = m.Metadata()
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.helloTimeout)
+	defer cancel()
+	id, err := s.cfg.auth(ctx, AuthRequest{Room: h.Room, Client: h.Client, Token: h.Token, Metadata: meta})
+	if err != nil {
+		return fmt.Errorf("aper/sync: unauthorized: %w", err)
+	}
+	if id.Rooms != nil && !slices.Contains(id.Rooms, h.Room) {
+		return fmt.Errorf("aper/sync: unauthorized: not allowed in room %q", h.Room)
+	}
+	if len(id.Client) > maxClientID {
+		return fmt.Errorf("aper/sync: the auth hook gave a client id of %d bytes, want at most %d", len(id.Client), maxClientID)
+	}
+	id.Agent = false
+	if id.Client != "" {
+		h.Client = id.Client
+	}
+	sc.ident = id
+	return nil
 }
 
 func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
@@ -579,27 +784,54 @@ func (s *Server[S, T]) refuse(sc *serverConn, code, msg string, fatal bool) {
 	sc.conn.Send(ctx, b)
 }
 
-// readLoop receives frames until the connection ends or misbehaves, decoding transitions here
-// (in parallel with other connections) and passing them to the room in one message per
-// transport message.
+// errSilent ends a connection that brought nothing for the connection timeout.
+var errSilent = &ServerError{Code: codeTimeout, Message: "aper/sync: the connection was silent for too long"}
+
+// readLoop receives frames until the connection ends, misbehaves or stays silent for the
+// connection timeout, decoding transitions here (in parallel with other connections) and passing
+// them to the room in one message per transport message.
 func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 	for {
-		msg, err := sc.conn.Recv(s.ctx)
+		ctx, cancel := context.WithTimeoutCause(s.ctx, s.cfg.connTimeout, errSilent)
+		msg, err := sc.conn.Recv(ctx)
+		cancel()
 		if err != nil {
+			if s.ctx.Err() == nil && context.Cause(ctx) == errSilent {
+				return errSilent
+			}
 			return err
 		}
-		var subs []submission[T]
+		var (
+			subs     []submission[T]
+			presence raw
+			hasPres  bool
+		)
 		err = sc.wire.decode(msg, func(f *frame) error {
 			switch f.Type {
 			case frameSubmit:
 				if f.Local == 0 {
 					return fmt.Errorf("%w: submit with local seq 0", ErrProtocol)
 				}
+				if s.cfg.maxTransition > 0 && len(f.Data) > s.cfg.maxTransition {
+					subs = append(subs, submission[T]{local: f.Local, refuse: codeSize,
+						why: fmt.Sprintf("%d bytes, over %d", len(f.Data), s.cfg.maxTransition)})
+					return nil
+				}
+				if sc.inflight.Load()+int64(len(subs)) >= int64(s.cfg.maxPending) {
+					subs = append(subs, submission[T]{local: f.Local, refuse: codePending,
+						why: fmt.Sprintf("over %d transitions waiting", s.cfg.maxPending)})
+					return nil
+				}
 				var t T
 				if err := sc.wire.payload.Unmarshal(f.Data, &t); err != nil {
 					return fmt.Errorf("%w: submit %d: %v", ErrProtocol, f.Local, err)
 				}
 				subs = append(subs, submission[T]{local: f.Local, t: t})
+			case framePresence:
+				if s.cfg.maxTransition > 0 && len(f.Data) > s.cfg.maxTransition {
+					return nil
+				}
+				presence, hasPres = append(raw(nil), f.Data...), true // the last one wins
 			case framePing:
 				b, err := sc.wire.encode(&frame{Type: framePong, Time: s.cfg.now().UnixNano()})
 				if err == nil && !sc.q.push(b) {
@@ -611,8 +843,11 @@ func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 			}
 			return nil
 		})
-		if len(subs) > 0 && !r.send(roomMsg[T]{kind: msgSubmit, sc: sc, subs: subs}) {
-			return ErrServerClosed
+		if len(subs) > 0 || hasPres {
+			sc.inflight.Add(int64(len(subs)))
+			if !r.send(roomMsg[T]{kind: msgSubmit, sc: sc, subs: subs, presence: presence, hasPresence: hasPres}) {
+				return ErrServerClosed
+			}
 		}
 		if err != nil {
 			return err
@@ -643,16 +878,20 @@ const (
 )
 
 type roomMsg[T any] struct {
-	kind  msgKind
-	sc    *serverConn
-	hello *frame
-	subs  []submission[T]
-	reply any // chan snapshotReply[S]
+	kind        msgKind
+	sc          *serverConn
+	hello       *frame
+	subs        []submission[T]
+	presence    raw // with hasPresence: the connection's new presence value (after subs)
+	hasPresence bool
+	reply       any // chan snapshotReply[S]
 }
 
 type submission[T any] struct {
-	local uint64
-	t     T
+	local  uint64
+	t      T
+	refuse string // a refusal code, when the reader refused it already
+	why    string
 }
 
 // send passes m to the room, or reports false if the room has stopped.
@@ -675,17 +914,55 @@ func (r *room[S, T]) run() {
 		r.fail(fmt.Errorf("aper/sync: room %q: %w", r.name, err))
 		return
 	}
-	r.core = newRoomCore(r.name, state, roomConfig{
+	var permit func(Identity, S, T) error
+	if s.permit != nil {
+		permit = func(id Identity, st S, t T) error { return s.permit(id, r.name, st, t) }
+	}
+	r.core = newRoomCore(r.name, state, roomConfig[S, T]{
 		logSize:       s.cfg.logSize,
 		maxRejections: s.cfg.maxRejects,
 		newID:         newClientID,
+		permit:        permit,
+		rate:          s.cfg.rate,
+		burst:         s.cfg.burst,
+		maxClients:    s.cfg.maxClients,
+		grace:         s.cfg.leaveGrace,
 	})
+	r.core.replayed(s.cfg.now())
 	var (
 		idle  *time.Timer
 		idleC <-chan time.Time
+		wake  *time.Timer
+		wakeC <-chan time.Time
+		busy  bool // a timer or a grace period is running: stay loaded
 	)
+	// schedule fires what is due and arms wake for what comes next.
+	schedule := func() {
+		now := s.cfg.now()
+		next, ok := r.core.fireTimers(now)
+		busy = ok
+		if at, ok2 := r.core.expireMembers(now); ok2 && (!ok || at.Before(next)) {
+			next, ok = at, true
+		}
+		busy = busy || r.core.away()
+		if !ok {
+			wakeC = nil
+			return
+		}
+		d := max(next.Sub(now), 0)
+		if wake == nil {
+			wake = time.NewTimer(d)
+		} else {
+			wake.Reset(d)
+		}
+		wakeC = wake.C
+	}
 	armIdle := func() {
-		if s.cfg.roomIdle < 0 || !r.core.empty() {
+		if s.cfg.roomIdle < 0 || !r.core.empty() || busy {
+			idleC = nil
+			return
+		}
+		if idleC != nil {
 			return
 		}
 		if idle == nil {
@@ -699,7 +976,12 @@ func (r *room[S, T]) run() {
 		if idle != nil {
 			idle.Stop()
 		}
+		if wake != nil {
+			wake.Stop()
+		}
 	}()
+	schedule()
+	r.deliver()
 	armIdle()
 	for {
 		select {
@@ -708,9 +990,14 @@ func (r *room[S, T]) run() {
 			return
 		case <-idleC:
 			idleC = nil
-			if r.core.empty() && s.tryUnload(r) {
+			if r.core.empty() && !busy && s.tryUnload(r) {
 				return
 			}
+		case <-wakeC:
+			wakeC = nil
+			schedule()
+			r.deliver()
+			armIdle()
 		case m := <-r.inbox:
 			stop := r.handle(m)
 		drain:
@@ -722,16 +1009,15 @@ func (r *room[S, T]) run() {
 					break drain
 				}
 			}
+			if !stop {
+				schedule()
+			}
 			r.deliver()
 			if stop {
 				r.srv.forget(r)
 				return
 			}
-			if !r.core.empty() {
-				idleC = nil
-			} else if idleC == nil {
-				armIdle()
-			}
+			armIdle()
 		}
 	}
 }
@@ -741,17 +1027,25 @@ func (r *room[S, T]) handle(m roomMsg[T]) bool {
 	now := r.srv.cfg.now()
 	switch m.kind {
 	case msgJoin:
-		m.sc.sess = r.core.join(m.sc, m.sc.wire, m.hello, now)
+		m.sc.sess = r.core.join(m.sc, m.sc.wire, m.hello, m.sc.ident, now)
 	case msgSubmit:
+		m.sc.inflight.Add(-int64(len(m.subs)))
 		if m.sc.sess == nil {
 			return false
 		}
 		for _, sub := range m.subs {
-			r.core.submit(m.sc.sess, sub.local, sub.t, now)
+			if sub.refuse != "" {
+				r.core.refuse(m.sc.sess, sub.local, sub.refuse, sub.why)
+			} else {
+				r.core.submit(m.sc.sess, sub.local, sub.t, now)
+			}
+		}
+		if m.hasPresence {
+			r.core.setPresence(m.sc.sess, m.presence)
 		}
 	case msgLeave:
 		if m.sc.sess != nil {
-			r.core.leave(m.sc.sess)
+			r.core.leave(m.sc.sess, now)
 		}
 	case msgSnapshot:
 		m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{state: r.core.state.Clone(), seq: r.core.seq}
@@ -759,7 +1053,7 @@ func (r *room[S, T]) handle(m roomMsg[T]) bool {
 		for len(r.core.sessions) > 0 {
 			sess := r.core.sessions[0]
 			r.core.closeWith(sess, codeShutdown, "aper/sync: the server is shutting down", false)
-			r.core.leave(sess)
+			r.core.detach(sess)
 		}
 		return true
 	}
@@ -781,6 +1075,14 @@ func (r *room[S, T]) deliver() {
 	}
 	for i := range rd.outputs {
 		o := &rd.outputs[i]
+		if o.ephemeral {
+			for _, sess := range r.core.sessions {
+				if sess != o.except && o.frames[sess.wire.idx] != nil {
+					stage(sess.peer.(*serverConn), o.frames[sess.wire.idx])
+				}
+			}
+			continue
+		}
 		if o.to != nil {
 			sc := o.to.peer.(*serverConn)
 			stage(sc, o.frame)

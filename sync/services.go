@@ -1,0 +1,114 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"time"
+
+	"github.com/aper-go/aper"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Timer is an optional interface of a room's state machine that schedules transitions of its own:
+// NextTimer names the next one and when it is due (ok false: none). The room applies it when it
+// is due, as a server event (an aper.Event with no Client, stamped with the server's time), ordered
+// and journaled like any other transition, and then asks again.
+//
+// The state after the timer's transition decides the next timer, so a transition that moves the
+// state's own deadline on (a turn that ends, a round that advances) fires once: a timer that was
+// overdue while the server was down fires once when the room is loaded again, not once per
+// restart. A timer transition that conflicts is not retried until another transition changes the
+// state. A room whose state names a timer stays loaded while it is empty (see WithRoomIdle).
+type Timer[T any] interface {
+	NextTimer() (t T, at time.Time, ok bool)
+}
+
+// Membership is an optional interface of a room's state machine that turns clients joining and
+// leaving into transitions of its own, applied as server events (no Client), ordered and journaled
+// like any other.
+//
+// Joined is asked when a client that is not a member connects (its first connection, or its
+// first after it left for good); the transition is applied right after the client's welcome, so
+// that the client sees it. Left is asked when a member's connection has been gone for the grace
+// period (WithLeaveGrace) without a new one: a client that merely reconnects has not left.
+// Membership survives restarts (it is journaled with the transitions): after a restart, every
+// member that does not come back within the grace period leaves. ok false means no transition.
+// Agents are clients too.
+type Membership[T any] interface {
+	Joined(client aper.ClientID) (t T, ok bool)
+	Left(client aper.ClientID) (t T, ok bool)
+}
+
+// Identity is who a connection is, as the authentication hook (WithAuth) established it.
+type Identity struct {
+	// Client is the client's id in its rooms. Set by the hook, it replaces the id the client
+	// presented (a user id, say, so that the same user is one client across devices: a second
+	// connection supersedes the first). Empty keeps the client's id, or gives a new client one.
+	Client aper.ClientID
+	// Rooms lists the rooms the client may join; nil allows every room.
+	Rooms []string
+	// Info is the application's own data (a user record, roles), for the permission hook.
+	Info any
+	// Agent is true for an in-process client made by Server.Agent (the authentication hook is
+	// not asked about agents).
+	Agent bool
+}
+
+// AuthRequest is what the authentication hook sees of a new connection.
+type AuthRequest struct {
+	// Room is the room the client asks to join.
+	Room string
+	// Client is the id the client presented: empty on its first connection, the one it was
+	// given afterwards. It is the client's word: do not trust it.
+	Client aper.ClientID
+	// Token is the token the client sent in its hello (WithToken), or "".
+	Token string
+	// Metadata is what the transport knows of the peer (transport.Metadata): the upgrade's
+	// *http.Request for WebSocket (headers, cookies), tls.ConnectionState for QUIC, the dial's
+	// metadata for transport/memory; nil if the transport has none.
+	Metadata any
+}
+
+// AuthFunc authenticates a new connection: it returns the client's identity, or an error whose
+// message the client receives (as a *ServerError with code "unauthorized", matching
+// ErrUnauthorized) before the connection is closed; the client does not reconnect. ctx ends
+// after the hello timeout or when the server closes.
+type AuthFunc func(ctx context.Context, req AuthRequest) (Identity, error)
+
+// cborAny decodes CBOR maps with string keys for conversion to JSON.
+var cborAny = func() cbor.DecMode {
+	dm, err := cbor.DecOptions{
+		DefaultMapType:   reflect.TypeOf(map[string]any(nil)),
+		MaxNestedLevels:  32,
+		MaxArrayElements: 1 << 16,
+		MaxMapPairs:      1 << 16,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return dm
+}()
+
+// convertPayload re-encodes a nested payload from codec from to codec to (through a generic
+// value: it works for what both can express, such as presence values made of maps with string
+// keys, lists, strings, numbers and booleans).
+func convertPayload(data raw, from, to *wire) (raw, error) {
+	if from == to {
+		return data, nil
+	}
+	var v any
+	var err error
+	if from == wireJSON {
+		err = json.Unmarshal(data, &v)
+	} else {
+		err = cborAny.Unmarshal(data, &v)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if to == wireJSON {
+		return json.Marshal(v)
+	}
+	return cborEnc.Marshal(v)
+}
