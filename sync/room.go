@@ -45,7 +45,7 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 
 	presence map[aper.ClientID]*presenceValue
 
-	timerStuck uint64 // the Seq at which the state's timer transition failed; no retry before it moves
+	timerStuck    uint64 // the Seq at which the state's timer transition failed; no retry before it moves
 	timerStuckSet bool
 
 	ready ready[T]

@@ -379,7 +379,7 @@ func (s *Server[S, T]) Serve(ctx context.Context, l transport.Listener) error {
 			}
 			return fmt.Errorf("aper/sync: accept: %w", err)
 		}
-			if !s.goroutine(func() { s.handle(c, false) }) {
+		if !s.goroutine(func() { s.handle(c, false) }) {
 			c.Close()
 			return ErrServerClosed
 		}

@@ -249,8 +249,7 @@ func TestPresenceSetUpdateLeave(t *testing.T) {
 func TestPresenceConnectionTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, n := memoryServer(t, nil, apersync.WithConnTimeout(5*time.Second))
-		ghost := dial(t, n.DialerWith("server", &memory.DialOptions{From: "ghost"}), "p",
-		)
+		ghost := dial(t, n.DialerWith("server", &memory.DialOptions{From: "ghost"}), "p")
 		b := dial(t, n.Dialer("server"), "p")
 		ghost.SetPresence(cursor{3, 4})
 		synctest.Wait()
