@@ -3,6 +3,8 @@ package text
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/aper-go/aper"
@@ -17,6 +19,23 @@ type wireText struct {
 	Local int `json:"local,omitempty" cbor:"4,keyasint,omitempty"`
 	// History holds the edits of versions [Version-len(History), Version), oldest first.
 	History []wireEntry `json:"history,omitempty" cbor:"5,keyasint,omitempty"`
+	// Format is the snapshot's format: 0 (absent) for snapshots without the per-author state,
+	// whose history is dropped on decoding, and formatPeers for those with it.
+	Format int `json:"format,omitempty" cbor:"6,keyasint,omitempty"`
+	// Queues holds the per-author queues that are not empty, by author.
+	Queues []wireQueue `json:"queues,omitempty" cbor:"7,keyasint,omitempty"`
+}
+
+// formatPeers is the format of snapshots with per-author state.
+const formatPeers = 1
+
+// wireQueue is the queue of an author with an edit in the history: the ops of the other authors'
+// edits from the Base of its latest edit (or the history's start, if later) to that edit, in the
+// author's frame. Which versions those are follows from the history.
+type wireQueue struct {
+	_      struct{}      `cbor:",toarray"`
+	Author aper.ClientID `json:"author"`
+	Ops    []Op          `json:"ops"`
 }
 
 type wireEntry struct {
@@ -28,11 +47,21 @@ type wireEntry struct {
 }
 
 func (t *Text) wire() wireText {
-	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local}
+	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatPeers}
 	for k := t.Oldest(); k < t.version; k++ {
 		e := t.entry(k)
 		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Sent: e.sent, Applied: e.applied})
 	}
+	for id, p := range t.peers {
+		if q := t.windowQueue(p); len(q) > 0 {
+			wq := wireQueue{Author: id, Ops: make([]Op, len(q))}
+			for i := range q {
+				wq.Ops[i] = q[i].op
+			}
+			w.Queues = append(w.Queues, wq)
+		}
+	}
+	slices.SortFunc(w.Queues, func(a, b wireQueue) int { return strings.Compare(string(a.Author), string(b.Author)) })
 	return w
 }
 
@@ -71,8 +100,57 @@ func (t *Text) load(w *wireText) error {
 		ent.author, ent.base, ent.sent, ent.applied = e.Author, e.Base, e.Sent, e.Applied
 	}
 	fresh.local = w.Local
+	switch w.Format {
+	case 0:
+		// An older snapshot, without the per-author state: its history cannot serve the
+		// authors' pending edits, so it restarts at the snapshot's version.
+		if len(w.Queues) > 0 {
+			return fmt.Errorf("aper/text: text: per-author queues in a snapshot of format 0")
+		}
+		fresh.hist, fresh.firstChunk, fresh.start, fresh.local = nil, 0, fresh.version, 0
+	case formatPeers:
+		if err := fresh.loadQueues(w.Queues); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("aper/text: text: unknown format %d", w.Format)
+	}
 	fresh.rope.root = build(w.Text, fresh.owner)
 	*t = *fresh
+	return nil
+}
+
+// loadQueues sets the per-author state from the history and the decoded queues, checking them.
+func (t *Text) loadQueues(qs []wireQueue) error {
+	t.rebuildPeers()
+	for i := range qs {
+		wq := &qs[i]
+		if i > 0 && qs[i-1].Author >= wq.Author {
+			return fmt.Errorf("aper/text: text: queues not in order of author at %q", wq.Author)
+		}
+		p := t.peers[wq.Author]
+		if p == nil {
+			return fmt.Errorf("aper/text: text: a queue for %q, who has no edit in the history", wq.Author)
+		}
+		if len(wq.Ops) > t.limit() {
+			return fmt.Errorf("aper/text: text: a queue of %d for %q", len(wq.Ops), wq.Author)
+		}
+		p.queue = make([]queueOp, 0, len(wq.Ops))
+		n := 0
+		_ = t.queueVersions(wq.Author, p, func(k uint64) error {
+			if n < len(wq.Ops) {
+				p.queue = append(p.queue, queueOp{ver: k, op: wq.Ops[n]})
+			}
+			n++
+			return nil
+		})
+		if n != len(wq.Ops) {
+			return fmt.Errorf("aper/text: text: a queue of %d for %q, who has %d other authors' edits to follow", len(wq.Ops), wq.Author, n)
+		}
+	}
+	if err := t.checkPeers(); err != nil {
+		return fmt.Errorf("aper/text: text: %w", err)
+	}
 	return nil
 }
 

@@ -46,9 +46,17 @@ type Text struct {
 
 	hist       []*chunk // chunks[0] holds versions from firstChunk*chunkSize on
 	firstChunk uint64
-	spare      *chunk    // a dropped chunk of ours, reused
-	queue      []queueOp // scratch for Apply
-	owner      cow.Owner // same as rope.owner
+	spare      *chunk // a dropped chunk of ours, reused
+
+	// The Jupiter server's state of each author with an edit in the window (see peer), shared
+	// with clones until written (peersOwner, and each peer's owner).
+	peers      map[aper.ClientID]*peer
+	peersOwner cow.Owner
+	cur        *peer // the state of curID, last looked up; nil for none
+	curID      aper.ClientID
+
+	queue []queueOp // scratch for Apply: the next queue of the edit's author
+	owner cow.Owner // same as rope.owner
 }
 
 // New returns a text holding s at version 0. Invalid UTF-8 in s is replaced by U+FFFD.
@@ -59,9 +67,9 @@ func New(s string) *Text {
 	return t
 }
 
-// NewWithHistory is like [New] with a history of at least keep edits (keep ≥ 0): an edit whose
-// Base, or whose author's pending edits' Base, is more than keep versions old is a StaleBase
-// conflict.
+// NewWithHistory is like [New] with a history of keep edits (keep ≥ 0): an edit whose Base is
+// more than keep versions old is a StaleBase conflict. The per-author state that Apply keeps
+// (see [Text.Apply]) spans the same window.
 func NewWithHistory(s string, keep int) *Text {
 	t := New(s)
 	t.keep, t.keepSet = max(keep, 0), true
@@ -216,16 +224,25 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // version Base plus the author's own edits applied since Base (a client sends edits without
 // waiting for each to be confirmed, so its earlier edits may still have been pending). Apply
 // transforms the op over the other authors' edits applied since Base, as those look after the
-// author's own edits — the server side of the Jupiter (ot.js) client–server algorithm, rebuilt
-// from the history instead of kept per client — then applies it and advances the version. Two
-// edits with the same ev.Client are by the same author; the empty ClientID is an author too.
-// When two authors insert at the same position, the edit applied later goes first.
+// author's own edits, then applies it and advances the version: the server side of the Jupiter
+// (ot.js) client–server algorithm. Two edits with the same ev.Client are by the same author; the
+// empty ClientID is an author too. When two authors insert at the same position, the edit
+// applied later goes first.
 //
-// Conflicts, which change nothing: a Base after the current version, or one older than the
-// history is Invalid or StaleBase; so is an edit whose author's earlier edits (since Base) name
-// a newer Base than it does (a client's Base never goes back). An op whose input length differs
-// from the author's view is OutOfRange, and so is any edit once the version is the largest
-// uint64 (only a crafted snapshot gets there).
+// The Text keeps the Jupiter server's queue for each author with an edit in the history window:
+// the other authors' edits since the Base of the author's latest edit, as they apply after the
+// author's own edits (the entries after the author's latest edit are the history's). An edit
+// drops the entries before its Base, is transformed over the rest, and they over it. So an edit
+// needs no history from before its own Base, however long its author has had edits pending, and
+// costs O(edit size + concurrent edits). This state is part of the Text: it is in its encodings,
+// Clone shares it copy-on-write, and every replica that applies the same events in the same
+// order has the same.
+//
+// Conflicts, which change nothing: a Base after the current version is Invalid, and one older
+// than the history ([Text.Oldest]) is StaleBase; an edit whose Base is older than that of its
+// author's previous edit, still pending at Base, is Invalid (a client's Base never goes back).
+// An op whose input length differs from the author's view is OutOfRange, and so is any edit
+// once the version is the largest uint64 (only a crafted snapshot gets there).
 //
 // Apply gives the same result on every replica with the same history, so a client may apply its
 // own edits optimistically (with Seq 0 and its own Client) and apply them again, with their
@@ -237,38 +254,89 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	if b > t.version {
 		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d of a text at version %d", b, t.version)))
 	}
+	oldest := t.Oldest()
+	if b < t.version && b < oldest {
+		return stale(b, oldest)
+	}
+	p := t.peer(ev.Client)
 	op := &e.Op
-	transformed := false
+	q := t.queue[:0]
+	var x Op
 	if b < t.version {
-		if b < t.Oldest() {
-			return stale(b, t.Oldest())
+		from := b // plain history entries from here on join the queue
+		if p != nil && p.last >= b {
+			// The author's edits from b to last are in its view; the others' edits before
+			// last are in the queue, in its frame.
+			if b < p.ack {
+				return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, p.ack)))
+			}
+			from = p.last + 1
+			for i := range p.queue {
+				if p.queue[i].ver < b {
+					continue
+				}
+				if err := t.transformOver(&q, op, &x, p.queue[i].ver, &p.queue[i].op); err != nil {
+					return err
+				}
+				op = &x
+			}
 		}
-		x, n, err := t.rebase(ev.Client, b, op)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			op, transformed = &x, true
+		for k := from; k < t.version; k++ {
+			if err := t.transformOver(&q, op, &x, k, t.entry(k).op()); err != nil {
+				return err
+			}
+			op = &x
 		}
 	}
 	if n := op.inLen(); n != t.Len() {
+		t.queue = q[:0]
 		return outOfRange("op of input length %d against a text of %d code points", n, t.Len())
 	}
 	if t.version == math.MaxUint64 {
+		t.queue = q[:0]
 		return outOfRange("the text is at the last version, %d", t.version)
 	}
 	t.applyOp(op)
+	// The edit of version gone leaves the window with this one (at most one does).
+	var goneAuthor aper.ClientID
+	gone := uint64(math.MaxUint64)
+	if k := uint64(t.limit()); t.version+1 > k && t.version+1-k > oldest {
+		gone, goneAuthor = oldest, ev.Client // with a history of 0, the edit itself
+		if gone < t.version {
+			goneAuthor = t.entry(gone).author
+		}
+	}
+	v := t.version
 	ent := t.push()
 	ent.author, ent.base, ent.sent, ent.applied = ev.Client, b, e.Op, nil
-	if transformed {
-		x := *op
-		ent.applied = &x
+	if op != &e.Op {
+		ent.applied = &Op{}
+		*ent.applied = *op
+	}
+	p = t.writablePeer(ev.Client, p)
+	t.queue, p.queue = p.queue[:0], q
+	p.last, p.ack = v, b
+	if gone != math.MaxUint64 {
+		t.expire(goneAuthor, gone)
 	}
 	if ev.Seq == 0 && ev.Client != "" {
 		t.local++
 	} else {
 		t.local = 0
 	}
+	return nil
+}
+
+// transformOver transforms *op (the edit, or x already) over c, another author's edit applied
+// at version k, into x, and appends c transformed over the edit to the queue q.
+func (t *Text) transformOver(q *[]queueOp, op, x *Op, k uint64, c *Op) error {
+	var xp, cp Op
+	if err := transformInto(op, c, Left, &xp, &cp); err != nil {
+		t.queue = (*q)[:0]
+		return outOfRange("op of input length %d does not fit its author's view", op.inLen())
+	}
+	*x = xp
+	*q = append(*q, queueOp{ver: k, op: cp})
 	return nil
 }
 
@@ -291,93 +359,6 @@ func (t *Text) applyOp(o *Op) {
 	}
 }
 
-// queueOp is an entry of the reconstructed Jupiter queue: another author's edit, applied at
-// version ver, expressed after every edit of the author of the incoming edit so far.
-type queueOp struct {
-	ver uint64
-	op  Op
-}
-
-// rebase transforms op, from author at base b < version, into an op on the current text. It
-// returns the number of edits it was transformed over (0 means op applies as it is).
-//
-// Jupiter's server keeps, per client, the queue of other clients' edits that the client had not
-// yet seen, each expressed after all of the client's own edits received so far: a new edit with
-// Base b drops the entries before b, is transformed over the rest, and they over it. Here the
-// queue is rebuilt from the history: from the oldest version the queue at b depends on, other
-// authors' edits join the queue as they were applied, and each of the author's own edits is
-// transformed over the queue again (from its sent form) exactly as when it arrived.
-func (t *Text) rebase(author aper.ClientID, b uint64, op *Op) (Op, int, error) {
-	// Find where the walk starts. It must include every other author's edit that an own edit of
-	// the walk was transformed over: those from the own edit's Base on. An own edit before the
-	// walk's start is left out (the edits after it were applied after it), and so is the stretch
-	// between an own Base and the start when it holds none of the others' edits: the queue there
-	// is empty. So the walk goes back only as far as the author's edits reach over other
-	// authors' edits; a chain of Bases through the author's own confirmed edits (a client that
-	// always has an edit pending) does not drag it back to the author's first edit.
-	s := b    // the walk's start
-	need := b // versions from need on are scanned: an own edit of the walk has its Base there
-	low := uint64(math.MaxUint64)
-	oldest := t.Oldest()
-	for k := t.version; k > need; {
-		k--
-		if k < oldest {
-			return Op{}, 0, stale(need, oldest)
-		}
-		e := t.entry(k)
-		if e.author != author {
-			if k < s { // the walk must include it, and so the own edits after it
-				s, need, low = k, min(need, low), math.MaxUint64
-			}
-			continue
-		}
-		if k >= b && e.base > b {
-			return Op{}, 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, e.base)))
-		}
-		if k >= s {
-			need = min(need, e.base)
-		} else {
-			low = min(low, e.base)
-		}
-	}
-	q := t.queue[:0]
-	defer func() { t.queue = q[:0] }()
-	for k := s; k < t.version; k++ {
-		e := t.entry(k)
-		if e.author != author {
-			q = append(q, queueOp{ver: k, op: *e.op()})
-			continue
-		}
-		q = dropBefore(q, e.base)
-		x := e.sent
-		for i := range q {
-			var xp, qp Op
-			if err := transformInto(&x, &q[i].op, Left, &xp, &qp); err != nil {
-				return Op{}, 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, "the history does not transform: "+err.Error()))
-			}
-			x, q[i].op = xp, qp
-		}
-	}
-	q = dropBefore(q, b)
-	x := *op
-	for i := range q {
-		var xp, qp Op
-		if err := transformInto(&x, &q[i].op, Left, &xp, &qp); err != nil {
-			return Op{}, 0, outOfRange("op of input length %d does not fit its author's view", op.inLen())
-		}
-		x = xp
-	}
-	return x, len(q), nil
-}
-
-func dropBefore(q []queueOp, v uint64) []queueOp {
-	i := 0
-	for i < len(q) && q[i].ver < v {
-		i++
-	}
-	return q[i:]
-}
-
 // TransformIndex returns where a cursor at position i of version from lies in the current text,
 // by [TransformIndex] over every edit applied since (see there for side). from must be between
 // [Text.Oldest] and [Text.Version].
@@ -391,8 +372,8 @@ func (t *Text) TransformIndex(i int, from uint64, side Side) (int, error) {
 	return i, nil
 }
 
-// Clone returns an independent copy in O(1): the two share their rope nodes and history chunks
-// until either changes them.
+// Clone returns an independent copy in O(1): the two share their rope nodes, history chunks and
+// per-author state until either changes them.
 func (t *Text) Clone() *Text {
 	t.init()
 	c := *t
@@ -406,10 +387,12 @@ func (t *Text) Clone() *Text {
 
 // WithoutHistory returns a copy of t that keeps no edits from before its current version (and no
 // optimistic ones): a compact snapshot. Edits based on older versions are StaleBase conflicts
-// on it.
+// on it. It keeps no per-author state either (that only serves edits based within the
+// history), so an author's next edit must be based on the current version or later.
 func (t *Text) WithoutHistory() *Text {
 	c := t.Clone()
 	c.hist, c.firstChunk, c.start, c.local = nil, 0, c.version, 0
+	c.peers, c.peersOwner, c.cur, c.curID = nil, 0, nil, ""
 	return c
 }
 

@@ -168,7 +168,7 @@ func TestConflictsLeaveTheTextUnchanged(t *testing.T) {
 	}
 }
 
-func TestOwnPendingEditOlderThanTheHistoryIsStale(t *testing.T) {
+func TestOwnPendingEditOlderThanTheHistoryIsNotStale(t *testing.T) {
 	tx := text.NewWithHistory("ab", 2)
 	apertest.MustApply(t, tx, ev(1, "bob", tx.Insert(0, "x")))
 	apertest.MustApply(t, tx, ev(2, "bob", tx.Insert(0, "x")))
@@ -176,8 +176,16 @@ func TestOwnPendingEditOlderThanTheHistoryIsStale(t *testing.T) {
 	apertest.MustApply(t, tx, ev(4, "bob", tx.Insert(0, "x")))
 	require.Equal(t, "xxxab1", tx.String())
 	require.Equal(t, uint64(2), tx.Oldest())
-	// Ann saw version 2, but her edit at version 2 (based on 0) is pending: its base is gone.
-	apertest.Conflicts(t, tx, ev(5, "ann", text.Edit{Base: 2, Op: text.MustOp(text.Retain(5))}), conflict.StaleBase)
+	// Ann saw version 2 ("xxab") and her edit of version 2 (based on 0, out of the history) is
+	// still pending: her view is "xxab1". Her queue holds what she needs, so the edit applies
+	// after Bob's third "x".
+	apertest.MustApply(t, tx, ev(5, "ann", text.Edit{Base: 2, Op: text.MustOp(text.Retain(5), text.Insert("2"))}))
+	require.Equal(t, "xxxab12", tx.String())
+	// A Base before the history stays StaleBase.
+	apertest.Conflicts(t, tx, ev(6, "ann", text.Edit{Base: 2, Op: text.MustOp(text.Retain(7))}), conflict.StaleBase)
+	for _, got := range apertest.RoundTrip(t, tx) {
+		require.NoError(t, text.CheckInvariants(got))
+	}
 }
 
 func TestBaseGoingBackIsInvalid(t *testing.T) {
@@ -264,8 +272,14 @@ func TestTextDecodingRefusesBadSnapshots(t *testing.T) {
 		require.Error(t, json.Unmarshal([]byte(s), &tx), s)
 	}
 	var tx text.Text
-	require.NoError(t, json.Unmarshal([]byte(`{"version":2,"text":"ab","keep":4,"history":[{"sent":["a"]},{"sent":[1,"b"]}]}`), &tx))
+	require.NoError(t, json.Unmarshal([]byte(`{"version":2,"text":"ab","keep":4,"format":1,"history":[{"sent":["a"]},{"sent":[1,"b"]}]}`), &tx))
 	assert.Equal(t, "ab", tx.String())
+	assert.Equal(t, uint64(0), tx.Oldest())
+	// A snapshot without a format predates the per-author state: its history is dropped.
+	require.NoError(t, json.Unmarshal([]byte(`{"version":2,"text":"ab","keep":4,"local":1,"history":[{"sent":["a"]},{"sent":[1,"b"]}]}`), &tx))
+	assert.Equal(t, "ab", tx.String())
+	assert.Equal(t, uint64(2), tx.Oldest())
+	assert.Equal(t, uint64(2), tx.Base())
 }
 
 func FuzzTextDecode(f *testing.F) {

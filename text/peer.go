@@ -1,0 +1,166 @@
+package text
+
+import (
+	"fmt"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/internal/cow"
+)
+
+// peer is what the Jupiter (ot.js) server keeps for one author: the part of the author's queue
+// that differs from the plain history.
+//
+// The author's queue is the list of the other authors' edits since the author's last
+// acknowledged version (ack, the Base of its latest edit), each as it applies after all of the
+// author's own edits received so far (the author's frame). The entries of versions after last,
+// the author's latest edit, are the plain applied ops of the history: they were applied after
+// it. The entries of versions in [ack, last) were transformed over the author's edits that came
+// after them, and those are kept here, oldest first.
+//
+// A Text keeps a peer for every author with an edit in the history window, and nobody else: an
+// author's peer goes when its latest edit leaves the window (an edit based before the window is
+// StaleBase anyway, and one based after last needs no queue). Entries of the queue older than
+// the window are never used again; they go at the author's next edit and are not encoded. So the
+// peers hold at most (authors within the window) × (window) ops, in practice the ops concurrent
+// with each author's pending edits.
+type peer struct {
+	owner cow.Owner
+	last  uint64    // version of the author's latest edit
+	ack   uint64    // its Base
+	queue []queueOp // the other authors' edits of versions in [ack, last), in the author's frame
+}
+
+// queueOp is an entry of an author's queue: another author's edit, applied at version ver, as it
+// applies after the author's edits up to its latest.
+type queueOp struct {
+	ver uint64
+	op  Op
+}
+
+// peer returns the state of author, or nil.
+func (t *Text) peer(author aper.ClientID) *peer {
+	if t.cur != nil && t.curID == author {
+		return t.cur
+	}
+	p := t.peers[author]
+	if p != nil {
+		t.cur, t.curID = p, author
+	}
+	return p
+}
+
+// ownPeers makes the peers map t's own, copying it when it is shared with a clone.
+func (t *Text) ownPeers() {
+	if t.peersOwner != t.owner || t.peers == nil {
+		m := make(map[aper.ClientID]*peer, len(t.peers)+1)
+		for id, p := range t.peers {
+			m[id] = p
+		}
+		t.peers, t.peersOwner = m, t.owner
+	}
+}
+
+// writablePeer returns author's state p (nil for none) as one t may change in place, creating or
+// copying it. A copy has no queue: the caller sets a new one.
+func (t *Text) writablePeer(author aper.ClientID, p *peer) *peer {
+	if p != nil && p.owner == t.owner {
+		return p
+	}
+	t.ownPeers()
+	if p == nil {
+		p = &peer{owner: t.owner}
+	} else {
+		p = &peer{owner: t.owner, last: p.last, ack: p.ack}
+	}
+	t.peers[author] = p
+	t.cur, t.curID = p, author
+	return p
+}
+
+// expire drops the state of author when its latest edit is the one of version k, which left the
+// window.
+func (t *Text) expire(author aper.ClientID, k uint64) {
+	p := t.peer(author)
+	if p == nil || p.last != k {
+		return
+	}
+	t.ownPeers()
+	delete(t.peers, author)
+	if t.cur == p {
+		t.cur, t.curID = nil, ""
+	}
+}
+
+// rebuildPeers sets the peers' last and ack from the history window, with empty queues.
+func (t *Text) rebuildPeers() {
+	t.peers, t.peersOwner, t.cur, t.curID = nil, 0, nil, ""
+	for k := t.Oldest(); k < t.version; k++ {
+		e := t.entry(k)
+		p := t.writablePeer(e.author, t.peer(e.author))
+		p.last, p.ack = k, e.base
+	}
+}
+
+// queueVersions calls f with the versions whose entries p's queue holds within the window: those
+// of the other authors' edits in [max(ack, Oldest), last).
+func (t *Text) queueVersions(author aper.ClientID, p *peer, f func(k uint64) error) error {
+	for k := max(p.ack, t.Oldest()); k < p.last; k++ {
+		if t.entry(k).author != author {
+			if err := f(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// windowQueue returns the entries of p's queue within the window.
+func (t *Text) windowQueue(p *peer) []queueOp {
+	o := t.Oldest()
+	i := 0
+	for i < len(p.queue) && p.queue[i].ver < o {
+		i++
+	}
+	return p.queue[i:]
+}
+
+// checkPeers checks that the peers are those of the authors in the window, with the last and
+// ack of their latest edits, and that each queue holds the other authors' edits of its span,
+// with ops that chain up to the text after the author's latest edit.
+func (t *Text) checkPeers() error {
+	latest := map[aper.ClientID]uint64{}
+	for k := t.Oldest(); k < t.version; k++ {
+		latest[t.entry(k).author] = k
+	}
+	if len(latest) != len(t.peers) {
+		return fmt.Errorf("%d authors in the history, %d with state", len(latest), len(t.peers))
+	}
+	for id, p := range t.peers {
+		k, ok := latest[id]
+		if !ok || p.last != k || p.ack != t.entry(k).base {
+			return fmt.Errorf("state of %q: latest edit %d based on %d, not the history's", id, p.last, p.ack)
+		}
+		q := t.windowQueue(p)
+		i := 0
+		err := t.queueVersions(id, p, func(k uint64) error {
+			if i >= len(q) || q[i].ver != k {
+				return fmt.Errorf("queue of %q lacks version %d", id, k)
+			}
+			if i > 0 && q[i-1].op.outLen() != q[i].op.inLen() {
+				return fmt.Errorf("queue of %q does not chain at version %d", id, k)
+			}
+			i++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if i != len(q) {
+			return fmt.Errorf("queue of %q holds %d entries, want %d", id, len(q), i)
+		}
+		if i > 0 && q[i-1].op.outLen() != t.entry(p.last).op().outLen() {
+			return fmt.Errorf("queue of %q ends at length %d, its latest edit at %d", id, q[i-1].op.outLen(), t.entry(p.last).op().outLen())
+		}
+	}
+	return nil
+}
