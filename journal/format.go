@@ -208,7 +208,7 @@ func parseSnapshotHeader(h []byte) (seq, length uint64, dcrc uint32, reason stri
 // names collide even on a case-insensitive file system and no name can climb out of the rooms
 // directory; a name whose escaped form is long is "h-" and the hex SHA-256 of the name instead
 // (the room's directory holds its name in a file, for Rooms).
-func roomDirName(name string, hash func(string) string) string {
+func roomDirName(name string) string {
 	var b strings.Builder
 	b.WriteString("r-")
 	for i := 0; i < len(name); i++ {
@@ -219,7 +219,7 @@ func roomDirName(name string, hash func(string) string) string {
 			fmt.Fprintf(&b, "%%%02x", c)
 		}
 		if b.Len() > maxDirName {
-			return "h-" + hash(name)
+			return "h-" + hashName(name)
 		}
 	}
 	return b.String()
