@@ -180,4 +180,3 @@ func (c *cursor) readErr(err error, reason string) error {
 	}
 	return c.r.ioErr("read", err)
 }
-
