@@ -112,8 +112,8 @@ type Stats struct {
 // record (00000000000000000001.log), and its latest snapshot in "snapshot".
 //
 // A room is loaded on first use: its last segment is scanned, and a torn tail cut (see the
-// package doc). The Disk keeps each room it has used in memory with its last segment open, until
-// Close.
+// package doc). The Disk keeps each room it has used in memory, and the last segment of each
+// room it has appended to open, until Release or Close.
 //
 // All methods may be called concurrently. Close stops the background fsync of SyncInterval.
 type Disk struct {
@@ -565,6 +565,53 @@ func (r *room) close() error {
 	return err
 }
 
+// Release fsyncs what is written to the room and closes its open segment file; the next Append
+// reopens it. A Disk keeps one file open per room it has appended to: a server with many rooms
+// calls Release when a room goes idle, to bound its open files. Reads and Follows are unaffected.
+// Releasing a room that is not open does nothing.
+func (d *Disk) Release(name string) error {
+	if err := checkRoom(name); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	r, closed := d.rooms[name], d.closed
+	d.mu.Unlock()
+	if closed {
+		return closedErr("release")
+	}
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.syncing {
+		r.cond.Wait()
+	}
+	if r.closed {
+		return closedErr("release")
+	}
+	if r.f == nil {
+		return nil
+	}
+	var err error
+	if r.failed == nil && r.synced < r.written {
+		if err = r.f.Sync(); err != nil {
+			r.failed = r.ioErr("fsync", err)
+			err = r.failed
+		} else {
+			r.d.syncs.Add(1)
+			r.synced = r.written
+			r.ackLocked(r.written)
+		}
+	}
+	if cerr := r.f.Close(); err == nil && cerr != nil {
+		err = r.ioErr("release", cerr)
+	}
+	r.f = nil
+	r.cond.Broadcast()
+	return err
+}
+
 // Append implements [Journal.Append]. Under SyncBatch it returns once the room's segment is
 // fsynced; concurrent Appends share fsyncs.
 func (d *Disk) Append(ctx context.Context, name string, expectedLast uint64, entries []Entry) error {
@@ -620,6 +667,14 @@ func (d *Disk) Append(ctx context.Context, name string, expectedLast uint64, ent
 		r.wbuf = buf
 	} else {
 		r.wbuf = nil
+	}
+	if r.f == nil && len(r.segs) > 0 {
+		// Released: the last segment is still the active one.
+		f, err := os.OpenFile(r.segPath(r.segs[len(r.segs)-1]), os.O_RDWR, 0)
+		if err != nil {
+			return r.ioErr("reopen segment", err)
+		}
+		r.f = f
 	}
 	if r.f != nil && r.size > segHeaderSize && r.size+int64(len(buf)) > d.opts.SegmentSize {
 		if err := r.rollLocked(); err != nil {

@@ -390,3 +390,30 @@ func TestDiskGroupCommit(t *testing.T) {
 	assert.Equal(t, uint64(n), st.Entries)
 	assert.Less(t, st.Syncs, st.Entries, "no fsync was shared")
 }
+
+func TestDiskRelease(t *testing.T) {
+	for _, policy := range []journal.SyncPolicy{journal.SyncBatch, journal.SyncNever} {
+		t.Run(policy.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			d := openDisk(t, dir, &journal.Options{Sync: policy, SegmentSize: 500})
+			require.NoError(t, d.Release("r"), "a room never opened")
+			f := follow(t.Context(), d, "r", 1)
+			for s := uint64(1); s <= 12; s++ {
+				require.NoError(t, d.Append(t.Context(), "r", s-1, fixedEntries(s, s)))
+				if s%3 == 0 {
+					require.NoError(t, d.Release("r"))
+					require.NoError(t, d.Release("r"))
+				}
+			}
+			f.waitFor(t, 12)
+			requireFixed(t, d, "r", 1, 12)
+			require.NoError(t, d.Close())
+			require.ErrorIs(t, d.Release("r"), journal.ErrClosed)
+			require.ErrorIs(t, <-f.done, journal.ErrClosed)
+
+			d = openDisk(t, dir, nil)
+			requireFixed(t, d, "r", 1, 12)
+			assert.Zero(t, d.Stats().TornTails)
+		})
+	}
+}
