@@ -28,7 +28,9 @@ func Help(k Kind) string {
 // Parse turns a command line into a transition of a room of kind k whose current (optimistic)
 // state is s. Positions in text edits are relative to s, which is why Parse needs it.
 func Parse(k Kind, s *Room, line string) (RoomTransition, error) {
-	verb, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	// Only the left of the line is trimmed: a text command's TEXT runs to the end of the line.
+	verb, rest, _ := strings.Cut(strings.TrimLeft(strings.TrimRight(line, "\r\n"), " \t"), " ")
+	verb = strings.TrimSpace(verb)
 	switch k {
 	case Counter:
 		n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)

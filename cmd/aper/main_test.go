@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// aperBin is the aper binary that TestMain builds once for the tests that run it.
+var aperBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "aper-test-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	aperBin = filepath.Join(dir, "aper")
+	args := []string{"build", "-o", aperBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running aper subcommand whose stdout lines the test waits on.
+type proc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	lines chan string
+	mu    sync.Mutex
+	seen  []string
+	done  chan struct{} // closed when the process has exited and its output is read
+	err   error
+}
+
+// start runs aper with args in dir.
+func start(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(aperBin, args...)
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, stdin: stdin, lines: make(chan string, 1024), done: make(chan struct{})}
+	go func() { // ends at the end of the output; the cleanup waits for it
+		defer close(p.done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.seen = append(p.seen, sc.Text())
+			p.mu.Unlock()
+			select {
+			case p.lines <- sc.Text():
+			default:
+			}
+		}
+		p.err = cmd.Wait()
+		if p.err != nil && stderr.Len() > 0 {
+			t.Logf("aper %s: %v\n%s", args[0], p.err, stderr.String())
+		}
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// waitLine waits (up to 30s) for a stdout line matching re and returns its submatches.
+func (p *proc) waitLine(re string) []string {
+	p.t.Helper()
+	rx := regexp.MustCompile(re)
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case l := <-p.lines:
+			if m := rx.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-p.done:
+			for {
+				select {
+				case l := <-p.lines:
+					if m := rx.FindStringSubmatch(l); m != nil {
+						return m
+					}
+					continue
+				default:
+				}
+				break
+			}
+			p.t.Fatalf("aper exited (%v) before printing a line matching %q; it printed:\n%s", p.err, re, p.output())
+		case <-timeout:
+			p.t.Fatalf("no line matching %q in 30s; the output was:\n%s", re, p.output())
+		}
+	}
+}
+
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.seen, "\n")
+}
+
+func (p *proc) send(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		p.t.Fatalf("write %q: %v", line, err)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.t.Fatalf("aper did not stop within 30s of SIGTERM:\n%s", p.output())
+	}
+	if p.err != nil {
+		p.t.Fatalf("aper exited with %v after SIGTERM:\n%s", p.err, p.output())
+	}
+}
+
+type server struct {
+	*proc
+	ws, quic, cert string
+}
+
+func startServer(t *testing.T, dir string) *server {
+	t.Helper()
+	p := start(t, dir, "serve", "-http", "127.0.0.1:0", "-quic", "127.0.0.1:0", "-data", "data")
+	s := &server{proc: p}
+	s.ws = p.waitLine(`^aper: websocket ws://(\S+)/aper$`)[1]
+	m := p.waitLine(`^aper: quic (\S+) \(certificate (\S+),`)
+	s.quic, s.cert = m[1], m[2]
+	p.waitLine(`^aper: ready`)
+	return s
+}
+
+func (s *server) client(t *testing.T, dir, tr, room string) *proc {
+	t.Helper()
+	args := []string{"client", "-transport", tr}
+	if tr == "quic" {
+		args = append(args, "-addr", s.quic, "-cert", s.cert)
+	} else {
+		args = append(args, "-addr", s.ws)
+	}
+	c := start(t, dir, append(args, room)...)
+	c.waitLine(`^connected to ` + regexp.QuoteMeta(room))
+	return c
+}
+
+// Two clients of one room, over WebSocket and over QUIC, see each other's transitions and end
+// with the same state; the server stops cleanly on SIGTERM.
+func TestServeTwoClients(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	for _, tr := range []string{"ws", "quic"} {
+		t.Run(tr, func(t *testing.T) {
+			a := srv.client(t, dir, tr, "counter/"+tr)
+			b := srv.client(t, dir, tr, "counter/"+tr)
+			a.send("add 5")
+			b.waitLine(`^state seq=1: 5$`)
+			b.send("add 3")
+			a.waitLine(`^state seq=2: 8$`)
+			b.waitLine(`^state seq=2: 8$`)
+
+			x := srv.client(t, dir, tr, "text/"+tr)
+			y := srv.client(t, dir, tr, "text/"+tr)
+			x.send("append world")
+			y.waitLine(`^state seq=1: "world"$`)
+			y.send("insert 0 hello, ")
+			x.send("append !")
+			for _, c := range []*proc{x, y} {
+				c.send("show") // prints the state now, and it prints again when it changes
+				c.waitLine(`^state seq=3: "hello, world!"$`)
+			}
+		})
+	}
+	srv.stop()
+	if !strings.Contains(srv.output(), "aper: stopped") {
+		t.Fatalf("no clean stop:\n%s", srv.output())
+	}
+}
+
+// A bad command is reported and changes nothing; a rejected transition is reported.
+func TestClientErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	a := srv.client(t, dir, "ws", "todo/x")
+	b := srv.client(t, dir, "ws", "todo/x")
+	a.send("frobnicate")
+	a.waitLine(`^error: .*not a command of a todo room`)
+	a.send("add milk")
+	b.waitLine(`^state seq=1: 1\."milk"$`)
+	a.send("delete 1")
+	b.send("delete 1") // before b hears of a's delete, or after: then it is refused locally
+	b.waitLine(`^(rejected: not found conflict|error: .*item numbers|state seq=2: \(empty\)$)`)
+	for _, c := range []*proc{a, b} {
+		c.send("show")
+		c.waitLine(`^state seq=2: \(empty\)$`)
+	}
+	srv.stop()
+}
+
+// aper sim over each transport ends with every replica converged.
+func TestSim(t *testing.T) {
+	t.Parallel()
+	for _, tr := range []string{"memory", "ws", "quic"} {
+		var out strings.Builder
+		err := run(context.Background(), []string{"sim", "-transport", tr, "-clients", "5", "-transitions", "300", "-faults", "0.02", "-seed", "7"}, nil, &out, io.Discard)
+		if err != nil || !strings.Contains(out.String(), "converged        yes") || !strings.Contains(out.String(), "exactly once     yes") {
+			t.Fatalf("sim over %s: %v\n%s", tr, err, out.String())
+		}
+	}
+}
