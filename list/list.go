@@ -20,11 +20,12 @@ import (
 // V is the items' state machine type (usually a pointer, such as *aper.Counter) and T its
 // transition type; Go cannot infer T from V, so both are type parameters.
 //
-// The list is two copy-on-write B-trees (github.com/tidwall/btree): the items ordered by index,
-// with subtree counts, and the ids mapped to their indexes. Insert, Delete, Move, Apply, Get and
-// At cost O(log n); IndexOf costs O(log² n), a binary search over positions. Clone is O(1): the
-// copies share their nodes, the first write after a Clone copies only the O(log n) nodes on its
-// path, and an item's value is cloned only when a transition first changes it.
+// The list is two counted copy-on-write B-trees: the items ordered by index, each node knowing
+// how many items its subtree holds, and the ids mapped to their indexes. Insert, Delete, Move,
+// Apply, Get, At and IndexOf cost O(log n) (IndexOf adds up the counts left of the item's path).
+// Clone is O(1): the copies share their nodes, the first write after a Clone copies only the
+// O(log n) nodes on its path, and an item's value is cloned only when a transition first changes
+// it. Clones may be used by different goroutines, each owning its own.
 //
 // Values returned by Get, At, All and Backward are shared with the list: read them, do not apply
 // transitions to them directly. A List is not safe for concurrent use; Clone counts as a write.

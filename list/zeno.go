@@ -38,7 +38,9 @@ var ErrIndexOrder = errors.New("aper/list: Between needs a < b")
 // the previous one (appending, or typing forward) makes indexes whose length grows with log n,
 // not with n. When the upper neighbour is the longer of the two, the new index is chosen close
 // to it instead, the mirror image, so that a run that goes backward (each insert before the
-// previous one) stays short too. The package documentation lists the measured lengths.
+// previous one) stays short too. A [List] does not guess: a position after an item goes close
+// to that item, one before an item close to it. The package documentation lists the measured
+// lengths.
 type ZenoIndex struct {
 	b string
 }
@@ -112,9 +114,9 @@ func Between(a, b ZenoIndex) (ZenoIndex, error) {
 type lean uint8
 
 const (
-	guess lean = iota // close to b when a is a prefix of b, close to a otherwise
-	nearLow           // close to a: an insert after a, with room left for the next one after it
-	nearHigh          // close to b: an insert before b
+	guess    lean = iota // close to b when a is a prefix of b, close to a otherwise
+	nearLow              // close to a: an insert after a, with room left for the next one after it
+	nearHigh             // close to b: an insert before b
 )
 
 // betweenKeys appends to out a key strictly between the valid keys a < b.
