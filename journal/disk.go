@@ -35,6 +35,7 @@ const (
 	SyncNever
 )
 
+// String returns "batch", "interval" or "never".
 func (p SyncPolicy) String() string {
 	switch p {
 	case SyncBatch:
