@@ -502,11 +502,11 @@ const (
 type Step struct {
 	Kind   Kind
 	Client int
-	Seed   int64               // KindApply: seeds the transition's generator
-	Up     bool                // KindDeliver: client to server (else server to client)
+	Seed   int64                // KindApply: seeds the transition's generator
+	Up     bool                 // KindDeliver: client to server (else server to client)
 	Mode   memory.PartitionMode // KindPartition
-	D      time.Duration       // KindAdvance
-	note   string              // what the step did when it last ran, for counterexamples
+	D      time.Duration        // KindAdvance
+	note   string               // what the step did when it last ran, for counterexamples
 }
 
 var _ commands.Command = (*Step)(nil)
