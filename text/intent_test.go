@@ -156,6 +156,10 @@ type sim struct {
 	// plus the pending edits) only after another author's edit. Its Base then lags behind the
 	// confirmed version, which must not matter.
 	keepView bool
+	// keep is the history of every Text (server and clients).
+	keep int
+	// forks are copies of the server restored from snapshots and a Clone, given the same events.
+	forks []*text.Text
 }
 
 type simClient struct {
@@ -244,8 +248,12 @@ func (s *sim) serve(c *simClient) {
 	c.outbox = c.outbox[1:]
 	m := c.refOut[0]
 	c.refOut = c.refOut[1:]
+	require.Less(s.t, s.srv.Version()-e.Base, uint64(s.keep), "the schedule let %s fall out of the history", c.id)
 	event := ev(uint64(len(s.log)+1), c.id, e)
 	require.NoError(s.t, s.srv.Apply(event))
+	for _, f := range s.forks {
+		require.NoError(s.t, f.Apply(event), "restored server")
+	}
 	s.log = append(s.log, event)
 	_, err := s.ref.receive(m.base, m.op)
 	require.NoError(s.t, err)
@@ -291,18 +299,51 @@ func (s *sim) deliver(c *simClient) {
 }
 
 func runSim(t *testing.T, seed uint64, authors, steps int) {
-	runSimWith(t, seed, authors, steps, false)
+	runSimWith(t, seed, simOpts{authors: authors, steps: steps})
 }
 
-func runSimWith(t *testing.T, seed uint64, authors, steps int, keepView bool) {
+type simOpts struct {
+	authors, steps int
+	keepView       bool // see sim
+	// keep is the history of every Text; 0 keeps everything.
+	keep int
+	// busy runs a room where client c0 never runs out of pending edits (it makes its next edit
+	// before its last pending one is confirmed), the others type now and then, and the server
+	// and the clients keep up, so that no edit is based more than a few versions back. c0's
+	// chain of pending edits then reaches back without end, through the others' edits.
+	busy bool
+}
+
+func runSimWith(t *testing.T, seed uint64, o simOpts) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	start := string(alphabet[r.IntN(3)]) + "..."
-	s := &sim{t: t, r: r, srv: text.NewWithHistory(start, 1<<20), ref: refServer{doc: start}, keepView: keepView}
-	for i := range authors {
-		id := aper.ClientID(fmt.Sprintf("c%d", i))
-		s.clients = append(s.clients, &simClient{id: id, conf: text.NewWithHistory(start, 1<<20), ref: refClient{doc: start}})
+	keep := o.keep
+	if keep == 0 {
+		keep = 1 << 20
 	}
-	for range steps {
+	s := &sim{t: t, r: r, srv: text.NewWithHistory(start, keep), ref: refServer{doc: start}, keepView: o.keepView, keep: keep}
+	for i := range o.authors {
+		id := aper.ClientID(fmt.Sprintf("c%d", i))
+		s.clients = append(s.clients, &simClient{id: id, conf: text.NewWithHistory(start, keep), ref: refClient{doc: start}})
+	}
+	var forks []*text.Text // restored from snapshots of the server half-way; see serve
+	for step := range o.steps {
+		if step == o.steps/2 {
+			forks = append(apertest.RoundTrip(t, s.srv), s.srv.Clone())
+			// A clone that goes another way must not disturb the server's state.
+			other := s.srv.Clone()
+			require.NoError(t, other.Apply(ev(0, "zed", other.Insert(0, "!"))))
+			for _, c := range s.clients {
+				if len(c.outbox) > 0 {
+					require.NoError(t, other.Apply(ev(0, c.id, c.outbox[0])))
+				}
+			}
+			s.forks = forks
+		}
+		if o.busy {
+			s.busyStep()
+			continue
+		}
 		c := s.clients[r.IntN(len(s.clients))]
 		switch r.IntN(3) {
 		case 0:
@@ -334,7 +375,36 @@ func runSimWith(t *testing.T, seed uint64, authors, steps int, keepView bool) {
 		require.Empty(t, c.pending)
 		apertest.Equal(t, s.srv, c.conf)
 	}
+	for _, f := range forks {
+		apertest.Equal(t, s.srv, f)
+	}
 	require.Equal(t, s.ref.doc, s.srv.String())
+}
+
+// busyStep is a step of a busy room (see simOpts.busy).
+func (s *sim) busyStep() {
+	c0 := s.clients[0]
+	if len(c0.pending) < 2 {
+		s.edit(c0)
+	}
+	for _, c := range s.clients[1:] {
+		if len(c.pending) == 0 && s.r.IntN(2) == 0 {
+			s.edit(c)
+		}
+	}
+	for _, i := range s.r.Perm(len(s.clients)) {
+		if c := s.clients[i]; len(c.refOut) > 0 {
+			s.serve(c)
+		}
+	}
+	for _, c := range s.clients {
+		for lag := s.r.IntN(2); len(s.log)-c.ref.rev > lag; {
+			if c == c0 && s.log[c.ref.rev].Client == c.id && len(c.pending) == 1 {
+				break // c0 confirms its last pending edit only after making the next
+			}
+			s.deliver(c)
+		}
+	}
 }
 
 func TestIntentMatchesTextbookClients(t *testing.T) {
@@ -370,9 +440,33 @@ func TestSyncClientUsage(t *testing.T) {
 			}
 			props := gopter.NewProperties(p)
 			props.Property("a kept optimistic view = textbook client", prop.ForAll(func(seed uint64) bool {
-				runSimWith(t, seed, authors, 80, true)
+				runSimWith(t, seed, simOpts{authors: authors, steps: 80, keepView: true})
 				return !t.Failed()
 			}, gen.UInt64()))
+			props.TestingRun(t)
+		})
+	}
+}
+
+// TestBusyRoomMatchesTextbookClients runs the textbook comparison in busy rooms with a small
+// history (8 to 16 edits): one client always has edits pending and makes hundreds of them, so
+// its chain of pending edits reaches back far beyond the history, while each of its edits is
+// based only a few versions back. No edit may be refused, and every view matches the textbook
+// client's. Each run also restores the server from its JSON and CBOR snapshots and from a
+// Clone half-way, and checks that they apply the rest of the events exactly as the server does.
+func TestBusyRoomMatchesTextbookClients(t *testing.T) {
+	for _, authors := range []int{2, 3} {
+		t.Run(fmt.Sprint(authors), func(t *testing.T) {
+			p := gopter.DefaultTestParameters()
+			p.MinSuccessfulTests = 40
+			if testing.Short() {
+				p.MinSuccessfulTests = 8
+			}
+			props := gopter.NewProperties(p)
+			props.Property("busy room, small history = textbook client-server", prop.ForAll(func(seed uint64, keep int) bool {
+				runSimWith(t, seed, simOpts{authors: authors, steps: 300, keep: keep, busy: true})
+				return !t.Failed()
+			}, gen.UInt64(), gen.IntRange(8, 16)))
 			props.TestingRun(t)
 		})
 	}
