@@ -17,10 +17,13 @@
 //	typing backward (before the previous new key)  4 bytes
 //	same gap, from a 3-byte lower key              6 bytes
 //
-// A million appends stay within 4 bytes. Replaying the automerge-paper editing trace (260,000
-// edits, 104,852 characters, each character inserted after the previous one) gives a longest
-// index of 19 bytes and a mean of 10.8 bytes over the final text (a plain "just above the lower
-// neighbour" byte scheme: 33 and 13.7).
+// A million appends stay within 4 bytes. [Between] does not know which neighbour an insert is
+// anchored to and guesses from the keys (close to the upper one when the lower is its prefix); a
+// [List] knows, and places an insert after an item close to that item. Replaying the
+// automerge-paper editing trace (260,000 edits, 104,852 characters, each character inserted
+// after the previous one) gives a longest index of 16 bytes and a mean of 9.6 bytes over the
+// final text (with Between's guess: 19 and 10.8; a plain "just above the lower neighbour" byte
+// scheme: 33 and 13.7). The issue's target mean of 8 bytes is not reached.
 //
 // # List
 //
@@ -30,7 +33,13 @@
 // ([Before], [After]) with a captured fallback index for when the anchor is gone; an index that is
 // already taken moves just past the item holding it.
 //
-// The list is two copy-on-write B-trees (github.com/tidwall/btree): insert, delete, move, Get
-// and At are O(log n), IndexOf O(log² n), and Clone O(1). The JSON and CBOR encodings are arrays
+// The list is two counted copy-on-write B-trees (internal/ordtree): insert, delete, move, Get,
+// At and IndexOf are O(log n), and Clone O(1). The JSON and CBOR encodings are arrays
 // of [index, id, value] triples in order.
+//
+// Measured on a shared, loaded 2-core machine (best of several runs; the spread was up to 2x),
+// per operation on a 1,000,000-item list: IndexOf 2.8 µs, At 0.54 µs, insert at a random
+// position 5.5 µs, move 8 µs, delete and insert 10 µs. Clone plus one insert: 8 µs at 10,000
+// items, 8 µs at 100,000, 18 µs at 1,000,000 (11, 12 and 16 KB copied). The automerge-paper
+// replay takes 275-300 ms, 31 MB and 747,000 allocations.
 package list
