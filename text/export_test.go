@@ -2,20 +2,22 @@ package text
 
 import "fmt"
 
-// CheckInvariants checks the rope's counts and shape and the history's window, for the tests.
+// CheckInvariants checks the rope's counts and shape, the history's window and the per-author
+// state, for the tests.
 func CheckInvariants(t *Text) error {
-	if t.rope.root == nil {
-		return nil
-	}
-	if _, err := checkNode(t.rope.root, true); err != nil {
-		return err
-	}
 	for k := t.Oldest(); k < t.version; k++ {
 		if e := t.entry(k); e == nil {
 			return fmt.Errorf("no entry for version %d", k)
 		}
 	}
-	return nil
+	if err := t.checkPeers(); err != nil {
+		return err
+	}
+	if t.rope.root == nil {
+		return nil
+	}
+	_, err := checkNode(t.rope.root, true)
+	return err
 }
 
 func checkNode(n *node, root bool) (depth int, err error) {
@@ -63,4 +65,13 @@ func Depth(t *Text) int {
 		d++
 	}
 	return d
+}
+
+// Peers returns the number of authors with state and of the ops in their queues, for the tests.
+func Peers(t *Text) (authors, ops int) {
+	for _, p := range t.peers {
+		authors++
+		ops += len(p.queue)
+	}
+	return authors, ops
 }

@@ -558,4 +558,17 @@ func TestBusyRoomStaysWithinTheHistory(t *testing.T) {
 	for _, conf := range confs {
 		apertest.Equal(t, srv, conf)
 	}
+	// The per-author state is bounded by the window: three authors, at most keep ops each.
+	authors, ops := text.Peers(srv)
+	require.Equal(t, len(ids), authors)
+	require.LessOrEqual(t, ops, len(ids)*keep)
+	require.NoError(t, text.CheckInvariants(srv))
+	// An author whose edits all left the window has no state left.
+	for range keep {
+		require.NoError(t, srv.Apply(ev(srv.Version()+1, "dan", srv.Insert(0, "d"))))
+	}
+	authors, ops = text.Peers(srv)
+	require.Equal(t, 1, authors)
+	require.Zero(t, ops)
+	require.NoError(t, text.CheckInvariants(srv))
 }

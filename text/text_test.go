@@ -271,7 +271,33 @@ func TestTextDecodingRefusesBadSnapshots(t *testing.T) {
 		var tx text.Text
 		require.Error(t, json.Unmarshal([]byte(s), &tx), s)
 	}
+	// Ann's edit of version 2 was based on 0: her queue holds Bob's two edits as they apply
+	// after hers.
+	const hist = `"version":3,"text":"yxab1","keep":4,"history":[{"author":"bob","base":0,"sent":["x",2]},{"author":"bob","base":1,"sent":["y",3]},{"author":"ann","base":0,"sent":[2,"1"],"applied":[4,"1"]}]`
+	for _, s := range []string{
+		`{` + hist + `,"format":1}`, // Ann's queue is missing
+		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",3]]}]}`,                                                  // too short
+		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",3],["y",4],[5]]}]}`,                                      // too long
+		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",2],["y",3]]}]}`,                                          // ends at the wrong length
+		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",3],["y",5]]}]}`,                                          // does not chain
+		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",3],["y",4]]},{"author":"bob","ops":[[5]]}]}`,             // Bob has no queue
+		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",3],["y",4]]},{"author":"ann","ops":[["x",3],["y",4]]}]}`, // twice
+		`{` + hist + `,"format":1,"queues":[{"author":"cid","ops":[[5]]},{"author":"ann","ops":[["x",3],["y",4]]}]}`,             // out of order, unknown
+		`{` + hist + `,"format":2,"queues":[{"author":"ann","ops":[["x",3],["y",4]]}]}`,                                          // unknown format
+		`{` + hist + `,"queues":[{"author":"ann","ops":[["x",3],["y",4]]}]}`,                                                     // queues without a format
+	} {
+		var tx text.Text
+		err := json.Unmarshal([]byte(s), &tx)
+		require.Error(t, err, s)
+		t.Log(err)
+	}
 	var tx text.Text
+	require.NoError(t, json.Unmarshal([]byte(`{`+hist+`,"format":1,"queues":[{"author":"ann","ops":[["x",3],["y",4]]}]}`), &tx))
+	require.NoError(t, text.CheckInvariants(&tx))
+	// Ann's next edit, based on 1 ("xab" plus her "1"), goes over Bob's "y" only.
+	apertest.MustApply(t, &tx, ev(4, "ann", text.Edit{Base: 1, Op: text.MustOp(text.Retain(4), text.Insert("2"))}))
+	assert.Equal(t, "yxab12", tx.String())
+
 	require.NoError(t, json.Unmarshal([]byte(`{"version":2,"text":"ab","keep":4,"format":1,"history":[{"sent":["a"]},{"sent":[1,"b"]}]}`), &tx))
 	assert.Equal(t, "ab", tx.String())
 	assert.Equal(t, uint64(0), tx.Oldest())
