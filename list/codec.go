@@ -105,6 +105,7 @@ func (l *List[V, T]) UnmarshalCBOR(b []byte) error {
 func (l *List[V, T]) load(es []entry[V]) error {
 	fresh := &List[V, T]{}
 	fresh.init()
+	owner := l.owner.Get() // the decoded values are l's alone
 	var prev ZenoIndex
 	for i, e := range es {
 		switch {
@@ -122,9 +123,9 @@ func (l *List[V, T]) load(es []entry[V]) error {
 		if !fresh.ids.Insert(ie) {
 			return fmt.Errorf("%w: duplicate id %s", ErrMalformedList, e.ID)
 		}
-		fresh.items.Set(item[V]{key: e.Index, id: e.ID, value: e.Value, owner: fresh.owner})
+		fresh.items.Set(item[V]{key: e.Index, id: e.ID, value: e.Value, owner: owner})
 		prev = e.Index
 	}
-	*l = *fresh
+	l.items, l.ids, l.ready, l.last = fresh.items, fresh.ids, true, idEntry{}
 	return nil
 }

@@ -32,7 +32,8 @@ import (
 type List[V aper.StateMachine[V, T], T any] struct {
 	items ordtree.Tree[item[V]] // ordered by index, with subtree counts
 	ids   ordtree.Tree[idEntry] // ordered by id
-	owner cow.Owner             // values stamped with it were cloned by this list after its last Clone; 0 before the first write
+	owner cow.Token             // values stamped with its Owner were cloned by this list after its last Clone
+	ready bool                  // the trees are made (on the first write)
 	// last is the id and index of the item that the last insert or move placed, while that item
 	// stays where it was put (its key is zero otherwise). Editing text inserts each character
 	// after the previous one, so the anchor of the next insert is most often this item, and
@@ -117,10 +118,10 @@ func NewList[V aper.StateMachine[V, T], T any]() *List[V, T] {
 }
 
 func (l *List[V, T]) init() {
-	if l.owner == 0 {
+	if !l.ready {
 		l.items = ordtree.New(cmpItem[V])
 		l.ids = ordtree.New(cmpID)
-		l.owner = cow.NewOwner()
+		l.ready = true
 	}
 }
 
@@ -396,7 +397,9 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 		if !l.ids.Insert(e) {
 			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
 		}
-		l.items.Set(item[V]{key: k, id: t.ID, value: t.Value})
+		// The list keeps its own copy, so that the transition's value (which other replicas may
+		// hold too) or a value taken from another item never aliases an item.
+		l.items.Set(item[V]{key: k, id: t.ID, value: t.Value.Clone(), owner: l.owner.Get()})
 		l.last = e
 		return nil
 	case OpDelete:
@@ -433,13 +436,14 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 		}
 		l.init()
 		it, _ := l.items.Get(item[V]{key: k})
-		v, cloned := cow.Writable(it.value, it.owner, l.owner)
+		owner := l.owner.Get()
+		v, cloned := cow.Writable(it.value, it.owner, owner)
 		inner := aper.Event[T]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t.Inner}
 		if err := v.Apply(inner); err != nil {
 			return conflict.WithPath(err, t.ID.String())
 		}
 		if cloned {
-			it.value, it.owner = v, l.owner
+			it.value, it.owner = v, owner
 			l.items.Set(it)
 		}
 		return nil
@@ -511,11 +515,11 @@ func notFound(id uuid.UUID) error {
 // Clone returns an independent copy in O(1); the two share their B-tree nodes and values until
 // either changes them.
 func (l *List[V, T]) Clone() *List[V, T] {
-	if l.owner == 0 {
+	if !l.ready {
 		return &List[V, T]{}
 	}
-	l.owner = cow.NewOwner() // values l owned are now shared with the clone
-	return &List[V, T]{items: l.items.Clone(), ids: l.ids.Clone(), owner: cow.NewOwner(), last: l.last}
+	l.owner.Renew() // the values l owned are now shared with the clone
+	return &List[V, T]{items: l.items.Clone(), ids: l.ids.Clone(), ready: true, last: l.last}
 }
 
 var _ aper.StateMachine[*List[*aper.Counter, aper.CounterTransition], ListTransition[*aper.Counter, aper.CounterTransition]] = (*List[*aper.Counter, aper.CounterTransition])(nil)

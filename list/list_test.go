@@ -327,3 +327,24 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	err = aper.CBOR.Unmarshal(bad, list.NewList[*aper.Counter, aper.CounterTransition]())
 	assert.True(t, errors.Is(err, list.ErrMalformedList), "%v", err)
 }
+
+func TestInsertOfAnotherItemsValueDoesNotAlias(t *testing.T) {
+	var l counters
+	ids := appendAll(t, &l, 2)
+	add := aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 10}
+	apertest.MustApply(t, &l, aper.On(l.Update(ids[0], aper.CounterTransition{Op: aper.CounterOpAdd})))
+	v, _ := l.Get(ids[0])
+	applier(t, &l)(l.Append(v)) // the same *Counter, inserted again
+	apertest.MustApply(t, &l, aper.On(l.Update(ids[0], add)))
+	assert.Equal(t, []int64{12, 2}, values(&l))
+
+	// One insert transition applied to two replicas: changing one leaves the other.
+	var a, b counters
+	id, ins := a.Append(aper.NewCounter(1))
+	apertest.MustApply(t, &a, aper.On(ins))
+	apertest.MustApply(t, &b, aper.On(ins))
+	apertest.MustApply(t, &a, aper.On(a.Update(id, add)))
+	assert.Equal(t, []int64{11}, values(&a))
+	assert.Equal(t, []int64{1}, values(&b))
+	assert.Equal(t, int64(1), ins.Value.Value())
+}

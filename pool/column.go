@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/list"
@@ -14,9 +13,6 @@ import (
 // board's list of columns, so it is a state machine of its own, with colOp as its transition;
 // only the board builds colOps.
 type column[V aper.StateMachine[V, T], T any] struct {
-	// mu serializes Clone: a column shared by boards that different goroutines own may be cloned
-	// by two of them at once, and list.List's Clone writes to the list it copies.
-	mu    sync.Mutex
 	name  string
 	items *list.List[V, T]
 }
@@ -52,8 +48,6 @@ func (c *column[V, T]) Apply(ev aper.Event[colOp[V, T]]) error {
 
 // Clone returns an independent copy in O(1).
 func (c *column[V, T]) Clone() *column[V, T] {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	return &column[V, T]{name: c.name, items: c.items.Clone()}
 }
 

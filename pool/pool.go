@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
-	"sync"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
@@ -42,9 +41,6 @@ var ErrNotEmpty = conflict.Sentinel(NotEmpty)
 // Values returned by Get, At and Objects are shared with the board: read them, do not apply
 // transitions to them directly. A Board is not safe for concurrent use; Clone counts as a write.
 type Board[V aper.StateMachine[V, T], T any] struct {
-	// mu serializes Clone, which writes to the board's list of columns: a board nested in a
-	// container that replicas owned by different goroutines share may be cloned by two of them.
-	mu    sync.Mutex
 	cols  *list.List[*column[V, T], colOp[V, T]]
 	where *btree.BTreeG[placement] // object id → list id
 }
@@ -560,8 +556,6 @@ func notFound(what string, id uuid.UUID) error {
 // Clone returns an independent copy in O(1); the two share their lists and values until either
 // changes them.
 func (b *Board[V, T]) Clone() *Board[V, T] {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.cols == nil {
 		return &Board[V, T]{}
 	}

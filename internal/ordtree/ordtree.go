@@ -59,17 +59,24 @@ func (t *Tree[T]) Len() int {
 }
 
 // Clone returns a copy in O(1). The two share their nodes until either writes.
+//
+// The token is written atomically: a tree nested in a value that replicas owned by different
+// goroutines share may be cloned by both at once (its nodes are then never written).
 func (t *Tree[T]) Clone() Tree[T] {
-	t.own = newOwner()
+	atomic.StoreUint64(&t.own, newOwner())
 	return Tree[T]{root: t.root, cmp: t.cmp, own: newOwner()}
 }
 
+// owner returns the tree's current token.
+func (t *Tree[T]) owner() uint64 { return atomic.LoadUint64(&t.own) }
+
 // mut returns n itself if t owns it, or a copy that t owns.
 func (t *Tree[T]) mut(n *node[T]) *node[T] {
-	if n.own == t.own {
+	own := t.owner()
+	if n.own == own {
 		return n
 	}
-	c := &node[T]{own: t.own, n: n.n, count: n.count, items: n.items}
+	c := &node[T]{own: own, n: n.n, count: n.count, items: n.items}
 	if n.kids != nil {
 		k := *n.kids
 		c.kids = &k
@@ -78,7 +85,7 @@ func (t *Tree[T]) mut(n *node[T]) *node[T] {
 }
 
 func (t *Tree[T]) newNode(leaf bool) *node[T] {
-	n := &node[T]{own: t.own}
+	n := &node[T]{own: t.owner()}
 	if !leaf {
 		n.kids = new([maxItems + 1]*node[T])
 	}
@@ -266,8 +273,8 @@ func (t *Tree[T]) Insert(item T) bool {
 }
 
 func (t *Tree[T]) put(item T, replace bool) (T, status) {
-	if t.own == 0 {
-		t.own = newOwner()
+	if t.owner() == 0 {
+		atomic.StoreUint64(&t.own, newOwner())
 	}
 	if t.root == nil {
 		r := t.newNode(true)
