@@ -452,49 +452,35 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 	}
 }
 
-// resolve turns a position into a free index. The trees exist.
+// resolve turns a position into a free index among l's items (see [Resolve]).
 func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
-	switch p.Kind {
-	case PosBeginning:
-		first, ok := l.items.Min()
-		if !ok {
-			return middle, nil
-		}
-		return first.key.Before(), nil
-	case PosEnd:
-		last, ok := l.items.Max()
-		if !ok {
-			return middle, nil
-		}
-		return last.key.After(), nil
-	case PosAt:
-		if p.Index.IsZero() {
-			return ZenoIndex{}, conflict.New(conflict.Invalid, "list: position at no index")
-		}
-		return l.place(p.Index), nil
-	case PosBefore, PosAfter:
-		k, ok := l.KeyOf(p.ID)
-		if !ok {
-			if p.Index.IsZero() {
-				return ZenoIndex{}, itemConflict(conflict.NotFound, "list: the anchor item is gone and the position has no fallback index", p.ID)
-			}
-			return l.place(p.Index), nil
-		}
-		if p.Kind == PosBefore {
-			return between(l.below(k), k, nearHigh), nil
-		}
-		return between(k, l.above(k), nearLow), nil
-	default:
-		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("list: unknown position kind %d", p.Kind))
-	}
+	return Resolve(p, items[V, T]{l})
 }
 
-// place returns z if no item has it, or an index just past it otherwise.
-func (l *List[V, T]) place(z ZenoIndex) ZenoIndex {
-	if _, taken := l.items.Get(item[V]{key: z}); !taken {
-		return z
+// items presents a List's items as [Siblings].
+type items[V aper.StateMachine[V, T], T any] struct{ l *List[V, T] }
+
+func (s items[V, T]) KeyOf(id uuid.UUID) (ZenoIndex, bool) { return s.l.KeyOf(id) }
+
+func (s items[V, T]) Below(k ZenoIndex) ZenoIndex {
+	if k.IsZero() {
+		last, _ := s.l.items.Max()
+		return last.key
 	}
-	return between(z, l.above(z), nearLow)
+	return s.l.below(k)
+}
+
+func (s items[V, T]) Above(k ZenoIndex) ZenoIndex {
+	if k.IsZero() {
+		first, _ := s.l.items.Min()
+		return first.key
+	}
+	return s.l.above(k)
+}
+
+func (s items[V, T]) Taken(k ZenoIndex) bool {
+	_, taken := s.l.items.Get(item[V]{key: k})
+	return taken
 }
 
 // forget clears l.last if it is item id, which is gone or moving.

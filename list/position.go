@@ -3,6 +3,7 @@ package list
 import (
 	"fmt"
 
+	"github.com/aper-go/aper/conflict"
 	"github.com/google/uuid"
 )
 
@@ -83,4 +84,73 @@ func (p ListPosition) String() string {
 		return "at " + p.Index.String()
 	}
 	return fmt.Sprintf("%s %s (fallback %s)", p.Kind, p.ID, p.Index)
+}
+
+// Siblings is an ordered set of items, each with an id and a distinct ZenoIndex: what a
+// [ListPosition] is resolved against. A [List]'s items are one; the children of one parent in a
+// tree, or the objects of one list of a board, are others. Implement it to resolve positions in a
+// structure of your own with [Resolve].
+type Siblings interface {
+	// KeyOf returns the index of item id, if it is among the siblings.
+	KeyOf(id uuid.UUID) (ZenoIndex, bool)
+	// Below returns the greatest index less than k, or for the zero k the greatest of all; the
+	// zero ZenoIndex if there is none.
+	Below(k ZenoIndex) ZenoIndex
+	// Above returns the least index greater than k, or for the zero k the least of all; the
+	// zero ZenoIndex if there is none.
+	Above(k ZenoIndex) ZenoIndex
+	// Taken reports whether an item has index k.
+	Taken(k ZenoIndex) bool
+}
+
+// Resolve turns p into a free index among s, by the rules every replica follows: Beginning and
+// End go before the first and after the last item (the middle index if there is none); At uses
+// its index; Before and After go next to their anchor, or, if the anchor is not among s, use the
+// captured fallback index. A resolved index that an item already has is moved just past it, so
+// replicas that computed the same index still agree on one order.
+//
+// Errors are conflicts: Invalid for At with no index or an unknown kind, NotFound (with the
+// anchor's id as the path) for an anchor that is gone with no fallback.
+func Resolve(p ListPosition, s Siblings) (ZenoIndex, error) {
+	switch p.Kind {
+	case PosBeginning:
+		first := s.Above(ZenoIndex{})
+		if first.IsZero() {
+			return middle, nil
+		}
+		return first.Before(), nil
+	case PosEnd:
+		last := s.Below(ZenoIndex{})
+		if last.IsZero() {
+			return middle, nil
+		}
+		return last.After(), nil
+	case PosAt:
+		if p.Index.IsZero() {
+			return ZenoIndex{}, conflict.New(conflict.Invalid, "position at no index")
+		}
+		return place(s, p.Index), nil
+	case PosBefore, PosAfter:
+		k, ok := s.KeyOf(p.ID)
+		if !ok {
+			if p.Index.IsZero() {
+				return ZenoIndex{}, conflict.WithPath(conflict.New(conflict.NotFound, "the anchor is gone and the position has no fallback index"), p.ID.String())
+			}
+			return place(s, p.Index), nil
+		}
+		if p.Kind == PosBefore {
+			return between(s.Below(k), k, nearHigh), nil
+		}
+		return between(k, s.Above(k), nearLow), nil
+	default:
+		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("unknown position kind %d", p.Kind))
+	}
+}
+
+// place returns z if no sibling has it, or an index just past it otherwise.
+func place(s Siblings, z ZenoIndex) ZenoIndex {
+	if !s.Taken(z) {
+		return z
+	}
+	return between(z, s.Above(z), nearLow)
 }

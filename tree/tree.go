@@ -689,41 +689,44 @@ func (t *Tree[V, T]) update(ev aper.Event[Transition[V, T]]) error {
 	return nil
 }
 
-// resolve turns a position among parent's children into a free index. The B-trees exist.
+// resolve turns a position among parent's children into a free index (see [list.Resolve]). The
+// B-trees exist.
 func (t *Tree[V, T]) resolve(parent uuid.UUID, p list.ListPosition) (list.ZenoIndex, error) {
-	switch p.Kind {
-	case list.PosBeginning:
-		return t.first(parent).Before(), nil
-	case list.PosEnd:
-		return t.last(parent).After(), nil
-	case list.PosAt:
-		if p.Index.IsZero() {
-			return list.ZenoIndex{}, conflict.New(conflict.Invalid, "tree: position at no index")
-		}
-		return t.place(parent, p.Index), nil
-	case list.PosBefore, list.PosAfter:
-		n, ok := t.lookup(p.ID)
-		if !ok || n.parent != parent {
-			if p.Index.IsZero() {
-				return list.ZenoIndex{}, nodeConflict(conflict.NotFound, "tree: the anchor is not a child of the parent and the position has no fallback index", p.ID)
-			}
-			return t.place(parent, p.Index), nil
-		}
-		if p.Kind == list.PosBefore {
-			return between(t.below(parent, n.key), n.key), nil
-		}
-		return between(n.key, t.above(parent, n.key)), nil
-	default:
-		return list.ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("tree: unknown position kind %d", p.Kind))
-	}
+	return list.Resolve(p, children[V, T]{t, parent})
 }
 
-// place returns z if no child of parent has it, or an index just past it otherwise.
-func (t *Tree[V, T]) place(parent uuid.UUID, z list.ZenoIndex) list.ZenoIndex {
-	if _, taken := t.kids.Get(kid[V]{parent: parent, key: z}); !taken {
-		return z
+// children presents the children of one parent as [list.Siblings].
+type children[V aper.StateMachine[V, T], T any] struct {
+	t      *Tree[V, T]
+	parent uuid.UUID
+}
+
+// KeyOf finds id only among parent's children: an anchor moved elsewhere counts as gone.
+func (c children[V, T]) KeyOf(id uuid.UUID) (list.ZenoIndex, bool) {
+	n, ok := c.t.lookup(id)
+	if !ok || n.parent != c.parent {
+		return list.ZenoIndex{}, false
 	}
-	return between(z, t.above(parent, z))
+	return n.key, true
+}
+
+func (c children[V, T]) Below(k list.ZenoIndex) list.ZenoIndex {
+	if k.IsZero() {
+		return c.t.last(c.parent)
+	}
+	return c.t.below(c.parent, k)
+}
+
+func (c children[V, T]) Above(k list.ZenoIndex) list.ZenoIndex {
+	if k.IsZero() {
+		return c.t.first(c.parent)
+	}
+	return c.t.above(c.parent, k)
+}
+
+func (c children[V, T]) Taken(k list.ZenoIndex) bool {
+	_, taken := c.t.kids.Get(kid[V]{parent: c.parent, key: k})
+	return taken
 }
 
 func nodeConflict(kind conflict.Kind, msg string, id uuid.UUID) error {
