@@ -25,8 +25,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aper-go/aper/text"
 	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/text"
 	"github.com/aper-go/aper/transport/websocket"
 )
 
@@ -142,7 +142,7 @@ func run(ctx context.Context, w io.Writer, delay time.Duration) error {
 
 // Where a typist types.
 var (
-	start = func(t *text.Text, typed int) int { return typed }  // from the start, moving forward
+	start = func(t *text.Text, typed int) int { return typed }   // from the start, moving forward
 	end   = func(t *text.Text, typed int) int { return t.Len() } // at the end
 )
 
