@@ -260,40 +260,22 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	}
 	p := t.peer(ev.Client)
 	op := &e.Op
-	q := t.queue[:0]
+	t.queue = t.queue[:0] // the author's next queue
 	var x Op
 	if b < t.version {
-		from := b // plain history entries from here on join the queue
-		if p != nil && p.last >= b {
-			// The author's edits from b to last are in its view; the others' edits before
-			// last are in the queue, in its frame.
-			if b < p.ack {
-				return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, p.ack)))
-			}
-			from = p.last + 1
-			for i := range p.queue {
-				if p.queue[i].ver < b {
-					continue
-				}
-				if err := t.transformOver(&q, op, &x, p.queue[i].ver, &p.queue[i].op); err != nil {
-					return err
-				}
-				op = &x
-			}
+		var n int
+		var err error
+		if x, n, err = t.rebase(p, b, e.Op); err != nil {
+			return err
 		}
-		for k := from; k < t.version; k++ {
-			if err := t.transformOver(&q, op, &x, k, t.entry(k).op()); err != nil {
-				return err
-			}
+		if n > 0 {
 			op = &x
 		}
 	}
 	if n := op.inLen(); n != t.Len() {
-		t.queue = q[:0]
 		return outOfRange("op of input length %d against a text of %d code points", n, t.Len())
 	}
 	if t.version == math.MaxUint64 {
-		t.queue = q[:0]
 		return outOfRange("the text is at the last version, %d", t.version)
 	}
 	t.applyOp(op)
@@ -314,7 +296,7 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		*ent.applied = *op
 	}
 	p = t.writablePeer(ev.Client, p)
-	t.queue, p.queue = p.queue[:0], q
+	t.queue, p.queue = p.queue[:0], t.queue
 	p.last, p.ack = v, b
 	if gone != math.MaxUint64 {
 		t.expire(goneAuthor, gone)
@@ -327,16 +309,44 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	return nil
 }
 
-// transformOver transforms *op (the edit, or x already) over c, another author's edit applied
-// at version k, into x, and appends c transformed over the edit to the queue q.
-func (t *Text) transformOver(q *[]queueOp, op, x *Op, k uint64, c *Op) error {
+// rebase transforms op, from the author with state p (nil for none) at base b < version, into
+// an op on the current text, and sets t.queue to the author's next queue: the other authors'
+// edits from b on, as they apply after op. It returns the number of edits op was transformed
+// over (0: op applies as it is).
+func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
+	from := b // plain history entries from here on join the queue
+	if p != nil && p.last >= b {
+		// The author's edits from b to last are in its view, and the others' edits before
+		// last are in its queue, in its frame.
+		if b < p.ack {
+			return Op{}, 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, p.ack)))
+		}
+		from = p.last + 1
+		for i := range p.queue {
+			if p.queue[i].ver >= b {
+				if err := t.transformOver(&op, p.queue[i].ver, &p.queue[i].op); err != nil {
+					return Op{}, 0, err
+				}
+			}
+		}
+	}
+	for k := from; k < t.version; k++ {
+		if err := t.transformOver(&op, k, t.entry(k).op()); err != nil {
+			return Op{}, 0, err
+		}
+	}
+	return op, len(t.queue), nil
+}
+
+// transformOver transforms *x over c, another author's edit applied at version k, and appends c
+// transformed over x to t.queue.
+func (t *Text) transformOver(x *Op, k uint64, c *Op) error {
 	var xp, cp Op
-	if err := transformInto(op, c, Left, &xp, &cp); err != nil {
-		t.queue = (*q)[:0]
-		return outOfRange("op of input length %d does not fit its author's view", op.inLen())
+	if err := transformInto(x, c, Left, &xp, &cp); err != nil {
+		return outOfRange("op of input length %d does not fit its author's view", x.inLen())
 	}
 	*x = xp
-	*q = append(*q, queueOp{ver: k, op: cp})
+	t.queue = append(t.queue, queueOp{ver: k, op: cp})
 	return nil
 }
 
