@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/leanovate/gopter"
+	"github.com/leanovate/gopter/gen"
+
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/fuzz"
 )
 
 func TestRun(t *testing.T) {
@@ -69,4 +74,30 @@ func TestRules(t *testing.T) {
 		apertest.Equal(t, g, got)
 	}
 	apertest.RoundTrip(t, Move{Op: "drop", Column: 3})
+}
+
+// genMove draws a move: mostly drops into any column (some illegal: out of turn, full column),
+// sometimes a join (legal twice per game) or a client's forbidden timeout.
+func genMove() gopter.Gen {
+	return gen.Weighted([]gen.WeightedGen{
+		{Weight: 8, Gen: gen.IntRange(0, Cols-1).Map(func(c int) Move { return Move{Op: "drop", Column: c} })},
+		{Weight: 2, Gen: gen.Const(Move{Op: "join"})},
+		{Weight: 1, Gen: gen.Const(Move{Op: "timeout"})},
+	})
+}
+
+// Replicas of a game converge whatever the network does: the fuzz harness runs a server and
+// three clients over an in-memory network with random delivery, disconnects, partitions and a
+// fake clock that makes the turn timer fire.
+func TestGameConverges(t *testing.T) {
+	fuzz.Check(t, "drop-four converges", fuzz.Config[*Game, Move]{
+		New:        func() *Game { return NewGame(time.Second) },
+		Transition: func(int, *Game) gopter.Gen { return genMove() },
+		Check: func(q fuzz.Quiescent[*Game, Move]) error {
+			if x, o := strings.Count(q.Server.Cells, "X"), strings.Count(q.Server.Cells, "O"); x < o || x > o+1 {
+				return fmt.Errorf("%d X and %d O on the board", x, o)
+			}
+			return nil
+		},
+	}, fuzz.Parameters(t, 30, 60, 1))
 }
