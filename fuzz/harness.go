@@ -3,6 +3,8 @@ package fuzz
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -260,6 +262,9 @@ func (s *System[S, T]) run(st *Step) error {
 	}
 	err := s.step(st)
 	synctest.Wait()
+	if err == nil {
+		err = s.healthy()
+	}
 	if err != nil {
 		s.err = err
 	}
@@ -343,6 +348,9 @@ func (s *System[S, T]) Settle() error {
 		if s.net.DeliverAll() > 0 {
 			continue
 		}
+		if err := s.healthy(); err != nil {
+			return err
+		}
 		if s.quiet() {
 			break
 		}
@@ -352,6 +360,22 @@ func (s *System[S, T]) Settle() error {
 		time.Sleep(time.Second) // reconnection backoff, handshake timeouts
 	}
 	return s.check()
+}
+
+// healthy fails if a client lost its connection for a reason that the harness's faults do not
+// explain: a protocol error, or a confirmed transition that does not apply on the client (one the
+// server should have rejected, say). Cut connections, partitions, timeouts and a server that
+// supersedes a client's old connection are the harness's doing.
+func (s *System[S, T]) healthy() error {
+	for i, sl := range s.clients {
+		st := sl.c.Status()
+		if st.Err == nil || errors.Is(st.Err, net.ErrClosed) || errors.Is(st.Err, memory.ErrUnreachable) ||
+			errors.Is(st.Err, context.DeadlineExceeded) {
+			continue
+		}
+		return fmt.Errorf("client %d is %v: %w", i, st.State, st.Err)
+	}
+	return nil
 }
 
 func (s *System[S, T]) quiet() bool {
