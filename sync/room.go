@@ -43,6 +43,10 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	maxClients    int
 	grace         time.Duration // how long a member may be away before it has left for good
 
+	// tail reads transitions from..to from the journal, for a resume the in-memory log no
+	// longer covers; nil without a journal.
+	tail func(from, to uint64) ([]record[T], error)
+
 	presence map[aper.ClientID]*presenceValue
 
 	timerStuck    uint64 // the Seq at which the state's timer transition failed; no retry before it moves
@@ -267,7 +271,12 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		Rejected: rec.rejected,
 		Presence: r.presenceList(s),
 	}
-	if h.Resume && r.canResume(h.Seq) {
+	var fromJournal []record[T]
+	if h.Resume && !r.canResume(h.Seq) && r.tail != nil && h.Seq < r.seq && r.seq-h.Seq <= maxJournalResume {
+		fromJournal, _ = r.tail(h.Seq+1, r.seq) // on error, a snapshot
+	}
+	switch {
+	case h.Resume && r.canResume(h.Seq):
 		wf.Seq, wf.Upto = h.Seq, r.seq
 		r.direct(s, &wf)
 		for i := 0; i < r.logLen; i++ {
@@ -276,7 +285,14 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 				r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(e, w)})
 			}
 		}
-	} else {
+	case fromJournal != nil:
+		wf.Seq, wf.Upto = h.Seq, r.seq
+		r.direct(s, &wf)
+		for _, rc := range fromJournal {
+			e := logEntry[T]{ev: aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}, local: rc.Local}
+			r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(&e, w)})
+		}
+	default:
 		snap, err := w.payload.Marshal(r.state)
 		if err != nil {
 			r.closeWith(s, codeRoom, fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err), true)
@@ -567,15 +583,7 @@ func (r *roomCore[S, T]) away() bool {
 // ordered records an applied transition: next Seq, log, journal record, broadcast.
 func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64, kind recordKind, subject aper.ClientID) {
 	r.seq = ev.Seq
-	var e *logEntry[T]
-	if r.logLen < len(r.log) {
-		e = &r.log[(r.logStart+r.logLen)%len(r.log)]
-		r.logLen++
-	} else {
-		e = &r.log[r.logStart]
-		r.logStart = (r.logStart + 1) % len(r.log)
-	}
-	*e = logEntry[T]{ev: ev, local: local}
+	e := r.push(ev, local)
 	if r.keepRecords {
 		r.ready.records = append(r.ready.records, record[T]{Seq: ev.Seq, Client: ev.Client, Local: local, Time: ev.Time, Transition: ev.Transition, Kind: kind, Subject: subject})
 	}
@@ -586,6 +594,20 @@ func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64, kind recordKind
 		}
 	}
 	r.ready.outputs = append(r.ready.outputs, out)
+}
+
+// push adds an ordered transition to the in-memory log, dropping the oldest if it is full.
+func (r *roomCore[S, T]) push(ev aper.Event[T], local uint64) *logEntry[T] {
+	var e *logEntry[T]
+	if r.logLen < len(r.log) {
+		e = &r.log[(r.logStart+r.logLen)%len(r.log)]
+		r.logLen++
+	} else {
+		e = &r.log[r.logStart]
+		r.logStart = (r.logStart + 1) % len(r.log)
+	}
+	*e = logEntry[T]{ev: ev, local: local}
+	return e
 }
 
 // replay applies a journaled record while rebuilding the room, restoring the state, the Seq and
@@ -615,6 +637,7 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 		rec.member = rc.Kind == kindJoined
 	}
 	r.seq = rc.Seq
+	r.push(ev, rc.Local)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/journal"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/websocket"
 )
@@ -73,6 +74,8 @@ type serverConfig struct {
 	maxRooms      int
 	connTimeout   time.Duration
 	leaveGrace    time.Duration
+	journal       journal.Journal
+	snapEvery     int
 }
 
 // ServerOption configures a Server. Options validate their arguments: NewServer returns an
@@ -300,6 +303,7 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		maxPending:   4096,
 		connTimeout:  45 * time.Second,
 		leaveGrace:   30 * time.Second,
+		snapEvery:    10000,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -865,6 +869,10 @@ type room[S aper.StateMachine[S, T], T any] struct {
 
 	core    *roomCore[S, T]
 	touched []*serverConn
+
+	entries  []journal.Entry
+	snapSeq  uint64        // the Seq of the last snapshot saved or being saved
+	snapDone chan struct{} // closed when the snapshot being saved is done
 }
 
 type msgKind uint8
@@ -927,7 +935,18 @@ func (r *room[S, T]) run() {
 		burst:         s.cfg.burst,
 		maxClients:    s.cfg.maxClients,
 		grace:         s.cfg.leaveGrace,
+		keepRecords:   s.cfg.journal != nil,
 	})
+	r.snapDone = make(chan struct{})
+	close(r.snapDone)
+	defer func() { <-r.snapDone }()
+	if j := s.cfg.journal; j != nil {
+		if err := r.load(s.ctx, j); err != nil {
+			r.fail(err)
+			return
+		}
+		r.core.tail = r.journalTail(j)
+	}
 	r.core.replayed(s.cfg.now())
 	var (
 		idle  *time.Timer
@@ -981,7 +1000,9 @@ func (r *room[S, T]) run() {
 		}
 	}()
 	schedule()
-	r.deliver()
+	if !r.deliver() {
+		return
+	}
 	armIdle()
 	for {
 		select {
@@ -996,7 +1017,9 @@ func (r *room[S, T]) run() {
 		case <-wakeC:
 			wakeC = nil
 			schedule()
-			r.deliver()
+			if !r.deliver() {
+				return
+			}
 			armIdle()
 		case m := <-r.inbox:
 			stop := r.handle(m)
@@ -1012,7 +1035,9 @@ func (r *room[S, T]) run() {
 			if !stop {
 				schedule()
 			}
-			r.deliver()
+			if !r.deliver() {
+				return
+			}
 			if stop {
 				r.srv.forget(r)
 				return
@@ -1061,11 +1086,19 @@ func (r *room[S, T]) handle(m roomMsg[T]) bool {
 }
 
 // deliver hands the core's outputs to the connections' queues: one push per connection per
-// batch, no network I/O. A connection whose queue overflows is cut.
-func (r *room[S, T]) deliver() {
+// batch, no network I/O. A connection whose queue overflows is cut. With a journal, the batch's
+// records are made durable first; if that fails, nothing is delivered, every connection is
+// closed (its client reconnects and re-sends what is pending) and the room stops, to be rebuilt
+// from the journal on its next join: deliver then reports false.
+func (r *room[S, T]) deliver() bool {
 	rd := r.core.takeReady()
-	// The journal of the next step goes here: append rd.records (conditional on the room's
-	// last Seq) and wait until they are durable before anything below is delivered.
+	if j := r.srv.cfg.journal; j != nil && len(rd.records) > 0 {
+		if err := r.persist(j, rd.records); err != nil {
+			r.crash(err)
+			return false
+		}
+		r.maybeSnapshot(j)
+	}
 	stage := func(sc *serverConn, b []byte) {
 		if !sc.staged {
 			sc.staged = true
@@ -1111,6 +1144,26 @@ func (r *room[S, T]) deliver() {
 	clear(r.touched)
 	r.touched = r.touched[:0]
 	r.core.recycle(rd)
+	return true
+}
+
+// crash stops a room whose journal failed: every connection is closed with a non-fatal error, so
+// that its client reconnects to the room rebuilt from the journal.
+func (r *room[S, T]) crash(err error) {
+	s := r.srv
+	if s.ctx.Err() == nil {
+		s.cfg.logger.Error("aper/sync: room stopped", "room", r.name, "err", err)
+	}
+	s.forget(r)
+	for _, sess := range r.core.sessions {
+		sc := sess.peer.(*serverConn)
+		if b, e := sc.wire.encode(&frame{Type: frameError, Code: codeRoom, Message: err.Error()}); e == nil {
+			sc.q.push(b)
+		}
+		sc.q.closeAfterFlush()
+	}
+	// Later messages find the room gone (send reports false once run returns): their
+	// connections close, and their clients reconnect to a room rebuilt from the journal.
 }
 
 // fail answers every join with the factory's error until nobody holds the room any more.

@@ -1,0 +1,167 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/journal"
+	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport/memory"
+)
+
+// startGame runs a game server with journal j on network n under the name "server", until stop.
+func startGame(t testing.TB, n *memory.Network, initial func() *game, opts ...apersync.ServerOption) (srv *gameServer, stop func()) {
+	t.Helper()
+	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*game, error) {
+		return initial(), nil
+	}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := n.Listen("server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), l) }()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			srv.Close()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	return srv, stop
+}
+
+// A server restarted on the same journal rebuilds the room (state, Seq, each client's processed
+// local seqs): a client resumes from its Seq out of the journal, and its transitions are applied
+// exactly once. A rejected transition is never journaled.
+func TestJournalRestartResumesExactlyOnce(t *testing.T) {
+	j := journal.NewMemory()
+	defer j.Close()
+	n := memory.NewNetwork(nil)
+	defer n.Close()
+	nope := apersync.WithPermission(func(id apersync.Identity, room string, g *game, t gameT) error {
+		if t.Text == "nope" {
+			return errors.New("no")
+		}
+		return nil
+	})
+	srv1, stop1 := startGame(t, n, func() *game { return &game{} }, apersync.WithJournal(j), nope)
+	a := dialGame(t, n.DialerWith("server", &memory.DialOptions{From: "a"}), "g")
+	b := dialGame(t, n.DialerWith("server", &memory.DialOptions{From: "b"}), "g")
+	for i := range 10 {
+		if err := a.Apply(gameT{Op: "say", Text: "a" + string(rune('0'+i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Apply(gameT{Op: "say", Text: "nope"}) // rejected: never journaled
+	if err := a.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	<-a.Rejections()
+	g1, seq1 := gameState(t, srv1, "g")
+	last, _ := j.Last(ctxT(t), "g")
+	if last != seq1 {
+		t.Fatalf("journal at %d, room at %d", last, seq1)
+	}
+
+	// a's connection is cut while it has transitions in flight, and the server goes away.
+	n.Partition("a", "server", memory.Drop)
+	for i := range 5 {
+		a.Apply(gameT{Op: "say", Text: "late" + string(rune('0'+i))})
+	}
+	waitGameSeq(t, b, seq1)
+	n.Partition("b", "server", memory.Drop) // b stays away until the successor has moved on
+	stop1()
+
+	// The successor keeps one transition in memory: b resumes from the journal.
+	srv2, _ := startGame(t, n, func() *game { return &game{} }, apersync.WithJournal(j), apersync.WithResumeLog(1))
+	c := dialGame(t, n.Dialer("server"), "g")
+	for i := range 3 {
+		c.Apply(gameT{Op: "say", Text: "c" + string(rune('0'+i))})
+	}
+	if err := c.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	n.HealAll()
+	n.Disconnect("a") // the closes of their old connections were lost with the partitions
+	n.Disconnect("b")
+	if err := a.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	g2, seq2 := gameState(t, srv2, "g")
+	if !slices.Equal(g2.Log[:len(g1.Log)], g1.Log) {
+		t.Fatalf("the log before the restart changed: %v, was %v", g2.Log, g1.Log)
+	}
+	for _, want := range []string{"late0", "late4", "c2", "a9"} {
+		if k := countSuffix(g2.Log, ":"+want); k != 1 {
+			t.Fatalf("%s applied %d times: %v", want, k, g2.Log)
+		}
+	}
+	waitGameSeq(t, b, seq2)
+	waitGameSeq(t, a, seq2)
+	for _, cl := range []*gameClient{a, b, c} {
+		if got := cl.State().Log; !slices.Equal(got, g2.Log) {
+			t.Fatalf("client %s: %v, server %v", cl.ID(), got, g2.Log)
+		}
+	}
+}
+
+func countSuffix(log []string, suffix string) int {
+	k := 0
+	for _, l := range log {
+		if strings.HasSuffix(l, suffix) {
+			k++
+		}
+	}
+	return k
+}
+
+// A timer that became due while the server was down fires once when the room is rebuilt, and
+// not again after another restart.
+func TestTimerOverdueAfterRestartFiresOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := journal.NewMemory()
+		defer j.Close()
+		n := memory.NewNetwork(nil)
+		defer n.Close()
+		start := time.Now()
+		initial := func() *game { return &game{Deadline: start.Add(10 * time.Second)} }
+		opts := []apersync.ServerOption{apersync.WithJournal(j), apersync.WithSnapshotEvery(2)}
+
+		_, stop := startGame(t, n, initial, opts...)
+		c := dialGame(t, n.Dialer("server"), "g")
+		c.Close()
+		stop()
+		time.Sleep(time.Minute) // down while the timer is due
+
+		ticks := func(srv *gameServer) int {
+			synctest.Wait()
+			g, _ := gameState(t, srv, "g")
+			return countSuffix(g.Log, "tick")
+		}
+		for restart := range 3 {
+			srv, stop := startGame(t, n, initial, opts...)
+			if k := ticks(srv); k != 1 {
+				t.Fatalf("restart %d: %d ticks, want 1", restart, k)
+			}
+			time.Sleep(time.Hour)
+			if k := ticks(srv); k != 1 {
+				t.Fatalf("restart %d, an hour later: %d ticks, want 1", restart, k)
+			}
+			stop()
+		}
+	})
+}
+
+var _ = aper.ClientID("")
