@@ -9,7 +9,8 @@ import (
 // [c*chunkSize, (c+1)*chunkSize). Entries never change once written, so a Clone shares the chunks;
 // only the last one is written to, and it is copied first when shared (owner tokens, as for the
 // rope). Whole chunks older than the kept window are dropped, and one of ours is reused, so a
-// long run of edits allocates nothing for its history.
+// long run of edits allocates nothing for its history. When a chunk is dropped, so is the state
+// of each of its authors whose latest edit has left the window (see peer).
 const chunkSize = 32
 
 type histEntry struct {
@@ -62,6 +63,7 @@ func (t *Text) push() *histEntry {
 	}
 	e := &t.hist[ci].entries[v%chunkSize]
 	for oldest := t.Oldest(); (t.firstChunk+1)*chunkSize <= oldest && len(t.hist) > 1; {
+		t.expire(t.hist[0], oldest)
 		if c := t.hist[0]; c.owner == t.owner {
 			t.spare = c
 		}

@@ -17,12 +17,13 @@ import (
 // it. The entries of versions in [ack, last) were transformed over the author's edits that came
 // after them, and those are kept here, oldest first.
 //
-// A Text keeps a peer for every author with an edit in the history window, and nobody else: an
-// author's peer goes when its latest edit leaves the window (an edit based before the window is
-// StaleBase anyway, and one based after last needs no queue). Entries of the queue older than
-// the window are never used again; they go at the author's next edit and are not encoded. So the
-// peers hold at most (authors within the window) × (window) ops, in practice the ops concurrent
-// with each author's pending edits.
+// A Text keeps a peer for every author with an edit in the history window. Once the author's
+// latest edit has left the window the peer is never used again (an edit based before the window
+// is StaleBase, and one based after last needs no queue): it is not encoded, and it is dropped
+// when the chunk of the history that held that edit is (at most chunkSize versions later).
+// Entries of a queue older than the window are never used again either: they go at the author's
+// next edit and are not encoded. So the peers hold at most (authors within the window plus a
+// chunk) × (window) ops, in practice the ops concurrent with each author's pending edits.
 type peer struct {
 	owner cow.Owner
 	last  uint64    // version of the author's latest edit
@@ -77,17 +78,16 @@ func (t *Text) writablePeer(author aper.ClientID, p *peer) *peer {
 	return p
 }
 
-// expire drops the state of author when its latest edit is the one of version k, which left the
-// window.
-func (t *Text) expire(author aper.ClientID, k uint64) {
-	p := t.peer(author)
-	if p == nil || p.last != k {
-		return
-	}
-	t.ownPeers()
-	delete(t.peers, author)
-	if t.cur == p {
-		t.cur, t.curID = nil, ""
+// expire drops the state of each author of an edit in c, a chunk leaving the history, whose
+// latest edit is older than oldest.
+func (t *Text) expire(c *chunk, oldest uint64) {
+	for i := range c.entries {
+		author := c.entries[i].author
+		if p := t.peer(author); p != nil && p.last < oldest {
+			t.ownPeers()
+			delete(t.peers, author)
+			t.cur, t.curID = nil, ""
+		}
 	}
 }
 
@@ -132,10 +132,12 @@ func (t *Text) checkPeers() error {
 	for k := t.Oldest(); k < t.version; k++ {
 		latest[t.entry(k).author] = k
 	}
-	if len(latest) != len(t.peers) {
-		return fmt.Errorf("%d authors in the history, %d with state", len(latest), len(t.peers))
-	}
+	live := 0
 	for id, p := range t.peers {
+		if p.last < t.Oldest() {
+			continue // out of the window: unused, and dropped with its chunk
+		}
+		live++
 		k, ok := latest[id]
 		if !ok || p.last != k || p.ack != t.entry(k).base {
 			return fmt.Errorf("state of %q: latest edit %d based on %d, not the history's", id, p.last, p.ack)
@@ -161,6 +163,9 @@ func (t *Text) checkPeers() error {
 		if i > 0 && q[i-1].op.outLen() != t.entry(p.last).op().outLen() {
 			return fmt.Errorf("queue of %q ends at length %d, its latest edit at %d", id, q[i-1].op.outLen(), t.entry(p.last).op().outLen())
 		}
+	}
+	if live != len(latest) {
+		return fmt.Errorf("%d authors in the history, %d with state", len(latest), live)
 	}
 	return nil
 }

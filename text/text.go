@@ -279,15 +279,6 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		return outOfRange("the text is at the last version, %d", t.version)
 	}
 	t.applyOp(op)
-	// The edit of version gone leaves the window with this one (at most one does).
-	var goneAuthor aper.ClientID
-	gone := uint64(math.MaxUint64)
-	if k := uint64(t.limit()); t.version+1 > k && t.version+1-k > oldest {
-		gone, goneAuthor = oldest, ev.Client // with a history of 0, the edit itself
-		if gone < t.version {
-			goneAuthor = t.entry(gone).author
-		}
-	}
 	v := t.version
 	ent := t.push()
 	ent.author, ent.base, ent.sent, ent.applied = ev.Client, b, e.Op, nil
@@ -298,9 +289,6 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	p = t.writablePeer(ev.Client, p)
 	t.queue, p.queue = p.queue[:0], t.queue
 	p.last, p.ack = v, b
-	if gone != math.MaxUint64 {
-		t.expire(goneAuthor, gone)
-	}
 	if ev.Seq == 0 && ev.Client != "" {
 		t.local++
 	} else {
