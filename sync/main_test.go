@@ -11,6 +11,9 @@ import (
 // TestMain fails the run if goroutines outlive the tests: every server and client must stop
 // what it started.
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashServerEnv); dir != "" {
+		crashServer(dir) // the child process of TestCrashRecoverySIGKILL; never returns
+	}
 	code := m.Run()
 	if code == 0 {
 		if leaked := leakedGoroutines(); leaked != "" {
