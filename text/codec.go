@@ -161,14 +161,22 @@ func (e *wireEntry) op() *Op {
 	return &e.Sent
 }
 
-// MarshalJSON encodes the text as {"version", "text", "keep", "local", "history"}: the version,
-// the whole string, the history limit, the number of trailing optimistic edits, and the kept
-// history (each edit's author, base, op as sent, and op as applied when it differs).
+// MarshalJSON encodes the text as {"version", "text", "keep", "local", "history", "format",
+// "queues"}: the version, the whole string, the history limit, the number of trailing
+// optimistic edits, the kept history (each edit's author, base, op as sent, and op as applied
+// when it differs), the format (1), and the per-author state (see [Text.Apply]): for each
+// author, in order, whose queue within the history is not empty, {"author", "ops"}, the ops of
+// the other authors' edits from the Base of its latest edit (or the history's start) to that
+// edit, as they apply after it.
 func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 
 // UnmarshalJSON decodes what MarshalJSON writes, checking that the history's ops chain up to
-// the text. A snapshot without "history" (see [Text.WithoutHistory]) starts a new history at its
-// version: edits based on older versions are StaleBase conflicts on it.
+// the text, and that the queues are those of the history's authors, each as long as the other
+// authors' edits it spans and chaining up to the text after the author's latest edit. A snapshot
+// without "history" (see [Text.WithoutHistory]) starts a new history at its version: edits based
+// on older versions are StaleBase conflicts on it. So does a snapshot without "format" (written
+// before the per-author state existed): its history is checked, then dropped, with its
+// optimistic edits.
 func (t *Text) UnmarshalJSON(b []byte) error {
 	var w wireText
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -177,8 +185,9 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	return t.load(&w)
 }
 
-// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 5, each
-// history entry as an array [author, base, sent, applied or null].
+// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 7, each
+// history entry as an array [author, base, sent, applied or null] and each queue as an array
+// [author, ops].
 func (t *Text) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(t.wire()) }
 
 // UnmarshalCBOR decodes what MarshalCBOR writes, with the checks of UnmarshalJSON.

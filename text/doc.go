@@ -12,10 +12,34 @@
 // against version Base of the text plus its author's own later edits, which a client may send
 // without waiting for each to be confirmed. Apply transforms the op over the other authors'
 // edits since Base as they look after the author's own — the server side of the Jupiter (ot.js)
-// client–server algorithm, rebuilt from a bounded history instead of per-client state — so a
-// client that types "hello" as five pending one-character edits gets "hello", contiguous and in
-// order, whatever the server put between them. The tests check this against textbook ot.js
-// clients and server, which send one edit at a time.
+// client–server algorithm — so a client that types "hello" as five pending one-character edits
+// gets "hello", contiguous and in order, whatever the server put between them. The tests check
+// this against textbook ot.js clients and server, which send one edit at a time.
+//
+// # How Apply works
+//
+// A Text keeps a bounded history of the edits it applied (each with its author, its Base, the op
+// as sent and the op as applied; [DefaultHistory] edits unless [NewWithHistory] says otherwise)
+// and, for each author with an edit in that window, the part of the Jupiter server's queue for
+// that author that differs from the history: the other authors' edits between the Base of the
+// author's latest edit and that edit, transformed so that they apply after it (the author's
+// frame). The other authors' edits after the author's latest one are the history's own ops. An
+// edit with Base b drops the queue's entries before b, is transformed over the rest and over the
+// history after the author's latest edit (the author's own edits since b are in its view, not
+// concurrent), and those are transformed over it to become the author's next queue. So an edit
+// costs O(edit size + concurrent edits) and needs no history from before its own Base, however
+// long its author has had edits pending in a busy room; an edit based before the history is a
+// StaleBase conflict. The per-author state goes with the history: an author's state is dropped
+// once its latest edit has left the window, queue entries older than the window go at the
+// author's next edit, so it holds at most (authors in the window) × (window) ops.
+//
+// The per-author state is part of the Text, like the history: replicas that apply the same
+// events in the same order hold the same; the JSON and CBOR encodings carry it (checked on
+// decoding against the history; see [Text.MarshalJSON]); Clone shares it copy-on-write;
+// [Text.WithoutHistory] drops it with the history. A client may apply its own pending edits
+// optimistically (Seq 0 and its own Client) to a Clone of its confirmed text: the same
+// bookkeeping gives the text the server will have if it applies them next, and [Text.Base]
+// (the version before the trailing run of optimistic edits) is the Base to send.
 //
 // The string lives in a B-tree of UTF-8 leaves of up to 1 KiB that counts code points, bytes
 // and UTF-16 units per node: an edit costs O(log n + edit size), a 1 MB text costs about 1 MB
