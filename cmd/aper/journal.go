@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
+	"path/filepath"
+	stdsync "sync"
 
+	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
 )
 
@@ -13,17 +18,24 @@ type serverJournal struct {
 	close    func() error            // flushes and closes; idempotent
 }
 
-// openJournal opens the journal of the data folder dir.
-//
-// Until the sync package takes a journal (the on-disk journal of package journal through a server
-// option), the rooms live in memory: they are kept loaded while the server runs, and lost when it
-// stops. This function is the one place where the journal plugs in.
+// openJournal opens the on-disk journal in the folder "journal" of the data folder dir: every
+// transition the server confirms is durable there first, and the rooms are rebuilt from it on
+// the next start. Only one server at a time may hold it.
 func openJournal(dir string, logger *slog.Logger) (*serverJournal, error) {
-	_ = dir
-	logger.Warn("journal: in memory; the rooms' state is lost when the server stops")
+	path := filepath.Join(dir, "journal")
+	j, err := journal.Open(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	rooms, err := j.Rooms(context.Background())
+	if err != nil {
+		j.Close()
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	logger.Info("journal open", "path", path, "rooms", len(rooms))
 	return &serverJournal{
-		options:  []apersync.ServerOption{apersync.WithRoomIdle(-1)},
-		describe: "in memory (the state is lost when the server stops; the on-disk journal is not wired in yet)",
-		close:    func() error { return nil },
+		options:  []apersync.ServerOption{apersync.WithJournal(j)},
+		describe: fmt.Sprintf("%s (%d rooms kept from earlier runs)", path, len(rooms)),
+		close:    stdsync.OnceValue(j.Close),
 	}, nil
 }

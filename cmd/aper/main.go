@@ -23,8 +23,10 @@
 //
 // Serves WebSocket at ws://HOST:PORT/aper and QUIC (ALPN aper/1) on the UDP address, with a
 // self-signed certificate made on the first start and kept in the data folder
-// (quic-cert.pem, quic-key.pem). It stops on SIGINT or SIGTERM, letting rooms finish what their
-// clients sent (up to -grace).
+// (quic-cert.pem, quic-key.pem). Every transition it confirms is first made durable in the
+// journal in the data folder (journal/), from which the rooms are rebuilt on the next start. It
+// stops on SIGINT or SIGTERM, letting rooms finish what their clients sent (up to -grace), and
+// closes the journal.
 //
 // # client
 //

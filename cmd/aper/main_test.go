@@ -250,3 +250,32 @@ func TestSim(t *testing.T) {
 		}
 	}
 }
+
+// What the server confirmed before a SIGTERM is there after the next start, from the journal.
+func TestServeRestoresFromJournal(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	a := srv.client(t, dir, "ws", "counter/kept")
+	a.send("add 5")
+	a.send("add 2")
+	a.send("sync")
+	a.waitLine(`^synced seq=2$`)
+	b := srv.client(t, dir, "quic", "todo/kept")
+	b.send("add milk")
+	b.send("sync")
+	b.waitLine(`^synced seq=1$`)
+	srv.stop()
+
+	srv = startServer(t, dir)
+	if !strings.Contains(srv.output(), "2 rooms kept") {
+		t.Fatalf("the journal does not list the rooms:\n%s", srv.output())
+	}
+	a = srv.client(t, dir, "quic", "counter/kept")
+	a.waitLine(`^state seq=2: 7$`)
+	b = srv.client(t, dir, "ws", "todo/kept")
+	b.waitLine(`^state seq=1: 1\."milk"$`)
+	a.send("add 1")
+	a.waitLine(`^state seq=3: 8$`)
+	srv.stop()
+}
