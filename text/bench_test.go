@@ -129,3 +129,36 @@ func BenchmarkApplyTyping(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBusyRoom: two authors type at once, one character per edit, each sending its next
+// edits while the previous two are still pending, and the server alternates between them: every
+// edit is based four versions back and transformed over two concurrent edits, but its author's
+// chain of pending edits reaches back to the start. A new text is started every 1,000 edits
+// (within DefaultHistory). Reported per edit.
+func BenchmarkBusyRoom(b *testing.B) {
+	const start, session = 100, 1000
+	ids := []aper.ClientID{"ann", "bob"}
+	var t *text.Text
+	v := session
+	b.ReportAllocs()
+	for b.Loop() {
+		if v == session {
+			if want := strings.Repeat("a", session/2) + strings.Repeat("x", start) + strings.Repeat("b", session/2); t != nil && t.String() != want {
+				b.Fatalf("the session ends with %q", t.String())
+			}
+			t, v = text.New(strings.Repeat("x", start)), 0
+		}
+		// The author's view: version v-4 plus its own pending edits of versions v-4 and v-2.
+		base := max(v-4, 0)
+		n := start + base + (v-base)/2
+		op := text.MustOp(text.Insert("a"), text.Retain(n)) // Ann prepends
+		if v%2 == 1 {
+			op = text.MustOp(text.Retain(n), text.Insert("b")) // Bob appends
+		}
+		e := text.Edit{Base: uint64(base), Op: op}
+		if err := t.Apply(aper.Event[text.Edit]{Seq: uint64(v + 1), Client: ids[v%2], Transition: e}); err != nil {
+			b.Fatal(err)
+		}
+		v++
+	}
+}

@@ -287,7 +287,9 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		*ent.applied = *op
 	}
 	p = t.writablePeer(ev.Client, p)
-	t.queue, p.queue = p.queue[:0], t.queue
+	if len(p.queue) > 0 || len(t.queue) > 0 {
+		t.queue, p.queue = p.queue[:0], t.queue
+	}
 	p.last, p.ack = v, b
 	if ev.Seq == 0 && ev.Client != "" {
 		t.local++
