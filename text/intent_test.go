@@ -566,6 +566,8 @@ func TestBusyRoomStaysWithinTheHistory(t *testing.T) {
 	require.Equal(t, len(ids), authors)
 	require.LessOrEqual(t, ops, len(ids)*keep)
 	require.NoError(t, text.CheckInvariants(srv))
+	// Clone shares the state: it copies no queue.
+	require.LessOrEqual(t, testing.AllocsPerRun(10, func() { _ = srv.Clone() }), 3.0)
 	// An author whose edits all left the window has no state left (once the history has dropped
 	// the chunk that held them).
 	for range 100 {
