@@ -30,8 +30,9 @@
 // costs O(edit size + concurrent edits) and needs no history from before its own Base, however
 // long its author has had edits pending in a busy room; an edit based before the history is a
 // StaleBase conflict. The per-author state goes with the history: an author's state is dropped
-// once its latest edit has left the window, queue entries older than the window go at the
-// author's next edit, so it holds at most (authors in the window) × (window) ops.
+// with the part of the history that held its latest edit, and queue entries older than the
+// window go at the author's next edit, so it holds at most about (authors in the window) ×
+// (window) ops, in practice the edits concurrent with each author's pending ones.
 //
 // The per-author state is part of the Text, like the history: replicas that apply the same
 // events in the same order hold the same; the JSON and CBOR encodings carry it (checked on

@@ -81,8 +81,14 @@ func (t *Text) writablePeer(author aper.ClientID, p *peer) *peer {
 // expire drops the state of each author of an edit in c, a chunk leaving the history, whose
 // latest edit is older than oldest.
 func (t *Text) expire(c *chunk, oldest uint64) {
+	if len(t.peers) == 1 && t.cur != nil && t.cur.last >= oldest {
+		return // one author, still in the window
+	}
 	for i := range c.entries {
 		author := c.entries[i].author
+		if i > 0 && author == c.entries[i-1].author {
+			continue
+		}
 		if p := t.peer(author); p != nil && p.last < oldest {
 			t.ownPeers()
 			delete(t.peers, author)

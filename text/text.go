@@ -254,15 +254,16 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	if b > t.version {
 		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d of a text at version %d", b, t.version)))
 	}
-	oldest := t.Oldest()
-	if b < t.version && b < oldest {
-		return stale(b, oldest)
-	}
 	p := t.peer(ev.Client)
 	op := &e.Op
-	t.queue = t.queue[:0] // the author's next queue
+	if len(t.queue) > 0 {
+		t.queue = t.queue[:0] // the author's next queue
+	}
 	var x Op
 	if b < t.version {
+		if b < t.Oldest() {
+			return stale(b, t.Oldest())
+		}
 		var n int
 		var err error
 		if x, n, err = t.rebase(p, b, e.Op); err != nil {
@@ -286,7 +287,9 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		ent.applied = &Op{}
 		*ent.applied = *op
 	}
-	p = t.writablePeer(ev.Client, p)
+	if p == nil || p.owner != t.owner {
+		p = t.writablePeer(ev.Client, p)
+	}
 	if len(p.queue) > 0 || len(t.queue) > 0 {
 		t.queue, p.queue = p.queue[:0], t.queue
 	}
