@@ -50,20 +50,25 @@
 //
 // # Measured
 //
-// On a shared 2-core machine (AMD EPYC, Go 1.26, other builds running, load average 3 to 5;
+// On a shared 2-core machine (AMD EPYC, Go 1.26, other builds running, load average 2 to 3.5;
 // ranges of three runs):
 //
 //   - BenchmarkReplay/automerge-paper, the 259,778 edits of the Automerge paper's writing, each
-//     through Text.Apply with the current version as its Base: 24–27 ms per replay (a plain gap
-//     buffer takes about 3 ms there; Yjs about 2,100 ms, ot-text-unicode about 44,000 ms in Node),
-//     0.0034 allocations per edit, 0.41 MB live heap afterwards (text, rope and the
-//     1,024-edit history).
-//   - BenchmarkReplay/sveltecomponent, 18,335 edits: 2.5–3.4 ms per replay, 0.02 allocations
-//     per edit, 0.22 MB live.
-//   - BenchmarkApplyTyping, one character typed into a 100 KB text: 120–130 ns and no
+//     through Text.Apply with the current version as its Base: 25.5–26 ms per replay (a plain
+//     gap buffer takes about 3 ms there; Yjs about 2,100 ms, ot-text-unicode about 44,000 ms in
+//     Node), 0.0034 allocations per edit, 0.41 MB live heap afterwards (text, rope, the
+//     1,024-edit history and the author's state).
+//   - BenchmarkReplay/sveltecomponent, 18,335 edits: 2.3 ms per replay, 0.02 allocations per
+//     edit, 0.22 MB live.
+//   - BenchmarkApplyTyping, one character typed into a 100 KB text: 124–125 ns and no
 //     allocation per edit.
-//   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: 3.7–4.2 µs,
-//     4.0–7.1 µs and 26–40 µs, of which 3.0–3.8 µs is the clone each round starts with (the 0
-//     round), so about 0.3 µs per edit transformed over.
-//   - BenchmarkCloneAndEdit, Clone of a 1 MiB text and one edit: about 2.3–3.2 µs, 7 KB.
+//   - BenchmarkBusyRoom, two authors typing at once, each with two edits pending, so that every
+//     edit is transformed over two concurrent ones: 0.36–0.41 µs and 2 allocations per edit. (A
+//     Text that rebuilt each author's queue from the history took 59–65 µs there, walking back
+//     to the author's first pending edit, and refused the edits once that left the history.)
+//   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: 1.7–2.4 µs,
+//     3.6–3.8 µs and 16.8–17.1 µs, of which 1.7–2.5 µs is the clone each round starts with and
+//     the first edit's copy of the per-author state (the 0 round), so about 0.15 µs per edit
+//     transformed over.
+//   - BenchmarkCloneAndEdit, Clone of a 1 MiB text and one edit: about 2.6–3.0 µs, 7.8 KB.
 package text
