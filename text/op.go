@@ -148,8 +148,12 @@ func Splice(docLen, pos, del int, ins string) (Op, error) {
 		n++
 	}
 	if rest := docLen - pos - del; rest > 0 {
-		o.small[n] = Component{n: rest}
-		n++
+		if n > 0 && o.small[n-1].s == "" && o.small[n-1].n > 0 {
+			o.small[n-1].n += rest // an empty splice is one retain: ops stay normalized
+		} else {
+			o.small[n] = Component{n: rest}
+			n++
+		}
 	}
 	o.n = n
 	return o, nil

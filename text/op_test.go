@@ -364,3 +364,16 @@ func FuzzEditDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestSpliceIsNormalized(t *testing.T) {
+	// An empty splice is one retain, never two adjacent ones, so that it encodes as it decodes.
+	for pos := 0; pos <= 3; pos++ {
+		o, err := text.Splice(3, pos, 0, "")
+		require.NoError(t, err)
+		assert.Len(t, o.Components(), 1, "pos %d: %s", pos, o)
+		want, err := text.NewOp(text.Retain(3))
+		require.NoError(t, err)
+		assert.True(t, o.Equal(want), "pos %d: %s", pos, o)
+		apertest.RoundTrip(t, text.Edit{Op: o})
+	}
+}
