@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
@@ -17,10 +18,10 @@ import (
 
 type counterClient = apersync.Client[*aper.Counter, aper.CounterTransition]
 
-func counterServer(b *testing.B) *apersync.Server[*aper.Counter, aper.CounterTransition] {
+func counterServer(b *testing.B, opts ...apersync.ServerOption) *apersync.Server[*aper.Counter, aper.CounterTransition] {
 	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*aper.Counter, error) {
 		return aper.NewCounter(0), nil
-	}, apersync.WithRoomIdle(-1))
+	}, append([]apersync.ServerOption{apersync.WithRoomIdle(-1)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,11 +81,27 @@ func waitCounterSeq(b *testing.B, c *counterClient, seq uint64) {
 // writers applying as fast as they can; every writer also receives every confirmation. One
 // iteration is one confirmed transition; allocs/op are those of the whole process (clients,
 // server, transport) per transition.
-func BenchmarkThroughput(b *testing.B) {
+func BenchmarkThroughput(b *testing.B) { benchThroughput(b, false) }
+
+// BenchmarkThroughputDurable is BenchmarkThroughput with the durable journal on disk
+// (journal.Open in a temporary directory, fsync per batch with group commit): a transition is
+// confirmed only once it is durable.
+func BenchmarkThroughputDurable(b *testing.B) { benchThroughput(b, true) }
+
+func benchThroughput(b *testing.B, durable bool) {
 	for _, tr := range benchTransports {
 		for _, writers := range []int{1, 10} {
 			b.Run(fmt.Sprintf("%s/writers=%d", tr.name, writers), func(b *testing.B) {
-				srv := counterServer(b)
+				var opts []apersync.ServerOption
+				if durable {
+					j, err := journal.Open(b.TempDir(), nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.Cleanup(func() { j.Close() })
+					opts = append(opts, apersync.WithJournal(j))
+				}
+				srv := counterServer(b, opts...)
 				cs := dialCounters(b, tr.start(b, srv), writers)
 				b.ReportAllocs()
 				b.ResetTimer()

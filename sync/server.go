@@ -209,8 +209,8 @@ func WithRateLimit(perSecond float64, burst int) ServerOption {
 }
 
 // WithMaxPending bounds how many of one connection's transitions may wait, received but not yet
-// processed by the room (default 4096). Those over it are refused (code "pending", matching
-// ErrLimit).
+// processed by the room (default: no bound; the room's inbox pushes back on its readers). Those
+// over it are refused (code "pending", matching ErrLimit).
 func WithMaxPending(n int) ServerOption {
 	return func(c *serverConfig) error {
 		if n < 1 {
@@ -300,7 +300,6 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		maxRejects:   64,
 		logger:       slog.New(slog.DiscardHandler),
 		now:          time.Now,
-		maxPending:   4096,
 		connTimeout:  45 * time.Second,
 		leaveGrace:   30 * time.Second,
 		snapEvery:    10000,
@@ -821,7 +820,7 @@ func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 						why: fmt.Sprintf("%d bytes, over %d", len(f.Data), s.cfg.maxTransition)})
 					return nil
 				}
-				if sc.inflight.Load()+int64(len(subs)) >= int64(s.cfg.maxPending) {
+				if s.cfg.maxPending > 0 && sc.inflight.Load()+int64(len(subs)) >= int64(s.cfg.maxPending) {
 					subs = append(subs, submission[T]{local: f.Local, refuse: codePending,
 						why: fmt.Sprintf("over %d transitions waiting", s.cfg.maxPending)})
 					return nil
