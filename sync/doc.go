@@ -24,6 +24,34 @@
 //	fmt.Println(c.State().Value())                                          // the optimistic view
 //	for range c.Changes() { ... }                                           // others' changes
 //
+// A durable server with the room services (see the sections below):
+//
+//	j, err := journal.Open(dir, nil) // fsync per batch, group commit
+//	srv, err := apersync.NewServer(factory,
+//		apersync.WithJournal(j),            // confirmed only once durable; rooms rebuilt on load
+//		apersync.WithAuth(func(ctx context.Context, req apersync.AuthRequest) (apersync.Identity, error) {
+//			user, err := checkSession(req.Metadata.(*http.Request), req.Token)
+//			if err != nil {
+//				return apersync.Identity{}, err // the client gets ErrUnauthorized with this reason
+//			}
+//			return apersync.Identity{Client: aper.ClientID(user.ID), Rooms: user.Rooms, Info: user}, nil
+//		}),
+//		apersync.WithPermission(func(id apersync.Identity, room string, s *Doc, t DocEdit) error {
+//			if id.Info.(*User).ReadOnly {
+//				return errors.New("read-only") // a rejection to that client alone
+//			}
+//			return nil
+//		}),
+//		apersync.WithRateLimit(50, 100), apersync.WithMaxClientsPerRoom(64))
+//
+//	bot, err := srv.Agent(ctx, "lobby") // a *Client in the server's process
+//
+//	c, err := apersync.Dial[*Doc, DocEdit](ctx, dialer, "lobby", apersync.WithToken(tok))
+//	c.SetPresence(Cursor{Line: 3, Col: 14}) // throttled; the last value always goes out
+//	for range c.PresenceChanges() {
+//		for _, p := range c.Presence() { var cur Cursor; p.Decode(&cur); ... }
+//	}
+//
 // # Ordering and conflicts
 //
 // The room assigns each submitted transition the next Seq, stamps the server's time and the
@@ -57,14 +85,64 @@
 // client then knows the fate of each pending transition and re-sends exactly those the server
 // has not seen.
 //
+// # Durability
+//
+// With [WithJournal], the room appends each batch of ordered transitions to the journal (CBOR
+// entries, conditional on the room's last Seq, so that a stale owner is fenced off) and waits for
+// it to be durable before it sends anything of the batch: nothing is confirmed to anyone that a
+// crash could lose. Rejected transitions are never journaled. A room is rebuilt when it is loaded
+// (after a restart, or after it unloaded when empty) from the journal's latest snapshot and the
+// log after it, with the Seq, each client's highest processed local seq (exactly-once survives a
+// restart: a client re-sends what it had pending and the server skips what it already applied)
+// and the members of a [Membership]. A client whose Seq the in-memory resume log no longer
+// covers resumes from the journal when it still has the transitions after it
+// ([WithSnapshotEvery] saves snapshots, cloned in the room's goroutine and encoded on another).
+//
+// # Presence
+//
+// [Client.SetPresence] sets a per-client ephemeral value (a name, a cursor) that the server passes
+// to the room's other clients: unordered, last value wins, not part of the state, never
+// journaled; a joiner gets everyone's in its welcome. It is removed for everyone when the client
+// closes or its connection ends, including a connection silent for [WithConnTimeout] (no ghost
+// cursors). The client sends at most one value per [WithPresenceInterval] and always the last.
+// [Client.Presence] and [Client.PresenceChanges] read the others'.
+//
+// # Timers, agents, joins and leaves
+//
+// A state that implements [Timer] names its next scheduled transition; the room applies it when
+// due as a server event, journaled like any other (after a restart an overdue timer fires once,
+// since the state after it names the next). [Server.Agent] is a client in the server's process.
+// A state that implements [Membership] turns a client's first join, and its leaving for good
+// (gone for [WithLeaveGrace] without reconnecting), into transitions of its own.
+//
+// # Hooks and limits
+//
+// [WithAuth] authenticates each connection from the transport's metadata
+// (transport.Metadata: the *http.Request of a WebSocket upgrade, the tls.ConnectionState of
+// QUIC) and the hello's token ([WithToken]); it names the client ([Identity]) and the rooms it may
+// join, or refuses it: the client gets a [*ServerError] matching [ErrUnauthorized] with the
+// reason and does not reconnect. [WithPermission] checks each transition; a refusal is a
+// rejection to its sender alone ([Rejection.Err] is a [*RefusedError] matching [ErrForbidden]).
+// Limits: [WithRateLimit] (a token bucket per client), [WithMaxPending], [WithMaxTransitionSize]
+// (refusals matching [ErrLimit]), [WithMaxClientsPerRoom] and [WithMaxRooms] (a non-fatal
+// [*ServerError] matching ErrLimit; the client retries), and on the client [WithPendingLimit].
+// The room carries on and other clients are unaffected.
+//
 // # Protocol
 //
-// Frames (hello, welcome, submit, confirmed, rejected, error, ping, pong; presence reserved) are
-// encoded with the connection's codec: the one it names through transport.Codec (WebSocket
-// subprotocols "aper.json" and "aper.cbor"), else CBOR. Transitions and snapshots travel as
-// nested values of the same codec. A hello of another [ProtocolVersion] is answered with a fatal
-// error frame and the connection is closed. Malformed or unexpected frames close their own
-// connection only: the room and its other clients carry on.
+// Frames (hello, welcome, submit, confirmed, rejected, error, ping, pong, presence) are encoded
+// with the connection's codec: the one it names through transport.Codec (WebSocket subprotocols
+// "aper.json" and "aper.cbor"), else CBOR. Transitions and snapshots travel as nested values of
+// the same codec. A hello of another [ProtocolVersion] is answered with a fatal error frame and
+// the connection is closed. Malformed or unexpected frames close their own connection only: the
+// room and its other clients carry on.
+//
+// One transport message may carry several frames: writers coalesce queued frames. On CBOR they
+// are a CBOR sequence (RFC 8742: items back to back). On JSON they are JSON objects separated by
+// a newline ("\n"): a WebSocket message of subprotocol "aper.json" is not always one JSON
+// document, so a browser client must split each message on newlines and parse each line (a
+// frame never contains a raw newline, since JSON escapes it in strings). A client may send one
+// frame per message, or several the same way.
 //
 // # Structure
 //
