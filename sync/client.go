@@ -710,6 +710,11 @@ func (p Presence) Decode(v any) error {
 // everyone when the client closes, or its connection drops or times out; the client sends it
 // again when it reconnects. Values set faster than the presence interval (WithPresenceInterval)
 // are coalesced: the last one is always sent.
+//
+// In a room with both JSON and CBOR clients the server converts values through a generic value:
+// use values that encode alike in both codecs (maps with string keys; structs whose JSON and
+// CBOR field names agree, not CBOR "keyasint" ones); a value that does not convert does not reach
+// the other codec's clients.
 func (c *Client[S, T]) SetPresence(v any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -3,8 +3,10 @@ package sync_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport/memory"
+	"github.com/aper-go/aper/transport/websocket"
 )
 
 // startGame runs a game server with journal j on network n under the name "server", until stop.
@@ -165,3 +168,98 @@ func TestTimerOverdueAfterRestartFiresOnce(t *testing.T) {
 }
 
 var _ = aper.ClientID("")
+
+// flakyJournal fails one Append, before writing anything.
+type flakyJournal struct {
+	journal.Journal
+	calls, failAt atomic.Int64
+}
+
+func (f *flakyJournal) Append(ctx context.Context, room string, last uint64, es []journal.Entry) error {
+	if f.calls.Add(1) == f.failAt.Load() {
+		return errors.New("disk on fire")
+	}
+	return f.Journal.Append(ctx, room, last, es)
+}
+
+// A failed Append confirms nothing of its batch: the room closes its connections and is rebuilt
+// from the journal, and the clients re-send what they had pending, applied once.
+func TestJournalFailureConfirmsNothing(t *testing.T) {
+	mem := journal.NewMemory()
+	defer mem.Close()
+	j := &flakyJournal{Journal: mem}
+	j.failAt.Store(4) // after the two joins
+	n := memory.NewNetwork(nil)
+	defer n.Close()
+	srv, _ := startGame(t, n, func() *game { return &game{} }, apersync.WithJournal(j))
+	a := dialGame(t, n.Dialer("server"), "g")
+	b := dialGame(t, n.Dialer("server"), "g")
+	for i := range 20 {
+		a.Apply(gameT{Op: "say", Text: fmt.Sprint("a", i)})
+		b.Apply(gameT{Op: "say", Text: fmt.Sprint("b", i)})
+	}
+	for _, c := range []*gameClient{a, b} {
+		if err := c.Sync(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, seq := gameState(t, srv, "g")
+	for i := range 20 {
+		for _, who := range []string{"a", "b"} {
+			if k := countSuffix(g.Log, fmt.Sprint(":", who, i)); k != 1 {
+				t.Fatalf("%s%d applied %d times: %v", who, i, k, g.Log)
+			}
+		}
+	}
+	if last, _ := mem.Last(ctxT(t), "g"); last != seq {
+		t.Fatalf("journal at %d, room at %d", last, seq)
+	}
+	if j.calls.Load() < 5 {
+		t.Fatalf("only %d appends: the failure was not exercised", j.calls.Load())
+	}
+}
+
+// label encodes alike in JSON and CBOR (same field names), so it converts between them.
+type label struct {
+	Name string `json:"name" cbor:"name"`
+	X    int    `json:"x" cbor:"x"`
+}
+
+// Presence between a JSON and a CBOR client over WebSocket: the server converts it.
+func TestPresenceAcrossCodecsWebSocket(t *testing.T) {
+	srv := newMapServer(t)
+	l, err := websocket.Listen("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, srv, l)
+	url := "ws://" + l.Addr().String()
+	j := dial(t, websocket.Dialer(url, &websocket.DialOptions{Codec: "json"}), "p")
+	c := dial(t, websocket.Dialer(url, &websocket.DialOptions{Codec: "cbor"}), "p")
+	j.SetPresence(label{"jay", 1})
+	c.SetPresence(label{"cee", 3})
+	for _, pair := range []struct {
+		who  *client
+		from *client
+		want label
+	}{{c, j, label{"jay", 1}}, {j, c, label{"cee", 3}}} {
+		timer := time.NewTimer(waitLimit)
+		for {
+			var got label
+			for _, p := range pair.who.Presence() {
+				if p.Client == pair.from.ID() {
+					p.Decode(&got)
+				}
+			}
+			if got == pair.want {
+				break
+			}
+			select {
+			case <-pair.who.PresenceChanges():
+			case <-timer.C:
+				t.Fatalf("presence not converted: %v", got)
+			}
+		}
+		timer.Stop()
+	}
+}

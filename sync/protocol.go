@@ -20,8 +20,9 @@ const ProtocolVersion = 1
 // The wire protocol, version 1.
 //
 // Every transport message carries one or more frames: a CBOR sequence (RFC 8742) on a CBOR
-// connection, JSON objects separated by newlines on a JSON connection (a browser splits on "\n"). A writer may coalesce queued frames
-// into one message; a reader decodes frames until the message ends. Each frame is a [frame]
+// connection, JSON objects separated by newlines on a JSON connection (a browser splits on
+// "\n"). A writer may coalesce queued frames into one message; a reader decodes frames until the
+// message ends. Each frame is a [frame]
 // value; its fields are small integers in CBOR and short names in JSON. A transition or a
 // snapshot travels in the Data field as a nested value of the same codec, so the envelope
 // decodes before the payload.

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"reflect"
@@ -100,7 +101,11 @@ func convertPayload(data raw, from, to *wire) (raw, error) {
 	var v any
 	var err error
 	if from == wireJSON {
-		err = json.Unmarshal(data, &v)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err = dec.Decode(&v); err == nil {
+			v = numbers(v)
+		}
 	} else {
 		err = cborAny.Unmarshal(data, &v)
 	}
@@ -111,4 +116,26 @@ func convertPayload(data raw, from, to *wire) (raw, error) {
 		return json.Marshal(v)
 	}
 	return cborEnc.Marshal(v)
+}
+
+// numbers turns the json.Numbers of a decoded JSON value into int64 where they are integers and
+// float64 otherwise, so that integers stay integers in CBOR.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbers(e)
+		}
+	}
+	return v
 }
