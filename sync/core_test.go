@@ -575,3 +575,48 @@ func TestServerEventIsOrderedWithoutClient(t *testing.T) {
 		t.Fatalf("client at %d seq %d", a.core.view.Value(), a.core.seq)
 	}
 }
+
+// A client whose Seq the in-memory log no longer covers resumes from the journal (the tail hook)
+// rather than taking a snapshot.
+func TestRoomCoreResumesFromJournalTail(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 1, wireCBOR)
+	a := s.connect(nil)
+	b := s.connect(nil)
+	s.apply(a, add(1))
+	s.submitAll(a)
+	s.flushRoom()
+	s.recvAll(a)
+	s.recvAll(b)
+	// b goes away; four more transitions; the log keeps one.
+	s.room.leave(b.sess, s.now)
+	for i := range 4 {
+		s.apply(a, add(int64(i+2)))
+	}
+	s.submitAll(a)
+	s.flushRoom()
+	var asked [2]uint64
+	s.room.tail = func(from, to uint64) ([]record[aper.CounterTransition], error) {
+		asked = [2]uint64{from, to}
+		var out []record[aper.CounterTransition]
+		for _, rc := range s.records {
+			if rc.Seq >= from && rc.Seq <= to {
+				out = append(out, rc)
+			}
+		}
+		return out, nil
+	}
+	h := s.roundTrip(b.core.hello("r"))
+	b.peer = &fakePeer{}
+	b.sess = s.room.join(b.peer, s.w, &h, Identity{}, s.now)
+	s.flushRoom()
+	if asked != [2]uint64{2, 5} {
+		t.Fatalf("tail asked for %v, want 2..5", asked)
+	}
+	var welcome frame
+	s.w.decode(b.peer.frames[0], func(f *frame) error { welcome = *f; return nil })
+	if welcome.Snapshot || welcome.Seq != 1 || welcome.Upto != 5 || len(b.peer.frames) != 5 {
+		t.Fatalf("welcome %+v and %d frames, want a resume from 1 to 5 and 4 confirmed", welcome, len(b.peer.frames)-1)
+	}
+	s.recvAll(b)
+	apertest.Equal(t, b.core.view, s.room.state)
+}

@@ -221,3 +221,26 @@ func (r *room[S, T]) journalTail(j journal.Journal) func(from, to uint64) ([]rec
 		return recs, nil
 	}
 }
+
+// LoadRooms loads every room the journal holds (see WithJournal), so that after a restart their
+// timers and their members' grace periods run without waiting for a client to join. Rooms load
+// in the background; one that has nothing scheduled unloads again after the idle time. Without
+// a journal it does nothing.
+func (s *Server[S, T]) LoadRooms(ctx context.Context) error {
+	j := s.cfg.journal
+	if j == nil {
+		return nil
+	}
+	names, err := j.Rooms(ctx)
+	if err != nil {
+		return fmt.Errorf("aper/sync: load rooms: %w", err)
+	}
+	for _, name := range names {
+		r, err := s.acquire(name)
+		if err != nil {
+			return fmt.Errorf("aper/sync: load room %q: %w", name, err)
+		}
+		s.release(r)
+	}
+	return nil
+}

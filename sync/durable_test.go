@@ -155,6 +155,9 @@ func TestTimerOverdueAfterRestartFiresOnce(t *testing.T) {
 		}
 		for restart := range 3 {
 			srv, stop := startGame(t, n, initial, opts...)
+			if err := srv.LoadRooms(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
 			if k := ticks(srv); k != 1 {
 				t.Fatalf("restart %d: %d ticks, want 1", restart, k)
 			}

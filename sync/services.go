@@ -20,7 +20,9 @@ import (
 // state's own deadline on (a turn that ends, a round that advances) fires once: a timer that was
 // overdue while the server was down fires once when the room is loaded again, not once per
 // restart. A timer transition that conflicts is not retried until another transition changes the
-// state. A room whose state names a timer stays loaded while it is empty (see WithRoomIdle).
+// state. Timers run while their room is loaded: a room whose state names a timer stays loaded
+// while it is empty (see WithRoomIdle), and after a restart rooms load on their first join, or
+// all at once with Server.LoadRooms.
 type Timer[T any] interface {
 	NextTimer() (t T, at time.Time, ok bool)
 }
