@@ -111,8 +111,9 @@ func TestJournalRestartResumesExactlyOnce(t *testing.T) {
 			t.Fatalf("%s applied %d times: %v", want, k, g2.Log)
 		}
 	}
-	waitGameSeq(t, b, seq2)
 	waitGameSeq(t, a, seq2)
+	waitGameSeq(t, b, seq2)
+	waitGameSeq(t, c, seq2)
 	for _, cl := range []*gameClient{a, b, c} {
 		if got := cl.State().Log; !slices.Equal(got, g2.Log) {
 			t.Fatalf("client %s: %v, server %v", cl.ID(), got, g2.Log)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	stdsync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -315,15 +316,20 @@ func scenario(t *testing.T, srv *server, dialer func(i int) transport.Dialer) {
 	var (
 		wg       stdsync.WaitGroup
 		applied  [clients]int
-		rejected [clients]int
+		rejected [clients]atomic.Int64
 		counted  stdsync.WaitGroup
+		progress = make(chan struct{}, 1)
 	)
 	for i, c := range cs {
 		counted.Add(1)
 		go func() {
 			defer counted.Done()
 			for range c.Rejections() {
-				rejected[i]++
+				rejected[i].Add(1)
+				select {
+				case progress <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
@@ -351,18 +357,33 @@ func scenario(t *testing.T, srv *server, dialer func(i int) transport.Dialer) {
 	}
 	wg.Wait()
 	seq := quiesce(t, srv, "scenario", cs...)
+	// Every rejection is delivered: wait for them before Close drops what is unread.
+	total := func() (n, rj int) {
+		for i := range clients {
+			r := int(rejected[i].Load())
+			n += applied[i] - r
+			rj += r
+		}
+		return n, rj
+	}
+	timer := time.NewTimer(waitLimit)
+	defer timer.Stop()
+	for n, _ := total(); uint64(n) != seq; n, _ = total() {
+		select {
+		case <-progress:
+		case <-timer.C:
+			t.Fatalf("server seq %d, but %d applied minus rejected", seq, n)
+		}
+	}
 	for _, c := range cs {
 		c.Close()
 	}
 	counted.Wait()
-	total := 0
-	for i := range clients {
-		total += applied[i] - rejected[i]
+	n, rj := total()
+	if uint64(n) != seq {
+		t.Fatalf("server seq %d, but %d applied minus rejected", seq, n)
 	}
-	if uint64(total) != seq {
-		t.Fatalf("server seq %d, but %d applied minus rejected", seq, total)
-	}
-	t.Logf("%d transitions confirmed, %d rejected", seq, sum(rejected[:]))
+	t.Logf("%d transitions confirmed, %d rejected", seq, rj)
 }
 
 func sum(xs []int) int {
