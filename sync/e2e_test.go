@@ -386,14 +386,6 @@ func scenario(t *testing.T, srv *server, dialer func(i int) transport.Dialer) {
 	t.Logf("%d transitions confirmed, %d rejected", seq, rj)
 }
 
-func sum(xs []int) int {
-	s := 0
-	for _, x := range xs {
-		s += x
-	}
-	return s
-}
-
 func TestScenarioMemory(t *testing.T) {
 	srv, n := memoryServer(t, &memory.Options{Latency: time.Millisecond, Jitter: time.Millisecond, Seed: 1})
 	scenario(t, srv, func(int) transport.Dialer { return n.Dialer("server") })

@@ -585,3 +585,27 @@ func TestRoomAndServerLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A transition over the size limit is refused to its sender with a typed error; the room and
+// the sender carry on.
+func TestTransitionSizeLimit(t *testing.T) {
+	srv, n := newGameServer(t, func() *game { return &game{} }, apersync.WithMaxTransitionSize(64))
+	c := dialGame(t, n.Dialer("server"), "g")
+	if err := c.Apply(gameT{Op: "say", Text: strings.Repeat("x", 200)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply(gameT{Op: "say", Text: "short"}); err != nil {
+		t.Fatal(err)
+	}
+	rj := <-c.Rejections()
+	var re *apersync.RefusedError
+	if !errors.Is(rj.Err, apersync.ErrLimit) || !errors.As(rj.Err, &re) || re.Code != "size" {
+		t.Fatalf("rejection %v, want a size refusal", rj.Err)
+	}
+	if err := c.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := gameState(t, srv, "g"); g.Log[len(g.Log)-1] != string(c.ID())+":short" || len(g.Log) != 2 {
+		t.Fatalf("log %v", g.Log)
+	}
+}
