@@ -572,6 +572,9 @@ func (r *roomCore[S, T]) expireMembers(now time.Time) (next time.Time, ok bool) 
 
 // away reports whether a member's grace period is running (the room must stay loaded).
 func (r *roomCore[S, T]) away() bool {
+	if _, ok := any(r.state).(Membership[T]); !ok {
+		return false
+	}
 	for _, rec := range r.clients {
 		if rec.member && rec.session == nil {
 			return true
