@@ -87,7 +87,7 @@ func scripted(scripts ...[]int64) fuzz.Config[*stamped, int64] {
 	}
 }
 
-// TestKnownBugViewKeptAfterSkippedRejection: found by TestPropText (a client's view kept
+// TestRegressionViewKeptAfterSkippedRejection: found by TestPropText (a client's view kept
 // "local":7 after the server had confirmed or rejected all its edits). Client 0 applies +1 and
 // then +MaxInt64-1; client 1's +5 is ordered first, so client 0's rebase skips the second (it
 // overflows). The server confirms the first (the view, confirmed plus the second skipped, is kept
@@ -95,10 +95,9 @@ func scripted(scripts ...[]int64) fuzz.Config[*stamped, int64] {
 // view dirty, so with nothing pending the client keeps that view for good instead of its
 // confirmed state. Its value is right, but anything Apply derives from the event differs: here the
 // Seq stamp (0, optimistic, instead of 2), for text.Text the count of optimistic edits, which
-// makes Base() lag and the encodings differ from the server's. (sync/clientcore.go: rejectHead
-// and confirmedFrame; when pending becomes empty the view should become confirmed.)
-func TestKnownBugViewKeptAfterSkippedRejection(t *testing.T) {
-	knownBug(t, "sync: a client keeps a stale optimistic view when its last pending transition, skipped by a rebase, is rejected")
+// makes Base() lag and the encodings differ from the server's. Fixed in sync/clientcore.go: when
+// nothing is pending any more, the view becomes the confirmed state.
+func TestRegressionViewKeptAfterSkippedRejection(t *testing.T) {
 	fuzz.Replay(t, scripted([]int64{1, math.MaxInt64 - 1}, []int64{5}),
 		fuzz.Apply(0, 0), fuzz.Apply(0, 0), fuzz.Apply(1, 0),
 		fuzz.Deliver(1, true),  // the server orders client 1's +5

@@ -51,11 +51,10 @@ func TestPropText(t *testing.T) {
 	fuzz.Check(t, "text replicas converge", textConfig(text.DefaultHistory), params(t))
 }
 
-// TestPropTextShortHistory is TestPropText with StaleBase rejections; a rejected edit that the
-// client's rebase had skipped leaves the client's view stale (see
-// TestKnownBugViewKeptAfterSkippedRejection), which this property finds within a few dozen runs.
+// TestPropTextShortHistory is TestPropText with StaleBase rejections. It found, within a few
+// dozen runs, that a rejected edit the client's rebase had skipped left the client's view stale
+// (TestRegressionViewKeptAfterSkippedRejection, now fixed).
 func TestPropTextShortHistory(t *testing.T) {
-	knownBug(t, "sync: a client keeps a stale optimistic view when its last pending transition, skipped by a rebase, is rejected")
 	t.Parallel()
 	fuzz.Check(t, "text replicas converge, with StaleBase rejections", textConfig(shortHistory), params(t))
 }

@@ -81,10 +81,9 @@ func TestPropTransaction(t *testing.T) {
 }
 
 // TestPropTransactionWithText adds a text edit to transactions: a rejected transaction then
-// leaves a stale view behind (TestKnownBugViewKeptAfterSkippedRejection), which text.Text's
+// leaves a stale view behind (TestRegressionViewKeptAfterSkippedRejection, now fixed), which text.Text's
 // encoding shows ("local").
 func TestPropTransactionWithText(t *testing.T) {
-	knownBug(t, "sync: a client keeps a stale optimistic view when its last pending transition, skipped by a rebase, is rejected")
 	t.Parallel()
 	fuzz.Check(t, "transactions of counter, list and text steps converge, all or nothing", txConfig(true), params(t))
 }

@@ -47,6 +47,12 @@ type pendingEntry[T any] struct {
 // transition of another client arrives, it is applied to confirmed and the view is rebuilt once
 // per batch of frames: confirmed.Clone() (O(1) for the library's structures) plus the pending
 // transitions, so a rebase costs O(pending), not O(state).
+//
+// A view kept across many own confirmations is still rebuilt now and then: every
+// max(keptViewMin, pending) of them, so the cost stays O(1) per confirmation amortized. A state
+// machine may depend on how its transitions were applied, not only on which (text.Text bases a
+// client's new edits on the last version its view was rebuilt from, and that base must stay
+// within the text's history).
 type clientCore[S aper.StateMachine[S, T], T any] struct {
 	id        aper.ClientID
 	confirmed S
@@ -58,6 +64,7 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	nextLocal uint64 // the local seq of the last transition applied
 	pending   []pendingEntry[T]
 	dirty     bool          // the view must be rebuilt
+	kept      int           // own confirmations the view absorbed since it was last rebuilt
 	offset    time.Duration // estimate of server clock minus local clock
 
 	// Set by a welcome, until the client is live on the connection.
@@ -92,7 +99,7 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, error) {
 	ev := aper.Event[T]{Client: c.id, Time: now.Add(c.offset), Transition: t}
 	c.rebase()
 	if c.viewIsC {
-		c.view, c.viewIsC = c.confirmed.Clone(), false
+		c.view, c.viewIsC, c.kept = c.confirmed.Clone(), false, 0
 	}
 	if err := c.view.Apply(ev); err != nil {
 		if len(c.pending) == 0 {
@@ -189,8 +196,17 @@ func (c *clientCore[S, T]) pop() {
 	c.pending = c.pending[1:]
 	if len(c.pending) == 0 {
 		c.pending = nil
+		if !c.viewIsC {
+			// Nothing is pending: the view must become confirmed itself, even if what was
+			// dropped had been left out of it (a skipped entry), because the view was made by
+			// optimistic applies and confirmed by the server's.
+			c.dirty = true
+		}
 	}
 }
+
+// keptViewMin is the least number of own confirmations a view absorbs before it is rebuilt.
+const keptViewMin = 16
 
 // confirmed handles an ordered transition. It returns the pending entries to send if it ended
 // a resume.
@@ -226,10 +242,8 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 			c.dirty = true
 		}
 		c.pop()
-		if len(c.pending) == 0 && !c.dirty {
-			// The view is confirmed plus nothing: use confirmed itself (it carries the server's
-			// time rather than our estimate).
-			c.view, c.viewIsC = c.confirmed, true
+		if c.kept++; len(c.pending) > 0 && c.kept >= max(keptViewMin, len(c.pending)) {
+			c.dirty = true
 		}
 	case c.viewIsC:
 	default:
@@ -259,8 +273,9 @@ func (c *clientCore[S, T]) rebase() {
 	if !c.dirty {
 		return
 	}
-	c.dirty, c.changed = false, true
+	c.dirty, c.changed, c.kept = false, true, 0
 	if len(c.pending) == 0 {
+		// Use confirmed itself: it carries the server's time rather than our estimate.
 		c.view, c.viewIsC = c.confirmed, true
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/text"
 )
 
 // Deterministic tests of the two synchronous cores, wired together by hand: every frame is
@@ -619,4 +620,40 @@ func TestRoomCoreResumesFromJournalTail(t *testing.T) {
 	}
 	s.recvAll(b)
 	apertest.Equal(t, b.core.view, s.room.state)
+}
+
+// TestKeptViewIsRebuiltForText: a client that always has edits pending, alone in a room, keeps
+// its view across its own confirmations; the view must still be rebuilt often enough that the
+// base of its new edits stays within the text's history.
+func TestKeptViewIsRebuiltForText(t *testing.T) {
+	const history = 64
+	s := newSim[*text.Text, text.Edit](t, text.NewWithHistory("", history), 16, wireCBOR)
+	a := s.connect(nil)
+	type2 := func() {
+		for range 2 {
+			v := a.core.view
+			if err := s.apply(a, v.Insert(v.Len(), "x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	type2()
+	var held [][]byte // the newest confirmation, still in flight
+	for i := range 3000 {
+		type2()        // two more edits, typed before the confirmations of earlier ones arrive
+		s.submitAll(a) // the room orders everything sent so far
+		frames := append(held, a.peer.frames...)
+		held = [][]byte{frames[len(frames)-1]}
+		a.peer.frames = frames[:len(frames)-1]
+		s.recvAll(a)
+		if len(a.rej) > 0 {
+			t.Fatalf("after %d rounds: %v", i, a.rej[0].Err)
+		}
+		if len(a.core.pending) == 0 {
+			t.Fatal("the client should always have an edit pending")
+		}
+	}
+	a.peer.frames = append(held, a.peer.frames...)
+	s.recvAll(a)
+	apertest.Equal(t, a.core.view, s.room.state)
 }
