@@ -118,6 +118,7 @@ type SeqMismatchError struct {
 
 var _ error = (*SeqMismatchError)(nil)
 
+// Error names the room and both Seqs.
 func (e *SeqMismatchError) Error() string {
 	return fmt.Sprintf("aper/journal: room %q: append expected last Seq %d, the room is at %d", e.Room, e.Expected, e.Actual)
 }
@@ -135,6 +136,7 @@ type CorruptError struct {
 
 var _ error = (*CorruptError)(nil)
 
+// Error names the room, the file and the offset of the damage.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("aper/journal: room %q: corrupt data in %s at offset %d: %s", e.Room, e.File, e.Offset, e.Reason)
 }
