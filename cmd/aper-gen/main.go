@@ -2,9 +2,10 @@
 // so that you do not write the transition sum type, the dispatch in Apply and the deep Clone by
 // hand (Aper for Rust does this with a derive macro).
 //
-// Mark the struct with a go:generate line in its file and run go generate:
+// Add the tool to your module once (go get -tool github.com/aper-go/aper/cmd/aper-gen), mark the
+// struct with a go:generate line in its file, and run go generate:
 //
-//	//go:generate go run github.com/aper-go/aper/cmd/aper-gen -type Board
+//	//go:generate go tool aper-gen -type Board
 //	type Board struct {
 //		Title *aper.Atom[string]
 //		Votes *aper.Map[string, *aper.Counter, aper.CounterTransition]
