@@ -128,6 +128,14 @@
 // [*ServerError] matching ErrLimit; the client retries), and on the client [WithPendingLimit].
 // The room carries on and other clients are unaffected.
 //
+// A panic in user code is recovered and logged with its stack ([WithLogger]); it never crashes
+// the server. In the auth hook it refuses the connection ("unauthorized", internal error); in
+// the permission hook it refuses that transition ("forbidden"); in the factory the room fails to
+// load. In Apply, a Timer or Membership method or Clone, the state may be half-changed: nothing
+// of the batch is confirmed, the client whose transition panicked gets a fatal error, and the
+// room stops. With a journal the others reconnect to the room rebuilt from it; without one they
+// get a fatal error of code "room".
+//
 // # Protocol
 //
 // Frames (hello, welcome, submit, confirmed, rejected, error, ping, pong, presence) are encoded

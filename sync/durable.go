@@ -179,13 +179,26 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 	default:
 		return // one is being saved
 	}
-	st, seq, clients := r.core.state.Clone(), r.core.seq, r.core.clientNumbers()
+	var st S
+	if err := catch("Clone", func() error { st = r.core.state.Clone(); return nil }); err != nil {
+		r.core.crashed(err.(*panicError), nil)
+		return
+	}
+	seq, clients := r.core.seq, r.core.clientNumbers()
 	r.snapSeq = seq
 	done := make(chan struct{})
 	r.snapDone = done
 	go func() { // owned by the room, which waits for snapDone before it ends
 		defer close(done)
-		data, err := aper.CBOR.Marshal(st)
+		var data []byte
+		err := catch("encoding a snapshot", func() (err error) {
+			data, err = aper.CBOR.Marshal(st)
+			return err
+		})
+		if p, ok := err.(*panicError); ok {
+			r.srv.logPanic(r.name, p)
+			return
+		}
 		if err == nil {
 			data, err = aper.CBOR.Marshal(&journalSnapshot{State: data, Clients: clients})
 		}

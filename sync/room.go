@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -55,6 +56,70 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	ready ready[T]
 
 	duplicates uint64 // submits ignored because their local seq was already processed
+
+	// broken is set when user code (Apply, a hook) panicked in the room's goroutine: the state
+	// may be half-changed, so the layer discards the batch and stops the room. brokenBy is the
+	// session whose transition panicked, if any.
+	broken   *panicError
+	brokenBy *session
+	panics   []*panicError // recovered panics the layer logs (the room carries on)
+}
+
+// panicError is a panic recovered from user code: the permission, auth or factory hook, or a
+// method of the state.
+type panicError struct {
+	what  string
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("aper/sync: panic in %s: %v", e.what, e.value)
+}
+
+// recovered wraps a value recover returned, with the stack.
+func recovered(what string, v any) *panicError {
+	return &panicError{what: what, value: v, stack: debug.Stack()}
+}
+
+// catch calls f, turning a panic into a *panicError.
+func catch(what string, f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = recovered(what, v)
+		}
+	}()
+	return f()
+}
+
+// crashed records a panic that leaves the state unusable (see broken).
+func (r *roomCore[S, T]) crashed(p *panicError, by *session) {
+	if r.broken == nil {
+		r.broken, r.brokenBy = p, by
+	}
+}
+
+// apply applies ev to the state; a panic marks the core broken and is returned as an error.
+func (r *roomCore[S, T]) apply(ev aper.Event[T], by *session) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p := recovered("Apply", v)
+			r.crashed(p, by)
+			err = p
+		}
+	}()
+	return r.state.Apply(ev)
+}
+
+// checkPermit asks the permission hook; a panic is returned as a *panicError (the hook only
+// reads the state, which stays usable).
+func (r *roomCore[S, T]) checkPermit(id Identity, t T) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = recovered("the permission hook", v)
+		}
+	}()
+	return r.permit(id, r.state, t)
 }
 
 // session is one connection attached to a room.
@@ -435,14 +500,22 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 		return
 	}
 	if r.permit != nil {
-		if err := r.permit(s.ident, r.state, t); err != nil {
-			r.refuse(s, local, codeForbidden, err.Error())
+		if err := r.checkPermit(s.ident, t); err != nil {
+			msg := err.Error()
+			if p, ok := err.(*panicError); ok {
+				r.panics = append(r.panics, p)
+				msg = "internal error"
+			}
+			r.refuse(s, local, codeForbidden, msg)
 			return
 		}
 	}
 	rec.processed = local
 	ev := aper.Event[T]{Seq: r.seq + 1, Client: s.client, Time: now, Transition: t}
-	if err := r.state.Apply(ev); err != nil {
+	if err := r.apply(ev, s); err != nil {
+		if r.broken != nil {
+			return
+		}
 		c := conflict.As(err)
 		if c == nil {
 			c = conflict.New(conflict.Invalid, err.Error())
@@ -503,7 +576,7 @@ func (r *roomCore[S, T]) serverEvent(t T, now time.Time) error {
 // memberEvent is serverEvent for a Membership transition about client subject.
 func (r *roomCore[S, T]) memberEvent(kind recordKind, subject aper.ClientID, t T, now time.Time) error {
 	ev := aper.Event[T]{Seq: r.seq + 1, Time: now, Transition: t}
-	if err := r.state.Apply(ev); err != nil {
+	if err := r.apply(ev, nil); err != nil {
 		return fmt.Errorf("aper/sync: room %q: server event: %w", r.name, err)
 	}
 	r.ordered(ev, 0, kind, subject)
@@ -562,6 +635,9 @@ func (r *roomCore[S, T]) expireMembers(now time.Time) (next time.Time, ok bool) 
 	}
 	slices.Sort(due) // a deterministic order
 	for _, id := range due {
+		if r.broken != nil {
+			break
+		}
 		r.clients[id].member = false
 		if t, ok := m.Left(id); ok {
 			r.memberEvent(kindLeft, id, t, now)
@@ -620,7 +696,7 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 		return fmt.Errorf("aper/sync: room %q: record %d follows %d", r.name, rc.Seq, r.seq)
 	}
 	ev := aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}
-	if err := r.state.Apply(ev); err != nil {
+	if err := r.apply(ev, nil); err != nil {
 		return fmt.Errorf("aper/sync: room %q: replay %d: %w", r.name, rc.Seq, err)
 	}
 	if rc.Client != "" {

@@ -722,7 +722,15 @@ func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.helloTimeout)
 	defer cancel()
-	id, err := s.cfg.auth(ctx, AuthRequest{Room: h.Room, Client: h.Client, Token: h.Token, Metadata: meta})
+	var id Identity
+	err := catch("the auth hook", func() (err error) {
+		id, err = s.cfg.auth(ctx, AuthRequest{Room: h.Room, Client: h.Client, Token: h.Token, Metadata: meta})
+		return err
+	})
+	if p, ok := err.(*panicError); ok {
+		s.logPanic(h.Room, p)
+		return errors.New("aper/sync: unauthorized: internal error")
+	}
 	if err != nil {
 		return fmt.Errorf("aper/sync: unauthorized: %w", err)
 	}
@@ -916,8 +924,16 @@ const maxBatch = 256
 
 func (r *room[S, T]) run() {
 	s := r.srv
-	state, err := s.factory(s.ctx, r.name)
+	var state S
+	err := catch("the room factory", func() (err error) {
+		state, err = s.factory(s.ctx, r.name)
+		return err
+	})
 	if err != nil {
+		if p, ok := err.(*panicError); ok {
+			s.logPanic(r.name, p)
+			err = errors.New("internal error")
+		}
 		r.fail(fmt.Errorf("aper/sync: room %q: %w", r.name, err))
 		return
 	}
@@ -940,13 +956,28 @@ func (r *room[S, T]) run() {
 	close(r.snapDone)
 	defer func() { <-r.snapDone }()
 	if j := s.cfg.journal; j != nil {
-		if err := r.load(s.ctx, j); err != nil {
+		if err := catch("rebuilding the room", func() error { return r.load(s.ctx, j) }); err != nil {
+			if p, ok := err.(*panicError); ok {
+				s.logPanic(r.name, p)
+				err = fmt.Errorf("aper/sync: room %q: internal error", r.name)
+			} else if p := r.core.broken; p != nil {
+				s.logPanic(r.name, p)
+				err = fmt.Errorf("aper/sync: room %q: internal error", r.name)
+			}
 			r.fail(err)
 			return
 		}
 		r.core.tail = r.journalTail(j)
 	}
 	r.core.replayed(s.cfg.now())
+	// broken stops a room whose state may be half-changed by a panic in user code.
+	broken := func() bool {
+		if r.core.broken == nil {
+			return false
+		}
+		r.crashPanic()
+		return true
+	}
 	var (
 		idle  *time.Timer
 		idleC <-chan time.Time
@@ -956,6 +987,11 @@ func (r *room[S, T]) run() {
 	)
 	// schedule fires what is due and arms wake for what comes next.
 	schedule := func() {
+		defer func() {
+			if v := recover(); v != nil {
+				r.core.crashed(recovered("a Timer or Membership method", v), nil)
+			}
+		}()
 		now := s.cfg.now()
 		next, ok := r.core.fireTimers(now)
 		busy = ok
@@ -999,7 +1035,7 @@ func (r *room[S, T]) run() {
 		}
 	}()
 	schedule()
-	if !r.deliver() {
+	if broken() || !r.deliver() {
 		return
 	}
 	armIdle()
@@ -1016,7 +1052,7 @@ func (r *room[S, T]) run() {
 		case <-wakeC:
 			wakeC = nil
 			schedule()
-			if !r.deliver() {
+			if broken() || !r.deliver() {
 				return
 			}
 			armIdle()
@@ -1034,7 +1070,7 @@ func (r *room[S, T]) run() {
 			if !stop {
 				schedule()
 			}
-			if !r.deliver() {
+			if broken() || !r.deliver() {
 				return
 			}
 			if stop {
@@ -1046,8 +1082,26 @@ func (r *room[S, T]) run() {
 	}
 }
 
-// handle feeds one message to the core. It reports whether the room must stop (shutdown).
-func (r *room[S, T]) handle(m roomMsg[T]) bool {
+// handle feeds one message to the core. It reports whether the room must stop (shutdown, or a
+// panic in user code that left the core broken).
+func (r *room[S, T]) handle(m roomMsg[T]) (stop bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			var by *session
+			if m.kind == msgSubmit && m.sc.sess != nil {
+				by = m.sc.sess
+			}
+			r.core.crashed(recovered("the room's state", v), by)
+		}
+		for _, p := range r.core.panics {
+			r.srv.logPanic(r.name, p)
+		}
+		clear(r.core.panics)
+		r.core.panics = r.core.panics[:0]
+		if r.core.broken != nil {
+			stop = true
+		}
+	}()
 	now := r.srv.cfg.now()
 	switch m.kind {
 	case msgJoin:
@@ -1144,6 +1198,41 @@ func (r *room[S, T]) deliver() bool {
 	r.touched = r.touched[:0]
 	r.core.recycle(rd)
 	return true
+}
+
+// logPanic reports a panic recovered from user code, with its stack.
+func (s *Server[S, T]) logPanic(room string, p *panicError) {
+	s.cfg.logger.Error("aper/sync: panic in user code", "room", room, "in", p.what, "panic", fmt.Sprint(p.value), "stack", string(p.stack))
+}
+
+// crashPanic stops a room whose state a panic in user code may have left half-changed. Nothing
+// of the batch is delivered or journaled. The client whose transition panicked gets a fatal error
+// (it must not re-send it into the same panic); the others get a non-fatal one and reconnect to
+// the room rebuilt from the journal, or, without a journal (the state is lost), a fatal one.
+func (r *room[S, T]) crashPanic() {
+	s := r.srv
+	p := r.core.broken
+	s.logPanic(r.name, p)
+	s.forget(r)
+	rd := r.core.takeReady()
+	r.core.recycle(rd)
+	fatal := s.cfg.journal == nil
+	msg := fmt.Sprintf("aper/sync: room %q stopped: internal error", r.name)
+	for _, sess := range r.core.sessions {
+		sc := sess.peer.(*serverConn)
+		f := frame{Type: frameError, Code: codeRoom, Message: msg, Fatal: fatal || sess == r.core.brokenBy}
+		if b, e := sc.wire.encode(&f); e == nil {
+			sc.q.push(b)
+		}
+		sc.q.closeAfterFlush()
+	}
+	if by := r.core.brokenBy; by != nil && by.gone() {
+		sc := by.peer.(*serverConn)
+		if b, e := sc.wire.encode(&frame{Type: frameError, Code: codeRoom, Message: msg, Fatal: true}); e == nil {
+			sc.q.push(b)
+		}
+		sc.q.closeAfterFlush()
+	}
 }
 
 // crash stops a room whose journal failed: every connection is closed with a non-fatal error, so
