@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	stdsync "sync"
 	"testing"
@@ -358,4 +359,42 @@ func TestFactoryPanicFailsTheRoom(t *testing.T) {
 		t.Fatalf("got %v, want an error of code room without the panic's value", f)
 	}
 	counterWorks(t, n, "good")
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	e, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(e)
+}
+
+func TestUnloadedRoomsReleaseTheirJournalFiles(t *testing.T) {
+	j, err := journal.Open(t.TempDir(), &journal.Options{Sync: journal.SyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	_, n := bombServer(t, nil, apersync.WithJournal(j), apersync.WithRoomIdle(time.Millisecond))
+	before := openFDs(t)
+	const rooms = 300
+	for i := range rooms {
+		p, _ := joinRaw(t, n, fmt.Sprintf("room-%d", i), nil)
+		p.submit(1, 1)
+		p.await(4)
+		p.c.Close()
+	}
+	// Rooms unload 1ms after their client leaves: poll until (nearly) all their files are closed.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := openFDs(t)
+		if got < before+rooms/10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("open files: %d before, %d after %d rooms came and unloaded", before, got, rooms)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -1047,6 +1047,7 @@ func (r *room[S, T]) run() {
 		case <-idleC:
 			idleC = nil
 			if r.core.empty() && !busy && s.tryUnload(r) {
+				r.releaseJournal()
 				return
 			}
 		case <-wakeC:
@@ -1198,6 +1199,21 @@ func (r *room[S, T]) deliver() bool {
 	r.touched = r.touched[:0]
 	r.core.recycle(rd)
 	return true
+}
+
+// releaser is a journal that can close what it holds open for a room (journal.Disk).
+type releaser interface{ Release(room string) error }
+
+// releaseJournal tells the journal that the room unloaded, so that it closes the room's files.
+func (r *room[S, T]) releaseJournal() {
+	j, ok := r.srv.cfg.journal.(releaser)
+	if !ok {
+		return
+	}
+	<-r.snapDone // a snapshot being saved still writes to the room
+	if err := j.Release(r.name); err != nil && r.srv.ctx.Err() == nil {
+		r.srv.cfg.logger.Warn("aper/sync: journal release failed", "room", r.name, "err", err)
+	}
 }
 
 // logPanic reports a panic recovered from user code, with its stack.
