@@ -78,7 +78,9 @@
 // The server gives each client a ClientID on its first hello, which the client presents again
 // when it reconnects; the client numbers its transitions 1, 2, 3, ... (its local seq). The room
 // remembers, per client, the highest local seq it has processed (applied or rejected) and ignores
-// a submit at or below it, so each (ClientID, local seq) is applied at most once. On
+// a submit at or below it, so each (ClientID, local seq) is applied at most once; a submit must
+// carry the next local seq (a gap is a protocol error that closes the connection, so that no
+// peer can make the room skip another's transitions). On
 // reconnection the client sends its last confirmed Seq; the server answers with the transitions
 // it missed from a bounded in-memory log (WithResumeLog), or with a snapshot when the log has
 // moved on, plus the highest local seq processed and the rejections it still remembers. The

@@ -398,3 +398,50 @@ func TestUnloadedRoomsReleaseTheirJournalFiles(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestSubmitMustFollowTheLastProcessedLocalSeq(t *testing.T) {
+	srv, n := bombServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	victim, w := joinRaw(t, n, "r", nil)
+	id := w[4].(string)
+
+	// A peer that claims the victim's id (superseding it) and submits a huge local seq, which
+	// would make the room ignore every later transition of the victim, is cut instead.
+	att, _ := joinRaw(t, n, "r", map[uint64]any{4: id})
+	if f := victim.awaitError(); f[14] != "superseded" {
+		t.Fatalf("victim got %v, want superseded", f)
+	}
+	att.submit(1<<62, 1000)
+	if f := att.awaitError(); f[14] != "protocol" || f[16] != true {
+		t.Fatalf("attacker got %v, want a fatal protocol error", f)
+	}
+	victim, w = joinRaw(t, n, "r", map[uint64]any{4: id})
+	if num(w[7]) != 0 {
+		t.Fatalf("welcome %v, want local 0 processed", w)
+	}
+	victim.submit(1, 1)
+	if f := victim.await(4); num(f[7]) != 1 {
+		t.Fatalf("victim got %v, want its local 1 confirmed", f)
+	}
+	st, seq, err := srv.Snapshot(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.V != 1 || seq != 1 {
+		t.Fatalf("server V=%d seq=%d, want the victim's transition alone", st.V, seq)
+	}
+
+	// A gap is refused for a new client too; a duplicate is ignored.
+	p, _ := joinRaw(t, n, "r", nil)
+	p.submit(1, 2)
+	p.await(4)
+	p.submit(1, 2) // a duplicate: ignored
+	p.submit(3, 2)
+	if f := p.awaitError(); f[14] != "protocol" {
+		t.Fatalf("got %v, want a protocol error", f)
+	}
+	if st, _, _ := srv.Snapshot(ctx, "r"); st.V != 3 {
+		t.Fatalf("V=%d, want 3", st.V)
+	}
+}

@@ -143,6 +143,7 @@ type clientRecord struct {
 	tokens float64   // the rate limit's token bucket
 	refill time.Time // when tokens was last topped up
 
+	live   bool      // joined since the room was loaded: processed is the room's own count
 	member bool      // joined and not yet left for good (tracked when the state is a Membership)
 	awayAt time.Time // when its last connection ended, while member and session == nil
 }
@@ -306,6 +307,15 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 	if rec == nil {
 		rec = &clientRecord{}
 		r.clients[cid] = rec
+	}
+	if !rec.live {
+		// The room has not seen this client since it was loaded: its record, if any, comes from
+		// the journal, which keeps no rejections. The client's next transition follows those it
+		// says are resolved (rejected ones included); from now on the room counts them itself.
+		rec.live = true
+		if h.Client != "" && h.Local > rec.processed {
+			rec.processed = h.Local
+		}
 	}
 	if old := rec.session; old != nil {
 		r.closeWith(old, codeSuperseded, "the same client connected again", true)
@@ -491,12 +501,11 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 		return // a frame still in flight on a superseded or closed connection
 	}
 	rec := r.clients[s.client]
-	if local <= rec.processed {
-		r.duplicates++
+	if !r.inOrder(s, rec, local, now) {
 		return
 	}
 	if r.rate > 0 && !rec.take(now, r.rate, r.burst) {
-		r.refuse(s, local, codeRate, fmt.Sprintf("over %g transitions per second", r.rate))
+		r.refuse(s, local, codeRate, fmt.Sprintf("over %g transitions per second", r.rate), now)
 		return
 	}
 	if r.permit != nil {
@@ -506,7 +515,7 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 				r.panics = append(r.panics, p)
 				msg = "internal error"
 			}
-			r.refuse(s, local, codeForbidden, msg)
+			r.refuse(s, local, codeForbidden, msg, now)
 			return
 		}
 	}
@@ -526,6 +535,23 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 	r.ordered(ev, local, kindSubmit, "")
 }
 
+// inOrder reports whether local is the next local seq of s's client (the one after the highest
+// it has had processed). A lower one is a duplicate, ignored. A higher one is a protocol error
+// that closes s's connection: a client numbers its transitions 1, 2, 3, ... and sends them in
+// order, so a gap is a peer that tries to make the room ignore another's transitions.
+func (r *roomCore[S, T]) inOrder(s *session, rec *clientRecord, local uint64, now time.Time) bool {
+	switch {
+	case local <= rec.processed:
+		r.duplicates++
+		return false
+	case local-1 != rec.processed:
+		r.closeWith(s, codeProtocol, fmt.Sprintf("aper/sync: submit of local seq %d, want %d", local, rec.processed+1), true)
+		r.leave(s, now)
+		return false
+	}
+	return true
+}
+
 // take takes one token from the client's bucket, refilled at rate per second up to burst.
 func (c *clientRecord) take(now time.Time, rate, burst float64) bool {
 	if c.refill.IsZero() {
@@ -542,13 +568,12 @@ func (c *clientRecord) take(now time.Time, rate, burst float64) bool {
 }
 
 // refuse rejects s's transition local without applying it: code says why (see RefusedError).
-func (r *roomCore[S, T]) refuse(s *session, local uint64, code, msg string) {
+func (r *roomCore[S, T]) refuse(s *session, local uint64, code, msg string, now time.Time) {
 	if s.gone() {
 		return
 	}
 	rec := r.clients[s.client]
-	if local <= rec.processed {
-		r.duplicates++
+	if !r.inOrder(s, rec, local, now) {
 		return
 	}
 	rec.processed = local

@@ -1114,7 +1114,7 @@ func (r *room[S, T]) handle(m roomMsg[T]) (stop bool) {
 		}
 		for _, sub := range m.subs {
 			if sub.refuse != "" {
-				r.core.refuse(m.sc.sess, sub.local, sub.refuse, sub.why)
+				r.core.refuse(m.sc.sess, sub.local, sub.refuse, sub.why, now)
 			} else {
 				r.core.submit(m.sc.sess, sub.local, sub.t, now)
 			}
