@@ -107,6 +107,8 @@
 // journaled; a joiner gets everyone's in its welcome. It is removed for everyone when the client
 // closes or its connection ends, including a connection silent for [WithConnTimeout] (no ghost
 // cursors). The client sends at most one value per [WithPresenceInterval] and always the last.
+// The server drops a value larger than [WithMaxPresenceSize] (default 4 KiB) or nested deeper
+// than 16 levels.
 // [Client.Presence] and [Client.PresenceChanges] read the others'.
 //
 // # Timers, agents, joins and leaves

@@ -445,3 +445,49 @@ func TestSubmitMustFollowTheLastProcessedLocalSeq(t *testing.T) {
 		t.Fatalf("V=%d, want 3", st.V)
 	}
 }
+
+func nestedValue(depth int) any {
+	var v any = 1
+	for range depth {
+		v = []any{v}
+	}
+	return v
+}
+
+func TestPresenceTooDeepOrTooLargeIsDropped(t *testing.T) {
+	_, n := bombServer(t, nil, apersync.WithMaxPresenceSize(1000))
+	att, _ := joinRaw(t, n, "r", nil)
+	// The first is acceptable; the others are dropped, the last of them because it would make
+	// every welcome of the room too deep to decode.
+	for _, v := range []any{nestedValue(16), nestedValue(17), make([]byte, 1001), nestedValue(30)} {
+		data, err := cbor.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		att.send(map[uint64]any{1: 9, 11: cbor.RawMessage(data)})
+	}
+	att.submit(1, 1) // after the presence values: once confirmed, the room has seen them
+	att.await(4)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := apersync.Dial[*bomb, aper.CounterTransition](ctx, n.Dialer("server"), "r")
+	if err != nil {
+		t.Fatalf("a new client cannot join: %v", err)
+	}
+	defer c.Close()
+	ps := c.Presence()
+	if len(ps) != 1 {
+		t.Fatalf("presence %v, want the attacker's acceptable value", ps)
+	}
+	var got any
+	if err := ps[0].Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(nestedValue(16)) {
+		t.Fatalf("presence %v, want the last acceptable value", got)
+	}
+	// The sender is still connected.
+	att.send(map[uint64]any{1: 7})
+	att.await(8)
+}

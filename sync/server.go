@@ -70,6 +70,7 @@ type serverConfig struct {
 	burst         int
 	maxPending    int
 	maxTransition int
+	maxPresence   int
 	maxClients    int
 	maxRooms      int
 	connTimeout   time.Duration
@@ -222,14 +223,26 @@ func WithMaxPending(n int) ServerOption {
 }
 
 // WithMaxTransitionSize bounds the encoded size of one transition (default: no bound below the
-// transport's message limit). A larger one is refused (code "size", matching ErrLimit), and a
-// presence value over it is ignored.
+// transport's message limit). A larger one is refused (code "size", matching ErrLimit).
 func WithMaxTransitionSize(n int) ServerOption {
 	return func(c *serverConfig) error {
 		if n < 1 {
 			return fmt.Errorf("%w: max transition size %d, want at least 1", ErrInvalidOption, n)
 		}
 		c.maxTransition = n
+		return nil
+	}
+}
+
+// WithMaxPresenceSize bounds the encoded size of one presence value (default 4 KiB). A larger
+// one is dropped, as is one nested deeper than 16 levels of arrays and maps: the room's other
+// clients keep the sender's previous value.
+func WithMaxPresenceSize(n int) ServerOption {
+	return func(c *serverConfig) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max presence size %d, want at least 1", ErrInvalidOption, n)
+		}
+		c.maxPresence = n
 		return nil
 	}
 }
@@ -303,6 +316,7 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		connTimeout:  45 * time.Second,
 		leaveGrace:   30 * time.Second,
 		snapEvery:    10000,
+		maxPresence:  4 << 10,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -839,7 +853,12 @@ func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 				}
 				subs = append(subs, submission[T]{local: f.Local, t: t})
 			case framePresence:
-				if s.cfg.maxTransition > 0 && len(f.Data) > s.cfg.maxTransition {
+				if len(f.Data) > s.cfg.maxPresence {
+					s.cfg.logger.Debug("aper/sync: presence value dropped", "room", r.name, "size", len(f.Data))
+					return nil
+				}
+				if err := checkPresence(f.Data, sc.wire); err != nil {
+					s.cfg.logger.Debug("aper/sync: presence value dropped", "room", r.name, "err", err)
 					return nil
 				}
 				presence, hasPres = append(raw(nil), f.Data...), true // the last one wins

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -92,6 +93,54 @@ var cborAny = func() cbor.DecMode {
 	}
 	return dm
 }()
+
+// maxPresenceDepth bounds the nesting of a presence value (arrays, maps, tags), so that every
+// welcome that carries it decodes within the frame decoder's nesting limit.
+const maxPresenceDepth = 16
+
+// presenceDepth checks CBOR presence values' nesting.
+var presenceDepth = func() cbor.DecMode {
+	dm, err := cbor.DecOptions{
+		MaxNestedLevels:  maxPresenceDepth,
+		MaxArrayElements: 1 << 16,
+		MaxMapPairs:      1 << 16,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return dm
+}()
+
+// checkPresence reports why a presence value in codec w is not acceptable: nested deeper than
+// maxPresenceDepth, or not one well-formed value.
+func checkPresence(data raw, w *wire) error {
+	if w != wireJSON {
+		return presenceDepth.Wellformed(data)
+	}
+	depth, inString, escaped := 0, false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > maxPresenceDepth {
+				return fmt.Errorf("presence value nested deeper than %d", maxPresenceDepth)
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return nil
+}
 
 // convertPayload re-encodes a nested payload from codec from to codec to (through a generic
 // value: it works for what both can express, such as presence values made of maps with string
