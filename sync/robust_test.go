@@ -3,6 +3,7 @@ package sync_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -490,4 +491,32 @@ func TestPresenceTooDeepOrTooLargeIsDropped(t *testing.T) {
 	// The sender is still connected.
 	att.send(map[uint64]any{1: 7})
 	att.await(8)
+}
+
+func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
+	block, entered := make(chan struct{}), make(chan struct{})
+	defer close(block) // before the cleanup's Close, which waits for the factory
+	srv, n := bombServer(t, func(ctx context.Context, room string) (*bomb, error) {
+		close(entered)
+		<-block // ignores ctx
+		return &bomb{}, nil
+	})
+	dialRaw(t, n, "r", nil)
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the factory was not called")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown: %v, want its context's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not return when its context ended")
+	}
 }

@@ -464,8 +464,9 @@ type snapshotReply[S any] struct {
 // Shutdown stops the server gracefully: it stops accepting, lets every room process what its
 // clients already sent and deliver the results, then closes every connection with a "shutdown"
 // error frame (clients reconnect with backoff, to this server's successor). If ctx ends first,
-// Shutdown closes what remains abruptly, as Close does, and returns ctx's error. It is
-// idempotent; later calls wait as the first does.
+// Shutdown closes what remains abruptly, as Close does, and returns ctx's error at once: it
+// does not wait for a hook (room factory, auth hook, journal) that ignores its context and has
+// not returned yet; Close does. It is idempotent; later calls wait as the first does.
 func (s *Server[S, T]) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.mu.Lock()
@@ -485,10 +486,13 @@ func (s *Server[S, T]) Shutdown(ctx context.Context) error {
 		for _, c := range pending {
 			c.conn.Close() // still in its handshake
 		}
+	rooms:
 		for _, r := range rooms {
 			select {
 			case r.inbox <- roomMsg[T]{kind: msgShutdown}:
 			case <-r.done:
+			case <-ctx.Done():
+				break rooms // closed abruptly below
 			}
 		}
 		go func() {
@@ -500,15 +504,23 @@ func (s *Server[S, T]) Shutdown(ctx context.Context) error {
 	case <-s.closed:
 		return nil
 	case <-ctx.Done():
-		s.Close()
+		s.startClose()
 		return context.Cause(ctx)
 	}
 }
 
 // Close stops the server at once: it closes every listener and connection and ends every room
 // without waiting for queued frames. It is idempotent and waits for every goroutine the server
-// started.
+// started, including those still in a hook (room factory, auth hook, journal) that ignores the
+// cancellation of its context: use Shutdown with a deadline to bound the wait.
 func (s *Server[S, T]) Close() error {
+	s.startClose()
+	<-s.closed
+	return nil
+}
+
+// startClose does what Close does without waiting for the goroutines to end.
+func (s *Server[S, T]) startClose() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closing = true
@@ -529,8 +541,6 @@ func (s *Server[S, T]) Close() error {
 			}()
 		})
 	})
-	<-s.closed
-	return nil
 }
 
 func (s *Server[S, T]) closeListenersLocked() {
