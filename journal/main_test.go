@@ -2,10 +2,9 @@ package journal_test
 
 import (
 	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/aper-go/aper/internal/leakcheck"
 )
 
 // TestMain fails the run if goroutines of the package outlive the tests: Close must stop what
@@ -20,29 +19,10 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(replayRoom.dir)
 	}
 	if code == 0 {
-		if leaked := leakedGoroutines(); leaked != "" {
+		if leaked := leakcheck.Leaked("aper-go/aper/journal"); leaked != "" {
 			os.Stderr.WriteString("goroutines leaked:\n" + leaked)
 			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-func leakedGoroutines() string {
-	var stacks string
-	for range 50 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		stacks = ""
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "aper-go/aper/journal") && !strings.Contains(g, "journal_test.TestMain") && !strings.Contains(g, "leakedGoroutines") {
-				stacks += g + "\n\n"
-			}
-		}
-		if stacks == "" {
-			return ""
-		}
-		time.Sleep(20 * time.Millisecond) // goroutines that were told to stop may still be unwinding
-	}
-	return stacks
 }
