@@ -189,3 +189,17 @@ func TestSilentClientDropped(t *testing.T) {
 	_, err := l.Accept(short)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+func TestSelfSignedPEM(t *testing.T) {
+	certPEM, keyPEM, err := quic.SelfSignedPEM(48*time.Hour, "example.test", "127.0.0.1")
+	require.NoError(t, err)
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"example.test"}, cert.Leaf.DNSNames)
+	require.Len(t, cert.Leaf.IPAddresses, 1)
+	assert.True(t, cert.Leaf.IPAddresses[0].Equal(net.ParseIP("127.0.0.1")))
+	left := time.Until(cert.Leaf.NotAfter)
+	assert.True(t, left > 47*time.Hour && left <= 48*time.Hour, "valid for %v more", left)
+	_, _, err = quic.SelfSignedPEM(0)
+	assert.Error(t, err)
+}
