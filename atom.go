@@ -66,7 +66,7 @@ func (a *Atom[V]) MarshalJSON() ([]byte, error) { return json.Marshal(a.value) }
 // UnmarshalJSON decodes the Atom from its value.
 func (a *Atom[V]) UnmarshalJSON(b []byte) error {
 	var v V
-	if isJSONNull(b) && !cow.IsNil(v) {
+	if IsNull(b) && !cow.IsNil(v) {
 		return fmt.Errorf("aper: atom: null for a %T", v)
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -82,7 +82,7 @@ func (a *Atom[V]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(a.value) }
 // UnmarshalCBOR decodes the Atom from its value.
 func (a *Atom[V]) UnmarshalCBOR(b []byte) error {
 	var v V
-	if isCBORNull(b) && !cow.IsNil(v) {
+	if IsNull(b) && !cow.IsNil(v) {
 		return fmt.Errorf("aper: atom: null for a %T", v)
 	}
 	if err := CBOR.Unmarshal(b, &v); err != nil {

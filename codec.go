@@ -135,8 +135,13 @@ func CodecByName(name string) (Codec, bool) {
 	return nil, false
 }
 
-// isJSONNull reports whether b is the JSON null (with any surrounding space).
-func isJSONNull(b []byte) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null")) }
-
-// isCBORNull reports whether b is the CBOR null or undefined.
-func isCBORNull(b []byte) bool { return len(b) == 1 && (b[0] == 0xf6 || b[0] == 0xf7) }
+// IsNull reports whether data is an encoded null in either codec: the JSON null (with any
+// surrounding space), or the CBOR null or undefined. The two never overlap, so a decoder need not
+// know which codec it is in. Custom unmarshalers use it to refuse a null where a state or a
+// component is required.
+func IsNull(data []byte) bool {
+	if len(data) == 1 && (data[0] == 0xf6 || data[0] == 0xf7) {
+		return true
+	}
+	return bytes.Equal(bytes.TrimSpace(data), []byte("null"))
+}

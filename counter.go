@@ -73,7 +73,7 @@ func (c *Counter) MarshalJSON() ([]byte, error) { return json.Marshal(c.value) }
 
 // UnmarshalJSON decodes the counter from its value.
 func (c *Counter) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
+	if IsNull(b) {
 		return errors.New("aper: counter: null")
 	}
 	if err := json.Unmarshal(b, &c.value); err != nil {
@@ -87,7 +87,7 @@ func (c *Counter) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(c.value) }
 
 // UnmarshalCBOR decodes the counter from its value.
 func (c *Counter) UnmarshalCBOR(b []byte) error {
-	if isCBORNull(b) {
+	if IsNull(b) {
 		return errors.New("aper: counter: null")
 	}
 	if err := CBOR.Unmarshal(b, &c.value); err != nil {

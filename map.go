@@ -264,7 +264,7 @@ func (m *Map[K, V, T]) MarshalJSON() ([]byte, error) { return json.Marshal(m.ent
 
 // UnmarshalJSON decodes an array of [key, value] pairs. Duplicate keys and null values are errors.
 func (m *Map[K, V, T]) UnmarshalJSON(b []byte) error {
-	if isJSONNull(b) {
+	if IsNull(b) {
 		return errors.New("aper: map: null")
 	}
 	var es []mapEntry[K, V]
@@ -279,7 +279,7 @@ func (m *Map[K, V, T]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(m.ent
 
 // UnmarshalCBOR decodes an array of [key, value] pairs. Duplicate keys and null values are errors.
 func (m *Map[K, V, T]) UnmarshalCBOR(b []byte) error {
-	if isCBORNull(b) {
+	if IsNull(b) {
 		return errors.New("aper: map: null")
 	}
 	var es []mapEntry[K, V]

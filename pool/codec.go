@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +31,7 @@ func (b *Board[V, T]) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes what MarshalJSON wrote. Anything malformed (see [ErrMalformedBoard]) is
 // an error and leaves b unchanged.
 func (b *Board[V, T]) UnmarshalJSON(data []byte) error {
-	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+	if aper.IsNull(data) {
 		return fmt.Errorf("%w: null", ErrMalformedBoard)
 	}
 	cols := list.NewList[*column[V, T], colOp[V, T]]()
@@ -57,7 +56,7 @@ func (b *Board[V, T]) MarshalCBOR() ([]byte, error) {
 
 // UnmarshalCBOR decodes what MarshalCBOR wrote, with the checks of UnmarshalJSON.
 func (b *Board[V, T]) UnmarshalCBOR(data []byte) error {
-	if len(data) == 1 && (data[0] == 0xf6 || data[0] == 0xf7) {
+	if aper.IsNull(data) {
 		return fmt.Errorf("%w: null", ErrMalformedBoard)
 	}
 	cols := list.NewList[*column[V, T], colOp[V, T]]()

@@ -147,9 +147,9 @@ const (
 	codeSize      = "size"      // the transition is too large
 )
 
-// nullPayload reports whether a payload is absent or an encoded null (JSON null, CBOR 0xf6).
+// nullPayload reports whether a payload is absent or an encoded null (aper.IsNull).
 func nullPayload(b []byte) bool {
-	return len(b) == 0 || (len(b) == 1 && b[0] == 0xf6) || string(b) == "null"
+	return len(b) == 0 || aper.IsNull(b)
 }
 
 // raw is a nested payload encoded with the frame's own codec: json.RawMessage on JSON,

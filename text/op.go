@@ -650,7 +650,7 @@ func (o *Op) UnmarshalJSON(b []byte) error {
 	var out opBuilder
 	for _, r := range raw {
 		var c Component
-		if string(r) == "null" {
+		if aper.IsNull(r) {
 			return errors.New("aper/text: op: a component is an integer or a string, not null")
 		}
 		if len(r) > 0 && r[0] == '"' {
