@@ -104,3 +104,16 @@ func TestRegressionViewKeptAfterSkippedRejection(t *testing.T) {
 		fuzz.Deliver(0, false), // client 0 rebases: +1 applies, +MaxInt64-1 is skipped
 		fuzz.Settle())
 }
+
+// TestKnownBugTextPeerStateDiverges: found by TestPropTextShortHistory with
+// -fuzz.seed=1795626265990412139 (it fails at the 190th run, after about 35 s): after
+// quiescence a client's text equals the server's, character for character and in its history,
+// but the per-author queues (text/peer.go, encoded in the snapshot's "queues") differ: the
+// client keeps a queue for an author the server has none for. The replicas are equal in what
+// they show, not in their encoding, and a later edit of that author could be transformed
+// differently. Not fixed yet; run with FUZZ_KNOWN_BUGS=1.
+func TestKnownBugTextPeerStateDiverges(t *testing.T) {
+	knownBug(t, "text: a client's per-author queues can differ from the server's after StaleBase rejections")
+	fuzz.Check(t, "text replicas converge, with StaleBase rejections", textConfig(shortHistory),
+		fuzz.Parameters(t, 200, 200, 1795626265990412139))
+}
