@@ -287,6 +287,11 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		ent.applied = &Op{}
 		*ent.applied = *op
 	}
+	// push may have expired the author's own state (a peer whose latest edit left the window,
+	// dropped with its chunk): look it up again rather than update an object that is no longer
+	// in t.peers. Where chunks end differs between replicas (a snapshot starts a history at its
+	// own version), so updating the dropped object lost the state on some replicas only.
+	p = t.peer(ev.Client)
 	if p == nil || p.owner != t.owner {
 		p = t.writablePeer(ev.Client, p)
 	}

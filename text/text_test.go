@@ -361,3 +361,28 @@ func TestVersionCannotWrap(t *testing.T) {
 	apertest.Conflicts(t, &tx, ev(2, "a", text.Edit{Base: 0, Op: text.MustOp(text.Retain(3))}), conflict.StaleBase)
 	require.Equal(t, "xab", tx.String())
 }
+
+// TestOwnEditThatExpiresItsAuthorsStateKeepsIt: an author whose latest edit left the history
+// window still has state until its chunk of the history is dropped. When the author's next edit
+// is the one whose push drops that chunk, the author's state must be the new one, not lost with
+// the old (found by the fuzz package: replicas whose chunks end elsewhere kept it, and their
+// encodings differed).
+func TestOwnEditThatExpiresItsAuthorsStateKeepsIt(t *testing.T) {
+	for n := 0; n < 120; n++ {
+		tx := text.NewWithHistory("", 40)
+		ins := func(who aper.ClientID, seq uint64) {
+			e := tx.Insert(tx.Len(), "x")
+			require.NoError(t, tx.Apply(aper.Event[text.Edit]{Seq: seq, Client: who, Transition: e}))
+		}
+		seq := uint64(1)
+		ins("a", seq)
+		for range n {
+			seq++
+			ins("b", seq)
+		}
+		seq++
+		ins("a", seq)
+		require.NoError(t, text.CheckInvariants(tx), "after %d edits of b", n)
+		apertest.RoundTrip(t, tx)
+	}
+}
