@@ -3,6 +3,7 @@ package leakcheck_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aper-go/aper/internal/leakcheck"
 )
@@ -14,12 +15,12 @@ func TestLeaked(t *testing.T) {
 	started := make(chan struct{})
 	go func() { close(started); parked(stop) }()
 	<-started
-	got := leakcheck.Leaked("leakcheck_test.parked")
+	got := leakcheck.LeakedWithin("leakcheck_test.parked", 100*time.Millisecond)
 	if !strings.Contains(got, "leakcheck_test.parked") {
 		t.Fatalf("a parked goroutine was not reported:\n%s", got)
 	}
 	close(stop)
-	if got := leakcheck.Leaked("leakcheck_test.parked"); got != "" {
+	if got := leakcheck.LeakedWithin("leakcheck_test.parked", 100*time.Millisecond); got != "" {
 		t.Fatalf("a stopped goroutine was reported:\n%s", got)
 	}
 }
