@@ -230,8 +230,7 @@ func between(a, b ZenoIndex, l lean) ZenoIndex {
 		// The list's indexes are distinct and ordered, so this cannot happen.
 		panic(fmt.Sprintf("aper/list: internal error: %s is not below %s", a, b))
 	}
-	var buf [64]byte
-	return ZenoIndex{b: string(betweenKeys(buf[:0], a.b, b.b, l))}
+	return ZenoIndex{b: allocate(a.b, b.b, l)}
 }
 
 // PositionBefore returns the position just before item id, with the index it would get now as

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/bits"
 	"strings"
 
 	"github.com/aper-go/aper"
@@ -32,15 +31,15 @@ var ErrIndexOrder = errors.New("aper/list: Between needs a < b")
 //
 // # Key length
 //
-// New indexes are chosen close to the lower neighbour, leaving room above it (not at the
-// midpoint), with a budget that grows as the room shrinks: the first byte that differs from the
-// neighbour decides how many bytes the new index gets, so a run of n inserts that each go after
-// the previous one (appending, or typing forward) makes indexes whose length grows with log n,
-// not with n. When the upper neighbour is the longer of the two, the new index is chosen close
-// to it instead, the mirror image, so that a run that goes backward (each insert before the
-// previous one) stays short too. A [List] does not guess: a position after an item goes close
-// to that item, one before an item close to it. The package documentation lists the measured
-// lengths.
+// New indexes are chosen bit by bit, close to the lower neighbour, leaving room above it (not
+// at the midpoint), with a length that grows as the room shrinks: the leading one bits of the
+// neighbour's tail decide how many bits the new index gets, so a run of n inserts that each go
+// after the previous one (appending, or typing forward) makes indexes whose length grows with
+// log n, not with n. When the lower neighbour is a prefix of the upper one, the new index is
+// chosen close to the upper one instead, the mirror image, so that a run that goes backward
+// (each insert before the previous one) stays short too. A [List] does not guess: a position
+// after an item goes close to that item, one before an item close to it. The package
+// documentation lists the measured lengths.
 type ZenoIndex struct {
 	b string
 }
@@ -100,56 +99,32 @@ func Between(a, b ZenoIndex) (ZenoIndex, error) {
 	case a.b >= b.b && b.b != "":
 		return ZenoIndex{}, fmt.Errorf("%w: %s is not below %s", ErrIndexOrder, a, b)
 	}
-	var buf [64]byte // most keys are short: build them on the stack, copy once
+	l := nearLow
 	switch {
-	case b.b == "":
-		return ZenoIndex{b: string(afterTail(buf[:0], a.b, 256, true))}, nil
 	case a.b == "":
-		return ZenoIndex{b: string(beforeTail(buf[:0], b.b, true))}, nil
+		l = nearHigh // prepend: the mirror image of append
+	case b.b != "" && len(a.b) <= firstDiffByte(a.b, b.b):
+		l = nearHigh // a is a prefix of b: b was most likely made just before, typing backward
 	}
-	return ZenoIndex{b: string(betweenKeys(buf[:0], a.b, b.b, guess))}, nil
+	return ZenoIndex{b: allocate(a.b, b.b, l)}, nil
 }
 
 // A lean says which neighbour a new index between two others goes close to.
 type lean uint8
 
 const (
-	guess    lean = iota // close to b when a is a prefix of b, close to a otherwise
-	nearLow              // close to a: an insert after a, with room left for the next one after it
-	nearHigh             // close to b: an insert before b
+	nearLow  lean = iota + 1 // close to a: an insert after a, with room left for the next one after it
+	nearHigh                 // close to b: an insert before b
 )
 
-// betweenKeys appends to out a key strictly between the valid keys a < b.
-func betweenKeys(out []byte, a, b string, l lean) []byte {
-	// Find the first digit where a (padded with zeros) and b differ. b > a, so it exists and
-	// a's digit there is the smaller.
+// firstDiffByte returns the index of the first byte where a (read with zeros after its end)
+// and b differ; b > a, so it exists.
+func firstDiffByte(a, b string) int {
 	i := 0
-	for ; i < len(b); i++ {
-		if digit(a, i) != b[i] {
-			break
-		}
+	for i < len(b) && digit(a, i) == b[i] {
+		i++
 	}
-	lo, hi := int(digit(a, i)), int(b[i])
-	out = append(out, b[:i]...)
-	// When a is a prefix of b (read with zeros), b was most likely made just after a, and the
-	// new key goes close to b: the pattern of typing backward, each key before the previous one.
-	// Otherwise it goes close to a, leaving room above it: typing forward.
-	nearB := l == nearHigh || l == guess && i >= len(a)
-	if hi-lo >= 2 {
-		if nearB {
-			return beforeTail(out, b[i:], false)
-		}
-		return afterTail(out, tail(a, i), hi, false)
-	}
-	// Adjacent digits: the new key is either below b with b's digit (when b goes on after it) or
-	// above a with a's digit.
-	if nearB {
-		if len(b) > i+1 {
-			return beforeTail(append(out, byte(hi)), b[i+1:], false)
-		}
-		return nearTop(append(out, byte(lo)), tail(a, i+1))
-	}
-	return afterTail(append(out, byte(lo)), tail(a, i+1), 256, false)
+	return i
 }
 
 func digit(k string, i int) byte {
@@ -157,111 +132,6 @@ func digit(k string, i int) byte {
 		return k[i]
 	}
 	return 0
-}
-
-func tail(k string, i int) string {
-	if i < len(k) {
-		return k[i:]
-	}
-	return ""
-}
-
-// afterTail appends to dst the digits of a fraction u with t < u < 1, close to t (an empty t is
-// 0); when limit is below 256, u's first digit stays below it. With open set (no upper
-// neighbour: appending), each leading 0xff digit of t adds to the budget, so that even millions
-// of appends stay short; between two neighbours it does not, which measured better on real
-// edits. The number of digits grows with
-// how close t is to 1 (see budget), so a run of n keys, each after the previous one, spends
-// about a hundred one-digit keys, then thousands of two-digit keys, then about 10^5 three-digit
-// ones: O(log n) bytes.
-func afterTail(dst []byte, t string, limit int, open bool) []byte {
-	skipped := 0
-	for len(t) > 0 && t[0] == 0xff {
-		dst = append(dst, 0xff)
-		t = t[1:]
-		limit = 256
-		skipped++
-	}
-	if len(t) == 0 {
-		return append(dst, byte(min(startDigit, limit-1)))
-	}
-	if !open {
-		skipped = 0
-	}
-	n := budget(8*skipped + bits.LeadingZeros8(^t[0]))
-	start := len(dst)
-	dst = append(dst, t[:min(n, len(t))]...)
-	for len(dst)-start < n {
-		dst = append(dst, 0)
-	}
-	step := byte(1)
-	lim := 256
-	if n == 1 {
-		lim = limit
-	}
-	if int(dst[len(dst)-1])+stepSize < lim {
-		step = byte(stepSize)
-	}
-	dst[len(dst)-1] += step - 1
-	// Add one unit in the last digit; t[0] < 0xff, so the carry stops inside.
-	for j := len(dst) - 1; ; j-- {
-		dst[j]++
-		if dst[j] != 0 {
-			break
-		}
-	}
-	return trimZeros(dst)
-}
-
-// beforeTail appends to dst the digits of a fraction u with 0 < u < t, close to t (t not empty,
-// last digit not zero). It mirrors afterTail, with the budget of t's first nonzero digit read
-// from its leading zero bits (and, with open set, from its leading zero digits too).
-func beforeTail(dst []byte, t string, open bool) []byte {
-	skipped := 0
-	for len(t) > 1 && t[0] == 0 {
-		dst = append(dst, 0)
-		t = t[1:]
-		skipped++
-	}
-	if !open {
-		skipped = 0
-	}
-	n := budget(8*skipped + bits.LeadingZeros8(t[0]))
-	start := len(dst)
-	if len(t) > n {
-		// t goes on after n digits with something nonzero, so its first n digits are below it.
-		return trimZeros(append(dst, t[:n]...))
-	}
-	dst = append(dst, t...)
-	for len(dst)-start < n {
-		dst = append(dst, 0)
-	}
-	// Subtract one unit in the last digit; t is at least one unit of its first digit, and more
-	// than one unit of the last, so the borrow stops inside and the result stays above zero.
-	for j := len(dst) - 1; ; j-- {
-		dst[j]--
-		if dst[j] != 0xff {
-			break
-		}
-	}
-	return trimZeros(dst)
-}
-
-// nearTop appends to dst the digits of a short fraction u with t < u < 1, close to 1 (an empty t
-// is 0): 0xff, with as many 0xff in front as t has.
-func nearTop(dst []byte, t string) []byte {
-	for len(t) > 0 && t[0] == 0xff {
-		dst = append(dst, 0xff)
-		t = t[1:]
-	}
-	return append(dst, 0xff)
-}
-
-func trimZeros(b []byte) []byte {
-	for len(b) > 0 && b[len(b)-1] == 0 {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // ZenoIndexFromBytes returns the index with the given bytes (copied), or an error wrapping
@@ -374,24 +244,3 @@ func (z *ZenoIndex) UnmarshalCBOR(data []byte) error {
 	}
 	return z.UnmarshalBinary(b)
 }
-
-// The parameters of the key scheme, tuned on the automerge-paper trace and the key-length tests.
-const (
-	// stepSize is how far apart consecutive keys of a forward run are in their last digit; the
-	// gap leaves room to insert a character between two neighbours without a longer key.
-	stepSize = 2
-	// startDigit is the first digit of a run that starts one digit deeper than its lower
-	// neighbour; the digits below it leave room to insert before the run without two more bytes.
-	startDigit = 0x10
-)
-
-// budget returns how many digits a new key gets when the key it follows has c leading one bits
-// (for a key after a lower neighbour; 0xff digits count 8 each) or the key it precedes has c
-// leading zero bits (before an upper one): the
-// closer that digit is to the end of its range, the more digits, so that a run of n keys costs
-// O(log n) bytes.
-func budget(c int) int { return min(1+c/3, maxBudget) }
-
-// maxBudget caps the budget, so that a strange neighbour (a long run of 0xff) costs at most this
-// many bytes more.
-const maxBudget = 16

@@ -1,0 +1,50 @@
+package list
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestAllocateBetween checks both leans on random pairs of indexes, with many 0x00 and 0xff
+// bytes and open ends: the index made is valid and strictly between its neighbours.
+func TestAllocateBetween(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	randKey := func() string {
+		if rng.IntN(8) == 0 {
+			return "" // an open end
+		}
+		b := make([]byte, 1+rng.IntN(40))
+		for i := range b {
+			switch rng.IntN(3) {
+			case 0:
+				b[i] = 0
+			case 1:
+				b[i] = 0xff
+			default:
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		if b[len(b)-1] == 0 {
+			b[len(b)-1] = 1 + byte(rng.IntN(255))
+		}
+		return string(b)
+	}
+	for range 50_000 {
+		a, b := randKey(), randKey()
+		if a == b || a != "" && b != "" && a > b {
+			a, b = b, a
+		}
+		if a == b || a != "" && b != "" && a >= b {
+			continue
+		}
+		for _, l := range []lean{nearLow, nearHigh} {
+			u := allocate(a, b, l)
+			if err := checkBytes([]byte(u)); err != nil {
+				t.Fatalf("allocate(%x, %x, %d) = %x: %v", a, b, l, u, err)
+			}
+			if a != "" && u <= a || b != "" && u >= b {
+				t.Fatalf("allocate(%x, %x, %d) = %x, not between", a, b, l, u)
+			}
+		}
+	}
+}
