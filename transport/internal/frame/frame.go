@@ -3,8 +3,9 @@
 // by its bytes.
 //
 // The reader checks a length against the limit before it allocates, so a peer cannot make it
-// allocate more than the limit by announcing a large message; malformed input is an error,
-// never a panic.
+// allocate more than the limit by announcing a large message, and it allocates a long message
+// as its bytes arrive, so a peer cannot make it hold the limit by sending a header alone;
+// malformed input is an error, never a panic.
 package frame
 
 import (
@@ -47,7 +48,8 @@ func AppendHeader(dst []byte, n int) []byte {
 }
 
 // Read reads one message of at most limit bytes. A longer one is a *transport.TooLargeError,
-// returned before anything of it is allocated or read past its header. A stream that ends
+// returned before anything of it is allocated or read past its header. The buffer of a message
+// over Chunk bytes grows with the bytes received, so a message that never comes costs little. A stream that ends
 // cleanly between messages is io.EOF; one that ends inside a message is io.ErrUnexpectedEOF.
 func Read(r *bufio.Reader, limit int) ([]byte, error) {
 	n, err := binary.ReadUvarint(r)
@@ -64,12 +66,29 @@ func Read(r *bufio.Reader, limit int) ([]byte, error) {
 		}
 		return nil, &transport.TooLargeError{Size: size, Limit: int64(limit)}
 	}
-	msg := make([]byte, n)
-	if _, err := io.ReadFull(r, msg); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	// A message up to Chunk bytes is read into one allocation of its size. A longer one grows
+	// as its bytes arrive, doubling from Chunk, so that a header alone cannot make the reader
+	// hold the whole limit: what is allocated stays under twice what was received, plus Chunk.
+	size := int(n)
+	msg := make([]byte, min(size, Chunk))
+	for read := 0; ; {
+		k, err := io.ReadFull(r, msg[read:])
+		read += k
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("aper/transport/frame: body: %w", err)
 		}
-		return nil, fmt.Errorf("aper/transport/frame: body: %w", err)
+		if read == size {
+			return msg, nil
+		}
+		grown := make([]byte, min(size, 2*len(msg)))
+		copy(grown, msg)
+		msg = grown
 	}
-	return msg, nil
 }
+
+// Chunk is the size of the first buffer of a message longer than it, which then grows as
+// its bytes arrive (see Read).
+const Chunk = 64 << 10

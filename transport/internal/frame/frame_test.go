@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,6 +45,37 @@ func TestTooLarge(t *testing.T) {
 	require.ErrorAs(t, err, &tl)
 	assert.Equal(t, int64(1<<62), tl.Size)
 	assert.Equal(t, int64(100), tl.Limit)
+}
+
+// A header that announces a message of the limit, followed by a few bytes, makes the reader
+// allocate about what arrived, not the limit.
+func TestBodyAllocatedAsItArrives(t *testing.T) {
+	const limit = 8 << 20
+	b := append(frame.AppendHeader(nil, limit), "only ten b"...)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := frame.Read(bufio.NewReader(bytes.NewReader(b)), limit)
+	runtime.ReadMemStats(&after)
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	assert.Less(t, allocated, uint64(2*frame.Chunk), "%d bytes allocated for a 10-byte body", allocated)
+}
+
+// Messages longer than a chunk arrive whole, whatever the reads' sizes.
+func TestLongMessagesInPieces(t *testing.T) {
+	msgs := [][]byte{
+		bytes.Repeat([]byte("a"), frame.Chunk), bytes.Repeat([]byte("b"), frame.Chunk+1),
+		bytes.Repeat([]byte("c"), 5*frame.Chunk+17), bytes.Repeat([]byte("d"), 1<<20),
+	}
+	r := bufio.NewReader(iotest.HalfReader(bytes.NewReader(encode(msgs...))))
+	for i, want := range msgs {
+		got, err := frame.Read(r, 1<<20)
+		require.NoError(t, err, "message %d", i)
+		require.True(t, bytes.Equal(want, got), "message %d differs", i)
+	}
+	_, err := frame.Read(r, 1<<20)
+	require.ErrorIs(t, err, io.EOF)
 }
 
 func TestMalformed(t *testing.T) {
@@ -105,4 +138,27 @@ func FuzzReadHello(f *testing.F) {
 			t.Fatalf("ReadHello(%q) = %v", data, err)
 		}
 	})
+}
+
+// BenchmarkRead reads one message of each size from a stream held in memory.
+func BenchmarkRead(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"64B", 64}, {"16KiB", 16 << 10}, {"1MiB", 1 << 20}} {
+		b.Run(size.name, func(b *testing.B) {
+			data := encode(make([]byte, size.n))
+			src := bytes.NewReader(data)
+			r := bufio.NewReader(src)
+			b.SetBytes(int64(size.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				src.Reset(data)
+				r.Reset(src)
+				if _, err := frame.Read(r, 1<<20); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
