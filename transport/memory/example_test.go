@@ -30,7 +30,7 @@ func Example() {
 	fmt.Printf("server got %q\n", msg)
 
 	// A partition that holds traffic; it flows when it heals.
-	n.Partition("alice", "server", memory.Hold)
+	_ = n.Partition("alice", "server", memory.Hold)
 	_ = server.Send(ctx, []byte("held"))
 	fmt.Println("pending while partitioned:", len(n.Pending()))
 	n.HealAll()

@@ -177,7 +177,7 @@ func TestPartition(t *testing.T) {
 	alice, server := pair(t, n, "alice")
 	bob, _ := pair(t, n, "bob")
 
-	n.Partition("alice", "server", memory.Hold)
+	require.NoError(t, n.Partition("alice", "server", memory.Hold))
 	require.NoError(t, alice.Send(ctx, []byte("a1")))
 	require.NoError(t, alice.Send(ctx, []byte("a2")))
 	require.NoError(t, bob.Send(ctx, []byte("b1")))
@@ -198,14 +198,20 @@ func TestPartition(t *testing.T) {
 		assert.Equal(t, want, string(got))
 	}
 
-	n.Partition("alice", "server", memory.Drop)
+	require.NoError(t, n.Partition("alice", "server", memory.Drop))
 	require.NoError(t, alice.Send(ctx, []byte("lost")))
 	n.HealAll()
 	require.NoError(t, alice.Send(ctx, []byte("a3")))
 	got, err := server.Recv(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "a3", string(got))
-	assert.Panics(t, func() { n.Partition("a", "b", 0) })
+	for _, bad := range []memory.PartitionMode{0, memory.Drop + 1, -1} {
+		require.Error(t, n.Partition("alice", "server", bad), "mode %v", bad)
+	}
+	require.NoError(t, alice.Send(ctx, []byte("a4")))
+	got, err = server.Recv(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "a4", string(got), "an invalid mode partitions nothing")
 	assert.Equal(t, "hold", memory.Hold.String())
 	assert.Equal(t, "drop", memory.Drop.String())
 }

@@ -274,14 +274,16 @@ func (n *Network) SetLatency(latency, jitter time.Duration) {
 
 // Partition cuts the traffic between the endpoints named a and b, in both directions, from now
 // on: mode [Hold] keeps it until a heal, [Drop] loses it. Messages already on their way are not
-// affected. Partitioning a pair again changes its mode.
-func (n *Network) Partition(a, b string, mode PartitionMode) {
+// affected. Partitioning a pair again changes its mode. A mode other than Hold and Drop is an
+// error, and changes nothing.
+func (n *Network) Partition(a, b string, mode PartitionMode) error {
 	if mode != Hold && mode != Drop {
-		panic(fmt.Sprintf("aper/transport/memory: Partition: invalid mode %d", int(mode)))
+		return fmt.Errorf("aper/transport/memory: partition %q and %q: invalid mode %v", a, b, mode)
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.parts[pairKey(a, b)] = mode
+	return nil
 }
 
 // Heal ends the partition between a and b; traffic held by it flows, in order.
