@@ -2,6 +2,7 @@ package aper
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aper-go/aper/conflict"
@@ -29,8 +30,13 @@ func ApplyTransaction[S StateMachine[S, T], T any](s S, ev Event[Transaction[T]]
 }
 
 // Transactional wraps a state machine so that its transitions are Transactions: use it as the
-// state of a room whose clients change several things at once. Make one with NewTransactional:
-// the zero Transactional holds no state, and its Apply returns an Invalid conflict.
+// state of a room whose clients change several things at once. Make one with NewTransactional, or
+// decode one.
+//
+// The zero Transactional holds no state (State returns S's zero value, nil for a pointer). It is
+// safe to use, but does nothing: Apply returns an Invalid conflict, Clone returns another zero
+// Transactional, Marshal returns an error rather than a null that no decoder accepts, and decoding
+// a state into it gives it that state.
 type Transactional[S StateMachine[S, T], T any] struct {
 	state S
 }
@@ -56,13 +62,25 @@ func (x *Transactional[S, T]) Apply(ev Event[Transaction[T]]) error {
 	return nil
 }
 
-// Clone returns an independent copy.
+// Clone returns an independent copy. The clone of a zero Transactional is a zero Transactional.
 func (x *Transactional[S, T]) Clone() *Transactional[S, T] {
+	if cow.IsNil(x.state) {
+		return &Transactional[S, T]{}
+	}
 	return &Transactional[S, T]{state: x.state.Clone()}
 }
 
-// MarshalJSON encodes the wrapped state.
-func (x *Transactional[S, T]) MarshalJSON() ([]byte, error) { return json.Marshal(x.state) }
+// errNoState is what encoding a zero Transactional returns: it has no state to write, and the
+// null it would otherwise write is refused by its own decoder.
+var errNoState = errors.New("aper: transactional: no state to encode (make it with NewTransactional)")
+
+// MarshalJSON encodes the wrapped state. A zero Transactional is an error.
+func (x *Transactional[S, T]) MarshalJSON() ([]byte, error) {
+	if cow.IsNil(x.state) {
+		return nil, errNoState
+	}
+	return json.Marshal(x.state)
+}
 
 // UnmarshalJSON decodes the wrapped state.
 func (x *Transactional[S, T]) UnmarshalJSON(b []byte) error {
@@ -77,8 +95,13 @@ func (x *Transactional[S, T]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalCBOR encodes the wrapped state.
-func (x *Transactional[S, T]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(x.state) }
+// MarshalCBOR encodes the wrapped state. A zero Transactional is an error.
+func (x *Transactional[S, T]) MarshalCBOR() ([]byte, error) {
+	if cow.IsNil(x.state) {
+		return nil, errNoState
+	}
+	return CBOR.Marshal(x.state)
+}
 
 // UnmarshalCBOR decodes the wrapped state.
 func (x *Transactional[S, T]) UnmarshalCBOR(b []byte) error {
