@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"golang.org/x/tools/go/packages"
 )
@@ -48,8 +49,9 @@ type genField struct {
 	Type       string // the field's type, as the generated file writes it
 	Elem       string // for a pointer field, the pointed-to type; else ""
 	Transition string // the field's transition type
-	Wire       string // the transition field's name on the wire
-	Key        int    // CBOR key
+	JSONKey    string // the field's key in JSON: the state field's own
+	CBORKey    string // the field's key in CBOR: the state field's own
+	KeyAsInt   bool   // CBORKey is an integer (cbor:"N,keyasint")
 	Helper     string // name of the constructor helper
 }
 
@@ -130,6 +132,7 @@ func analyze(pkg *packages.Package, imp *imports, name string) (genType, error) 
 	}
 	gt := genType{Name: name, Transition: name + "Transition"}
 	var errs []error
+	jsonKeys, cborKeys := map[string]string{}, map[string]string{} // key -> field
 	for i := range st.NumFields() {
 		f := st.Field(i)
 		fpos := pkg.Fset.Position(f.Pos())
@@ -146,12 +149,25 @@ func analyze(pkg *packages.Package, imp *imports, name string) (genType, error) 
 			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s (%s) is not a state machine: %w", fpos, name, f.Name(), types.TypeString(f.Type(), imp.qualifier), err))
 			continue
 		}
+		k, err := keysOf(f.Name(), st.Tag(i))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s: %w", fpos, name, f.Name(), err))
+			continue
+		}
+		if other, dup := jsonKeys[k.json]; dup {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: fields %s.%s and %s.%s both have the JSON key %q; give one a json tag of its own", fpos, name, other, name, f.Name(), k.json))
+		}
+		if other, dup := cborKeys[k.cbor]; dup {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: fields %s.%s and %s.%s both have the CBOR key %s; give one a cbor tag of its own", fpos, name, other, name, f.Name(), k.cborString()))
+		}
+		jsonKeys[k.json], cborKeys[k.cbor] = f.Name(), f.Name()
 		gf := genField{
 			Name:       f.Name(),
 			Type:       types.TypeString(f.Type(), imp.qualifier),
 			Transition: types.TypeString(trans, imp.qualifier),
-			Wire:       wireName(f.Name(), st.Tag(i)),
-			Key:        i + 1,
+			JSONKey:    k.json,
+			CBORKey:    k.cbor,
+			KeyAsInt:   k.asInt,
 			Helper:     helper + f.Name(),
 		}
 		if p, ok := f.Type().(*types.Pointer); ok {
@@ -163,6 +179,77 @@ func analyze(pkg *packages.Package, imp *imports, name string) (genType, error) 
 		return genType{}, errors.Join(errs...)
 	}
 	return gt, nil
+}
+
+// wireKeys are the keys a field has in the two codecs.
+type wireKeys struct {
+	json  string
+	cbor  string
+	asInt bool // cbor is an integer key
+}
+
+func (k wireKeys) cborString() string {
+	if k.asInt {
+		return k.cbor
+	}
+	return strconv.Quote(k.cbor)
+}
+
+// keysOf returns the keys under which the codecs encode a state field with this name and tag,
+// found as they find them: JSON (encoding/json) takes the json tag's name, else the field's
+// name; CBOR (fxamacker/cbor) takes the cbor tag, else the json tag, else the field's name, and
+// an integer key with the keyasint option. A field's transition is keyed the same way, so that
+// it does not depend on where the field stands in the struct.
+func keysOf(field, tag string) (wireKeys, error) {
+	st := reflect.StructTag(tag)
+	jsonTag, hasJSON := st.Lookup("json")
+	cborTag, hasCBOR := st.Lookup("cbor")
+	k := wireKeys{json: field}
+	if hasJSON {
+		name, _, _ := strings.Cut(jsonTag, ",")
+		if name == "-" && jsonTag == "-" {
+			return wireKeys{}, errors.New(`its json tag "-" leaves it out of the state's JSON encoding; a state machine field must encode`)
+		}
+		if name != "" {
+			if !validJSONKey(name) {
+				return wireKeys{}, fmt.Errorf("its json tag's name %q is not one encoding/json accepts (it would fall back to the field name)", name)
+			}
+			k.json = name
+		}
+	}
+	if !hasCBOR {
+		cborTag, hasCBOR = jsonTag, hasJSON
+	}
+	k.cbor = field
+	if hasCBOR {
+		name, opts, _ := strings.Cut(cborTag, ",")
+		if cborTag == "-" {
+			return wireKeys{}, errors.New(`its cbor tag "-" leaves it out of the state's CBOR encoding; a state machine field must encode`)
+		}
+		if name != "" {
+			k.cbor = name
+		}
+		if slices.Contains(strings.Split(opts, ","), "keyasint") {
+			n, err := strconv.ParseInt(name, 10, 64)
+			if err != nil {
+				return wireKeys{}, fmt.Errorf("its cbor tag %q has keyasint but %q is not an integer", cborTag, name)
+			}
+			k.cbor, k.asInt = strconv.FormatInt(n, 10), true
+		}
+	}
+	return k, nil
+}
+
+// validJSONKey is encoding/json's rule for a tag name it uses.
+func validJSONKey(s string) bool {
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
 }
 
 // transitionOf returns T if t has Apply(aper.Event[T]) error and Clone() t.
@@ -195,13 +282,6 @@ func transitionOf(t types.Type) (types.Type, error) {
 
 func isError(t types.Type) bool {
 	return types.Identical(t, types.Universe.Lookup("error").Type())
-}
-
-func wireName(field, tag string) string {
-	if name, _, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ","); name != "" && name != "-" {
-		return name
-	}
-	return field
 }
 
 // imports names the packages the generated file refers to, avoiding clashes.
@@ -269,10 +349,12 @@ import (
 {{$aper := .Aper}}
 {{range .Types}}{{$t := .}}
 // {{.Transition}} is a transition of {{.Name}}. It sets exactly one field:
-// the transition for the field of {{.Name}} of the same name.
+// the transition for the field of {{.Name}} of the same name. Each field is keyed on the wire
+// as the field of {{.Name}} is (its json and cbor tags, else its name), not by its position, so
+// adding or reordering fields of {{.Name}} leaves encoded transitions as they were.
 type {{.Transition}} struct {
 {{- range .Fields}}
-	{{.Name}} *{{.Transition}} ` + "`" + `json:"{{.Wire}},omitempty" cbor:"{{.Key}},keyasint,omitempty"` + "`" + `
+	{{.Name}} *{{.Transition}} ` + "`" + `json:"{{.JSONKey}},omitempty" cbor:"{{.CBORKey}},{{if .KeyAsInt}}keyasint,{{end}}omitempty"` + "`" + `
 {{- end}}
 }
 

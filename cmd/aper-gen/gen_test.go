@@ -4,10 +4,13 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/tools/go/packages"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -19,11 +22,13 @@ func TestGolden(t *testing.T) {
 		// The example package's committed generated file is its golden file: it also compiles and
 		// has behaviour tests of its own.
 		{"internal/example", "Scoreboard", "internal/example/scoreboard_aper.go"},
+		{"internal/example", "ScoreboardV2", "internal/example/scoreboardv2_aper.go"},
 		{"testdata/unexported", "board", "testdata/unexported/board_aper.go.golden"},
+		{"testdata/tags", "Tagged", "testdata/tags/tagged_aper.go.golden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
-			got, err := Generate(tt.dir, []string{tt.typ})
+			got, err := Generate(tt.dir, strings.Split(tt.typ, ","))
 			require.NoError(t, err)
 			if *update {
 				require.NoError(t, os.WriteFile(tt.golden, got, 0o644))
@@ -31,8 +36,54 @@ func TestGolden(t *testing.T) {
 			want, err := os.ReadFile(tt.golden)
 			require.NoError(t, err)
 			assert.Equal(t, string(want), string(got), "run go test ./cmd/aper-gen -update to accept a change")
+			typeChecks(t, tt.dir, tt.golden, got)
 		})
 	}
+}
+
+// typeChecks loads the package in dir with src in place of the generated file golden (an
+// overlay: nothing is written) and fails on any type error, so every golden file compiles.
+func typeChecks(t *testing.T, dir, golden string, src []byte) {
+	t.Helper()
+	abs, err := filepath.Abs(strings.TrimSuffix(golden, ".golden"))
+	require.NoError(t, err)
+	cfg := &packages.Config{
+		Mode:    packages.NeedName | packages.NeedTypes | packages.NeedSyntax | packages.NeedTypesInfo,
+		Dir:     dir,
+		Overlay: map[string][]byte{abs: src},
+	}
+	pkgs, err := packages.Load(cfg, ".")
+	require.NoError(t, err)
+	require.Len(t, pkgs, 1)
+	for _, e := range pkgs[0].Errors {
+		t.Errorf("the generated code does not compile: %v", e)
+	}
+}
+
+// fieldTag matches a field of a generated transition type: its name and its tag.
+var fieldTag = regexp.MustCompile("(?m)^\\t(\\w+) .*(`json:.*`)$")
+
+// The keys of a field's transition are the keys the state's field has, whatever its position:
+// the same struct with its fields reordered and one inserted generates the same tag per field.
+func TestKeysDoNotDependOnFieldOrder(t *testing.T) {
+	tags := func(src []byte) map[string]string {
+		out := map[string]string{}
+		for _, m := range fieldTag.FindAllStringSubmatch(string(src), -1) {
+			out[m[1]] = m[2]
+		}
+		return out
+	}
+	v1, err := Generate("internal/example", []string{"Scoreboard"})
+	require.NoError(t, err)
+	v2, err := Generate("internal/example", []string{"ScoreboardV2"})
+	require.NoError(t, err)
+	t1, t2 := tags(v1), tags(v2)
+	require.Len(t, t1, 3)
+	require.Len(t, t2, 4)
+	for field, tag := range t1 {
+		assert.Equal(t, tag, t2[field], field)
+	}
+	assert.Equal(t, "`json:\"round,omitempty\" cbor:\"round,omitempty\"`", t1["Round"])
 }
 
 func TestVisibility(t *testing.T) {
@@ -65,14 +116,20 @@ func TestErrorsNameEachBadField(t *testing.T) {
 	assert.NotContains(t, msg, "Bad.OK", "a good field is not reported")
 }
 
-func TestErrorsForNonStructs(t *testing.T) {
-	dir := t.TempDir()
-	src := "package p\n\ntype N int\n\nfunc F() {}\n\ntype E struct{}\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
-	for typ, want := range map[string]string{"N": "N is not a struct", "F": "F is not a type", "E": "E has no fields"} {
-		_, err := Generate(dir, []string{typ})
-		require.Error(t, err, typ)
-		assert.Contains(t, err.Error(), want)
+func TestErrorsForKeys(t *testing.T) {
+	_, err := Generate("testdata/bad", []string{"Keys"})
+	require.Error(t, err)
+	msg := err.Error()
+	for _, want := range []string{
+		`fields Keys.A and Keys.B both have the JSON key "x"`,
+		"fields Keys.C and Keys.D both have the CBOR key 1",
+		`field Keys.E: its cbor tag "e,keyasint" has keyasint but "e" is not an integer`,
+		`field Keys.F: its json tag "-" leaves it out of the state's JSON encoding`,
+		`field Keys.G: its cbor tag "-" leaves it out of the state's CBOR encoding`,
+		`fields Keys.B and Keys.H both have the CBOR key "b"`,
+		`field Keys.Space: its json tag's name "a\\b" is not one encoding/json accepts`,
+	} {
+		assert.Contains(t, msg, want)
 	}
+	assert.NotContains(t, msg, "Keys.Fine", `json:"-," is the key "-"`)
 }

@@ -29,6 +29,19 @@
 // use (as the library's structures are). aper-gen reports any other field as an error, with its
 // position.
 //
+// # Wire form
+//
+// Each field of BoardTransition is keyed on the wire exactly as the field of Board is keyed in
+// the encoded state, and never by its position: in JSON by the json tag's name, else the field's
+// name; in CBOR by the cbor tag, else the json tag's name, else the field's name. So inserting,
+// removing or reordering fields leaves every other field's encoded transitions unchanged, and a
+// journal written before the change replays into the same fields after it. Renaming a field
+// renames its key, in the state as in its transitions; to rename a field and keep its data, pin
+// the old key with a tag (json:"votes"). For compact CBOR, give a field an integer key of its own,
+// cbor:"3,keyasint" (the state's field then uses it too); such a key must never be reused for
+// another field. Two fields with the same key in either codec, a keyasint key that is not an
+// integer, and a field left out of an encoding (json:"-", cbor:"-") are errors.
+//
 // Usage:
 //
 //	aper-gen -type T[,T2...] [-output file] [package directory]

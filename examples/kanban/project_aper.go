@@ -9,10 +9,12 @@ import (
 )
 
 // ProjectTransition is a transition of Project. It sets exactly one field:
-// the transition for the field of Project of the same name.
+// the transition for the field of Project of the same name. Each field is keyed on the wire
+// as the field of Project is (its json and cbor tags, else its name), not by its position, so
+// adding or reordering fields of Project leaves encoded transitions as they were.
 type ProjectTransition struct {
-	Title *aper.AtomTransition[string]                                      `json:"title,omitempty" cbor:"1,keyasint,omitempty"`
-	Board *pool.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"board,omitempty" cbor:"2,keyasint,omitempty"`
+	Title *aper.AtomTransition[string]                                      `json:"title,omitempty" cbor:"title,omitempty"`
+	Board *pool.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"board,omitempty" cbor:"board,omitempty"`
 }
 
 var _ aper.StateMachine[*Project, ProjectTransition] = (*Project)(nil)

@@ -8,11 +8,13 @@ import (
 )
 
 // ScoreboardTransition is a transition of Scoreboard. It sets exactly one field:
-// the transition for the field of Scoreboard of the same name.
+// the transition for the field of Scoreboard of the same name. Each field is keyed on the wire
+// as the field of Scoreboard is (its json and cbor tags, else its name), not by its position, so
+// adding or reordering fields of Scoreboard leaves encoded transitions as they were.
 type ScoreboardTransition struct {
-	Title  *aper.AtomTransition[string]                                       `json:"title,omitempty" cbor:"1,keyasint,omitempty"`
-	Scores *aper.MapTransition[string, *aper.Counter, aper.CounterTransition] `json:"Scores,omitempty" cbor:"2,keyasint,omitempty"`
-	Round  *aper.CounterTransition                                            `json:"round,omitempty" cbor:"3,keyasint,omitempty"`
+	Title  *aper.AtomTransition[string]                                       `json:"title,omitempty" cbor:"title,omitempty"`
+	Scores *aper.MapTransition[string, *aper.Counter, aper.CounterTransition] `json:"Scores,omitempty" cbor:"Scores,omitempty"`
+	Round  *aper.CounterTransition                                            `json:"round,omitempty" cbor:"round,omitempty"`
 }
 
 var _ aper.StateMachine[*Scoreboard, ScoreboardTransition] = (*Scoreboard)(nil)

@@ -15,3 +15,17 @@ type halfMachine struct{}
 func (*halfMachine) Apply(ev aper.Event[int]) error { return nil }
 
 type Generic[T any] struct{ X *aper.Counter }
+
+// Keys has fields whose keys clash or cannot be used.
+type Keys struct {
+	A     *aper.Counter `json:"x"`
+	B     *aper.Counter `json:"x" cbor:"b"`
+	C     *aper.Counter `cbor:"1,keyasint"`
+	D     *aper.Counter `json:"d" cbor:"1,keyasint"`
+	E     *aper.Counter `cbor:"e,keyasint"`
+	F     *aper.Counter `json:"-"`
+	G     *aper.Counter `cbor:"-"`
+	H     *aper.Counter `json:"b"`
+	Fine  *aper.Counter `json:"-,"`
+	Space *aper.Counter `json:"a\\b"`
+}

@@ -10,11 +10,13 @@ import (
 )
 
 // RoomTransition is a transition of Room. It sets exactly one field:
-// the transition for the field of Room of the same name.
+// the transition for the field of Room of the same name. Each field is keyed on the wire
+// as the field of Room is (its json and cbor tags, else its name), not by its position, so
+// adding or reordering fields of Room leaves encoded transitions as they were.
 type RoomTransition struct {
-	Counter *aper.CounterTransition                                               `json:"counter,omitempty" cbor:"1,keyasint,omitempty"`
-	Text    *text.Edit                                                            `json:"text,omitempty" cbor:"2,keyasint,omitempty"`
-	Todo    *list.ListTransition[*aper.Atom[string], aper.AtomTransition[string]] `json:"todo,omitempty" cbor:"3,keyasint,omitempty"`
+	Counter *aper.CounterTransition                                               `json:"counter,omitempty" cbor:"counter,omitempty"`
+	Text    *text.Edit                                                            `json:"text,omitempty" cbor:"text,omitempty"`
+	Todo    *list.ListTransition[*aper.Atom[string], aper.AtomTransition[string]] `json:"todo,omitempty" cbor:"todo,omitempty"`
 }
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
