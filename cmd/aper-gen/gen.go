@@ -7,6 +7,8 @@ import (
 	"go/format"
 	"go/token"
 	"go/types"
+	"io/fs"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
@@ -24,6 +26,15 @@ const (
 
 // Generate loads the package in dir and returns the generated source for the named struct types.
 func Generate(dir string, typeNames []string) ([]byte, error) {
+	// packages.Load runs go list in dir: a missing dir would surface as a failed fork/exec.
+	if st, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("aper-gen: package directory %s does not exist", dir)
+		}
+		return nil, fmt.Errorf("aper-gen: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("aper-gen: %s is not a directory; name the package's directory", dir)
+	}
 	cfg := &packages.Config{
 		Mode: packages.NeedName | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax,
 		Dir:  dir,
@@ -75,9 +86,15 @@ func generate(pkg *packages.Package, typeNames []string) ([]byte, error) {
 	imp := newImports(pkg.Types)
 	file := genFile{Package: pkg.Types.Name()}
 	file.Aper = imp.prefix(aperPath, "aper")
+	// The types generated in this run are state machines already, though their methods do not
+	// exist yet: -type Outer,Inner with a field *Inner works in one run.
+	gen := map[string]bool{}
+	for _, name := range typeNames {
+		gen[strings.TrimSpace(name)] = true
+	}
 	var errs []error
 	for _, name := range typeNames {
-		gt, err := analyze(pkg, imp, strings.TrimSpace(name))
+		gt, err := analyze(pkg, imp, strings.TrimSpace(name), gen)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -100,7 +117,7 @@ func generate(pkg *packages.Package, typeNames []string) ([]byte, error) {
 	return src, nil
 }
 
-func analyze(pkg *packages.Package, imp *imports, name string) (genType, error) {
+func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bool) (genType, error) {
 	obj := pkg.Types.Scope().Lookup(name)
 	if obj == nil {
 		return genType{}, fmt.Errorf("aper-gen: no type %s in package %s", name, pkg.Types.Name())
@@ -144,7 +161,7 @@ func analyze(pkg *packages.Package, imp *imports, name string) (genType, error) 
 			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s is unexported; fields must be exported so that the state encodes", fpos, name, f.Name()))
 			continue
 		}
-		trans, err := transitionOf(f.Type())
+		trans, err := transitionOf(pkg.Types, f.Type(), gen, imp.qualifier)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s (%s) is not a state machine: %w", fpos, name, f.Name(), types.TypeString(f.Type(), imp.qualifier), err))
 			continue
@@ -164,7 +181,7 @@ func analyze(pkg *packages.Package, imp *imports, name string) (genType, error) 
 		gf := genField{
 			Name:       f.Name(),
 			Type:       types.TypeString(f.Type(), imp.qualifier),
-			Transition: types.TypeString(trans, imp.qualifier),
+			Transition: trans,
 			JSONKey:    k.json,
 			CBORKey:    k.cbor,
 			KeyAsInt:   k.asInt,
@@ -252,8 +269,30 @@ func validJSONKey(s string) bool {
 	return true
 }
 
-// transitionOf returns T if t has Apply(aper.Event[T]) error and Clone() t.
-func transitionOf(t types.Type) (types.Type, error) {
+// transitionOf returns, as the generated file writes it, T if t has Apply(aper.Event[T]) error
+// and Clone() t, or the transition type that this run generates when t is a pointer to one of
+// the types gen names in package self.
+func transitionOf(self *types.Package, t types.Type, gen map[string]bool, q types.Qualifier) (string, error) {
+	ptr, isPtr := t.(*types.Pointer)
+	base := t
+	if isPtr {
+		base = ptr.Elem()
+	}
+	if n, ok := base.(*types.Named); ok && n.Obj().Pkg() == self && gen[n.Obj().Name()] {
+		if !isPtr {
+			return "", fmt.Errorf("aper-gen gives %s pointer-receiver methods: declare the field as *%s", n.Obj().Name(), n.Obj().Name())
+		}
+		return n.Obj().Name() + "Transition", nil
+	}
+	tr, err := methodTransition(t)
+	if err != nil {
+		return "", err
+	}
+	return types.TypeString(tr, q), nil
+}
+
+// methodTransition returns T if t has Apply(aper.Event[T]) error and Clone() t.
+func methodTransition(t types.Type) (types.Type, error) {
 	mset := types.NewMethodSet(t)
 	applySel, cloneSel := mset.Lookup(nil, "Apply"), mset.Lookup(nil, "Clone")
 	if applySel == nil || cloneSel == nil {

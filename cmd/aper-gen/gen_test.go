@@ -25,6 +25,8 @@ func TestGolden(t *testing.T) {
 		{"internal/example", "ScoreboardV2", "internal/example/scoreboardv2_aper.go"},
 		{"testdata/unexported", "board", "testdata/unexported/board_aper.go.golden"},
 		{"testdata/tags", "Tagged", "testdata/tags/tagged_aper.go.golden"},
+		// Outer holds *Inner; both are generated in one run, before Inner has methods.
+		{"testdata/nested", "Outer,Inner", "testdata/nested/outer_aper.go.golden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
@@ -132,4 +134,41 @@ func TestErrorsForKeys(t *testing.T) {
 		assert.Contains(t, msg, want)
 	}
 	assert.NotContains(t, msg, "Keys.Fine", `json:"-," is the key "-"`)
+}
+
+func TestMissingDirectory(t *testing.T) {
+	_, err := Generate(filepath.Join("testdata", "no-such-dir"), []string{"T"})
+	require.Error(t, err)
+	assert.Equal(t, "aper-gen: package directory "+filepath.Join("testdata", "no-such-dir")+" does not exist", err.Error())
+	_, err = Generate(filepath.Join("testdata", "bad", "bad.go"), []string{"T"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not a directory")
+}
+
+// A type generated in the same run counts as a state machine, but only behind a pointer, since
+// its methods have pointer receivers.
+func TestSameRunTypeNeedsAPointer(t *testing.T) {
+	dir := t.TempDir()
+	src := "package p\n\ntype Outer struct{ In Inner }\n\ntype Inner struct{ Next *Inner }\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
+	_, err := Generate(dir, []string{"Outer", "Inner"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: aper-gen gives Inner pointer-receiver methods: declare the field as *Inner")
+	assert.NotContains(t, err.Error(), "Inner.Next")
+	_, err = Generate(dir, []string{"Outer"}) // without Inner in the run, Inner has no methods
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: it needs the methods")
+}
+
+func TestErrorsForNonStructs(t *testing.T) {
+	dir := t.TempDir()
+	src := "package p\n\ntype N int\n\nfunc F() {}\n\ntype E struct{}\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
+	for typ, want := range map[string]string{"N": "N is not a struct", "F": "F is not a type", "E": "E has no fields"} {
+		_, err := Generate(dir, []string{typ})
+		require.Error(t, err, typ)
+		assert.Contains(t, err.Error(), want)
+	}
 }

@@ -26,8 +26,9 @@
 // boardTransition and updateTitle. Every field must be exported (so that the state encodes) and
 // a state machine: its type F must have Apply(aper.Event[T]) error and Clone() F. Pointer fields
 // may be nil; Apply then starts from the zero value of the pointed-to type, which must be ready to
-// use (as the library's structures are). aper-gen reports any other field as an error, with its
-// position.
+// use (as the library's structures are). A type named in the same run counts as a state machine
+// before its methods exist, so -type Outer,Inner works for an Outer with a field *Inner.
+// aper-gen reports any other field as an error, with its position.
 //
 // # Wire form
 //

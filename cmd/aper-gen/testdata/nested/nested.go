@@ -1,0 +1,14 @@
+package nested
+
+import "github.com/aper-go/aper"
+
+// Outer holds an Inner that aper-gen makes a state machine in the same run (-type Outer,Inner),
+// before Inner has any methods.
+type Outer struct {
+	Inner *Inner `json:"inner"`
+	Hits  *aper.Counter
+}
+
+type Inner struct {
+	Score *aper.Counter `json:"score"`
+}
