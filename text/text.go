@@ -368,11 +368,19 @@ func (t *Text) applyOp(o *Op) {
 }
 
 // TransformIndex returns where a cursor at position i of version from lies in the current text,
-// by [TransformIndex] over every edit applied since (see there for side). from must be between
-// [Text.Oldest] and [Text.Version].
+// by [TransformIndex] over every edit applied since (see there for side). As there, i is
+// clamped to the text at version from first (cursors are advisory, and a client's may lag its
+// text), so the result is always in [0, Len]. A from after [Text.Version] is an Invalid conflict,
+// as an edit based there is in Apply, and one before [Text.Oldest] is StaleBase.
 func (t *Text) TransformIndex(i int, from uint64, side Side) (int, error) {
-	if from > t.version || (from < t.version && from < t.Oldest()) {
-		return 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.StaleBase, fmt.Sprintf("cursor at version %d of a text at version %d keeping versions from %d", from, t.version, t.Oldest())))
+	if from > t.version {
+		return 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("cursor at version %d of a text at version %d", from, t.version)))
+	}
+	if from < t.version && from < t.Oldest() {
+		return 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.StaleBase, fmt.Sprintf("cursor at version %d of a text keeping versions from %d", from, t.Oldest())))
+	}
+	if from == t.version {
+		return max(0, min(i, t.Len())), nil
 	}
 	for k := from; k < t.version; k++ {
 		i = TransformIndex(i, *t.entry(k).op(), side)

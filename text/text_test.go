@@ -218,8 +218,22 @@ func TestTextTransformIndex(t *testing.T) {
 	i, err := tx.TransformIndex(4, 0, text.Left) // before "o" at version 0
 	require.NoError(t, err)
 	assert.Equal(t, 6, i)
+	// A version the text has not reached is Invalid, as an edit based there is in Apply.
 	_, err = tx.TransformIndex(0, 3, text.Left)
-	require.Error(t, err)
+	require.ErrorIs(t, err, conflict.ErrInvalid)
+	short := text.NewWithHistory("abc", 1)
+	apertest.MustApply(t, short, aper.On(short.Insert(0, "x")))
+	apertest.MustApply(t, short, aper.On(short.Insert(0, "y")))
+	_, err = short.TransformIndex(0, 0, text.Left)
+	require.ErrorIs(t, err, conflict.ErrStaleBase)
+	// An index outside the text at from is clamped, at the current version too.
+	for _, c := range []struct{ i, want int }{{-3, 0}, {99, tx.Len()}} {
+		for _, from := range []uint64{0, 1, tx.Version()} {
+			got, err := tx.TransformIndex(c.i, from, text.Left)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got, "index %d at version %d", c.i, from)
+		}
+	}
 }
 
 func TestTextRoundTrip(t *testing.T) {
