@@ -7,9 +7,11 @@
 //	aper client [flags] ROOM      a terminal client of one room: commands on stdin, state on stdout
 //	aper sim [flags]              an in-process server and many simulated clients, with faults
 //	aper demo [flags]             two replicas and the server in one terminal view, every message shown
+//	aper help [COMMAND]           the list of commands, or the flags of one
 //
 // From the repository root, go run ./cmd/aper starts the server; go run ./cmd/aper demo starts the
-// demonstration. Each subcommand's -h lists its flags.
+// demonstration. aper -h, aper --help and aper help print the list of commands; aper help COMMAND
+// and aper COMMAND -h print a command's flags.
 //
 // # Rooms
 //
@@ -66,6 +68,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -75,8 +78,6 @@ func main() {
 	stop()
 	switch {
 	case err == nil:
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(2)
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -89,16 +90,66 @@ func main() {
 }
 
 var (
-	errUsage         = errors.New("usage: aper [serve|client|sim|demo] [flags] (aper COMMAND -h for help)")
+	errUsage         = errors.New("usage: aper [serve|client|sim|demo|help] [flags] (aper help for more)")
 	errSilentFailure = errors.New("aper: failed (reported above)")
 )
 
-// run runs the subcommand named by args[0] (serve when args is empty or starts with a flag).
+// commands are the subcommands, in the order the help lists them, with the line it shows.
+var commands = []struct{ name, args, what string }{
+	{"serve", "[flags]", "serve the example rooms over WebSocket and QUIC (the default with no arguments)"},
+	{"client", "[flags] ROOM", "a terminal client of one room: commands on stdin, state on stdout"},
+	{"sim", "[flags]", "an in-process server and many simulated clients, with faults; ends with a table"},
+	{"demo", "[flags]", "two replicas and the server in one terminal view, every message shown"},
+	{"help", "[COMMAND]", "this list, or the flags of COMMAND"},
+}
+
+// usage writes the overview that aper help, -h and --help print.
+func usage(w io.Writer) {
+	fmt.Fprint(w, `aper runs the example rooms of aper for Go: a server, a terminal client, a load simulator
+and an interactive demonstration.
+
+Usage:
+
+	aper COMMAND [flags] [arguments]
+
+Commands:
+
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-7s %s\n", c.name, c.what)
+	}
+	fmt.Fprint(w, `
+Rooms are named by kind: counter/NAME, text/NAME or todo/NAME.
+Run "aper help COMMAND" (or "aper COMMAND -h") for the flags of a command.
+`)
+}
+
+// run runs the subcommand named by args[0] (serve when args is empty or starts with a flag
+// other than a request for help).
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		if args[0] == "help" && len(args) > 1 {
+			return help(ctx, args[1:], stdout)
+		}
+		usage(stdout)
+		return nil
+	}
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
+	err := runCommand(ctx, cmd, args, stdin, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // the flag set printed the command's usage, as asked
+	}
+	return err
+}
+
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+func runCommand(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, stdout, stderr)
@@ -108,19 +159,44 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return sim(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, args, stdout, stderr)
-	case "help":
-		fmt.Fprintln(stdout, errUsage)
-		return nil
 	}
-	return fmt.Errorf("%w\nunknown command %q", errUsage, cmd)
+	var b strings.Builder
+	usage(&b)
+	return fmt.Errorf("%w: unknown command %q\n\n%s", errUsage, cmd, strings.TrimSpace(b.String()))
 }
 
-// newFlags returns a flag set for a subcommand that reports to stderr and returns errors.
+// help prints the usage and flags of the command args[0] on stdout: it runs the command with -h.
+func help(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || isHelp(args[0]) {
+		if len(args) == 1 {
+			usage(stdout)
+			return nil
+		}
+		return fmt.Errorf("%w: aper help takes one COMMAND", errUsage)
+	}
+	err := runCommand(ctx, args[0], []string{"-h"}, strings.NewReader(""), stdout, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err == nil {
+		return fmt.Errorf("aper help %s: the command ran instead of printing its help (a bug)", args[0])
+	}
+	return err
+}
+
+// newFlags returns a flag set for a subcommand that reports to stderr and returns errors; -h
+// prints the command's line from commands and its flags.
 func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("aper "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: aper %s %s\n", name, usage)
+		for _, c := range commands {
+			if c.name == name {
+				fmt.Fprintf(stderr, "\n%s.\n", strings.ToUpper(c.what[:1])+c.what[1:])
+			}
+		}
+		fmt.Fprintf(stderr, "\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	return fs

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -278,4 +279,65 @@ func TestServeRestoresFromJournal(t *testing.T) {
 	a.send("add 1")
 	a.waitLine(`^state seq=3: 8$`)
 	srv.stop()
+}
+
+// aper -h, --help and help describe the tool and list every command with its line, on stdout,
+// and exit 0; none of them starts a server.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}, {"help", "help"}} {
+		var out, errOut strings.Builder
+		err := run(context.Background(), args, nil, &out, &errOut)
+		if err != nil {
+			t.Fatalf("aper %v: %v", args, err)
+		}
+		for _, c := range commands {
+			if !strings.Contains(out.String(), "\t"+fmt.Sprintf("%-7s", c.name)+" "+c.what+"\n") {
+				t.Errorf("aper %v does not list %s:\n%s", args, c.name, out.String())
+			}
+		}
+		if !strings.HasPrefix(out.String(), "aper runs the example rooms") || errOut.Len() > 0 {
+			t.Errorf("aper %v: stdout\n%s\nstderr\n%s", args, out.String(), errOut.String())
+		}
+	}
+	cmd := exec.Command(aperBin, "--help")
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Commands:") {
+		t.Fatalf("aper --help: %v\n%s", err, out)
+	}
+}
+
+// aper help COMMAND prints that command's usage and flags on stdout; so does aper COMMAND -h
+// (on stderr), without running it.
+func TestHelpCommand(t *testing.T) {
+	t.Parallel()
+	flags := map[string][]string{
+		"serve":  {"-http", "-quic", "-data", "-grace"},
+		"client": {"-transport", "-addr", "-cert", "-watch", "ROOM"},
+		"sim":    {"-transport", "-clients", "-transitions", "-faults", "-seed", "-room"},
+		"demo":   {"-room"},
+	}
+	for name, want := range flags {
+		var out, errOut strings.Builder
+		if err := run(context.Background(), []string{"help", name}, nil, &out, &errOut); err != nil {
+			t.Fatalf("aper help %s: %v", name, err)
+		}
+		var help strings.Builder
+		if err := run(context.Background(), []string{name, "-h"}, nil, io.Discard, &help); err != nil {
+			t.Fatalf("aper %s -h: %v", name, err)
+		}
+		for _, w := range append(want, "usage: aper "+name) {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("aper help %s lacks %q:\n%s", name, w, out.String())
+			}
+		}
+		if help.String() != out.String() || errOut.Len() > 0 {
+			t.Errorf("aper %s -h printed\n%s\nbut aper help %s printed\n%s", name, help.String(), name, out.String())
+		}
+	}
+	err := run(context.Background(), []string{"help", "nope"}, nil, io.Discard, io.Discard)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown command "nope"`) {
+		t.Fatalf("aper help nope: %v", err)
+	}
 }
