@@ -77,8 +77,11 @@ func (t *Text) load(w *wireText) error {
 	if n > w.Version || len(w.History) > w.Keep {
 		return fmt.Errorf("aper/text: text: %d history entries for version %d keeping %d", n, w.Version, w.Keep)
 	}
-	if w.Local < 0 || w.Local > len(w.History) {
-		return fmt.Errorf("aper/text: text: %d optimistic edits in a history of %d", w.Local, n)
+	// The optimistic edits are the trailing ones, so they are in the history unless the history
+	// is full and they reach back before it (a client's view whose pending edits outnumber the
+	// history limit: its Base is then older than the history, and its edits StaleBase).
+	if w.Local < 0 || uint64(w.Local) > w.Version || (w.Local > len(w.History) && len(w.History) < w.Keep) {
+		return fmt.Errorf("aper/text: text: %d optimistic edits at version %d with %d of %d history entries", w.Local, w.Version, n, w.Keep)
 	}
 	fresh := &Text{version: w.Version - n, start: w.Version - n, keep: w.Keep, keepSet: true}
 	fresh.init()

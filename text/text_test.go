@@ -269,6 +269,33 @@ func TestTextRoundTrip(t *testing.T) {
 	}
 }
 
+// TestViewWithMoreOptimisticEditsThanHistoryRoundTrips: a client's view whose pending edits
+// outnumber the history limit has a Base older than its history, so its edits are StaleBase. It
+// is still a state of the public API, and decodes, and behaves after decoding as before.
+func TestViewWithMoreOptimisticEditsThanHistoryRoundTrips(t *testing.T) {
+	for _, keep := range []int{0, 1, 4} {
+		view := text.NewWithHistory("ab", keep)
+		for i := range keep + 1 {
+			apertest.MustApply(t, view, ev(0, "ann", view.Insert(i, "x")))
+		}
+		require.Less(t, view.Base(), view.Oldest(), "keep %d", keep)
+		for _, got := range apertest.RoundTrip(t, view) {
+			assert.Equal(t, view.Base(), got.Base(), "keep %d", keep)
+			assert.Equal(t, view.Oldest(), got.Oldest(), "keep %d", keep)
+			a, b := view.Clone(), got.Clone()
+			// The view's own next edit names its old Base: StaleBase on both.
+			apertest.Conflicts(t, a, ev(0, "ann", a.Insert(0, "y")), conflict.StaleBase)
+			apertest.Conflicts(t, b, ev(0, "ann", b.Insert(0, "y")), conflict.StaleBase)
+			// An edit at the current version applies on both alike, and confirms the view.
+			for _, x := range []*text.Text{a, b} {
+				apertest.MustApply(t, x, ev(uint64(keep+2), "bob", text.Edit{Base: x.Version(), Op: text.MustOp(text.Retain(x.Len()), text.Insert("!"))}))
+				assert.Equal(t, x.Version(), x.Base())
+			}
+			apertest.Equal(t, a, b)
+		}
+	}
+}
+
 func TestTextDecodingRefusesBadSnapshots(t *testing.T) {
 	tests := []string{
 		`{"version":1,"text":"ab","keep":4,"history":[{"base":0,"sent":[1]}]}`,         // history ends at length 1, text has 2
@@ -277,7 +304,9 @@ func TestTextDecodingRefusesBadSnapshots(t *testing.T) {
 		`{"version":2,"text":"ab","keep":1,"history":[{"sent":[2]},{"sent":[2]}]}`,     // more history than kept
 		`{"version":2,"text":"ab","keep":4,"history":[{"sent":[1,"a"]},{"sent":[1]}]}`, // ops do not chain
 		`{"version":2,"text":"ab","keep":-1}`,
-		`{"version":2,"text":"ab","keep":4,"local":1}`,
+		`{"version":2,"text":"ab","keep":4,"local":1}`, // optimistic edits missing from a history with room for them
+		`{"version":2,"text":"ab","keep":0,"local":3}`, // more optimistic edits than versions
+		`{"version":2,"text":"ab","keep":0,"local":-1}`,
 		`{"version":"x"}`,
 		`[]`,
 	}
