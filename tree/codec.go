@@ -57,7 +57,11 @@ func (e *entry[V]) UnmarshalJSON(b []byte) error {
 // children.
 func (t *Tree[V, T]) entries() []entry[V] {
 	out := make([]entry[V], 0, t.Len())
-	t.walk(uuid.Nil, func(k kid[V], _ int) bool {
+	if t.kids == nil {
+		return out
+	}
+	// No user code runs during this walk, so it needs no snapshot.
+	walk(t.kids, uuid.Nil, func(k kid[V], _ int) bool {
 		out = append(out, entry[V]{Parent: k.parent, Index: k.key, ID: k.id, Value: k.value})
 		return true
 	})

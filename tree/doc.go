@@ -25,6 +25,11 @@
 // subtree of k nodes O(k · log n); Children O(log n) to start and O(1) per child; NumChildren,
 // ChildAt and IndexOf O(log² n). Clone is O(1).
 //
+// Children, Walk and All iterate over an O(1) snapshot taken when the loop starts, and hold no
+// lock of the tree while the loop body runs: the body may Apply transitions to the tree or Clone
+// it, and the loop yields the nodes as they were when it started, each once. The first write
+// after an iteration copies the B-tree nodes on its path, as the first write after a Clone does.
+//
 // On the wire a tree is an array of [parent, index, id, value] arrays in depth-first order. The
 // decoders accept any order in which each node follows its parent and check everything else
 // (unknown or later parents, which is how a cycle or an orphan would show; duplicate ids; two

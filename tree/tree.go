@@ -185,12 +185,23 @@ func (t *Tree[V, T]) KeyOf(id uuid.UUID) (list.ZenoIndex, bool) {
 // Children yields the children of id (the root or a node) with their state machines, in order.
 // It yields nothing for an id that is not in the tree. Starting costs O(log n); each child
 // after that O(1) amortized.
+//
+// It iterates over a snapshot of the tree taken when the loop starts (an O(1) copy, as for
+// Clone) and holds no lock of the tree while the loop body runs, so the body may Apply
+// transitions to the tree, or Clone it: the loop still yields exactly the children that id had
+// when it started, each once, in their order then, including those the body has since moved
+// or deleted. A value yielded after the body changed that node may be its old state or its new
+// one. The price of the snapshot is that the tree's next write copies the B-tree nodes on its
+// path, as the first write after a Clone does.
 func (t *Tree[V, T]) Children(id uuid.UUID) iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
-		if t.kids == nil {
+		kids := t.snapshot()
+		if kids == nil {
 			return
 		}
-		t.kids.Ascend(kid[V]{parent: id}, func(k kid[V]) bool {
+		// The snapshot is the iterator's alone, so holding its read lock while yielding blocks
+		// nobody: the body's writes and Clones lock t.kids, and never change the shared nodes.
+		kids.Ascend(kid[V]{parent: id}, func(k kid[V]) bool {
 			return k.parent == id && yield(k.id, k.value)
 		})
 	}
@@ -286,12 +297,12 @@ func (t *Tree[V, T]) Depth(id uuid.UUID) (int, bool) {
 	return d, true
 }
 
-// next returns the first child of parent whose key is above after (the first child, for a zero
-// after).
-func (t *Tree[V, T]) next(parent uuid.UUID, after list.ZenoIndex) (kid[V], bool) {
+// next returns the first child of parent in kids whose key is above after (the first child, for
+// a zero after). It holds the B-tree's read lock only while it searches.
+func next[V any](kids *btree.BTreeG[kid[V]], parent uuid.UUID, after list.ZenoIndex) (kid[V], bool) {
 	var out kid[V]
 	found := false
-	t.kids.Ascend(kid[V]{parent: parent, key: after}, func(k kid[V]) bool {
+	kids.Ascend(kid[V]{parent: parent, key: after}, func(k kid[V]) bool {
 		if k.parent != parent {
 			return false
 		}
@@ -304,13 +315,11 @@ func (t *Tree[V, T]) next(parent uuid.UUID, after list.ZenoIndex) (kid[V], bool)
 	return out, found
 }
 
-// walk yields the subtree below from in depth-first pre-order, with each node's depth below from
-// (1 for its children). It keeps an explicit stack, so a deep tree costs no deep recursion, and
-// it holds no lock of the B-tree while yielding.
-func (t *Tree[V, T]) walk(from uuid.UUID, yield func(kid[V], int) bool) {
-	if t.kids == nil {
-		return
-	}
+// walk yields the subtree of kids below from in depth-first pre-order, with each node's depth
+// below from (1 for its children). It keeps an explicit stack, so a deep tree costs no deep
+// recursion, and it holds no lock of the B-tree while yielding. kids must not change during the
+// walk: the iterators pass a snapshot.
+func walk[V any](kids *btree.BTreeG[kid[V]], from uuid.UUID, yield func(kid[V], int) bool) {
 	type frame struct {
 		parent uuid.UUID
 		after  list.ZenoIndex
@@ -318,7 +327,7 @@ func (t *Tree[V, T]) walk(from uuid.UUID, yield func(kid[V], int) bool) {
 	stack := []frame{{parent: from}}
 	for len(stack) > 0 {
 		f := &stack[len(stack)-1]
-		k, ok := t.next(f.parent, f.after)
+		k, ok := next(kids, f.parent, f.after)
 		if !ok {
 			stack = stack[:len(stack)-1]
 			continue
@@ -331,21 +340,40 @@ func (t *Tree[V, T]) walk(from uuid.UUID, yield func(kid[V], int) bool) {
 	}
 }
 
+// snapshot returns an O(1) copy of the children index for an iterator to walk while its loop
+// body changes the tree, or nil for a tree never written.
+func (t *Tree[V, T]) snapshot() *btree.BTreeG[kid[V]] {
+	if t.kids == nil {
+		return nil
+	}
+	return t.kids.Copy()
+}
+
 // Walk yields the nodes below from (the root or a node; from itself is left out) in depth-first
 // pre-order: each node before its children, siblings in order. With each id it yields the
 // node's depth below from, 1 for from's children. It yields nothing for an id that is not in the
 // tree. Each step costs O(log n).
+//
+// Like [Tree.Children], it walks a snapshot taken when the loop starts: the loop body may Apply
+// transitions to the tree or Clone it, and the loop still yields the subtree as it was then,
+// each node once (a node the body inserts is not yielded; one it deletes or moves still is,
+// where it was).
 func (t *Tree[V, T]) Walk(from uuid.UUID) iter.Seq2[uuid.UUID, int] {
 	return func(yield func(uuid.UUID, int) bool) {
-		t.walk(from, func(k kid[V], depth int) bool { return yield(k.id, depth) })
+		if kids := t.snapshot(); kids != nil {
+			walk(kids, from, func(k kid[V], depth int) bool { return yield(k.id, depth) })
+		}
 	}
 }
 
-// All yields every node and its state machine in depth-first pre-order from the root (see
-// [Tree.Walk]).
+// All yields every node and its state machine in depth-first pre-order from the root. It walks a
+// snapshot as [Tree.Walk] does: the loop body may change the tree or Clone it, and a value
+// yielded after the body changed that node may be its old state or its new one.
 func (t *Tree[V, T]) All() iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
-		t.walk(uuid.Nil, func(k kid[V], _ int) bool { return yield(k.id, k.value) })
+		if kids := t.snapshot(); kids != nil {
+			walk(kids, uuid.Nil, func(k kid[V], _ int) bool { return yield(k.id, k.value) })
+		}
 	}
 }
 
