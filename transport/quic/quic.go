@@ -58,6 +58,7 @@ const (
 var (
 	errClosed     = fmt.Errorf("aper/transport/quic: %w", net.ErrClosed)
 	errPeerClosed = fmt.Errorf("aper/transport/quic: peer closed the connection: %w", net.ErrClosed)
+	errAborted    = fmt.Errorf("aper/transport/quic: connection closed by a Send cancelled mid-frame: %w", net.ErrClosed)
 )
 
 // Options configure both sides. A nil *Options means the defaults.
@@ -206,33 +207,62 @@ func (c *Conn) Send(ctx context.Context, msg []byte) error {
 	if dead := c.dead.Load(); dead != nil {
 		return *dead
 	}
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { _ = c.st.SetWriteDeadline(time.Now()) })
-	}
+	g := guardWrite(ctx, c.st.SetWriteDeadline)
 	var hdr [frame.MaxHeader]byte
 	_, err := c.st.Write(frame.AppendHeader(hdr[:0], len(msg)))
 	if err == nil && len(msg) > 0 {
 		_, err = c.st.Write(msg)
 	}
-	if stop != nil && !stop() && err == nil {
-		// The deadline may have been set after the write finished: clear it.
-		_ = c.st.SetWriteDeadline(time.Time{})
-	}
+	g.done(err == nil)
 	if err == nil {
 		return nil
 	}
+	// The frame may be partly written: the stream is of no more use, so every failure closes
+	// the connection, and later calls fail alike.
 	switch {
 	case c.closing.Load():
 		return errClosed
 	case ctx.Err() != nil:
+		c.die(errAborted)
 		_ = c.qc.CloseWithError(codeAborted, "send cancelled mid-frame")
 		return fmt.Errorf("aper/transport/quic: send: %w", ctx.Err())
 	}
-	if dead := c.dead.Load(); dead != nil {
-		return *dead
+	c.die(failure("send", err))
+	_ = c.qc.CloseWithError(codeProtocol, "write failed")
+	return *c.dead.Load()
+}
+
+// writeGuard ties a stream's write deadline to a ctx for the length of one write: when ctx
+// ends, the deadline is set to now, which interrupts the write.
+type writeGuard struct {
+	stop     func() bool
+	fired    chan struct{} // closed when the callback that sets the deadline has returned
+	deadline func(time.Time) error
+}
+
+func guardWrite(ctx context.Context, deadline func(time.Time) error) writeGuard {
+	if ctx.Done() == nil {
+		return writeGuard{}
 	}
-	return lost("send", err)
+	g := writeGuard{fired: make(chan struct{}), deadline: deadline}
+	g.stop = context.AfterFunc(ctx, func() {
+		defer close(g.fired)
+		_ = deadline(time.Now())
+	})
+	return g
+}
+
+// done ends the guard after the write. If ctx ended meanwhile, the callback has started: done
+// waits for it, so that its deadline cannot land after the write, and clears the deadline when
+// the stream is still to be used (reuse), so that later writes do not fail on it.
+func (g writeGuard) done(reuse bool) {
+	if g.stop == nil || g.stop() {
+		return
+	}
+	<-g.fired
+	if reuse {
+		_ = g.deadline(time.Time{})
+	}
 }
 
 // Recv returns the next message.
@@ -310,9 +340,18 @@ func (c *Conn) readLoop() {
 	}
 }
 
-func (c *Conn) die(err error) { c.dead.Store(&err) }
+// die records why the connection is unusable; the first reason stays.
+func (c *Conn) die(err error) { c.dead.CompareAndSwap(nil, &err) }
 
 func (c *Conn) readError(err error) error {
+	if dead := c.dead.Load(); dead != nil {
+		return *dead // a failed Send closed the connection
+	}
+	return failure("recv", err)
+}
+
+// failure describes an error of the stream: the peer's close, or a lost connection.
+func failure(op string, err error) error {
 	var ae *quicgo.ApplicationError
 	if errors.As(err, &ae) && ae.Remote {
 		if ae.ErrorCode == codeNormal {
@@ -320,7 +359,7 @@ func (c *Conn) readError(err error) error {
 		}
 		return fmt.Errorf("aper/transport/quic: peer closed the connection (%w): %w", err, net.ErrClosed)
 	}
-	return lost("recv", err)
+	return lost(op, err)
 }
 
 func lost(op string, err error) error {

@@ -203,3 +203,42 @@ func TestSelfSignedPEM(t *testing.T) {
 	_, _, err = quic.SelfSignedPEM(0)
 	assert.Error(t, err)
 }
+
+// A write that fails for another reason than ctx or Close (here the peer stops reading the
+// stream) closes the connection, so that Send and Recv agree that it is over and the peer
+// learns it, instead of Send failing while Recv goes on.
+func TestWriteFailureClosesConnection(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, nil)
+	qc, err := quicgo.DialAddr(ctx, l.Addr().String(), ct, nil)
+	require.NoError(t, err)
+	defer qc.CloseWithError(0, "")
+	st, err := qc.OpenStreamSync(ctx)
+	require.NoError(t, err)
+	_, err = st.Write(frame.Hello)
+	require.NoError(t, err)
+	sc, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+
+	st.CancelRead(7) // STOP_SENDING: the server's writes fail from now on
+	for {
+		err = sc.Send(ctx, []byte("x"))
+		if err != nil {
+			break
+		}
+		require.NoError(t, ctx.Err(), "Send went on succeeding after STOP_SENDING")
+	}
+	require.ErrorIs(t, err, net.ErrClosed)
+	require.NotErrorIs(t, err, context.DeadlineExceeded)
+	_, err = sc.Recv(ctx)
+	require.ErrorIs(t, err, net.ErrClosed, "Recv sees the connection closed too")
+	require.NotErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorIs(t, sc.Send(ctx, []byte("x")), net.ErrClosed)
+	select {
+	case <-qc.Context().Done(): // the peer learns it
+	case <-ctx.Done():
+		t.Fatal("the peer was not told the connection is closed")
+	}
+}
