@@ -132,12 +132,19 @@ func withALPN(cfg *tls.Config) *tls.Config {
 // Concurrency: Send may be called from many goroutines (frames are not interleaved); Recv from
 // one at a time; Close from any goroutine, any number of times. A goroutine of the Conn reads
 // ahead of Recv (up to MaxMessageSize bytes), so a Recv cancelled by its ctx leaves the
-// connection usable. A Send whose ctx ends while it writes closes the connection (its frame
-// may be partly written). Send does not keep its slice; the slice Recv returns belongs to the
+// connection usable. A Send whose ctx ends while it waits for its turn returns and leaves the
+// connection usable; one whose ctx ends while it writes closes the connection (its frame may
+// be partly written), as does any other failed write, so later calls fail with an error
+// matching net.ErrClosed. Send does not keep its slice; the slice Recv returns belongs to the
 // caller.
 //
-// Close ends the stream, waits (up to CloseTimeout) for the peer to see the end, then closes
-// the QUIC connection; messages sent before Close arrive. It waits for the Conn's goroutine.
+// Close is graceful only when no Send is in progress: it then ends the stream after the last
+// whole frame, waits (up to CloseTimeout) for the peer to read to that end, and closes the
+// QUIC connection, so the messages sent before Close arrive if the peer takes them in within
+// CloseTimeout (its read-ahead holds MaxMessageSize bytes without a Recv). When a Send is in
+// progress (waiting for flow control, say), Close does not wait for it: it closes the QUIC
+// connection at once, which interrupts that Send, and messages still on their way may be
+// lost. Close waits for the Conn's goroutine.
 type Conn struct {
 	qc      *quicgo.Conn
 	st      *quicgo.Stream
@@ -274,7 +281,8 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 	return msg, err
 }
 
-// Close closes the connection gracefully (see the type's doc). It is idempotent.
+// Close closes the connection, gracefully unless a Send is in progress (see the type's doc).
+// It is idempotent.
 func (c *Conn) Close() error {
 	c.once.Do(func() {
 		c.closing.Store(true)
