@@ -12,10 +12,11 @@ import (
 	"github.com/tidwall/btree"
 )
 
-// ErrMalformedTree is returned (wrapped) when decoding a tree fails its checks: a node whose
-// parent is unknown or comes after it (which is how a cycle or an orphan would show), a
-// duplicate id, the root's id as a node, two siblings with one index, a missing index, a null
-// value.
+// ErrMalformedTree is returned (wrapped) by every failure to decode a tree: bytes that are not
+// JSON or CBOR, an entry of the wrong shape, a bad id, index or value (these wrap the codec's
+// own error too), or a tree that fails its checks: a node whose parent is unknown or comes after
+// it (which is how a cycle or an orphan would show), a duplicate id, the root's id as a node, two
+// siblings with one index, a missing index, a null value.
 var ErrMalformedTree = errors.New("aper/tree: malformed tree")
 
 // entry is one node on the wire: a four-element array [parent, index, id, value].
@@ -114,7 +115,7 @@ func (t *Tree[V, T]) MarshalJSON() ([]byte, error) {
 func (t *Tree[V, T]) UnmarshalJSON(b []byte) error {
 	var es []entry[V]
 	if err := json.Unmarshal(b, &es); err != nil {
-		return fmt.Errorf("aper/tree: %w", err)
+		return fmt.Errorf("%w: %w", ErrMalformedTree, err)
 	}
 	if es == nil {
 		return fmt.Errorf("%w: null", ErrMalformedTree)
@@ -136,7 +137,7 @@ func (t *Tree[V, T]) MarshalCBOR() ([]byte, error) {
 func (t *Tree[V, T]) UnmarshalCBOR(b []byte) error {
 	var es []entry[V]
 	if err := aper.CBOR.Unmarshal(b, &es); err != nil {
-		return fmt.Errorf("aper/tree: %w", err)
+		return fmt.Errorf("%w: %w", ErrMalformedTree, err)
 	}
 	if es == nil {
 		return fmt.Errorf("%w: null", ErrMalformedTree)

@@ -396,15 +396,23 @@ func TestRoundTrip(t *testing.T) {
 	assert.Contains(t, string(js), `[["00000000-0000-0000-0000-000000000000","80","`+a.String()+`",1],`)
 }
 
+// TestDecodeRejects: every input that does not decode to a tree, in either codec, whether the
+// codec fails (syntax, shapes, ids, values) or the tree's checks do, is an error from
+// UnmarshalJSON or UnmarshalCBOR that matches ErrMalformedTree and leaves the tree as it was. So
+// is the error of decoding well-formed bytes through the codec; bytes that are not well-formed
+// JSON or CBOR at all fail in the codec before it calls the tree's decoder.
 func TestDecodeRejects(t *testing.T) {
 	a, b := uuid.New(), uuid.New()
 	nilID := uuid.Nil.String()
-	tests := []struct {
+	jsonTests := []struct {
 		name, json string
 	}{
 		{"null", `null`},
+		{"syntax", `[["`},
 		{"not an array", `{}`},
+		{"entry not an array", `[{}]`},
 		{"short entry", `[["` + nilID + `","80","` + a.String() + `"]]`},
+		{"long entry", `[["` + nilID + `","80","` + a.String() + `",1,2]]`},
 		{"unknown parent", `[["` + b.String() + `","80","` + a.String() + `",1]]`},
 		{"child before parent", `[["` + a.String() + `","80","` + b.String() + `",1],["` + nilID + `","80","` + a.String() + `",1]]`},
 		{"self parent", `[["` + a.String() + `","80","` + a.String() + `",1]]`},
@@ -413,21 +421,67 @@ func TestDecodeRejects(t *testing.T) {
 		{"sibling index twice", `[["` + nilID + `","80","` + a.String() + `",1],["` + nilID + `","80","` + b.String() + `",1]]`},
 		{"no index", `[["` + nilID + `","","` + a.String() + `",1]]`},
 		{"bad index", `[["` + nilID + `","8000","` + a.String() + `",1]]`},
+		{"index not a string", `[["` + nilID + `",128,"` + a.String() + `",1]]`},
 		{"null value", `[["` + nilID + `","80","` + a.String() + `",null]]`},
+		{"bad value", `[["` + nilID + `","80","` + a.String() + `","x"]]`},
 		{"bad id", `[["` + nilID + `","80","x",1]]`},
+		{"bad parent", `[["0000","80","` + a.String() + `",1]]`},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tr := tree.New[*aper.Counter, aper.CounterTransition]()
-			add(t, tr, tree.Root, 9)
-			before := apertest.Encode(t, aper.JSON, tr)
-			require.Error(t, json.Unmarshal([]byte(tc.json), tr))
-			assert.Equal(t, string(before), string(apertest.Encode(t, aper.JSON, tr)))
-		})
+	type input struct {
+		name string
+		data []byte
 	}
-	var tr counters
-	err := aper.CBOR.Unmarshal([]byte{0x81, 0x84, 0x50}, &tr)
-	assert.Error(t, err)
+	var js []input
+	for _, tc := range jsonTests {
+		js = append(js, input{tc.name, []byte(tc.json)})
+	}
+	unmarshal := map[string]func(*counters, []byte) error{
+		"json": (*counters).UnmarshalJSON,
+		"cbor": (*counters).UnmarshalCBOR,
+	}
+	cb := func(v any) []byte { return apertest.Encode(t, aper.CBOR, v) }
+	root, idA, idB := uuid.Nil[:], a[:], b[:]
+	cbor := []input{
+		{"null", []byte{0xf6}},
+		{"truncated", []byte{0x81, 0x84, 0x50}},
+		{"huge length", []byte{0x9b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+		{"not an array", cb(map[string]int{})},
+		{"entry not an array", cb([]any{map[string]int{}})},
+		{"short entry", cb([]any{[]any{root, []byte{0x80}, idA}})},
+		{"long entry", cb([]any{[]any{root, []byte{0x80}, idA, 1, 2}})},
+		{"short id", cb([]any{[]any{root, []byte{0x80}, idA[:15], 1}})},
+		{"id not bytes", cb([]any{[]any{root, []byte{0x80}, "x", 1}})},
+		{"bad index", cb([]any{[]any{root, []byte{0x80, 0x00}, idA, 1}})},
+		{"bad value", cb([]any{[]any{root, []byte{0x80}, idA, "x"}})},
+		{"null value", cb([]any{[]any{root, []byte{0x80}, idA, nil}})},
+		{"unknown parent", cb([]any{[]any{idB, []byte{0x80}, idA, 1}})},
+		{"duplicate id", cb([]any{[]any{root, []byte{0x80}, idA, 1}, []any{root, []byte{0x90}, idA, 1}})},
+	}
+	cases := []struct {
+		codec  aper.Codec
+		inputs []input
+	}{{aper.JSON, js}, {aper.CBOR, cbor}}
+	for _, c := range cases {
+		for _, tc := range c.inputs {
+			t.Run(c.codec.Name()+"/"+tc.name, func(t *testing.T) {
+				tr := tree.New[*aper.Counter, aper.CounterTransition]()
+				add(t, tr, tree.Root, 9)
+				before := apertest.Encode(t, c.codec, tr)
+				require.ErrorIs(t, unmarshal[c.codec.Name()](tr, tc.data), tree.ErrMalformedTree)
+				assert.Equal(t, string(before), string(apertest.Encode(t, c.codec, tr)))
+				if wellFormed(c.codec, tc.data) {
+					require.ErrorIs(t, c.codec.Unmarshal(tc.data, tr), tree.ErrMalformedTree)
+					assert.Equal(t, string(before), string(apertest.Encode(t, c.codec, tr)))
+				}
+			})
+		}
+	}
+}
+
+// wellFormed reports whether b is one well-formed JSON or CBOR value, whatever its shape.
+func wellFormed(c aper.Codec, b []byte) bool {
+	var v any
+	return c.Unmarshal(b, &v) == nil
 }
 
 // FuzzDecode feeds arbitrary bytes to both decoders: an error is fine, a panic or a decoded tree
