@@ -109,14 +109,28 @@ func (o Op) String() string {
 
 // Transition changes one node of a [Tree] (and, for a move or a delete, its subtree). Build it
 // with the Tree's constructor methods (Append, InsertAfter, Move, MoveTo, Delete, Update, ...).
-// Parent is the nil UUID ([Root]) for the top level.
+// Each field says which operations read it; leave the others zero (a Value on any operation but
+// an insert is an Invalid conflict).
 type Transition[V any, T any] struct {
-	Op     Op                `json:"op" cbor:"1,keyasint"`
-	ID     uuid.UUID         `json:"id" cbor:"2,keyasint"`
-	Parent uuid.UUID         `json:"parent,omitzero" cbor:"3,keyasint,omitzero"`
-	Pos    list.ListPosition `json:"pos,omitzero" cbor:"4,keyasint,omitzero"`
-	Value  V                 `json:"value,omitzero" cbor:"5,keyasint,omitzero"`
-	Inner  T                 `json:"inner,omitzero" cbor:"6,keyasint,omitzero"`
+	// Op says what the transition does.
+	Op Op `json:"op" cbor:"1,keyasint"`
+	// ID is the node the transition is about: for an insert the new node's id, chosen by the
+	// client (uuid.New in the constructors) so that every replica gives the node the same id;
+	// for a move, delete or update an existing node. The nil UUID ([Root]) is an Invalid
+	// conflict.
+	ID uuid.UUID `json:"id" cbor:"2,keyasint"`
+	// Parent is, for an insert or a move, the node to put ID under: the nil UUID ([Root]) for
+	// the top level.
+	Parent uuid.UUID `json:"parent,omitzero" cbor:"3,keyasint,omitzero"`
+	// Pos is, for an insert or a move, where ID goes among Parent's children, resolved as in
+	// package list: anchored to a sibling (Before, After), which falls back to the captured index
+	// when that sibling is no longer a child of Parent, or at an index, the beginning or the end.
+	Pos list.ListPosition `json:"pos,omitzero" cbor:"4,keyasint,omitzero"`
+	// Value is, for an insert only, the new node's state machine. Apply stores a Clone of it,
+	// so the same transition may be applied to several replicas. It must not be nil.
+	Value V `json:"value,omitzero" cbor:"5,keyasint,omitzero"`
+	// Inner is, for an update only, the transition applied to ID's state machine.
+	Inner T `json:"inner,omitzero" cbor:"6,keyasint,omitzero"`
 }
 
 // New returns an empty tree.
