@@ -140,11 +140,7 @@ func command(ctx context.Context, c *roomClient, kind rooms.Kind, p *printer, li
 	if err != nil {
 		return false, err
 	}
-	if err := c.Apply(t); err != nil {
-		return false, err
-	}
-	p.state(c)
-	return false, nil
+	return false, p.apply(c, t)
 }
 
 func syncAndReport(ctx context.Context, c *roomClient, p *printer) error {
@@ -173,6 +169,7 @@ func readLines(r io.Reader) <-chan string {
 }
 
 // printer writes the client's lines from its two goroutines, and the state only when it changed.
+// The main goroutine applies through it (apply), so that no Apply runs while it reads a state.
 type printer struct {
 	mu   sync.Mutex
 	w    io.Writer
@@ -192,12 +189,49 @@ func (p *printer) state(c *roomClient) { p.printState(c, false) }
 // force prints the state even if unchanged.
 func (p *printer) force(c *roomClient) { p.printState(c, true) }
 
-func (p *printer) printState(c *roomClient, force bool) {
+// apply applies t and prints the state it leads to.
+func (p *printer) apply(c *roomClient, t rooms.RoomTransition) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	seq := c.Seq() // before State: a state never looks older than its seq
-	line := fmt.Sprintf("state seq=%d: %s", seq, rooms.Describe(p.kind, c.State()))
-	if pending := c.Pending(); pending > 0 {
+	if err := c.Apply(t); err != nil {
+		return err
+	}
+	p.printLocked(c, false)
+	return nil
+}
+
+func (p *printer) printState(c clientView, force bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.printLocked(c, force)
+}
+
+// snapshot reads the client's seq, state and pending count as one moment of it. They are three
+// calls, and the server's frames change them in between; but with our own Apply held off (by
+// p.mu), the server can only raise the seq (a confirmation, another client's transition, a
+// snapshot) or lower the pending count (a confirmation, a rejection). So if neither moved from
+// before State to after it, the state is the one of that seq and count.
+func snapshot(c clientView) (seq uint64, st *rooms.Room, pending int) {
+	for {
+		seq, pending = c.Seq(), c.Pending()
+		st = c.State()
+		if c.Seq() == seq && c.Pending() == pending {
+			return seq, st, pending
+		}
+	}
+}
+
+// clientView is what the printer reads of a client (a *roomClient; tests script one).
+type clientView interface {
+	Seq() uint64
+	State() *rooms.Room
+	Pending() int
+}
+
+func (p *printer) printLocked(c clientView, force bool) {
+	seq, st, pending := snapshot(c)
+	line := fmt.Sprintf("state seq=%d: %s", seq, rooms.Describe(p.kind, st))
+	if pending > 0 {
 		line += fmt.Sprintf(" (%d pending)", pending)
 	}
 	if line == p.last && !force {
