@@ -20,14 +20,19 @@ type wireText struct {
 	// History holds the edits of versions [Version-len(History), Version), oldest first.
 	History []wireEntry `json:"history,omitempty" cbor:"5,keyasint,omitempty"`
 	// Format is the snapshot's format: 0 (absent) for snapshots without the per-author state,
-	// whose history is dropped on decoding, and formatPeers for those with it.
+	// whose history is dropped on decoding, formatPeers for those with it, and formatOps for
+	// those whose history holds the ops as applied only.
 	Format int `json:"format,omitempty" cbor:"6,keyasint,omitempty"`
 	// Queues holds the per-author queues that are not empty, by author.
 	Queues []wireQueue `json:"queues,omitempty" cbor:"7,keyasint,omitempty"`
 }
 
-// formatPeers is the format of snapshots with per-author state.
-const formatPeers = 1
+// The formats of snapshots with per-author state. Format formatPeers also kept each history
+// entry's op as sent; decoding reads it and keeps the op as applied.
+const (
+	formatPeers = 1
+	formatOps   = 2
+)
 
 // wireQueue is the queue of an author with an edit in the history: the ops of the other authors'
 // edits from the Base of its latest edit (or the history's start, if later) to that edit, in the
@@ -38,19 +43,64 @@ type wireQueue struct {
 	Ops    []Op          `json:"ops"`
 }
 
+// wireEntry is an entry of the history: its author, Base and op as applied, in CBOR an array
+// [author, base, op].
+//
+// Snapshots of formats 0 and 1 also held the op as sent: in JSON {"author", "base", "sent",
+// "applied"} with "applied" only where it differs from "sent", in CBOR [author, base, sent,
+// applied or null]. Decoding reads those into Sent and Applied.
 type wireEntry struct {
-	_       struct{}      `cbor:",toarray"`
-	Author  aper.ClientID `json:"author,omitempty"`
-	Base    uint64        `json:"base"`
-	Sent    Op            `json:"sent"`
-	Applied *Op           `json:"applied,omitempty"`
+	_      struct{}      `cbor:",toarray"`
+	Author aper.ClientID `json:"author,omitempty"`
+	Base   uint64        `json:"base"`
+	Op     Op            `json:"op"`
+
+	Sent    *Op `json:"sent,omitempty" cbor:"-"`
+	Applied *Op `json:"applied,omitempty" cbor:"-"`
+}
+
+// UnmarshalCBOR decodes an entry of either shape.
+func (e *wireEntry) UnmarshalCBOR(b []byte) error {
+	type plain wireEntry // without this method
+	var p plain
+	errNew := aper.CBOR.Unmarshal(b, &p)
+	if errNew == nil {
+		*e = wireEntry(p)
+		return nil
+	}
+	var old struct {
+		_       struct{} `cbor:",toarray"`
+		Author  aper.ClientID
+		Base    uint64
+		Sent    Op
+		Applied *Op
+	}
+	if err := aper.CBOR.Unmarshal(b, &old); err != nil {
+		return errNew
+	}
+	*e = wireEntry{Author: old.Author, Base: old.Base, Sent: &old.Sent, Applied: old.Applied}
+	return nil
+}
+
+// old reports whether e has the shape of formats 0 and 1.
+func (e *wireEntry) old() bool { return e.Sent != nil || e.Applied != nil }
+
+// op returns the op as applied.
+func (e *wireEntry) op() *Op {
+	switch {
+	case e.Applied != nil:
+		return e.Applied
+	case e.Sent != nil:
+		return e.Sent
+	}
+	return &e.Op
 }
 
 func (t *Text) wire() wireText {
-	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatPeers}
+	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatOps}
 	for k := t.Oldest(); k < t.version; k++ {
 		e := t.entry(k)
-		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Sent: e.sent, Applied: e.applied})
+		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Op: e.op})
 	}
 	for id, p := range t.peers {
 		if q := t.windowQueue(p); len(q) > 0 {
@@ -92,6 +142,9 @@ func (t *Text) load(w *wireText) error {
 		if e.Base > v {
 			return fmt.Errorf("aper/text: text: the edit of version %d has base %d", v, e.Base)
 		}
+		if e.old() && w.Format >= formatOps {
+			return fmt.Errorf("aper/text: text: the edit of version %d has an op as sent in a snapshot of format %d", v, w.Format)
+		}
 		if i+1 < len(w.History) {
 			if a, b := e.op().outLen(), w.History[i+1].op().inLen(); a != b {
 				return fmt.Errorf("%w: version %d ends at length %d, version %d starts at %d", errBadHistory, v, a, v+1, b)
@@ -100,7 +153,7 @@ func (t *Text) load(w *wireText) error {
 			return fmt.Errorf("%w: version %d ends at length %d, the text has %d", errBadHistory, v, a, b)
 		}
 		ent := fresh.push()
-		ent.author, ent.base, ent.sent, ent.applied = e.Author, e.Base, e.Sent, e.Applied
+		ent.author, ent.base, ent.op = e.Author, e.Base, *e.op()
 	}
 	fresh.local = w.Local
 	switch w.Format {
@@ -111,7 +164,7 @@ func (t *Text) load(w *wireText) error {
 			return fmt.Errorf("aper/text: text: per-author queues in a snapshot of format 0")
 		}
 		fresh.hist, fresh.firstChunk, fresh.start, fresh.local = nil, 0, fresh.version, 0
-	case formatPeers:
+	case formatPeers, formatOps:
 		if err := fresh.loadQueues(w.Queues); err != nil {
 			return err
 		}
@@ -157,20 +210,13 @@ func (t *Text) loadQueues(qs []wireQueue) error {
 	return nil
 }
 
-func (e *wireEntry) op() *Op {
-	if e.Applied != nil {
-		return e.Applied
-	}
-	return &e.Sent
-}
-
 // MarshalJSON encodes the text as {"version", "text", "keep", "local", "history", "format",
 // "queues"}: the version, the whole string, the history limit, the number of trailing
-// optimistic edits, the kept history (each edit's author, base, op as sent, and op as applied
-// when it differs), the format (1), and the per-author state (see [Text.Apply]): for each
-// author, in order, whose queue within the history is not empty, {"author", "ops"}, the ops of
-// the other authors' edits from the Base of its latest edit (or the history's start) to that
-// edit, as they apply after it.
+// optimistic edits, the kept history (each edit as {"author", "base", "op"}: its author, its
+// Base and its op as applied, transformed over the edits before it), the format (2), and the
+// per-author state (see [Text.Apply]): for each author, in order, whose queue within the
+// history is not empty, {"author", "ops"}, the ops of the other authors' edits from the Base of
+// its latest edit (or the history's start) to that edit, as they apply after it.
 func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 
 // UnmarshalJSON decodes what MarshalJSON writes, checking that the history's ops chain up to
@@ -179,7 +225,9 @@ func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 // without "history" (see [Text.WithoutHistory]) starts a new history at its version: edits based
 // on older versions are StaleBase conflicts on it. So does a snapshot without "format" (written
 // before the per-author state existed): its history is checked, then dropped, with its
-// optimistic edits.
+// optimistic edits. Snapshots of format 1 (and 0) held each edit's op as sent too, as
+// {"author", "base", "sent", "applied"} with "applied" where it differed; they decode to the
+// same Text as format 2, which keeps the op as applied only.
 func (t *Text) UnmarshalJSON(b []byte) error {
 	var w wireText
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -189,11 +237,12 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 7, each
-// history entry as an array [author, base, sent, applied or null] and each queue as an array
-// [author, ops].
+// history entry as an array [author, base, op] and each queue as an array [author, ops].
 func (t *Text) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(t.wire()) }
 
-// UnmarshalCBOR decodes what MarshalCBOR writes, with the checks of UnmarshalJSON.
+// UnmarshalCBOR decodes what MarshalCBOR writes, with the checks of UnmarshalJSON. Snapshots of
+// format 1 (and 0) held each history entry as [author, base, sent, applied or null]; they decode
+// as in UnmarshalJSON.
 func (t *Text) UnmarshalCBOR(b []byte) error {
 	var w wireText
 	if err := aper.CBOR.Unmarshal(b, &w); err != nil {

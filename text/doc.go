@@ -18,8 +18,8 @@
 //
 // # How Apply works
 //
-// A Text keeps a bounded history of the edits it applied (each with its author, its Base, the op
-// as sent and the op as applied; [DefaultHistory] edits unless [NewWithHistory] says otherwise)
+// A Text keeps a bounded history of the edits it applied (each with its author, its Base and its
+// op as applied; [DefaultHistory] edits unless [NewWithHistory] says otherwise)
 // and, for each author with an edit in that window, the part of the Jupiter server's queue for
 // that author that differs from the history: the other authors' edits between the Base of the
 // author's latest edit and that edit, transformed so that they apply after it (the author's

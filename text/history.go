@@ -13,19 +13,14 @@ import (
 // of each of its authors whose latest edit has left the window (see peer).
 const chunkSize = 32
 
+// histEntry is an applied edit. Only the op as applied is kept: later edits are transformed
+// over it, cursors moved by it, and the per-author state checked against it, while the op as its
+// author sent it is read by nothing once it is transformed (the author's queue keeps what its
+// later edits need; see peer).
 type histEntry struct {
-	author  aper.ClientID
-	base    uint64
-	sent    Op  // the op as its author sent it
-	applied *Op // the op as it was applied, when it differs from sent
-}
-
-// op returns the op as it was applied.
-func (e *histEntry) op() *Op {
-	if e.applied != nil {
-		return e.applied
-	}
-	return &e.sent
+	author aper.ClientID
+	base   uint64
+	op     Op
 }
 
 type chunk struct {

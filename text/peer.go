@@ -166,8 +166,8 @@ func (t *Text) checkPeers() error {
 		if i != len(q) {
 			return fmt.Errorf("queue of %q holds %d entries, want %d", id, len(q), i)
 		}
-		if i > 0 && q[i-1].op.outLen() != t.entry(p.last).op().outLen() {
-			return fmt.Errorf("queue of %q ends at length %d, its latest edit at %d", id, q[i-1].op.outLen(), t.entry(p.last).op().outLen())
+		if i > 0 && q[i-1].op.outLen() != t.entry(p.last).op.outLen() {
+			return fmt.Errorf("queue of %q ends at length %d, its latest edit at %d", id, q[i-1].op.outLen(), t.entry(p.last).op.outLen())
 		}
 	}
 	if live != len(latest) {

@@ -282,11 +282,7 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	t.applyOp(op)
 	v := t.version
 	ent := t.push()
-	ent.author, ent.base, ent.sent, ent.applied = ev.Client, b, e.Op, nil
-	if op != &e.Op {
-		ent.applied = &Op{}
-		*ent.applied = *op
-	}
+	ent.author, ent.base, ent.op = ev.Client, b, *op
 	// push may have expired the author's own state (a peer whose latest edit left the window,
 	// dropped with its chunk): look it up again rather than update an object that is no longer
 	// in t.peers. Where chunks end differs between replicas (a snapshot starts a history at its
@@ -329,7 +325,7 @@ func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
 		}
 	}
 	for k := from; k < t.version; k++ {
-		if err := t.transformOver(&op, k, t.entry(k).op()); err != nil {
+		if err := t.transformOver(&op, k, &t.entry(k).op); err != nil {
 			return Op{}, 0, err
 		}
 	}
@@ -383,7 +379,7 @@ func (t *Text) TransformIndex(i int, from uint64, side Side) (int, error) {
 		return max(0, min(i, t.Len())), nil
 	}
 	for k := from; k < t.version; k++ {
-		i = TransformIndex(i, *t.entry(k).op(), side)
+		i = TransformIndex(i, t.entry(k).op, side)
 	}
 	return i, nil
 }

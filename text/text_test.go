@@ -326,7 +326,7 @@ func TestTextDecodingRefusesBadSnapshots(t *testing.T) {
 		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",3],["y",4]]},{"author":"bob","ops":[[5]]}]}`,             // Bob has no queue
 		`{` + hist + `,"format":1,"queues":[{"author":"ann","ops":[["x",3],["y",4]]},{"author":"ann","ops":[["x",3],["y",4]]}]}`, // twice
 		`{` + hist + `,"format":1,"queues":[{"author":"cid","ops":[[5]]},{"author":"ann","ops":[["x",3],["y",4]]}]}`,             // out of order, unknown
-		`{` + hist + `,"format":2,"queues":[{"author":"ann","ops":[["x",3],["y",4]]}]}`,                                          // unknown format
+		`{` + hist + `,"format":3,"queues":[{"author":"ann","ops":[["x",3],["y",4]]}]}`,                                          // unknown format
 		`{` + hist + `,"queues":[{"author":"ann","ops":[["x",3],["y",4]]}]}`,                                                     // queues without a format
 	} {
 		var tx text.Text
