@@ -240,14 +240,16 @@ func TestClientErrors(t *testing.T) {
 	srv.stop()
 }
 
-// aper sim over each transport ends with every replica converged.
+// aper sim over each transport, and in each kind of room, ends with every replica converged
+// and every transition confirmed or rejected exactly once.
 func TestSim(t *testing.T) {
 	t.Parallel()
-	for _, tr := range []string{"memory", "ws", "quic"} {
+	runs := [][2]string{{"memory", "counter"}, {"ws", "counter"}, {"quic", "counter"}, {"memory", "text"}, {"memory", "todo"}, {"ws", "todo"}}
+	for _, r := range runs {
 		var out strings.Builder
-		err := run(context.Background(), []string{"sim", "-transport", tr, "-clients", "5", "-transitions", "300", "-faults", "0.02", "-seed", "7"}, nil, &out, io.Discard)
-		if err != nil || !strings.Contains(out.String(), "converged        yes") || !strings.Contains(out.String(), "exactly once     yes") {
-			t.Fatalf("sim over %s: %v\n%s", tr, err, out.String())
+		err := run(context.Background(), []string{"sim", "-transport", r[0], "-room", r[1], "-clients", "5", "-transitions", "300", "-faults", "0.02", "-seed", "7"}, nil, &out, io.Discard)
+		if err != nil || !strings.Contains(out.String(), "converged        yes") || !strings.Contains(out.String(), "exactly once     yes: ") {
+			t.Fatalf("sim over %s in a %s room: %v\n%s", r[0], r[1], err, out.String())
 		}
 	}
 }

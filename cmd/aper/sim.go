@@ -16,6 +16,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/cmd/aper/internal/rooms"
+	"github.com/aper-go/aper/list"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
@@ -45,7 +46,8 @@ type simResult struct {
 	p50, p99    time.Duration
 	converged   int // replicas whose encoding equals the server's
 	replicas    int
-	exactlyOnce bool // counter rooms: the server's value is the sum of every confirmed add
+	exactlyOnce bool   // every transition was confirmed or rejected once, and the state agrees
+	onceWhy     string // what exactlyOnce checked, or what failed
 	serverSeq   uint64
 }
 
@@ -84,7 +86,7 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printSimResult(stdout, cfg, res)
-	if res.converged != res.replicas || (cfg.room == rooms.Counter && !res.exactlyOnce) {
+	if res.converged != res.replicas || !res.exactlyOnce {
 		return errSilentFailure
 	}
 	return nil
@@ -114,13 +116,11 @@ func printSimResult(w io.Writer, cfg simConfig, r simResult) {
 		conv = "NO"
 	}
 	fmt.Fprintf(tw, "converged\t%s: %d of %d replicas equal the server's state (by encoding)\n", conv, r.converged, r.replicas)
-	if cfg.room == rooms.Counter {
-		once := "yes: the counter is the sum of every confirmed add"
-		if !r.exactlyOnce {
-			once = "NO: the counter is not the sum of the confirmed adds"
-		}
-		fmt.Fprintf(tw, "exactly once\t%s\n", once)
+	once := "yes: "
+	if !r.exactlyOnce {
+		once = "NO: "
 	}
+	fmt.Fprintf(tw, "exactly once\t%s%s\n", once, r.onceWhy)
 	tw.Flush()
 }
 
@@ -254,9 +254,29 @@ type simClient struct {
 	sentAt    []time.Time // apply times of the transitions not yet resolved, oldest first
 	resolved  int
 	latencies []time.Duration
-	added     int64 // counter rooms: the sum of the adds applied
 	rejected  int
-	rejAdds   int64 // the sum of the adds rejected
+	// What the confirmed transitions add up to: applied minus rejected.
+	added   int64 // counter rooms: the sum of the adds
+	inserts int   // todo rooms: the items inserted; text rooms: the letters
+	deletes int   // todo rooms: the items deleted; text rooms: the letters
+}
+
+// tally counts t, applied (sign 1) or rejected (sign -1), in what the confirmed ones add up to.
+func (sc *simClient) tally(t rooms.RoomTransition, sign int) {
+	switch {
+	case t.Counter != nil:
+		sc.added += int64(sign) * t.Counter.Amount
+	case t.Todo != nil && t.Todo.Op == list.OpInsert:
+		sc.inserts += sign
+	case t.Todo != nil && t.Todo.Op == list.OpDelete:
+		sc.deletes += sign
+	case t.Text != nil:
+		if d := t.Text.Op.OutLen() - t.Text.Op.InLen(); d > 0 {
+			sc.inserts += sign * d
+		} else {
+			sc.deletes -= sign * d
+		}
+	}
 }
 
 func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, error) {
@@ -342,7 +362,8 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 	}
 	res := simResult{elapsed: elapsed, replicas: len(clients), serverSeq: seq}
 	var lat []time.Duration
-	var sum int64
+	var added int64
+	var inserts, deletes int
 	for _, sc := range clients {
 		for sc.c.Seq() < seq {
 			select {
@@ -358,19 +379,55 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 		res.rejected += sc.rejected
 		res.reconnects += sc.dialer.dials.Load() - 1
 		lat = append(lat, sc.latencies...)
-		sum += sc.added - sc.rejAdds
+		added += sc.added
+		inserts += sc.inserts
+		deletes += sc.deletes
 	}
 	res.confirmed = int(seq)
 	res.faults = faults.Load()
-	if cfg.room == rooms.Counter {
-		res.exactlyOnce = state.Counter != nil && state.Counter.Value() == sum && int(seq)+res.rejected == cfg.transitions
-	}
+	res.exactlyOnce, res.onceWhy = exactlyOnce(cfg, state, seq, res.rejected, added, inserts, deletes)
 	slices.Sort(lat)
 	if len(lat) > 0 {
 		res.p50 = lat[len(lat)/2]
 		res.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	}
 	return res, nil
+}
+
+// exactlyOnce checks that every transition the clients applied was confirmed once or rejected
+// once: the server's seq (one per confirmed transition) plus the rejections make up the
+// transitions applied, none lost and none doubled; and the state is what the confirmed
+// transitions add up to: the counter the sum of the confirmed adds, the todo list's length the
+// confirmed inserts less the confirmed deletes (a concurrent delete of a deleted item is
+// rejected, so each confirmed one removed an item). A text's length is not so exact (two
+// concurrent deletes of one letter both succeed and remove it once), so for text the count is
+// the check, with the length between the confirmed inserts less deletes and the inserts.
+func exactlyOnce(cfg simConfig, state *rooms.Room, seq uint64, rejected int, added int64, inserts, deletes int) (bool, string) {
+	counted := fmt.Sprintf("%d confirmed + %d rejected = %d applied", seq, rejected, cfg.transitions)
+	if int(seq)+rejected != cfg.transitions {
+		return false, fmt.Sprintf("%d confirmed + %d rejected, but %d applied", seq, rejected, cfg.transitions)
+	}
+	if state == nil || (cfg.room == rooms.Counter && state.Counter == nil) || (cfg.room == rooms.TodoKind && state.Todo == nil) || (cfg.room == rooms.Text && state.Text == nil) {
+		return false, fmt.Sprintf("%s, but the server's room holds no %s", counted, cfg.room)
+	}
+	switch cfg.room {
+	case rooms.Counter:
+		if state.Counter.Value() != added {
+			return false, fmt.Sprintf("%s, but the counter is %v, not the sum of the confirmed adds, %d", counted, state.Counter.Value(), added)
+		}
+		return true, counted + "; the counter is the sum of the confirmed adds"
+	case rooms.TodoKind:
+		if n := state.Todo.Len(); n != inserts-deletes {
+			return false, fmt.Sprintf("%s, but the list holds %d items, not %d inserted - %d deleted", counted, n, inserts, deletes)
+		}
+		return true, fmt.Sprintf("%s; the list holds the %d confirmed inserts - %d deletes", counted, inserts, deletes)
+	case rooms.Text:
+		if n := state.Text.Len(); n > inserts || n < inserts-deletes {
+			return false, fmt.Sprintf("%s, but the text has %d letters, not between %d inserted - %d deleted and %[3]d", counted, n, inserts, deletes)
+		}
+		return true, fmt.Sprintf("%s; the text's %d letters lie in [%d inserted - %d deleted, %[3]d]", counted, state.Text.Len(), inserts, deletes)
+	}
+	return true, counted
 }
 
 func drawBar(w io.Writer, done, total int, faults int64) {
@@ -393,7 +450,7 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 	for sc.applied < sc.quota || sc.resolved < sc.applied {
 		sc.collect(total)
 		if sc.applied < sc.quota && sc.applied-sc.resolved < cfg.window {
-			t, add, ok := sc.next(cfg.room, c.State())
+			t, ok := sc.next(cfg.room, c.State())
 			if !ok {
 				continue
 			}
@@ -401,7 +458,7 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 				continue // conflicts with the optimistic view: not sent, choose again
 			}
 			sc.applied++
-			sc.added += add
+			sc.tally(t, 1)
 			sc.sentAt = append(sc.sentAt, time.Now())
 			continue
 		}
@@ -410,9 +467,7 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 		case r, ok := <-c.Rejections():
 			if ok {
 				sc.rejected++
-				if r.Transition.Counter != nil {
-					sc.rejAdds += r.Transition.Counter.Amount
-				}
+				sc.tally(r.Transition, -1)
 			}
 		case <-c.Done():
 			return fmt.Errorf("sim: client stopped: %w", c.Status().Err)
@@ -426,9 +481,7 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 		select {
 		case r := <-c.Rejections():
 			sc.rejected++
-			if r.Transition.Counter != nil {
-				sc.rejAdds += r.Transition.Counter.Amount
-			}
+			sc.tally(r.Transition, -1)
 		default:
 			return nil
 		}
@@ -448,30 +501,30 @@ func (sc *simClient) collect(total *atomic.Int64) {
 	}
 }
 
-// next chooses a transition for a room of kind k in state s; add is the amount of a counter add.
-func (sc *simClient) next(k rooms.Kind, s *rooms.Room) (t rooms.RoomTransition, add int64, ok bool) {
+// next chooses a transition for a room of kind k in state s.
+func (sc *simClient) next(k rooms.Kind, s *rooms.Room) (t rooms.RoomTransition, ok bool) {
 	switch k {
 	case rooms.Counter:
 		n := int64(sc.rng.IntN(9) + 1)
-		return s.UpdateCounter(s.Counter.Add(n)), n, true
+		return s.UpdateCounter(s.Counter.Add(n)), true
 	case rooms.Text:
 		tx := s.Text
 		if tx.Len() > 0 && sc.rng.IntN(3) == 0 {
 			p := sc.rng.IntN(tx.Len())
-			return s.UpdateText(tx.Delete(p, 1)), 0, true
+			return s.UpdateText(tx.Delete(p, 1)), true
 		}
-		return s.UpdateText(tx.Insert(sc.rng.IntN(tx.Len()+1), string(rune('a'+sc.rng.IntN(26))))), 0, true
+		return s.UpdateText(tx.Insert(sc.rng.IntN(tx.Len()+1), string(rune('a'+sc.rng.IntN(26))))), true
 	case rooms.TodoKind:
 		l := s.Todo
 		if l.Len() > 0 && sc.rng.IntN(3) == 0 {
 			id, _, _ := l.At(sc.rng.IntN(l.Len()))
 			if sc.rng.IntN(2) == 0 {
-				return s.UpdateTodo(l.Delete(id)), 0, true
+				return s.UpdateTodo(l.Delete(id)), true
 			}
-			return s.UpdateTodo(l.MoveTo(id, sc.rng.IntN(l.Len()))), 0, true
+			return s.UpdateTodo(l.MoveTo(id, sc.rng.IntN(l.Len()))), true
 		}
 		_, tr := l.InsertAt(sc.rng.IntN(l.Len()+1), aper.NewAtom(fmt.Sprintf("item %d", sc.rng.IntN(1000))))
-		return s.UpdateTodo(tr), 0, true
+		return s.UpdateTodo(tr), true
 	}
-	return rooms.RoomTransition{}, 0, false
+	return rooms.RoomTransition{}, false
 }

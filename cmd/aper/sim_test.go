@@ -1,0 +1,52 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/cmd/aper/internal/rooms"
+	"github.com/aper-go/aper/list"
+	"github.com/aper-go/aper/text"
+)
+
+// exactlyOnce says NO when a transition is missing or doubled, or when the state is not what
+// the confirmed transitions add up to, in each kind of room.
+func TestExactlyOnceCatchesLossAndDoubling(t *testing.T) {
+	todo := func(n int) *rooms.Room {
+		l := list.NewList[*aper.Atom[string], aper.AtomTransition[string]]()
+		for range n {
+			_, tr := l.Append(aper.NewAtom("x"))
+			if err := l.Apply(aper.On(tr)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return &rooms.Room{Todo: l}
+	}
+	cases := []struct {
+		name             string
+		room             rooms.Kind
+		state            *rooms.Room
+		seq              uint64
+		rejected         int
+		added            int64
+		inserts, deletes int
+		ok               bool
+		want             string
+	}{
+		{"counter", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(12)}, 9, 1, 12, 0, 0, true, "9 confirmed + 1 rejected = 10 applied; the counter is the sum"},
+		{"counter lost", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(12)}, 8, 1, 12, 0, 0, false, "8 confirmed + 1 rejected, but 10 applied"},
+		{"counter doubled", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(15)}, 9, 1, 12, 0, 0, false, "not the sum of the confirmed adds, 12"},
+		{"todo", rooms.TodoKind, todo(4), 10, 0, 0, 6, 2, true, "the list holds the 6 confirmed inserts - 2 deletes"},
+		{"todo doubled", rooms.TodoKind, todo(5), 10, 0, 0, 6, 2, false, "the list holds 5 items, not 6 inserted - 2 deleted"},
+		{"text", rooms.Text, &rooms.Room{Text: text.New("abcde")}, 10, 0, 0, 7, 3, true, "lie in [7 inserted - 3 deleted, 7]"},
+		{"text doubled", rooms.Text, &rooms.Room{Text: text.New("abcdefgh")}, 10, 0, 0, 7, 3, false, "not between 7 inserted - 3 deleted and 7"},
+		{"text empty room", rooms.Text, &rooms.Room{}, 10, 0, 0, 7, 3, false, "holds no text"},
+	}
+	for _, c := range cases {
+		ok, why := exactlyOnce(simConfig{room: c.room, transitions: 10}, c.state, c.seq, c.rejected, c.added, c.inserts, c.deletes)
+		if ok != c.ok || !strings.Contains(why, c.want) {
+			t.Errorf("%s: %v, %q; want %v and %q", c.name, ok, why, c.ok, c.want)
+		}
+	}
+}
