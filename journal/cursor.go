@@ -21,6 +21,7 @@ type cursor struct {
 	br   *bufio.Reader
 	off  int64 // the offset in f of the next record
 	hdr  [recHeaderSize]byte
+	mark [markerDataSize]byte
 	buf  []byte
 }
 
@@ -136,6 +137,20 @@ func (c *cursor) next(limit uint64) (Entry, bool, error) {
 			return Entry{}, false, c.readErr(err, "truncated record header")
 		}
 		h, ok := parseRecHeader(c.hdr[:])
+		if ok && h.seq == 0 {
+			// A commit marker: nothing to yield, but it must be whole.
+			if h.length != markerDataSize {
+				return Entry{}, false, c.corrupt(fmt.Sprintf("commit marker of %d bytes", h.length))
+			}
+			if _, err := io.ReadFull(c.br, c.mark[:]); err != nil {
+				return Entry{}, false, c.readErr(err, "truncated commit marker")
+			}
+			if crc32Checksum(c.mark[:]) != h.dcrc {
+				return Entry{}, false, c.corrupt("commit marker data checksum mismatch")
+			}
+			c.off += markerSize
+			continue
+		}
 		switch {
 		case !ok:
 			return Entry{}, false, c.corrupt("record header checksum mismatch")

@@ -277,6 +277,11 @@ type room struct {
 	snapSeq uint64
 	hasSnap bool
 	wbuf    []byte
+	// The records from offset batchStart of f on, after Seq marked, are the batch that the next
+	// commit marker closes (see format.go); marked == written when there are none.
+	batchStart int64
+	marked     uint64
+	mbuf       [markerSize]byte
 }
 
 func (r *room) ioErr(what string, err error) error {
@@ -333,7 +338,7 @@ func (r *room) load() error {
 	r.removeSegments(r.dropCoveredLocked(r.snapSeq))
 	if len(r.segs) == 0 {
 		r.written = r.snapSeq
-		r.synced, r.acked = r.written, r.written
+		r.synced, r.acked, r.marked = r.written, r.written, r.written
 		return nil
 	}
 	base := r.segs[len(r.segs)-1]
@@ -365,14 +370,22 @@ func (r *room) load() error {
 			return r.ioErr("cut a torn tail", err)
 		}
 	}
-	// What survived a crash of the process may still be only in the page cache: make it
-	// durable before anyone is told it is.
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return r.ioErr("load", err)
-	}
 	r.f, r.size = f, res.good
 	r.written = res.last
+	r.batchStart, r.marked = res.open, res.marked
+	// What survived a crash of the process may still be only in the page cache: close it with
+	// a marker and make it durable before anyone is told it is.
+	err = r.markLocked()
+	if err == nil {
+		if err = f.Sync(); err != nil {
+			err = r.ioErr("load", err)
+		}
+	}
+	if err != nil {
+		f.Close()
+		r.f = nil
+		return err
+	}
 	if r.written < r.snapSeq {
 		// The log lost entries the snapshot covers (a machine crash under SyncNever): the
 		// snapshot is the truth, and the log restarts after it.
@@ -382,7 +395,7 @@ func (r *room) load() error {
 		r.segs = nil
 		r.written = r.snapSeq
 	}
-	r.synced, r.acked = r.written, r.written
+	r.synced, r.acked, r.marked = r.written, r.written, r.written
 	return nil
 }
 
@@ -476,12 +489,16 @@ func (r *room) newSegmentLocked(base uint64) error {
 		return r.ioErr("new segment", err)
 	}
 	r.f, r.size = f, segHeaderSize
+	r.batchStart, r.marked = segHeaderSize, r.written
 	r.segs = append(r.segs, base)
 	return nil
 }
 
 // rollLocked seals the active segment (fsynced) and starts the next one. No sync may be running.
 func (r *room) rollLocked() error {
+	if err := r.markLocked(); err != nil {
+		return err
+	}
 	if err := r.f.Sync(); err != nil {
 		return r.ioErr("seal segment", err)
 	}
@@ -504,9 +521,29 @@ func (r *room) ackLocked(seq uint64) {
 	}
 }
 
+// markLocked writes the commit marker that closes the records written since the last one, just
+// before the fsync that makes them durable (see format.go); with none, it writes nothing.
+func (r *room) markLocked() error {
+	if r.marked == r.written {
+		return nil
+	}
+	b := appendMarker(r.mbuf[:0], marker{start: uint64(r.batchStart), first: r.marked + 1, last: r.written})
+	if _, err := r.f.WriteAt(b, r.size); err != nil {
+		return r.ioErr("write commit marker", err)
+	}
+	r.size += int64(len(b))
+	r.batchStart, r.marked = r.size, r.written
+	return nil
+}
+
 // syncLocked fsyncs the active segment without holding mu meanwhile, so that more appends can
 // be written and join the next fsync: group commit. No sync may be running.
 func (r *room) syncLocked() {
+	if err := r.markLocked(); err != nil {
+		r.failed = err
+		r.cond.Broadcast()
+		return
+	}
 	r.syncing = true
 	target, f := r.written, r.f
 	r.mu.Unlock()
@@ -552,8 +589,12 @@ func (r *room) close() error {
 	var err error
 	if r.f != nil {
 		if r.failed == nil && r.synced < r.written {
-			if err = r.f.Sync(); err != nil {
-				err = r.ioErr("fsync", err)
+			if err = r.markLocked(); err == nil {
+				if err = r.f.Sync(); err != nil {
+					err = r.ioErr("fsync", err)
+				}
+			}
+			if err != nil {
 				r.failed = err
 			} else {
 				r.synced = r.written
@@ -596,9 +637,13 @@ func (d *Disk) Release(name string) error {
 	}
 	var err error
 	if r.failed == nil && r.synced < r.written {
-		if err = r.f.Sync(); err != nil {
-			r.failed = r.ioErr("fsync", err)
-			err = r.failed
+		if err = r.markLocked(); err == nil {
+			if err = r.f.Sync(); err != nil {
+				err = r.ioErr("fsync", err)
+			}
+		}
+		if err != nil {
+			r.failed = err
 		} else {
 			r.d.syncs.Add(1)
 			r.synced = r.written

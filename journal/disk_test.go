@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,10 +20,13 @@ import (
 
 // The tests below damage files, so they know the documented layout: rooms/r-<name>/ with
 // segments named by their first Seq, a 16-byte segment header, and records of a 20-byte header
-// (length, seq, data CRC, header CRC) and the data.
+// (length, seq, data CRC, header CRC) and the data; each batch of records that an fsync made
+// durable is closed by a commit marker, a record with Seq 0 and 24 bytes of data (the offset of
+// the batch, its first and last Seqs).
 const (
 	segHeader = 16
 	recHeader = 20
+	marker    = recHeader + 24
 )
 
 func segPath(dir, room string, base uint64) string {
@@ -38,7 +42,37 @@ func fixedEntries(from, to uint64) []journal.Entry {
 	return es
 }
 
-func recOffset(seq uint64) int64 { return segHeader + int64(seq-1)*(recHeader+100) }
+// tenBatches are the last Seqs of the batches writeTen appends.
+var tenBatches = []uint64{4, 6, 10}
+
+// recOffset is where the record with Seq seq starts in the segment writeTen makes (or where it
+// would start after Seq 10), recEnd where it ends, and markerOffset(last) is where the commit
+// marker of the batch that ends at Seq last starts.
+func recOffset(seq uint64) int64 {
+	off := segHeader + int64(seq-1)*(recHeader+100)
+	for _, last := range tenBatches {
+		if last < seq {
+			off += marker
+		}
+	}
+	return off
+}
+
+func recEnd(seq uint64) int64 { return recOffset(seq) + recHeader + 100 }
+
+func markerOffset(last uint64) int64 { return recEnd(last) }
+
+// tenSize is the size of the segment writeTen makes.
+var tenSize = recEnd(10) + marker
+
+// commitMarker encodes a commit marker as the journal does.
+func commitMarker(start int64, first, last uint64) []byte {
+	d := make([]byte, 24)
+	binary.LittleEndian.PutUint64(d[0:], uint64(start))
+	binary.LittleEndian.PutUint64(d[8:], first)
+	binary.LittleEndian.PutUint64(d[16:], last)
+	return record(0, d)
+}
 
 // record encodes one record as the journal does.
 func record(seq uint64, data []byte) []byte {
@@ -59,16 +93,36 @@ func openDisk(t *testing.T, dir string, opts *journal.Options) *journal.Disk {
 	return d
 }
 
-// writeTen makes a journal in a fresh directory with entries 1..10 of room "r" in one segment.
+// writeTen makes a journal in a fresh directory with entries 1..10 of room "r" in one segment,
+// in the batches of tenBatches, each fsynced: the segment is tenSize bytes.
 func writeTen(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	d := openDisk(t, dir, nil)
-	require.NoError(t, d.Append(t.Context(), "r", 0, fixedEntries(1, 4)))
-	require.NoError(t, d.Append(t.Context(), "r", 4, fixedEntries(5, 10)))
+	var last uint64
+	for _, to := range tenBatches {
+		require.NoError(t, d.Append(t.Context(), "r", last, fixedEntries(last+1, to)))
+		last = to
+	}
 	require.NoError(t, d.Close())
+	fi, err := os.Stat(segPath(dir, "r", 1))
+	require.NoError(t, err)
+	require.Equal(t, tenSize, fi.Size(), "the layout the tests assume")
 	return dir
 }
+
+// overwrite writes b over the file at off, as a write-back that saved other pages of a batch
+// and not these might leave it (b zeros or garbage).
+func overwrite(t *testing.T, path string, off int64, b []byte) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	copy(data[off:], b)
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+}
+
+// garbage is n bytes of something that is not a record.
+func garbage(n int) []byte { return bytes.Repeat([]byte("garbage!"), n/8+1)[:n] }
 
 func flip(t *testing.T, path string, off int64) {
 	t.Helper()
@@ -123,9 +177,16 @@ func TestDiskReopen(t *testing.T) {
 	assert.Zero(t, d.Stats().TornTails)
 }
 
+// TestDiskTornTail damages what follows the last whole batch, or the last batch itself (records
+// 7 to 10 and their commit marker): all of it could be a crash's doing, and is cut from the
+// first damage on.
 func TestDiskTornTail(t *testing.T) {
 	last := recOffset(10) // the last record, Seq 10
-	end := recOffset(11)
+	end := recEnd(10)
+	// Batches written while the last one is being fsynced, or under SyncNever, have no marker yet:
+	// records 11 to 14 in three appends.
+	unsynced := slices.Concat(record(11, bytes.Repeat([]byte{11}, 100)), record(12, bytes.Repeat([]byte{12}, 100)),
+		record(13, bytes.Repeat([]byte{13}, 100)), record(14, bytes.Repeat([]byte{14}, 100)))
 	for _, tc := range []struct {
 		name   string
 		damage func(t *testing.T, path string)
@@ -135,6 +196,22 @@ func TestDiskTornTail(t *testing.T) {
 		{"cut after the last header", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, last+recHeader)) }, 9},
 		{"cut inside the last data", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, last+recHeader+50)) }, 9},
 		{"cut one byte short", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, end-1)) }, 9},
+		{"cut inside the last marker", func(t *testing.T, p string) { require.NoError(t, os.Truncate(p, tenSize-1)) }, 10},
+		{"a hole in the middle of the last batch", func(t *testing.T, p string) {
+			overwrite(t, p, recOffset(8)+60, make([]byte, 100)) // the end of 8, the header of 9
+		}, 7},
+		{"garbage in the middle of the last batch", func(t *testing.T, p string) {
+			overwrite(t, p, recOffset(8), garbage(recHeader+100))
+		}, 7},
+		{"a hole at the start of the last batch", func(t *testing.T, p string) {
+			overwrite(t, p, recOffset(7), make([]byte, 4096))
+		}, 6},
+		{"flip a data byte of the second last", func(t *testing.T, p string) { flip(t, p, recOffset(9)+recHeader+99) }, 8},
+		{"a hole over the last marker", func(t *testing.T, p string) { overwrite(t, p, markerOffset(10), make([]byte, marker)) }, 10},
+		{"a hole in unsynced batches", func(t *testing.T, p string) {
+			appendBytes(t, p, unsynced)
+			overwrite(t, p, tenSize+recHeader+100+30, make([]byte, 30)) // the data of 12
+		}, 11},
 		{"flip a data byte of the last", func(t *testing.T, p string) { flip(t, p, last+recHeader+30) }, 9},
 		{"flip the length of the last", func(t *testing.T, p string) { flip(t, p, last+1) }, 9},
 		{"flip the Seq of the last", func(t *testing.T, p string) { flip(t, p, last+5) }, 9},
@@ -177,6 +254,9 @@ func TestDiskTornTail(t *testing.T) {
 	}
 }
 
+// TestDiskCorruptMiddle damages a batch that a whole batch with its commit marker follows, or
+// writes records whose checksums hold where they do not belong: no crash does that, and the
+// room is refused with the place of the damage.
 func TestDiskCorruptMiddle(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -186,7 +266,19 @@ func TestDiskCorruptMiddle(t *testing.T) {
 		{"flip a data byte", func(t *testing.T, p string) { flip(t, p, recOffset(5)+recHeader+10) }, recOffset(5)},
 		{"flip the length", func(t *testing.T, p string) { flip(t, p, recOffset(5)) }, recOffset(5)},
 		{"flip the data checksum", func(t *testing.T, p string) { flip(t, p, recOffset(5)+13) }, recOffset(5)},
-		{"flip a data byte of the second last", func(t *testing.T, p string) { flip(t, p, recOffset(9)+recHeader+99) }, recOffset(9)},
+		{"a hole in a batch a whole batch follows", func(t *testing.T, p string) {
+			overwrite(t, p, recOffset(5)+60, make([]byte, 100))
+		}, recOffset(5)},
+		{"garbage in the first batch", func(t *testing.T, p string) { overwrite(t, p, recOffset(2), garbage(150)) }, recOffset(2)},
+		{"a hole over a marker a whole batch follows", func(t *testing.T, p string) {
+			overwrite(t, p, markerOffset(6), make([]byte, marker))
+		}, markerOffset(6)},
+		{"a well-formed marker that does not close its batch", func(t *testing.T, p string) {
+			overwrite(t, p, markerOffset(6), commitMarker(recOffset(5), 4, 6))
+		}, markerOffset(6)},
+		{"a well-formed last marker that does not close its batch", func(t *testing.T, p string) {
+			overwrite(t, p, markerOffset(10), commitMarker(recOffset(8), 8, 10))
+		}, markerOffset(10)},
 		{"a well-formed record with the wrong Seq", func(t *testing.T, p string) {
 			b, err := os.ReadFile(p)
 			require.NoError(t, err)
@@ -225,24 +317,54 @@ func TestDiskCorruptMiddle(t *testing.T) {
 			}
 			fi, err := os.Stat(path)
 			require.NoError(t, err)
-			assert.Equal(t, recOffset(11), fi.Size())
+			assert.Equal(t, tenSize, fi.Size())
 			// Other rooms are unaffected.
 			require.NoError(t, d.Append(t.Context(), "other", 0, fixedEntries(1, 1)))
 		})
 	}
 }
 
+// TestDiskRecoveryClosesBatch has a process crash leave whole records after the last commit
+// marker (written while their fsync was under way). Recovery keeps them, and closes them with a
+// marker as it fsyncs them: once reported durable they are a batch like any other, and damage
+// there that a whole batch follows is corruption, not a tail to cut.
+func TestDiskRecoveryClosesBatch(t *testing.T) {
+	dir := writeTen(t)
+	path := segPath(dir, "r", 1)
+	appendBytes(t, path, slices.Concat(record(11, bytes.Repeat([]byte{11}, 100)), record(12, bytes.Repeat([]byte{12}, 100))))
+
+	d := openDisk(t, dir, nil)
+	last, err := d.Last(t.Context(), "r")
+	require.NoError(t, err)
+	require.Equal(t, uint64(12), last)
+	assert.Zero(t, d.Stats().TornTails)
+	require.NoError(t, d.Append(t.Context(), "r", 12, fixedEntries(13, 13)))
+	require.NoError(t, d.Close())
+	d = openDisk(t, dir, nil)
+	requireFixed(t, d, "r", 1, 13)
+	require.NoError(t, d.Close())
+
+	overwrite(t, path, tenSize+30, make([]byte, 30)) // the data of 11
+	d = openDisk(t, dir, nil)
+	_, err = d.Last(t.Context(), "r")
+	var ce *journal.CorruptError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, tenSize, ce.Offset)
+}
+
 // TestDiskCorruptSealedSegment damages a segment other than the last: the room loads (only its
 // last segment is scanned on load), and a Read through the damage fails with its place.
 func TestDiskCorruptSealedSegment(t *testing.T) {
 	dir := t.TempDir()
-	d := openDisk(t, dir, &journal.Options{SegmentSize: 500}) // four records a segment
+	// Four appends of one record and its marker (164 bytes each) a segment.
+	d := openDisk(t, dir, &journal.Options{SegmentSize: 700})
 	for s := uint64(1); s <= 20; s++ {
 		require.NoError(t, d.Append(t.Context(), "r", s-1, fixedEntries(s, s)))
 	}
 	require.NoError(t, d.Close())
 	path := segPath(dir, "r", 5)
-	flip(t, path, segHeader+recHeader+120+3) // Seq 6's data
+	const batch = recHeader + 100 + marker
+	flip(t, path, segHeader+batch+recHeader+3) // Seq 6's data
 
 	d = openDisk(t, dir, nil)
 	last, err := d.Last(t.Context(), "r")
@@ -261,7 +383,7 @@ func TestDiskCorruptSealedSegment(t *testing.T) {
 	assert.Equal(t, []uint64{1, 2, 3, 4, 5}, seqs)
 	var ce *journal.CorruptError
 	require.ErrorAs(t, readErr, &ce)
-	assert.Equal(t, journal.CorruptError{Room: "r", File: path, Offset: segHeader + 120, Reason: ce.Reason}, *ce)
+	assert.Equal(t, journal.CorruptError{Room: "r", File: path, Offset: segHeader + batch, Reason: ce.Reason}, *ce)
 
 	// A missing segment in the middle is damage too, not a silent gap.
 	require.NoError(t, os.Remove(segPath(dir, "r", 13)))

@@ -45,24 +45,34 @@
 // A room's log is a series of segment files named by the Seq of their first record, each a
 // 16-byte header (magic "aperjnl1", first Seq) and records: a 20-byte header (data length
 // uint32, Seq uint64, CRC-32C of the data, CRC-32C of these 16 bytes; little-endian) and the
-// data. A batch is one write. A segment that passes Options.SegmentSize (8 MiB) is fsynced and
-// the next one begun; after a snapshot, the segments it covers entirely are deleted. The snapshot
+// data. Each Append is one write. The records that one fsync makes durable (one Append, or
+// several that group commit gathered) are a batch, closed by a commit marker written just
+// before that fsync: a record with Seq 0 whose 24 bytes of data are the batch's offset in the
+// segment and its first and last Seqs. So a marker is only written once every batch before it is
+// durable. A segment that passes Options.SegmentSize (8 MiB) is fsynced and the next one begun; after a snapshot, the segments it covers entirely are deleted. The snapshot
 // is a 32-byte header (magic "apersnp1", Seq, length, CRC-32C of the data, CRC-32C of the
 // header) and the data, written to a temporary file, fsynced, renamed into place, and the
 // directory fsynced.
 //
 // # Recovery
 //
-// A room is loaded on first use. Its last segment is scanned record by record; at the first
-// record that is incomplete or fails a checksum, the rest of the file is a torn tail, cut, and
-// everything before it is kept, if no good record follows; if one does, the damage is in the
-// middle, and every call on the room fails with a [*CorruptError] naming the room, the file and
-// the byte offset, until someone looks (the data is left as it was). The header's own checksum
-// makes the length trustworthy, so a record whose data is damaged is judged by what follows its
-// end, and entries whose data happens to contain a record cannot be mistaken for one. A record
-// whose checksums hold but whose Seq is wrong is damage, never a torn tail. Other segments were
-// fsynced when sealed; a Read that meets damage there yields a *CorruptError too. Everything that
-// survived is fsynced before it is reported durable.
+// A room is loaded on first use. Its last segment is scanned record by record. At the first
+// record (or marker) that is incomplete or fails a checksum, the question is whether a whole
+// batch with its commit marker follows. If none does, the damage is in what was written since
+// the last fsync that completed: a power loss may have left holes (zeros or garbage) anywhere in
+// it, whatever the write-back saved after them, and none of it was acknowledged under
+// SyncBatch. So the rest of the file is a torn tail, cut, and everything before the damage is
+// kept. If one does, the damaged batch was fsynced before that marker was written: the damage
+// is in the middle, and every call on the room fails with a [*CorruptError] naming the room, the
+// file and the byte offset, until someone looks (the data is left as it was). The header's own
+// checksum makes the length trustworthy, so a record whose data is damaged is judged by what
+// follows its end, and entries whose data happens to contain a record are not mistaken for one.
+// A record whose checksums hold but whose Seq is wrong, or a marker whose checksums hold but that
+// does not close the records before it, is damage, never a torn tail: holes do not pass
+// checksums. Other segments were fsynced when sealed; a Read that meets damage there yields a
+// *CorruptError too. Everything that survived is closed with a marker and fsynced before it is
+// reported durable. Segments written before commit markers existed have none, and read as one
+// batch still open.
 //
 // # Why files and not bbolt or pebble
 //

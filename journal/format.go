@@ -23,15 +23,28 @@ import (
 //	data   [length]byte
 //
 // The header checksum makes the length trustworthy on its own, so a damaged record can be told
-// from a torn one (see scanSegment). A snapshot file is a 32-byte header, the magic "apersnp1",
-// seq uint64, length uint64, dcrc uint32 (of data), hcrc uint32 (of the 28 bytes before it),
-// then data.
+// from a torn one (see scanSegment).
+//
+// A record with Seq 0 is a commit marker, not an entry: its data is 24 bytes, the offset in the
+// segment of the first record it closes, and the Seqs of the first and last records it closes.
+// The records written between two fsyncs of a segment (one Append, or several sharing an fsync
+// by group commit) form a batch, and the batch's marker is written right after it, just before
+// the fsync that makes it durable. So a marker is only ever written once every batch before it
+// is durable: damage followed by a whole batch with its marker is in data that was fsynced, and
+// damage anywhere after the last marker is in data that may never have reached the disk.
+// Segments written before markers existed have none: they read as one batch still open.
+//
+// A snapshot file is a 32-byte header, the magic "apersnp1", seq uint64, length uint64, dcrc
+// uint32 (of data), hcrc uint32 (of the 28 bytes before it), then data.
 const (
 	segMagic      = "aperjnl1"
 	segHeaderSize = 16
 	recHeaderSize = 20
 	snapMagic     = "apersnp1"
 	snapHeaderLen = 32
+
+	markerDataSize = 24
+	markerSize     = recHeaderSize + markerDataSize
 
 	// maxRecordData bounds a record's length whatever the options: a header claiming more is
 	// damaged.
@@ -62,6 +75,38 @@ func appendRecord(b []byte, seq uint64, data []byte) []byte {
 	return append(b, data...)
 }
 
+// marker is a commit marker's content: the batch it closes starts at offset start of the
+// segment and holds the records with Seqs first to last.
+type marker struct {
+	start       uint64
+	first, last uint64
+}
+
+// appendMarker appends the encoding of a commit marker to b, a record with Seq 0 built in
+// place (no array escapes).
+func appendMarker(b []byte, m marker) []byte {
+	n := len(b)
+	b = append(b, make([]byte, markerSize)...)
+	h, d := b[n:n+recHeaderSize], b[n+recHeaderSize:]
+	le.PutUint64(d[0:], m.start)
+	le.PutUint64(d[8:], m.first)
+	le.PutUint64(d[16:], m.last)
+	le.PutUint32(h[0:], markerDataSize)
+	le.PutUint32(h[12:], crc32.Checksum(d, castagnoli))
+	le.PutUint32(h[16:], crc32.Checksum(h[:16], castagnoli))
+	return b
+}
+
+// parseMarker decodes a commit marker's data, reporting whether it has the right size and closes
+// at least one record.
+func parseMarker(d []byte) (marker, bool) {
+	if len(d) != markerDataSize {
+		return marker{}, false
+	}
+	m := marker{start: le.Uint64(d[0:]), first: le.Uint64(d[8:]), last: le.Uint64(d[16:])}
+	return m, m.first != 0 && m.first <= m.last
+}
+
 type recHeader struct {
 	length uint32
 	seq    uint64
@@ -78,11 +123,15 @@ func parseRecHeader(h []byte) (recHeader, bool) {
 
 // scanResult is what scanSegment found in a segment file.
 type scanResult struct {
-	last  uint64 // the Seq of the last good record; base-1 if none
-	count int    // good records
-	good  int64  // the length of the good prefix, header included
-	// torn is set when the good prefix is not the whole file but what follows is a torn tail
-	// (an incomplete last record, or a damaged one that no good record follows): cut it.
+	last uint64 // the Seq of the last good record; base-1 if none
+	good int64  // the length of the good prefix, header included
+	// open is the offset of the first record after the last commit marker of the good prefix
+	// (good if none follows it), and marked the Seq of the last record that marker closes
+	// (base-1 if there is none): the records from open to good form a batch still to be closed.
+	open   int64
+	marked uint64
+	// torn is set when the good prefix is not the whole file but what follows is a torn tail:
+	// cut it.
 	torn bool
 	// corrupt is set when the damage cannot be a torn tail; reason says why, at offset good.
 	corrupt bool
@@ -91,20 +140,26 @@ type scanResult struct {
 
 // scanSegment checks a segment file's bytes, which should hold records from Seq base on.
 //
-// The rules: the records are read one after the other while their checksums hold and their
-// Seqs follow on. At the first one that does not:
+// The rules: the records are read one after the other while their checksums hold, their Seqs
+// follow on and each commit marker closes the records since the one before. At the first that
+// does not:
 //   - a file shorter than its header is torn (the crash came while it was being made);
 //   - a whole header that is not ours is corrupt;
 //   - a record whose header checksum holds but whose data runs past the end of the file is a
 //     partial last record: torn;
 //   - a record whose header and data checksums hold but whose Seq is wrong, or whose length is
-//     beyond any we write, is corrupt;
-//   - a record whose data checksum fails, or whose header checksum fails, is torn if no good
-//     record follows it (searched from the end of the damaged record when its header holds, so
-//     that entries whose data happen to contain a record are not mistaken for one, else from the
-//     next byte), and corrupt if one does: a record in the middle is never skipped silently.
+//     beyond any we write, or a marker whose checksums hold but that does not close the records
+//     before it, is corrupt: a hole left by a power loss holds zeros or garbage, not a record
+//     whose checksums hold;
+//   - a record (or marker) whose data checksum fails, or whose header checksum fails, is torn
+//     unless a whole batch with its commit marker follows, and corrupt if one does (searched
+//     from the end of the damaged record when its header holds, so that entries whose data
+//     happen to contain a record are not mistaken for one, else from the next byte). Damage
+//     anywhere in the batches written since the last fsync that completed is a torn tail,
+//     however much of them the write-back saved after it; damage in a batch that was fsynced is
+//     never skipped silently.
 func scanSegment(data []byte, base uint64) scanResult {
-	res := scanResult{last: base - 1}
+	res := scanResult{last: base - 1, marked: base - 1, open: segHeaderSize}
 	if len(data) < segHeaderSize {
 		res.torn = true
 		return res
@@ -145,37 +200,75 @@ func scanSegment(data []byte, base uint64) scanResult {
 			res.decideAfter(data, end, want, "record data checksum mismatch")
 			return res
 		}
+		if h.seq == 0 {
+			m, ok := parseMarker(data[off+recHeaderSize : end])
+			if !ok || m.start != uint64(res.open) || m.first != res.marked+1 || m.last != res.last {
+				res.good, res.corrupt = off, true
+				res.reason = fmt.Sprintf("commit marker does not close the records before it (Seqs %d to %d from offset %d)", res.marked+1, res.last, res.open)
+				return res
+			}
+			res.marked, res.open, off = res.last, end, end
+			continue
+		}
 		if h.seq != want {
 			res.good, res.corrupt, res.reason = off, true, fmt.Sprintf("record has Seq %d, want %d", h.seq, want)
 			return res
 		}
-		res.last, res.count, off = h.seq, res.count+1, end
+		res.last, off = h.seq, end
 	}
 	res.good = off
 	return res
 }
 
-// decideAfter sets torn or corrupt for damage at res.good: corrupt if a good record with a Seq of
-// at least want starts at or after from.
+// decideAfter sets torn or corrupt for damage at res.good, where a record with Seq want was
+// due: corrupt if a whole batch of records with Seqs from want on, and its commit marker, start
+// at or after from.
 func (res *scanResult) decideAfter(data []byte, from int64, want uint64, reason string) {
 	size := int64(len(data))
-	for p := from; p+recHeaderSize <= size; p++ {
+	for p := from; p+markerSize <= size; p++ {
 		hb := data[p : p+recHeaderSize]
-		length := int64(le.Uint32(hb[0:]))
-		seq := le.Uint64(hb[4:])
-		// Cheap filters before the checksums: the record must fit and its Seq be plausible.
-		if p+recHeaderSize+length > size || seq < want || seq-want > uint64(size/recHeaderSize) {
+		// Cheap filters before the checksums: a marker has Seq 0 and its own length.
+		if le.Uint64(hb[4:]) != 0 || le.Uint32(hb[0:]) != markerDataSize {
 			continue
 		}
 		h, ok := parseRecHeader(hb)
-		if !ok || crc32.Checksum(data[p+recHeaderSize:p+recHeaderSize+length], castagnoli) != h.dcrc {
+		if !ok || crc32.Checksum(data[p+recHeaderSize:p+markerSize], castagnoli) != h.dcrc {
+			continue
+		}
+		m, ok := parseMarker(data[p+recHeaderSize : p+markerSize])
+		if !ok || m.start < uint64(from) || m.start >= uint64(p) || m.first < want {
+			continue
+		}
+		if !wholeBatch(data[m.start:p], m.first, m.last) {
 			continue
 		}
 		res.corrupt = true
-		res.reason = fmt.Sprintf("%s, and a good record (Seq %d) follows at offset %d", reason, seq, p)
+		res.reason = fmt.Sprintf("%s, and a whole later batch (Seqs %d to %d) follows at offset %d", reason, m.first, m.last, m.start)
 		return
 	}
 	res.torn = true
+}
+
+// wholeBatch reports whether b is exactly the records with Seqs first to last (first ≥ 1), each
+// whole.
+func wholeBatch(b []byte, first, last uint64) bool {
+	n := last - first + 1
+	var i uint64
+	for ; len(b) > 0; i++ {
+		if i == n || len(b) < recHeaderSize {
+			return false
+		}
+		h, ok := parseRecHeader(b[:recHeaderSize])
+		if !ok || h.seq != first+i || uint64(h.length) > uint64(len(b)-recHeaderSize) {
+			return false
+		}
+		end := recHeaderSize + int(h.length)
+		if crc32.Checksum(b[recHeaderSize:end], castagnoli) != h.dcrc {
+			return false
+		}
+		b = b[end:]
+	}
+	return i == n
 }
 
 // encodeSnapshot returns a snapshot file's bytes.
