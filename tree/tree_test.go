@@ -484,8 +484,9 @@ func wellFormed(c aper.Codec, b []byte) bool {
 	return c.Unmarshal(b, &v) == nil
 }
 
-// FuzzDecode feeds arbitrary bytes to both decoders: an error is fine, a panic or a decoded tree
-// that breaks the invariants is not.
+// FuzzDecode feeds arbitrary bytes to both decoders: an error is fine, a panic, a decoded tree
+// that breaks the invariants or one that does not round-trip (encode, decode, encode again to
+// the same bytes, in both codecs) is not.
 func FuzzDecode(f *testing.F) {
 	tr := tree.New[*aper.Counter, aper.CounterTransition]()
 	a := add(f, tr, tree.Root, 1)
@@ -506,6 +507,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		checkInvariants(t, &got)
+		apertest.RoundTrip(t, &got)
 	})
 }
 
