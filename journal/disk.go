@@ -361,8 +361,13 @@ func (r *room) load() error {
 		r.d.torn.Add(1)
 		if res.good < segHeaderSize {
 			res.good = segHeaderSize
-			if err := f.Truncate(0); err == nil {
+			err := f.Truncate(0)
+			if err == nil {
 				_, err = f.WriteAt(segHeader(base), 0)
+			}
+			if err != nil {
+				f.Close()
+				return r.ioErr("rewrite a torn segment header", err)
 			}
 		}
 		if err := f.Truncate(res.good); err != nil {
