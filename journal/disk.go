@@ -415,7 +415,10 @@ func (r *room) loadSnapshotHeader() error {
 	}
 	defer f.Close()
 	h := make([]byte, snapHeaderLen)
-	n, _ := io.ReadFull(f, h)
+	n, err := io.ReadFull(f, h)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return r.ioErr("load snapshot", err)
+	}
 	seq, length, _, reason := parseSnapshotHeader(h[:n])
 	if reason != "" {
 		return &CorruptError{Room: r.name, File: path, Reason: reason}

@@ -352,6 +352,20 @@ func TestDiskRecoveryClosesBatch(t *testing.T) {
 	assert.Equal(t, tenSize, ce.Offset)
 }
 
+// TestDiskSnapshotReadError: a snapshot that cannot be read is an I/O error, not a damaged
+// snapshot.
+func TestDiskSnapshotReadError(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("reading a directory")
+	}
+	dir := fuzzRoomDir(t, nil)
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "rooms", "r-f", "snapshot"), 0o755))
+	d := openDisk(t, dir, nil)
+	_, err := d.Last(t.Context(), "f")
+	require.Error(t, err)
+	require.NotErrorIs(t, err, journal.ErrCorrupt)
+}
+
 // TestDiskCorruptSealedSegment damages a segment other than the last: the room loads (only its
 // last segment is scanned on load), and a Read through the damage fails with its place.
 func TestDiskCorruptSealedSegment(t *testing.T) {
