@@ -334,6 +334,10 @@ func (r *room) load() error {
 	if !r.hasSnap && len(r.segs) > 0 && r.segs[0] != 1 {
 		return &CorruptError{Room: r.name, File: r.segPath(r.segs[0]), Reason: "the log starts after Seq 1 and there is no snapshot"}
 	}
+	if r.hasSnap && len(r.segs) > 0 && r.segs[0]-1 > r.snapSeq {
+		// Compaction only removes segments that the snapshot covers entirely.
+		return &CorruptError{Room: r.name, File: r.segPath(r.segs[0]), Reason: fmt.Sprintf("the log starts at Seq %d and the snapshot covers only up to %d", r.segs[0], r.snapSeq)}
+	}
 	// Segments a snapshot covers may survive a compaction that a crash cut short.
 	r.removeSegments(r.dropCoveredLocked(r.snapSeq))
 	if len(r.segs) == 0 {

@@ -352,6 +352,30 @@ func TestDiskRecoveryClosesBatch(t *testing.T) {
 	assert.Equal(t, tenSize, ce.Offset)
 }
 
+// TestDiskLogGapAfterSnapshot removes the oldest segment after the snapshot: the entries
+// between the snapshot and the log are gone, which is damage, not compaction.
+func TestDiskLogGapAfterSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, &journal.Options{SegmentSize: 700}) // segments from 1, 5, 9, 13
+	for s := uint64(1); s <= 16; s++ {
+		require.NoError(t, d.Append(t.Context(), "r", s-1, fixedEntries(s, s)))
+	}
+	require.NoError(t, d.SaveSnapshot(t.Context(), "r", journal.Snapshot{Seq: 6, Data: []byte("six")}))
+	require.NoError(t, d.Close())
+	_, err := os.Stat(segPath(dir, "r", 1))
+	require.ErrorIs(t, err, os.ErrNotExist, "compacted")
+	d = openDisk(t, dir, nil)
+	requireFixed(t, d, "r", 7, 16)
+	require.NoError(t, d.Close())
+
+	require.NoError(t, os.Remove(segPath(dir, "r", 5)))
+	d = openDisk(t, dir, nil)
+	_, err = d.Last(t.Context(), "r")
+	var ce *journal.CorruptError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, segPath(dir, "r", 9), ce.File)
+}
+
 // TestDiskSnapshotReadError: a snapshot that cannot be read is an I/O error, not a damaged
 // snapshot.
 func TestDiskSnapshotReadError(t *testing.T) {
