@@ -67,10 +67,10 @@ func (a *Atom[V]) MarshalJSON() ([]byte, error) { return json.Marshal(a.value) }
 func (a *Atom[V]) UnmarshalJSON(b []byte) error {
 	var v V
 	if IsNull(b) && !cow.IsNil(v) {
-		return fmt.Errorf("aper: atom: null for a %T", v)
+		return fmt.Errorf("%w: atom: null for a %T", ErrMalformed, v)
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("aper: atom: %w", err)
+		return malformed("atom", err)
 	}
 	a.value = v
 	return nil
@@ -83,10 +83,10 @@ func (a *Atom[V]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(a.value) }
 func (a *Atom[V]) UnmarshalCBOR(b []byte) error {
 	var v V
 	if IsNull(b) && !cow.IsNil(v) {
-		return fmt.Errorf("aper: atom: null for a %T", v)
+		return fmt.Errorf("%w: atom: null for a %T", ErrMalformed, v)
 	}
-	if err := CBOR.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("aper: atom: %w", err)
+	if err := cborDecode(b, &v); err != nil {
+		return malformed("atom", err)
 	}
 	a.value = v
 	return nil

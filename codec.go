@@ -3,18 +3,27 @@ package aper
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/fxamacker/cbor/v2"
 )
+
+// ErrMalformed is wrapped by every error that decoding returns for bad bytes: a syntax error,
+// truncated input, a value of the wrong type, a null or duplicate where the type forbids one, or
+// a failed check of a type's own decoder. Test for it with errors.Is. Errors from misuse (decoding
+// into a nil or non-pointer value) do not wrap it.
+var ErrMalformed = errors.New("aper: malformed input")
 
 // Codec turns values into bytes and back. The library ships two: [JSON] for text frames and
 // debugging, [CBOR] for compact binary frames. Every state and transition type of the library
 // round-trips through both: decoding what Marshal wrote gives a value that Marshal encodes to the
 // same bytes.
 //
-// Unmarshal is safe on untrusted bytes: malformed input is an error, never a panic.
+// Unmarshal is safe on untrusted bytes: malformed input is an error, never a panic. The library's
+// codecs wrap such errors with [ErrMalformed].
 type Codec interface {
 	// Name is the codec's short name ("json", "cbor"), used to negotiate it on a connection.
 	Name() string
@@ -45,7 +54,7 @@ func (JSONCodec) Marshal(v any) ([]byte, error) {
 // Unmarshal decodes JSON data into v.
 func (JSONCodec) Unmarshal(data []byte, v any) error {
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("aper: json decode: %w", err)
+		return decodeError("json", err)
 	}
 	return nil
 }
@@ -116,9 +125,40 @@ func (c CBORCodec) Marshal(v any) ([]byte, error) {
 func (c CBORCodec) Unmarshal(data []byte, v any) error {
 	_, dec := c.modes()
 	if err := dec.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("aper: cbor decode: %w", err)
+		return decodeError("cbor", err)
 	}
 	return nil
+}
+
+// cborDecode decodes like CBOR.Unmarshal but returns the decoder's error as it is, for the
+// unmarshalers of this package, which wrap it with their own context.
+func cborDecode(data []byte, v any) error { return defaultCBOR.dec.Unmarshal(data, v) }
+
+// decodeError wraps an error of a codec's decoder: misuse (v not a non-nil pointer) as it is,
+// anything else as malformed input. An error that already wraps ErrMalformed (from an
+// unmarshaler of the library) is returned unchanged: it says what was wrong where.
+func decodeError(codec string, err error) error {
+	var jsonMisuse *json.InvalidUnmarshalError
+	var cborMisuse *cbor.InvalidUnmarshalError
+	switch {
+	case errors.As(err, &jsonMisuse), errors.As(err, &cborMisuse):
+		return fmt.Errorf("aper: %s decode: %w", codec, err)
+	case errors.Is(err, ErrMalformed):
+		return err
+	}
+	if strings.HasPrefix(err.Error(), codec+":") { // the cbor package names itself
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrMalformed, codec, err)
+}
+
+// malformed wraps the error of a root type's unmarshaler (what names the type) with
+// ErrMalformed, unless it already wraps it.
+func malformed(what string, err error) error {
+	if errors.Is(err, ErrMalformed) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrMalformed, what, err)
 }
 
 // Codecs lists the library's codecs, for tests that check every one.

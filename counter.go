@@ -2,7 +2,6 @@ package aper
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 
@@ -74,10 +73,10 @@ func (c *Counter) MarshalJSON() ([]byte, error) { return json.Marshal(c.value) }
 // UnmarshalJSON decodes the counter from its value.
 func (c *Counter) UnmarshalJSON(b []byte) error {
 	if IsNull(b) {
-		return errors.New("aper: counter: null")
+		return fmt.Errorf("%w: counter: null", ErrMalformed)
 	}
 	if err := json.Unmarshal(b, &c.value); err != nil {
-		return fmt.Errorf("aper: counter: %w", err)
+		return malformed("counter", err)
 	}
 	return nil
 }
@@ -88,10 +87,10 @@ func (c *Counter) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(c.value) }
 // UnmarshalCBOR decodes the counter from its value.
 func (c *Counter) UnmarshalCBOR(b []byte) error {
 	if IsNull(b) {
-		return errors.New("aper: counter: null")
+		return fmt.Errorf("%w: counter: null", ErrMalformed)
 	}
-	if err := CBOR.Unmarshal(b, &c.value); err != nil {
-		return fmt.Errorf("aper: counter: %w", err)
+	if err := cborDecode(b, &c.value); err != nil {
+		return malformed("counter", err)
 	}
 	return nil
 }

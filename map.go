@@ -2,7 +2,6 @@ package aper
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
 
@@ -227,7 +226,7 @@ func (e *mapEntry[K, V]) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if len(raw) != 2 {
-		return errors.New("an entry is a [key, value] pair")
+		return fmt.Errorf("%w: map: an entry is a [key, value] pair", ErrMalformed)
 	}
 	if err := json.Unmarshal(raw[0], &e.Key); err != nil {
 		return err
@@ -249,10 +248,10 @@ func (m *Map[K, V, T]) load(entries []mapEntry[K, V]) error {
 	owner := m.owner.Get() // the decoded values are m's alone
 	for _, e := range entries {
 		if cow.IsNil(e.Value) {
-			return fmt.Errorf("aper: map: key %v has a null value", e.Key)
+			return fmt.Errorf("%w: map: key %v has a null value", ErrMalformed, e.Key)
 		}
 		if _, replaced := fresh.tree.Set(mapItem[K, V]{key: e.Key, value: e.Value, owner: owner}); replaced {
-			return fmt.Errorf("aper: map: duplicate key %v", e.Key)
+			return fmt.Errorf("%w: map: duplicate key %v", ErrMalformed, e.Key)
 		}
 	}
 	m.tree = fresh.tree
@@ -265,11 +264,11 @@ func (m *Map[K, V, T]) MarshalJSON() ([]byte, error) { return json.Marshal(m.ent
 // UnmarshalJSON decodes an array of [key, value] pairs. Duplicate keys and null values are errors.
 func (m *Map[K, V, T]) UnmarshalJSON(b []byte) error {
 	if IsNull(b) {
-		return errors.New("aper: map: null")
+		return fmt.Errorf("%w: map: null", ErrMalformed)
 	}
 	var es []mapEntry[K, V]
 	if err := json.Unmarshal(b, &es); err != nil {
-		return fmt.Errorf("aper: map: %w", err)
+		return malformed("map", err)
 	}
 	return m.load(es)
 }
@@ -280,11 +279,11 @@ func (m *Map[K, V, T]) MarshalCBOR() ([]byte, error) { return CBOR.Marshal(m.ent
 // UnmarshalCBOR decodes an array of [key, value] pairs. Duplicate keys and null values are errors.
 func (m *Map[K, V, T]) UnmarshalCBOR(b []byte) error {
 	if IsNull(b) {
-		return errors.New("aper: map: null")
+		return fmt.Errorf("%w: map: null", ErrMalformed)
 	}
 	var es []mapEntry[K, V]
-	if err := CBOR.Unmarshal(b, &es); err != nil {
-		return fmt.Errorf("aper: map: %w", err)
+	if err := cborDecode(b, &es); err != nil {
+		return malformed("map", err)
 	}
 	return m.load(es)
 }

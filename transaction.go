@@ -86,10 +86,10 @@ func (x *Transactional[S, T]) MarshalJSON() ([]byte, error) {
 func (x *Transactional[S, T]) UnmarshalJSON(b []byte) error {
 	var s S
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("aper: transactional: %w", err)
+		return malformed("transactional", err)
 	}
 	if cow.IsNil(s) {
-		return fmt.Errorf("aper: transactional: null state")
+		return fmt.Errorf("%w: transactional: null state", ErrMalformed)
 	}
 	x.state = s
 	return nil
@@ -106,11 +106,11 @@ func (x *Transactional[S, T]) MarshalCBOR() ([]byte, error) {
 // UnmarshalCBOR decodes the wrapped state.
 func (x *Transactional[S, T]) UnmarshalCBOR(b []byte) error {
 	var s S
-	if err := CBOR.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("aper: transactional: %w", err)
+	if err := cborDecode(b, &s); err != nil {
+		return malformed("transactional", err)
 	}
 	if cow.IsNil(s) {
-		return fmt.Errorf("aper: transactional: null state")
+		return fmt.Errorf("%w: transactional: null state", ErrMalformed)
 	}
 	x.state = s
 	return nil
