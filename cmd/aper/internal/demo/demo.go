@@ -4,7 +4,9 @@
 // messages, cut connections, and partition and heal either replica.
 //
 // The model is a bubbletea model (github.com/charmbracelet/bubbletea); it needs no terminal, so
-// tests drive Update with key messages and read View.
+// tests drive Update with key messages and read View. View fits the size of the last
+// tea.WindowSizeMsg: the three panels side by side from WideWidth columns, stacked and compact
+// below, the key help wrapped, and the lists of messages and events cut to the lines left.
 package demo
 
 import (
@@ -42,6 +44,8 @@ type Model struct {
 	auto  bool
 	log   []string // what happened, newest last
 	note  string   // the answer to the last key
+
+	width, height int // of the terminal, from the last tea.WindowSizeMsg; 0 until one comes
 
 	// Refreshed on every message, read by View.
 	serverState string
@@ -187,6 +191,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.refresh()
 	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
 	}
 	return m, nil
 }
@@ -304,61 +309,202 @@ func (m *Model) refresh() {
 	}
 }
 
+// WideWidth is the narrowest terminal that shows the three panels side by side; a narrower one
+// stacks them, each in a compact form.
+const WideWidth = 110
+
 var (
-	boxStyle   = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1).Width(34)
 	titleStyle = lipgloss.NewStyle().Bold(true)
 	dimStyle   = lipgloss.NewStyle().Faint(true)
 )
 
-// View draws the replicas, the server, the waiting messages, the log and the keys.
+// View draws the replicas, the server, the waiting messages, the log and the keys, fitted to
+// the terminal's size: no line is wider than it, and the lists of messages and of what
+// happened get the lines the rest leaves (8 each while the size is unknown).
 func (m *Model) View() string {
-	box := func(s *side) string {
-		var b strings.Builder
-		fmt.Fprintln(&b, titleStyle.Render(s.name))
-		st := s.c.Status()
-		conn := st.State.String()
-		if s.parted {
-			conn += ", partitioned"
-		}
-		fmt.Fprintf(&b, "connection: %s\n", conn)
-		fmt.Fprintf(&b, "confirmed seq: %d\n", s.c.Seq())
-		fmt.Fprintf(&b, "pending: %d\n", s.c.Pending())
-		fmt.Fprintf(&b, "view: %s\n", rooms.Describe(m.kind, s.c.State()))
-		fmt.Fprintf(&b, "rejections: %d", s.rejections)
-		if s.lastReject != "" {
-			fmt.Fprintf(&b, "\nlast: %s", s.lastReject)
-		}
-		return boxStyle.Render(b.String())
+	w, h := m.width, m.height
+	if w <= 0 {
+		w = 3 * 36 // the panels' natural width
 	}
-	server := boxStyle.Render(fmt.Sprintf("%s\nroom: %s\nseq: %d\nstate: %s\nauto delivery: %s",
-		titleStyle.Render("server"), m.room, m.serverSeq, m.serverState, onOff(m.auto)))
+	w = max(w, 20)
+	var panels string
+	if w >= WideWidth {
+		pw := w / 3
+		box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 1).Width(pw - 2)
+		inner := pw - 4
+		panels = lipgloss.JoinHorizontal(lipgloss.Top,
+			box.Render(m.sideLines(m.sides[0], inner)),
+			box.Render(m.serverLines(inner)),
+			box.Render(m.sideLines(m.sides[1], inner)))
+	} else {
+		panels = strings.Join([]string{m.sideCompact(m.sides[0], w), m.serverCompact(w), m.sideCompact(m.sides[1], w)}, "\n")
+	}
+	var foot []string
+	if m.note != "" {
+		foot = append(foot, wrap("> "+m.note, w, ""))
+	}
+	foot = append(foot, m.keyHelp(w))
+	footer := strings.Join(foot, "\n")
+
+	// The two lists share what is left, the messages at most a third of it.
+	pendBudget, logBudget := 8, 8
+	if h > 0 {
+		left := h - lineCount(panels) - lineCount(footer) - 2 // the two headings
+		pendBudget = min(max(left/3, 1), len(m.pending))
+		logBudget = max(left-pendBudget, 0)
+		if left <= 0 {
+			pendBudget = 0
+		}
+	}
 	var b strings.Builder
-	b.WriteString(lipgloss.JoinHorizontal(lipgloss.Top, box(m.sides[0]), server, box(m.sides[1])))
+	b.WriteString(panels)
 	b.WriteString("\n")
-	fmt.Fprintf(&b, "%s\n", titleStyle.Render(fmt.Sprintf("waiting on the network (%d)", len(m.pending))))
+	b.WriteString(truncate(titleStyle.Render(fmt.Sprintf("waiting on the network (%d)", len(m.pending))), w))
 	for i, p := range m.pending {
-		if i == 8 {
-			fmt.Fprintf(&b, "  ... %d more\n", len(m.pending)-i)
+		if i >= pendBudget {
 			break
 		}
-		fmt.Fprintf(&b, "  %s\n", describe(p))
+		if i == pendBudget-1 && len(m.pending) > pendBudget {
+			fmt.Fprintf(&b, "\n  ... %d more", len(m.pending)-i)
+			break
+		}
+		b.WriteString("\n" + truncate("  "+describe(p), w))
 	}
-	fmt.Fprintf(&b, "%s\n", titleStyle.Render("what happened"))
-	for _, l := range m.log[max(0, len(m.log)-8):] {
-		fmt.Fprintf(&b, "  %s\n", l)
+	b.WriteString("\n" + truncate(titleStyle.Render("what happened"), w))
+	// The newest entries that fit, each wrapped with a hanging indent, oldest first.
+	var entries []string
+	used := 0
+	for i := len(m.log) - 1; i >= 0 && len(entries) < 8; i-- {
+		e := wrap("  "+m.log[i], w, "    ")
+		n := lineCount(e)
+		if used+n > logBudget {
+			if len(entries) == 0 && logBudget > 0 { // the newest, cut to what fits
+				entries = append(entries, strings.Join(strings.Split(e, "\n")[:logBudget], "\n"))
+			}
+			break
+		}
+		used += n
+		entries = append(entries, e)
 	}
-	if m.note != "" {
-		fmt.Fprintf(&b, "> %s\n", m.note)
+	for i := len(entries) - 1; i >= 0; i-- {
+		b.WriteString("\n" + entries[i])
 	}
-	var keys []string
-	for _, k := range Keys {
-		keys = append(keys, k.Key+": "+k.What)
-	}
-	fmt.Fprintf(&b, "alice: 1 %s, 2 %s, 3 %s   bob: 8, 9, 0 the same\n", m.sides[0].actionNames[0], m.sides[0].actionNames[1], m.sides[0].actionNames[2])
-	b.WriteString(dimStyle.Render(strings.Join(keys[2:], " · ")))
-	b.WriteString("\n")
+	b.WriteString("\n" + footer)
 	return b.String()
 }
+
+// sideLines is the content of a replica's panel, wrapped to width.
+func (m *Model) sideLines(s *side, width int) string {
+	var b strings.Builder
+	fmt.Fprintln(&b, titleStyle.Render(s.name))
+	fmt.Fprintf(&b, "connection: %s\n", m.conn(s))
+	fmt.Fprintf(&b, "confirmed seq: %d\n", s.c.Seq())
+	fmt.Fprintf(&b, "pending: %d\n", s.c.Pending())
+	fmt.Fprintln(&b, clip("view: "+rooms.Describe(m.kind, s.c.State()), width, 4))
+	fmt.Fprintf(&b, "rejections: %d", s.rejections)
+	if s.lastReject != "" {
+		fmt.Fprintf(&b, "\n%s", clip("last: "+s.lastReject, width, 3))
+	}
+	return b.String()
+}
+
+func (m *Model) serverLines(width int) string {
+	return fmt.Sprintf("%s\nroom: %s\nseq: %d\n%s\nauto delivery: %s",
+		titleStyle.Render("server"), m.room, m.serverSeq, clip("state: "+m.serverState, width, 4), onOff(m.auto))
+}
+
+// sideCompact is a replica's panel for a narrow terminal: a heading line and the view.
+func (m *Model) sideCompact(s *side, width int) string {
+	head := fmt.Sprintf("%s · connection: %s · confirmed seq: %d · pending: %d · rejections: %d",
+		titleStyle.Render(s.name), m.conn(s), s.c.Seq(), s.c.Pending(), s.rejections)
+	lines := []string{wrap(head, width, "  "), clip("  view: "+rooms.Describe(m.kind, s.c.State()), width, 2)}
+	if s.lastReject != "" {
+		lines = append(lines, clip("  last: "+s.lastReject, width, 1))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) serverCompact(width int) string {
+	head := fmt.Sprintf("%s · room: %s · seq: %d · auto delivery: %s", titleStyle.Render("server"), m.room, m.serverSeq, onOff(m.auto))
+	return wrap(head, width, "  ") + "\n" + clip("  state: "+m.serverState, width, 2)
+}
+
+func (m *Model) conn(s *side) string {
+	conn := s.c.Status().State.String()
+	if s.parted {
+		conn += ", partitioned"
+	}
+	return conn
+}
+
+// keyHelp is the actions line and the other keys, packed into lines of at most width.
+func (m *Model) keyHelp(width int) string {
+	a := m.sides[0].actionNames
+	actions := wrap(fmt.Sprintf("alice: 1 %s, 2 %s, 3 %s   bob: 8, 9, 0 the same", a[0], a[1], a[2]), width, "  ")
+	var lines []string
+	line := ""
+	for _, k := range Keys[2:] {
+		item := k.Key + ": " + k.What
+		switch {
+		case line == "":
+			line = item
+		case lipgloss.Width(line+" · "+item) <= width:
+			line += " · " + item
+		default:
+			lines = append(lines, line)
+			line = item
+		}
+	}
+	lines = append(lines, line)
+	for i, l := range lines {
+		lines[i] = dimStyle.Render(truncate(l, width))
+	}
+	return actions + "\n" + strings.Join(lines, "\n")
+}
+
+// wrap wraps s at spaces (or anywhere in a longer word) to lines of at most width, starting
+// each line after the first with indent.
+func wrap(s string, width int, indent string) string {
+	if lipgloss.Width(s) <= width {
+		return s
+	}
+	lines := strings.Split(lipgloss.NewStyle().Width(max(width-lipgloss.Width(indent), 1)).Render(s), "\n")
+	for i, l := range lines {
+		l = strings.TrimRight(l, " ")
+		if i > 0 {
+			l = indent + strings.TrimLeft(l, " ")
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// clip wraps s to width, indenting the lines after the first two more than s's first line,
+// and keeps at most n lines, ending a cut one with "…".
+func clip(s string, width, n int) string {
+	indent := strings.Repeat(" ", len(s)-len(strings.TrimLeft(s, " "))+2)
+	lines := strings.Split(wrap(s, width, indent), "\n")
+	if len(lines) <= n {
+		return strings.Join(lines, "\n")
+	}
+	lines = lines[:n]
+	last := lines[n-1]
+	if lipgloss.Width(last)+2 > width {
+		last = lipgloss.NewStyle().MaxWidth(width - 2).Render(last)
+	}
+	lines[n-1] = last + " …"
+	return strings.Join(lines, "\n")
+}
+
+// truncate cuts s to width, ending a cut line with "…".
+func truncate(s string, width int) string {
+	if lipgloss.Width(s) <= width {
+		return s
+	}
+	return lipgloss.NewStyle().MaxWidth(width-1).Render(s) + "…"
+}
+
+func lineCount(s string) int { return strings.Count(s, "\n") + 1 }
 
 // describe renders a waiting message: its number, its direction and its frames (the demo's
 // connections speak JSON, so the frames are readable).

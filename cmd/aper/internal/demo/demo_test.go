@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"github.com/aper-go/aper/cmd/aper/internal/rooms"
 )
@@ -118,5 +119,69 @@ func TestCutReconnectsAndResends(t *testing.T) {
 	})
 	if got := m.sides[1].c.State().Counter.Value(); got != 10 {
 		t.Fatalf("bob sees %d, want 10", got)
+	}
+}
+
+// The view fits the terminal it is told of: no line wider than it, no more lines than it has,
+// the panels side by side on a wide one and stacked on a narrow one, and the keys' help
+// wrapped rather than one long line.
+func TestViewFitsTheTerminal(t *testing.T) {
+	m := newModel(t, rooms.TodoKind)
+	for range 6 {
+		m.Update(key("1"))
+		m.Update(key("8"))
+	}
+	settle(t, m, "the items confirmed", func() bool {
+		return m.serverSeq == 12 && m.sides[0].c.Pending() == 0 && m.sides[1].c.Pending() == 0
+	})
+	m.Update(key("2")) // alice and bob delete the same item: one is rejected
+	m.Update(key("9"))
+	settle(t, m, "one delete rejected", func() bool {
+		return m.sides[0].rejections+m.sides[1].rejections == 1 && m.sides[0].c.Pending() == 0 && m.sides[1].c.Pending() == 0
+	})
+	m.Update(key("p")) // partition alice, and leave both sides' transitions waiting
+	m.Update(key("1"))
+	m.Update(key("3"))
+	m.Update(key("8"))
+	m.Update(key("0"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m.net.WaitPending(ctx, 1) // bob's submits
+	m.Update(TickMsg{})
+	if len(m.pending) == 0 {
+		t.Fatal("no message waits; the view would not show the list")
+	}
+	for _, size := range []tea.WindowSizeMsg{{Width: 80, Height: 24}, {Width: 160, Height: 40}, {Width: 109, Height: 30}, {Width: 110, Height: 30}} {
+		m.Update(size)
+		v := m.View()
+		lines := strings.Split(v, "\n")
+		if len(lines) > size.Height {
+			t.Errorf("%dx%d: %d lines:\n%s", size.Width, size.Height, len(lines), v)
+		}
+		for i, l := range lines {
+			if w := lipgloss.Width(l); w > size.Width {
+				t.Errorf("%dx%d: line %d is %d wide: %q", size.Width, size.Height, i+1, w, l)
+			}
+		}
+		for _, want := range []string{"alice", "bob", "server", "waiting on the network", "what happened", "q: quit", "last: not found", "pending: 2"} {
+			if !strings.Contains(v, want) {
+				t.Errorf("%dx%d: no %q in the view:\n%s", size.Width, size.Height, want, v)
+			}
+		}
+		sideBySide := false
+		for _, l := range lines {
+			if strings.Contains(l, "alice") && strings.Contains(l, "server") && strings.Contains(l, "bob") {
+				sideBySide = true
+			}
+		}
+		if wide := size.Width >= WideWidth; sideBySide != wide {
+			t.Errorf("%dx%d: panels side by side %v, want %v:\n%s", size.Width, size.Height, sideBySide, wide, v)
+		}
+		if t.Failed() || testing.Verbose() {
+			t.Logf("%dx%d:\n%s", size.Width, size.Height, v)
+		}
+		if t.Failed() {
+			return
+		}
 	}
 }
