@@ -1,5 +1,16 @@
-// Package apertest has test helpers for state machines: codec round-trips and the check that a
-// conflict leaves the state unchanged. The library's own packages use it, and so can yours.
+// Package apertest has test helpers for state machines: codec round-trips, the check that a
+// conflict leaves the state unchanged, and the check that Clone is deep. The library's own
+// packages use it, and so can yours, from a test function:
+//
+//	func TestScores(t *testing.T) {
+//		m := aper.NewMap[string, *aper.Counter, aper.CounterTransition]()
+//		apertest.MustApply(t, m, aper.On(m.Set("ann", aper.NewCounter(1))))
+//		apertest.RoundTrip(t, m)
+//		apertest.Conflicts(t, m, aper.On(m.Delete("bob")), conflict.NotFound)
+//		apertest.CloneIsDeep(t, m, aper.On(m.Set("bob", aper.NewCounter(2))))
+//	}
+//
+// Every helper reports a failure with t.Fatalf, so it must run on the test's goroutine.
 package apertest
 
 import (
@@ -117,5 +128,51 @@ func MustApply[S aper.StateMachine[S, T], T any](t testing.TB, s S, ev aper.Even
 	t.Helper()
 	if err := s.Apply(ev); err != nil {
 		t.Fatalf("Apply(%+v): %v", ev.Transition, err)
+	}
+}
+
+// CloneIsDeep checks that s.Clone gives an independent copy: the clone encodes as s does, and
+// applying ev to a clone leaves the value it was cloned from as it was, and the other way round.
+// ev must apply without error and change the encoding of the state it is applied to (else the
+// check could not see a shared part). It applies ev only to clones of s, so s is left as it was
+// unless its Clone is shallow.
+func CloneIsDeep[S aper.StateMachine[S, T], T any](t testing.TB, s S, ev aper.Event[T]) {
+	t.Helper()
+	before := encodings(t, s)
+	a := s.Clone()
+	same(t, "the clone differs from the original", before, a)
+
+	b := a.Clone()
+	MustApply(t, b, ev)
+	for i, c := range aper.Codecs() {
+		if bytes.Equal(before[i], Encode(t, c, b)) {
+			t.Fatalf("%s: Apply(%+v) did not change the encoding of %T; pick a transition that does", c.Name(), ev.Transition, s)
+		}
+	}
+	same(t, "applying to a clone changed the original", before, s)
+	same(t, "applying to a clone changed the value it was cloned from", before, a)
+
+	c := a.Clone()
+	MustApply(t, a, ev)
+	same(t, "applying to the original changed its clone", before, c)
+}
+
+// encodings returns v's encoding under each codec, in the order of aper.Codecs.
+func encodings(t testing.TB, v any) [][]byte {
+	t.Helper()
+	out := make([][]byte, 0, len(aper.Codecs()))
+	for _, c := range aper.Codecs() {
+		out = append(out, Encode(t, c, v))
+	}
+	return out
+}
+
+// same fails with msg unless v encodes as want under each codec.
+func same(t testing.TB, msg string, want [][]byte, v any) {
+	t.Helper()
+	for i, c := range aper.Codecs() {
+		if have := Encode(t, c, v); !bytes.Equal(want[i], have) {
+			t.Fatalf("%s: %T: %s:\nwant: %s\nhave: %s", c.Name(), v, msg, printable(c, want[i]), printable(c, have))
+		}
 	}
 }
