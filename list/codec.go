@@ -11,9 +11,18 @@ import (
 	"github.com/google/uuid"
 )
 
-// ErrMalformedList is returned (wrapped) when decoding a list fails its checks: indexes not
-// strictly ascending, a duplicate or nil id, a null value.
+// ErrMalformedList is returned (wrapped) when decoding a list fails: bytes that are not an array
+// of [index, id, value] triples, a null list, indexes not valid or not strictly ascending, a
+// duplicate or nil id, a null value.
 var ErrMalformedList = errors.New("aper/list: malformed list")
+
+// malformed wraps a decoding error in [ErrMalformedList], once.
+func malformed(err error) error {
+	if errors.Is(err, ErrMalformedList) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrMalformedList, err)
+}
 
 // entry is one item on the wire: a three-element array [index, id, value].
 type entry[V any] struct {
@@ -30,7 +39,7 @@ func (e *entry[V]) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if len(raw) != 3 {
-		return errors.New("an item is an [index, id, value] triple")
+		return fmt.Errorf("%w: an item is an [index, id, value] triple, not %d values", ErrMalformedList, len(raw))
 	}
 	if err := json.Unmarshal(raw[0], &e.Index); err != nil {
 		return err
@@ -70,11 +79,15 @@ func (l *List[V, T]) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON decodes what MarshalJSON wrote. Indexes must be valid and strictly ascending,
-// ids distinct and not nil, values not null; anything else is an error and leaves l unchanged.
+// ids distinct and not nil, values not null, and the list itself not null (an empty list is
+// []); anything else is an error wrapping [ErrMalformedList] and leaves l unchanged.
 func (l *List[V, T]) UnmarshalJSON(b []byte) error {
+	if aper.IsNull(b) {
+		return fmt.Errorf("%w: null", ErrMalformedList)
+	}
 	var es []entry[V]
 	if err := json.Unmarshal(b, &es); err != nil {
-		return fmt.Errorf("aper/list: %w", err)
+		return malformed(err)
 	}
 	return l.load(es)
 }
@@ -95,9 +108,12 @@ func (l *List[V, T]) MarshalCBOR() ([]byte, error) {
 
 // UnmarshalCBOR decodes what MarshalCBOR wrote, with the checks of UnmarshalJSON.
 func (l *List[V, T]) UnmarshalCBOR(b []byte) error {
+	if aper.IsNull(b) {
+		return fmt.Errorf("%w: null", ErrMalformedList)
+	}
 	var es []entry[V]
 	if err := aper.CBOR.Unmarshal(b, &es); err != nil {
-		return fmt.Errorf("aper/list: %w", err)
+		return malformed(err)
 	}
 	return l.load(es)
 }

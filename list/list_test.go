@@ -1,6 +1,7 @@
 package list_test
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -311,9 +312,29 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 			l := list.NewList[*aper.Counter, aper.CounterTransition]()
 			appendAll(t, l, 1)
 			err := json.Unmarshal([]byte(tt.in), l)
-			require.Error(t, err)
+			assert.ErrorIs(t, err, list.ErrMalformedList)
 			assert.Equal(t, 1, l.Len(), "a failed decode leaves the list unchanged")
 		})
+	}
+	// A null list is malformed in both codecs, as a null Map or Counter is: the empty list is [].
+	for name, in := range map[string][]byte{"JSON null": []byte(" null "), "CBOR null": {0xf6}, "CBOR undefined": {0xf7}} {
+		l := list.NewList[*aper.Counter, aper.CounterTransition]()
+		appendAll(t, l, 1)
+		var err error
+		if name == "JSON null" {
+			err = l.UnmarshalJSON(in)
+		} else {
+			err = l.UnmarshalCBOR(in)
+		}
+		assert.ErrorIs(t, err, list.ErrMalformedList, name)
+		assert.Equal(t, 1, l.Len(), "%s leaves the list unchanged", name)
+	}
+	// An item that is not a triple, in CBOR.
+	for _, in := range []string{"8182418050" + "6ba7b8109dad11d180b400c04fd430c8", "8184418050" + "6ba7b8109dad11d180b400c04fd430c8" + "0707", "814180"} {
+		b, err := hex.DecodeString(in)
+		require.NoError(t, err)
+		err = aper.CBOR.Unmarshal(b, list.NewList[*aper.Counter, aper.CounterTransition]())
+		assert.ErrorIs(t, err, list.ErrMalformedList, in)
 	}
 	// The same checks hold for CBOR: a duplicate id.
 	l := list.NewList[*aper.Counter, aper.CounterTransition]()
