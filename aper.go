@@ -67,7 +67,9 @@ type Event[T any] struct {
 //   - Apply does not keep a reference to anything reachable from the event's transition that it
 //     later mutates: the same transition value may be applied to several replicas.
 type StateMachine[S any, T any] interface {
+	// Apply applies ev.Transition: it returns nil, or a conflict and leaves the state as it was.
 	Apply(ev Event[T]) error
+	// Clone returns an independent deep copy, cheaply (see above).
 	Clone() S
 }
 

@@ -26,9 +26,12 @@ type Atom[V any] struct {
 // Mismatch) unless the current value equals Expect (by reflect.DeepEqual). Expect may be nil or
 // zero: CAS, not Expect, says whether to compare.
 type AtomTransition[V any] struct {
-	Value  V    `json:"value" cbor:"1,keyasint"`
-	CAS    bool `json:"cas,omitempty" cbor:"2,keyasint,omitempty"`
-	Expect V    `json:"expect,omitzero" cbor:"3,keyasint,omitzero"`
+	// Value is the new value.
+	Value V `json:"value" cbor:"1,keyasint"`
+	// CAS makes the transition a compare-and-set against Expect.
+	CAS bool `json:"cas,omitempty" cbor:"2,keyasint,omitempty"`
+	// Expect is the value a compare-and-set requires; ignored unless CAS is set.
+	Expect V `json:"expect,omitzero" cbor:"3,keyasint,omitzero"`
 }
 
 // NewAtom returns an Atom holding v.

@@ -25,8 +25,10 @@ const (
 
 // CounterTransition adds to or sets a Counter.
 type CounterTransition struct {
-	Op     CounterOp `json:"op" cbor:"1,keyasint"`
-	Amount int64     `json:"n" cbor:"2,keyasint"`
+	// Op says whether to add or set.
+	Op CounterOp `json:"op" cbor:"1,keyasint"`
+	// Amount is what to add (or subtract, if negative), or the value to set.
+	Amount int64 `json:"n" cbor:"2,keyasint"`
 }
 
 // NewCounter returns a counter holding v.

@@ -54,10 +54,14 @@ const (
 
 // MapTransition changes one entry of a Map.
 type MapTransition[K Key, V any, T any] struct {
-	Op    MapOp `json:"op" cbor:"1,keyasint"`
-	Key   K     `json:"key" cbor:"2,keyasint"`
-	Value V     `json:"value,omitzero" cbor:"3,keyasint,omitzero"`
-	Inner T     `json:"inner,omitzero" cbor:"4,keyasint,omitzero"`
+	// Op says whether to set, delete or update.
+	Op MapOp `json:"op" cbor:"1,keyasint"`
+	// Key is the entry the transition changes.
+	Key K `json:"key" cbor:"2,keyasint"`
+	// Value is the state machine to store, for MapOpSet only (the map stores a Clone of it).
+	Value V `json:"value,omitzero" cbor:"3,keyasint,omitzero"`
+	// Inner is the transition to apply to the entry, for MapOpUpdate only.
+	Inner T `json:"inner,omitzero" cbor:"4,keyasint,omitzero"`
 }
 
 // NewMap returns an empty map.
