@@ -49,9 +49,12 @@ func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 // nil.
 //
 // Errors: a Send or Recv whose ctx ends returns an error wrapping ctx.Err() (a cancelled Recv
-// may leave the connection unusable; implementations say whether). When the peer closes the
-// connection, or it fails, Recv and Send return an error that satisfies errors.Is(err,
-// net.ErrClosed) or describes the failure.
+// may leave the connection unusable; implementations say whether). A Send whose ctx ends while
+// it is writing, blocked because the peer does not read, may have written part of the message:
+// it then closes the connection, so that later Send and Recv calls fail with an error that
+// satisfies errors.Is(err, net.ErrClosed), and the peer receives the messages that arrived
+// whole, then the close. When the peer closes the connection, or it fails, Recv and Send return
+// an error that satisfies errors.Is(err, net.ErrClosed) or describes the failure.
 //
 // Ownership: Send does not keep msg after it returns; the caller may reuse it. The slice Recv
 // returns belongs to the caller.

@@ -22,7 +22,8 @@ func TestConformance(t *testing.T) {
 				limit = transport.DefaultMaxMessageSize
 			}
 			transporttest.Run(t, transporttest.Harness{
-				MaxMessageSize: limit,
+				MaxMessageSize:  limit,
+				SendNeverBlocks: true, // the buffers are unbounded
 				Listen: func(t *testing.T) (transport.Listener, transport.Dialer) {
 					n := memory.NewNetwork(&tc.opts)
 					t.Cleanup(func() { _ = n.Close() })

@@ -3,7 +3,10 @@
 // own tests with [Run].
 //
 // The suite checks what the transport package documents, and one thing more that the sync layer
-// relies on: a Recv cancelled through its ctx leaves the connection usable.
+// relies on: a Recv cancelled through its ctx leaves the connection usable. The cases that need a
+// blocked Send (a cancelled one, one that Close unblocks) fill the buffers towards a peer that
+// reads nothing until a Send stops returning (see [Stall]); an implementation whose Send never
+// blocks says so with [Harness.SendNeverBlocks].
 package transporttest
 
 import (
@@ -43,7 +46,24 @@ type Harness struct {
 	// checks that Recv fails with transport.ErrTooLarge and that the connection is then
 	// closed. Oversize registers its cleanup with t.Cleanup.
 	Oversize func(t *testing.T, size int) transport.Conn
+
+	// SendNeverBlocks says that Send never waits for the peer to read (its buffers are
+	// unbounded, as in transport/memory), so there is no blocked Send to cancel or to unblock
+	// with Close. The suite then checks that claim, sending SendVolume bytes to a peer that
+	// reads nothing, instead of the cases that need a blocked Send. Without it, the suite
+	// fails if SendVolume bytes go to a peer that reads nothing without a Send blocking.
+	SendNeverBlocks bool
 }
+
+// SendVolume is how many bytes the suite sends to a peer that reads nothing: enough to fill
+// the read-ahead, flow-control windows and socket buffers of a network transport on loopback.
+const SendVolume = 256 << 20
+
+// Stall is how long a Send to a peer that reads nothing must go without returning for the
+// suite to take it as blocked. The suite cannot see inside Send, so this is an observation, not
+// a synchronization: a Send that was merely slow must pass the same checks (and if it finished
+// before the suite acted, the case runs again).
+const Stall = 200 * time.Millisecond
 
 // Timeout bounds every blocking step of the suite: it is a failure bound, never a measure.
 const Timeout = 10 * time.Second
@@ -68,6 +88,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CloseUnblocksRecv", s.closeUnblocksRecv)
 	t.Run("CloseUnblocksSend", s.closeUnblocksSend)
 	t.Run("ContextCancel", s.contextCancel)
+	t.Run("CancelBlockedSend", s.cancelBlockedSend)
 	t.Run("PeerClose", s.peerClose)
 	t.Run("IdempotentClose", s.idempotentClose)
 	t.Run("Listener", s.listener)
@@ -272,34 +293,141 @@ func (s suite) closeUnblocksRecv(t *testing.T) {
 	}
 }
 
-func (s suite) closeUnblocksSend(t *testing.T) {
-	ctx := bounded(t)
-	client, _ := s.pair(t) // nobody reads on the server side
-	started := make(chan struct{})
-	errc := make(chan error, 1)
-	msg := make([]byte, min(1024, s.h.MaxMessageSize))
+// errStopped is what a blocked sender reports when the suite acted (cancelled or closed)
+// between two of its Sends rather than during one.
+var errStopped = errors.New("transporttest: stopped between two Sends")
+
+// blockedSender sends numbered messages of the largest size from its own goroutine to a peer
+// that reads nothing, until a Send fails.
+type blockedSender struct {
+	size     int
+	base     []byte        // message i is base with i in its first 8 bytes
+	sent     int           // Sends that returned nil before the sender was found blocked
+	stopc    chan struct{} // closed by stop
+	done     chan error    // the error that ended the Sends (errStopped, see above)
+	progress chan struct{} // one value per Send that returned nil
+}
+
+// blockSend starts a blockedSender on c with ctx and returns when one of its Sends has gone
+// Stall without returning. It fails the test if SendVolume bytes go through first, or a Send
+// fails. The goroutine ends when a Send fails: the test's cleanup closes c.
+func (s suite) blockSend(t *testing.T, ctx context.Context, c transport.Conn) *blockedSender {
+	t.Helper()
+	b := &blockedSender{
+		size: min(s.h.MaxMessageSize, 1<<20), stopc: make(chan struct{}),
+		done: make(chan error, 1), progress: make(chan struct{}),
+	}
+	require.GreaterOrEqual(t, b.size, 8, "the cases with a blocked Send need messages of 8 bytes")
+	b.base = pattern(0, b.size)
 	go func() {
+		msg := slices.Clone(b.base)
 		for i := 0; ; i++ {
-			if err := client.Send(ctx, msg); err != nil {
-				errc <- err
+			binary.BigEndian.PutUint64(msg, uint64(i))
+			select { // just before Send, so that a Send called after stop is told apart
+			case <-b.stopc:
+				b.done <- errStopped
+				return
+			default:
+			}
+			if err := c.Send(ctx, msg); err != nil {
+				b.done <- err
 				return
 			}
-			if i == 0 {
-				close(started)
+			select {
+			case b.progress <- struct{}{}:
+			case <-b.stopc:
 			}
 		}
 	}()
-	select {
-	case <-started:
-	case err := <-errc:
-		t.Fatalf("first send: %v", err)
+	timer := time.NewTimer(Stall)
+	defer timer.Stop()
+	for {
+		select {
+		case <-b.progress:
+			b.sent++
+			require.Less(t, b.sent*b.size, SendVolume,
+				"Send did not block to a peer that reads nothing (set Harness.SendNeverBlocks if it never does)")
+			timer.Reset(Stall)
+		case err := <-b.done:
+			t.Fatalf("send %d to a peer that reads nothing: %v", b.sent, err)
+		case <-timer.C:
+			select {
+			case <-b.progress: // a Send returned just now: not blocked yet
+				b.sent++
+				timer.Reset(Stall)
+				continue
+			default:
+			}
+			t.Logf("a Send blocked after %d messages of %d bytes", b.sent, b.size)
+			return b
+		}
 	}
-	require.NoError(t, client.Close())
-	select {
-	case err := <-errc:
-		require.ErrorIs(t, err, net.ErrClosed)
-	case <-ctx.Done():
-		t.Fatal("Close did not unblock Send")
+}
+
+// stop marks that the suite acts now; whether a Send was in progress then shows in the error.
+func (b *blockedSender) stop() { close(b.stopc) }
+
+// check says whether msg is the sender's message i, whole.
+func (b *blockedSender) check(i int, msg []byte) bool {
+	return len(msg) == b.size && binary.BigEndian.Uint64(msg) == uint64(i) && bytes.Equal(msg[8:], b.base[8:])
+}
+
+// neverBlocks checks the Harness's claim that Send never blocks: SendVolume bytes go to a peer
+// that reads nothing.
+func (s suite) neverBlocks(t *testing.T) {
+	ctx := bounded(t)
+	client, _ := s.pair(t) // nobody reads on the server side
+	size := min(s.h.MaxMessageSize, 1<<20)
+	msg := make([]byte, size)
+	for sent := 0; sent < SendVolume/16; sent += size { // a sixteenth: the buffers are in memory
+		require.NoError(t, client.Send(ctx, msg))
+	}
+}
+
+func (s suite) closeUnblocksSend(t *testing.T) {
+	if s.h.SendNeverBlocks {
+		// No Send to unblock: Close ends a stream of Sends instead.
+		ctx := bounded(t)
+		client, _ := s.pair(t)
+		errc := make(chan error, 1)
+		started := make(chan struct{})
+		go func() {
+			for i := 0; ; i++ {
+				if err := client.Send(ctx, []byte("x")); err != nil {
+					errc <- err
+					return
+				}
+				if i == 0 {
+					close(started)
+				}
+			}
+		}()
+		select {
+		case <-started:
+		case err := <-errc:
+			t.Fatalf("first send: %v", err)
+		}
+		require.NoError(t, client.Close())
+		require.ErrorIs(t, <-errc, net.ErrClosed)
+		return
+	}
+	for attempt := 1; ; attempt++ {
+		ctx := bounded(t)
+		client, _ := s.pair(t) // nobody reads on the server side
+		b := s.blockSend(t, ctx, client)
+		b.stop()
+		require.NoError(t, client.Close())
+		select {
+		case err := <-b.done:
+			if errors.Is(err, errStopped) && attempt < 5 {
+				t.Logf("the Send returned before the suite acted: blocking another")
+				continue
+			}
+			require.ErrorIs(t, err, net.ErrClosed, "a Send blocked when Close is called fails")
+		case <-ctx.Done():
+			t.Fatal("Close did not unblock a blocked Send")
+		}
+		return
 	}
 }
 
@@ -332,6 +460,50 @@ func (s suite) contextCancel(t *testing.T) {
 	got, err := server.Recv(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "after cancel", string(got))
+}
+
+// cancelBlockedSend cancels the ctx of a Send that is blocked because the peer reads nothing.
+// The Send returns an error wrapping ctx.Err(), and the connection is closed (see transport.Conn):
+// this end's Send and Recv fail with net.ErrClosed, and the peer receives whole messages, in
+// order, then the close.
+func (s suite) cancelBlockedSend(t *testing.T) {
+	if s.h.SendNeverBlocks {
+		s.neverBlocks(t)
+		t.Skip("Send never blocks (Harness.SendNeverBlocks): checked that instead")
+	}
+	for attempt := 1; ; attempt++ {
+		ctx := bounded(t)
+		client, server := s.pair(t) // the server reads nothing until the Send is cancelled
+		sendCtx, cancel := context.WithCancel(ctx)
+		b := s.blockSend(t, sendCtx, client)
+		b.stop()
+		cancel()
+		select {
+		case err := <-b.done:
+			if errors.Is(err, errStopped) && attempt < 5 {
+				t.Logf("the Send returned before the suite acted: blocking another")
+				continue
+			}
+			require.ErrorIs(t, err, context.Canceled, "a blocked Send whose ctx ends")
+		case <-ctx.Done():
+			t.Fatal("a blocked Send did not return when its ctx was cancelled")
+		}
+
+		require.ErrorIs(t, client.Send(ctx, []byte("after")), net.ErrClosed, "the connection is closed")
+		_, err := client.Recv(ctx)
+		require.ErrorIs(t, err, net.ErrClosed, "the connection is closed")
+		for i := 0; ; i++ {
+			got, err := server.Recv(ctx)
+			if err != nil {
+				require.ErrorIs(t, err, net.ErrClosed, "the peer sees the close after %d messages", i)
+				break
+			}
+			require.LessOrEqual(t, i, b.sent, "the peer got more messages than were sent")
+			require.True(t, b.check(i, got), "message %d arrives whole and in order", i)
+		}
+		require.NoError(t, client.Close())
+		return
+	}
 }
 
 func (s suite) peerClose(t *testing.T) {
