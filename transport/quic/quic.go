@@ -45,6 +45,7 @@ const (
 	DefaultMaxIdleTimeout   = 30 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultCloseTimeout     = 2 * time.Second
+	DefaultBacklog          = 128
 )
 
 // Application error codes sent in CONNECTION_CLOSE.
@@ -77,6 +78,10 @@ type Options struct {
 	// CloseTimeout bounds how long Close waits for the peer to acknowledge the end of the
 	// stream; 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// Backlog, for a Listener, is the most connections that wait for Accept, from their first
+	// packet until Accept takes them; 0 means DefaultBacklog. Past it, new connections are
+	// refused during the QUIC handshake (CONNECTION_REFUSED), so the client's Dial fails.
+	Backlog int
 }
 
 func (o *Options) withDefaults() Options {
@@ -98,6 +103,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.CloseTimeout <= 0 {
 		r.CloseTimeout = DefaultCloseTimeout
+	}
+	if r.Backlog <= 0 {
+		r.Backlog = DefaultBacklog
 	}
 	return r
 }
@@ -159,6 +167,7 @@ type Conn struct {
 	dead    atomic.Pointer[error] // why the read loop stopped, for Send
 	wg      sync.WaitGroup
 	onClose func() // set by the Listener, called once after Close
+	slot    *slot  // the connection's place in a Listener's backlog; nil when dialed
 }
 
 var (
@@ -166,9 +175,9 @@ var (
 	_ transport.Metadata = (*Conn)(nil)
 )
 
-func newConn(qc *quicgo.Conn, st *quicgo.Stream, br *bufio.Reader, o Options, onClose func()) *Conn {
+func newConn(qc *quicgo.Conn, st *quicgo.Stream, br *bufio.Reader, o Options, onClose func(), sl *slot) *Conn {
 	c := &Conn{
-		qc: qc, st: st, br: br, opts: o,
+		qc: qc, st: st, br: br, opts: o, slot: sl,
 		in:      inbox.New(o.MaxMessageSize, errClosed),
 		wsem:    make(chan struct{}, 1),
 		closed:  make(chan struct{}),
@@ -394,7 +403,7 @@ func Dial(ctx context.Context, addr string, tlsConf *tls.Config, opts *Options) 
 		_ = qc.CloseWithError(codeProtocol, "stream setup failed")
 		return nil, fmt.Errorf("aper/transport/quic: dial %s: %w", addr, err)
 	}
-	return newConn(qc, st, bufio.NewReader(st), o, nil), nil
+	return newConn(qc, st, bufio.NewReader(st), o, nil, nil), nil
 }
 
 // Dialer returns a transport.Dialer that dials addr with tlsConf and opts.
@@ -412,8 +421,11 @@ func Dialer(addr string, tlsConf *tls.Config, opts *Options) transport.Dialer {
 //
 // Concurrency: all methods may be called concurrently. A goroutine accepts QUIC connections
 // and one per new connection waits (up to HandshakeTimeout) for its stream and hello, so a
-// slow client does not hold up others. Close stops them, closes connections not yet accepted,
-// and leaves accepted ones open; the UDP socket is released when the last of them closes.
+// slow client does not hold up others, and then for Accept. A connection that ends while it
+// waits for Accept (its client closed it or went silent past MaxIdleTimeout) is dropped, and at
+// most Options.Backlog connections wait: past that, new ones are refused. Close stops them,
+// closes connections not yet accepted, and leaves accepted ones open; the UDP socket is
+// released when the last of them closes.
 type Listener struct {
 	tr     *quicgo.Transport
 	ql     *quicgo.Listener
@@ -424,10 +436,58 @@ type Listener struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 
-	mu     sync.Mutex
-	live   int  // accepted connections not yet closed
-	closed bool // Close was called
-	udpOff bool // the transport has been closed
+	mu      sync.Mutex
+	live    int          // accepted connections not yet closed
+	waiting int          // connections holding a slot of the backlog
+	closed  bool         // Close was called
+	udpOff  bool         // the transport has been closed
+	event   func(string) // a test's hook: "parked" (offered to Accept), "dropped"
+}
+
+// errBacklogFull refuses a connection past the backlog.
+var errBacklogFull = errors.New("aper/transport/quic: backlog full")
+
+// slot is a connection's place in the backlog, from its first packet until Accept takes it or
+// it ends.
+type slot struct {
+	l    *Listener
+	once sync.Once
+}
+
+type slotKey struct{}
+
+func (s *slot) release() {
+	if s == nil {
+		return
+	}
+	s.once.Do(func() {
+		s.l.mu.Lock()
+		s.l.waiting--
+		s.l.mu.Unlock()
+	})
+}
+
+// admit is the quic-go transport's ConnContext: it gives a new connection a slot of the
+// backlog, released when Accept takes it or it ends, or refuses it when there is none.
+func (l *Listener) admit(ctx context.Context, _ *quicgo.ClientInfo) (context.Context, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.waiting >= l.opts.Backlog {
+		return nil, errBacklogFull
+	}
+	l.waiting++
+	s := &slot{l: l}
+	context.AfterFunc(ctx, s.release) // quic-go ends ctx when the connection ends
+	return context.WithValue(ctx, slotKey{}, s), nil
+}
+
+func (l *Listener) notify(event string) {
+	l.mu.Lock()
+	f := l.event
+	l.mu.Unlock()
+	if f != nil {
+		f(event)
+	}
 }
 
 var _ transport.Listener = (*Listener)(nil)
@@ -444,14 +504,15 @@ func Listen(addr string, tlsConf *tls.Config, opts *Options) (*Listener, error) 
 	if err != nil {
 		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
 	}
-	tr := &quicgo.Transport{Conn: udp}
+	l := &Listener{opts: o, ready: make(chan *Conn)}
+	tr := &quicgo.Transport{Conn: udp, ConnContext: l.admit}
 	ql, err := tr.Listen(withALPN(tlsConf), o.quicConfig())
 	if err != nil {
 		_ = tr.Close()
 		_ = udp.Close()
 		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
 	}
-	l := &Listener{tr: tr, ql: ql, opts: o, ready: make(chan *Conn)}
+	l.tr, l.ql = tr, ql
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -470,14 +531,17 @@ func (l *Listener) acceptLoop() {
 	}
 }
 
-// handshake waits for the client's stream and hello, then offers the connection to Accept.
+// handshake waits for the client's stream and hello, then offers the connection to Accept
+// until Accept takes it, the connection ends, or the listener closes.
 func (l *Listener) handshake(qc *quicgo.Conn) {
 	defer l.wg.Done()
+	sl, _ := qc.Context().Value(slotKey{}).(*slot)
 	ctx, cancel := context.WithTimeout(l.ctx, l.opts.HandshakeTimeout)
 	defer cancel()
 	st, err := qc.AcceptStream(ctx)
 	if err != nil {
 		_ = qc.CloseWithError(codeProtocol, "no stream")
+		sl.release()
 		return
 	}
 	stop := context.AfterFunc(ctx, func() { _ = st.SetReadDeadline(time.Now()) })
@@ -485,17 +549,23 @@ func (l *Listener) handshake(qc *quicgo.Conn) {
 	err = frame.ReadHello(br)
 	if !stop() || err != nil {
 		_ = qc.CloseWithError(codeProtocol, "bad hello")
+		sl.release()
 		return
 	}
 	l.mu.Lock()
 	l.live++
 	l.mu.Unlock()
-	c := newConn(qc, st, br, l.opts, l.release)
+	c := newConn(qc, st, br, l.opts, l.release, sl)
+	l.notify("parked")
 	select {
-	case l.ready <- c:
+	case l.ready <- c: // Accept has released the slot
+		return
 	case <-l.ctx.Done():
-		_ = c.Close()
+	case <-c.rdone: // the connection ended while it waited: nobody will want it
 	}
+	_ = c.Close()
+	sl.release()
+	l.notify("dropped")
 }
 
 // release is called when an accepted (or offered) connection closes.
@@ -522,6 +592,7 @@ func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
 	}
 	select {
 	case c := <-l.ready:
+		c.slot.release()
 		return c, nil
 	case <-l.ctx.Done():
 		return nil, fmt.Errorf("aper/transport/quic: accept: %w", net.ErrClosed)

@@ -53,9 +53,9 @@ func TestConformance(t *testing.T) {
 			require.NoError(t, err)
 			_, err = st.Write(frame.Hello)
 			require.NoError(t, err)
-			_, err = st.Write(frame.AppendHeader(nil, size)) // the body never follows: no need
+			c, err := l.Accept(ctx) // before the oversized frame: a connection that fails first is dropped
 			require.NoError(t, err)
-			c, err := l.Accept(ctx)
+			_, err = st.Write(frame.AppendHeader(nil, size)) // the body never follows: no need
 			require.NoError(t, err)
 			return c
 		},
@@ -240,5 +240,72 @@ func TestWriteFailureClosesConnection(t *testing.T) {
 	case <-qc.Context().Done(): // the peer learns it
 	case <-ctx.Done():
 		t.Fatal("the peer was not told the connection is closed")
+	}
+}
+
+// A connection whose client leaves while it waits for Accept is dropped: Accept returns the
+// next live one, not the dead one.
+func TestDeadConnectionDropped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, nil)
+	events := make(chan string, 4)
+	quic.OnEvent(l, func(e string) { events <- e })
+	next := func() string {
+		t.Helper()
+		select {
+		case e := <-events:
+			return e
+		case <-ctx.Done():
+			t.Fatal("no listener event")
+			return ""
+		}
+	}
+
+	gone, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
+	require.NoError(t, err)
+	require.Equal(t, "parked", next())
+	require.NoError(t, gone.Close())
+	require.Equal(t, "dropped", next(), "the dead connection leaves the backlog")
+
+	live, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
+	require.NoError(t, err)
+	defer live.Close()
+	require.NoError(t, live.Send(ctx, []byte("live")))
+	sc, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+	got, err := sc.Recv(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "live", string(got))
+}
+
+// Past Backlog connections waiting for Accept, new ones are refused in the handshake; Accept
+// makes room.
+func TestBacklog(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, &quic.Options{Backlog: 2})
+	for range 2 {
+		c, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
+		require.NoError(t, err)
+		defer c.Close()
+	}
+	_, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
+	var te *quicgo.TransportError
+	require.ErrorAs(t, err, &te, "a third connection is refused")
+	assert.Equal(t, quicgo.ConnectionRefused, te.ErrorCode)
+	assert.True(t, te.Remote)
+
+	sc, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+	c, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
+	require.NoError(t, err, "Accept made room")
+	defer c.Close()
+	for range 2 {
+		sc, err := l.Accept(ctx)
+		require.NoError(t, err)
+		defer sc.Close()
 	}
 }
