@@ -218,7 +218,7 @@ func (z *ZenoIndex) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// MarshalCBOR encodes the index as a CBOR byte string.
+// MarshalCBOR encodes the index as a CBOR byte string, with the shortest length header.
 func (z ZenoIndex) MarshalCBOR() ([]byte, error) {
 	n := len(z.b)
 	var out []byte
@@ -229,6 +229,8 @@ func (z ZenoIndex) MarshalCBOR() ([]byte, error) {
 		out = append(make([]byte, 0, 2+n), 0x58, byte(n))
 	case n <= 0xffff:
 		out = append(make([]byte, 0, 3+n), 0x59, byte(n>>8), byte(n))
+	case uint64(n) <= 0xffffffff:
+		out = binary.BigEndian.AppendUint32(append(make([]byte, 0, 5+n), 0x5a), uint32(n))
 	default:
 		out = binary.BigEndian.AppendUint64(append(make([]byte, 0, 9+n), 0x5b), uint64(n))
 	}
