@@ -36,22 +36,33 @@ type ServerOptions struct {
 	// Addr is what Addr reports for a Server made with NewServer and mounted in another HTTP
 	// server; nil reports the Addr "http.Handler". Listen sets it to the listening address.
 	Addr net.Addr
+
+	// Backlog is the most upgraded connections that wait for Accept; 0 means DefaultBacklog.
+	// Past it, upgrade requests are refused with 503 Service Unavailable, before the upgrade.
+	Backlog int
 }
+
+// DefaultBacklog is the default of ServerOptions.Backlog.
+const DefaultBacklog = 128
 
 // Server is the server side: an http.Handler that upgrades requests to WebSocket connections,
 // and a transport.Listener whose Accept returns them. Mount it at any path of any router, or
 // start it with Listen.
 //
 // Concurrency: all methods may be called concurrently. ServeHTTP hands each upgraded
-// connection to one Accept call and waits, with the request, until Accept takes it or the
-// Server is closed. Close stops accepting (later requests get 503), waits for the waiting
-// handlers, and leaves accepted connections open.
+// connection to one Accept call and waits, with the request, until Accept takes it, the
+// connection ends (its client closed it, or stopped answering pings), or the Server is closed;
+// a connection that ended is dropped. At most Backlog connections wait. Close stops accepting
+// (later requests get 503), waits for the waiting handlers, and leaves accepted connections
+// open.
 type Server struct {
 	opts    ServerOptions
 	conns   chan *Conn
 	done    chan struct{}
 	mu      sync.Mutex
 	closed  bool
+	waiting int            // upgrades in progress and connections waiting for Accept
+	event   func(string)   // a test's hook: "parked" (offered to Accept), "dropped"
 	wg      sync.WaitGroup // ServeHTTP calls in progress
 	httpSrv *http.Server   // set by Listen
 	serveWG sync.WaitGroup
@@ -69,6 +80,9 @@ func NewServer(opts *ServerOptions) *Server {
 		o = *opts
 	}
 	o.ConnOptions = o.withDefaults()
+	if o.Backlog <= 0 {
+		o.Backlog = DefaultBacklog
+	}
 	return &Server{opts: o, conns: make(chan *Conn), done: make(chan struct{})}
 }
 
@@ -103,6 +117,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "aper/transport/websocket: server closed", http.StatusServiceUnavailable)
 		return
 	}
+	if s.waiting >= s.opts.Backlog {
+		s.mu.Unlock()
+		http.Error(w, "aper/transport/websocket: too many connections waiting to be accepted",
+			http.StatusServiceUnavailable)
+		return
+	}
+	s.waiting++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -113,15 +134,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: s.opts.InsecureSkipVerify,
 	})
 	if err != nil {
+		s.leave()
 		return // Accept has written the HTTP error
 	}
 	c := newConn(ws, r, s.opts.ConnOptions)
+	s.notify("parked")
 	select {
-	case s.conns <- c:
+	case s.conns <- c: // Accept has counted it out
+		return
 	case <-s.done:
-		_ = c.Close()
-	case <-r.Context().Done():
-		_ = c.Close()
+	case <-c.readDone: // the connection ended while it waited: nobody will want it
+	case <-r.Context().Done(): // not after the hijack of HTTP/1, but a router may differ
+	}
+	_ = c.Close()
+	s.leave()
+	s.notify("dropped")
+}
+
+// leave counts a connection out of the backlog.
+func (s *Server) leave() {
+	s.mu.Lock()
+	s.waiting--
+	s.mu.Unlock()
+}
+
+func (s *Server) notify(event string) {
+	s.mu.Lock()
+	f := s.event
+	s.mu.Unlock()
+	if f != nil {
+		f(event)
 	}
 }
 
@@ -134,6 +176,7 @@ func (s *Server) Accept(ctx context.Context) (transport.Conn, error) {
 	}
 	select {
 	case c := <-s.conns:
+		s.leave()
 		return c, nil
 	case <-s.done:
 		return nil, fmt.Errorf("aper/transport/websocket: accept: %w", net.ErrClosed)

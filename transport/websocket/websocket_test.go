@@ -225,3 +225,79 @@ func TestSlowHandshakeDropped(t *testing.T) {
 	_, err = io.Copy(io.Discard, conn)
 	require.NoError(t, err, "the server closes the connection (EOF), long before the deadline")
 }
+
+// A connection whose client leaves while it waits for Accept is dropped: Accept returns the
+// next live one, not the dead one.
+func TestDeadConnectionDropped(t *testing.T) {
+	for _, leave := range []struct {
+		name string
+		do   func(*cws.Conn) error
+	}{
+		{"Close", func(c *cws.Conn) error { return c.Close(cws.StatusNormalClosure, "") }},
+		{"CloseNow", func(c *cws.Conn) error { return c.CloseNow() }},
+	} {
+		t.Run(leave.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+			defer cancel()
+			s := listen(t, nil)
+			events := make(chan string, 4)
+			websocket.OnEvent(s, func(e string) { events <- e })
+			next := func() string {
+				t.Helper()
+				select {
+				case e := <-events:
+					return e
+				case <-ctx.Done():
+					t.Fatal("no server event")
+					return ""
+				}
+			}
+
+			gone, _, err := cws.Dial(ctx, url(s), &cws.DialOptions{Subprotocols: []string{websocket.SubprotocolCBOR}})
+			require.NoError(t, err)
+			require.Equal(t, "parked", next())
+			_ = leave.do(gone)
+			require.Equal(t, "dropped", next(), "the dead connection leaves the backlog")
+
+			live, err := websocket.Dial(ctx, url(s), nil)
+			require.NoError(t, err)
+			defer live.Close()
+			require.NoError(t, live.Send(ctx, []byte("live")))
+			sc, err := s.Accept(ctx)
+			require.NoError(t, err)
+			defer sc.Close()
+			got, err := sc.Recv(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, "live", string(got))
+		})
+	}
+}
+
+// Past Backlog connections waiting for Accept, upgrade requests are refused with 503; Accept
+// makes room.
+func TestBacklog(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	s := listen(t, &websocket.ServerOptions{Backlog: 2})
+	for range 2 {
+		c, err := websocket.Dial(ctx, url(s), nil)
+		require.NoError(t, err)
+		defer c.Close()
+	}
+	_, resp, err := cws.Dial(ctx, url(s), nil)
+	require.Error(t, err, "a third connection is refused")
+	require.NotNil(t, resp)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+
+	sc, err := s.Accept(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+	c, err := websocket.Dial(ctx, url(s), nil)
+	require.NoError(t, err, "Accept made room")
+	defer c.Close()
+	for range 2 {
+		sc, err := s.Accept(ctx)
+		require.NoError(t, err)
+		defer sc.Close()
+	}
+}
