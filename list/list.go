@@ -221,16 +221,25 @@ func (l *List[V, T]) above(k ZenoIndex) ZenoIndex {
 // between returns a fresh index between a and b (either may be zero for an open end), close
 // to a for nearLow (an insert after a) and close to b for nearHigh (an insert before b). The list
 // knows which neighbour a position is anchored to, so it need not guess as [Between] does.
-func between(a, b ZenoIndex, l lean) ZenoIndex {
+//
+// It reports false, with the zero index, when a is not below b. A List's own indexes are
+// distinct and ordered, so its neighbours never are; a [Siblings] written by a user may be
+// (see [Resolve]).
+func between(a, b ZenoIndex, l lean) (ZenoIndex, bool) {
 	if a.b == "" || b.b == "" {
 		z, _ := Between(a, b) // an open end never fails
-		return z
+		return z, true
 	}
 	if a.b >= b.b {
-		// The list's indexes are distinct and ordered, so this cannot happen.
-		panic(fmt.Sprintf("aper/list: internal error: %s is not below %s", a, b))
+		return ZenoIndex{}, false
 	}
-	return ZenoIndex{b: allocate(a.b, b.b, l)}
+	return ZenoIndex{b: allocate(a.b, b.b, l)}, true
+}
+
+// newIndex is between for the list's own neighbours, which are always ordered.
+func newIndex(a, b ZenoIndex, l lean) ZenoIndex {
+	z, _ := between(a, b, l)
+	return z
 }
 
 // PositionBefore returns the position just before item id, with the index it would get now as
@@ -241,7 +250,7 @@ func (l *List[V, T]) PositionBefore(id uuid.UUID) ListPosition {
 	if !ok {
 		return Before(id, ZenoIndex{})
 	}
-	return Before(id, between(l.below(k), k, nearHigh))
+	return Before(id, newIndex(l.below(k), k, nearHigh))
 }
 
 // PositionAfter returns the position just after item id, with the index it would get now as the
@@ -252,7 +261,7 @@ func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
 	if !ok {
 		return After(id, ZenoIndex{})
 	}
-	return After(id, between(k, l.above(k), nearLow))
+	return After(id, newIndex(k, l.above(k), nearLow))
 }
 
 // PositionAt returns the position where a new item ends up at position i (0 is the first; i is
@@ -266,7 +275,7 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 		return End()
 	case i == 0:
 		first, _ := l.items.At(0)
-		return Before(first.id, between(ZenoIndex{}, first.key, nearHigh))
+		return Before(first.id, newIndex(ZenoIndex{}, first.key, nearHigh))
 	}
 	prev, _ := l.items.At(i - 1)
 	var next ZenoIndex
@@ -274,7 +283,7 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 		it, _ := l.items.At(i)
 		next = it.key
 	}
-	return After(prev.id, between(prev.key, next, nearLow))
+	return After(prev.id, newIndex(prev.key, next, nearLow))
 }
 
 // Insert returns a new id and the transition that inserts v with that id at pos. It does not
@@ -344,14 +353,14 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
 	}
 	if i == 0 {
 		next := at(0)
-		return l.Move(id, Before(next.id, between(ZenoIndex{}, next.key, nearHigh)))
+		return l.Move(id, Before(next.id, newIndex(ZenoIndex{}, next.key, nearHigh)))
 	}
 	prev := at(i - 1)
 	var next ZenoIndex
 	if i < n {
 		next = at(i).key
 	}
-	return l.Move(id, After(prev.id, between(prev.key, next, nearLow)))
+	return l.Move(id, After(prev.id, newIndex(prev.key, next, nearLow)))
 }
 
 // Delete returns the transition that deletes item id. It does not change l. Deleting an id that

@@ -369,3 +369,53 @@ func TestInsertOfAnotherItemsValueDoesNotAlias(t *testing.T) {
 	assert.Equal(t, []int64{1}, values(&b))
 	assert.Equal(t, int64(1), ins.Value.Value())
 }
+
+// siblings is a Siblings of a user's own, which may contradict itself.
+type siblings struct {
+	keys         map[uuid.UUID]list.ZenoIndex
+	below, above func(list.ZenoIndex) list.ZenoIndex
+	taken        bool
+}
+
+func (s siblings) KeyOf(id uuid.UUID) (list.ZenoIndex, bool) { k, ok := s.keys[id]; return k, ok }
+func (s siblings) Below(k list.ZenoIndex) list.ZenoIndex     { return s.below(k) }
+func (s siblings) Above(k list.ZenoIndex) list.ZenoIndex     { return s.above(k) }
+func (s siblings) Taken(list.ZenoIndex) bool                 { return s.taken }
+
+// TestResolveWithContradictorySiblings checks that Resolve returns an Invalid conflict, not a
+// panic, when a Siblings reports a Below or Above on the wrong side of its argument.
+func TestResolveWithContradictorySiblings(t *testing.T) {
+	id := uuid.New()
+	k := list.MustParseZenoIndex("80")
+	same := func(z list.ZenoIndex) list.ZenoIndex { return z }
+	higher := func(list.ZenoIndex) list.ZenoIndex { return list.MustParseZenoIndex("c0") }
+	lower := func(list.ZenoIndex) list.ZenoIndex { return list.MustParseZenoIndex("40") }
+	tests := []struct {
+		name string
+		pos  list.ListPosition
+		s    siblings
+	}{
+		{"after, Above below the anchor", list.After(id, list.ZenoIndex{}), siblings{below: lower, above: lower}},
+		{"after, Above is the anchor", list.After(id, list.ZenoIndex{}), siblings{below: lower, above: same}},
+		{"before, Below above the anchor", list.Before(id, list.ZenoIndex{}), siblings{below: higher, above: higher}},
+		{"before, Below is the anchor", list.Before(id, list.ZenoIndex{}), siblings{below: same, above: higher}},
+		{"at a taken index, Above below it", list.At(k), siblings{below: lower, above: lower, taken: true}},
+		{"anchor with no index", list.After(id, list.ZenoIndex{}), siblings{keys: map[uuid.UUID]list.ZenoIndex{id: {}}, below: lower, above: higher}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.s.keys == nil {
+				tt.s.keys = map[uuid.UUID]list.ZenoIndex{id: k}
+			}
+			var z list.ZenoIndex
+			var err error
+			require.NotPanics(t, func() { z, err = list.Resolve(tt.pos, tt.s) })
+			assert.True(t, errors.Is(err, conflict.ErrInvalid), "%v", err)
+			assert.True(t, z.IsZero())
+		})
+	}
+	// Consistent siblings still resolve.
+	z, err := list.Resolve(list.After(id, list.ZenoIndex{}), siblings{keys: map[uuid.UUID]list.ZenoIndex{id: k}, below: lower, above: higher})
+	require.NoError(t, err)
+	assert.True(t, k.Less(z) && z.Less(list.MustParseZenoIndex("c0")))
+}

@@ -109,8 +109,10 @@ type Siblings interface {
 // captured fallback index. A resolved index that an item already has is moved just past it, so
 // replicas that computed the same index still agree on one order.
 //
-// Errors are conflicts: Invalid for At with no index or an unknown kind, NotFound (with the
-// anchor's id as the path) for an anchor that is gone with no fallback.
+// Errors are conflicts: NotFound (with the anchor's id as the path) for an anchor that is gone
+// with no fallback; Invalid for At with no index, an unknown kind, and for siblings that
+// contradict themselves (a Below or Above that is not below or above its argument). Resolve
+// never panics on what s reports.
 func Resolve(p ListPosition, s Siblings) (ZenoIndex, error) {
 	switch p.Kind {
 	case PosBeginning:
@@ -129,28 +131,41 @@ func Resolve(p ListPosition, s Siblings) (ZenoIndex, error) {
 		if p.Index.IsZero() {
 			return ZenoIndex{}, conflict.New(conflict.Invalid, "position at no index")
 		}
-		return place(s, p.Index), nil
+		return place(s, p.Index)
 	case PosBefore, PosAfter:
 		k, ok := s.KeyOf(p.ID)
 		if !ok {
 			if p.Index.IsZero() {
 				return ZenoIndex{}, conflict.WithPath(conflict.New(conflict.NotFound, "the anchor is gone and the position has no fallback index"), p.ID.String())
 			}
-			return place(s, p.Index), nil
+			return place(s, p.Index)
+		}
+		if k.IsZero() {
+			return ZenoIndex{}, conflict.WithPath(conflict.New(conflict.Invalid, "the siblings give the anchor no index"), p.ID.String())
 		}
 		if p.Kind == PosBefore {
-			return between(s.Below(k), k, nearHigh), nil
+			return checked(s.Below(k), k, nearHigh)
 		}
-		return between(k, s.Above(k), nearLow), nil
+		return checked(k, s.Above(k), nearLow)
 	default:
 		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("unknown position kind %d", p.Kind))
 	}
 }
 
 // place returns z if no sibling has it, or an index just past it otherwise.
-func place(s Siblings, z ZenoIndex) ZenoIndex {
+func place(s Siblings, z ZenoIndex) (ZenoIndex, error) {
 	if !s.Taken(z) {
-		return z
+		return z, nil
 	}
-	return between(z, s.Above(z), nearLow)
+	return checked(z, s.Above(z), nearLow)
+}
+
+// checked is between for neighbours that a [Siblings] reported: an Invalid conflict, not a
+// panic, when they are out of order.
+func checked(a, b ZenoIndex, l lean) (ZenoIndex, error) {
+	z, ok := between(a, b, l)
+	if !ok {
+		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("the siblings are out of order: %s is not below %s", a, b))
+	}
+	return z, nil
 }
