@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -320,11 +321,11 @@ var (
 
 // View draws the replicas, the server, the waiting messages, the log and the keys, fitted to
 // the terminal's size: no line is wider than it, and the lists of messages and of what
-// happened get the lines the rest leaves (8 each while the size is unknown).
+// happened get the lines the rest leaves (8 entries each while the size is unknown).
 func (m *Model) View() string {
 	w, h := m.width, m.height
 	if w <= 0 {
-		w = 3 * 36 // the panels' natural width
+		w = WideWidth
 	}
 	w = max(w, 20)
 	var panels string
@@ -346,8 +347,9 @@ func (m *Model) View() string {
 	foot = append(foot, m.keyHelp(w))
 	footer := strings.Join(foot, "\n")
 
-	// The two lists share what is left, the messages at most a third of it.
-	pendBudget, logBudget := 8, 8
+	// The two lists share what is left, the messages at most a third of it; while the height
+	// is unknown, each shows 8 entries.
+	pendBudget, logBudget := 8, math.MaxInt
 	if h > 0 {
 		left := h - lineCount(panels) - lineCount(footer) - 2 // the two headings
 		pendBudget = min(max(left/3, 1), len(m.pending))
