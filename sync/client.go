@@ -104,6 +104,7 @@ type clientConfig struct {
 	handshake              time.Duration
 	maxMessage             int
 	token                  string
+	key                    string
 	presenceInterval       time.Duration
 	maxPending             int
 }
@@ -152,6 +153,22 @@ func WithHandshakeTimeout(d time.Duration) ClientOption {
 func WithToken(token string) ClientOption {
 	return func(c *clientConfig) error {
 		c.token = token
+		return nil
+	}
+}
+
+// WithClientKey sets the client's secret key, which the client sends in every hello and the
+// server derives the client's id from (unless the authentication hook gives one): a client that
+// is given the key of an earlier one (kept in a file or in a browser's storage) is the same
+// client, with the same id, in every room, and numbers its transitions on from where the earlier
+// one stopped. The key must stay secret: whoever holds it can act as the client. It must be 16
+// to 128 bytes; without this option each Dial makes a random one.
+func WithClientKey(key string) ClientOption {
+	return func(c *clientConfig) error {
+		if len(key) < minClientKey || len(key) > maxClientKey {
+			return fmt.Errorf("%w: client key of %d bytes, want %d to %d", ErrInvalidOption, len(key), minClientKey, maxClientKey)
+		}
+		c.key = key
 		return nil
 	}
 }
@@ -215,6 +232,9 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.key == "" {
+		cfg.key = newClientKey()
 	}
 	cctx, cancel := context.WithCancelCause(context.Background())
 	c := &Client[S, T]{
@@ -444,7 +464,7 @@ func (c *Client[S, T]) forward() {
 func fatal(err error) bool {
 	var se *ServerError
 	if errors.As(err, &se) {
-		return se.Fatal && se.Code != codeSuperseded
+		return se.Fatal
 	}
 	var ve *VersionError
 	return errors.As(err, &ve)
@@ -511,7 +531,7 @@ func (c *Client[S, T]) connect(ctx context.Context) (*clientConn, error) {
 	cc := &clientConn{conn: conn, wire: w, q: newOutq(0)}
 	c.mu.Lock()
 	h := c.core.hello(c.room)
-	h.Token = c.cfg.token
+	h.Token, h.Key = c.cfg.token, c.cfg.key
 	c.mu.Unlock()
 	b, err := w.encode(&h)
 	if err == nil {
@@ -591,12 +611,12 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 				return &VersionError{Peer: f.V, Ours: ProtocolVersion}
 			}
 			if f.Snapshot {
-				if err := cc.wire.payload.Unmarshal(f.Data, &it.snap); err != nil {
+				if err := unmarshal(cc.wire.payload, f.Data, &it.snap); err != nil {
 					return fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)
 				}
 			}
 		case frameConfirmed:
-			if err := cc.wire.payload.Unmarshal(f.Data, &it.t); err != nil {
+			if err := unmarshal(cc.wire.payload, f.Data, &it.t); err != nil {
 				return fmt.Errorf("%w: confirmed %d: %v", ErrProtocol, f.Seq, err)
 			}
 		case frameError:

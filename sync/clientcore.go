@@ -17,6 +17,11 @@ type Rejection[T any] struct {
 	Conflict *conflict.Conflict
 	// Err is the reason as an error: a *RefusedError when the server refused the transition
 	// before applying it (the permission hook: ErrForbidden; a limit: ErrLimit), else Conflict.
+	//
+	// Err is ErrOutcomeUnknown in one rare case: the client came back with a snapshot after
+	// the server had forgotten some of its outcomes (a restart, or more rejections while it was
+	// away than the server keeps), and the server could not say whether it applied the
+	// transition. It left the optimistic view; the snapshot holds it if it was applied.
 	Err error
 }
 
@@ -126,19 +131,32 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	if c.id != "" && f.Client != c.id {
 		return nil, fmt.Errorf("%w: welcome for client %q, this is %q", ErrProtocol, f.Client, c.id)
 	}
+	fresh := c.id == ""
 	c.id = f.Client
 	if f.Time != 0 {
 		c.offset = time.Unix(0, f.Time).Sub(now)
 	}
 	c.resolved = f.Local
 	c.records = f.Rejected
+	if fresh {
+		// The first welcome of this client. The room may know its id already (a key kept from
+		// an earlier client, or a user id the auth hook gives): number on from what the server
+		// processed for it; the rejections it remembers are that earlier client's.
+		c.nextLocal = max(c.nextLocal, f.Local)
+		c.records = nil
+	}
 	if f.Snapshot {
 		c.confirmed, c.seq, c.hasState, c.resync = snap, f.Seq, true, false
 		c.viewIsC = false
-		// Pending transitions the server has processed are in the snapshot, or were rejected.
+		// Pending transitions the server has processed are in the snapshot, or were rejected:
+		// a rejection the server still remembers says which. Above Unsure it remembers every
+		// one; at or below, one it forgot may be either.
 		for len(c.pending) > 0 && c.pending[0].local <= c.resolved {
-			if rr := c.record(c.pending[0].local); rr != nil {
-				c.rejections = append(c.rejections, newRejection(c.pending[0].t, rr.Conflict, rr.Code))
+			p := c.pending[0]
+			if rr := c.record(p.local); rr != nil {
+				c.rejections = append(c.rejections, newRejection(p.t, rr.Conflict, rr.Code))
+			} else if p.local <= f.Unsure {
+				c.rejections = append(c.rejections, Rejection[T]{Transition: p.t, Conflict: errUnsure, Err: ErrOutcomeUnknown})
 			}
 			c.pop()
 		}
@@ -163,6 +181,9 @@ func (c *clientCore[S, T]) record(local uint64) *rejectionRecord {
 	}
 	return nil
 }
+
+// errUnsure is the conflict of a pending transition whose outcome the server no longer knows.
+var errUnsure = conflict.New(conflict.Rejected, "aper/sync: the server no longer knows whether it applied this transition: it may be in the state")
 
 var errForgotten = conflict.New(conflict.Rejected, "aper/sync: the server rejected this transition while the client was away and no longer remembers why")
 

@@ -657,3 +657,77 @@ func TestKeptViewIsRebuiltForText(t *testing.T) {
 	s.recvAll(a)
 	apertest.Equal(t, a.core.view, s.room.state)
 }
+
+// A client that comes back with a snapshot after the room rejected more of its transitions than
+// it keeps records of (8 in these sims) learns which outcomes the room forgot: those pending
+// transitions are reported with ErrOutcomeUnknown instead of vanishing as if applied, and the
+// ones the room remembers come back with their conflicts.
+func TestSnapshotReportsForgottenOutcomes(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 2, wireCBOR)
+	a, b := s.connect(nil), s.connect(nil)
+	var m *cmap
+	s.apply(a, m.Set("k", aper.NewCounter(0)))
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+	for range 10 { // applied in a's view; b deletes k first, so the room rejects every one
+		if err := s.apply(a, m.Update("k", add(1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.apply(b, m.Delete("k"))
+	s.submitAll(b)
+	s.submitAll(a)
+	a.peer.frames = nil // the rejections are lost with the connection
+	for range 3 {       // the log (2 entries) moves on: a gets a snapshot
+		s.apply(b, m.Set("b", aper.NewCounter(1)))
+	}
+	s.submitAll(b)
+	s.recvAll(b)
+	a = s.connect(a)
+	if len(a.core.pending) != 0 || len(a.rej) != 10 {
+		t.Fatalf("pending %d, rejections %d, want 0 and 10", len(a.core.pending), len(a.rej))
+	}
+	for i, r := range a.rej {
+		unknown := errors.Is(r.Err, ErrOutcomeUnknown)
+		if want := i < 2; unknown != want { // records of locals 4..11 kept, 2 and 3 forgotten
+			t.Errorf("rejection %d: unknown outcome %v, want %v (%v)", i, unknown, want, r.Err)
+		}
+		if !unknown && !errors.Is(r.Err, conflict.ErrNotFound) {
+			t.Errorf("rejection %d: %v, want not found", i, r.Err)
+		}
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+}
+
+// A new client with an id the room already knows (a kept key, a user id from the auth hook)
+// numbers its transitions on from what the room processed for that id: the room does not
+// ignore them as duplicates of the earlier client's.
+func TestNewClientWithKnownIDNumbersOn(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 16, wireCBOR)
+	a := s.connect(nil)
+	for range 3 {
+		s.apply(a, add(1))
+	}
+	s.submitAll(a)
+	s.recvAll(a)
+	again := &simClient[*aper.Counter, aper.CounterTransition]{}
+	h := again.core.hello("r")
+	h.Client = a.core.id // as the server's identify sets it for the same key
+	again.peer = &fakePeer{}
+	again.sess = s.room.join(again.peer, s.w, &h, Identity{}, s.now)
+	s.flushRoom()
+	s.recvAll(again)
+	if !a.peer.closed {
+		t.Fatal("the earlier connection of the id was not superseded")
+	}
+	s.apply(again, add(10))
+	s.submitAll(again)
+	s.recvAll(again)
+	if got := s.room.state.Value(); got != 13 {
+		t.Fatalf("room value %d, want 13: the new client's transition was ignored", got)
+	}
+	if len(again.core.pending) != 0 || again.core.view.Value() != 13 {
+		t.Fatalf("new client: pending %d, view %d", len(again.core.pending), again.core.view.Value())
+	}
+}

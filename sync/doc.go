@@ -75,8 +75,13 @@
 //
 // # Exactly once across reconnections
 //
-// The server gives each client a ClientID on its first hello, which the client presents again
-// when it reconnects; the client numbers its transitions 1, 2, 3, ... (its local seq). The room
+// Each client has a secret key, random unless [WithClientKey] gives it, that it sends in every
+// hello. Its ClientID is the authentication hook's [Identity.Client] when the hook names one,
+// else a hash of the key, so that no other client can claim it (ids are public: confirmed
+// frames and presence carry them) and a client that keeps its key keeps its id. One connection
+// per id: a second supersedes the first, whose Client stops with an error matching
+// [ErrSuperseded]. The client numbers its transitions 1, 2, 3, ... (its local seq; a new client
+// with an id the room knows numbers on from where the earlier one stopped). The room
 // remembers, per client, the highest local seq it has processed (applied or rejected) and ignores
 // a submit at or below it, so each (ClientID, local seq) is applied at most once; a submit must
 // carry the next local seq (a gap is a protocol error that closes the connection, so that no
@@ -85,7 +90,9 @@
 // it missed from a bounded in-memory log (WithResumeLog), or with a snapshot when the log has
 // moved on, plus the highest local seq processed and the rejections it still remembers. The
 // client then knows the fate of each pending transition and re-sends exactly those the server
-// has not seen.
+// has not seen. In one rare case it cannot: a snapshot after the server forgot rejections (it
+// restarted, or rejected more than 64 of the client's transitions while it was away); a pending transition it cannot place is reported on
+// [Client.Rejections] with [ErrOutcomeUnknown], and the snapshot holds it if it was applied.
 //
 // # Durability
 //
@@ -106,7 +113,9 @@
 // to the room's other clients: unordered, last value wins, not part of the state, never
 // journaled; a joiner gets everyone's in its welcome. It is removed for everyone when the client
 // closes or its connection ends, including a connection silent for [WithConnTimeout] (no ghost
-// cursors). The client sends at most one value per [WithPresenceInterval] and always the last.
+// cursors). The client sends at most one value per [WithPresenceInterval] and always the last;
+// the server passes on at most one per connection per [WithPresenceThrottle] (default 25ms),
+// also always the last, whatever a client sends.
 // The server drops a value larger than [WithMaxPresenceSize] (default 4 KiB) or nested deeper
 // than 16 levels.
 // [Client.Presence] and [Client.PresenceChanges] read the others'.

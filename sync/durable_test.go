@@ -267,3 +267,63 @@ func TestPresenceAcrossCodecsWebSocket(t *testing.T) {
 		timer.Stop()
 	}
 }
+
+// gatedJournal holds each Append while gate is set, until the test lets it go.
+type gatedJournal struct {
+	journal.Journal
+	gate    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedJournal) Append(ctx context.Context, room string, last uint64, es []journal.Entry) error {
+	if g.gate.Load() {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.Journal.Append(ctx, room, last, es)
+}
+
+// Server.Snapshot answers with what is durable: a Snapshot handled in the same batch as a
+// transition waits until the batch's append returns.
+func TestSnapshotWaitsForTheJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := journal.NewMemory()
+		defer mem.Close()
+		j := &gatedJournal{Journal: mem, entered: make(chan struct{}), release: make(chan struct{})}
+		n := memory.NewNetwork(nil)
+		t.Cleanup(func() { n.Close() })
+		srv := newMapServer(t, apersync.WithJournal(j))
+		l, _ := n.Listen("durable")
+		serve(t, srv, l)
+		a := dial(t, n.Dialer("durable"), "r")
+		j.gate.Store(true)
+		mustApply(t, a, m.Set("x", aper.NewCounter(1)))
+		<-j.entered // the room waits in the first append
+		mustApply(t, a, m.Update("x", add(1)))
+		synctest.Wait() // the second transition waits in the room's inbox
+		type reply struct {
+			seq uint64
+			err error
+		}
+		got := make(chan reply, 1)
+		go func() {
+			_, seq, err := srv.Snapshot(context.Background(), "r")
+			got <- reply{seq, err}
+		}()
+		synctest.Wait() // and so does the Snapshot call, behind it
+		j.release <- struct{}{}
+		<-j.entered // the second append: the Snapshot's batch holds the second transition
+		synctest.Wait()
+		select {
+		case r := <-got:
+			t.Fatalf("Snapshot returned seq %d (%v) before its batch was durable", r.seq, r.err)
+		default:
+		}
+		j.gate.Store(false)
+		j.release <- struct{}{}
+		if r := <-got; r.err != nil || r.seq != 2 {
+			t.Fatalf("Snapshot: seq %d, %v; want 2", r.seq, r.err)
+		}
+	})
+}

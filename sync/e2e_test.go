@@ -589,7 +589,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	b, _ := cbor.Marshal(map[int]any{1: 1, 2: 1, 3: "r"})
+	b, _ := cbor.Marshal(map[int]any{1: 1, 2: 1, 3: "r", 19: rawKey()})
 	slow.Send(ctxT(t), b)
 	bc := <-l.blocked
 

@@ -28,6 +28,13 @@ var (
 	// transitions in flight, transition size, clients per room, rooms per server) or the
 	// client's own pending limit; see [RefusedError] and [ServerError].
 	ErrLimit = errors.New("aper/sync: over a limit")
+	// ErrOutcomeUnknown is the Err of a Rejection whose transition the server may or may not
+	// have applied: see [Rejection].
+	ErrOutcomeUnknown = errors.New("aper/sync: the outcome of the transition is unknown")
+	// ErrSuperseded marks a Client stopped because another connection with the same client id
+	// joined the room (the same user on another device, when the authentication hook gives
+	// user ids; or a copy of this client's key): see [ServerError] and [Identity].
+	ErrSuperseded = errors.New("aper/sync: superseded by another connection of the same client")
 )
 
 // VersionError says that the peer speaks another protocol version. It matches ErrVersion.
@@ -51,8 +58,9 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // server shutting down, a client that fell behind) are followed by a reconnection.
 //
 // It matches ErrVersion for code "version", ErrUnauthorized for "unauthorized" (the
-// authentication hook refused the connection; Message is the hook's reason) and ErrLimit for
-// "limit" (too many clients in the room or rooms on the server; not fatal: the client retries).
+// authentication hook refused the connection; Message is the hook's reason), ErrLimit for
+// "limit" (too many clients in the room or rooms on the server; not fatal: the client retries)
+// and ErrSuperseded for "superseded" (fatal: another connection took this client's id).
 type ServerError struct {
 	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow", "unauthorized", "limit", "timeout"
 	Message string
@@ -75,6 +83,8 @@ func (e *ServerError) Is(target error) bool {
 		return e.Code == codeAuth
 	case ErrLimit:
 		return e.Code == codeLimit
+	case ErrSuperseded:
+		return e.Code == codeSuperseded
 	}
 	return false
 }

@@ -27,13 +27,18 @@ const ProtocolVersion = 1
 // snapshot travels in the Data field as a nested value of the same codec, so the envelope
 // decodes before the payload.
 //
-//	hello     client → server  first frame: V, Room, Client (empty on the first connection, the
+//	hello     client → server  first frame: V, Room, Key (the client's secret: 16 to 128 bytes,
+//	                           random, the same on every connection of one client and never
+//	                           sent to anyone else), Client (empty on the first connection, the
 //	                           id the server gave otherwise), Resume (the client holds the state
 //	                           at Seq), Seq, Local (every local seq ≤ Local is resolved for the
 //	                           client: the server may forget its rejections)
 //	welcome   server → client  V, Client (the id to use from now on), Local (the highest local
 //	                           seq the server has processed, applied or rejected, for this
-//	                           client), Rejected (rejections above the hello's Local), Time
+//	                           client; a client's first welcome tells it where to number from),
+//	                           Rejected (rejections above the hello's Local), Unsure (the
+//	                           outcome of a local seq ≤ Unsure that is in neither Rejected nor
+//	                           the frames that follow is unknown to the server), Time
 //	                           (server clock), and either Snapshot with Data (the state at Seq)
 //	                           or a resume: Seq (as in the hello) and Upto; the confirmed frames
 //	                           Seq+1..Upto follow at once
@@ -47,6 +52,12 @@ const ProtocolVersion = 1
 //	ping/pong either way       Time (the sender's clock in a pong from the server)
 //	presence  client → server  Data: the client's presence value (null clears it)
 //	          server → others  Client, Data: another client's presence (absent or null: gone)
+//
+// Who a client is: the authentication hook's Identity.Client when it names one, else an id the
+// server derives from the hello's Key (a hash of it), so that no client can take another's id
+// (ids are public: every confirmed frame carries its sender's) and a client that keeps its key
+// keeps its id across connections and restarts. One connection per client id: a second one
+// supersedes the first, which gets a fatal "superseded" error.
 //
 // A hello may also carry Token (for the server's authentication hook); a welcome also carries
 // Presence, the presence values of the other clients of the room. A rejected frame may carry a
@@ -73,6 +84,8 @@ type frame struct {
 	Fatal    bool               `json:"fatal,omitempty" cbor:"16,keyasint,omitempty"`
 	Token    string             `json:"token,omitempty" cbor:"17,keyasint,omitempty"`
 	Presence []presenceRecord   `json:"presence,omitempty" cbor:"18,keyasint,omitempty"`
+	Key      string             `json:"key,omitempty" cbor:"19,keyasint,omitempty"`
+	Unsure   uint64             `json:"unsure,omitempty" cbor:"20,keyasint,omitempty"`
 }
 
 // presenceRecord is one client's presence value in a welcome.
@@ -146,6 +159,18 @@ const (
 	codePending   = "pending"   // over the client's transitions in flight
 	codeSize      = "size"      // the transition is too large
 )
+
+// unmarshal decodes a payload (a transition, a snapshot) with codec c into v. A panic in a
+// decoder of the application's own types is an error: bytes from the network must not bring the
+// process down.
+func unmarshal(c aper.Codec, b []byte, v any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in the decoder: %v", p)
+		}
+	}()
+	return c.Unmarshal(b, v)
+}
 
 // nullPayload reports whether a payload is absent or an encoded null (aper.IsNull).
 func nullPayload(b []byte) bool {

@@ -1,9 +1,14 @@
 package sync
 
 import (
+	"context"
+	"errors"
+	"net"
 	"strings"
 	"testing"
 
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/transport/memory"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -47,5 +52,52 @@ func TestCheckPresenceDepth(t *testing.T) {
 	}
 	if err := wireCBOR.decode(b, func(*frame) error { return nil }); err != nil {
 		t.Fatalf("welcome with the deepest presence: %v", err)
+	}
+}
+
+// A message a sender put in a room's inbox just as the room stopped is answered, not left there
+// for the sender to wait on: a join gets a (non-fatal) error frame and its queue closes, a
+// submit closes its connection, a Snapshot call gets ErrServerClosed; and a send after the stop
+// fails at once.
+func TestStoppedRoomAnswersItsInbox(t *testing.T) {
+	type st = *aper.Counter
+	r := &room[st, aper.CounterTransition]{name: "r", inbox: make(chan roomMsg[aper.CounterTransition], 8), done: make(chan struct{})}
+	a, b := memory.Pipe(nil)
+	defer b.Close()
+	joiner := &serverConn{conn: a, wire: wireCBOR, q: newOutq(0)}
+	c, d := memory.Pipe(nil)
+	defer d.Close()
+	submitter := &serverConn{conn: c, wire: wireCBOR, q: newOutq(0)}
+	reply := make(chan snapshotReply[st], 1)
+	for _, m := range []roomMsg[aper.CounterTransition]{
+		{kind: msgJoin, sc: joiner},
+		{kind: msgSubmit, sc: submitter},
+		{kind: msgSnapshot, reply: reply},
+	} {
+		if !r.send(m) {
+			t.Fatal("send to a running room failed")
+		}
+	}
+	r.stop()
+	frames, closing := joiner.q.take(nil)
+	if len(frames) != 1 || !closing {
+		t.Fatalf("joiner: %d frames, closing %v; want an error frame, then closed", len(frames), closing)
+	}
+	if err := wireCBOR.decode(frames[0], func(f *frame) error {
+		if f.Type != frameError || f.Fatal {
+			t.Errorf("joiner got %+v, want a non-fatal error frame", f)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Recv(context.Background()); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the submitter's connection: %v, want closed", err)
+	}
+	if rep := <-reply; !errors.Is(rep.err, ErrServerClosed) {
+		t.Fatalf("snapshot reply %v, want ErrServerClosed", rep.err)
+	}
+	if r.send(roomMsg[aper.CounterTransition]{kind: msgLeave}) {
+		t.Fatal("a send after the stop succeeded")
 	}
 }

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,6 +94,9 @@ func encFrame(t *testing.T, m map[uint64]any) []byte {
 	return b
 }
 
+// rawKey returns a fresh client key for a raw hello.
+func rawKey() string { return rand.Text() }
+
 // rawPeer speaks the CBOR protocol by hand, so that a test can send what a Client never would.
 type rawPeer struct {
 	t       *testing.T
@@ -108,7 +112,7 @@ func dialRaw(t *testing.T, n *memory.Network, room string, extra map[uint64]any)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	h := map[uint64]any{1: 1, 2: apersync.ProtocolVersion, 3: room}
+	h := map[uint64]any{1: 1, 2: apersync.ProtocolVersion, 3: room, 19: rawKey()}
 	for k, v := range extra {
 		h[k] = v
 	}
@@ -404,27 +408,35 @@ func TestSubmitMustFollowTheLastProcessedLocalSeq(t *testing.T) {
 	srv, n := bombServer(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	victim, w := joinRaw(t, n, "r", nil)
+	key := rawKey()
+	victim, w := joinRaw(t, n, "r", map[uint64]any{19: key})
 	id := w[4].(string)
 
-	// A peer that claims the victim's id (superseding it) and submits a huge local seq, which
-	// would make the room ignore every later transition of the victim, is cut instead.
-	att, _ := joinRaw(t, n, "r", map[uint64]any{4: id})
-	if f := victim.awaitError(); f[14] != "superseded" {
-		t.Fatalf("victim got %v, want superseded", f)
+	// A peer that claims the victim's id (ids are public: every confirmed frame carries one)
+	// gets an id of its own, since only the victim's key makes the victim's id; its huge local
+	// seq, which would make the room ignore the victim's later transitions if it were the
+	// victim's, is a gap that cuts it.
+	att, aw := joinRaw(t, n, "r", map[uint64]any{4: id})
+	if aw[4] == id {
+		t.Fatalf("a peer that claimed the victim's id got it: %v", aw)
 	}
 	att.submit(1<<62, 1000)
 	if f := att.awaitError(); f[14] != "protocol" || f[16] != true {
 		t.Fatalf("attacker got %v, want a fatal protocol error", f)
 	}
-	victim, w = joinRaw(t, n, "r", map[uint64]any{4: id})
-	if num(w[7]) != 0 {
-		t.Fatalf("welcome %v, want local 0 processed", w)
-	}
 	victim.submit(1, 1)
-	if f := victim.await(4); num(f[7]) != 1 {
+	if f := victim.await(4); num(f[7]) != 1 || f[4] != id {
 		t.Fatalf("victim got %v, want its local 1 confirmed", f)
 	}
+	// The victim's key gives its id again on a new connection, which supersedes the old one.
+	again, w2 := joinRaw(t, n, "r", map[uint64]any{19: key})
+	if w2[4] != id || num(w2[7]) != 1 {
+		t.Fatalf("welcome %v, want id %s with local 1 processed", w2, id)
+	}
+	if f := victim.awaitError(); f[14] != "superseded" {
+		t.Fatalf("the old connection got %v, want superseded", f)
+	}
+	again.c.Close()
 	st, seq, err := srv.Snapshot(ctx, "r")
 	if err != nil {
 		t.Fatal(err)

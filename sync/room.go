@@ -48,7 +48,9 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	// longer covers; nil without a journal.
 	tail func(from, to uint64) ([]record[T], error)
 
-	presence map[aper.ClientID]*presenceValue
+	presence      map[aper.ClientID]*presenceValue
+	presenceEvery time.Duration // the presence throttle: see WithPresenceThrottle
+	presenceHeld  []*session    // sessions holding a presence value back (session.held)
 
 	timerStuck    uint64 // the Seq at which the state's timer transition failed; no retry before it moves
 	timerStuckSet bool
@@ -130,6 +132,11 @@ type session struct {
 	client aper.ClientID
 	since  uint64 // broadcasts with Seq ≤ since are covered by this session's welcome
 	idx    int    // position in roomCore.sessions, -1 once gone
+
+	presAt   time.Time // when the room last passed on this session's presence value
+	held     raw       // a presence value held back by the throttle, with isHeld
+	isHeld   bool
+	heldList bool // s is in roomCore.presenceHeld
 }
 
 func (s *session) gone() bool { return s.idx < 0 }
@@ -138,6 +145,7 @@ func (s *session) gone() bool { return s.idx < 0 }
 type clientRecord struct {
 	processed uint64            // highest local seq applied or rejected
 	rejected  []rejectionRecord // the last rejections not yet acknowledged by a hello
+	unsure    uint64            // rejections of local seqs ≤ unsure may be missing from rejected
 	session   *session          // the current connection, or nil
 
 	tokens float64   // the rate limit's token bucket
@@ -215,6 +223,7 @@ type roomConfig[S, T any] struct {
 	burst         int
 	maxClients    int
 	grace         time.Duration
+	presenceEvery time.Duration
 }
 
 func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roomConfig[S, T]) *roomCore[S, T] {
@@ -239,6 +248,7 @@ func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roo
 		maxClients:    cfg.maxClients,
 		grace:         cfg.grace,
 		presence:      make(map[aper.ClientID]*presenceValue),
+		presenceEvery: cfg.presenceEvery,
 	}
 }
 
@@ -313,6 +323,7 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		// the journal, which keeps no rejections. The client's next transition follows those it
 		// says are resolved (rejected ones included); from now on the room counts them itself.
 		rec.live = true
+		rec.unsure = rec.processed // the journal keeps what was applied, not what was rejected
 		if h.Client != "" && h.Local > rec.processed {
 			rec.processed = h.Local
 		}
@@ -336,6 +347,9 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 	}
 	clear(rec.rejected[len(kept):])
 	rec.rejected = kept
+	if rec.unsure <= h.Local {
+		rec.unsure = 0
+	}
 
 	wf := frame{
 		Type:     frameWelcome,
@@ -344,6 +358,7 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		Local:    rec.processed,
 		Time:     now.UnixNano(),
 		Rejected: rec.rejected,
+		Unsure:   rec.unsure,
 		Presence: r.presenceList(s),
 	}
 	var fromJournal []record[T]
@@ -416,11 +431,55 @@ func (r *roomCore[S, T]) presenceData(p *presenceValue, w *wire) raw {
 
 // setPresence records s's client's presence value (data in s's codec; null clears it) and
 // broadcasts it to the room's other sessions. Presence is not ordered, not part of the state and
-// never journaled.
-func (r *roomCore[S, T]) setPresence(s *session, data raw) {
+// never journaled. A value that comes within the presence throttle of the last one passed on is
+// held (a later one replaces it) until flushPresence passes it on.
+func (r *roomCore[S, T]) setPresence(s *session, data raw, now time.Time) {
 	if s.gone() {
 		return
 	}
+	if r.presenceEvery > 0 && !s.presAt.IsZero() && now.Before(s.presAt.Add(r.presenceEvery)) {
+		s.held, s.isHeld = data, true
+		if !s.heldList {
+			s.heldList = true
+			r.presenceHeld = append(r.presenceHeld, s)
+		}
+		return
+	}
+	s.held, s.isHeld = nil, false
+	s.presAt = now
+	r.passPresence(s, data)
+}
+
+// flushPresence passes on the held presence values whose time has come, and returns when the
+// next one is due (ok false: none is held).
+func (r *roomCore[S, T]) flushPresence(now time.Time) (next time.Time, ok bool) {
+	kept := r.presenceHeld[:0]
+	for _, s := range r.presenceHeld {
+		if s.gone() || !s.isHeld {
+			s.heldList = false
+			continue
+		}
+		at := s.presAt.Add(r.presenceEvery)
+		if at.After(now) {
+			kept = append(kept, s)
+			if !ok || at.Before(next) {
+				next, ok = at, true
+			}
+			continue
+		}
+		s.heldList = false
+		data := s.held
+		s.held, s.isHeld = nil, false
+		s.presAt = now
+		r.passPresence(s, data)
+	}
+	clear(r.presenceHeld[len(kept):])
+	r.presenceHeld = kept
+	return next, ok
+}
+
+// passPresence records and broadcasts s's presence value.
+func (r *roomCore[S, T]) passPresence(s *session, data raw) {
 	if nullPayload(data) {
 		r.clearPresence(s.client, s)
 		return
@@ -583,10 +642,13 @@ func (r *roomCore[S, T]) refuse(s *session, local uint64, code, msg string, now 
 func (r *roomCore[S, T]) reject(s *session, rec *clientRecord, local uint64, c *conflict.Conflict, code string) {
 	if r.maxRejections > 0 {
 		if len(rec.rejected) >= r.maxRejections {
+			rec.unsure = max(rec.unsure, rec.rejected[0].Local)
 			n := copy(rec.rejected, rec.rejected[1:])
 			rec.rejected = rec.rejected[:n]
 		}
 		rec.rejected = append(rec.rejected, rejectionRecord{Local: local, Conflict: c, Code: code})
+	} else {
+		rec.unsure = local
 	}
 	r.direct(s, &frame{Type: frameRejected, Local: local, Conflict: c, Code: code})
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -71,6 +72,7 @@ type serverConfig struct {
 	maxPending    int
 	maxTransition int
 	maxPresence   int
+	presenceEvery time.Duration
 	maxClients    int
 	maxRooms      int
 	connTimeout   time.Duration
@@ -247,6 +249,22 @@ func WithMaxPresenceSize(n int) ServerOption {
 	}
 }
 
+// WithPresenceThrottle sets the shortest time between two presence values of one connection
+// that the server passes on to the room (default 25ms, at most 40 a second): a value that comes
+// sooner is held, and replaced by any later one, until the time has passed; the last one is
+// always passed on. So a client that moves its cursor a thousand times a second, whatever its
+// own WithPresenceInterval, costs the room at most 40 broadcasts a second. 0 passes every value
+// on at once.
+func WithPresenceThrottle(d time.Duration) ServerOption {
+	return func(c *serverConfig) error {
+		if d < 0 {
+			return fmt.Errorf("%w: presence throttle %v", ErrInvalidOption, d)
+		}
+		c.presenceEvery = d
+		return nil
+	}
+}
+
 // WithMaxClientsPerRoom bounds how many connections a room serves at once (default: no bound).
 // One more is refused with a *ServerError of code "limit" (matching ErrLimit); the client
 // retries with backoff.
@@ -317,6 +335,8 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		leaveGrace:   30 * time.Second,
 		snapEvery:    10000,
 		maxPresence:  4 << 10,
+
+		presenceEvery: 25 * time.Millisecond,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -435,12 +455,8 @@ func (s *Server[S, T]) Snapshot(ctx context.Context, name string) (S, uint64, er
 	}
 	defer s.release(r)
 	reply := make(chan snapshotReply[S], 1)
-	select {
-	case r.inbox <- roomMsg[T]{kind: msgSnapshot, reply: reply}:
-	case <-r.done:
-		return zero, 0, ErrServerClosed
-	case <-ctx.Done():
-		return zero, 0, context.Cause(ctx)
+	if err := r.sendCtx(ctx, roomMsg[T]{kind: msgSnapshot, reply: reply}); err != nil {
+		return zero, 0, err
 	}
 	select {
 	case rep := <-reply:
@@ -488,10 +504,7 @@ func (s *Server[S, T]) Shutdown(ctx context.Context) error {
 		}
 	rooms:
 		for _, r := range rooms {
-			select {
-			case r.inbox <- roomMsg[T]{kind: msgShutdown}:
-			case <-r.done:
-			case <-ctx.Done():
+			if err := r.sendCtx(ctx, roomMsg[T]{kind: msgShutdown}); err != nil && ctx.Err() != nil {
 				break rooms // closed abruptly below
 			}
 		}
@@ -575,7 +588,7 @@ func (s *Server[S, T]) acquire(name string) (*room[S, T], error) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer close(r.done)
+			defer r.stop()
 			r.run()
 		}()
 	}
@@ -616,6 +629,13 @@ func newClientID() aper.ClientID {
 	return aper.ClientID(hex.EncodeToString(b[:]))
 }
 
+// newClientKey returns a fresh secret key for a client (see WithClientKey).
+func newClientKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // serverConn is one client connection on the server.
 type serverConn struct {
 	conn     transport.Conn
@@ -646,8 +666,10 @@ func wireOf(c transport.Conn) (*wire, error) {
 }
 
 const (
-	maxRoomName = 256
-	maxClientID = 128
+	maxRoomName  = 256
+	maxClientID  = 128
+	minClientKey = 16
+	maxClientKey = 128
 )
 
 // handle serves one connection: handshake, then the reader loop on this goroutine and a writer
@@ -683,6 +705,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 		s.refuse(sc, codeAuth, err.Error(), true)
 		return
 	}
+	identify(sc, h)
 	r, err := s.acquire(h.Room)
 	if err != nil {
 		if se, ok := err.(*ServerError); ok {
@@ -731,7 +754,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	sc.q.closeAfterFlush() // wakes the writer, which finds the connection closed
 }
 
-// authenticate runs the auth hook on a connection's hello, setting sc.ident and h.Client.
+// authenticate runs the auth hook on a connection's hello, setting sc.ident.
 func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 	if sc.agent {
 		sc.ident = Identity{Agent: true}
@@ -765,11 +788,26 @@ func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 		return fmt.Errorf("aper/sync: the auth hook gave a client id of %d bytes, want at most %d", len(id.Client), maxClientID)
 	}
 	id.Agent = false
-	if id.Client != "" {
-		h.Client = id.Client
-	}
 	sc.ident = id
 	return nil
+}
+
+// identify sets the hello's Client to who the connection is: the auth hook's Identity.Client,
+// else the id derived from the client's secret key (keyClientID), never the id the hello claims.
+func identify(sc *serverConn, h *frame) {
+	if sc.ident.Client != "" {
+		h.Client = sc.ident.Client
+		return
+	}
+	h.Client = keyClientID(h.Key)
+}
+
+// keyClientID is the client id of a client without an id from the auth hook: a hash of its
+// secret key, so that nobody who does not hold the key can claim the id, while the client that
+// does keeps it across connections and server restarts.
+func keyClientID(key string) aper.ClientID {
+	sum := sha256.Sum256([]byte("aper/sync client key\x00" + key))
+	return aper.ClientID(hex.EncodeToString(sum[:12]))
 }
 
 func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
@@ -800,6 +838,8 @@ func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
 		err = fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrProtocol, len(h.Room), maxRoomName)
 	case len(h.Client) > maxClientID:
 		err = fmt.Errorf("%w: client id of %d bytes, want at most %d", ErrProtocol, len(h.Client), maxClientID)
+	case len(h.Key) < minClientKey || len(h.Key) > maxClientKey:
+		err = fmt.Errorf("%w: client key of %d bytes, want %d to %d", ErrProtocol, len(h.Key), minClientKey, maxClientKey)
 	}
 	if err != nil {
 		s.refuse(sc, codeProtocol, err.Error(), true)
@@ -858,7 +898,7 @@ func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 					return nil
 				}
 				var t T
-				if err := sc.wire.payload.Unmarshal(f.Data, &t); err != nil {
+				if err := unmarshal(sc.wire.payload, f.Data, &t); err != nil {
 					return fmt.Errorf("%w: submit %d: %v", ErrProtocol, f.Local, err)
 				}
 				subs = append(subs, submission[T]{local: f.Local, t: t})
@@ -903,6 +943,14 @@ type room[S aper.StateMachine[S, T], T any] struct {
 	done  chan struct{} // closed when run returns
 	refs  int           // under srv.mu: connections and calls holding the room
 
+	// sendMu orders senders against the room's end: a sender holds it (read) while it puts a
+	// message in the inbox; stop sets stopped under it (write), then answers what is left in
+	// the inbox, so that no message is left there unanswered.
+	sendMu  stdsync.RWMutex
+	stopped bool
+
+	snapWait []snapshotWait[S] // Snapshot calls answered once the batch is durable
+
 	core    *roomCore[S, T]
 	touched []*serverConn
 
@@ -940,12 +988,69 @@ type submission[T any] struct {
 
 // send passes m to the room, or reports false if the room has stopped.
 func (r *room[S, T]) send(m roomMsg[T]) bool {
+	return r.sendCtx(nil, m) == nil
+}
+
+// sendCtx passes m to the room. It returns ErrServerClosed if the room has stopped (or stops
+// first), and ctx's cause if ctx (which may be nil) ends first. A message it passed is handled
+// by the room, or answered by stop.
+func (r *room[S, T]) sendCtx(ctx context.Context, m roomMsg[T]) error {
+	r.sendMu.RLock()
+	defer r.sendMu.RUnlock()
+	if r.stopped {
+		return ErrServerClosed
+	}
+	var ctxDone <-chan struct{}
+	if ctx != nil {
+		ctxDone = ctx.Done()
+	}
 	select {
 	case r.inbox <- m:
-		return true
+		return nil
 	case <-r.done:
-		return false
+		return ErrServerClosed
+	case <-ctxDone:
+		return context.Cause(ctx)
 	}
+}
+
+// stop ends the room after run returned: later sends fail, and the messages still in the
+// inbox are answered. A join gets a non-fatal error (its client reconnects, to the room loaded
+// anew), a submit closes its connection (its client re-sends on the next one), a Snapshot call
+// gets ErrServerClosed.
+func (r *room[S, T]) stop() {
+	close(r.done) // wakes senders blocked on a full inbox
+	r.sendMu.Lock()
+	r.stopped = true
+	r.sendMu.Unlock()
+	for _, w := range r.snapWait {
+		w.reply <- snapshotReply[S]{err: ErrServerClosed}
+	}
+	r.snapWait = nil
+	for {
+		select {
+		case m := <-r.inbox:
+			switch m.kind {
+			case msgJoin:
+				if b, e := m.sc.wire.encode(&frame{Type: frameError, Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", r.name)}); e == nil {
+					m.sc.q.push(b)
+				}
+				m.sc.q.closeAfterFlush()
+			case msgSubmit:
+				m.sc.conn.Close()
+			case msgSnapshot:
+				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: ErrServerClosed}
+			}
+		default:
+			return
+		}
+	}
+}
+
+// snapshotWait is a Snapshot call waiting for the batch that answers it to be durable.
+type snapshotWait[S any] struct {
+	reply chan snapshotReply[S]
+	rep   snapshotReply[S]
 }
 
 // maxBatch bounds how many inbox messages one loop iteration handles before delivering.
@@ -979,6 +1084,7 @@ func (r *room[S, T]) run() {
 		burst:         s.cfg.burst,
 		maxClients:    s.cfg.maxClients,
 		grace:         s.cfg.leaveGrace,
+		presenceEvery: s.cfg.presenceEvery,
 		keepRecords:   s.cfg.journal != nil,
 	})
 	r.snapDone = make(chan struct{})
@@ -1025,6 +1131,9 @@ func (r *room[S, T]) run() {
 		next, ok := r.core.fireTimers(now)
 		busy = ok
 		if at, ok2 := r.core.expireMembers(now); ok2 && (!ok || at.Before(next)) {
+			next, ok = at, true
+		}
+		if at, ok2 := r.core.flushPresence(now); ok2 && (!ok || at.Before(next)) {
 			next, ok = at, true
 		}
 		busy = busy || r.core.away()
@@ -1149,14 +1258,16 @@ func (r *room[S, T]) handle(m roomMsg[T]) (stop bool) {
 			}
 		}
 		if m.hasPresence {
-			r.core.setPresence(m.sc.sess, m.presence)
+			r.core.setPresence(m.sc.sess, m.presence, now)
 		}
 	case msgLeave:
 		if m.sc.sess != nil {
 			r.core.leave(m.sc.sess, now)
 		}
 	case msgSnapshot:
-		m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{state: r.core.state.Clone(), seq: r.core.seq}
+		// Answered by deliver, once what the state holds is durable.
+		r.snapWait = append(r.snapWait, snapshotWait[S]{reply: m.reply.(chan snapshotReply[S]),
+			rep: snapshotReply[S]{state: r.core.state.Clone(), seq: r.core.seq}})
 	case msgShutdown:
 		for len(r.core.sessions) > 0 {
 			sess := r.core.sessions[0]
@@ -1182,6 +1293,11 @@ func (r *room[S, T]) deliver() bool {
 		}
 		r.maybeSnapshot(j)
 	}
+	for _, w := range r.snapWait {
+		w.reply <- w.rep
+	}
+	clear(r.snapWait)
+	r.snapWait = r.snapWait[:0]
 	stage := func(sc *serverConn, b []byte) {
 		if !sc.staged {
 			sc.staged = true

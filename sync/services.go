@@ -46,9 +46,13 @@ type Membership[T any] interface {
 
 // Identity is who a connection is, as the authentication hook (WithAuth) established it.
 type Identity struct {
-	// Client is the client's id in its rooms. Set by the hook, it replaces the id the client
-	// presented (a user id, say, so that the same user is one client across devices: a second
-	// connection supersedes the first). Empty keeps the client's id, or gives a new client one.
+	// Client is the client's id in its rooms (Event.Client of its transitions). Set by the
+	// hook, it replaces the id the client presented: a user id, say, so that a user keeps their
+	// seat in a game across a page reload. There is one connection per client id: a second
+	// connection of the same id (another device or tab of the same user) supersedes the first,
+	// whose Client stops with an error matching ErrSuperseded. Give each device its own id (the
+	// user id plus a device id) where several may be in a room at once. Empty: the id is derived
+	// from the client's secret key (see WithClientKey), which nobody else can claim.
 	Client aper.ClientID
 	// Rooms lists the rooms the client may join; nil allows every room.
 	Rooms []string
