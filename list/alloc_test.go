@@ -2,6 +2,7 @@ package list
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -44,6 +45,26 @@ func TestAllocateBetween(t *testing.T) {
 			}
 			if a != "" && u <= a || b != "" && u >= b {
 				t.Fatalf("allocate(%x, %x, %d) = %x, not between", a, b, l, u)
+			}
+		}
+	}
+}
+
+// TestAllocateLongKeys runs the allocator on neighbours of a megabyte, far over MaxIndexLen: the
+// cost is linear and nothing recurses, so a long key cannot blow the stack.
+func TestAllocateLongKeys(t *testing.T) {
+	ffs := strings.Repeat("\xff", 1<<20)
+	zeros := strings.Repeat("\x00", 1<<20)
+	for _, tt := range []struct{ a, b string }{
+		{ffs + "\x01", ffs + "\x02"},
+		{ffs + "\x01", ""},
+		{"", zeros + "\x01"},
+		{zeros + "\x01", ffs},
+	} {
+		for _, l := range []lean{nearLow, nearHigh} {
+			u := allocate(tt.a, tt.b, l)
+			if u == "" || u[len(u)-1] == 0 || tt.a != "" && u <= tt.a || tt.b != "" && u >= tt.b {
+				t.Fatalf("allocate(%d bytes, %d bytes, %d) = %d bytes, not a valid index between them", len(tt.a), len(tt.b), l, len(u))
 			}
 		}
 	}

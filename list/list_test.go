@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -368,6 +369,48 @@ func TestInsertOfAnotherItemsValueDoesNotAlias(t *testing.T) {
 	assert.Equal(t, []int64{11}, values(&a))
 	assert.Equal(t, []int64{1}, values(&b))
 	assert.Equal(t, int64(1), ins.Value.Value())
+}
+
+// TestIndexLengthBound checks that no transition can place an item at an index over
+// MaxIndexLen: one such insert would make every later insert next to it as long.
+func TestIndexLengthBound(t *testing.T) {
+	ffs := strings.Repeat("ff", list.MaxIndexLen-1)
+	longest := list.MustParseZenoIndex(ffs + "01") // MaxIndexLen bytes, the longest accepted
+	over := longest.After()                        // made from it, one byte longer or more
+	require.Greater(t, over.Len(), list.MaxIndexLen)
+
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, l, 1, 2)
+	before := values(l)
+	for name, pos := range map[string]list.ListPosition{
+		"at":              list.At(over),
+		"after, fallback": list.After(n[0], over),
+		"before, gone":    list.Before(uuid.New(), over),
+	} {
+		_, tr := l.Insert(pos, aper.NewCounter(9))
+		apertest.Conflicts(t, l, aper.On(tr), conflict.Invalid)
+		apertest.Conflicts(t, l, aper.On(l.Move(n[1], pos)), conflict.Invalid)
+		assert.Equal(t, before, values(l), name)
+	}
+	// An item at the longest index is accepted; an insert after it, which would go over the
+	// bound, is an Invalid conflict that changes nothing.
+	edge := applier(t, l)(l.Insert(list.At(longest), aper.NewCounter(3)))
+	k, _ := l.KeyOf(edge)
+	require.Equal(t, longest, k)
+	before = values(l)
+	_, tr := l.Insert(list.After(edge, list.ZenoIndex{}), aper.NewCounter(4))
+	apertest.Conflicts(t, l, aper.On(tr), conflict.Invalid)
+	assert.Equal(t, before, values(l))
+
+	// The decoders refuse an over-long index in a list and in a transition.
+	id := `"6ba7b810-9dad-11d1-80b4-00c04fd430c8"`
+	long := strings.Repeat("80", list.MaxIndexLen+1)
+	err := json.Unmarshal([]byte(`[["`+long+`",`+id+`,1]]`), list.NewList[*aper.Counter, aper.CounterTransition]())
+	assert.ErrorIs(t, err, list.ErrMalformedList)
+	assert.ErrorIs(t, err, list.ErrMalformedIndex)
+	var tr2 countersT
+	err = json.Unmarshal([]byte(`{"op":1,"id":`+id+`,"pos":{"kind":3,"index":"`+long+`"},"value":1}`), &tr2)
+	assert.ErrorIs(t, err, list.ErrMalformedIndex)
 }
 
 // siblings is a Siblings of a user's own, which may contradict itself.

@@ -110,10 +110,25 @@ type Siblings interface {
 // replicas that computed the same index still agree on one order.
 //
 // Errors are conflicts: NotFound (with the anchor's id as the path) for an anchor that is gone
-// with no fallback; Invalid for At with no index, an unknown kind, and for siblings that
-// contradict themselves (a Below or Above that is not below or above its argument). Resolve
-// never panics on what s reports.
+// with no fallback; Invalid for At with no index, an unknown kind, an index in p longer than
+// [MaxIndexLen] or a resolved one that would be, and for siblings that contradict themselves (a
+// Below or Above that is not below or above its argument). Resolve never panics on what s
+// reports.
 func Resolve(p ListPosition, s Siblings) (ZenoIndex, error) {
+	if n := p.Index.Len(); n > MaxIndexLen {
+		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("a position index of %d bytes, over MaxIndexLen (%d)", n, MaxIndexLen))
+	}
+	z, err := resolve(p, s)
+	if err != nil {
+		return ZenoIndex{}, err
+	}
+	if n := z.Len(); n > MaxIndexLen {
+		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("the position resolves to an index of %d bytes, over MaxIndexLen (%d)", n, MaxIndexLen))
+	}
+	return z, nil
+}
+
+func resolve(p ListPosition, s Siblings) (ZenoIndex, error) {
 	switch p.Kind {
 	case PosBeginning:
 		first := s.Above(ZenoIndex{})

@@ -14,6 +14,15 @@ import (
 // are not a valid index.
 var ErrMalformedIndex = errors.New("aper/list: malformed ZenoIndex")
 
+// MaxIndexLen is the longest [ZenoIndex], in bytes, that this package accepts: 1 KiB. The
+// parsers and decoders reject a longer one with an error wrapping [ErrMalformedIndex], and
+// [Resolve] (so a List's Apply) rejects a position whose index, or the index it resolves to, is
+// longer, with an Invalid conflict. The indexes this package makes from its own stay far shorter
+// (see the measurements in the package documentation), so only a broken or hostile peer reaches
+// the bound; without it, one insert at a 5,000-byte index would make every later insert next to
+// it at least as long.
+const MaxIndexLen = 1024
+
 // ErrIndexOrder is returned (wrapped) by [Between] when its first index is not below its second.
 var ErrIndexOrder = errors.New("aper/list: Between needs a < b")
 
@@ -135,7 +144,7 @@ func digit(k string, i int) byte {
 }
 
 // ZenoIndexFromBytes returns the index with the given bytes (copied), or an error wrapping
-// [ErrMalformedIndex] if they are empty or end in a zero byte.
+// [ErrMalformedIndex] if they are empty, end in a zero byte or are more than [MaxIndexLen].
 func ZenoIndexFromBytes(b []byte) (ZenoIndex, error) {
 	if err := checkBytes(b); err != nil {
 		return ZenoIndex{}, err
@@ -147,6 +156,9 @@ func checkBytes(b []byte) error {
 	if len(b) == 0 {
 		return fmt.Errorf("%w: no bytes", ErrMalformedIndex)
 	}
+	if len(b) > MaxIndexLen {
+		return fmt.Errorf("%w: %d bytes, over MaxIndexLen (%d)", ErrMalformedIndex, len(b), MaxIndexLen)
+	}
 	if b[len(b)-1] == 0 {
 		return fmt.Errorf("%w: ends in a zero byte", ErrMalformedIndex)
 	}
@@ -155,8 +167,11 @@ func checkBytes(b []byte) error {
 
 // ParseZenoIndex parses the text form written by [ZenoIndex.String]: lower-case hexadecimal of
 // a valid index. Anything else (odd length, other characters, upper case, an empty string, a
-// trailing zero byte) is an error wrapping [ErrMalformedIndex].
+// trailing zero byte, more than [MaxIndexLen] bytes) is an error wrapping [ErrMalformedIndex].
 func ParseZenoIndex(s string) (ZenoIndex, error) {
+	if len(s) > 2*MaxIndexLen {
+		return ZenoIndex{}, fmt.Errorf("%w: %d hexadecimal digits, over MaxIndexLen (%d bytes)", ErrMalformedIndex, len(s), MaxIndexLen)
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return ZenoIndex{}, fmt.Errorf("%w: %q is not lower-case hexadecimal", ErrMalformedIndex, s)

@@ -172,15 +172,47 @@ func TestBetweenKeepsOrder(t *testing.T) {
 	assert.Len(t, slices.CompactFunc(slices.Clone(keys), func(a, b list.ZenoIndex) bool { return a == b }), len(keys))
 }
 
-func TestLongKeysDoNotRecurse(t *testing.T) {
-	long := strings.Repeat("ff", 1<<20) + "01"
-	a := list.MustParseZenoIndex(long)
-	b := list.MustParseZenoIndex(strings.Repeat("ff", 1<<20) + "02")
+// TestLongKeys works on the longest keys the parsers accept; the allocator's own test runs it on
+// keys of a megabyte (TestAllocateLongKeys).
+func TestLongKeys(t *testing.T) {
+	ffs := strings.Repeat("ff", list.MaxIndexLen-1)
+	a := list.MustParseZenoIndex(ffs + "01")
+	b := list.MustParseZenoIndex(ffs + "02")
+	assert.Equal(t, list.MaxIndexLen, a.Len())
 	z := mustBetween(t, a, b)
-	assert.Greater(t, z.Len(), 1<<20)
+	assert.Greater(t, z.Len(), list.MaxIndexLen-1)
 	assert.True(t, a.Less(a.After()))
-	zeros := list.MustParseZenoIndex(strings.Repeat("00", 1<<20) + "01")
+	zeros := list.MustParseZenoIndex(strings.Repeat("00", list.MaxIndexLen-1) + "01")
 	assert.True(t, zeros.Before().Less(zeros))
+}
+
+// TestMaxIndexLen checks that no parser or decoder accepts an index over MaxIndexLen bytes.
+func TestMaxIndexLen(t *testing.T) {
+	long := make([]byte, list.MaxIndexLen+1)
+	for i := range long {
+		long[i] = 0x80
+	}
+	ok := long[:list.MaxIndexLen]
+	_, err := list.ZenoIndexFromBytes(ok)
+	require.NoError(t, err)
+	_, err = list.ZenoIndexFromBytes(long)
+	assert.ErrorIs(t, err, list.ErrMalformedIndex)
+	_, err = list.ParseZenoIndex(hexString(long))
+	assert.ErrorIs(t, err, list.ErrMalformedIndex)
+	var z list.ZenoIndex
+	assert.ErrorIs(t, z.UnmarshalText([]byte(hexString(long))), list.ErrMalformedIndex)
+	assert.ErrorIs(t, z.UnmarshalBinary(long), list.ErrMalformedIndex)
+	assert.ErrorIs(t, json.Unmarshal([]byte(`"`+hexString(long)+`"`), &z), list.ErrMalformedIndex)
+	cb, err := aper.CBOR.Marshal(long)
+	require.NoError(t, err)
+	assert.ErrorIs(t, aper.CBOR.Unmarshal(cb, &z), list.ErrMalformedIndex)
+	assert.True(t, z.IsZero(), "a failed decode leaves the index unchanged")
+	// At exactly MaxIndexLen every form round-trips.
+	zok, err := list.ZenoIndexFromBytes(ok)
+	require.NoError(t, err)
+	for _, got := range apertest.RoundTrip(t, zok) {
+		assert.Equal(t, zok, got)
+	}
 }
 
 func TestParseZenoIndex(t *testing.T) {
