@@ -3,6 +3,7 @@ package pool_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -120,5 +121,77 @@ func BenchmarkCloneAndMove(b *testing.B) {
 	for b.Loop() {
 		bd := base.b.Clone()
 		_ = bd.Apply(aper.On(bd.Move(base.cards[rng.IntN(benchCards)], base.lists[rng.IntN(benchLists)], list.End())))
+	}
+}
+
+// blob is a state machine that is not copy-on-write: Clone copies its 4 KiB, as a card holding
+// a plain struct with a slice or a map does.
+type blob struct{ data []byte }
+
+// blobT sets one byte of a blob.
+type blobT struct{ At, B int }
+
+func (b *blob) Apply(ev aper.Event[blobT]) error {
+	b.data[ev.Transition.At%len(b.data)] = byte(ev.Transition.B)
+	return nil
+}
+
+func (b *blob) Clone() *blob { return &blob{data: slices.Clone(b.data)} }
+
+const blobCards = 10_000
+
+var (
+	blobOnce  sync.Once
+	blobBoard *pool.Board[*blob, blobT]
+	blobIDs   []uuid.UUID
+)
+
+// blobBase builds, once, a board of 10 lists and 10,000 cards of 4 KiB each.
+func blobBase(tb testing.TB) (*pool.Board[*blob, blobT], []uuid.UUID, []uuid.UUID) {
+	tb.Helper()
+	lists := benchBase(tb).lists // the same list ids, on a board of its own
+	blobOnce.Do(func() {
+		rng := rand.New(rand.NewPCG(13, 14))
+		b := pool.New[*blob, blobT]()
+		for i, id := range lists {
+			if err := b.Apply(aper.On(pool.Transition[*blob, blobT]{Op: pool.OpAddList, List: id, Name: fmt.Sprint("list ", i), Pos: list.End()})); err != nil {
+				panic(err)
+			}
+		}
+		for range blobCards {
+			id, t := b.Append(lists[rng.IntN(benchLists)], &blob{data: make([]byte, 4096)})
+			if err := b.Apply(aper.On(t)); err != nil {
+				panic(err)
+			}
+			blobIDs = append(blobIDs, id)
+		}
+		blobBoard = b
+	})
+	return blobBoard, lists, blobIDs
+}
+
+// BenchmarkMoveBetweenListsLargeValue moves a random 4 KiB card to the end of a random list: what
+// a move costs for a value that is not copy-on-write.
+func BenchmarkMoveBetweenListsLargeValue(b *testing.B) {
+	base, lists, cards := blobBase(b)
+	rng := rand.New(rand.NewPCG(15, 16))
+	bd := base.Clone()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = bd.Apply(aper.On(bd.Move(cards[rng.IntN(len(cards))], lists[rng.IntN(benchLists)], list.End())))
+	}
+}
+
+// BenchmarkMoveAndUpdateLargeValue moves a random 4 KiB card to the end of a random list, then
+// changes one byte of it.
+func BenchmarkMoveAndUpdateLargeValue(b *testing.B) {
+	base, lists, cards := blobBase(b)
+	rng := rand.New(rand.NewPCG(17, 18))
+	bd := base.Clone()
+	b.ReportAllocs()
+	for b.Loop() {
+		id := cards[rng.IntN(len(cards))]
+		_ = bd.Apply(aper.On(bd.Move(id, lists[rng.IntN(benchLists)], list.End())))
+		_ = bd.Apply(aper.On(bd.Update(id, blobT{At: rng.IntN(4096), B: 1})))
 	}
 }

@@ -68,14 +68,16 @@ func (b *Board[V, T]) UnmarshalCBOR(data []byte) error {
 
 func (b *Board[V, T]) load(cols *list.List[*column[V, T], colOp[V, T]]) error {
 	where := btree.NewBTreeG(lessPlacement)
+	owner := b.owner.Get() // the decoded values are b's alone
 	for lid, c := range cols.All() {
 		if c.items == nil {
 			return fmt.Errorf("%w: list %s has null objects", ErrMalformedBoard, lid)
 		}
-		for id := range c.items.All() {
+		for id, s := range c.items.All() {
 			if prev, dup := where.Set(placement{id: id, list: lid}); dup {
 				return fmt.Errorf("%w: object %s is in lists %s and %s", ErrMalformedBoard, id, prev.list, lid)
 			}
+			s.owner = owner
 		}
 	}
 	b.cols, b.where = cols, where

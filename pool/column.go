@@ -9,23 +9,30 @@ import (
 	"github.com/aper-go/aper/list"
 )
 
-// column is one list of a board: its name and its objects, a list.List. It is the value of the
-// board's list of columns, so it is a state machine of its own, with colOp as its transition;
-// only the board builds colOps.
+// column is one list of a board: its name and its objects, a list.List of slots. It is the
+// value of the board's list of columns, so it is a state machine of its own, with colOp as its
+// transition; only the board builds colOps.
 type column[V aper.StateMachine[V, T], T any] struct {
 	name  string
-	items *list.List[V, T]
+	items *objects[V, T]
 }
 
-// colOp renames a column or changes its objects: steps are applied in order, all or nothing.
-type colOp[V any, T any] struct {
+// objects is a column's list of objects.
+type objects[V aper.StateMachine[V, T], T any] = list.List[*slot[V, T], slotOp[T]]
+
+// step is one transition of a column's list of objects.
+type step[V aper.StateMachine[V, T], T any] = list.ListTransition[*slot[V, T], slotOp[T]]
+
+// colOp renames a column or changes its objects: steps are applied in order, all or nothing. A
+// colOp of several steps holds no update (see slot).
+type colOp[V aper.StateMachine[V, T], T any] struct {
 	rename bool
 	name   string
-	steps  []list.ListTransition[V, T]
+	steps  []step[V, T]
 }
 
 func newColumn[V aper.StateMachine[V, T], T any](name string) *column[V, T] {
-	return &column[V, T]{name: name, items: list.NewList[V, T]()}
+	return &column[V, T]{name: name, items: list.NewList[*slot[V, T], slotOp[T]]()}
 }
 
 // Apply renames the column or applies the steps to its objects.
@@ -36,9 +43,9 @@ func (c *column[V, T]) Apply(ev aper.Event[colOp[V, T]]) error {
 		return nil
 	}
 	if len(op.steps) == 1 {
-		return c.items.Apply(aper.Event[list.ListTransition[V, T]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: op.steps[0]})
+		return c.items.Apply(aper.Event[step[V, T]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: op.steps[0]})
 	}
-	next, err := aper.ApplyTransaction(c.items, aper.Event[aper.Transaction[list.ListTransition[V, T]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: op.steps})
+	next, err := aper.ApplyTransaction(c.items, aper.Event[aper.Transaction[step[V, T]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: op.steps})
 	if err != nil {
 		return err
 	}
@@ -55,7 +62,7 @@ func (c *column[V, T]) Clone() *column[V, T] {
 type wireColumn[V aper.StateMachine[V, T], T any] struct {
 	_     struct{} `cbor:",toarray"`
 	Name  string
-	Items *list.List[V, T]
+	Items *objects[V, T]
 }
 
 func (c *column[V, T]) MarshalJSON() ([]byte, error) {

@@ -19,6 +19,12 @@
 // [index, list id, [name, objects]], objects an array of [index, id, value]; the decoders add
 // the check that no object is in two lists.
 //
+// A column's list holds each object's value in a small slot whose Clone shares the value, and
+// the slot keeps the value copy-on-write against the board's own owner token. So a move between
+// lists, an insert into one list and a delete from the other, costs O(log n) whatever the
+// value's size, and the moved object is still changed in place; only the first change after a
+// Clone of the board copies a value.
+//
 // # Measured
 //
 // On a shared 2-core machine (AMD EPYC, Go 1.26, load average about 6 from other builds, so the

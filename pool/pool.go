@@ -34,15 +34,18 @@ var ErrNotEmpty = conflict.Sentinel(NotEmpty)
 // own, so positions ([list.ListPosition]) resolve exactly as in a list. A third copy-on-write
 // B-tree maps each object to its list. Every operation on one object costs O(log n), n the
 // number of objects (O(log n + log m) with m lists); removing a list whose k objects go
-// elsewhere costs O(k · log n). Clone is O(1): everything is shared until written, a column is
-// copied (in O(1)) on its first change after a Clone, and an object's value on its first
-// change.
+// elsewhere costs O(k · log n). None of these copies an object's value, whatever its size: a
+// move between lists takes the value along. Clone is O(1): everything is shared until written,
+// a column is copied (in O(1)) on its first change after a Clone, and an object's value on its
+// first change after a Clone (the value a create transition carries is cloned once, so that the
+// board never shares it with the caller or with other replicas).
 //
 // Values returned by Get, At and Objects are shared with the board: read them, do not apply
 // transitions to them directly. A Board is not safe for concurrent use; Clone counts as a write.
 type Board[V aper.StateMachine[V, T], T any] struct {
 	cols  *list.List[*column[V, T], colOp[V, T]]
 	where *btree.BTreeG[placement] // object id → list id
+	owner cow.Token                // values stamped with its Owner were cloned by this board after its last Clone (see slot)
 }
 
 type placement struct {
@@ -204,8 +207,8 @@ func (b *Board[V, T]) Objects(id uuid.UUID) iter.Seq2[uuid.UUID, V] {
 		if !ok {
 			return
 		}
-		for oid, v := range c.items.All() {
-			if !yield(oid, v) {
+		for oid, s := range c.items.All() {
+			if !yield(oid, s.v) {
 				return
 			}
 		}
@@ -220,7 +223,12 @@ func (b *Board[V, T]) At(id uuid.UUID, i int) (uuid.UUID, V, bool) {
 		var zero V
 		return uuid.Nil, zero, false
 	}
-	return c.items.At(i)
+	oid, s, ok := c.items.At(i)
+	if !ok {
+		var zero V
+		return uuid.Nil, zero, false
+	}
+	return oid, s.v, true
 }
 
 // ListOf returns the id of the list that holds object id.
@@ -246,7 +254,8 @@ func (b *Board[V, T]) Get(id uuid.UUID) (V, bool) {
 		return zero, false
 	}
 	c, _ := b.column(l)
-	return c.items.Get(id)
+	s, _ := c.items.Get(id)
+	return s.v, true
 }
 
 // IndexOf returns the position of object id in its list (0 is the first). It costs O(log² n).
@@ -406,7 +415,7 @@ func (b *Board[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 		if !ok {
 			return notFound("object", t.ID)
 		}
-		if err := b.step(ev, from, list.ListTransition[V, T]{Op: list.OpDelete, ID: t.ID}); err != nil {
+		if err := b.step(ev, from, step[V, T]{Op: list.OpDelete, ID: t.ID}); err != nil {
 			return err
 		}
 		b.where.Delete(placement{id: t.ID})
@@ -416,7 +425,7 @@ func (b *Board[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 		if !ok {
 			return notFound("object", t.ID)
 		}
-		return b.step(ev, from, list.ListTransition[V, T]{Op: list.OpUpdate, ID: t.ID, Inner: t.Inner})
+		return b.step(ev, from, step[V, T]{Op: list.OpUpdate, ID: t.ID, Inner: slotOp[T]{inner: t.Inner, owner: b.owner.Get()}})
 	case OpAddList:
 		if t.List == uuid.Nil {
 			return conflict.New(conflict.Invalid, "pool: a list with the nil id")
@@ -456,8 +465,8 @@ func (b *Board[V, T]) colApply(ev aper.Event[Transition[V, T]], l uuid.UUID, op 
 }
 
 // step applies one list transition to the objects of column l.
-func (b *Board[V, T]) step(ev aper.Event[Transition[V, T]], l uuid.UUID, s list.ListTransition[V, T]) error {
-	return b.colApply(ev, l, colOp[V, T]{steps: []list.ListTransition[V, T]{s}})
+func (b *Board[V, T]) step(ev aper.Event[Transition[V, T]], l uuid.UUID, s step[V, T]) error {
+	return b.colApply(ev, l, colOp[V, T]{steps: []step[V, T]{s}})
 }
 
 func (b *Board[V, T]) create(ev aper.Event[Transition[V, T]]) error {
@@ -472,7 +481,10 @@ func (b *Board[V, T]) create(ev aper.Event[Transition[V, T]]) error {
 	case !b.HasList(t.List):
 		return notFound("list", t.List)
 	}
-	if err := b.step(ev, t.List, list.ListTransition[V, T]{Op: list.OpInsert, ID: t.ID, Pos: t.Pos, Value: t.Value.Clone()}); err != nil {
+	// The board's own copy of the value, stamped as its own; the list's insert copies the slot,
+	// not the value.
+	s := &slot[V, T]{v: t.Value.Clone(), owner: b.owner.Get()}
+	if err := b.step(ev, t.List, step[V, T]{Op: list.OpInsert, ID: t.ID, Pos: t.Pos, Value: s}); err != nil {
 		return err
 	}
 	b.where.Set(placement{id: t.ID, list: t.List})
@@ -489,17 +501,20 @@ func (b *Board[V, T]) move(ev aper.Event[Transition[V, T]]) error {
 		return notFound("list", t.List)
 	}
 	if from == t.List {
-		return b.step(ev, from, list.ListTransition[V, T]{Op: list.OpMove, ID: t.ID, Pos: t.Pos})
+		return b.step(ev, from, step[V, T]{Op: list.OpMove, ID: t.ID, Pos: t.Pos})
 	}
 	src, _ := b.column(from)
-	v, _ := src.items.Get(t.ID)
+	s, _ := src.items.Get(t.ID)
 	// Insert into the target first: that is the step that may conflict (on its position), and
 	// it leaves the board unchanged when it does. The delete from the source cannot conflict.
-	if err := b.step(ev, t.List, list.ListTransition[V, T]{Op: list.OpInsert, ID: t.ID, Pos: t.Pos, Value: v}); err != nil {
+	// The insert stores a Clone of the slot, which shares the value (O(1), whatever its size)
+	// and keeps its stamp, so the moved object is still changed in place; the source's slot
+	// leaves the board with the delete (see slot).
+	if err := b.step(ev, t.List, step[V, T]{Op: list.OpInsert, ID: t.ID, Pos: t.Pos, Value: s}); err != nil {
 		return err
 	}
-	if err := b.step(ev, from, list.ListTransition[V, T]{Op: list.OpDelete, ID: t.ID}); err != nil {
-		_ = b.step(ev, t.List, list.ListTransition[V, T]{Op: list.OpDelete, ID: t.ID})
+	if err := b.step(ev, from, step[V, T]{Op: list.OpDelete, ID: t.ID}); err != nil {
+		_ = b.step(ev, t.List, step[V, T]{Op: list.OpDelete, ID: t.ID})
 		return err
 	}
 	b.where.Set(placement{id: t.ID, list: t.List})
@@ -523,14 +538,14 @@ func (b *Board[V, T]) removeList(ev aper.Event[Transition[V, T]]) error {
 		}
 		// One column transition inserts them all, in order: the first at Pos (which may
 		// conflict), each next one after the one before.
-		steps := make([]list.ListTransition[V, T], 0, n)
+		steps := make([]step[V, T], 0, n)
 		prev := uuid.Nil
-		for id, v := range c.items.All() {
+		for id, s := range c.items.All() {
 			pos := t.Pos
 			if prev != uuid.Nil {
 				pos = list.After(prev, list.ZenoIndex{})
 			}
-			steps = append(steps, list.ListTransition[V, T]{Op: list.OpInsert, ID: id, Pos: pos, Value: v})
+			steps = append(steps, step[V, T]{Op: list.OpInsert, ID: id, Pos: pos, Value: s})
 			prev = id
 		}
 		if err := b.colApply(ev, t.Into, colOp[V, T]{steps: steps}); err != nil {
@@ -559,6 +574,7 @@ func (b *Board[V, T]) Clone() *Board[V, T] {
 	if b.cols == nil {
 		return &Board[V, T]{}
 	}
+	b.owner.Renew() // the values b owned are now shared with the clone
 	return &Board[V, T]{cols: b.cols.Clone(), where: b.where.Copy()}
 }
 
