@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
@@ -15,7 +16,7 @@ import (
 func seedFrames() []frame {
 	data, _ := aper.CBOR.Marshal(aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 3})
 	return []frame{
-		{Type: frameHello, V: ProtocolVersion, Room: "r", Client: "c1", Resume: true, Seq: 7, Local: 2},
+		{Type: frameHello, V: ProtocolVersion, Room: "r", Key: "0123456789abcdef", Client: "c1", Resume: true, Seq: 7, Local: 2},
 		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Local: 3, Seq: 7, Upto: 9, Time: 1,
 			Rejected: []rejectionRecord{{Local: 3, Conflict: conflict.New(conflict.NotFound, "gone")}}},
 		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Snapshot: true, Seq: 9, Data: []byte{0x05}},
@@ -24,7 +25,98 @@ func seedFrames() []frame {
 		{Type: frameRejected, Local: 5, Conflict: &conflict.Conflict{Kind: conflict.OutOfRange, Path: []string{"a", "b"}, Message: "m"}},
 		{Type: frameError, Code: codeVersion, Message: "no", Fatal: true},
 		{Type: framePing}, {Type: framePong, Time: 5},
+		{Type: framePresence, Data: data},
+		{Type: framePresence, Client: "c2", Data: data},
+		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Local: 70, Unsure: 6, Seq: 7, Upto: 7,
+			Presence: []presenceRecord{{Client: "c2", Data: data}}},
 	}
+}
+
+// FuzzCores feeds the frames of arbitrary bytes to both synchronous cores, as the server's reader
+// and the client's handler pass them on: to a room core as one client's submits and presence,
+// and to a client core holding a state, as the server's welcome, confirmed and rejected frames.
+// Errors are fine; panics are not, and the room still orders a good client's transition after.
+func FuzzCores(f *testing.F) {
+	for _, w := range wires {
+		for _, fr := range seedFramesFor(w) {
+			b, err := w.encode(&fr)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, w == wireJSON)
+		}
+	}
+	type (
+		st = *aper.Counter
+		tr = aper.CounterTransition
+	)
+	f.Fuzz(func(t *testing.T, msg []byte, isJSON bool) {
+		w := wireCBOR
+		if isJSON {
+			w = wireJSON
+		}
+		now := time.Unix(1, 0)
+		room := newRoomCore("r", aper.NewCounter(0), roomConfig[st, tr]{logSize: 4, maxRejections: 4,
+			newID: func() aper.ClientID { return "c" }, presenceEvery: time.Millisecond})
+		sess := room.join("peer", w, &frame{Type: frameHello, Client: "fuzz"}, Identity{}, now)
+		good := room.join("good", w, &frame{Type: frameHello, Client: "good"}, Identity{}, now)
+		var cl clientCore[st, tr]
+		cl.welcome(&frame{Type: frameWelcome, V: ProtocolVersion, Client: "me", Snapshot: true}, aper.NewCounter(0), now)
+		cl.apply(tr{Op: aper.CounterOpAdd, Amount: 1}, now)
+		w.decode(msg, func(fr *frame) error {
+			var t tr
+			decoded := unmarshal(w.payload, fr.Data, &t) == nil
+			switch fr.Type {
+			case frameSubmit:
+				if decoded && fr.Local > 0 {
+					room.submit(sess, fr.Local, t, now)
+				}
+			case framePresence:
+				room.setPresence(sess, append(raw(nil), fr.Data...), now)
+				room.flushPresence(now.Add(time.Second))
+			case frameWelcome:
+				var snap st
+				if fr.Snapshot && unmarshal(w.payload, fr.Data, &snap) != nil {
+					return nil
+				}
+				cl.welcome(fr, snap, now)
+			case frameConfirmed:
+				if decoded {
+					cl.confirmedFrame(fr, t)
+				}
+			case frameRejected:
+				cl.rejected(fr)
+			}
+			cl.rebase()
+			return nil
+		})
+		room.leave(sess, now)
+		before := room.seq
+		room.submit(good, 1, tr{Op: aper.CounterOpAdd, Amount: 1}, now)
+		if room.seq != before+1 {
+			t.Fatalf("the room did not order a good transition after the fuzzed frames (seq %d)", room.seq)
+		}
+		room.takeReady()
+	})
+}
+
+// seedFramesFor returns seedFrames with their payloads in w's codec.
+func seedFramesFor(w *wire) []frame {
+	frames := seedFrames()
+	if w != wireJSON {
+		return frames
+	}
+	js := []byte(`{"op":1,"n":3}`)
+	for i := range frames {
+		fr := &frames[i]
+		if len(fr.Data) > 0 {
+			fr.Data = js
+		}
+		for j := range fr.Presence {
+			fr.Presence[j].Data = js
+		}
+	}
+	return frames
 }
 
 // FuzzDecodeFrames feeds arbitrary bytes to the frame decoder of both codecs and to the
@@ -33,10 +125,7 @@ func seedFrames() []frame {
 func FuzzDecodeFrames(f *testing.F) {
 	for _, w := range wires {
 		var msg []byte
-		for _, fr := range seedFrames() {
-			if w == wireJSON && len(fr.Data) > 0 {
-				fr.Data = []byte(`{"op":1,"n":3}`)
-			}
+		for _, fr := range seedFramesFor(w) {
 			b, err := w.encode(&fr)
 			if err != nil {
 				f.Fatal(err)
@@ -75,18 +164,17 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	if os.Getenv("APER_WRITE_SEEDS") == "" {
 		t.Skip("set APER_WRITE_SEEDS=1 to rewrite the seed corpus")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeFrames")
-	os.MkdirAll(dir, 0o755)
-	for _, w := range wires {
-		for i, fr := range seedFrames() {
-			if w == wireJSON && len(fr.Data) > 0 {
-				fr.Data = []byte(`{"op":1,"n":3}`)
-			}
-			b, _ := w.encode(&fr)
-			body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", b, w == wireJSON)
-			name := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", w.payload.Name(), fr.Type, i))
-			if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
-				t.Fatal(err)
+	for _, target := range []string{"FuzzDecodeFrames", "FuzzCores"} {
+		dir := filepath.Join("testdata", "fuzz", target)
+		os.MkdirAll(dir, 0o755)
+		for _, w := range wires {
+			for i, fr := range seedFramesFor(w) {
+				b, _ := w.encode(&fr)
+				body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\n", b, w == wireJSON)
+				name := filepath.Join(dir, fmt.Sprintf("%s-%s-%d", w.payload.Name(), fr.Type, i))
+				if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
