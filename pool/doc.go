@@ -25,6 +25,11 @@
 // value's size, and the moved object is still changed in place; only the first change after a
 // Clone of the board copies a value.
 //
+// The loop body of Lists and Objects may Apply transitions to the board or Clone it: Objects
+// iterates over an O(1) snapshot of the list (after which the list's next write copies the
+// B-tree nodes on its path, as after a Clone), Lists over a copy of the few lists' ids and
+// names, so the loop yields what the board held when it started, each once.
+//
 // # Measured
 //
 // On a shared 2-core machine (AMD EPYC, Go 1.26, load average about 6 from other builds, so the

@@ -56,8 +56,8 @@ func tallyOf(t *testing.T, bd *tallies, id uuid.UUID) int64 {
 }
 
 // TestMoveBetweenListsDoesNotCloneTheValue: a move between lists takes the object's value
-// along, O(1) whatever its size, and the board still changes it in place afterwards. Only a
-// Clone of the board makes the next change copy the value.
+// along, O(1) whatever its size, and the board still changes it in place afterwards; so does
+// an iteration's snapshot. Only a Clone of the board makes the next change copy the value.
 func TestMoveBetweenListsDoesNotCloneTheValue(t *testing.T) {
 	bd, a, b, id, clones := tallyBoard(t)
 	for i := range 6 {
@@ -70,7 +70,11 @@ func TestMoveBetweenListsDoesNotCloneTheValue(t *testing.T) {
 	apertest.MustApply(t, bd, aper.On(bd.RemoveListInto(a, b, list.End())))
 	apertest.MustApply(t, bd, aper.On(bd.Update(id, tallyT{Add: 1})))
 	assert.Equal(t, 1, *clones, "removing a list into another clones no value")
-	assert.Equal(t, int64(3), tallyOf(t, bd, id))
+	for range bd.Objects(b) {
+		apertest.MustApply(t, bd, aper.On(bd.Update(id, tallyT{Add: 1})))
+	}
+	assert.Equal(t, 1, *clones, "an iteration's snapshot does not make the values shared")
+	assert.Equal(t, int64(4), tallyOf(t, bd, id))
 }
 
 // TestMovedValueIsNotShared: the value a move takes along is not aliased with a Clone of the
