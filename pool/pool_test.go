@@ -331,8 +331,9 @@ func TestDecodeRejects(t *testing.T) {
 	assert.Error(t, aper.CBOR.Unmarshal([]byte{0x81, 0x83, 0x41}, &bd))
 }
 
-// FuzzDecode feeds arbitrary bytes to both decoders: an error is fine; a panic, or a decoded
-// board with an object in two lists, is not.
+// FuzzDecode feeds arbitrary bytes to both decoders: an error is fine; a panic, a decoded board
+// with an object in two lists, or one that does not round-trip (encode, decode, encode again to
+// the same bytes, in both codecs), is not.
 func FuzzDecode(f *testing.F) {
 	bd, _, _, _, _ := threeLists(f)
 	for _, c := range aper.Codecs() {
@@ -349,6 +350,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		checkBoard(t, &got)
+		apertest.RoundTrip(t, &got)
 	})
 }
 
