@@ -100,17 +100,37 @@ func (o Op) String() string {
 }
 
 // Transition changes a [Board]. Build it with the Board's constructor methods (Create, Append,
-// Move, MoveTo, Delete, Update, AddList, RenameList, MoveList, RemoveList, ...). ID names the
-// object; List the list that an object operation targets or that a list operation is about.
+// Move, MoveTo, Delete, Update, AddList, RenameList, MoveList, RemoveList, ...). Each field says
+// which operations read it; leave the others zero (a Value on any operation but a create is an
+// Invalid conflict).
 type Transition[V any, T any] struct {
-	Op    Op                `json:"op" cbor:"1,keyasint"`
-	ID    uuid.UUID         `json:"id,omitzero" cbor:"2,keyasint,omitzero"`
-	List  uuid.UUID         `json:"list,omitzero" cbor:"3,keyasint,omitzero"`
-	Pos   list.ListPosition `json:"pos,omitzero" cbor:"4,keyasint,omitzero"`
-	Name  string            `json:"name,omitempty" cbor:"5,keyasint,omitempty"`
-	Into  uuid.UUID         `json:"into,omitzero" cbor:"6,keyasint,omitzero"`
-	Value V                 `json:"value,omitzero" cbor:"7,keyasint,omitzero"`
-	Inner T                 `json:"inner,omitzero" cbor:"8,keyasint,omitzero"`
+	// Op says what the transition does.
+	Op Op `json:"op" cbor:"1,keyasint"`
+	// ID is the object an object operation (create, move, delete, update) is about: for a
+	// create the new object's id, chosen by the client (uuid.New in the constructors) so that
+	// every replica gives the object the same id; the nil UUID there is an Invalid conflict.
+	ID uuid.UUID `json:"id,omitzero" cbor:"2,keyasint,omitzero"`
+	// List is, for a create or a move, the list the object goes to (for a move, its own list
+	// or another); for a list operation, the list it is about, and for an add list the new
+	// list's id, chosen by the client as ID is.
+	List uuid.UUID `json:"list,omitzero" cbor:"3,keyasint,omitzero"`
+	// Pos is, for a create or a move, where the object goes among List's objects (a move
+	// resolves it without the moved object; an anchor in another list counts as gone, and its
+	// fallback index is used); for an add list or a move list, where List goes among the lists
+	// (anchors are list ids); for a remove list with Into, where the removed list's objects go
+	// among Into's objects, in their order. It resolves as in package list.
+	Pos list.ListPosition `json:"pos,omitzero" cbor:"4,keyasint,omitzero"`
+	// Name is, for an add list or a rename list, the list's name (any string, empty too).
+	Name string `json:"name,omitempty" cbor:"5,keyasint,omitempty"`
+	// Into is, for a remove list, the list that List's objects move to, at Pos. Left nil, a
+	// list that still holds objects cannot be removed (a [NotEmpty] conflict); it must not be
+	// List itself.
+	Into uuid.UUID `json:"into,omitzero" cbor:"6,keyasint,omitzero"`
+	// Value is, for a create only, the new object's state machine. Apply stores a Clone of it,
+	// so the same transition may be applied to several replicas. It must not be nil.
+	Value V `json:"value,omitzero" cbor:"7,keyasint,omitzero"`
+	// Inner is, for an update only, the transition applied to ID's state machine.
+	Inner T `json:"inner,omitzero" cbor:"8,keyasint,omitzero"`
 }
 
 // New returns an empty board.
