@@ -322,13 +322,15 @@ func TestDecodeRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bd, _, _, _, _ := threeLists(t)
 			before := apertest.Encode(t, aper.JSON, bd)
-			require.Error(t, json.Unmarshal([]byte(tc.json), bd))
+			require.ErrorIs(t, bd.UnmarshalJSON([]byte(tc.json)), pool.ErrMalformedBoard)
+			require.ErrorIs(t, json.Unmarshal([]byte(tc.json), bd), pool.ErrMalformedBoard)
 			assert.Equal(t, string(before), string(apertest.Encode(t, aper.JSON, bd)))
 		})
 	}
 	var bd board
-	assert.Error(t, aper.CBOR.Unmarshal([]byte{0xf6}, &bd))
-	assert.Error(t, aper.CBOR.Unmarshal([]byte{0x81, 0x83, 0x41}, &bd))
+	assert.ErrorIs(t, aper.CBOR.Unmarshal([]byte{0xf6}, &bd), pool.ErrMalformedBoard)
+	assert.ErrorIs(t, bd.UnmarshalCBOR([]byte{0x81, 0x83, 0x41}), pool.ErrMalformedBoard)
+	assert.ErrorIs(t, bd.UnmarshalJSON([]byte(`[["`)), pool.ErrMalformedBoard)
 }
 
 // FuzzDecode feeds arbitrary bytes to both decoders: an error is fine; a panic, a decoded board
