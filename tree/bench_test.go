@@ -199,3 +199,16 @@ func BenchmarkGet(b *testing.B) {
 	}
 	b.ReportMetric(float64(base.maxDepth), "maxdepth")
 }
+
+// BenchmarkChildrenThenMove iterates over a random node's children, then moves a random node
+// (and back, as BenchmarkMove): what the iteration's snapshot costs the write after it, which
+// copies the children index's B-tree nodes on its path, as the first write after a Clone does.
+func BenchmarkChildrenThenMove(b *testing.B) {
+	ids := benchBase(b).ids
+	moveAndBack(b, func(tr *counters, rng *rand.Rand) (uuid.UUID, countersT) {
+		for range tr.Children(ids[rng.IntN(len(ids))]) {
+		}
+		x, p := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
+		return x, tr.Move(x, p, list.End())
+	})
+}

@@ -25,10 +25,11 @@
 // subtree of k nodes O(k · log n); Children O(log n) to start and O(1) per child; NumChildren,
 // ChildAt and IndexOf O(log² n). Clone is O(1).
 //
-// Children, Walk and All iterate over an O(1) snapshot taken when the loop starts, and hold no
-// lock of the tree while the loop body runs: the body may Apply transitions to the tree or Clone
-// it, and the loop yields the nodes as they were when it started, each once. The first write
-// after an iteration copies the B-tree nodes on its path, as the first write after a Clone does.
+// Children, Walk and All yield the nodes as they were when the loop started, each once, and hold
+// no lock of the tree while the loop body runs: the body may Apply transitions to the tree or
+// Clone it. Children copies out up to 16 children; for more children, and for Walk and All, the
+// loop runs over an O(1) snapshot, after which the tree's writes copy the B-tree nodes on their
+// paths, as the first writes after a Clone do.
 //
 // On the wire a tree is an array of [parent, index, id, value] arrays in depth-first order. The
 // decoders accept any order in which each node follows its parent and check everything else

@@ -29,9 +29,9 @@ func within(t *testing.T, f func()) {
 	}
 }
 
-// iterTree is a small tree for the iteration tests: a (with a1, a2, a3 under it), b, c at the
-// top level, a11 under a1.
-func iterTree(t *testing.T) (tr *counters, a, a1, a2, a3, a11 uuid.UUID) {
+// iterTree is a small tree for the iteration tests: a (with a1, a2, a3 under it, and wide more
+// children), b, c at the top level, a11 under a1.
+func iterTree(t *testing.T, wide int) (tr *counters, a, a1, a2, a3, a11 uuid.UUID) {
 	tr = tree.New[*aper.Counter, aper.CounterTransition]()
 	a = add(t, tr, tree.Root, 1)
 	add(t, tr, tree.Root, 2)
@@ -40,6 +40,9 @@ func iterTree(t *testing.T) (tr *counters, a, a1, a2, a3, a11 uuid.UUID) {
 	a2 = add(t, tr, a, 12)
 	a3 = add(t, tr, a, 13)
 	a11 = add(t, tr, a1, 111)
+	for i := range wide {
+		add(t, tr, a, int64(20+i))
+	}
 	return
 }
 
@@ -81,7 +84,8 @@ var bodies = []struct {
 // it held the B-tree's read lock, which Apply and Clone wait for) nor follows the changes (a
 // walk that follows them never ends when the body inserts under each node): it yields exactly
 // what the tree held when it started, with no zero id or nil value, and the tree keeps its
-// invariants.
+// invariants. The wide tree gives a 20 children more than Children copies out, so that it
+// iterates over a snapshot.
 func TestIteratorsAllowChangesInTheLoop(t *testing.T) {
 	type step struct {
 		id    uuid.UUID
@@ -133,14 +137,18 @@ func TestIteratorsAllowChangesInTheLoop(t *testing.T) {
 	}
 	for _, it := range iterators {
 		for _, body := range bodies {
-			for _, from := range []string{"root", "a"} {
-				if it.name == "All" && from == "a" {
+			for _, from := range []string{"root", "a", "wide a"} {
+				if it.name == "All" && from != "root" {
 					continue
 				}
 				t.Run(it.name+"/"+from+"/"+body.name, func(t *testing.T) {
-					tr, a, _, _, _, _ := iterTree(t)
+					wide := 0
+					if from == "wide a" {
+						wide = 20
+					}
+					tr, a, _, _, _, _ := iterTree(t, wide)
 					start := tree.Root
-					if from == "a" {
+					if from != "root" {
 						start = a
 					}
 					want := it.run(tr, start, nil)
@@ -164,19 +172,24 @@ func TestIteratorsAllowChangesInTheLoop(t *testing.T) {
 // even when the body deleted that node before the loop reached it; and stopping the loop early
 // works.
 func TestChildrenSnapshotValues(t *testing.T) {
-	tr, a, a1, a2, a3, _ := iterTree(t)
-	var got []int64
-	within(t, func() {
-		for id, v := range tr.Children(a) {
-			got = append(got, v.Value())
-			if id == a1 {
-				mustApply(t, tr, tr.Delete(a2))
-				mustApply(t, tr, tr.Delete(a3))
+	for _, wide := range []int{0, 20} {
+		tr, a, a1, a2, a3, _ := iterTree(t, wide)
+		var got []int64
+		within(t, func() {
+			for id, v := range tr.Children(a) {
+				got = append(got, v.Value())
+				if id == a1 {
+					mustApply(t, tr, tr.Delete(a2))
+					mustApply(t, tr, tr.Delete(a3))
+				}
 			}
-		}
-	})
-	assert.Equal(t, []int64{11, 12, 13}, got)
-	assert.Equal(t, []int64{11}, children(tr, a))
+		})
+		assert.Equal(t, []int64{11, 12, 13}, got[:3])
+		assert.Len(t, got, 3+wide)
+		assert.Equal(t, []int64{11}, children(tr, a)[:1])
+		assert.Len(t, children(tr, a), 1+wide)
+	}
+	tr, _, _, _, _, _ := iterTree(t, 0)
 	n := 0
 	for range tr.Children(tree.Root) {
 		n++

@@ -200,22 +200,44 @@ func (t *Tree[V, T]) KeyOf(id uuid.UUID) (list.ZenoIndex, bool) {
 // It yields nothing for an id that is not in the tree. Starting costs O(log n); each child
 // after that O(1) amortized.
 //
-// It iterates over a snapshot of the tree taken when the loop starts (an O(1) copy, as for
-// Clone) and holds no lock of the tree while the loop body runs, so the body may Apply
-// transitions to the tree, or Clone it: the loop still yields exactly the children that id had
-// when it started, each once, in their order then, including those the body has since moved
-// or deleted. A value yielded after the body changed that node may be its old state or its new
-// one. The price of the snapshot is that the tree's next write copies the B-tree nodes on its
-// path, as the first write after a Clone does.
+// It iterates over the children as they are when the loop starts, and holds no lock of the tree
+// while the loop body runs, so the body may Apply transitions to the tree, or Clone it: the loop
+// still yields exactly the children that id had when it started, each once, in their order
+// then, including those the body has since moved or deleted. A value yielded after the body
+// changed that node may be its old state or its new one. Up to 16 children are copied out
+// first, at no cost to later writes; for more, the loop iterates over a snapshot of the tree
+// (an O(1) copy, as for Clone), after which the tree's next writes copy the B-tree nodes on
+// their paths, as the first writes after a Clone do.
 func (t *Tree[V, T]) Children(id uuid.UUID) iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
-		kids := t.snapshot()
-		if kids == nil {
+		if t.kids == nil {
+			return
+		}
+		var few [16]kid[V]
+		n, more := 0, false
+		t.kids.Ascend(kid[V]{parent: id}, func(k kid[V]) bool {
+			if k.parent != id {
+				return false
+			}
+			if n == len(few) {
+				more = true
+				return false
+			}
+			few[n] = k
+			n++
+			return true
+		})
+		if !more {
+			for _, k := range few[:n] {
+				if !yield(k.id, k.value) {
+					return
+				}
+			}
 			return
 		}
 		// The snapshot is the iterator's alone, so holding its read lock while yielding blocks
 		// nobody: the body's writes and Clones lock t.kids, and never change the shared nodes.
-		kids.Ascend(kid[V]{parent: id}, func(k kid[V]) bool {
+		t.snapshot().Ascend(kid[V]{parent: id}, func(k kid[V]) bool {
 			return k.parent == id && yield(k.id, k.value)
 		})
 	}
