@@ -1,6 +1,7 @@
 package list_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
@@ -56,5 +57,57 @@ func TestClonesOnTwoGoroutines(t *testing.T) {
 				require.Zero(t, v.Value()%int64(g+2), "clone %d holds the other's update", g)
 			}
 		}
+	}
+}
+
+type (
+	lists  = list.List[*counters, countersT]
+	listsT = list.ListTransition[*counters, countersT]
+)
+
+// TestLoopsOverSharedNestedLists runs loops that write, on two goroutines, over two clones of a
+// list of lists: the inner lists start shared by both, so both loop over them at once while each
+// changes its own copy; run with -race.
+func TestLoopsOverSharedNestedLists(t *testing.T) {
+	base := list.NewList[*counters, countersT]()
+	for range 20 {
+		inner := list.NewList[*aper.Counter, aper.CounterTransition]()
+		for range 50 {
+			_, tr := inner.Append(aper.NewCounter(1))
+			require.NoError(t, inner.Apply(aper.On(tr)))
+		}
+		_, tr := base.Append(inner)
+		require.NoError(t, base.Apply(aper.On(tr)))
+	}
+	clones := [2]*lists{base.Clone(), base.Clone()}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for g, l := range clones {
+		wg.Go(func() {
+			for id, inner := range l.All() {
+				for innerID, v := range inner.All() {
+					if v.Value() != 1 {
+						errs[g] = fmt.Errorf("clone %d sees %d", g, v.Value())
+						return
+					}
+					del := inner.Delete(innerID)
+					if err := l.Apply(aper.On(l.Update(id, del))); err != nil {
+						errs[g] = err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	for _, l := range clones {
+		for _, inner := range l.All() {
+			require.Zero(t, inner.Len())
+		}
+	}
+	for _, inner := range base.All() {
+		require.Equal(t, 50, inner.Len(), "the original changed")
 	}
 }

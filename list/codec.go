@@ -119,6 +119,7 @@ func (l *List[V, T]) UnmarshalCBOR(b []byte) error {
 }
 
 func (l *List[V, T]) load(es []entry[V]) error {
+	l.writing() // before the decoded values are stamped with l's owner
 	fresh := &List[V, T]{}
 	fresh.init()
 	owner := l.owner.Get() // the decoded values are l's alone

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
@@ -39,6 +40,14 @@ type List[V aper.StateMachine[V, T], T any] struct {
 	// after the previous one, so the anchor of the next insert is most often this item, and
 	// looking it up here spares two searches among random ids. Only Apply writes it.
 	last idEntry
+	// loops counts the All, Backward and Keys loops running over the list, and loopOwner is the
+	// list's owner when the latest one began. The first write while one runs renews the owner
+	// and the items tree's token, as Clone does, so that it copies the nodes and values the
+	// loops walk instead of changing them: a loop sees the list as it was when it began. When no
+	// loop runs, a write costs nothing more. Atomic, because a list nested in a value that
+	// replicas on different goroutines share may be iterated by both.
+	loops     atomic.Int32
+	loopOwner atomic.Uint64
 }
 
 type item[V any] struct {
@@ -173,36 +182,68 @@ func (l *List[V, T]) IndexOf(id uuid.UUID) (int, bool) {
 	return i, true
 }
 
-// All yields the items' ids and state machines in list order.
+// All yields the items' ids and state machines in list order. The list may change during the
+// loop (a delete, an insert, an update, even of every item): the loop goes on over the list as it
+// was when it began, values included, and sees none of the changes, which the list holds once
+// they are applied. Starting a loop costs no allocation, and a change during it costs what the
+// first change after a Clone does.
 func (l *List[V, T]) All() iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
+		l.pin()
 		for it := range l.items.All() {
 			if !yield(it.id, it.value) {
-				return
+				break
 			}
 		}
+		l.unpin()
 	}
 }
 
-// Backward yields the items' ids and state machines in reverse list order.
+// Backward yields the items' ids and state machines in reverse list order. Like [List.All], it
+// goes on over the list as it was when it began if the list changes during the loop.
 func (l *List[V, T]) Backward() iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
+		l.pin()
 		for it := range l.items.Backward() {
 			if !yield(it.id, it.value) {
-				return
+				break
 			}
 		}
+		l.unpin()
 	}
 }
 
-// Keys yields the items' ids and indexes in list order.
+// Keys yields the items' ids and indexes in list order. Like [List.All], it goes on over the
+// list as it was when it began if the list changes during the loop.
 func (l *List[V, T]) Keys() iter.Seq2[uuid.UUID, ZenoIndex] {
 	return func(yield func(uuid.UUID, ZenoIndex) bool) {
+		l.pin()
 		for it := range l.items.All() {
 			if !yield(it.id, it.key) {
-				return
+				break
 			}
 		}
+		l.unpin()
+	}
+}
+
+// pin and unpin bracket a loop over the items (see List.loops). A deferred unpin would make
+// every loop allocate; without it, a loop whose body panics leaves the count up, which costs
+// each later loop that writes one renewal (what a Clone costs), never a wrong result.
+func (l *List[V, T]) pin() {
+	l.loopOwner.Store(uint64(l.owner.Get()))
+	l.loops.Add(1)
+}
+
+func (l *List[V, T]) unpin() { l.loops.Add(-1) }
+
+// writing is called before every change to the list. If a loop is running and nothing has been
+// renewed since it began, it renews the owner (values count as shared: an update clones its item
+// first) and the items tree's token (a write copies the nodes on its path).
+func (l *List[V, T]) writing() {
+	if l.loops.Load() > 0 && cow.Owner(l.loopOwner.Load()) == l.owner.Get() {
+		l.owner.Renew()
+		l.items.Renew()
 	}
 }
 
@@ -385,6 +426,7 @@ func (l *List[V, T]) Update(id uuid.UUID, t T) ListTransition[V, T] {
 //     a position At with no index.
 //   - Any conflict of the item's own state machine, with the item's id put in front of its path.
 func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
+	l.writing()
 	t := &ev.Transition
 	switch t.Op {
 	case OpInsert:

@@ -67,6 +67,11 @@ func (t *Tree[T]) Clone() Tree[T] {
 	return Tree[T]{root: t.root, cmp: t.cmp, own: newOwner()}
 }
 
+// Renew gives the tree a fresh token, as Clone does for the tree it copies: its next writes copy
+// the nodes they touch instead of changing them. A caller that writes while an iteration over the
+// tree runs calls Renew first (once), so that the iteration goes on over the nodes as they were.
+func (t *Tree[T]) Renew() { atomic.StoreUint64(&t.own, newOwner()) }
+
 // owner returns the tree's current token.
 func (t *Tree[T]) owner() uint64 { return atomic.LoadUint64(&t.own) }
 
@@ -527,7 +532,8 @@ func (t *Tree[T]) fix(m *node[T], i int) {
 	}
 }
 
-// All yields the items in order. The tree must not change during the iteration.
+// All yields the items in order. The tree must not change during the iteration unless the
+// caller calls Renew before its first write: the iteration then sees the tree as it was.
 func (t *Tree[T]) All() iter.Seq[T] {
 	return func(yield func(T) bool) {
 		if t.root != nil {
@@ -536,7 +542,7 @@ func (t *Tree[T]) All() iter.Seq[T] {
 	}
 }
 
-// Backward yields the items in reverse order. The tree must not change during the iteration.
+// Backward yields the items in reverse order, with the rule of All for writes during it.
 func (t *Tree[T]) Backward() iter.Seq[T] {
 	return func(yield func(T) bool) {
 		if t.root != nil {

@@ -309,3 +309,58 @@ func TestClonesOnTwoGoroutines(t *testing.T) {
 		t.Fatalf("the original changed: %d", base.Len())
 	}
 }
+
+// TestRenewLetsAnIterationGoOn deletes and inserts while iterating, after one Renew: the
+// iteration yields the items as they were when it began, and the tree holds every change.
+func TestRenewLetsAnIterationGoOn(t *testing.T) {
+	for _, backward := range []bool{false, true} {
+		tr := New(cmp.Compare[int])
+		for k := range 1_000 {
+			tr.Set(2 * k)
+		}
+		seq := tr.All()
+		if backward {
+			seq = tr.Backward()
+		}
+		var got []int
+		renewed := false
+		for k := range seq {
+			got = append(got, k)
+			if !renewed {
+				tr.Renew()
+				renewed = true
+			}
+			tr.Delete(k)
+			tr.Set(k + 1)
+			tr.Delete(1998 - k) // one the iteration has not reached yet (going forward)
+		}
+		want := make([]int, 1_000)
+		for i := range want {
+			want[i] = 2 * i
+		}
+		if backward {
+			slices.Reverse(want)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("backward %v: the iteration yielded %d items, first differences at %v", backward, len(got), firstDiff(got, want))
+		}
+		check(t, &tr)
+		for k := range 1_000 {
+			if !tr.Has(2*k + 1) {
+				t.Fatalf("backward %v: the tree lost %d", backward, 2*k+1)
+			}
+		}
+		if tr.Len() != 1_000 {
+			t.Fatalf("backward %v: the tree holds %d items, not the 1000 odd ones", backward, tr.Len())
+		}
+	}
+}
+
+func firstDiff(a, b []int) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
