@@ -195,3 +195,19 @@ func BenchmarkMoveAndUpdateLargeValue(b *testing.B) {
 		_ = bd.Apply(aper.On(bd.Update(id, blobT{At: rng.IntN(4096), B: 1})))
 	}
 }
+
+// BenchmarkObjectsThenMove reads the first card of a random list through Objects, then moves a
+// random card to the end of a random list: what the iteration's snapshot costs the write after
+// it (the list's B-tree nodes on its path are copied, as after a Clone).
+func BenchmarkObjectsThenMove(b *testing.B) {
+	base := benchBase(b)
+	rng := rand.New(rand.NewPCG(19, 20))
+	bd := base.b.Clone()
+	b.ReportAllocs()
+	for b.Loop() {
+		for range bd.Objects(base.lists[rng.IntN(benchLists)]) {
+			break
+		}
+		_ = bd.Apply(aper.On(bd.Move(base.cards[rng.IntN(benchCards)], base.lists[rng.IntN(benchLists)], list.End())))
+	}
+}

@@ -49,4 +49,11 @@
 //   - BenchmarkDeleteSubtree, a random node's subtree (16 nodes on average): about 50 µs.
 //   - BenchmarkChildren of a random node: about 0.6 µs; of the root (109 children): 1.8 µs.
 //   - BenchmarkGet: about 1.1 µs. BenchmarkClone: about 0.2 µs, 5 allocations.
+//
+// Since the iterators became safe against changes in the loop (measured on a 2-core Intel Xeon
+// under a load average of 6 to 10, so the times are two to four times those above, the
+// allocations exact): BenchmarkChildren makes no allocation; BenchmarkChildrenRoot 2 (168 B, the
+// snapshot for more than 16 children); BenchmarkChildrenThenMove, a Children loop before each
+// move, allocates as BenchmarkMove does (about 0.25 KB, 1 allocation), since Children copies out
+// a few children rather than take a snapshot that the move would then pay for.
 package tree
