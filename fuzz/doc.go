@@ -43,6 +43,13 @@
 //   - A client drops its connection only for the harness's faults: a protocol error or a
 //     confirmed transition that does not apply on the client fails the run at once.
 //
+// Quiescence alone cannot catch a client whose optimistic view goes wrong while transitions are
+// pending (once nothing is pending, its view is the confirmed state again). So after every step
+// the harness also checks each client's view: it must hold exactly the server's ordered
+// transitions up to the client's Seq (its own ones may still stand as it applied them
+// optimistically), then its pending transitions in order; one it leaves out must conflict where
+// it stands, which the harness checks by replaying the view from the initial state.
+//
 // Odd clients speak JSON and even ones CBOR, so replicas are compared across codecs.
 //
 // # Determinism
@@ -54,9 +61,10 @@
 // timeouts, backoff and, once the server issues them, a state machine's timers are driven by the
 // commands. A seed ([Parameters], the tests' -fuzz.seed flag) replays the command sequences.
 //
-// Three things are not fixed by the seed: the client ids the server draws (crypto/rand), the
-// jitter of the clients' reconnection backoff (math/rand), and how a connection's writer
-// coalesces queued frames into transport messages (it takes whatever is queued when it wakes).
+// Client i's key, and so its id, is the same in every run. Two things are not fixed by the
+// seed: the jitter of the clients' reconnection backoff (math/rand), and how a connection's
+// writer coalesces queued frames into transport messages (it takes whatever is queued when it
+// wakes).
 // So a replayed sequence sends the same frames in the same order on each link, but perhaps in a
 // different number of messages, and a Deliver step may then carry more or fewer frames; gopter's
 // shrinking still works, and a counterexample usually replays, but not always step for step.

@@ -28,7 +28,8 @@ type entry struct {
 	_      struct{}      `cbor:",toarray"`
 	Seq    uint64        `json:"seq"`
 	Client aper.ClientID `json:"client"`
-	T      []byte        `json:"t"` // the transition's CBOR encoding
+	T      []byte        `json:"t"`    // the transition's CBOR encoding
+	Time   int64         `json:"time"` // the event's time, Unix nanoseconds (0: the zero time)
 }
 
 func (e entry) String() string { return fmt.Sprintf("#%d %s %x", e.Seq, e.Client, e.T) }
@@ -45,7 +46,11 @@ func (r *replica[S, T]) Apply(ev aper.Event[T]) error {
 		return err
 	}
 	b := encodeT(ev.Transition)
-	r.hist = append(r.hist[:len(r.hist):len(r.hist)], entry{Seq: ev.Seq, Client: ev.Client, T: b})
+	var at int64
+	if !ev.Time.IsZero() {
+		at = ev.Time.UnixNano()
+	}
+	r.hist = append(r.hist[:len(r.hist):len(r.hist)], entry{Seq: ev.Seq, Client: ev.Client, T: b, Time: at})
 	if r.rec != nil && ev.Seq != 0 {
 		r.rec.note(ev.Client, b, true)
 	}
