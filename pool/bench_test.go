@@ -197,8 +197,7 @@ func BenchmarkMoveAndUpdateLargeValue(b *testing.B) {
 }
 
 // BenchmarkObjectsThenMove reads the first card of a random list through Objects, then moves a
-// random card to the end of a random list: what the iteration's snapshot costs the write after
-// it (the list's B-tree nodes on its path are copied, as after a Clone).
+// random card to the end of a random list: what an iteration costs the write after it.
 func BenchmarkObjectsThenMove(b *testing.B) {
 	base := benchBase(b)
 	rng := rand.New(rand.NewPCG(19, 20))

@@ -178,25 +178,16 @@ func (b *Board[V, T]) HasList(id uuid.UUID) bool {
 
 // Lists yields the lists' ids and names in order.
 //
-// It copies the ids and names when the loop starts (O(m) for m lists, which are few), so the
-// loop body may Apply transitions to the board or Clone it: the loop yields the lists as they
-// were when it started, each once, including those the body has since renamed, moved or
-// removed.
+// The loop body may Apply transitions to the board or Clone it: the loop goes on over the lists
+// as they were when it started (package list's All does so), each once, with the names they had
+// then, including the lists the body has since renamed, moved or removed.
 func (b *Board[V, T]) Lists() iter.Seq2[uuid.UUID, string] {
 	return func(yield func(uuid.UUID, string) bool) {
 		if b.cols == nil {
 			return
 		}
-		type named struct {
-			id   uuid.UUID
-			name string
-		}
-		lists := make([]named, 0, b.cols.Len())
 		for id, c := range b.cols.All() {
-			lists = append(lists, named{id, c.name})
-		}
-		for _, l := range lists {
-			if !yield(l.id, l.name) {
+			if !yield(id, c.name) {
 				return
 			}
 		}
@@ -235,20 +226,19 @@ func (b *Board[V, T]) ListLen(id uuid.UUID) int {
 
 // Objects yields the ids and state machines of the objects of list id, in order.
 //
-// It iterates over a snapshot of the list taken when the loop starts (an O(1) Clone of the
-// list), so the loop body may Apply transitions to the board or Clone it: the loop yields the
-// objects that the list held when it started, each once, in their order then, including those
-// the body has since moved, deleted, or removed with the list. A value yielded after the body
-// changed that object may be its old state or its new one. The price of the snapshot is that
-// the list's next write copies the B-tree nodes on its path, as the first write after a Clone
-// does.
+// The loop body may Apply transitions to the board or Clone it: the loop goes on over the
+// objects that the list held when it started (package list's All does so), each once, in their
+// order then, including those the body has since moved, deleted, or removed with the list. A
+// value yielded after the body changed that object may be its old state or its new one. A loop
+// costs nothing more when its body does not write; the first write to the list during it
+// copies the B-tree nodes on its path, as the first write after a Clone does.
 func (b *Board[V, T]) Objects(id uuid.UUID) iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
 		c, ok := b.column(id)
 		if !ok {
 			return
 		}
-		for oid, s := range c.items.Clone().All() {
+		for oid, s := range c.items.All() {
 			if !yield(oid, s.v) {
 				return
 			}
