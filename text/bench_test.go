@@ -106,7 +106,7 @@ func BenchmarkTransformOp(b *testing.B) {
 }
 
 // BenchmarkCloneAndEdit clones a 1 MiB text and edits the clone: the first edit copies one path
-// of the rope and the history's last chunk.
+// of the rope, the history's last chunk and one path of the history's index.
 func BenchmarkCloneAndEdit(b *testing.B) {
 	t := text.New(strings.Repeat("0123456789abcdef", 1<<16))
 	e := aper.On(t.Insert(1<<19, "x"))
@@ -116,6 +116,31 @@ func BenchmarkCloneAndEdit(b *testing.B) {
 		if err := c.Apply(e); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCloneHistory clones a text whose history is full, for history limits of 1,024 (the
+// default), 65,536 and 2^20 edits, and clones it and applies one edit: Clone copies nothing of
+// the history, and the first edit copies the history's last chunk and one path of its index,
+// whatever the limit.
+func BenchmarkCloneHistory(b *testing.B) {
+	for _, keep := range []int{1024, 1 << 16, 1 << 20} {
+		tx := typed(b, keep, keep+100)
+		e := aper.On(tx.Insert(1, "y"))
+		b.Run(fmt.Sprintf("keep=%d/clone", keep), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = tx.Clone()
+			}
+		})
+		b.Run(fmt.Sprintf("keep=%d/clone+edit", keep), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tx.Clone().Apply(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -163,7 +163,7 @@ func (t *Text) load(w *wireText) error {
 		if len(w.Queues) > 0 {
 			return fmt.Errorf("aper/text: text: per-author queues in a snapshot of format 0")
 		}
-		fresh.hist, fresh.firstChunk, fresh.start, fresh.local = nil, 0, fresh.version, 0
+		fresh.hist, fresh.start, fresh.local = history{}, fresh.version, 0
 	case formatPeers, formatOps:
 		if err := fresh.loadQueues(w.Queues); err != nil {
 			return err

@@ -44,9 +44,10 @@
 //
 // The string lives in a B-tree of UTF-8 leaves of up to 1 KiB that counts code points, bytes
 // and UTF-16 units per node: an edit costs O(log n + edit size), a 1 MB text costs about 1 MB
-// plus its nodes, and Clone is O(1), the first edit after it copying one root-to-leaf path and
-// the history's last chunk. Typing needs no allocation: ops of one splice are held inline and
-// the history is a ring of reused chunks.
+// plus its nodes, and Clone is O(1) whatever the history limit, the first edit after it copying
+// one root-to-leaf path, the history's last chunk and one path of the history's index (a
+// persistent ring of the chunks, O(log(limit)) nodes of 144 bytes). Typing needs no
+// allocation: ops of one splice are held inline and the history's chunks are reused.
 //
 // # Measured
 //

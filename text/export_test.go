@@ -5,10 +5,8 @@ import "fmt"
 // CheckInvariants checks the rope's counts and shape, the history's window and the per-author
 // state, for the tests.
 func CheckInvariants(t *Text) error {
-	for k := t.Oldest(); k < t.version; k++ {
-		if e := t.entry(k); e == nil {
-			return fmt.Errorf("no entry for version %d", k)
-		}
+	if err := checkHistory(t); err != nil {
+		return err
 	}
 	if err := t.checkPeers(); err != nil {
 		return err
@@ -74,4 +72,67 @@ func Peers(t *Text) (authors, ops int) {
 		ops += len(p.queue)
 	}
 	return authors, ops
+}
+
+// checkHistory checks that the history's ring holds the chunks of the window and no other, and
+// no empty node.
+func checkHistory(t *Text) error {
+	h := &t.hist
+	if h.root == nil {
+		if t.Oldest() < t.version {
+			return fmt.Errorf("no history for versions [%d, %d)", t.Oldest(), t.version)
+		}
+		return nil
+	}
+	if h.levels != ringLevels(t.limit()) {
+		return fmt.Errorf("a ring of %d levels for a limit of %d", h.levels, t.limit())
+	}
+	last := (t.version - 1) / chunkSize
+	if h.first > t.Oldest()/chunkSize || last-h.first+1 > 1<<(histBits*h.levels) {
+		return fmt.Errorf("chunks %d to %d held for versions [%d, %d)", h.first, last, t.Oldest(), t.version)
+	}
+	for c := h.first; c <= last; c++ {
+		n := h.root
+		for l := h.levels - 1; l > 0 && n != nil; l-- {
+			n = n.kids[slot(c, l)]
+		}
+		if n == nil || n.chunks[slot(c, 0)] == nil {
+			return fmt.Errorf("chunk %d of [%d, %d] missing", c, h.first, last)
+		}
+	}
+	if h.chunk(last) != h.last {
+		return fmt.Errorf("the last chunk is not the ring's")
+	}
+	chunks, err := countChunks(h.root, h.levels-1)
+	if err != nil {
+		return err
+	}
+	if want := last - h.first + 1; uint64(chunks) != want {
+		return fmt.Errorf("the ring holds %d chunks, want %d", chunks, want)
+	}
+	return nil
+}
+
+func countChunks(n *hnode, l int) (int, error) {
+	if n.empty() {
+		return 0, fmt.Errorf("an empty node in the history's ring")
+	}
+	total := 0
+	for i := range histFan {
+		switch {
+		case l == 0 && n.kids[i] != nil:
+			return 0, fmt.Errorf("a node below the bottom of the history's ring")
+		case l == 0 && n.chunks[i] != nil:
+			total++
+		case l > 0 && n.chunks[i] != nil:
+			return 0, fmt.Errorf("a chunk above the bottom of the history's ring")
+		case l > 0 && n.kids[i] != nil:
+			k, err := countChunks(n.kids[i], l-1)
+			if err != nil {
+				return 0, err
+			}
+			total += k
+		}
+	}
+	return total, nil
 }

@@ -5,12 +5,16 @@ import (
 	"github.com/aper-go/aper/internal/cow"
 )
 
-// The history is a list of chunks of chunkSize entries, chunk c holding versions
+// The history is held in chunks of chunkSize entries, chunk c holding versions
 // [c*chunkSize, (c+1)*chunkSize). Entries never change once written, so a Clone shares the chunks;
 // only the last one is written to, and it is copied first when shared (owner tokens, as for the
 // rope). Whole chunks older than the kept window are dropped, and one of ours is reused, so a
 // long run of edits allocates nothing for its history. When a chunk is dropped, so is the state
 // of each of its authors whose latest edit has left the window (see peer).
+//
+// The chunks of the window sit in a persistent ring (see history), so that Clone copies nothing
+// of the history, whatever its limit, and the first write after it copies the last chunk and
+// O(log(limit)) small index nodes.
 const chunkSize = 32
 
 // histEntry is an applied edit. Only the op as applied is kept: later edits are transformed
@@ -28,9 +32,94 @@ type chunk struct {
 	entries [chunkSize]histEntry
 }
 
+// history is the window's chunks: chunk c for c from first to the chunk of version-1, which is
+// last. They sit in a ring of histFan^levels slots, chunk c in slot c mod histFan^levels, with
+// room for every chunk a window of the text's limit can touch, so no two share a slot. The ring
+// is a trie of fan-out histFan, copied on write node by node like the rope (hnode.owner): Clone
+// shares the whole of it, and a write copies the nodes on one path from the root. Slots are
+// cleared as their chunks leave the window, and nodes left empty are dropped.
+type history struct {
+	root   *hnode // nil for no history
+	levels int    // of the trie
+	first  uint64 // the oldest chunk held
+	last   *chunk // the chunk of version-1, the one written to
+}
+
+// The history's trie has a fan-out of histFan = 2^histBits.
+const (
+	histBits = 3
+	histFan  = 1 << histBits
+)
+
+type hnode struct {
+	owner  cow.Owner
+	kids   [histFan]*hnode // above the bottom level
+	chunks [histFan]*chunk // at the bottom level
+}
+
+// ringLevels returns the levels of a ring with room for the chunks of a window of limit edits:
+// limit/chunkSize, plus one for the partly dropped oldest chunk and one for the partly written
+// newest.
+func ringLevels(limit int) int {
+	need := uint64(limit)/chunkSize + 2
+	l, size := 1, uint64(histFan)
+	for size < need {
+		l, size = l+1, size<<histBits
+	}
+	return l
+}
+
+// slot returns the index of chunk c in a node of level l (0 at the bottom).
+func slot(c uint64, l int) uint64 { return c >> (histBits * l) & (histFan - 1) }
+
+// chunk returns chunk c, which must be held.
+func (h *history) chunk(c uint64) *chunk {
+	n := h.root
+	for l := h.levels - 1; l > 0; l-- {
+		n = n.kids[slot(c, l)]
+	}
+	return n.chunks[slot(c, 0)]
+}
+
+// set puts ch (nil to clear) in the slot of chunk c, copying the nodes on its path that o does
+// not own, and drops the nodes a clear leaves empty.
+func (h *history) set(c uint64, ch *chunk, o cow.Owner) {
+	var path [64/histBits + 1]**hnode // the pointer to the node of each level
+	p := &h.root
+	for l := h.levels - 1; ; l-- {
+		n := *p
+		switch {
+		case n == nil && ch == nil:
+			return
+		case n == nil:
+			n = &hnode{owner: o}
+		case n.owner != o:
+			d := *n
+			d.owner = o
+			n = &d
+		}
+		*p, path[l] = n, p
+		if l == 0 {
+			n.chunks[slot(c, 0)] = ch
+			break
+		}
+		p = &n.kids[slot(c, l)]
+	}
+	for l := 0; ch == nil && l < h.levels && (*path[l]).empty(); l++ {
+		*path[l] = nil
+	}
+}
+
+func (n *hnode) empty() bool {
+	return n.kids == [histFan]*hnode{} && n.chunks == [histFan]*chunk{}
+}
+
 // entry returns the entry of version k, which must be in [t.Oldest(), t.version).
 func (t *Text) entry(k uint64) *histEntry {
-	return &t.hist[k/chunkSize-t.firstChunk].entries[k%chunkSize]
+	if c := k / chunkSize; c != (t.version-1)/chunkSize {
+		return &t.hist.chunk(c).entries[k%chunkSize]
+	}
+	return &t.hist.last.entries[k%chunkSize]
 }
 
 // push returns the entry for version t.version (to fill in) and advances the version, dropping
@@ -38,33 +127,35 @@ func (t *Text) entry(k uint64) *histEntry {
 func (t *Text) push() *histEntry {
 	v := t.version
 	t.version++
-	if len(t.hist) == 0 {
-		t.firstChunk = v / chunkSize
+	h := &t.hist
+	c := v / chunkSize
+	if h.root == nil {
+		h.levels, h.first = ringLevels(t.limit()), c
 	}
-	ci := int(v/chunkSize - t.firstChunk)
-	if ci == len(t.hist) {
-		c := t.spare
+	if h.root == nil || v%chunkSize == 0 {
+		d := t.spare
 		t.spare = nil
-		if c == nil {
-			c = &chunk{}
+		if d == nil {
+			d = &chunk{}
 		}
-		c.owner = t.owner
-		t.hist = append(t.hist, c)
-	} else if c := t.hist[ci]; c.owner != t.owner {
+		d.owner = t.owner
+		h.last = d
+		h.set(c, d, t.owner)
+	} else if h.last.owner != t.owner {
 		d := &chunk{owner: t.owner}
 		n := v % chunkSize
-		copy(d.entries[:n], c.entries[:n])
-		t.hist[ci] = d
+		copy(d.entries[:n], h.last.entries[:n])
+		h.last = d
+		h.set(c, d, t.owner)
 	}
-	e := &t.hist[ci].entries[v%chunkSize]
-	for oldest := t.Oldest(); (t.firstChunk+1)*chunkSize <= oldest && len(t.hist) > 1; {
-		t.expire(t.hist[0], oldest)
-		if c := t.hist[0]; c.owner == t.owner {
-			t.spare = c
+	e := &h.last.entries[v%chunkSize]
+	for oldest := t.Oldest(); (h.first+1)*chunkSize <= oldest && h.first < c; h.first++ {
+		old := h.chunk(h.first)
+		t.expire(old, oldest)
+		if old.owner == t.owner {
+			t.spare = old
 		}
-		t.hist[0] = nil
-		t.hist = t.hist[1:]
-		t.firstChunk++
+		h.set(h.first, nil, t.owner)
 	}
 	return e
 }

@@ -44,9 +44,8 @@ type Text struct {
 	start   uint64
 	local   int // trailing optimistic edits (see Base)
 
-	hist       []*chunk // chunks[0] holds versions from firstChunk*chunkSize on
-	firstChunk uint64
-	spare      *chunk // a dropped chunk of ours, reused
+	hist  history
+	spare *chunk // a dropped chunk of ours, reused
 
 	// The Jupiter server's state of each author with an edit in the window (see peer), shared
 	// with clones until written (peersOwner, and each peer's owner).
@@ -389,7 +388,6 @@ func (t *Text) TransformIndex(i int, from uint64, side Side) (int, error) {
 func (t *Text) Clone() *Text {
 	t.init()
 	c := *t
-	c.hist = append([]*chunk(nil), t.hist...)
 	c.spare, c.queue = nil, nil
 	t.owner, c.owner = cow.NewOwner(), cow.NewOwner()
 	t.rope.owner, c.rope.owner = t.owner, c.owner
@@ -403,7 +401,7 @@ func (t *Text) Clone() *Text {
 // history), so an author's next edit must be based on the current version or later.
 func (t *Text) WithoutHistory() *Text {
 	c := t.Clone()
-	c.hist, c.firstChunk, c.start, c.local = nil, 0, c.version, 0
+	c.hist, c.start, c.local = history{}, c.version, 0
 	c.peers, c.peersOwner, c.cur, c.curID = nil, 0, nil, ""
 	return c
 }

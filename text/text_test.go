@@ -3,6 +3,7 @@ package text_test
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -77,6 +78,58 @@ func TestRopeMatchesNaiveModel(t *testing.T) {
 		return tx.String() == string(model)
 	}, gen.UInt64()))
 	props.TestingRun(t)
+}
+
+// TestCloneCostIsFlatAcrossHistoryLimits: Clone copies nothing of the history, however long it
+// is, and the first edit after it copies the history's last chunk and one path of its index: a
+// few hundred bytes more for a limit of 2^20 than for 1,024. (A Clone that copied the list of
+// chunks cost 8 bytes a chunk, 16 KB for a history of 65,536 edits.)
+func TestCloneCostIsFlatAcrossHistoryLimits(t *testing.T) {
+	keeps := []int{1024, 1 << 16, 1 << 20}
+	clone, edit := make([]uint64, len(keeps)), make([]uint64, len(keeps))
+	for i, keep := range keeps {
+		tx := typed(t, keep, min(keep, 1<<16)+100)
+		clone[i] = bytesPer(func() { _ = tx.Clone() })
+		e := aper.On(tx.Insert(1, "y"))
+		edit[i] = bytesPer(func() {
+			if err := tx.Clone().Apply(e); err != nil {
+				t.Fatal(err)
+			}
+		})
+		require.NoError(t, text.CheckInvariants(tx))
+	}
+	t.Logf("bytes per Clone %v, per Clone and edit %v, for history limits %v", clone, edit, keeps)
+	for i := range keeps {
+		assert.Equal(t, clone[0], clone[i], "Clone with a history limit of %d", keeps[i])
+		assert.LessOrEqual(t, edit[i], edit[0]+1024, "Clone and edit with a history limit of %d", keeps[i])
+	}
+}
+
+// typed returns a text with a history limit of keep after n edits, alternately inserting and
+// deleting a character.
+func typed(t testing.TB, keep, n int) *text.Text {
+	tx := text.NewWithHistory("abc", keep)
+	for i := range n {
+		e := tx.Insert(1, "x")
+		if i%2 == 1 {
+			e = tx.Delete(1, 1)
+		}
+		require.NoError(t, tx.Apply(aper.On(e)))
+	}
+	return tx
+}
+
+// bytesPer returns the bytes f allocates per call, on average.
+func bytesPer(f func()) uint64 {
+	const runs = 100
+	f()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / runs
 }
 
 func TestCloneIsCheapAndIndependent(t *testing.T) {
