@@ -223,7 +223,8 @@ func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 // the text, and that the queues are those of the history's authors, each as long as the other
 // authors' edits it spans and chaining up to the text after the author's latest edit. A snapshot
 // without "history" (see [Text.WithoutHistory]) starts a new history at its version: edits based
-// on older versions are StaleBase conflicts on it. So does a snapshot without "format" (written
+// on older versions are StaleBase conflicts on it, so it is for archiving or a fresh room, not
+// for a client joining a live room (see there). So does a snapshot without "format" (written
 // before the per-author state existed): its history is checked, then dropped, with its
 // optimistic edits. Snapshots of format 1 (and 0) held each edit's op as sent too, as
 // {"author", "base", "sent", "applied"} with "applied" where it differed; they decode to the

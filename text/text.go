@@ -58,7 +58,9 @@ type Text struct {
 	owner cow.Owner // same as rope.owner
 }
 
-// New returns a text holding s at version 0. Invalid UTF-8 in s is replaced by U+FFFD.
+// New returns a text holding s at version 0. Invalid UTF-8 in s is replaced by U+FFFD (each
+// maximal invalid byte sequence by one, as by [strings.ToValidUTF8]): a text holds valid UTF-8
+// only, and New has no error to return.
 func New(s string) *Text {
 	t := &Text{}
 	t.init()
@@ -197,7 +199,8 @@ func (t *Text) FromUTF16(u int) (int, error) {
 }
 
 // Insert returns the edit that inserts s at code point pos, with [Text.Base] as its Base. It does
-// not change t. An out-of-range pos gives an edit that Apply refuses (OutOfRange).
+// not change t. An out-of-range pos gives an edit that Apply refuses (OutOfRange). Invalid UTF-8
+// in s is replaced by U+FFFD, as in [Text.Replace].
 func (t *Text) Insert(pos int, s string) Edit { return t.Replace(pos, 0, s) }
 
 // Delete returns the edit that deletes n code points at pos, with [Text.Base] as its Base. It
@@ -206,7 +209,8 @@ func (t *Text) Delete(pos, n int) Edit { return t.Replace(pos, n, "") }
 
 // Replace returns the edit that replaces n code points at pos with s, with [Text.Base] as its
 // Base. It does not change t. An out-of-range span gives an edit that Apply refuses
-// (OutOfRange). Invalid UTF-8 in s is replaced by U+FFFD, as in [New].
+// (OutOfRange). Invalid UTF-8 in s is replaced by U+FFFD, as in [New], so the edit inserts
+// valid UTF-8 (an Op built with [Splice] refuses invalid UTF-8 instead).
 func (t *Text) Replace(pos, n int, s string) Edit {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
@@ -224,9 +228,19 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // waiting for each to be confirmed, so its earlier edits may still have been pending). Apply
 // transforms the op over the other authors' edits applied since Base, as those look after the
 // author's own edits, then applies it and advances the version: the server side of the Jupiter
-// (ot.js) client–server algorithm. Two edits with the same ev.Client are by the same author; the
-// empty ClientID is an author too. When two authors insert at the same position, the edit
-// applied later goes first.
+// (ot.js) client–server algorithm. Two edits with the same ev.Client are by the same author.
+// When two authors insert at the same position, the edit applied later goes first.
+//
+// All edits with the empty ClientID count as one author's: that is for the edits a server makes
+// itself. Each is taken as made in a view that includes every earlier one since its Base, so two
+// independent sources of edits, two server-side bots say, need distinct ids, or their concurrent
+// edits are not transformed over each other.
+//
+// When one of an author's edits is refused (a conflict), the Text keeps no trace of it, but the
+// author made its later pending edits in a view that included it. Apply takes them as made
+// without it, so they are refused too, or land where the author did not mean. A client whose
+// edit is refused should rebuild its later pending edits on its confirmed text (or drop them)
+// rather than send them as they were.
 //
 // The Text keeps the Jupiter server's queue for each author with an edit in the history window:
 // the other authors' edits since the Base of the author's latest edit, as they apply after the
@@ -399,6 +413,12 @@ func (t *Text) Clone() *Text {
 // optimistic ones): a compact snapshot. Edits based on older versions are StaleBase conflicts
 // on it. It keeps no per-author state either (that only serves edits based within the
 // history), so an author's next edit must be based on the current version or later.
+//
+// Such a snapshot cannot transform edits based before it, so it is for archiving, or for
+// starting a fresh room, not for a client joining a live room: the client applies the room's
+// later events as the server did, and one whose author had not yet seen the snapshot's version
+// (its Base is older) would be StaleBase on the client while the server, with its history,
+// applied it. Send a joining client a snapshot with the history.
 func (t *Text) WithoutHistory() *Text {
 	c := t.Clone()
 	c.hist, c.start, c.local = history{}, c.version, 0

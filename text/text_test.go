@@ -241,6 +241,25 @@ func TestOwnPendingEditOlderThanTheHistoryIsNotStale(t *testing.T) {
 	}
 }
 
+// TestEmptyClientIDIsOneAuthor: edits with the empty ClientID are one author's, each made in a
+// view with the earlier ones (as Text.Apply documents); a distinct id makes them concurrent.
+func TestEmptyClientIDIsOneAuthor(t *testing.T) {
+	second := text.Edit{Base: 0, Op: text.MustOp(text.Retain(3), text.Insert("y"))} // against "xab"
+	for _, c := range []struct {
+		id   aper.ClientID
+		want conflict.Kind
+	}{{"", ""}, {"bot2", conflict.OutOfRange}} {
+		tx := text.New("ab")
+		apertest.MustApply(t, tx, ev(1, "", tx.Insert(0, "x")))
+		if c.want == "" {
+			apertest.MustApply(t, tx, ev(2, c.id, second))
+			assert.Equal(t, "xaby", tx.String())
+		} else {
+			apertest.Conflicts(t, tx, ev(2, c.id, second), c.want)
+		}
+	}
+}
+
 func TestBaseGoingBackIsInvalid(t *testing.T) {
 	tx := text.New("ab")
 	apertest.MustApply(t, tx, ev(1, "bob", tx.Insert(0, "x")))
