@@ -74,8 +74,7 @@ func Peers(t *Text) (authors, ops int) {
 	return authors, ops
 }
 
-// checkHistory checks that the history's ring holds the chunks of the window and no other, and
-// no empty node.
+// checkHistory checks that the history's ring holds the chunks of the window and no other.
 func checkHistory(t *Text) error {
 	h := &t.hist
 	if h.root == nil {
@@ -114,9 +113,6 @@ func checkHistory(t *Text) error {
 }
 
 func countChunks(n *hnode, l int) (int, error) {
-	if n.empty() {
-		return 0, fmt.Errorf("an empty node in the history's ring")
-	}
 	total := 0
 	for i := range histFan {
 		switch {
