@@ -99,8 +99,9 @@ func TestCloneCostIsFlatAcrossHistoryLimits(t *testing.T) {
 		require.NoError(t, text.CheckInvariants(tx))
 	}
 	t.Logf("bytes per Clone %v, per Clone and edit %v, for history limits %v", clone, edit, keeps)
+	// Some slack for what the runtime and other goroutines allocate meanwhile.
 	for i := range keeps {
-		assert.Equal(t, clone[0], clone[i], "Clone with a history limit of %d", keeps[i])
+		assert.LessOrEqual(t, clone[i], clone[0]+64, "Clone with a history limit of %d", keeps[i])
 		assert.LessOrEqual(t, edit[i], edit[0]+1024, "Clone and edit with a history limit of %d", keeps[i])
 	}
 }
@@ -121,7 +122,7 @@ func typed(t testing.TB, keep, n int) *text.Text {
 
 // bytesPer returns the bytes f allocates per call, on average.
 func bytesPer(f func()) uint64 {
-	const runs = 100
+	const runs = 1000
 	f()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
