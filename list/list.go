@@ -1,10 +1,12 @@
 package list
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/aper-go/aper"
@@ -331,8 +333,34 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 // change l. The list keeps v and clones it before its first change, so the transition may be
 // applied to several replicas.
 func (l *List[V, T]) Insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
-	id := uuid.New()
+	id := newID()
 	return id, ListTransition[V, T]{Op: OpInsert, ID: id, Pos: pos, Value: v}
+}
+
+// randomIDs is where new ids come from: crypto/rand read 4 KiB at a time into buf, rather than
+// once for each id as uuid.New does (a read for every character typed). Guarded by its mutex:
+// lists on different goroutines make ids at once. uuid.EnableRandPool would do the same, but for
+// every user of the uuid package in the program.
+var randomIDs struct {
+	sync.Mutex
+	buf [4096]byte
+	n   int // bytes of buf not yet handed out, at its end
+}
+
+// newID returns a random (version 4, RFC 9562 variant) UUID, as uuid.New does.
+func newID() uuid.UUID {
+	var id uuid.UUID
+	randomIDs.Lock()
+	if randomIDs.n < len(id) {
+		rand.Read(randomIDs.buf[:]) // never fails (crypto/rand crashes the program instead)
+		randomIDs.n = len(randomIDs.buf)
+	}
+	copy(id[:], randomIDs.buf[len(randomIDs.buf)-randomIDs.n:])
+	randomIDs.n -= len(id)
+	randomIDs.Unlock()
+	id[6] = id[6]&0x0f | 0x40 // version 4
+	id[8] = id[8]&0x3f | 0x80 // variant 10
+	return id
 }
 
 // Append returns a new id and the transition that inserts v after the last item (the last at the
