@@ -481,12 +481,11 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 		l.last = e
 		return nil
 	case OpDelete:
-		k, ok := l.KeyOf(t.ID)
+		e, ok := l.ids.Delete(idKey(t.ID)) // one search both finds the index and removes the id
 		if !ok {
 			return notFound(t.ID)
 		}
-		l.items.Delete(item[V]{key: k})
-		l.ids.Delete(idKey(t.ID))
+		l.items.Delete(item[V]{key: e.key})
 		l.forget(t.ID)
 		return nil
 	case OpMove:
