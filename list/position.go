@@ -105,9 +105,12 @@ type Siblings interface {
 
 // Resolve turns p into a free index among s, by the rules every replica follows: Beginning and
 // End go before the first and after the last item (the middle index if there is none); At uses
-// its index; Before and After go next to their anchor, or, if the anchor is not among s, use the
-// captured fallback index. A resolved index that an item already has is moved just past it, so
-// replicas that computed the same index still agree on one order.
+// its index; Before and After go next to their anchor: at the captured index if it still lies
+// between the anchor and its neighbour on that side (as it does when nothing was inserted there
+// since the position was made, which spares making the same index again), else at a new index
+// between them; if the anchor is not among s, at the captured index. A resolved index that an
+// item already has is moved just past it, so replicas that computed the same index still agree on
+// one order.
 //
 // Errors are conflicts: NotFound (with the anchor's id as the path) for an anchor that is gone
 // with no fallback; Invalid for At with no index, an unknown kind, an index in p longer than
@@ -159,12 +162,26 @@ func resolve(p ListPosition, s Siblings) (ZenoIndex, error) {
 			return ZenoIndex{}, conflict.WithPath(conflict.New(conflict.Invalid, "the siblings give the anchor no index"), p.ID.String())
 		}
 		if p.Kind == PosBefore {
-			return checked(s.Below(k), k, nearHigh)
+			below := s.Below(k)
+			if lies(below, p.Index, k) {
+				return p.Index, nil
+			}
+			return checked(below, k, nearHigh)
 		}
-		return checked(k, s.Above(k), nearLow)
+		above := s.Above(k)
+		if lies(k, p.Index, above) {
+			return p.Index, nil
+		}
+		return checked(k, above, nearLow)
 	default:
 		return ZenoIndex{}, conflict.New(conflict.Invalid, fmt.Sprintf("unknown position kind %d", p.Kind))
 	}
+}
+
+// lies reports whether z is an index strictly between the neighbours a and b (zero for an open
+// end), so that no sibling has it.
+func lies(a, z, b ZenoIndex) bool {
+	return !z.IsZero() && (a.IsZero() || a.Less(z)) && (b.IsZero() || z.Less(b))
 }
 
 // place returns z if no sibling has it, or an index just past it otherwise.
