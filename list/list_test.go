@@ -462,3 +462,25 @@ func TestResolveWithContradictorySiblings(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, k.Less(z) && z.Less(list.MustParseZenoIndex("c0")))
 }
+
+// TestAnchoredPositionKeepsItsIndex checks that an After or Before position resolves to its
+// captured index while that index still lies next to the anchor, and to a new index next to the
+// anchor once another item is in between.
+func TestAnchoredPositionKeepsItsIndex(t *testing.T) {
+	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	n := appendAll(t, l, 1, 2)
+	ka, _ := l.KeyOf(n[0])
+	kb, _ := l.KeyOf(n[1])
+	z := mustBetween(t, ka, mustBetween(t, ka, kb)) // between them, but not the index After makes
+	require.NotEqual(t, l.PositionAfter(n[0]).Index, z)
+	after := applier(t, l)(l.Insert(list.After(n[0], z), aper.NewCounter(10)))
+	got, _ := l.KeyOf(after)
+	assert.Equal(t, z, got, "the captured index, still next to the anchor")
+	before := applier(t, l)(l.Insert(list.Before(n[1], z), aper.NewCounter(20)))
+	got, _ = l.KeyOf(before)
+	assert.True(t, z.Less(got) && got.Less(kb), "z is taken now: a new index just before the anchor, %s", got)
+	again := applier(t, l)(l.Insert(list.After(n[0], z), aper.NewCounter(30)))
+	got, _ = l.KeyOf(again)
+	assert.True(t, ka.Less(got) && got.Less(z), "z is no longer next to the anchor: a new index just after it, %s", got)
+	assert.Equal(t, []int64{1, 30, 10, 20, 2}, values(l))
+}
