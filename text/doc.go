@@ -51,25 +51,27 @@
 //
 // # Measured
 //
-// On a shared 2-core machine (AMD EPYC, Go 1.26, other builds running, load average 2 to 3.5;
-// ranges of three runs):
+// On a shared 2-core machine (Intel Xeon, Go 1.26, other engineers' builds running, load
+// average 4 to 6; one run each, BenchmarkReplay the median of five with their range):
 //
 //   - BenchmarkReplay/automerge-paper, the 259,778 edits of the Automerge paper's writing, each
-//     through Text.Apply with the current version as its Base: 25.5–26 ms per replay (a plain
-//     gap buffer takes about 3 ms there; Yjs about 2,100 ms, ot-text-unicode about 44,000 ms in
-//     Node), 0.0034 allocations per edit, 0.41 MB live heap afterwards (text, rope, the
-//     1,024-edit history and the author's state).
-//   - BenchmarkReplay/sveltecomponent, 18,335 edits: 2.3 ms per replay, 0.02 allocations per
-//     edit, 0.22 MB live.
-//   - BenchmarkApplyTyping, one character typed into a 100 KB text: 124–125 ns and no
-//     allocation per edit.
+//     through Text.Apply with the current version as its Base: 23.0 ms per replay (22.5–23.7;
+//     a plain gap buffer takes about 3 ms there; Yjs about 2,100 ms, ot-text-unicode about
+//     44,000 ms in Node), 0.0025 allocations per edit, 0.41 MB live heap afterwards (text,
+//     rope, the 1,024-edit history and the author's state).
+//   - BenchmarkReplay/sveltecomponent, 18,335 edits: 2.56 ms per replay (2.49–3.10), 0.019
+//     allocations per edit, 0.22 MB live.
+//   - BenchmarkApplyTyping, one character typed into a 100 KB text: 106 ns and no allocation
+//     per edit.
 //   - BenchmarkBusyRoom, two authors typing at once, each with two edits pending, so that every
-//     edit is transformed over two concurrent ones: 0.36–0.41 µs and 2 allocations per edit. (A
-//     Text that rebuilt each author's queue from the history took 59–65 µs there, walking back
-//     to the author's first pending edit, and refused the edits once that left the history.)
-//   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: 1.7–2.4 µs,
-//     3.6–3.8 µs and 16.8–17.1 µs, of which 1.7–2.5 µs is the clone each round starts with and
-//     the first edit's copy of the per-author state (the 0 round), so about 0.15 µs per edit
-//     transformed over.
-//   - BenchmarkCloneAndEdit, Clone of a 1 MiB text and one edit: about 2.6–3.0 µs, 7.8 KB.
+//     edit is transformed over two concurrent ones: 0.47 µs and 1 allocation per edit. (A Text
+//     that rebuilt each author's queue from the history took 59–65 µs there, walking back to
+//     the author's first pending edit, and refused the edits once that left the history.)
+//   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: 4.1 µs, 8.0 µs
+//     and 31.2 µs, of which 3.3 µs is the clone each round starts with and the first edit's
+//     copy of the per-author state (the 0 round), so about 0.3 µs per edit transformed over.
+//   - BenchmarkCloneAndEdit, Clone of a 1 MiB text and one edit: 6.7 µs, 8.0 KB.
+//   - BenchmarkCloneHistory, Clone of a text with a full history of 1,024, 65,536 and 2^20
+//     edits: 176 bytes and one allocation at each limit (125–150 ns); Clone and one edit 6.7,
+//     7.0 and 7.3 KB, most of it the copy of the history's last chunk.
 package text
