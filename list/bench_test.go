@@ -129,6 +129,38 @@ func BenchmarkDeleteInsert(b *testing.B) {
 	}
 }
 
+// BenchmarkAll iterates over a list of 1,000,000 items, and over it again while changing it
+// (an update of one item each loop, which makes the first change after the loop's start copy
+// its path, as after a Clone).
+func BenchmarkAll(b *testing.B) {
+	l, ids := bigList(b, 1_000_000)
+	b.Run("read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			for range l.All() {
+				n++
+			}
+			if n != l.Len() {
+				b.Fatal(n)
+			}
+		}
+	})
+	b.Run("update-in-loop", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		add := aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1}
+		b.ReportAllocs()
+		for b.Loop() {
+			for range l.All() {
+				if err := l.Apply(aper.On(l.Update(ids[rng.IntN(len(ids))], add))); err != nil {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	})
+}
+
 // BenchmarkCloneInsert clones a list of n items and inserts one item into the clone: the cost
 // stays flat as n grows, since Clone shares the trees and the insert copies one path.
 func BenchmarkCloneInsert(b *testing.B) {
