@@ -92,6 +92,7 @@ func clientName(i int) string { return fmt.Sprintf("client-%d", i) }
 // [Commands] drive it; [Replay] builds one for a fixed list of commands.
 type System[S aper.StateMachine[S, T], T any] struct {
 	cfg     *Config[S, T]
+	initial S // Config.New's state, which the server's is a Clone of
 	net     *memory.Network
 	srv     *apersync.Server[*replica[S, T], T]
 	rec     *recorder
@@ -105,7 +106,8 @@ type System[S aper.StateMachine[S, T], T any] struct {
 type slot[S aper.StateMachine[S, T], T any] struct {
 	name      string
 	c         *apersync.Client[*replica[S, T], T]
-	submitted [][]byte // encodings of the transitions Apply accepted, in order
+	submitted [][]byte    // encodings of the transitions Apply accepted, in order
+	times     []time.Time // when Apply accepted each (the fake clock)
 	rejected  chan [][]byte
 	drained   chan struct{}
 }
@@ -152,10 +154,10 @@ func newSystem[S aper.StateMachine[S, T], T any](cfg *Config[S, T]) (*System[S, 
 	if cfg.Reset != nil {
 		cfg.Reset()
 	}
-	s := &System[S, T]{cfg: cfg, net: memory.NewNetwork(&memory.Options{Manual: true}), rec: newRecorder(), served: make(chan struct{})}
+	s := &System[S, T]{cfg: cfg, initial: cfg.New(), net: memory.NewNetwork(&memory.Options{Manual: true}), rec: newRecorder(), served: make(chan struct{})}
 	opts := append([]apersync.ServerOption{apersync.WithRoomIdle(-1)}, cfg.ServerOptions...)
 	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*replica[S, T], error) {
-		return &replica[S, T]{state: cfg.New(), rec: s.rec}, nil
+		return &replica[S, T]{state: s.initial.Clone(), rec: s.rec}, nil
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -323,7 +325,7 @@ func (s *System[S, T]) checkViews() error {
 			return fmt.Errorf("client %d has %d pending, it submitted %d", i, pending, len(sl.submitted))
 		}
 		rest := sl.submitted[len(sl.submitted)-pending:]
-		pend := rest
+		pend, pendAt := rest, sl.times[len(sl.times)-pending:]
 		for _, e := range opt {
 			for len(rest) > 0 && !bytes.Equal(rest[0], e.T) {
 				rest = rest[1:] // skipped: it conflicts on the view
@@ -334,7 +336,7 @@ func (s *System[S, T]) checkViews() error {
 			rest = rest[1:]
 		}
 		if len(opt) < len(pend) {
-			if err := s.checkSkipped(view[:len(view)-len(opt)], opt, pend, id); err != nil {
+			if err := s.checkSkipped(view[:len(view)-len(opt)], opt, pend, pendAt, id); err != nil {
 				return fmt.Errorf("client %d (at Seq %d, %d pending): %w", i, seq, pending, err)
 			}
 		}
@@ -345,10 +347,11 @@ func (s *System[S, T]) checkViews() error {
 // checkSkipped checks that the pending transitions a view leaves out conflict there: it replays
 // the view's making from the initial state (base, then pending in order, each either the next
 // of opt or one that must conflict where it stands). It runs only when a view leaves some out,
-// which is rare unless the client forgets them. A left-out transition is tried with the time of
-// the entry before it (the harness does not know the client's own estimate).
-func (s *System[S, T]) checkSkipped(base, opt []entry, pend [][]byte, id aper.ClientID) error {
-	st := s.cfg.New()
+// which is rare unless the client forgets them. The harness does not know the time the client
+// applied a left-out transition with (its estimate of the server's clock): it must conflict
+// at the time of the entry before it or at the time the harness applied it.
+func (s *System[S, T]) checkSkipped(base, opt []entry, pend [][]byte, pendAt []time.Time, id aper.ClientID) error {
+	st := s.initial.Clone()
 	var last time.Time
 	apply := func(e entry) error {
 		var t T
@@ -367,7 +370,7 @@ func (s *System[S, T]) checkSkipped(base, opt []entry, pend [][]byte, id aper.Cl
 			return fmt.Errorf("replaying its view: %v does not apply: %w", e, err)
 		}
 	}
-	for _, b := range pend {
+	for k, b := range pend {
 		if len(opt) > 0 && bytes.Equal(opt[0].T, b) {
 			if err := apply(opt[0]); err != nil {
 				return fmt.Errorf("replaying its view: %v does not apply: %w", opt[0], err)
@@ -379,7 +382,9 @@ func (s *System[S, T]) checkSkipped(base, opt []entry, pend [][]byte, id aper.Cl
 		if err := aper.CBOR.Unmarshal(b, &t); err != nil {
 			return fmt.Errorf("decode a pending transition: %w", err)
 		}
-		if err := st.Apply(aper.Event[T]{Client: id, Time: last, Transition: t}); err == nil {
+		probe := st.Clone()
+		if probe.Apply(aper.Event[T]{Client: id, Time: last, Transition: t}) == nil &&
+			st.Apply(aper.Event[T]{Client: id, Time: pendAt[k], Transition: t}) == nil {
 			return fmt.Errorf("its view leaves out the pending %x, which applies there", b)
 		}
 	}
@@ -414,6 +419,7 @@ func (s *System[S, T]) step(st *Step) error {
 		switch {
 		case err == nil:
 			sl.submitted = append(sl.submitted, b)
+			sl.times = append(sl.times, time.Now())
 			st.note = fmt.Sprintf("%+v", t)
 		case conflict.As(err) != nil:
 			st.note = fmt.Sprintf("%+v conflicts: %v", t, err)

@@ -251,6 +251,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		presCh:    make(chan struct{}, 1),
 		peers:     make(map[aper.ClientID]raw),
 	}
+	c.core.nonce = rand.Uint64()
 	cc, err := c.connect(ctx)
 	if err != nil {
 		cancel(err)

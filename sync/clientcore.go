@@ -59,7 +59,10 @@ type pendingEntry[T any] struct {
 // client's new edits on the last version its view was rebuilt from, and that base must stay
 // within the text's history).
 type clientCore[S aper.StateMachine[S, T], T any] struct {
-	id        aper.ClientID
+	id        aper.ClientID // the id its transitions carry (the server's word)
+	inst      aper.ClientID // its instance, the hash of its key (the server's word)
+	nonce     uint64        // drawn once: tells this Client from another holding the same key
+	attempt   uint64        // connections made
 	confirmed S
 	view      S
 	viewIsC   bool // view and confirmed are the same value (nothing pending)
@@ -92,7 +95,9 @@ func (c *clientCore[S, T]) hello(room string) frame {
 	if len(c.pending) > 0 {
 		ack = c.pending[0].local - 1
 	}
-	return frame{Type: frameHello, V: ProtocolVersion, Room: room, Client: c.id, Resume: c.hasState && !c.resync, Seq: c.seq, Local: ack}
+	c.attempt++
+	return frame{Type: frameHello, V: ProtocolVersion, Room: room, Client: c.id, Nonce: c.nonce, Attempt: c.attempt,
+		Resume: c.hasState && !c.resync, Seq: c.seq, Local: ack}
 }
 
 // apply applies t to the view at once and queues it. On a conflict nothing changes and the
@@ -128,11 +133,18 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	if f.Client == "" {
 		return nil, fmt.Errorf("%w: welcome without a client id", ErrProtocol)
 	}
-	if c.id != "" && f.Client != c.id {
-		return nil, fmt.Errorf("%w: welcome for client %q, this is %q", ErrProtocol, f.Client, c.id)
+	inst := f.Inst
+	if inst == "" {
+		inst = f.Client
 	}
-	fresh := c.id == ""
-	c.id = f.Client
+	if c.inst != "" && inst != c.inst {
+		return nil, fmt.Errorf("%w: welcome for client instance %q, this is %q", ErrProtocol, inst, c.inst)
+	}
+	fresh := c.inst == ""
+	if c.id != "" && f.Client != c.id {
+		c.dirty = true // the auth hook names the client anew: the view's transitions carry the new id
+	}
+	c.id, c.inst = f.Client, inst
 	if f.Time != 0 {
 		c.offset = time.Unix(0, f.Time).Sub(now)
 	}
@@ -245,7 +257,11 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 	if f.Time == 0 {
 		ev.Time = time.Time{}
 	}
-	own := f.Client != "" && f.Client == c.id
+	sender := f.Inst
+	if sender == "" {
+		sender = f.Client
+	}
+	own := f.Local > 0 && sender == c.inst
 	if own {
 		// The server handles a client's transitions in order: older pending ones that are still
 		// here were rejected (the rejection came in a welcome, or was forgotten).

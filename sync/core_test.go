@@ -712,6 +712,7 @@ func TestNewClientWithKnownIDNumbersOn(t *testing.T) {
 	s.submitAll(a)
 	s.recvAll(a)
 	again := &simClient[*aper.Counter, aper.CounterTransition]{}
+	again.core.nonce = 1 // another Client object with the same key
 	h := again.core.hello("r")
 	h.Client = a.core.id // as the server's identify sets it for the same key
 	again.peer = &fakePeer{}
@@ -730,4 +731,77 @@ func TestNewClientWithKnownIDNumbersOn(t *testing.T) {
 	if len(again.core.pending) != 0 || again.core.view.Value() != 13 {
 		t.Fatalf("new client: pending %d, view %d", len(again.core.pending), again.core.view.Value())
 	}
+}
+
+// Two instances with one client id (a user's two devices, as an auth hook names them): each
+// counts its own local seqs, and neither takes the other's confirmations for its own.
+func TestTwoInstancesOfOneClientID(t *testing.T) {
+	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 16, wireCBOR)
+	joinAs := func(inst aper.ClientID) *simClient[*aper.Counter, aper.CounterTransition] {
+		c := &simClient[*aper.Counter, aper.CounterTransition]{}
+		h := c.core.hello("r")
+		h.Client, h.Inst = "user", inst
+		c.peer = &fakePeer{name: string(inst)}
+		c.sess = s.room.join(c.peer, s.w, &h, Identity{}, s.now)
+		s.flushRoom()
+		s.recvAll(c)
+		return c
+	}
+	a, b := joinAs("phone"), joinAs("laptop")
+	if a.peer.closed || b.peer.closed {
+		t.Fatal("one instance superseded the other")
+	}
+	s.apply(a, add(100)) // a's local 1, not delivered yet
+	s.apply(b, add(1))   // b's local 1
+	s.submitAll(b)
+	s.recvAll(b)
+	s.recvAll(a)
+	if len(a.core.pending) != 1 || a.core.view.Value() != 101 {
+		t.Fatalf("a: %d pending, view %d; want its +100 still pending on top of b's +1", len(a.core.pending), a.core.view.Value())
+	}
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+	if s.room.state.Value() != 101 || len(a.core.pending) != 0 {
+		t.Fatalf("room %d, a pending %d; want 101 and nothing pending", s.room.state.Value(), len(a.core.pending))
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
+	apertest.Equal(t, b.core.view, s.room.state)
+}
+
+// After the room is rebuilt from the journal (which keeps only what was applied), a client that
+// comes back with a snapshot learns the fate of each pending transition: one the log shows
+// applied is in the snapshot, one it skipped was rejected (its reason forgotten), and neither
+// is reported as an unknown outcome.
+func TestReplayedRoomKnowsWhatItRejected(t *testing.T) {
+	s := newSim[*cmap, cmt](t, aper.NewMap[string, *aper.Counter, aper.CounterTransition](), 16, wireCBOR)
+	a, b := s.connect(nil), s.connect(nil)
+	var m *cmap
+	s.apply(a, m.Set("k", aper.NewCounter(0))) // local 1: applied
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+	s.apply(b, m.Delete("k"))
+	s.submitAll(b)
+	s.apply(a, m.Update("k", add(1)))          // local 2: rejected, k is gone
+	s.apply(a, m.Set("j", aper.NewCounter(5))) // local 3: applied
+	s.submitAll(a)
+	a.peer.frames = nil // every answer lost; then the server restarts
+
+	rebuilt := newRoomCore("r", aper.NewMap[string, *aper.Counter, aper.CounterTransition](), roomConfig[*cmap, cmt]{logSize: 16, maxRejections: 8})
+	for _, rc := range s.records {
+		if err := rebuilt.replay(rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.room = rebuilt
+	a.core.resync = true // ask for a snapshot
+	a = s.connect(a)
+	if len(a.core.pending) != 0 || len(a.rej) != 1 {
+		t.Fatalf("pending %d, rejections %+v; want local 2 alone rejected", len(a.core.pending), a.rej)
+	}
+	if r := a.rej[0]; errors.Is(r.Err, ErrOutcomeUnknown) || r.Conflict.Kind != conflict.Rejected {
+		t.Fatalf("rejection %+v, want a known rejection whose reason is forgotten", r)
+	}
+	apertest.Equal(t, a.core.view, s.room.state)
 }

@@ -76,23 +76,26 @@
 // # Exactly once across reconnections
 //
 // Each client has a secret key, random unless [WithClientKey] gives it, that it sends in every
-// hello. Its ClientID is the authentication hook's [Identity.Client] when the hook names one,
-// else a hash of the key, so that no other client can claim it (ids are public: confirmed
-// frames and presence carry them) and a client that keeps its key keeps its id. One connection
-// per id: a second supersedes the first, whose Client stops with an error matching
-// [ErrSuperseded]. The client numbers its transitions 1, 2, 3, ... (its local seq; a new client
-// with an id the room knows numbers on from where the earlier one stopped). The room
-// remembers, per client, the highest local seq it has processed (applied or rejected) and ignores
-// a submit at or below it, so each (ClientID, local seq) is applied at most once; a submit must
-// carry the next local seq (a gap is a protocol error that closes the connection, so that no
-// peer can make the room skip another's transitions). On
-// reconnection the client sends its last confirmed Seq; the server answers with the transitions
-// it missed from a bounded in-memory log (WithResumeLog), or with a snapshot when the log has
-// moved on, plus the highest local seq processed and the rejections it still remembers. The
-// client then knows the fate of each pending transition and re-sends exactly those the server
-// has not seen. In one rare case it cannot: a snapshot after the server forgot rejections (it
-// restarted, or rejected more than 64 of the client's transitions while it was away); a pending transition it cannot place is reported on
-// [Client.Rejections] with [ErrOutcomeUnknown], and the snapshot holds it if it was applied.
+// hello. The key's hash is the client's instance, which nobody else can claim (instances and ids
+// are public: confirmed frames carry them) and which a client that keeps its key keeps across
+// restarts. Its ClientID, the Event.Client of its transitions, is the authentication hook's
+// [Identity.Client] when the hook names one (a user's devices may share it), else the instance.
+// One connection per instance: a newer one supersedes the attached one, a late older one (an
+// attempt the client gave up on) is refused; when another process holds a copy of the key, the one
+// superseded stops with an error matching [ErrSuperseded]. The client numbers its transitions 1,
+// 2, 3, ... (its local seq; a client that kept its key numbers on from where the earlier one
+// stopped). The room remembers, per instance, the highest local seq it has processed (applied or
+// rejected) and ignores a submit at or below it, so each (instance, local seq) is applied at most
+// once; a submit must carry the next local seq (a gap is a protocol error that closes the
+// connection, so that no peer can make the room skip another's transitions). On reconnection the
+// client sends its last confirmed Seq; the server answers with the transitions it missed from a
+// bounded in-memory log (WithResumeLog), or with a snapshot when the log has moved on, plus the
+// highest local seq processed and the rejections it still remembers. The client then knows the
+// fate of each pending transition and re-sends exactly those the server has not seen. In one
+// rare case it cannot: a snapshot after the server forgot some of its rejections (more than 64
+// while it was away, or, after a restart, those made before the journal's last snapshot); a
+// pending transition it cannot place is reported on [Client.Rejections] with
+// [ErrOutcomeUnknown], and the snapshot holds it if it was applied.
 //
 // # Durability
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aper-go/aper"
@@ -57,22 +58,25 @@ type journalRecord[T any] struct {
 	Transition T             `cbor:"4,keyasint"`
 	Kind       recordKind    `cbor:"5,keyasint,omitempty"`
 	Subject    aper.ClientID `cbor:"6,keyasint,omitempty"`
+	Inst       aper.ClientID `cbor:"7,keyasint,omitempty"` // the sender's instance, if not Client
 }
 
 // journalSnapshot is a snapshot as the journal stores it: the state and what the room remembers
-// of each client, at the snapshot's Seq.
+// of each client instance and of its members, at the snapshot's Seq.
 type journalSnapshot struct {
 	State   raw                              `cbor:"1,keyasint"`
-	Clients map[aper.ClientID]snapshotClient `cbor:"2,keyasint,omitempty"`
+	Clients map[aper.ClientID]snapshotClient `cbor:"2,keyasint,omitempty"` // by instance
+	Members []aper.ClientID                  `cbor:"3,keyasint,omitempty"`
 }
 
 type snapshotClient struct {
-	Processed uint64 `cbor:"1,keyasint,omitempty"`
-	Member    bool   `cbor:"2,keyasint,omitempty"`
+	Processed uint64        `cbor:"1,keyasint,omitempty"`
+	Member    bool          `cbor:"2,keyasint,omitempty"` // (written before Members: the instance's id is a member)
+	Client    aper.ClientID `cbor:"3,keyasint,omitempty"` // the instance's client id, if not the instance
 }
 
 func encodeRecord[T any](rc *record[T]) ([]byte, error) {
-	jr := journalRecord[T]{Client: rc.Client, Local: rc.Local, Transition: rc.Transition, Kind: rc.Kind, Subject: rc.Subject}
+	jr := journalRecord[T]{Client: rc.Client, Inst: rc.Inst, Local: rc.Local, Transition: rc.Transition, Kind: rc.Kind, Subject: rc.Subject}
 	if !rc.Time.IsZero() {
 		jr.Time = rc.Time.UnixNano()
 	}
@@ -84,35 +88,56 @@ func decodeRecord[T any](e journal.Entry) (record[T], error) {
 	if err := aper.CBOR.Unmarshal(e.Data, &jr); err != nil {
 		return record[T]{}, err
 	}
-	rc := record[T]{Seq: e.Seq, Client: jr.Client, Local: jr.Local, Transition: jr.Transition, Kind: jr.Kind, Subject: jr.Subject}
+	rc := record[T]{Seq: e.Seq, Client: jr.Client, Inst: jr.Inst, Local: jr.Local, Transition: jr.Transition, Kind: jr.Kind, Subject: jr.Subject}
 	if jr.Time != 0 {
 		rc.Time = time.Unix(0, jr.Time)
 	}
 	return rc, nil
 }
 
-// clientNumbers copies what a snapshot keeps of each client.
-func (r *roomCore[S, T]) clientNumbers() map[aper.ClientID]snapshotClient {
+// clientNumbers copies what a snapshot keeps of each client instance, and the members.
+func (r *roomCore[S, T]) clientNumbers() (map[aper.ClientID]snapshotClient, []aper.ClientID) {
 	m := make(map[aper.ClientID]snapshotClient, len(r.clients))
-	for id, rec := range r.clients {
-		if rec.processed > 0 || rec.member {
-			m[id] = snapshotClient{Processed: rec.processed, Member: rec.member}
+	for inst, rec := range r.clients {
+		if rec.processed > 0 {
+			c := snapshotClient{Processed: rec.processed}
+			if rec.client != inst {
+				c.Client = rec.client
+			}
+			m[inst] = c
 		}
 	}
-	return m
+	var members []aper.ClientID
+	for id, mem := range r.members {
+		if mem.member {
+			members = append(members, id)
+		}
+	}
+	slices.Sort(members)
+	return m, members
 }
 
 // restore sets the core to a snapshot's state at seq.
-func (r *roomCore[S, T]) restore(state S, seq uint64, clients map[aper.ClientID]snapshotClient) {
+func (r *roomCore[S, T]) restore(state S, seq uint64, js *journalSnapshot) {
 	r.state, r.seq = state, seq
 	r.logLen, r.logStart = 0, 0
-	for id, c := range clients {
-		rec := r.clients[id]
+	for inst, c := range js.Clients {
+		rec := r.clients[inst]
 		if rec == nil {
 			rec = &clientRecord{}
-			r.clients[id] = rec
+			r.clients[inst] = rec
 		}
-		rec.processed, rec.member = c.Processed, c.Member
+		rec.client = c.Client
+		if rec.client == "" {
+			rec.client = inst
+		}
+		rec.processed, rec.snapshots = c.Processed, c.Processed
+		if c.Member {
+			r.member(rec.client).member = true
+		}
+	}
+	for _, id := range js.Members {
+		r.member(id).member = true
 	}
 }
 
@@ -131,7 +156,7 @@ func (r *room[S, T]) load(ctx context.Context, j journal.Journal) error {
 		if err := aper.CBOR.Unmarshal(js.State, &st); err != nil {
 			return fmt.Errorf("aper/sync: room %q: decode snapshot %d state: %w", r.name, snap.Seq, err)
 		}
-		r.core.restore(st, snap.Seq, js.Clients)
+		r.core.restore(st, snap.Seq, &js)
 		r.snapSeq = snap.Seq
 	}
 	for e, err := range j.Read(ctx, r.name, r.core.seq+1) {
@@ -184,7 +209,8 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 		r.core.crashed(err.(*panicError), nil)
 		return
 	}
-	seq, clients := r.core.seq, r.core.clientNumbers()
+	seq := r.core.seq
+	clients, members := r.core.clientNumbers()
 	r.snapSeq = seq
 	done := make(chan struct{})
 	r.snapDone = done
@@ -200,7 +226,7 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 			return
 		}
 		if err == nil {
-			data, err = aper.CBOR.Marshal(&journalSnapshot{State: data, Clients: clients})
+			data, err = aper.CBOR.Marshal(&journalSnapshot{State: data, Clients: clients, Members: members})
 		}
 		if err == nil {
 			err = j.SaveSnapshot(r.srv.ctx, r.name, journal.Snapshot{Seq: seq, Data: data})

@@ -458,7 +458,10 @@ func TestHostileFramesCloseOnlyThatConnection(t *testing.T) {
 		"unknown frame type": {hello(1), func() []byte { b, _ := cbor.Marshal(map[int]any{1: 77}); return b }()},
 		"welcome from peer":  {hello(1), func() []byte { b, _ := cbor.Marshal(map[int]any{1: 2, 2: 1}); return b }()},
 		"empty message":      {hello(1), {}},
-		"huge room name":     {func() []byte { b, _ := cbor.Marshal(map[int]any{1: 1, 2: 1, 3: string(make([]byte, 1000))}); return b }()},
+		"huge room name": {func() []byte {
+			b, _ := cbor.Marshal(map[int]any{1: 1, 2: apersync.ProtocolVersion, 3: string(make([]byte, 1000))})
+			return b
+		}()},
 	}
 	for name, msgs := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -522,7 +525,7 @@ func TestVersionMismatchIsClear(t *testing.T) {
 			return
 		}
 		sc.Recv(context.Background())
-		b, _ := cbor.Marshal(map[int]any{1: 2, 2: 2, 4: "id", 10: true, 11: []byte{0xa0}})
+		b, _ := cbor.Marshal(map[int]any{1: 2, 2: apersync.ProtocolVersion + 1, 4: "id", 10: true, 11: []byte{0xa0}})
 		sc.Send(context.Background(), b)
 	}()
 	_, err = apersync.Dial[*cmap, cmt](ctxT(t), n.Dialer("future"), "r")
@@ -589,7 +592,7 @@ func TestSlowClientIsDisconnected(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	b, _ := cbor.Marshal(map[int]any{1: 1, 2: 1, 3: "r", 19: rawKey()})
+	b, _ := cbor.Marshal(map[int]any{1: 1, 2: apersync.ProtocolVersion, 3: "r", 19: rawKey()})
 	slow.Send(ctxT(t), b)
 	bc := <-l.blocked
 

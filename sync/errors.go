@@ -31,9 +31,8 @@ var (
 	// ErrOutcomeUnknown is the Err of a Rejection whose transition the server may or may not
 	// have applied: see [Rejection].
 	ErrOutcomeUnknown = errors.New("aper/sync: the outcome of the transition is unknown")
-	// ErrSuperseded marks a Client stopped because another connection with the same client id
-	// joined the room (the same user on another device, when the authentication hook gives
-	// user ids; or a copy of this client's key): see [ServerError] and [Identity].
+	// ErrSuperseded marks a Client stopped because another Client holding a copy of its key
+	// (WithClientKey: another process, say) connected to the room: see [ServerError].
 	ErrSuperseded = errors.New("aper/sync: superseded by another connection of the same client")
 )
 
@@ -60,7 +59,8 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // It matches ErrVersion for code "version", ErrUnauthorized for "unauthorized" (the
 // authentication hook refused the connection; Message is the hook's reason), ErrLimit for
 // "limit" (too many clients in the room or rooms on the server; not fatal: the client retries)
-// and ErrSuperseded for "superseded" (fatal: another connection took this client's id).
+// and ErrSuperseded for "superseded" when it is fatal (another holder of the client's key
+// connected).
 type ServerError struct {
 	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow", "unauthorized", "limit", "timeout"
 	Message string

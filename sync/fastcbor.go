@@ -9,7 +9,7 @@ import (
 
 // fastCBOR decodes the frames that dominate traffic (confirmed, submit, ping, pong) without
 // reflection. It handles a definite-length map with the integer keys of those frames' fields
-// (type, client, seq, local, time, data) in shortest form; anything else (another field, an
+// (type, client, inst, seq, local, time, data) in shortest form; anything else (another field, an
 // indefinite length, a duplicate key) makes it report !ok, and the caller decodes the frame
 // with the general decoder, which accepts or rejects it. When it reports ok, the general
 // decoder would give the same frame (FuzzDecodeFrames checks this). Data aliases msg.
@@ -62,7 +62,7 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 				f.Time = -1 - int64(v)
 			}
 			p += q
-		case 4: // client: text string
+		case 4, 21: // client, inst: text strings
 			l, q, ok := cborHead(msg[p:], 3)
 			if !ok || uint64(len(msg)-p-q) < l {
 				return nil, false
@@ -71,7 +71,11 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 			if !utf8.Valid(s) {
 				return nil, false
 			}
-			f.Client = aper.ClientID(s)
+			if key == 4 {
+				f.Client = aper.ClientID(s)
+			} else {
+				f.Inst = aper.ClientID(s)
+			}
 			p += q + int(l)
 		case 11: // data: one well-formed item (not null or undefined)
 			q, ok := cborSkip(msg[p:], 0)

@@ -16,12 +16,13 @@ import (
 func seedFrames() []frame {
 	data, _ := aper.CBOR.Marshal(aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 3})
 	return []frame{
-		{Type: frameHello, V: ProtocolVersion, Room: "r", Key: "0123456789abcdef", Client: "c1", Resume: true, Seq: 7, Local: 2},
+		{Type: frameHello, V: ProtocolVersion, Room: "r", Key: "0123456789abcdef", Nonce: 77, Attempt: 3, Client: "c1", Resume: true, Seq: 7, Local: 2},
 		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Local: 3, Seq: 7, Upto: 9, Time: 1,
 			Rejected: []rejectionRecord{{Local: 3, Conflict: conflict.New(conflict.NotFound, "gone")}}},
 		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Snapshot: true, Seq: 9, Data: []byte{0x05}},
 		{Type: frameSubmit, Local: 4, Data: data},
 		{Type: frameConfirmed, Seq: 10, Client: "c1", Local: 4, Time: 99, Data: data},
+		{Type: frameConfirmed, Seq: 11, Client: "user", Inst: "c1", Local: 5, Time: 99, Data: data},
 		{Type: frameRejected, Local: 5, Conflict: &conflict.Conflict{Kind: conflict.OutOfRange, Path: []string{"a", "b"}, Message: "m"}},
 		{Type: frameError, Code: codeVersion, Message: "no", Fatal: true},
 		{Type: framePing}, {Type: framePong, Time: 5},
@@ -61,7 +62,7 @@ func FuzzCores(f *testing.F) {
 		sess := room.join("peer", w, &frame{Type: frameHello, Client: "fuzz"}, Identity{}, now)
 		good := room.join("good", w, &frame{Type: frameHello, Client: "good"}, Identity{}, now)
 		var cl clientCore[st, tr]
-		cl.welcome(&frame{Type: frameWelcome, V: ProtocolVersion, Client: "me", Snapshot: true}, aper.NewCounter(0), now)
+		cl.welcome(&frame{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Snapshot: true}, aper.NewCounter(0), now)
 		cl.apply(tr{Op: aper.CounterOpAdd, Amount: 1}, now)
 		w.decode(msg, func(fr *frame) error {
 			var t tr

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/aper-go/aper"
 	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
 	"github.com/fxamacker/cbor/v2"
 )
@@ -71,26 +73,32 @@ func TestClientKeyKeepsTheIDAndSupersedes(t *testing.T) {
 	}
 }
 
-// With an auth hook that names users, the same user on a second device is the same client id:
-// the second connection supersedes the first, and its transitions are applied, not dropped as
-// duplicates of the first device's.
+// With an auth hook that names users, the same user on two devices is one client id (the id
+// their transitions carry) and two client instances (one per key): both stay connected, and each
+// device's transitions are applied once, however they interleave. A device that comes back
+// with transitions pending does not take the other's confirmations (same id, same local seqs)
+// for its own.
 func TestSameUserOnTwoDevices(t *testing.T) {
 	auth := apersync.WithAuth(func(ctx context.Context, req apersync.AuthRequest) (apersync.Identity, error) {
+		if req.Instance == "" {
+			return apersync.Identity{}, errors.New("no instance")
+		}
 		return apersync.Identity{Client: aper.ClientID("user-" + req.Token)}, nil
 	})
-	srv, n := memoryServer(t, nil, auth)
+	n := memory.NewNetwork(nil)
+	t.Cleanup(func() { n.Close() })
+	l, _ := n.Listen("server")
+	srv := newMapServer(t, auth)
+	serve(t, srv, l)
 	opts := []apersync.ClientOption{apersync.WithToken("ann"), apersync.WithBackoff(time.Millisecond, 2*time.Millisecond)}
-	phone, err := apersync.Dial[*cmap, cmt](ctxT(t), n.Dialer("server"), "r", opts...)
+	phone, err := apersync.Dial[*cmap, cmt](ctxT(t), n.DialerWith("server", &memory.DialOptions{From: "phone"}), "r", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { phone.Close() })
 	mustApply(t, phone, m.Set("x", aper.NewCounter(0)))
-	for range 5 {
-		mustApply(t, phone, m.Update("x", add(1)))
-		if err := phone.Sync(ctxT(t)); err != nil {
-			t.Fatal(err)
-		}
+	if err := phone.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
 	}
 	laptop, err := apersync.Dial[*cmap, cmt](ctxT(t), n.Dialer("server"), "r", opts...)
 	if err != nil {
@@ -100,13 +108,26 @@ func TestSameUserOnTwoDevices(t *testing.T) {
 	if laptop.ID() != "user-ann" || phone.ID() != "user-ann" {
 		t.Fatalf("ids %s and %s, want user-ann", phone.ID(), laptop.ID())
 	}
-	if st := waitClosed(t, phone); !errors.Is(st.Err, apersync.ErrSuperseded) {
-		t.Fatalf("phone: %+v, want ErrSuperseded", st)
+
+	// The phone goes offline with two transitions pending (local seqs 2 and 3); the laptop's
+	// own local seqs 1 and 2 are ordered meanwhile.
+	n.Partition("phone", "server", memory.Hold)
+	mustApply(t, phone, m.Update("x", add(100)))
+	mustApply(t, phone, m.Update("x", add(100)))
+	mustApply(t, laptop, m.Update("x", add(1)))
+	mustApply(t, laptop, m.Update("x", add(1)))
+	if err := laptop.Sync(ctxT(t)); err != nil {
+		t.Fatal(err)
 	}
-	mustApply(t, laptop, m.Set("y", aper.NewCounter(7)))
-	quiesce(t, srv, "r", laptop)
-	if _, ok := laptop.State().Get("y"); !ok {
-		t.Fatal("the laptop's transition was dropped")
+	n.HealAll()
+	quiesce(t, srv, "r", phone, laptop)
+	if x, _ := laptop.State().Get("x"); x.Value() != 202 {
+		t.Fatalf("x = %d, want 202: every transition of both devices once", x.Value())
+	}
+	for _, c := range []*client{phone, laptop} {
+		if st := c.Status(); st.State != apersync.Connected {
+			t.Fatalf("%+v, want both devices connected", st)
+		}
 	}
 }
 
@@ -213,6 +234,51 @@ func TestServerThrottlesPresence(t *testing.T) {
 		}
 		if len(got) == 0 || len(got) > 1000/25+2 || got[len(got)-1] != 999 {
 			t.Fatalf("the watcher got %d presence frames (last %v), want at most %d ending with 999", len(got), got[max(len(got)-1, 0):], 1000/25+2)
+		}
+	})
+}
+
+// A connection attempt that the client gave up on (its auth hook was slow, the handshake timed
+// out) and that joins the room after the client's next attempt did is refused as stale: it does
+// not supersede the live connection.
+func TestLateStaleConnectionDoesNotSupersede(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int64
+		slow, release := make(chan struct{}), make(chan struct{})
+		auth := apersync.WithAuth(func(ctx context.Context, req apersync.AuthRequest) (apersync.Identity, error) {
+			if calls.Add(1) == 2 { // the first reconnection
+				close(slow)
+				<-release
+			}
+			return apersync.Identity{}, nil
+		})
+		_, n := memoryServer(t, nil, auth, apersync.WithHelloTimeout(time.Hour))
+		var dials atomic.Int64
+		d := n.DialerWith("server", &memory.DialOptions{From: "c"})
+		counted := transport.DialerFunc(func(ctx context.Context) (transport.Conn, error) {
+			dials.Add(1)
+			return d.Dial(ctx)
+		})
+		c, err := apersync.Dial[*cmap, cmt](context.Background(), counted, "r",
+			apersync.WithHandshakeTimeout(time.Second), apersync.WithBackoff(time.Millisecond, 2*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		n.Disconnect("c")
+		<-slow // attempt 2 waits in the auth hook; the client gives up on it and makes attempt 3
+		for c.Status().State != apersync.Connected {
+			<-c.StatusChanges()
+		}
+		close(release) // attempt 2 now joins, late
+		synctest.Wait()
+		mustApply(t, c, m.Set("x", aper.NewCounter(1)))
+		if err := c.Sync(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if st := c.Status(); st.State != apersync.Connected || dials.Load() != 3 {
+			t.Fatalf("status %+v after %d dials; want connected after 3", st, dials.Load())
 		}
 	})
 }

@@ -15,9 +15,9 @@ import (
 // ProtocolVersion is the version of the wire protocol this package speaks. A client sends it in
 // its hello and the server answers a different one with a fatal error frame (code "version") and
 // closes the connection.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
-// The wire protocol, version 1.
+// The wire protocol, version 2 (version 1 had no client keys).
 //
 // Every transport message carries one or more frames: a CBOR sequence (RFC 8742) on a CBOR
 // connection, JSON objects separated by newlines on a JSON connection (a browser splits on
@@ -29,11 +29,14 @@ const ProtocolVersion = 1
 //
 //	hello     client → server  first frame: V, Room, Key (the client's secret: 16 to 128 bytes,
 //	                           random, the same on every connection of one client and never
-//	                           sent to anyone else), Client (empty on the first connection, the
-//	                           id the server gave otherwise), Resume (the client holds the state
-//	                           at Seq), Seq, Local (every local seq ≤ Local is resolved for the
-//	                           client: the server may forget its rejections)
-//	welcome   server → client  V, Client (the id to use from now on), Local (the highest local
+//	                           sent to anyone else), Nonce (random, drawn once per Client
+//	                           object) and Attempt (1, 2, 3, ... per connection it makes),
+//	                           Client (empty on the first connection, the id the server gave
+//	                           otherwise), Resume (the client holds the state at Seq), Seq,
+//	                           Local (every local seq ≤ Local is resolved for the client: the
+//	                           server may forget its rejections)
+//	welcome   server → client  V, Client (the id to use from now on), Inst (the client's
+//	                           instance, when it differs from Client), Local (the highest local
 //	                           seq the server has processed, applied or rejected, for this
 //	                           client; a client's first welcome tells it where to number from),
 //	                           Rejected (rejections above the hello's Local), Unsure (the
@@ -43,8 +46,9 @@ const ProtocolVersion = 1
 //	                           or a resume: Seq (as in the hello) and Upto; the confirmed frames
 //	                           Seq+1..Upto follow at once
 //	submit    client → server  Local (the client's own sequence number, 1, 2, 3, ...), Data
-//	confirmed server → all     Seq, Time, Client (the sender, empty for server events), Local
-//	                           (the sender's local seq), Data: the transition in the room's order
+//	confirmed server → all     Seq, Time, Client (the sender, empty for server events), Inst
+//	                           (the sender's instance, when it differs from Client), Local (the
+//	                           sender's local seq), Data: the transition in the room's order
 //	rejected  server → sender  Local, Conflict: the transition was not applied and is never
 //	                           broadcast
 //	error     server → client  Code, Message, Fatal (do not reconnect); the server closes the
@@ -53,11 +57,15 @@ const ProtocolVersion = 1
 //	presence  client → server  Data: the client's presence value (null clears it)
 //	          server → others  Client, Data: another client's presence (absent or null: gone)
 //
-// Who a client is: the authentication hook's Identity.Client when it names one, else an id the
-// server derives from the hello's Key (a hash of it), so that no client can take another's id
-// (ids are public: every confirmed frame carries its sender's) and a client that keeps its key
-// keeps its id across connections and restarts. One connection per client id: a second one
-// supersedes the first, which gets a fatal "superseded" error.
+// Who a client is: its instance is a hash of the hello's Key, so that no client can take
+// another's (instances and ids are public: confirmed frames carry them) and a client that keeps
+// its key stays the same instance across connections and restarts. Exactly-once counts local
+// seqs per instance. Its client id (Event.Client) is the authentication hook's Identity.Client
+// when the hook names one (several instances, a user's devices, may share it), else the
+// instance. One connection per instance: a newer connection (a higher Attempt of the same Nonce)
+// supersedes the attached one, which gets a "superseded" error; an older one is refused with
+// "stale". The error is fatal, and the superseded Client stops, when the Nonce differs: another
+// process holds a copy of the key.
 //
 // A hello may also carry Token (for the server's authentication hook); a welcome also carries
 // Presence, the presence values of the other clients of the room. A rejected frame may carry a
@@ -86,6 +94,9 @@ type frame struct {
 	Presence []presenceRecord   `json:"presence,omitempty" cbor:"18,keyasint,omitempty"`
 	Key      string             `json:"key,omitempty" cbor:"19,keyasint,omitempty"`
 	Unsure   uint64             `json:"unsure,omitempty" cbor:"20,keyasint,omitempty"`
+	Inst     aper.ClientID      `json:"inst,omitempty" cbor:"21,keyasint,omitempty"`
+	Nonce    uint64             `json:"nonce,omitempty" cbor:"22,keyasint,omitempty"`
+	Attempt  uint64             `json:"attempt,omitempty" cbor:"23,keyasint,omitempty"`
 }
 
 // presenceRecord is one client's presence value in a welcome.
@@ -147,7 +158,8 @@ const (
 	codeProtocol   = "protocol"     // a malformed or unexpected frame
 	codeRoom       = "room"         // the room could not be loaded
 	codeShutdown   = "shutdown"     // the server is shutting down
-	codeSuperseded = "superseded"   // the same client connected again (fatal for this connection)
+	codeSuperseded = "superseded"   // a newer connection of the same client instance joined
+	codeStale      = "stale"        // an older connection of a client instance that has a newer one
 	codeOverflow   = "overflow"     // the client fell too far behind
 	codeAuth       = "unauthorized" // the authentication hook refused the client (fatal)
 	codeLimit      = "limit"        // a server or room limit: too many rooms or clients

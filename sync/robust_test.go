@@ -429,7 +429,7 @@ func TestSubmitMustFollowTheLastProcessedLocalSeq(t *testing.T) {
 		t.Fatalf("victim got %v, want its local 1 confirmed", f)
 	}
 	// The victim's key gives its id again on a new connection, which supersedes the old one.
-	again, w2 := joinRaw(t, n, "r", map[uint64]any{19: key})
+	again, w2 := joinRaw(t, n, "r", map[uint64]any{19: key, 23: 1}) // its next connection attempt
 	if w2[4] != id || num(w2[7]) != 1 {
 		t.Fatalf("welcome %v, want id %s with local 1 processed", w2, id)
 	}

@@ -27,8 +27,9 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	state S
 	seq   uint64 // the Seq of the last ordered transition
 
-	clients  map[aper.ClientID]*clientRecord
-	sessions []*session // attached sessions, in join order (with holes removed on leave)
+	clients  map[aper.ClientID]*clientRecord // by instance (see session.inst)
+	members  map[aper.ClientID]*memberRecord // by client id: connections, Membership, presence
+	sessions []*session                      // attached sessions, in join order (with holes removed on leave)
 	perWire  [numWires]int
 
 	log      []logEntry[T] // ring of the last len(log) ordered transitions, for resume
@@ -129,9 +130,10 @@ type session struct {
 	peer   any   // the goroutine layer's handle on the connection; opaque to the core
 	wire   *wire // the connection's codec
 	ident  Identity
-	client aper.ClientID
-	since  uint64 // broadcasts with Seq ≤ since are covered by this session's welcome
-	idx    int    // position in roomCore.sessions, -1 once gone
+	client aper.ClientID // the id its transitions carry (Event.Client)
+	inst   aper.ClientID // the client instance: the hash of its key, what exactly-once counts by
+	since  uint64        // broadcasts with Seq ≤ since are covered by this session's welcome
+	idx    int           // position in roomCore.sessions, -1 once gone
 
 	presAt   time.Time // when the room last passed on this session's presence value
 	held     raw       // a presence value held back by the throttle, with isHeld
@@ -141,19 +143,55 @@ type session struct {
 
 func (s *session) gone() bool { return s.idx < 0 }
 
-// clientRecord is what the room remembers of a client across its connections.
+// clientRecord is what the room remembers of a client instance (one key: one Client, or one
+// process that keeps its key) across its connections.
 type clientRecord struct {
+	client    aper.ClientID     // the id its transitions carry
 	processed uint64            // highest local seq applied or rejected
 	rejected  []rejectionRecord // the last rejections not yet acknowledged by a hello
 	unsure    uint64            // rejections of local seqs ≤ unsure may be missing from rejected
 	session   *session          // the current connection, or nil
+	nonce     uint64            // the session's hello: which incarnation of the instance,
+	attempt   uint64            // and which of its connection attempts
 
 	tokens float64   // the rate limit's token bucket
 	refill time.Time // when tokens was last topped up
 
-	live   bool      // joined since the room was loaded: processed is the room's own count
-	member bool      // joined and not yet left for good (tracked when the state is a Membership)
-	awayAt time.Time // when its last connection ended, while member and session == nil
+	live      bool   // joined since the room was loaded: processed is the room's own count
+	snapshots uint64 // processed as the journal's snapshot had it, when the room was loaded
+}
+
+// memberRecord is what the room knows of a client id: the instances connected with it, and
+// whether it is a member (see Membership).
+type memberRecord struct {
+	sessions int
+	member   bool      // joined and not yet left for good (tracked when the state is a Membership)
+	awayAt   time.Time // when its last connection ended, while member and sessions == 0
+}
+
+// member returns the record of client id, making it if need be.
+func (r *roomCore[S, T]) member(id aper.ClientID) *memberRecord {
+	m := r.members[id]
+	if m == nil {
+		m = &memberRecord{}
+		r.members[id] = m
+	}
+	return m
+}
+
+// remember keeps a rejection for the client's next hello, up to limit of them: the oldest one
+// dropped raises unsure. limit 0 keeps none.
+func (c *clientRecord) remember(rr rejectionRecord, limit int) {
+	if limit <= 0 {
+		c.unsure = rr.Local
+		return
+	}
+	if len(c.rejected) >= limit {
+		c.unsure = max(c.unsure, c.rejected[0].Local)
+		n := copy(c.rejected, c.rejected[1:])
+		c.rejected = c.rejected[:n]
+	}
+	c.rejected = append(c.rejected, rr)
 }
 
 // presenceValue is a client's presence value, encoded in the codec it came in and converted to
@@ -167,6 +205,7 @@ type presenceValue struct {
 
 type logEntry[T any] struct {
 	ev     aper.Event[T]
+	inst   aper.ClientID // the sender's instance, when it differs from ev.Client
 	local  uint64
 	frames [numWires][]byte // encoded confirmed frame per codec, made on first need
 }
@@ -176,6 +215,7 @@ type logEntry[T any] struct {
 type record[T any] struct {
 	Seq        uint64
 	Client     aper.ClientID
+	Inst       aper.ClientID // the sender's instance, when it differs from Client
 	Local      uint64
 	Time       time.Time
 	Transition T
@@ -238,6 +278,7 @@ func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roo
 		name:          name,
 		state:         state,
 		clients:       make(map[aper.ClientID]*clientRecord),
+		members:       make(map[aper.ClientID]*memberRecord),
 		log:           make([]logEntry[T], cfg.logSize),
 		keepRecords:   cfg.keepRecords,
 		maxRejections: cfg.maxRejections,
@@ -294,49 +335,68 @@ func (r *roomCore[S, T]) closeWith(s *session, code, msg string, fatal bool) {
 }
 
 // join attaches a connection that sent hello h and answers with a welcome: a resume from the
-// in-memory log when it still holds everything after h.Seq, or else a snapshot. A client already
-// attached through another connection is detached from it (its old connection is closed), so
-// that frames still in flight on the old one are ignored. id is who the connection is (its
-// Client, when set, is the hello's). A room at its client limit refuses the connection: join
-// then returns nil.
+// in-memory log when it still holds everything after h.Seq, or else a snapshot. h.Client is the
+// id the connection's transitions carry and h.Inst its client instance (the hash of its key;
+// empty: the same as Client; a core test's hello with neither gets a new id).
 //
-// If the state is a Membership and the client is not a member (its first join, or after it left
-// for good), its Joined transition is applied after the welcome, as a server event.
+// One connection per instance: a newer connection of the instance supersedes the attached one
+// (closed, so that frames still in flight on it are ignored), an older one (a connection attempt
+// the client gave up on, joining late) is refused. The supersede is fatal for the old
+// connection only when the new one comes from another incarnation of the instance (h.Nonce: a
+// copy of the key in another process). A room at its client limit refuses the connection. join
+// returns nil when it refused the connection.
+//
+// If the state is a Membership and the client id is not a member (its first join, or after it
+// left for good), its Joined transition is applied after the welcome, as a server event.
 func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time.Time) *session {
-	cid := h.Client
+	cid, inst := h.Client, h.Inst
 	if cid == "" {
 		cid = r.newID()
 	}
-	rec := r.clients[cid]
-	if r.maxClients > 0 && len(r.sessions) >= r.maxClients && (rec == nil || rec.session == nil) {
+	if inst == "" {
+		inst = cid
+	}
+	rec := r.clients[inst]
+	refuse := func(code, msg string) *session {
 		s := &session{peer: peer, wire: w, idx: -1}
-		b, _ := w.encode(&frame{Type: frameError, Code: codeLimit, Message: fmt.Sprintf("aper/sync: room %q is full (%d clients)", r.name, r.maxClients)})
+		b, _ := w.encode(&frame{Type: frameError, Code: code, Message: msg})
 		r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true})
 		return nil
 	}
+	if r.maxClients > 0 && len(r.sessions) >= r.maxClients && (rec == nil || rec.session == nil) {
+		return refuse(codeLimit, fmt.Sprintf("aper/sync: room %q is full (%d clients)", r.name, r.maxClients))
+	}
+	if rec != nil && rec.session != nil && h.Nonce == rec.nonce && h.Attempt <= rec.attempt {
+		return refuse(codeStale, "aper/sync: a newer connection of this client is attached")
+	}
 	if rec == nil {
 		rec = &clientRecord{}
-		r.clients[cid] = rec
+		r.clients[inst] = rec
 	}
 	if !rec.live {
 		// The room has not seen this client since it was loaded: its record, if any, comes from
-		// the journal, which keeps no rejections. The client's next transition follows those it
-		// says are resolved (rejected ones included); from now on the room counts them itself.
+		// the journal, which keeps no rejections (those of the log after the snapshot are
+		// remembered as forgotten ones; those before it are unsure). The client's next
+		// transition follows those it says are resolved (rejected ones included); from now on
+		// the room counts them itself.
 		rec.live = true
-		rec.unsure = rec.processed // the journal keeps what was applied, not what was rejected
-		if h.Client != "" && h.Local > rec.processed {
+		rec.unsure = max(rec.unsure, rec.snapshots)
+		if h.Local > rec.processed {
 			rec.processed = h.Local
 		}
 	}
 	if old := rec.session; old != nil {
-		r.closeWith(old, codeSuperseded, "the same client connected again", true)
+		r.closeWith(old, codeSuperseded, "the same client connected again", h.Nonce != rec.nonce)
 		r.detach(old)
 	}
+	rec.client, rec.nonce, rec.attempt = cid, h.Nonce, h.Attempt
 	id.Client = cid
-	s := &session{peer: peer, wire: w, ident: id, client: cid, since: r.seq, idx: len(r.sessions)}
+	s := &session{peer: peer, wire: w, ident: id, client: cid, inst: inst, since: r.seq, idx: len(r.sessions)}
 	r.sessions = append(r.sessions, s)
 	r.perWire[w.idx]++
 	rec.session = s
+	mem := r.member(cid)
+	mem.sessions++
 
 	// Forget the rejections the client says it has seen.
 	kept := rec.rejected[:0]
@@ -361,6 +421,9 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		Unsure:   rec.unsure,
 		Presence: r.presenceList(s),
 	}
+	if inst != cid {
+		wf.Inst = inst
+	}
 	var fromJournal []record[T]
 	if h.Resume && !r.canResume(h.Seq) && r.tail != nil && h.Seq < r.seq && r.seq-h.Seq <= maxJournalResume {
 		fromJournal, _ = r.tail(h.Seq+1, r.seq) // on error, a snapshot
@@ -379,21 +442,21 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		wf.Seq, wf.Upto = h.Seq, r.seq
 		r.direct(s, &wf)
 		for _, rc := range fromJournal {
-			e := logEntry[T]{ev: aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}, local: rc.Local}
+			e := logEntry[T]{ev: aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}, inst: rc.Inst, local: rc.Local}
 			r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(&e, w)})
 		}
 	default:
 		snap, err := w.payload.Marshal(r.state)
 		if err != nil {
 			r.closeWith(s, codeRoom, fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err), true)
-			r.detach(s)
+			r.leave(s, now)
 			return s
 		}
 		wf.Snapshot, wf.Seq, wf.Data = true, r.seq, snap
 		r.direct(s, &wf)
 	}
-	if m, ok := any(r.state).(Membership[T]); ok && !rec.member {
-		rec.member = true
+	if m, ok := any(r.state).(Membership[T]); ok && !mem.member {
+		mem.member = true
 		if t, ok := m.Joined(cid); ok {
 			r.memberEvent(kindJoined, cid, t, now)
 		}
@@ -536,7 +599,7 @@ func (r *roomCore[S, T]) confirmedFrame(e *logEntry[T], w *wire) []byte {
 	}
 	data, err := w.payload.Marshal(e.ev.Transition)
 	if err == nil {
-		f := frame{Type: frameConfirmed, Seq: e.ev.Seq, Time: e.ev.Time.UnixNano(), Client: e.ev.Client, Local: e.local, Data: data}
+		f := frame{Type: frameConfirmed, Seq: e.ev.Seq, Time: e.ev.Time.UnixNano(), Client: e.ev.Client, Inst: e.inst, Local: e.local, Data: data}
 		var b []byte
 		if b, err = w.encode(&f); err == nil {
 			e.frames[w.idx] = b
@@ -559,7 +622,7 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 	if s.gone() {
 		return // a frame still in flight on a superseded or closed connection
 	}
-	rec := r.clients[s.client]
+	rec := r.clients[s.inst]
 	if !r.inOrder(s, rec, local, now) {
 		return
 	}
@@ -591,7 +654,16 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 		r.reject(s, rec, local, c, "")
 		return
 	}
-	r.ordered(ev, local, kindSubmit, "")
+	r.ordered(ev, s.instIfOwn(), local, kindSubmit, "")
+}
+
+// instIfOwn returns s's instance when it differs from its client id (what confirmed frames and
+// records carry), else "".
+func (s *session) instIfOwn() aper.ClientID {
+	if s.inst == s.client {
+		return ""
+	}
+	return s.inst
 }
 
 // inOrder reports whether local is the next local seq of s's client (the one after the highest
@@ -631,7 +703,7 @@ func (r *roomCore[S, T]) refuse(s *session, local uint64, code, msg string, now 
 	if s.gone() {
 		return
 	}
-	rec := r.clients[s.client]
+	rec := r.clients[s.inst]
 	if !r.inOrder(s, rec, local, now) {
 		return
 	}
@@ -640,16 +712,7 @@ func (r *roomCore[S, T]) refuse(s *session, local uint64, code, msg string, now 
 }
 
 func (r *roomCore[S, T]) reject(s *session, rec *clientRecord, local uint64, c *conflict.Conflict, code string) {
-	if r.maxRejections > 0 {
-		if len(rec.rejected) >= r.maxRejections {
-			rec.unsure = max(rec.unsure, rec.rejected[0].Local)
-			n := copy(rec.rejected, rec.rejected[1:])
-			rec.rejected = rec.rejected[:n]
-		}
-		rec.rejected = append(rec.rejected, rejectionRecord{Local: local, Conflict: c, Code: code})
-	} else {
-		rec.unsure = local
-	}
+	rec.remember(rejectionRecord{Local: local, Conflict: c, Code: code}, r.maxRejections)
 	r.direct(s, &frame{Type: frameRejected, Local: local, Conflict: c, Code: code})
 }
 
@@ -666,7 +729,7 @@ func (r *roomCore[S, T]) memberEvent(kind recordKind, subject aper.ClientID, t T
 	if err := r.apply(ev, nil); err != nil {
 		return fmt.Errorf("aper/sync: room %q: server event: %w", r.name, err)
 	}
-	r.ordered(ev, 0, kind, subject)
+	r.ordered(ev, "", 0, kind, subject)
 	return nil
 }
 
@@ -709,11 +772,11 @@ func (r *roomCore[S, T]) expireMembers(now time.Time) (next time.Time, ok bool) 
 		return time.Time{}, false
 	}
 	var due []aper.ClientID
-	for id, rec := range r.clients {
-		if !rec.member || rec.session != nil {
+	for id, mem := range r.members {
+		if !mem.member || mem.sessions > 0 {
 			continue
 		}
-		at := rec.awayAt.Add(r.grace)
+		at := mem.awayAt.Add(r.grace)
 		if !at.After(now) {
 			due = append(due, id)
 		} else if !ok || at.Before(next) {
@@ -725,7 +788,8 @@ func (r *roomCore[S, T]) expireMembers(now time.Time) (next time.Time, ok bool) 
 		if r.broken != nil {
 			break
 		}
-		r.clients[id].member = false
+		r.members[id].member = false
+		r.dropMember(id)
 		if t, ok := m.Left(id); ok {
 			r.memberEvent(kindLeft, id, t, now)
 		}
@@ -738,20 +802,28 @@ func (r *roomCore[S, T]) away() bool {
 	if _, ok := any(r.state).(Membership[T]); !ok {
 		return false
 	}
-	for _, rec := range r.clients {
-		if rec.member && rec.session == nil {
+	for _, mem := range r.members {
+		if mem.member && mem.sessions == 0 {
 			return true
 		}
 	}
 	return false
 }
 
-// ordered records an applied transition: next Seq, log, journal record, broadcast.
-func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64, kind recordKind, subject aper.ClientID) {
+// dropMember forgets a client id with no connection that is not a member.
+func (r *roomCore[S, T]) dropMember(id aper.ClientID) {
+	if m := r.members[id]; m != nil && m.sessions == 0 && !m.member {
+		delete(r.members, id)
+	}
+}
+
+// ordered records an applied transition: next Seq, log, journal record, broadcast. inst is the
+// sender's instance when it differs from ev.Client.
+func (r *roomCore[S, T]) ordered(ev aper.Event[T], inst aper.ClientID, local uint64, kind recordKind, subject aper.ClientID) {
 	r.seq = ev.Seq
-	e := r.push(ev, local)
+	e := r.push(ev, inst, local)
 	if r.keepRecords {
-		r.ready.records = append(r.ready.records, record[T]{Seq: ev.Seq, Client: ev.Client, Local: local, Time: ev.Time, Transition: ev.Transition, Kind: kind, Subject: subject})
+		r.ready.records = append(r.ready.records, record[T]{Seq: ev.Seq, Client: ev.Client, Inst: inst, Local: local, Time: ev.Time, Transition: ev.Transition, Kind: kind, Subject: subject})
 	}
 	out := output{seq: ev.Seq}
 	for _, w := range wires {
@@ -763,7 +835,7 @@ func (r *roomCore[S, T]) ordered(ev aper.Event[T], local uint64, kind recordKind
 }
 
 // push adds an ordered transition to the in-memory log, dropping the oldest if it is full.
-func (r *roomCore[S, T]) push(ev aper.Event[T], local uint64) *logEntry[T] {
+func (r *roomCore[S, T]) push(ev aper.Event[T], inst aper.ClientID, local uint64) *logEntry[T] {
 	var e *logEntry[T]
 	if r.logLen < len(r.log) {
 		e = &r.log[(r.logStart+r.logLen)%len(r.log)]
@@ -772,12 +844,14 @@ func (r *roomCore[S, T]) push(ev aper.Event[T], local uint64) *logEntry[T] {
 		e = &r.log[r.logStart]
 		r.logStart = (r.logStart + 1) % len(r.log)
 	}
-	*e = logEntry[T]{ev: ev, local: local}
+	*e = logEntry[T]{ev: ev, inst: inst, local: local}
 	return e
 }
 
 // replay applies a journaled record while rebuilding the room, restoring the state, the Seq and
-// the client's processed local seq. Nothing is sent.
+// the sender's processed local seq. The local seqs a sender skipped were rejected (the journal
+// keeps only what was applied): they are remembered as rejections whose reason is forgotten.
+// Nothing is sent.
 func (r *roomCore[S, T]) replay(rc record[T]) error {
 	if rc.Seq != r.seq+1 {
 		return fmt.Errorf("aper/sync: room %q: record %d follows %d", r.name, rc.Seq, r.seq)
@@ -786,48 +860,61 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 	if err := r.apply(ev, nil); err != nil {
 		return fmt.Errorf("aper/sync: room %q: replay %d: %w", r.name, rc.Seq, err)
 	}
-	if rc.Client != "" {
-		rec := r.clients[rc.Client]
+	if rc.Client != "" && rc.Local > 0 {
+		inst := rc.Inst
+		if inst == "" {
+			inst = rc.Client
+		}
+		rec := r.clients[inst]
 		if rec == nil {
 			rec = &clientRecord{}
-			r.clients[rc.Client] = rec
+			r.clients[inst] = rec
+		}
+		rec.client = rc.Client
+		if rc.Local > rec.processed+1 {
+			from := rec.processed + 1
+			if lim := uint64(max(r.maxRejections, 0)); rc.Local-from > lim {
+				from = rc.Local - lim
+				rec.unsure = max(rec.unsure, from-1)
+			}
+			for l := from; l < rc.Local; l++ {
+				rec.remember(rejectionRecord{Local: l, Conflict: errForgotten}, r.maxRejections)
+			}
 		}
 		rec.processed = max(rec.processed, rc.Local)
 	}
 	if rc.Subject != "" {
-		rec := r.clients[rc.Subject]
-		if rec == nil {
-			rec = &clientRecord{}
-			r.clients[rc.Subject] = rec
-		}
-		rec.member = rc.Kind == kindJoined
+		r.member(rc.Subject).member = rc.Kind == kindJoined
+		r.dropMember(rc.Subject)
 	}
 	r.seq = rc.Seq
-	r.push(ev, rc.Local)
+	inst := rc.Inst
+	r.push(ev, inst, rc.Local)
 	return nil
 }
 
 // replayed ends a rebuild at now: members that have no connection (all of them, after a
 // restart) start their grace period, so that they leave for good unless they come back.
 func (r *roomCore[S, T]) replayed(now time.Time) {
-	for _, rec := range r.clients {
-		if rec.member && rec.session == nil {
-			rec.awayAt = now
+	for _, mem := range r.members {
+		if mem.member && mem.sessions == 0 {
+			mem.awayAt = now
 		}
 	}
 }
 
 // leave detaches a session whose connection ended at now. The client's record stays, for its
-// return; its presence goes, for everyone; a member's grace period starts.
+// return; when it was the client id's last connection, its presence goes, for everyone, and a
+// member's grace period starts.
 func (r *roomCore[S, T]) leave(s *session, now time.Time) {
 	if s.gone() {
 		return
 	}
 	r.detach(s)
-	rec := r.clients[s.client]
-	if rec != nil && rec.session == nil {
-		rec.awayAt = now
+	if mem := r.members[s.client]; mem != nil && mem.sessions == 0 {
+		mem.awayAt = now
 		r.clearPresence(s.client, nil)
+		r.dropMember(s.client)
 	}
 }
 
@@ -842,8 +929,11 @@ func (r *roomCore[S, T]) detach(s *session) {
 	r.sessions = r.sessions[:last]
 	r.perWire[s.wire.idx]--
 	s.idx = -1
-	if rec := r.clients[s.client]; rec != nil && rec.session == s {
+	if rec := r.clients[s.inst]; rec != nil && rec.session == s {
 		rec.session = nil
+	}
+	if mem := r.members[s.client]; mem != nil {
+		mem.sessions--
 	}
 }
 

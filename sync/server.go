@@ -771,7 +771,7 @@ func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 	defer cancel()
 	var id Identity
 	err := catch("the auth hook", func() (err error) {
-		id, err = s.cfg.auth(ctx, AuthRequest{Room: h.Room, Client: h.Client, Token: h.Token, Metadata: meta})
+		id, err = s.cfg.auth(ctx, AuthRequest{Room: h.Room, Client: h.Client, Instance: h.Inst, Token: h.Token, Metadata: meta})
 		return err
 	})
 	if p, ok := err.(*panicError); ok {
@@ -793,18 +793,18 @@ func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 }
 
 // identify sets the hello's Client to who the connection is: the auth hook's Identity.Client,
-// else the id derived from the client's secret key (keyClientID), never the id the hello claims.
+// else its instance (h.Inst, set by readHello from the key), never the id the hello claims.
 func identify(sc *serverConn, h *frame) {
 	if sc.ident.Client != "" {
 		h.Client = sc.ident.Client
 		return
 	}
-	h.Client = keyClientID(h.Key)
+	h.Client = h.Inst
 }
 
-// keyClientID is the client id of a client without an id from the auth hook: a hash of its
-// secret key, so that nobody who does not hold the key can claim the id, while the client that
-// does keeps it across connections and server restarts.
+// keyClientID is a client's instance: a hash of its secret key, so that nobody who does not hold
+// the key can claim it, while the client that does keeps it across connections and server
+// restarts.
 func keyClientID(key string) aper.ClientID {
 	sum := sha256.Sum256([]byte("aper/sync client key\x00" + key))
 	return aper.ClientID(hex.EncodeToString(sum[:12]))
@@ -845,6 +845,7 @@ func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
 		s.refuse(sc, codeProtocol, err.Error(), true)
 		return nil, err
 	}
+	h.Inst = keyClientID(h.Key) // never the hello's own word
 	return h, nil
 }
 

@@ -48,11 +48,11 @@ type Membership[T any] interface {
 type Identity struct {
 	// Client is the client's id in its rooms (Event.Client of its transitions). Set by the
 	// hook, it replaces the id the client presented: a user id, say, so that a user keeps their
-	// seat in a game across a page reload. There is one connection per client id: a second
-	// connection of the same id (another device or tab of the same user) supersedes the first,
-	// whose Client stops with an error matching ErrSuperseded. Give each device its own id (the
-	// user id plus a device id) where several may be in a room at once. Empty: the id is derived
-	// from the client's secret key (see WithClientKey), which nobody else can claim.
+	// seat in a game across a page reload. Several clients (a user's devices or tabs) may share
+	// it; exactly-once is counted per client instance (AuthRequest.Instance) all the same. A
+	// state machine that tells authors apart by Event.Client, as text.Text does to transform
+	// concurrent edits, needs one id per instance: make it the user id plus the instance, say.
+	// Empty: the client's id is its instance, which nobody else can claim.
 	Client aper.ClientID
 	// Rooms lists the rooms the client may join; nil allows every room.
 	Rooms []string
@@ -70,6 +70,10 @@ type AuthRequest struct {
 	// Client is the id the client presented: empty on its first connection, the one it was
 	// given afterwards. It is the client's word: do not trust it.
 	Client aper.ClientID
+	// Instance is the client instance: a hash of the secret key the client sends (see
+	// WithClientKey), the same on every connection of one client (and of a process that keeps
+	// its key), different for each device. Nobody without the key can present it.
+	Instance aper.ClientID
 	// Token is the token the client sent in its hello (WithToken), or "".
 	Token string
 	// Metadata is what the transport knows of the peer (transport.Metadata): the upgrade's
