@@ -888,8 +888,7 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 		r.dropMember(rc.Subject)
 	}
 	r.seq = rc.Seq
-	inst := rc.Inst
-	r.push(ev, inst, rc.Local)
+	r.push(ev, rc.Inst, rc.Local)
 	return nil
 }
 
