@@ -12,21 +12,39 @@ import "math/bits"
 // differ (a has 0 there, b has 1), then a tail above a's own tail under that bit (afterTail). The
 // tail's length grows with the number of leading one bits of a's tail: a run of inserts, each
 // after the previous one, climbs towards the top of its subtree, and each leading one bit opens a
-// wider tier (tierWidth), so that a run of n inserts costs O(log n) bits. high(a, b), an index
+// wider tier (tiers.width), so that a run of n inserts costs O(log n) bits. high(a, b), an index
 // close to b, is the mirror image: 1-low(1-b, 1-a).
 
-// tierWidths is the number of bits of a tail whose leading one bits number c (the index), and
-// tierSteps how far apart the tails of consecutive indexes of a run are in their last bit (a
-// step over 1 leaves room to insert between two neighbours without a longer index). Beyond the
-// tables each leading one bit adds tierGrowth bits, and the last step holds. The values were
-// tuned on the automerge-paper and other editing traces and checked against the key-length tests.
+// A tier table: widths is the number of bits of a tail whose leading one bits number c (the
+// index), and steps how far apart the tails of consecutive indexes of a run are in their last bit
+// (a step over 1 leaves room to insert between two neighbours without a longer index). Beyond the
+// table each leading one bit adds growth bits, and the last step holds.
+type tiers struct {
+	widths [8]int
+	steps  [8]uint
+	growth int
+}
+
+// bounded is the table for a run between two neighbours, openEnd the one for a run with no upper
+// neighbour (appending, and in mirror image prepending). The open end spaces its first few
+// hundred indexes more widely: what is later typed between two appended items (a document's
+// skeleton filled in) inherits their spacing, so it pays for every bit saved there. The values
+// were tuned on the four editing traces in internal/traces and checked against the key-length
+// tests.
 var (
-	tierWidths = [...]int{4, 5, 9, 15, 16, 18, 21, 28}
-	tierSteps  = [...]uint{2, 8, 1, 4, 2, 2, 4, 1}
+	bounded = tiers{
+		widths: [...]int{4, 5, 9, 15, 16, 18, 21, 28},
+		steps:  [...]uint{2, 8, 1, 4, 2, 2, 4, 1},
+		growth: 4,
+	}
+	openEnd = tiers{
+		widths: [...]int{4, 10, 11, 13, 15, 17, 19, 21},
+		steps:  [...]uint{2, 1, 1, 1, 1, 1, 1, 1},
+		growth: 2,
+	}
 )
 
 const (
-	tierGrowth = 4
 	// startBits is the tail of the first index of a run in an empty subtree: 0b01, a quarter of
 	// the way up, leaving room below it for an insert before the run.
 	startBits, startLen = 0b01, 2
@@ -47,27 +65,27 @@ const (
 	maxTail = 64
 )
 
-func tierWidth(c int) int {
-	n := tierWidths[len(tierWidths)-1] + tierGrowth*(c-len(tierWidths)+1)
-	if c < len(tierWidths) {
-		n = tierWidths[c]
+func (t *tiers) width(c int) int {
+	n := t.widths[len(t.widths)-1] + t.growth*(c-len(t.widths)+1)
+	if c < len(t.widths) {
+		n = t.widths[c]
 	}
 	// At least c+1 bits (the ones and the zero after them, so that adding one cannot overflow),
 	// and at most maxTail bits after them.
 	return min(max(n, c+3), c+1+maxTail)
 }
 
-func tierStep(c int) uint {
-	if c < len(tierSteps) {
-		return tierSteps[c]
+func (t *tiers) step(c int) uint {
+	if c < len(t.steps) {
+		return t.steps[c]
 	}
-	return tierSteps[len(tierSteps)-1]
+	return t.steps[len(t.steps)-1]
 }
 
 // allocate returns an index strictly between the valid indexes a < b (an empty a is 0, an empty
 // b is 1), close to the neighbour l says.
 func allocate(a, b string, l lean) string {
-	if l == nearLow && a != "" && b != "" && lastBit(a) <= firstDiffBit(a, b)-sameGapDepth {
+	if l == nearLow && b != "" && lastBit(a) <= firstDiffBit(a, b)-sameGapDepth {
 		l = nearHigh // the same gap again and again: go backward from b
 	}
 	if l == nearHigh {
@@ -296,10 +314,14 @@ func (w *keyBits) afterTail(s string, from int, open bool) {
 			return
 		}
 	}
-	n := tierWidth(c)
+	t := &bounded
+	if open {
+		t = &openEnd
+	}
+	n := t.width(c)
 	start := w.n
 	w.copy(s, from, n)
-	if step := tierStep(c); !w.add(start, step) {
+	if step := t.step(c); !w.add(start, step) {
 		w.sub(start, step-1) // the step does not fit: one unit up instead
 	}
 }

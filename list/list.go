@@ -269,7 +269,7 @@ func (l *List[V, T]) above(k ZenoIndex) ZenoIndex {
 // distinct and ordered, so its neighbours never are; a [Siblings] written by a user may be
 // (see [Resolve]).
 func between(a, b ZenoIndex, l lean) (ZenoIndex, bool) {
-	if a.b == "" || b.b == "" {
+	if b.b == "" || a.b == "" && l == nearHigh {
 		z, _ := Between(a, b) // an open end never fails
 		return z, true
 	}
@@ -317,8 +317,10 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 	case n == 0:
 		return End()
 	case i == 0:
+		// Typing at the start: the text typed next goes after this item, so it is placed with
+		// room above it, not close below the first (as Prepend is, for a run of prepends).
 		first, _ := l.items.At(0)
-		return Before(first.id, newIndex(ZenoIndex{}, first.key, nearHigh))
+		return Before(first.id, newIndex(ZenoIndex{}, first.key, nearLow))
 	}
 	prev, _ := l.items.At(i - 1)
 	var next ZenoIndex
@@ -422,7 +424,7 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
 	}
 	if i == 0 {
 		next := at(0)
-		return l.Move(id, Before(next.id, newIndex(ZenoIndex{}, next.key, nearHigh)))
+		return l.Move(id, Before(next.id, newIndex(ZenoIndex{}, next.key, nearLow)))
 	}
 	prev := at(i - 1)
 	var next ZenoIndex

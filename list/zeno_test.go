@@ -80,26 +80,32 @@ func TestKeyLengths(t *testing.T) {
 	t.Logf("longest key after %d inserts: %s", n, strings.Join(report, "; "))
 }
 
-// TestListSameGap inserts 100,000 items at the same index of a list, each after one fixed item
-// and before the previous insert: the list places each close to its anchor, and the indexes
-// still grow with log n, not n.
+// TestListSameGap inserts 100,000 items at the same index of a list, each before the previous
+// insert: at index 1 (after one fixed item), and at index 0 (before everything, which a list
+// places with room above, for typing at the start). Each goes close to its anchor, and the
+// indexes still grow with log n, not n.
 func TestListSameGap(t *testing.T) {
-	l := list.NewList[*aper.Atom[int], aper.AtomTransition[int]]()
-	for range 2 {
-		_, tr := l.Append(aper.NewAtom(0))
-		apertest.MustApply(t, l, aper.On(tr))
-	}
-	longest := 0
-	for i := range 100_000 {
-		id, tr := l.InsertAt(1, aper.NewAtom(i))
-		if err := l.Apply(aper.On(tr)); err != nil {
-			t.Fatal(err)
+	for _, at := range []int{0, 1} {
+		l := list.NewList[*aper.Atom[int], aper.AtomTransition[int]]()
+		for range 2 {
+			_, tr := l.Append(aper.NewAtom(0))
+			apertest.MustApply(t, l, aper.On(tr))
 		}
-		k, _ := l.KeyOf(id)
-		longest = max(longest, k.Len())
+		longest := 0
+		for i := range 100_000 {
+			id, tr := l.InsertAt(at, aper.NewAtom(i))
+			if err := l.Apply(aper.On(tr)); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := l.IndexOf(id); got != at {
+				t.Fatalf("insert %d at %d landed at %d", i, at, got)
+			}
+			k, _ := l.KeyOf(id)
+			longest = max(longest, k.Len())
+		}
+		assert.LessOrEqual(t, longest, 8, "longest key at index %d", at)
+		t.Logf("100,000 inserts at index %d: longest key %d bytes", at, longest)
 	}
-	assert.LessOrEqual(t, longest, 8, "longest key")
-	t.Logf("100,000 inserts at index 1: longest key %d bytes", longest)
 }
 
 func itoa(n int) string { return big.NewInt(int64(n)).String() }
