@@ -309,7 +309,9 @@ func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
 
 // PositionAt returns the position where a new item ends up at position i (0 is the first; i is
 // clamped to [0, Len]): after the item now at i-1 (before the first item for i = 0), with the
-// index between the current neighbours as the fallback.
+// index between the current neighbours as the fallback. At i = 0 that index leaves room above
+// it, for what is typed after it; [List.Prepend] instead goes close below the first item, so
+// that a run of prepends stays short.
 func (l *List[V, T]) PositionAt(i int) ListPosition {
 	n := l.Len()
 	i = min(max(i, 0), n)
