@@ -58,7 +58,7 @@ const (
 	// with at least this many zero bits after it), inserts after a are going into the same gap
 	// again and again, each before the previous one: the new index goes close to b, so that the
 	// run costs O(log n) rather than a few bits per insert. A run typed forward after a stays
-	// well above this depth.
+	// well above this depth. An empty a (0, below the first item) counts as a prefix of every b.
 	sameGapDepth = 24
 	// maxTail caps the bits a tail adds after its leading one bits, so that a strange neighbour
 	// (a long run of 0xff bytes) makes an index at most a few bytes longer than itself.

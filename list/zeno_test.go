@@ -308,3 +308,28 @@ func FuzzZenoIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestTypingAtTheStart types 1,000 items at the start of a list, the first with InsertAt(0) and
+// each next one after the previous: the first is placed with room above it, so the run typed
+// after it stays short (placed close below the old first item, it would squeeze the run into a
+// tiny gap).
+func TestTypingAtTheStart(t *testing.T) {
+	l := list.NewList[*aper.Atom[int], aper.AtomTransition[int]]()
+	_, tr := l.Append(aper.NewAtom(0))
+	apertest.MustApply(t, l, aper.On(tr))
+	longest := 0
+	prev, tr := l.InsertAt(0, aper.NewAtom(1))
+	apertest.MustApply(t, l, aper.On(tr))
+	for i := range 1000 {
+		id, tr := l.InsertAfter(prev, aper.NewAtom(i))
+		apertest.MustApply(t, l, aper.On(tr))
+		if got, _ := l.IndexOf(id); got != i+1 {
+			t.Fatalf("insert %d landed at %d", i, got)
+		}
+		k, _ := l.KeyOf(id)
+		longest = max(longest, k.Len())
+		prev = id
+	}
+	assert.LessOrEqual(t, longest, 2, "longest key")
+	t.Logf("1,000 items typed at the start: longest key %d bytes", longest)
+}
