@@ -6,7 +6,8 @@ import "math/bits"
 //
 // An index is a binary fraction; allocation works on its bits, not its bytes, so that each new
 // level of nesting (a run typed inside an earlier run) costs a few bits rather than a whole byte.
-// Only the final index is rounded up to whole bytes.
+// Only the final index is rounded up to whole bytes, and a tail that would end a few bits into a
+// new byte is cut back to end on the byte before (tiers.trims).
 //
 // low(a, b) makes an index close to a: it keeps the bits a and b share, then a 0 where they first
 // differ (a has 0 there, b has 1), then a tail above a's own tail under that bit (afterTail). The
@@ -18,10 +19,17 @@ import "math/bits"
 // A tier table: widths is the number of bits of a tail whose leading one bits number c (the
 // index), and steps how far apart the tails of consecutive indexes of a run are in their last bit
 // (a step over 1 leaves room to insert between two neighbours without a longer index). Beyond the
-// table each leading one bit adds growth bits, and the last step holds.
+// table each leading one bit adds growth bits, and the last step and trim hold.
+//
+// trims is how many bits past a byte boundary a tail may end and still be cut back to end on
+// the boundary: the index is then a whole byte shorter, and its run steps coarser by as many bits
+// (at least one unit of the shorter tail). An index is stored in whole bytes, so the bits of a
+// last byte that a tail barely enters cost as much as eight; a wide tier holds so many indexes
+// that it can afford the coarser step, and its trim is larger.
 type tiers struct {
 	widths [8]int
 	steps  [8]uint
+	trims  [8]int
 	growth int
 }
 
@@ -33,13 +41,15 @@ type tiers struct {
 // tests.
 var (
 	bounded = tiers{
-		widths: [...]int{4, 5, 9, 15, 16, 18, 21, 28},
-		steps:  [...]uint{2, 8, 1, 4, 2, 2, 4, 1},
+		widths: [...]int{4, 5, 9, 15, 16, 18, 20, 27},
+		steps:  [...]uint{2, 8, 1, 4, 2, 2, 4, 8},
+		trims:  [...]int{1, 1, 1, 3, 4, 6, 7, 6},
 		growth: 4,
 	}
 	openEnd = tiers{
 		widths: [...]int{4, 10, 11, 13, 15, 17, 19, 21},
 		steps:  [...]uint{2, 1, 1, 1, 1, 1, 1, 1},
+		trims:  [...]int{1, 1, 1, 1, 1, 1, 1, 1},
 		growth: 2,
 	}
 )
@@ -75,12 +85,9 @@ func (t *tiers) width(c int) int {
 	return min(max(n, c+3), c+1+maxTail)
 }
 
-func (t *tiers) step(c int) uint {
-	if c < len(t.steps) {
-		return t.steps[c]
-	}
-	return t.steps[len(t.steps)-1]
-}
+func (t *tiers) step(c int) uint { return t.steps[min(c, len(t.steps)-1)] }
+
+func (t *tiers) trim(c int) int { return t.trims[min(c, len(t.trims)-1)] }
 
 // allocate returns an index strictly between the valid indexes a < b (an empty a is 0, an empty
 // b is 1), close to the neighbour l says.
@@ -318,10 +325,16 @@ func (w *keyBits) afterTail(s string, from int, open bool) {
 	if open {
 		t = &openEnd
 	}
-	n := t.width(c)
+	n, step := t.width(c), t.step(c)
 	start := w.n
+	// A tail that would end r bits into a byte ends before it instead, if its tier allows, and
+	// keeps at least the c+3 bits that width promises.
+	if r := (start + n) % 8; r != 0 && r <= t.trim(c) && n-r >= c+3 {
+		n -= r
+		step = max(1, step>>r)
+	}
 	w.copy(s, from, n)
-	if step := t.step(c); !w.add(start, step) {
+	if !w.add(start, step) {
 		w.sub(start, step-1) // the step does not fit: one unit up instead
 	}
 }

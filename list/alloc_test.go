@@ -69,3 +69,25 @@ func TestAllocateLongKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestAllocateTrimsToAByte checks that a tail which would end a bit into a new byte is cut back
+// to end on the byte before, with a coarser step, when its tier allows it; in both leans. The
+// lower neighbour's tail starts at bit 10 with three one bits (tier 3, 15 bits wide): untrimmed,
+// the index would be 25 bits, 4 bytes (80380480).
+func TestAllocateTrimsToAByte(t *testing.T) {
+	tests := []struct{ a, b, want string }{
+		{"\x80\x38\x02\x80", "\x80\x40", "\x80\x38\x04"},
+		{"\x80\x38\x03\x80", "\x80\x40", "\x80\x38\x05"},
+		// A tail that already ends on a byte boundary is left alone.
+		{"\x80\x38", "\x80\x40", "\x80\x38\x02"},
+	}
+	for _, tt := range tests {
+		if got := allocate(tt.a, tt.b, nearLow); got != tt.want {
+			t.Errorf("allocate(%x, %x, nearLow) = %x, want %x", tt.a, tt.b, got, tt.want)
+		}
+		ma, mb, want := string(mirror(tt.b)), string(mirror(tt.a)), string(mirror(tt.want))
+		if got := allocate(ma, mb, nearHigh); got != want {
+			t.Errorf("allocate(%x, %x, nearHigh) = %x, want %x", ma, mb, got, want)
+		}
+	}
+}
