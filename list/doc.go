@@ -52,6 +52,6 @@
 // 0.47 µs, insert at a random position 5.1 µs, move 8.3 µs, delete and insert 9.9 µs; a loop
 // over all items 17 ms (no allocation), a change inside such a loop 15 µs (8.6 KB copied). Clone
 // plus one insert: 9.6 µs at 10,000 items, 9.8 µs at 100,000, 25 µs at 1,000,000 (11, 12 and
-// 16 KB copied). The automerge-paper replay takes 234 ms (median of 5, 219-244 ms, with the
-// machine lightly loaded; 255-280 ms with it busier), 27 MB and 564,000 allocations.
+// 16 KB copied). The automerge-paper replay takes 257 ms (median of 5, 249-267 ms, with the
+// machine lightly loaded; 270-380 ms while other work ran), 27 MB and 564,000 allocations.
 package list
