@@ -22,10 +22,13 @@ import "math/bits"
 // table each leading one bit adds growth bits, and the last step and trim hold.
 //
 // trims is how many bits past a byte boundary a tail may end and still be cut back to end on
-// the boundary: the index is then a whole byte shorter, and its run steps coarser by as many bits
-// (at least one unit of the shorter tail). An index is stored in whole bytes, so the bits of a
-// last byte that a tail barely enters cost as much as eight; a wide tier holds so many indexes
-// that it can afford the coarser step, and its trim is larger.
+// the boundary: the index is then a whole byte shorter. The tail keeps its step, rounded up to at
+// least one unit of the shorter tail, so where the step was smaller than the bits cut, the run's
+// indexes lie further apart (it climbs its tiers sooner) and leave no room between neighbours.
+// An index is stored in whole bytes, so the bits of a last byte that a tail barely enters cost as
+// much as eight; a wide tier holds so many indexes that it can afford the coarser spacing, and
+// its trim is mostly larger. Between neighbours the tiers stop at 7 (skipOnes); an open end
+// goes beyond its table, where the trim matters for a run that starts near the top.
 type tiers struct {
 	widths [8]int
 	steps  [8]uint
@@ -80,8 +83,8 @@ func (t *tiers) width(c int) int {
 	if c < len(t.widths) {
 		n = t.widths[c]
 	}
-	// At least c+1 bits (the ones and the zero after them, so that adding one cannot overflow),
-	// and at most maxTail bits after them.
+	// At least c+3 bits: the ones, the zero after them (so that adding one cannot overflow) and
+	// two bits more; and at most maxTail bits after the ones.
 	return min(max(n, c+3), c+1+maxTail)
 }
 
@@ -328,7 +331,7 @@ func (w *keyBits) afterTail(s string, from int, open bool) {
 	n, step := t.width(c), t.step(c)
 	start := w.n
 	// A tail that would end r bits into a byte ends before it instead, if its tier allows, and
-	// keeps at least the c+3 bits that width promises.
+	// keeps at least the c+3 bits that width does (with these tables the trims never go below).
 	if r := (start + n) % 8; r != 0 && r <= t.trim(c) && n-r >= c+3 {
 		n -= r
 		step = max(1, step>>r)

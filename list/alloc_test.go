@@ -71,15 +71,16 @@ func TestAllocateLongKeys(t *testing.T) {
 }
 
 // TestAllocateTrimsToAByte checks that a tail which would end a bit into a new byte is cut back
-// to end on the byte before, with a coarser step, when its tier allows it; in both leans. The
-// lower neighbour's tail starts at bit 10 with three one bits (tier 3, 15 bits wide): untrimmed,
-// the index would be 25 bits, 4 bytes (80380480).
+// to end on the byte before when its tier allows it, and only then; in both leans.
 func TestAllocateTrimsToAByte(t *testing.T) {
 	tests := []struct{ a, b, want string }{
+		// The lower neighbour's tail starts at bit 10 with three one bits (tier 3, 15 bits wide,
+		// trim 3): untrimmed, the index would end at bit 25, in a fourth byte (80380480).
 		{"\x80\x38\x02\x80", "\x80\x40", "\x80\x38\x04"},
 		{"\x80\x38\x03\x80", "\x80\x40", "\x80\x38\x05"},
-		// A tail that already ends on a byte boundary is left alone.
-		{"\x80\x38", "\x80\x40", "\x80\x38\x02"},
+		// A tail of the same tier starting at bit 13 would end at bit 28, four bits into the
+		// fourth byte: more than the tier's trim, so it keeps its width.
+		{"\x80\x07", "\x80\x08", "\x80\x07\x00\x40"},
 	}
 	for _, tt := range tests {
 		if got := allocate(tt.a, tt.b, nearLow); got != tt.want {

@@ -29,9 +29,10 @@
 // as list edits (each character inserted after the previous one), the mean index length over the
 // final text and the longest index made: automerge-paper (260,000 edits, 104,852 characters) 7.95
 // and 14 bytes; seph-blog1 8.07 and 18; sveltecomponent 3.73 and 11; rustcode 4.89 and 16. (Before
-// runs were cut back to byte boundaries: 8.02, 8.17, 4.08 and 5.43; the tables before the open
-// end had its own: 8.45, 9.67, 4.41 and 5.54; the byte-at-a-time scheme before that: 9.61, 11.11,
-// 5.54 and 4.72; a plain "just above the lower neighbour" byte scheme: 13.7 on automerge-paper.)
+// tails were cut back to byte boundaries and the tables tuned again with that: 8.02, 8.17, 4.07
+// and 5.43; the tables before the open end had its own: 8.45, 9.67, 4.41 and 5.54; the
+// byte-at-a-time scheme before that: 9.61, 11.11, 5.54 and 4.72; a plain "just above the lower
+// neighbour" byte scheme: 13.7 on automerge-paper.)
 //
 // # List
 //

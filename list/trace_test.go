@@ -121,7 +121,7 @@ func benchReplay(b *testing.B, name string) {
 }
 
 // TestBenchReplayReportsLongestMade checks the benchmark's metrics on rustcode, whose longest
-// index made (17 bytes) is gone from the final text (whose longest is 13).
+// index made (16 bytes) is gone from the final text (whose longest is 13).
 func TestBenchReplayReportsLongestMade(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a benchmark")
