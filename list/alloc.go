@@ -83,10 +83,12 @@ func (t *tiers) width(c int) int {
 	if c < len(t.widths) {
 		n = t.widths[c]
 	}
-	// At least c+3 bits: the ones, the zero after them (so that adding one cannot overflow) and
-	// two bits more; and at most maxTail bits after the ones.
-	return min(max(n, c+3), c+1+maxTail)
+	return min(max(n, minWidth(c)), c+1+maxTail) // and at most maxTail bits after the ones
 }
+
+// minWidth is the fewest bits a tail with c leading one bits has: the ones, the zero after them
+// (so that adding one cannot overflow) and two bits more.
+func minWidth(c int) int { return c + 3 }
 
 func (t *tiers) step(c int) uint { return t.steps[min(c, len(t.steps)-1)] }
 
@@ -295,13 +297,19 @@ func (w *keyBits) low(a, b string) {
 	w.afterTail(a, i+1, false)
 }
 
+// start writes the tail of the first index of a run, startBits.
+func (w *keyBits) start() {
+	for i := startLen - 1; i >= 0; i-- {
+		w.bit(startBits >> i & 1)
+	}
+}
+
 // afterTail writes a tail above the bits of s from position from on (the tail t), below 1 and
 // close to t. open says there is no upper neighbour.
 func (w *keyBits) afterTail(s string, from int, open bool) {
 	last := lastBit(s)
 	if last < from { // an empty tail: a new run
-		w.bit(startBits >> 1 & 1)
-		w.bit(startBits & 1)
+		w.start()
 		return
 	}
 	c := 0
@@ -319,8 +327,7 @@ func (w *keyBits) afterTail(s string, from int, open bool) {
 		}
 		from, c = from+k, c-k
 		if last < from {
-			w.bit(startBits >> 1 & 1)
-			w.bit(startBits & 1)
+			w.start()
 			return
 		}
 	}
@@ -331,8 +338,8 @@ func (w *keyBits) afterTail(s string, from int, open bool) {
 	n, step := t.width(c), t.step(c)
 	start := w.n
 	// A tail that would end r bits into a byte ends before it instead, if its tier allows, and
-	// keeps at least the c+3 bits that width does (with these tables the trims never go below).
-	if r := (start + n) % 8; r != 0 && r <= t.trim(c) && n-r >= c+3 {
+	// keeps at least the bits that width does (with these tables the trims never go below).
+	if r := (start + n) % 8; r <= t.trim(c) && n-r >= minWidth(c) {
 		n -= r
 		step = max(1, step>>r)
 	}

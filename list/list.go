@@ -269,11 +269,12 @@ func (l *List[V, T]) above(k ZenoIndex) ZenoIndex {
 // distinct and ordered, so its neighbours never are; a [Siblings] written by a user may be
 // (see [Resolve]).
 func between(a, b ZenoIndex, l lean) (ZenoIndex, bool) {
-	if b.b == "" || a.b == "" && l == nearHigh {
-		z, _ := Between(a, b) // an open end never fails
-		return z, true
-	}
-	if a.b >= b.b {
+	switch {
+	case a.b == "" && b.b == "":
+		return middle, true
+	case b.b == "":
+		l = nearLow // no upper neighbour: appending
+	case a.b >= b.b:
 		return ZenoIndex{}, false
 	}
 	return ZenoIndex{b: allocate(a.b, b.b, l)}, true
@@ -313,7 +314,15 @@ func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
 // it, for what is typed after it; [List.Prepend] instead goes close below the first item, so
 // that a run of prepends stays short.
 func (l *List[V, T]) PositionAt(i int) ListPosition {
-	n := l.Len()
+	return positionAt(i, l.Len(), func(j int) item[V] {
+		it, _ := l.items.At(j)
+		return it
+	})
+}
+
+// positionAt is PositionAt for a list of n items that at returns by position (MoveTo passes
+// the list without the item it moves).
+func positionAt[V any](i, n int, at func(int) item[V]) ListPosition {
 	i = min(max(i, 0), n)
 	switch {
 	case n == 0:
@@ -321,14 +330,13 @@ func (l *List[V, T]) PositionAt(i int) ListPosition {
 	case i == 0:
 		// Typing at the start: the text typed next goes after this item, so it is placed with
 		// room above it, not close below the first (as Prepend is, for a run of prepends).
-		first, _ := l.items.At(0)
+		first := at(0)
 		return Before(first.id, newIndex(ZenoIndex{}, first.key, nearLow))
 	}
-	prev, _ := l.items.At(i - 1)
+	prev := at(i - 1)
 	var next ZenoIndex
 	if i < n {
-		it, _ := l.items.At(i)
-		next = it.key
+		next = at(i).key
 	}
 	return After(prev.id, newIndex(prev.key, next, nearLow))
 }
@@ -411,11 +419,6 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
 	if !ok {
 		return l.Move(id, End())
 	}
-	n := l.Len() - 1 // the list without the item
-	i = min(max(i, 0), n)
-	if n == 0 {
-		return l.Move(id, End())
-	}
 	// at maps a position of the list without the item to the list with it.
 	at := func(j int) item[V] {
 		if j >= c {
@@ -424,16 +427,7 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
 		it, _ := l.items.At(j)
 		return it
 	}
-	if i == 0 {
-		next := at(0)
-		return l.Move(id, Before(next.id, newIndex(ZenoIndex{}, next.key, nearLow)))
-	}
-	prev := at(i - 1)
-	var next ZenoIndex
-	if i < n {
-		next = at(i).key
-	}
-	return l.Move(id, After(prev.id, newIndex(prev.key, next, nearLow)))
+	return l.Move(id, positionAt(i, l.Len()-1, at))
 }
 
 // Delete returns the transition that deletes item id. It does not change l. Deleting an id that
