@@ -10,12 +10,14 @@ FUZZTIME ?= 10s
 test: check race
 	@if [ "$$CI" = true ]; then $(MAKE) --no-print-directory fuzz; fi
 
-# Formatting and static checks.
+# Formatting and static checks: gofmt, go vet, a tidy go.mod, and staticcheck (pinned in go.mod as
+# a Go tool dependency, so `go tool` builds the same version everywhere).
 check:
 	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod is not tidy: run go mod tidy"; exit 1; }
+	$(GO) tool staticcheck ./...
 
 # The race detector needs cgo and a C compiler; without them the tests run without it.
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)

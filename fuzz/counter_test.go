@@ -41,8 +41,6 @@ func TestPropCounter(t *testing.T) {
 	fuzz.Check(t, "counter replicas converge", counterConfig(), params(t))
 }
 
-var mapKeys = []string{"a", "b", "c", "d"}
-
 func mapConfig() fuzz.Config[*counterMap, counterMapT] {
 	return fuzz.Config[*counterMap, counterMapT]{
 		New: func() *counterMap { return aper.NewMap[string, *aper.Counter, aper.CounterTransition]() },

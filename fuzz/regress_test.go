@@ -3,7 +3,6 @@ package fuzz_test
 import (
 	"bytes"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -13,17 +12,7 @@ import (
 	"github.com/leanovate/gopter/gen"
 )
 
-// Regressions: counterexamples that the properties found, pinned before they are fixed. A pinned
-// bug in another package that is not fixed yet is skipped with "known bug" so that CI stays
-// green; remove the Skip when the fix lands.
-
-// knownBug skips a test that pins a bug not fixed yet, unless FUZZ_KNOWN_BUGS is set.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("FUZZ_KNOWN_BUGS") == "" {
-		t.Skip("known bug: " + what + " (set FUZZ_KNOWN_BUGS=1 to run it)")
-	}
-}
+// Regressions: counterexamples that the properties found, pinned so that they stay fixed.
 
 // TestRegressionEmptyDeleteRoundTrip: found by TestPropText (fuzz.Apply(0, 6554297378062834858),
 // fuzz.Apply(0, 8046930757518893827), fuzz.Settle()): Text.Delete(pos, 0) inside the text built

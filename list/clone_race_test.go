@@ -60,10 +60,7 @@ func TestClonesOnTwoGoroutines(t *testing.T) {
 	}
 }
 
-type (
-	lists  = list.List[*counters, countersT]
-	listsT = list.ListTransition[*counters, countersT]
-)
+type lists = list.List[*counters, countersT]
 
 // TestLoopsOverSharedNestedLists runs loops that write, on two goroutines, over two clones of a
 // list of lists: the inner lists start shared by both, so both loop over them at once while each

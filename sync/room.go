@@ -197,10 +197,9 @@ func (c *clientRecord) remember(rr rejectionRecord, limit int) {
 // presenceValue is a client's presence value, encoded in the codec it came in and converted to
 // the others on first need.
 type presenceValue struct {
-	src   int              // the wire it came in
-	data  [numWires]raw    // the value per codec (nil: not yet converted)
-	bad   [numWires]bool   // conversion to that codec failed: its clients do not see it
-	frame [numWires][]byte // the presence frame per codec
+	src  int            // the wire it came in
+	data [numWires]raw  // the value per codec (nil: not yet converted)
+	bad  [numWires]bool // conversion to that codec failed: its clients do not see it
 }
 
 type logEntry[T any] struct {

@@ -989,11 +989,11 @@ type submission[T any] struct {
 
 // send passes m to the room, or reports false if the room has stopped.
 func (r *room[S, T]) send(m roomMsg[T]) bool {
-	return r.sendCtx(nil, m) == nil
+	return r.sendCtx(context.Background(), m) == nil
 }
 
 // sendCtx passes m to the room. It returns ErrServerClosed if the room has stopped (or stops
-// first), and ctx's cause if ctx (which may be nil) ends first. A message it passed is handled
+// first), and ctx's cause if ctx ends first. A message it passed is handled
 // by the room, or answered by stop.
 func (r *room[S, T]) sendCtx(ctx context.Context, m roomMsg[T]) error {
 	r.sendMu.RLock()
@@ -1001,16 +1001,12 @@ func (r *room[S, T]) sendCtx(ctx context.Context, m roomMsg[T]) error {
 	if r.stopped {
 		return ErrServerClosed
 	}
-	var ctxDone <-chan struct{}
-	if ctx != nil {
-		ctxDone = ctx.Done()
-	}
 	select {
 	case r.inbox <- m:
 		return nil
 	case <-r.done:
 		return ErrServerClosed
-	case <-ctxDone:
+	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
 }

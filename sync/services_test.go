@@ -35,8 +35,6 @@ type gameT struct {
 	At   time.Time     `json:"at,omitzero" cbor:"4,keyasint,omitzero"`
 }
 
-var errNoPlayer = conflict.Sentinel(conflict.NotFound)
-
 func (g *game) Apply(ev aper.Event[gameT]) error {
 	t := ev.Transition
 	switch t.Op {
@@ -421,8 +419,6 @@ func TestAgent(t *testing.T) {
 		t.Fatal("agent still running after the server closed")
 	}
 }
-
-type tokenKey struct{}
 
 // The authentication hook sees the transport's metadata and the hello's token; a refusal reaches
 // the client with its reason and the client does not reconnect.
