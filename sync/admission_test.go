@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/journal"
 	"github.com/aper-go/aper/transport/memory"
 )
 
@@ -171,5 +174,45 @@ func TestRoomLimitOptions(t *testing.T) {
 		if _, err := NewServer(func(ctx context.Context, room string) (*aper.Counter, error) { return aper.NewCounter(0), nil }, o); !errors.Is(err, ErrInvalidOption) {
 			t.Fatalf("got %v, want ErrInvalidOption", err)
 		}
+	}
+}
+
+// A room that a client joined but where nothing was ordered leaves nothing in the journal's
+// folder; a room with a transition does.
+func TestEmptyRoomLeavesNothingOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	srv, n := counterServer(t, nil, WithJournal(j))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, room := range []string{"counter/empty", "counter/full"} {
+		p, err := rawJoin(ctx, n.Dialer("server"), room, keyA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if room == "counter/full" {
+			if err := submitRaw(ctx, p, 1, aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := leaveRaw(ctx, srv, p, room); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Close()
+	rooms, err := j.Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "rooms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rooms) != 1 || rooms[0] != "counter/full" || len(ents) != 1 {
+		t.Fatalf("the journal holds rooms %q in %d folders, want only counter/full", rooms, len(ents))
 	}
 }
