@@ -12,6 +12,7 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
+	"github.com/aper-go/aper/transport/websocket"
 )
 
 // rawPeer is a bare protocol client for tests that need thousands of connections: a hello, at
@@ -216,4 +217,112 @@ func TestResumeLogGrows(t *testing.T) {
 	if got := seqs(); got[len(got)-1] != 101 || len(got) != idleLog+1 {
 		t.Fatalf("after a trim and a push the log holds %v", got)
 	}
+}
+
+// BenchmarkIdleConn reports what an idle connection costs (live heap and goroutine stacks),
+// after its hello and welcome, with both ends in this process: bytes/conn through the sync
+// server, transport-bytes/conn for the transport alone (the server side accepts and holds the
+// connection, nothing more; the client side is the same), and their difference,
+// server-bytes/conn, the sync server's own share.
+func BenchmarkIdleConn(b *testing.B) {
+	const conns = 500
+	b.Run("memory", func(b *testing.B) {
+		benchIdleConn(b, conns, func() (transport.Listener, transport.Dialer) {
+			n := memory.NewNetwork(nil)
+			b.Cleanup(func() { n.Close() })
+			l, err := n.Listen("server")
+			if err != nil {
+				b.Fatal(err)
+			}
+			return l, n.Dialer("server")
+		})
+	})
+	b.Run("websocket", func(b *testing.B) {
+		benchIdleConn(b, conns, func() (transport.Listener, transport.Dialer) {
+			l, err := websocket.Listen("127.0.0.1:0", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return l, websocket.Dialer("ws://"+l.Addr().String(), nil)
+		})
+	})
+}
+
+func benchIdleConn(b *testing.B, conns int, listen func() (transport.Listener, transport.Dialer)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var total, bare int64
+	for b.Loop() {
+		total += idleConnCost(b, ctx, conns, true, listen)
+		bare += idleConnCost(b, ctx, conns, false, listen)
+	}
+	total, bare = total/int64(b.N), bare/int64(b.N)
+	b.ReportMetric(float64(total), "bytes/conn")
+	b.ReportMetric(float64(bare), "transport-bytes/conn")
+	b.ReportMetric(float64(total-bare), "server-bytes/conn")
+}
+
+// idleConnCost opens conns connections and returns what each costs once idle: through a sync
+// server (a hello, and the welcome of a counter room) when viaServer, else through the transport
+// alone.
+func idleConnCost(b *testing.B, ctx context.Context, conns int, viaServer bool, listen func() (transport.Listener, transport.Dialer)) int64 {
+	l, d := listen()
+	var held []transport.Conn
+	var srv *Server[*aper.Counter, aper.CounterTransition]
+	accepted := make(chan transport.Conn)
+	done := make(chan struct{})
+	if viaServer {
+		var err error
+		srv, err = NewServer(func(ctx context.Context, room string) (*aper.Counter, error) { return aper.NewCounter(0), nil })
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() { defer close(done); srv.Serve(ctx, l) }()
+	} else {
+		go func() {
+			defer close(done)
+			for {
+				c, err := l.Accept(ctx)
+				if err != nil {
+					return
+				}
+				accepted <- c
+			}
+		}()
+	}
+	// One connection first, so that what is made once (the room, codec caches) is not counted.
+	open := func(i int) transport.Conn {
+		if viaServer {
+			p, err := rawJoin(ctx, d, "counter/idle", fmt.Sprintf("key-of-idle-client-%08d", i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return p.conn
+		}
+		c, err := d.Dial(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		held = append(held, <-accepted)
+		return c
+	}
+	clients := []transport.Conn{open(0)}
+	heap0, stack0 := liveMem()
+	for i := 1; i <= conns; i++ {
+		clients = append(clients, open(i))
+	}
+	heap1, stack1 := liveMem()
+	for _, c := range clients {
+		c.Close()
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	if srv != nil {
+		srv.Close()
+	} else {
+		l.Close()
+	}
+	<-done
+	return (heap1 - heap0 + stack1 - stack0) / int64(conns)
 }
