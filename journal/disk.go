@@ -273,6 +273,7 @@ type room struct {
 	synced  uint64   // the Seq of the last record fsynced
 	acked   uint64   // the Seq of the last durable record under the policy: Last, and what readers see
 	syncing bool     // a goroutine is fsyncing f without holding mu
+	users   int      // Read and Follow iterations in progress
 	notify  chan struct{}
 	snapSeq uint64
 	hasSnap bool
@@ -809,6 +810,14 @@ func (d *Disk) iterate(ctx context.Context, name string, from uint64, follow boo
 			yield(Entry{}, err)
 			return
 		}
+		r.mu.Lock()
+		r.users++
+		r.mu.Unlock()
+		defer func() {
+			r.mu.Lock()
+			r.users--
+			r.mu.Unlock()
+		}()
 		c := &cursor{r: r, from: max(from, 1)}
 		defer c.close()
 		n := 0

@@ -30,6 +30,7 @@ type memRoom struct {
 	snap    Snapshot
 	hasSnap bool
 	notify  chan struct{} // closed and replaced when last grows
+	users   int           // Follow iterations in progress
 }
 
 // NewMemory returns an empty in-memory journal.
@@ -139,6 +140,22 @@ func (m *Memory) iterate(ctx context.Context, room string, from uint64, follow b
 	}
 	return func(yield func(Entry, error) bool) {
 		from := max(from, 1)
+		if follow {
+			m.mu.Lock()
+			if m.closed {
+				m.mu.Unlock()
+				yield(Entry{}, closedErr("follow"))
+				return
+			}
+			r := m.room(room)
+			r.users++
+			m.mu.Unlock()
+			defer func() {
+				m.mu.Lock()
+				r.users--
+				m.mu.Unlock()
+			}()
+		}
 		for {
 			if err := ctxErr(ctx); err != nil {
 				yield(Entry{}, err)

@@ -25,8 +25,9 @@ var (
 	// ErrForbidden marks a transition the server's permission hook refused; see [RefusedError].
 	ErrForbidden = errors.New("aper/sync: transition forbidden")
 	// ErrLimit marks a request over one of the server's limits (transitions per second,
-	// transitions in flight, transition size, clients per room, rooms per server) or the
-	// client's own pending limit; see [RefusedError] and [ServerError].
+	// transitions in flight, transition size, clients per room, rooms per server, rooms a
+	// client loads per minute) or the client's own pending limit; see [RefusedError] and
+	// [ServerError].
 	ErrLimit = errors.New("aper/sync: over a limit")
 	// ErrOutcomeUnknown is the Err of a Rejection whose transition the server may or may not
 	// have applied: see [Rejection].
@@ -59,10 +60,11 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // It matches ErrVersion for code "version", ErrUnauthorized for "unauthorized" (the
 // authentication hook refused the connection; Message is the hook's reason), ErrLimit for
 // "limit" (too many clients in the room or rooms on the server; not fatal: the client retries)
-// and ErrSuperseded for "superseded" when it is fatal (another holder of the client's key
+// and "new-rooms" (the client, or its address, loaded as many rooms as it may this minute: see
+// WithNewRoomsPerMinute; not fatal), and ErrSuperseded for "superseded" when it is fatal (another holder of the client's key
 // connected).
 type ServerError struct {
-	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow", "unauthorized", "limit", "timeout"
+	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow", "unauthorized", "limit", "new-rooms", "timeout"
 	Message string
 	Fatal   bool
 }
@@ -82,7 +84,7 @@ func (e *ServerError) Is(target error) bool {
 	case ErrUnauthorized:
 		return e.Code == codeAuth
 	case ErrLimit:
-		return e.Code == codeLimit
+		return e.Code == codeLimit || e.Code == codeNewRooms
 	case ErrSuperseded:
 		return e.Code == codeSuperseded
 	}

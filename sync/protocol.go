@@ -164,6 +164,7 @@ const (
 	codeAuth       = "unauthorized" // the authentication hook refused the client (fatal)
 	codeLimit      = "limit"        // a server or room limit: too many rooms or clients
 	codeTimeout    = "timeout"      // the connection was silent for too long
+	codeNewRooms   = "new-rooms"    // the client loaded as many rooms as it may this minute
 
 	// Codes of refused transitions (rejected frames), see RefusedError.
 	codeForbidden = "forbidden" // the permission hook refused it

@@ -32,9 +32,13 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	sessions []*session                      // attached sessions, in join order (with holes removed on leave)
 	perWire  [numWires]int
 
-	log      []logEntry[T] // ring of the last len(log) ordered transitions, for resume
-	logStart int           // index of the oldest entry
+	// log is a ring of the latest ordered transitions, for resume: logLen entries from index
+	// logStart on. It grows on demand (see push), up to logMax entries, and is trimmed when the
+	// room goes idle (see trimLog), so that a room's memory follows what it holds.
+	log      []logEntry[T]
+	logStart int // index of the oldest entry
 	logLen   int
+	logMax   int
 
 	keepRecords   bool
 	maxRejections int
@@ -278,7 +282,7 @@ func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roo
 		state:         state,
 		clients:       make(map[aper.ClientID]*clientRecord),
 		members:       make(map[aper.ClientID]*memberRecord),
-		log:           make([]logEntry[T], cfg.logSize),
+		logMax:        cfg.logSize,
 		keepRecords:   cfg.keepRecords,
 		maxRejections: cfg.maxRejections,
 		newID:         cfg.newID,
@@ -298,19 +302,20 @@ func (r *roomCore[S, T]) takeReady() ready[T] {
 	rd := r.ready
 	r.ready.outputs = rd.outputs[len(rd.outputs):]
 	r.ready.records = rd.records[len(rd.records):]
-	if cap(r.ready.outputs) == 0 {
-		r.ready.outputs = make([]output, 0, 64)
-	}
 	return rd
 }
 
+// maxKeptReady bounds the capacity of the ready slices a room keeps for its next batch: the
+// slices of a larger batch go to the collector, so that a burst does not stay allocated.
+const maxKeptReady = 256
+
 // recycle hands back the slices of a ready the caller is done with.
 func (r *roomCore[S, T]) recycle(rd ready[T]) {
-	if len(r.ready.outputs) == 0 {
+	if len(r.ready.outputs) == 0 && cap(rd.outputs) <= maxKeptReady {
 		clear(rd.outputs)
 		r.ready.outputs = rd.outputs[:0]
 	}
-	if len(r.ready.records) == 0 {
+	if len(r.ready.records) == 0 && cap(rd.records) <= maxKeptReady {
 		clear(rd.records)
 		r.ready.records = rd.records[:0]
 	}
@@ -833,8 +838,13 @@ func (r *roomCore[S, T]) ordered(ev aper.Event[T], inst aper.ClientID, local uin
 	r.ready.outputs = append(r.ready.outputs, out)
 }
 
-// push adds an ordered transition to the in-memory log, dropping the oldest if it is full.
+// push adds an ordered transition to the in-memory log, dropping the oldest once it holds
+// logMax entries. The ring grows as it fills (doubling, from minLog entries), so that a room
+// with few transitions does not pay for the configured maximum.
 func (r *roomCore[S, T]) push(ev aper.Event[T], inst aper.ClientID, local uint64) *logEntry[T] {
+	if r.logLen == len(r.log) && len(r.log) < r.logMax {
+		r.resizeLog(min(max(2*len(r.log), minLog), r.logMax))
+	}
 	var e *logEntry[T]
 	if r.logLen < len(r.log) {
 		e = &r.log[(r.logStart+r.logLen)%len(r.log)]
@@ -845,6 +855,40 @@ func (r *roomCore[S, T]) push(ev aper.Event[T], inst aper.ClientID, local uint64
 	}
 	*e = logEntry[T]{ev: ev, inst: inst, local: local}
 	return e
+}
+
+// minLog is the size of a room's resume log when it first grows.
+const minLog = 4
+
+// idleLog is how many of its latest transitions an idle room keeps in its resume log (see
+// trimLog).
+const idleLog = 16
+
+// resizeLog moves the log's entries, oldest first, into a ring of n ≥ logLen entries.
+func (r *roomCore[S, T]) resizeLog(n int) {
+	log := make([]logEntry[T], n)
+	for i := range r.logLen {
+		log[i] = r.log[(r.logStart+i)%len(r.log)]
+	}
+	r.log, r.logStart = log, 0
+}
+
+// trimLog shrinks the resume log of a room that went idle to its latest idleLog entries,
+// without their cached frames, so that a room nobody is connected to holds little more than its
+// state. A client that resumes from further back gets its transitions from the journal, or a
+// snapshot.
+func (r *roomCore[S, T]) trimLog() {
+	if len(r.log) <= idleLog {
+		return
+	}
+	if n := r.logLen - idleLog; n > 0 {
+		r.logStart = (r.logStart + n) % len(r.log)
+		r.logLen = idleLog
+	}
+	r.resizeLog(r.logLen)
+	for i := range r.log {
+		r.log[i].frames = [numWires][]byte{}
+	}
 }
 
 // replay applies a journaled record while rebuilding the room, restoring the state, the Seq and
@@ -903,7 +947,8 @@ func (r *roomCore[S, T]) replayed(now time.Time) {
 
 // leave detaches a session whose connection ended at now. The client's record stays, for its
 // return; when it was the client id's last connection, its presence goes, for everyone, and a
-// member's grace period starts.
+// member's grace period starts. When it was the room's last connection, the resume log is
+// trimmed (see trimLog).
 func (r *roomCore[S, T]) leave(s *session, now time.Time) {
 	if s.gone() {
 		return
@@ -913,6 +958,9 @@ func (r *roomCore[S, T]) leave(s *session, now time.Time) {
 		mem.awayAt = now
 		r.clearPresence(s.client, nil)
 		r.dropMember(s.client)
+	}
+	if r.empty() {
+		r.trimLog()
 	}
 }
 

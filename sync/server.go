@@ -46,6 +46,8 @@ type Server[S aper.StateMachine[S, T], T any] struct {
 	closing   bool // Shutdown or Close began: accept nothing new
 	wg        stdsync.WaitGroup
 
+	admit admission // under mu
+
 	wsOnce stdsync.Once
 	ws     *websocket.Server
 
@@ -79,6 +81,9 @@ type serverConfig struct {
 	leaveGrace    time.Duration
 	journal       journal.Journal
 	snapEvery     int
+
+	newRoomsPerClient int // see WithNewRoomsPerMinute
+	newRoomsPerAddr   int
 }
 
 // ServerOption configures a Server. Options validate their arguments: NewServer returns an
@@ -278,12 +283,15 @@ func WithMaxClientsPerRoom(n int) ServerOption {
 	}
 }
 
-// WithMaxRooms bounds how many rooms the server holds loaded at once (default: no bound). A
-// connection to one more is refused with a *ServerError of code "limit" (matching ErrLimit).
+// WithMaxRooms bounds how many rooms the server holds loaded at once (default
+// DefaultMaxRooms; 0 means no bound). A connection to one more is refused with a *ServerError
+// of code "limit" (matching ErrLimit; not fatal: the client retries with backoff). A loaded room
+// that nobody is connected to costs a few KiB besides its state, and unloads after the idle time
+// (see WithRoomIdle). See also WithNewRoomsPerMinute.
 func WithMaxRooms(n int) ServerOption {
 	return func(c *serverConfig) error {
-		if n < 1 {
-			return fmt.Errorf("%w: max rooms %d, want at least 1", ErrInvalidOption, n)
+		if n < 0 {
+			return fmt.Errorf("%w: max rooms %d, want at least 0", ErrInvalidOption, n)
 		}
 		c.maxRooms = n
 		return nil
@@ -335,6 +343,10 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		leaveGrace:   30 * time.Second,
 		snapEvery:    10000,
 		maxPresence:  4 << 10,
+		maxRooms:     DefaultMaxRooms,
+
+		newRoomsPerClient: DefaultNewRoomsPerClient,
+		newRoomsPerAddr:   DefaultNewRoomsPerAddress,
 
 		presenceEvery: 25 * time.Millisecond,
 	}
@@ -565,9 +577,21 @@ func (s *Server[S, T]) closeListenersLocked() {
 // errTooManyRooms is acquire's error for a room over WithMaxRooms.
 var errTooManyRooms = &ServerError{Code: codeLimit, Message: "aper/sync: the server holds as many rooms as it may"}
 
+// roomInbox is how many messages a room's inbox holds before its senders wait. Every loaded room
+// allocates it, so it is small: a room drains its inbox up to maxBatch messages per batch, and a
+// reader that waits on a busy room is the back-pressure that bounds what the room buffers.
+const roomInbox = 32
+
 // acquire returns the room called name, loading it if needed, with one more reference held;
 // ErrServerClosed if the server is closing, errTooManyRooms over the room limit.
 func (s *Server[S, T]) acquire(name string) (*room[S, T], error) {
+	return s.acquireFor(name, nil, "")
+}
+
+// acquireFor is acquire for connection sc of client (nil for the server's own calls): loading
+// the room counts against the client's and its address's budgets of new rooms (see
+// WithNewRoomsPerMinute), and is refused over them.
+func (s *Server[S, T]) acquireFor(name string, sc *serverConn, client string) (*room[S, T], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
@@ -578,10 +602,13 @@ func (s *Server[S, T]) acquire(name string) (*room[S, T], error) {
 		return nil, errTooManyRooms
 	}
 	if r == nil {
+		if err := s.admitLocked(sc, client); err != nil {
+			return nil, err
+		}
 		r = &room[S, T]{
 			name:  name,
 			srv:   s,
-			inbox: make(chan roomMsg[T], 1024),
+			inbox: make(chan roomMsg[T], roomInbox),
 			done:  make(chan struct{}),
 		}
 		s.rooms[name] = r
@@ -706,7 +733,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 		return
 	}
 	identify(sc, h)
-	r, err := s.acquire(h.Room)
+	r, err := s.acquireFor(h.Room, sc, string(h.Client))
 	if err != nil {
 		if se, ok := err.(*ServerError); ok {
 			s.refuse(sc, se.Code, se.Message, se.Fatal)

@@ -7,6 +7,7 @@
 //	aper client [flags] ROOM      a terminal client of one room: commands on stdin, state on stdout
 //	aper sim [flags]              an in-process server and many simulated clients, with faults
 //	aper demo [flags]             two replicas and the server in one terminal view, every message shown
+//	aper journal [flags] list     the rooms kept in a data folder's journal (delete ROOM... drops some)
 //	aper help [COMMAND]           the list of commands, or the flags of one
 //
 // From the repository root, go run ./cmd/aper starts the server; go run ./cmd/aper demo starts the
@@ -100,6 +101,7 @@ var commands = []struct{ name, args, what string }{
 	{"client", "[flags] ROOM", "a terminal client of one room: commands on stdin, state on stdout"},
 	{"sim", "[flags]", "an in-process server and many simulated clients, with faults; ends with a table"},
 	{"demo", "[flags]", "two replicas and the server in one terminal view, every message shown"},
+	{"journal", "[flags] list | delete ROOM...", "list the rooms kept in a data folder's journal, or delete some"},
 	{"help", "[COMMAND]", "this list, or the flags of COMMAND"},
 }
 
@@ -159,6 +161,8 @@ func runCommand(ctx context.Context, cmd string, args []string, stdin io.Reader,
 		return sim(ctx, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, args, stdout, stderr)
+	case "journal":
+		return journalCmd(ctx, args, stdout, stderr)
 	}
 	var b strings.Builder
 	usage(&b)
