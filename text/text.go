@@ -252,7 +252,10 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // order has the same.
 //
 // Conflicts, which change nothing: a Base after the current version is Invalid, and one older
-// than the history ([Text.Oldest]) is StaleBase; an edit whose Base is older than that of its
+// than the history ([Text.Oldest]) is StaleBase, unless the author's previous edit is still in
+// the history (then its queue holds what the edit needs, however many edits, its author's own
+// or others', were applied since its Base: an author's own edits never make its later edits
+// stale, nor do others' while its edits keep coming); an edit whose Base is older than that of its
 // author's previous edit, still pending at Base, is Invalid (a client's Base never goes back).
 // An op whose input length differs from the author's view is OutOfRange, and so is any edit
 // once the version is the largest uint64 (only a crafted snapshot gets there).
@@ -274,8 +277,10 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	}
 	var x Op
 	if b < t.version {
-		if b < t.Oldest() {
-			return stale(b, t.Oldest())
+		if o := t.Oldest(); b < o && (p == nil || p.last < o) {
+			// Older than the history, and not within the author's own run of edits still in
+			// it, whose queue holds the other authors' edits since its Base (see peer).
+			return stale(b, o)
 		}
 		var n int
 		var err error
