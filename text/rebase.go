@@ -41,7 +41,7 @@ func (t *Text) Rebase(pending []Edit, exact, n int) error {
 		}
 		l = pending[i].Op.outLen()
 	}
-	var f Op        // the foreign edits composed, transformed over the exact ones
+	var f Op // the foreign edits composed, transformed over the exact ones
 	first := true
 	for k := from; k < t.version; k++ {
 		c := t.entry(k).op
