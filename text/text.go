@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -327,6 +328,18 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 // over (0: op applies as it is).
 func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
 	from := b // plain history entries from here on join the queue
+	// The next queue has an entry per edit op is transformed over: size it once (the queue of a
+	// peer copied after a Clone starts without a buffer, and growing it copied it again and again).
+	n := 0
+	if p != nil && p.last >= b {
+		n = int(t.version - p.last - 1)
+		for i := len(p.queue) - 1; i >= 0 && p.queue[i].ver >= b; i-- {
+			n++
+		}
+	} else {
+		n = int(t.version - b)
+	}
+	t.queue = slices.Grow(t.queue[:0], n)
 	if p != nil && p.last >= b {
 		// The author's edits from b to last are in its view, and the others' edits before
 		// last are in its queue, in its frame.
