@@ -78,3 +78,45 @@ type StateMachine[S any, T any] interface {
 func On[T any](t T) Event[T] {
 	return Event[T]{Transition: t}
 }
+
+// Rebaser is an optional power of a state machine, checked at run time like [io.WriterTo]: it
+// rebases a client's pending transitions over transitions of others that the server ordered
+// before them, by transforming the transitions themselves (operational transformation), in
+// time linear in the pending ones. Without it, a client rebases by applying its pending
+// transitions again to a Clone of its confirmed state, which costs, for a state such as a text
+// that transforms each over everything ordered since it was made, O(pending × concurrent).
+// Package text's Text implements it.
+//
+// A client (package sync) calls Rebase on its confirmed state just after that state applied n ≥ 1
+// transitions of others, none of the client's own in between. Before the call, pending[0] was made
+// on the confirmed state as it was before those n, and each pending[i] on that state plus
+// pending[:i]. Rebase rewrites each pending[i] in place so that it is made on the state as it is
+// now plus pending[:i], with the same intent. Transitions the client makes later are made on that
+// state too, and the client sends a rebased transition, not the original, if it has not sent it
+// yet.
+//
+// The first exact of the pending transitions may already be with the server as they were: the
+// server will apply them after the n, transforming them itself. Rebase must give each of them
+// exactly the transition that the server's Apply will have applied (so that the client's later
+// pending transitions, made on the client's form of it, fit the server's): for a text, transform
+// it over the n one at a time, as Apply does, with the same tie-breaking. The others the server
+// has not seen: it will apply the rebased forms as they are sent, so Rebase may transform them by
+// any method that keeps their intent (for a text, over the n composed into one).
+//
+// Convergence needs:
+//
+//   - Apply on the rebased transitions, in order, on a Clone of the state succeeds (unless the
+//     original would have conflicted there), and gives the state that the server's order gives
+//     for the exact ones.
+//   - Rebase is deterministic and changes neither the state nor anything else the client holds.
+//   - On an error Rebase leaves pending as they were, and the client goes back to re-applying
+//     them (for as long as it has pending transitions). An error is how a state says it cannot
+//     (for example, the n are older than the history it keeps).
+//
+// The sync client passes n up to 256, so a state keeping fewer of its latest transitions than
+// that fails Rebase in a busy room and falls back to re-applying.
+type Rebaser[T any] interface {
+	// Rebase rewrites pending, made before the state's last n transitions (others'), as made on
+	// the state now; the first exact of them as the state's Apply will transform them.
+	Rebase(pending []T, exact, n int) error
+}

@@ -315,6 +315,7 @@ func (c *Client[S, T]) sendLocked(cc *clientConn, local uint64, t T) {
 	if !cc.q.push(b) {
 		cc.conn.Close()
 	}
+	c.core.held = max(c.core.held, local) // the server may have it as it is
 }
 
 // State returns the optimistic view: the confirmed state with this client's pending
@@ -682,7 +683,11 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		c.presDirty, c.presLast = c.presSet, time.Time{}
 		c.flushPresenceLocked(time.Now())
 	}
-	c.core.rebase()
+	if c.core.dirty {
+		// The view is rebuilt when it is read (State, Apply): a client catching up rebases its
+		// pending transitions once per batch of the server's, not once per message.
+		c.core.changed = true
+	}
 	changed, rejs := c.core.takeNotes()
 	if len(c.core.pending) == 0 {
 		for _, w := range c.waiters {

@@ -75,6 +75,15 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	kept      int           // own confirmations the view absorbed since it was last rebuilt
 	offset    time.Duration // estimate of server clock minus local clock
 
+	// Rebasing by the state (see aper.Rebaser): the pending transitions are made on confirmed
+	// as it was deferred foreign transitions ago (plus the pending ones before each). replay
+	// says the state cannot rebase them (it is no Rebaser, or it failed, or a snapshot came
+	// between): they are re-applied to a Clone of confirmed instead, until none is pending.
+	deferred int
+	replay   bool
+	held     uint64 // pending transitions up to this local seq may be with the server as they are
+	scratch  []T
+
 	// Set by a welcome, until the client is live on the connection.
 	live       bool
 	catchingUp bool
@@ -140,6 +149,8 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	if c.inst != "" && inst != c.inst {
 		return nil, fmt.Errorf("%w: welcome for client instance %q, this is %q", ErrProtocol, inst, c.inst)
 	}
+	c.rebasePending()
+	c.held = f.Local // what the server processed; what it did not may be sent again, rebased
 	fresh := c.inst == ""
 	if c.id != "" && f.Client != c.id {
 		c.dirty = true // the auth hook names the client anew: the view's transitions carry the new id
@@ -160,6 +171,10 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	if f.Snapshot {
 		c.confirmed, c.seq, c.hasState, c.resync = snap, f.Seq, true, false
 		c.viewIsC = false
+		// The pending transitions are made on a state the snapshot may be far past: re-apply
+		// them to it (a text transforms those its history still serves; the others conflict,
+		// and the server rejects them).
+		c.replay = len(c.pending) > 0
 		// Pending transitions the server has processed are in the snapshot, or were rejected:
 		// a rejection the server still remembers says which. Above Unsure it remembers every
 		// one; at or below, one it forgot may be either.
@@ -202,6 +217,7 @@ var errForgotten = conflict.New(conflict.Rejected, "aper/sync: the server reject
 // goLive ends a resume: pending transitions the server processed but did not confirm in the
 // catch-up were rejected. The rest are returned, to be sent in order.
 func (c *clientCore[S, T]) goLive() []pendingEntry[T] {
+	c.rebasePending() // the transitions are sent as made on the state now
 	for len(c.pending) > 0 && c.pending[0].local <= c.resolved {
 		c.rejectHead(c.record(c.pending[0].local))
 	}
@@ -228,7 +244,7 @@ func (c *clientCore[S, T]) pop() {
 	c.pending[0] = zero
 	c.pending = c.pending[1:]
 	if len(c.pending) == 0 {
-		c.pending = nil
+		c.pending, c.replay = nil, false
 		if !c.viewIsC {
 			// Nothing is pending: the view must become confirmed itself, even if what was
 			// dropped had been left out of it (a skipped entry), because the view was made by
@@ -240,6 +256,49 @@ func (c *clientCore[S, T]) pop() {
 
 // keptViewMin is the least number of own confirmations a view absorbs before it is rebuilt.
 const keptViewMin = 16
+
+// rebaseBatch is the most foreign transitions the pending ones are rebased over at once (the n
+// of aper.Rebaser): a rebase waits until the view is read, the client's own transition is
+// confirmed, a rejection comes or a resume ends, so that a client catching up rebases once per
+// batch rather than once per transition.
+const rebaseBatch = 256
+
+// rebasePending rebases the pending transitions over the deferred foreign ones, by the state's
+// Rebaser; if it has none or it fails, the pending transitions are left for the view's rebuild
+// to re-apply (replay).
+func (c *clientCore[S, T]) rebasePending() {
+	n := c.deferred
+	if n == 0 {
+		return
+	}
+	c.deferred = 0
+	r, ok := any(c.confirmed).(aper.Rebaser[T])
+	if !ok || c.replay || len(c.pending) == 0 {
+		c.replay = c.replay || len(c.pending) > 0
+		return
+	}
+	ts, exact := c.scratch[:0], 0
+	for i := range c.pending {
+		p := &c.pending[i]
+		if p.skipped {
+			c.replay = true // the view lacks it, and the transitions after it were made without it
+			return
+		}
+		ts = append(ts, p.t)
+		if p.local <= c.held {
+			exact = i + 1
+		}
+	}
+	if err := r.Rebase(ts, exact, n); err != nil {
+		c.replay = true
+	} else {
+		for i := range c.pending {
+			c.pending[i].t = ts[i]
+		}
+	}
+	clear(ts)
+	c.scratch = ts[:0]
+}
 
 // confirmed handles an ordered transition. It returns the pending entries to send if it ended
 // a resume.
@@ -263,6 +322,7 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 	}
 	own := f.Local > 0 && sender == c.inst
 	if own {
+		c.rebasePending() // the pending transitions must be made on confirmed as it is
 		// The server handles a client's transitions in order: older pending ones that are still
 		// here were rejected (the rejection came in a welcome, or was forgotten).
 		for len(c.pending) > 0 && c.pending[0].local < f.Local {
@@ -284,7 +344,12 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 		}
 	case c.viewIsC:
 	default:
+		// Another client's transition (or one of ours that is not pending here), ordered
+		// before the pending ones: they are rebased over it.
 		c.dirty = true
+		if c.deferred++; c.deferred >= rebaseBatch {
+			c.rebasePending()
+		}
 	}
 	if c.catchingUp && c.seq >= c.upto {
 		return c.goLive(), nil
@@ -294,6 +359,7 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 
 // rejected handles a rejection of the client's transition local.
 func (c *clientCore[S, T]) rejected(f *frame) {
+	c.rebasePending()
 	for len(c.pending) > 0 && c.pending[0].local < f.Local {
 		c.rejectHead(nil)
 	}
@@ -310,6 +376,7 @@ func (c *clientCore[S, T]) rebase() {
 	if !c.dirty {
 		return
 	}
+	c.rebasePending()
 	c.dirty, c.changed, c.kept = false, true, 0
 	if len(c.pending) == 0 {
 		// Use confirmed itself: it carries the server's time rather than our estimate.

@@ -2,9 +2,11 @@ package sync
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/text"
 )
 
 // BenchmarkRebase: the cost of one remote transition on a client with 10 pending transitions,
@@ -35,5 +37,69 @@ func BenchmarkRebase(b *testing.B) {
 				c.rebase()
 			}
 		})
+	}
+}
+
+// BenchmarkRebaseText: a client's cost per remote text edit as the number of concurrent writers
+// grows. Each round, every other writer types one character (caught up with the room, at its own
+// place), the client reads its view after each (as an editor does), the server confirms the
+// client's oldest pending edit (sent before the round's edits were ordered, so the confirmed text
+// transforms it over them) and the client types another: it keeps 10 edits pending, each
+// concurrent with ten rounds of the others' edits. "rebaser" rebases the pending edits by the
+// text's Rebase, O(pending) per remote edit; "replay" re-applies them to a clone of the confirmed
+// text, which transforms each over every edit since its Base, O(pending × writers).
+// The metric ns/remote is the cost of one round divided by its remote edits.
+func BenchmarkRebaseText(b *testing.B) {
+	const pending = 10
+	for _, mode := range []string{"rebaser", "replay"} {
+		for _, writers := range []int{2, 10, 100} {
+			b.Run(fmt.Sprintf("%s/writers=%d", mode, writers), func(b *testing.B) {
+				start := text.New(strings.Repeat("x", 10_000))
+				c := &clientCore[*text.Text, text.Edit]{id: "me", inst: "me", confirmed: start, view: start, viewIsC: true, hasState: true, live: true}
+				var sent []text.Edit // as the server has them
+				typeOne := func() {
+					c.rebase()
+					e := c.view.Insert(c.view.Len(), "m")
+					local, err := c.apply(e, t0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					c.held = local // sent at once
+					sent = append(sent, e)
+				}
+				for range pending {
+					typeOne()
+				}
+				if mode == "replay" {
+					c.replay = true
+				}
+				f := frame{Type: frameConfirmed}
+				round := func() {
+					for w := 1; w < writers; w++ {
+						tx := c.confirmed
+						f.Seq, f.Client, f.Inst, f.Local = c.seq+1, aper.ClientID(fmt.Sprintf("w%d", w)), "", 0
+						if _, err := c.confirmedFrame(&f, tx.Insert(w*50, "o")); err != nil {
+							b.Fatal(err)
+						}
+						c.rebase()
+					}
+					f.Seq, f.Client, f.Inst, f.Local = c.seq+1, "me", "me", c.pending[0].local
+					if _, err := c.confirmedFrame(&f, sent[0]); err != nil {
+						b.Fatal(err)
+					}
+					sent = sent[1:]
+					typeOne()
+				}
+				for range pending { // reach the steady state
+					round()
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					round()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(writers-1)), "ns/remote")
+			})
+		}
 	}
 }

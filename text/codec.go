@@ -25,6 +25,18 @@ type wireText struct {
 	Format int `json:"format,omitempty" cbor:"6,keyasint,omitempty"`
 	// Queues holds the per-author queues that are not empty, by author.
 	Queues []wireQueue `json:"queues,omitempty" cbor:"7,keyasint,omitempty"`
+	// Older holds, by author, the entries of the queues from before the history: those of an
+	// author whose run of edits started before it (see Text.Apply).
+	Older []wireOlder `json:"older,omitempty" cbor:"8,keyasint,omitempty"`
+}
+
+// wireOlder is the part of an author's queue from before the history: the versions of the
+// other authors' edits there, and their ops in the author's frame.
+type wireOlder struct {
+	_      struct{}      `cbor:",toarray"`
+	Author aper.ClientID `json:"author"`
+	Vers   []uint64      `json:"vers"`
+	Ops    []Op          `json:"ops"`
 }
 
 // The formats of snapshots with per-author state. Format formatPeers also kept each history
@@ -103,6 +115,15 @@ func (t *Text) wire() wireText {
 		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Op: e.op})
 	}
 	for id, p := range t.peers {
+		if p.last >= t.Oldest() {
+			if q := p.queue[:len(p.queue)-len(t.windowQueue(p))]; len(q) > 0 {
+				wo := wireOlder{Author: id, Vers: make([]uint64, len(q)), Ops: make([]Op, len(q))}
+				for i := range q {
+					wo.Vers[i], wo.Ops[i] = q[i].ver, q[i].op
+				}
+				w.Older = append(w.Older, wo)
+			}
+		}
 		if q := t.windowQueue(p); len(q) > 0 {
 			wq := wireQueue{Author: id, Ops: make([]Op, len(q))}
 			for i := range q {
@@ -112,6 +133,7 @@ func (t *Text) wire() wireText {
 		}
 	}
 	slices.SortFunc(w.Queues, func(a, b wireQueue) int { return strings.Compare(string(a.Author), string(b.Author)) })
+	slices.SortFunc(w.Older, func(a, b wireOlder) int { return strings.Compare(string(a.Author), string(b.Author)) })
 	return w
 }
 
@@ -160,12 +182,15 @@ func (t *Text) load(w *wireText) error {
 	case 0:
 		// An older snapshot, without the per-author state: its history cannot serve the
 		// authors' pending edits, so it restarts at the snapshot's version.
-		if len(w.Queues) > 0 {
+		if len(w.Queues) > 0 || len(w.Older) > 0 {
 			return fmt.Errorf("aper/text: text: per-author queues in a snapshot of format 0")
 		}
 		fresh.hist, fresh.start, fresh.local = history{}, fresh.version, 0
 	case formatPeers, formatOps:
 		if err := fresh.loadQueues(w.Queues); err != nil {
+			return err
+		}
+		if err := fresh.loadOlder(w.Older); err != nil {
 			return err
 		}
 	default:
@@ -206,6 +231,43 @@ func (t *Text) loadQueues(qs []wireQueue) error {
 	}
 	if err := t.checkPeers(); err != nil {
 		return fmt.Errorf("aper/text: text: %w", err)
+	}
+	return nil
+}
+
+// loadOlder prepends the decoded parts of the queues from before the history, checking them.
+func (t *Text) loadOlder(os []wireOlder) error {
+	oldest := t.Oldest()
+	for i := range os {
+		wo := &os[i]
+		if i > 0 && os[i-1].Author >= wo.Author {
+			return fmt.Errorf("aper/text: text: older queues not in order of author at %q", wo.Author)
+		}
+		p := t.peers[wo.Author]
+		if p == nil {
+			return fmt.Errorf("aper/text: text: an older queue for %q, who has no edit in the history", wo.Author)
+		}
+		if len(wo.Vers) != len(wo.Ops) || len(wo.Vers) == 0 {
+			return fmt.Errorf("aper/text: text: an older queue of %d versions and %d ops for %q", len(wo.Vers), len(wo.Ops), wo.Author)
+		}
+		q := make([]queueOp, 0, len(wo.Ops)+len(p.queue))
+		for j, v := range wo.Vers {
+			if v < p.ack || v >= oldest || (j > 0 && v <= wo.Vers[j-1]) {
+				return fmt.Errorf("aper/text: text: older queue of %q at version %d, outside [%d, %d) or out of order", wo.Author, v, p.ack, oldest)
+			}
+			if j > 0 && wo.Ops[j-1].outLen() != wo.Ops[j].inLen() {
+				return fmt.Errorf("aper/text: text: older queue of %q does not chain at version %d", wo.Author, v)
+			}
+			q = append(q, queueOp{ver: v, op: wo.Ops[j]})
+		}
+		end := t.entry(p.last).op.outLen()
+		if len(p.queue) > 0 {
+			end = p.queue[0].op.inLen()
+		}
+		if wo.Ops[len(wo.Ops)-1].outLen() != end {
+			return fmt.Errorf("aper/text: text: older queue of %q ends at length %d, not %d", wo.Author, wo.Ops[len(wo.Ops)-1].outLen(), end)
+		}
+		p.queue = append(q, p.queue...)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -252,7 +253,10 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // order has the same.
 //
 // Conflicts, which change nothing: a Base after the current version is Invalid, and one older
-// than the history ([Text.Oldest]) is StaleBase; an edit whose Base is older than that of its
+// than the history ([Text.Oldest]) is StaleBase, unless the author's previous edit is still in
+// the history (then its queue holds what the edit needs, however many edits, its author's own
+// or others', were applied since its Base: an author's own edits never make its later edits
+// stale, nor do others' while its edits keep coming); an edit whose Base is older than that of its
 // author's previous edit, still pending at Base, is Invalid (a client's Base never goes back).
 // An op whose input length differs from the author's view is OutOfRange, and so is any edit
 // once the version is the largest uint64 (only a crafted snapshot gets there).
@@ -274,8 +278,10 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	}
 	var x Op
 	if b < t.version {
-		if b < t.Oldest() {
-			return stale(b, t.Oldest())
+		if o := t.Oldest(); b < o && (p == nil || p.last < o) {
+			// Older than the history, and not within the author's own run of edits still in
+			// it, whose queue holds the other authors' edits since its Base (see peer).
+			return stale(b, o)
 		}
 		var n int
 		var err error
@@ -322,6 +328,18 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 // over (0: op applies as it is).
 func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
 	from := b // plain history entries from here on join the queue
+	// The next queue has an entry per edit op is transformed over: size it once (the queue of a
+	// peer copied after a Clone starts without a buffer, and growing it copied it again and again).
+	n := 0
+	if p != nil && p.last >= b {
+		n = int(t.version - p.last - 1)
+		for i := len(p.queue) - 1; i >= 0 && p.queue[i].ver >= b; i-- {
+			n++
+		}
+	} else {
+		n = int(t.version - b)
+	}
+	t.queue = slices.Grow(t.queue[:0], n)
 	if p != nil && p.last >= b {
 		// The author's edits from b to last are in its view, and the others' edits before
 		// last are in its queue, in its frame.

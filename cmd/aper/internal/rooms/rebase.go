@@ -1,0 +1,33 @@
+package rooms
+
+import (
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/text"
+)
+
+// Rebase lets a client of a text room rebase its pending edits by the text's own Rebase (see
+// [aper.Rebaser]) instead of applying them again. Only a room that holds a text and nothing
+// else can: in it, every transition applied was a text edit. For any other room it is an error,
+// and the client re-applies.
+func (s *Room) Rebase(pending []RoomTransition, exact, n int) error {
+	if s.Text == nil || s.Counter != nil || s.Todo != nil {
+		return conflict.New(conflict.Invalid, "rooms: only a text room rebases its transitions")
+	}
+	edits := make([]text.Edit, len(pending))
+	for i := range pending {
+		if pending[i].Text == nil {
+			return conflict.New(conflict.Invalid, "rooms: a pending transition of a text room is not an edit")
+		}
+		edits[i] = *pending[i].Text
+	}
+	if err := s.Text.Rebase(edits, exact, n); err != nil {
+		return conflict.WithPath(err, "Text")
+	}
+	for i := range pending {
+		pending[i] = RoomTransition{Text: &edits[i]}
+	}
+	return nil
+}
+
+var _ aper.Rebaser[RoomTransition] = (*Room)(nil)

@@ -1,0 +1,83 @@
+package text
+
+import (
+	"fmt"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+)
+
+// Rebase rewrites pending, a client's pending edits, over the last n edits t applied (by other
+// authors): the client side of the Jupiter (ot.js) algorithm, the counterpart of what Apply does
+// on the server. Before the call, pending[0] is made on t as it was before those n edits and each
+// pending[i] on that text plus pending[:i]; after it, on t as it is now plus pending[:i], each
+// with Base = t.Version(). It implements [aper.Rebaser] (see there for the contract), so that the
+// sync client rebases its pending edits in O(pending) per remote edit instead of applying them
+// again.
+//
+// The first exact edits are transformed over the n one at a time, with the tie-breaking of
+// Apply (a pending edit's insert goes before a concurrent one ordered earlier), so each is the op
+// that Apply will apply when the server orders it as it was sent. The others are transformed
+// over the n composed into one op, which keeps their intent and costs O(pending × size of the
+// composed op) rather than O(pending × n).
+//
+// It is an error, and pending is left as it was, when n is not in [1, Version], when the n edits
+// are older than the history ([Text.Oldest]; StaleBase), or when the ops of pending do not chain
+// from the text before the n (OutOfRange).
+func (t *Text) Rebase(pending []Edit, exact, n int) error {
+	if n < 1 || uint64(n) > t.version || exact < 0 || exact > len(pending) {
+		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("rebase of %d pending edits (%d exact) over %d of %d edits", len(pending), exact, n, t.version)))
+	}
+	from := t.version - uint64(n)
+	if from < t.Oldest() {
+		return stale(from, t.Oldest())
+	}
+	// Check that the ops chain: then no transform or compose below can fail, and pending is
+	// rewritten in place.
+	l := t.entry(from).op.inLen()
+	for i := range pending {
+		if in := pending[i].Op.inLen(); in != l {
+			return outOfRange("pending edit %d of input length %d where the edits before it end at %d", i, in, l)
+		}
+		l = pending[i].Op.outLen()
+	}
+	var f Op // the foreign edits composed, transformed over the exact ones
+	first := true
+	for k := from; k < t.version; k++ {
+		c := t.entry(k).op
+		for i := range exact {
+			c = transformPending(&pending[i].Op, c)
+		}
+		if exact == len(pending) {
+			continue
+		}
+		if first {
+			f, first = c, false
+			continue
+		}
+		var err error
+		if f, err = Compose(f, c); err != nil {
+			return fmt.Errorf("aper/text: rebase: %w", err) // unreachable: the history chains
+		}
+	}
+	for i := exact; i < len(pending); i++ {
+		f = transformPending(&pending[i].Op, f)
+	}
+	for i := range pending {
+		pending[i].Base = t.version
+	}
+	return nil
+}
+
+// transformPending transforms *p over c, an op ordered before it, as Apply transforms an edit
+// over the history (p's inserts go first), and returns c transformed over p.
+func transformPending(p *Op, c Op) Op {
+	var pp, cp Op
+	if err := transformInto(p, &c, Left, &pp, &cp); err != nil {
+		panic("aper/text: rebase of ops that do not chain") // checked by Rebase
+	}
+	*p = pp
+	return cp
+}
+
+var _ aper.Rebaser[Edit] = (*Text)(nil)
