@@ -75,6 +75,8 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	kept      int           // own confirmations the view absorbed since it was last rebuilt
 	offset    time.Duration // estimate of server clock minus local clock
 
+	store *clientStore[S, T] // nil: no client store (WithClientStore); the hooks below record into it
+
 	// Set by a welcome, until the client is live on the connection.
 	live       bool
 	catchingUp bool
@@ -115,6 +117,10 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, error) {
 		if len(c.pending) == 0 {
 			c.view, c.viewIsC = c.confirmed, true
 		}
+		return 0, err
+	}
+	if err := c.store.add(c.nextLocal+1, t, ev.Time); err != nil {
+		c.dirty = true // rebuild the view without t
 		return 0, err
 	}
 	c.nextLocal++
@@ -159,6 +165,7 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	}
 	if f.Snapshot {
 		c.confirmed, c.seq, c.hasState, c.resync = snap, f.Seq, true, false
+		c.store.replaced()
 		c.viewIsC = false
 		// Pending transitions the server has processed are in the snapshot, or were rejected:
 		// a rejection the server still remembers says which. Above Unsure it remembers every
@@ -224,6 +231,7 @@ func (c *clientCore[S, T]) rejectHead(rr *rejectionRecord) {
 }
 
 func (c *clientCore[S, T]) pop() {
+	c.store.drop(c.pending[0].local)
 	var zero pendingEntry[T]
 	c.pending[0] = zero
 	c.pending = c.pending[1:]
@@ -272,6 +280,7 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 	if err := c.confirmed.Apply(ev); err != nil {
 		return nil, fmt.Errorf("aper/sync: confirmed transition %d does not apply here (is Apply deterministic?): %w", f.Seq, err)
 	}
+	c.store.confirm(&ev)
 	c.seq, c.changed = f.Seq, true
 	switch {
 	case own && len(c.pending) > 0 && c.pending[0].local == f.Local:
