@@ -73,7 +73,8 @@ type ConnState uint8
 const (
 	// Connected: the client is live on a connection; Apply sends at once.
 	Connected ConnState = iota + 1
-	// Disconnected: the connection dropped and the client is reconnecting; Apply queues.
+	// Disconnected: the connection dropped and the client is reconnecting, or it has not
+	// connected yet after an offline start (WithClientStore); Apply queues.
 	Disconnected
 	// Closed: the client stopped, by Close (Err is nil) or for a fatal error (Err says which).
 	Closed
@@ -107,6 +108,9 @@ type clientConfig struct {
 	key                    string
 	presenceInterval       time.Duration
 	maxPending             int
+	storeDir               string       // WithClientStore
+	dialRetry              bool         // WithDialRetry
+	dialReport             func(Status) // WithDialRetry
 }
 
 // ClientOption configures Dial. Options validate their arguments: Dial returns an error matching
@@ -207,8 +211,11 @@ type clientConn struct {
 }
 
 // Dial connects to room through dialer and returns once the client holds the room's state. If
-// the first connection fails, Dial returns its error; later failures are retried in the
-// background (see [Client.Status]).
+// the first connection fails, Dial returns its error, unless WithDialRetry makes it try again.
+// With a client store (WithClientStore) that holds the room's state, Dial does not wait for the
+// server: it returns at once a client that shows the stored view, accepts Apply, is Disconnected
+// (with a nil Err until an attempt fails) and connects in the background. Once Dial has
+// returned, failures are retried in the background (see [Client.Status]).
 func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transport.Dialer, room string, opts ...ClientOption) (*Client[S, T], error) {
 	if dialer == nil {
 		return nil, fmt.Errorf("%w: nil dialer", ErrInvalidOption)
@@ -233,9 +240,6 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 			return nil, err
 		}
 	}
-	if cfg.key == "" {
-		cfg.key = newClientKey()
-	}
 	cctx, cancel := context.WithCancelCause(context.Background())
 	c := &Client[S, T]{
 		dialer:    dialer,
@@ -252,12 +256,23 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		peers:     make(map[aper.ClientID]raw),
 	}
 	c.core.nonce = rand.Uint64()
-	cc, err := c.connect(ctx)
+	if cfg.storeDir != "" {
+		st, key, err := openClientStore(cfg.storeDir, room, cfg.key, &c.core)
+		if err != nil {
+			cancel(err)
+			return nil, fmt.Errorf("aper/sync: dial room %q: %w", room, err)
+		}
+		c.core.store, c.cfg.key = st, key
+	}
+	if c.cfg.key == "" {
+		c.cfg.key = newClientKey()
+	}
+	cc, err := c.dial(ctx)
 	if err != nil {
+		c.core.store.close()
 		cancel(err)
 		return nil, fmt.Errorf("aper/sync: dial room %q: %w", room, err)
 	}
-	c.status = Status{State: Connected}
 	c.wg.Add(2)
 	go func() {
 		defer c.wg.Done()
@@ -412,6 +427,7 @@ func (c *Client[S, T]) Close() error {
 		c.mu.Unlock()
 		c.wg.Wait()
 		c.mu.Lock()
+		c.core.store.close()
 		if c.status.State != Closed {
 			c.status = Status{State: Closed}
 		}
@@ -472,34 +488,84 @@ func fatal(err error) bool {
 	return errors.As(err, &ve)
 }
 
-// run serves cc, then reconnects with backoff until Close or a fatal error.
+// dial makes Dial's first connection, trying again with backoff if WithDialRetry asks, and sets
+// the client's status. It returns a nil connection and no error for an offline start: the client
+// store holds the room's state, so the client is usable at once and connects in the background.
+func (c *Client[S, T]) dial(ctx context.Context) (*clientConn, error) {
+	c.mu.Lock()
+	restored := c.core.hasState
+	c.mu.Unlock()
+	if restored {
+		c.status = Status{State: Disconnected}
+		return nil, nil
+	}
+	for attempt := 0; ; attempt++ {
+		cc, err := c.connect(ctx)
+		if err == nil {
+			c.status = Status{State: Connected}
+			return cc, nil
+		}
+		if fatal(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		if !c.cfg.dialRetry {
+			return nil, err
+		}
+		if c.cfg.dialReport != nil {
+			c.cfg.dialReport(Status{State: Disconnected, Err: err})
+		}
+		if !c.sleep(ctx, attempt) {
+			return nil, fmt.Errorf("%w; the last attempt: %w", context.Cause(ctx), err)
+		}
+	}
+}
+
+// sleep waits for the backoff before reconnection attempt+1 (0, 1, 2, ...): from the minimum
+// delay, doubling after each failed attempt, up to the maximum, each drawn at random from its
+// upper half. It returns false if ctx or the client ended first.
+func (c *Client[S, T]) sleep(ctx context.Context, attempt int) bool {
+	d := c.cfg.backoffMin << min(attempt, 30)
+	if d > c.cfg.backoffMax || d <= 0 {
+		d = c.cfg.backoffMax
+	}
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-c.ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// run serves cc (nil after an offline start), then reconnects with backoff until Close or a
+// fatal error.
 func (c *Client[S, T]) run(cc *clientConn) {
 	for {
-		err := c.serve(cc)
-		c.mu.Lock()
-		c.cur = nil
-		c.mu.Unlock()
-		if c.ctx.Err() != nil {
-			return
-		}
-		if fatal(err) {
-			c.setStatus(Status{State: Closed, Err: err})
-			return
-		}
-		c.setStatus(Status{State: Disconnected, Err: err})
-		for attempt := 0; ; attempt++ {
-			d := c.cfg.backoffMin << min(attempt, 30)
-			if d > c.cfg.backoffMax || d <= 0 {
-				d = c.cfg.backoffMax
-			}
-			d = d/2 + rand.N(d/2+1)
-			t := time.NewTimer(d)
-			select {
-			case <-c.ctx.Done():
-				t.Stop()
+		now := cc == nil // an offline start: the first attempt is at once
+		if cc != nil {
+			err := c.serve(cc)
+			c.mu.Lock()
+			c.cur = nil
+			c.mu.Unlock()
+			if c.ctx.Err() != nil {
 				return
-			case <-t.C:
 			}
+			if fatal(err) {
+				c.setStatus(Status{State: Closed, Err: err})
+				return
+			}
+			c.setStatus(Status{State: Disconnected, Err: err})
+		}
+		for attempt := 0; ; attempt++ {
+			if !now && !c.sleep(c.ctx, attempt) {
+				return
+			}
+			now = false
+			var err error
 			cc, err = c.connect(c.ctx)
 			if err == nil {
 				break
@@ -683,6 +749,7 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		c.presDirty, c.presLast = c.presSet, time.Time{}
 		c.flushPresenceLocked(time.Now())
 	}
+	c.core.store.settle(&c.core)
 	if c.core.dirty {
 		// The view is rebuilt when it is read (State, Apply): a client catching up rebases its
 		// pending transitions once per batch of the server's, not once per message.

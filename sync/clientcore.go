@@ -84,6 +84,8 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	held     uint64 // pending transitions up to this local seq may be with the server as they are
 	scratch  []T
 
+	store *clientStore[S, T] // nil: no client store (WithClientStore); the hooks below record into it
+
 	// Set by a welcome, until the client is live on the connection.
 	live       bool
 	catchingUp bool
@@ -124,6 +126,10 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, error) {
 		if len(c.pending) == 0 {
 			c.view, c.viewIsC = c.confirmed, true
 		}
+		return 0, err
+	}
+	if err := c.store.add(c.nextLocal+1, t, ev.Time); err != nil {
+		c.dirty = true // rebuild the view without t
 		return 0, err
 	}
 	c.nextLocal++
@@ -170,6 +176,7 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	}
 	if f.Snapshot {
 		c.confirmed, c.seq, c.hasState, c.resync = snap, f.Seq, true, false
+		c.store.replaced()
 		c.viewIsC = false
 		// The pending transitions are made on a state the snapshot may be far past: re-apply
 		// them to it (a text transforms those its history still serves; the others conflict,
@@ -240,6 +247,7 @@ func (c *clientCore[S, T]) rejectHead(rr *rejectionRecord) {
 }
 
 func (c *clientCore[S, T]) pop() {
+	c.store.drop(c.pending[0].local)
 	var zero pendingEntry[T]
 	c.pending[0] = zero
 	c.pending = c.pending[1:]
@@ -332,6 +340,7 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 	if err := c.confirmed.Apply(ev); err != nil {
 		return nil, fmt.Errorf("aper/sync: confirmed transition %d does not apply here (is Apply deterministic?): %w", f.Seq, err)
 	}
+	c.store.confirm(&ev)
 	c.seq, c.changed = f.Seq, true
 	switch {
 	case own && len(c.pending) > 0 && c.pending[0].local == f.Local:

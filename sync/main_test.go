@@ -13,6 +13,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashServerEnv); dir != "" {
 		crashServer(dir) // the child process of TestCrashRecoverySIGKILL; never returns
 	}
+	if dir := os.Getenv(storeChildEnv); dir != "" {
+		storeChild(dir) // the child process of TestClientStoreSurvivesSIGKILL; never returns
+	}
 	code := m.Run()
 	if code == 0 {
 		if leaked := leakcheck.Leaked("aper-go/aper/sync."); leaked != "" {
