@@ -254,6 +254,53 @@ func TestSim(t *testing.T) {
 	}
 }
 
+// aper sim -kill runs aper serve as a child process, SIGKILLs and restarts it during the run,
+// and still finds every transition confirmed or rejected exactly once and every replica
+// converged: each kind of room, over WebSocket (both codecs) and QUIC.
+func TestSimKill(t *testing.T) {
+	t.Parallel()
+	for _, r := range [][]string{
+		{"-transport", "ws", "-room", "counter"},
+		{"-transport", "quic", "-room", "text"},
+		{"-transport", "ws", "-codec", "json", "-room", "todo"},
+	} {
+		cmd := exec.Command(aperBin, append([]string{"sim", "-kill", "2", "-clients", "4", "-transitions", "400", "-seed", "5", "-timeout", "2m"}, r...)...)
+		cmd.Dir = t.TempDir()
+		out, err := cmd.CombinedOutput()
+		for _, want := range []string{"server kills     2 of 2", "converged        yes", "exactly once     yes: "} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("aper sim -kill %v: %v; no %q in\n%s", r, err, want, out)
+			}
+		}
+	}
+}
+
+// aper sim -server drives a server that runs on its own, over each transport, and checks
+// exactly-once against the room's state before the run: a second run in the same room starts
+// from what the first left.
+func TestSimServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	for _, args := range [][]string{
+		{"-server", "ws://" + srv.ws + "/aper", "-room", "counter"},
+		{"-server", "quic://" + srv.quic, "-cert", filepath.Join(dir, srv.cert), "-room", "counter"},
+		{"-server", "ws://" + srv.ws, "-codec", "json", "-room", "todo"},
+		{"-server", "quic://" + srv.quic, "-insecure", "-room", "todo"},
+	} {
+		var out strings.Builder
+		args = append([]string{"sim", "-name", "shared", "-clients", "3", "-transitions", "150", "-faults", "0.02"}, args...)
+		err := run(context.Background(), args, nil, &out, io.Discard)
+		if err != nil || !strings.Contains(out.String(), "converged        yes") || !strings.Contains(out.String(), "exactly once     yes: ") {
+			t.Fatalf("aper %v: %v\n%s", args, err, out.String())
+		}
+	}
+	c := srv.client(t, dir, "ws", "counter/shared")
+	c.send("sync")
+	c.waitLine(`^synced seq=300$`)
+	srv.stop()
+}
+
 // What the server confirmed before a SIGTERM is there after the next start, from the journal.
 func TestServeRestoresFromJournal(t *testing.T) {
 	t.Parallel()
@@ -317,7 +364,7 @@ func TestHelpCommand(t *testing.T) {
 	flags := map[string][]string{
 		"serve":  {"-http", "-quic", "-data", "-grace"},
 		"client": {"-transport", "-addr", "-cert", "-watch", "ROOM"},
-		"sim":    {"-transport", "-clients", "-transitions", "-faults", "-seed", "-room"},
+		"sim":    {"-transport", "-server", "-kill", "-clients", "-transitions", "-faults", "-seed", "-room"},
 		"demo":   {"-room"},
 	}
 	for name, want := range flags {
