@@ -59,14 +59,15 @@ import (
 )
 
 func main() {
-	typeNames := flag.String("type", "", "comma-separated names of the struct types to generate for (required)")
-	output := flag.String("output", "", "output file (default <first type>_aper.go in the package directory)")
+	typeNames := flag.String("type", "", "comma-separated names of the struct types to generate for, each field a part of the state")
+	oneOfNames := flag.String("oneof", "", "comma-separated names of one-of struct types to generate for, exactly one field set for a value's life")
+	output := flag.String("output", "", "output file (default <first type>_aper.go in the package directory, -type's before -oneof's)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen -type T[,T2...] [-output file] [dir]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-output file] [dir]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *typeNames == "" || flag.NArg() > 1 {
+	if (*typeNames == "" && *oneOfNames == "") || flag.NArg() > 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -74,15 +75,21 @@ func main() {
 	if flag.NArg() == 1 {
 		dir = flag.Arg(0)
 	}
-	types := strings.Split(*typeNames, ",")
-	src, err := Generate(dir, types)
+	var types, oneOf []string
+	if *typeNames != "" {
+		types = strings.Split(*typeNames, ",")
+	}
+	if *oneOfNames != "" {
+		oneOf = strings.Split(*oneOfNames, ",")
+	}
+	src, err := Generate(dir, types, oneOf)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	out := *output
 	if out == "" {
-		out = filepath.Join(dir, strings.ToLower(types[0])+"_aper.go")
+		out = filepath.Join(dir, strings.ToLower(append(types, oneOf...)[0])+"_aper.go")
 	}
 	if err := os.WriteFile(out, src, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "aper-gen:", err)
