@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -47,6 +49,8 @@ type simResult struct {
 	elapsed     time.Duration
 	confirmed   int // transitions the server applied during the run
 	rejected    int
+	reasons     map[string]int // rejections by conflict kind or error
+	unknown     int            // transitions whose outcome the server could not tell
 	reconnects  int64
 	faults      int64
 	kills       int
@@ -145,6 +149,28 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// reasons formats rejection counts by reason, most first: " (stale base 3, not found 1)".
+func reasons(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	return " (" + b.String() + ")"
+}
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -161,7 +187,10 @@ func printSimResult(w io.Writer, cfg simConfig, r simResult) {
 	fmt.Fprintf(tw, "throughput\t%.0f transitions/s confirmed\n", float64(r.confirmed)/secs)
 	fmt.Fprintf(tw, "confirm latency\tp50 %v, p99 %v\n", r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
 	fmt.Fprintf(tw, "confirmed\t%d (room at seq %d)\n", r.confirmed, r.serverSeq)
-	fmt.Fprintf(tw, "rejections\t%d\n", r.rejected)
+	fmt.Fprintf(tw, "rejections\t%d%s\n", r.rejected, reasons(r.reasons))
+	if r.unknown > 0 {
+		fmt.Fprintf(tw, "outcome unknown\t%d\n", r.unknown)
+	}
 	fmt.Fprintf(tw, "faults injected\t%d\n", r.faults)
 	fmt.Fprintf(tw, "reconnects\t%d\n", r.reconnects)
 	if cfg.kill > 0 {
@@ -260,6 +289,8 @@ type simClient struct {
 	resolved  int
 	latencies []time.Duration
 	rejected  int
+	reasons   map[string]int // rejections by conflict kind or error
+	unknown   int            // rejections whose outcome the server could not tell
 	// What the confirmed transitions add up to: applied minus rejected.
 	added   int64 // counter rooms: the sum of the adds
 	inserts int   // todo rooms: the items inserted; text rooms: the letters
@@ -454,6 +485,13 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 			res.converged++
 		}
 		res.rejected += sc.rejected
+		res.unknown += sc.unknown
+		for why, n := range sc.reasons {
+			if res.reasons == nil {
+				res.reasons = map[string]int{}
+			}
+			res.reasons[why] += n
+		}
 		res.reconnects += sc.dialer.dials.Load() - 1
 		lat = append(lat, sc.latencies...)
 		added += sc.added
@@ -463,6 +501,10 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 	res.confirmed = int(seq - seq0)
 	res.faults = faults.Load()
 	res.exactlyOnce, res.onceWhy = exactlyOnce(cfg, before, state, res.confirmed, res.rejected, added, inserts, deletes)
+	if res.unknown > 0 {
+		res.exactlyOnce = false
+		res.onceWhy = fmt.Sprintf("%d transitions came back with their outcome unknown (the server forgot it), so this cannot be checked; the rest: %s", res.unknown, res.onceWhy)
+	}
 	slices.Sort(lat)
 	if len(lat) > 0 {
 		res.p50 = lat[len(lat)/2]
@@ -559,8 +601,7 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 		case <-c.Changes():
 		case r, ok := <-c.Rejections():
 			if ok {
-				sc.rejected++
-				sc.tally(r.Transition, -1)
+				sc.reject(r)
 			}
 		case <-c.Done():
 			return fmt.Errorf("sim: client stopped: %w", c.Status().Err)
@@ -573,12 +614,33 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 	for {
 		select {
 		case r := <-c.Rejections():
-			sc.rejected++
-			sc.tally(r.Transition, -1)
+			sc.reject(r)
 		default:
 			return nil
 		}
 	}
+}
+
+// reject counts a rejection by its reason, and a transition whose outcome the server could not
+// tell (ErrOutcomeUnknown) apart: it may have been applied.
+func (sc *simClient) reject(r apersync.Rejection[rooms.RoomTransition]) {
+	if errors.Is(r.Err, apersync.ErrOutcomeUnknown) {
+		sc.unknown++
+		return
+	}
+	sc.rejected++
+	sc.tally(r.Transition, -1)
+	why := "other"
+	switch {
+	case r.Conflict != nil:
+		why = string(r.Conflict.Kind)
+	case r.Err != nil:
+		why = r.Err.Error()
+	}
+	if sc.reasons == nil {
+		sc.reasons = map[string]int{}
+	}
+	sc.reasons[why]++
 }
 
 // collect records the transitions the server resolved since the last call: the oldest pending

@@ -47,7 +47,7 @@ func TestRoomRejectsAnotherKind(t *testing.T) {
 type anyRoom struct{}
 
 func (*anyRoom) Apply(aper.Event[RoomTransition]) error { return nil }
-func (a *anyRoom) Clone() *anyRoom                       { return a }
+func (a *anyRoom) Clone() *anyRoom                      { return a }
 
 // Through a server: a client that sends a text to a counter room gets a rejection, and the
 // room's state, as the server snapshots it and as a new client receives it, is the counter
