@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -328,6 +329,38 @@ func TestServeRestoresFromJournal(t *testing.T) {
 	a.send("add 1")
 	a.waitLine(`^state seq=3: 8$`)
 	srv.stop()
+}
+
+// aper serve binds every listener before it prints anything: a UDP or TCP port in use fails the
+// start with an error that names it, and no "serving" line before it.
+func TestServePortInUse(t *testing.T) {
+	t.Parallel()
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	for _, c := range []struct{ http, quic, busy string }{
+		{"127.0.0.1:0", udp.LocalAddr().String(), udp.LocalAddr().String()},
+		{tcp.Addr().String(), "127.0.0.1:0", tcp.Addr().String()},
+	} {
+		cmd := exec.Command(aperBin, "serve", "-http", c.http, "-quic", c.quic, "-data", "data")
+		cmd.Dir = t.TempDir()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err == nil {
+			t.Fatalf("aper serve on a busy %s started:\n%s", c.busy, out)
+		}
+		if len(out) > 0 || !strings.Contains(stderr.String(), c.busy) {
+			t.Errorf("aper serve on a busy %s: stdout\n%s\nstderr\n%s", c.busy, out, stderr.String())
+		}
+	}
 }
 
 // aper -h, --help and help describe the tool and list every command with its line, on stdout,
