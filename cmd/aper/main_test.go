@@ -423,3 +423,65 @@ func TestHelpCommand(t *testing.T) {
 		t.Fatalf("aper help nope: %v", err)
 	}
 }
+
+// The package doc's usage lines give flag values only where they are the flags' defaults, so
+// the doc and the flags cannot disagree: every [-flag value] whose value is not a placeholder
+// (upper case) or a choice (a|b) is checked against aper help COMMAND.
+func TestDocGivesTheDefaults(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	usageLine := regexp.MustCompile(`(?m)^//\taper (serve|client|sim|demo) (.*)$`)
+	flagValue := regexp.MustCompile(`\[-(\w+) ([^\]\s|]+)\]`)
+	placeholder := regexp.MustCompile(`^[A-Z:]+$`)
+	checked := 0
+	for _, m := range usageLine.FindAllStringSubmatch(string(src), -1) {
+		defaults := flagDefaults(t, m[1])
+		for _, f := range flagValue.FindAllStringSubmatch(m[2], -1) {
+			name, value := f[1], f[2]
+			if placeholder.MatchString(value) {
+				continue
+			}
+			def, ok := defaults[name]
+			if !ok {
+				t.Errorf("the doc of aper %s names -%s, which it does not have", m[1], name)
+				continue
+			}
+			if def == "" && (value == "0" || value == "false") {
+				def = value // the flag package prints no zero default
+			}
+			if def != value {
+				t.Errorf("the doc of aper %s gives -%s %s, but its default is %q", m[1], name, value, def)
+			}
+			checked++
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("checked only %d flag values in the doc", checked)
+	}
+}
+
+// flagDefaults returns the flags of aper cmd, each with its default as aper help prints it ("" when
+// it prints none: a zero value).
+func flagDefaults(t *testing.T, cmd string) map[string]string {
+	t.Helper()
+	var out strings.Builder
+	if err := run(context.Background(), []string{"help", cmd}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	flagLine := regexp.MustCompile(`^  -(\w+)`)
+	defLine := regexp.MustCompile(`\(default "?(.*?)"?\)$`)
+	defaults := map[string]string{}
+	name := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if m := flagLine.FindStringSubmatch(l); m != nil {
+			name = m[1]
+			defaults[name] = ""
+		} else if m := defLine.FindStringSubmatch(l); m != nil && name != "" {
+			defaults[name] = m[1]
+		}
+	}
+	return defaults
+}
