@@ -370,9 +370,10 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 		opts = append(opts, apersync.WithPingInterval(300*time.Millisecond))
 	}
 
-	// What the room holds before the run: a running server's room need not be new.
+	// What the room holds before the run: a room of a server in another process need not be
+	// new (its data folder may be reused, or the name given).
 	before, seq0 := rooms.Empty(cfg.room), uint64(0)
-	if cfg.server != "" {
+	if _, ok := target.(*remote); ok {
 		if before, seq0, err = target.state(ctx, name); err != nil {
 			return simResult{}, fmt.Errorf("sim: join %s: %w", name, err)
 		}
