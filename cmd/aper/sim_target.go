@@ -145,12 +145,14 @@ func newRemote(u string, cfg simConfig) (*remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, _, err := dialerFor(tr, addr, cfg.cert, cfg.insecure, cfg.codec)
-	if err != nil {
+	if _, _, err := dialerFor(tr, addr, cfg.cert, cfg.insecure, cfg.codec); err != nil {
 		return nil, err
 	}
-	// A dialer holds no connection: one serves every client.
-	return &remote{dial: func() transport.Dialer { return d }}, nil
+	// Each client gets a dialer of its own, as in this process.
+	return &remote{dial: func() transport.Dialer {
+		d, _, _ := dialerFor(tr, addr, cfg.cert, cfg.insecure, cfg.codec) // as checked above
+		return d
+	}}, nil
 }
 
 // errKill marks a failure of the -kill mode to restart its server.
