@@ -145,14 +145,11 @@ func newRemote(u string, cfg simConfig) (*remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := dialerFor(tr, addr, cfg.cert, cfg.insecure, cfg.codec); err != nil {
+	newDialer, _, err := dialers(tr, addr, cfg.cert, cfg.insecure, cfg.codec)
+	if err != nil {
 		return nil, err
 	}
-	// Each client gets a dialer of its own, as in this process.
-	return &remote{dial: func() transport.Dialer {
-		d, _, _ := dialerFor(tr, addr, cfg.cert, cfg.insecure, cfg.codec) // as checked above
-		return d
-	}}, nil
+	return &remote{dial: newDialer}, nil
 }
 
 // errKill marks a failure of the -kill mode to restart its server.
