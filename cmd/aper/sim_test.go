@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -47,6 +48,36 @@ func TestExactlyOnceCatchesLossAndDoubling(t *testing.T) {
 		ok, why := exactlyOnce(simConfig{room: c.room, transitions: 10}, rooms.Empty(c.room), c.state, int(c.seq), c.rejected, c.added, c.inserts, c.deletes)
 		if ok != c.ok || !strings.Contains(why, c.want) {
 			t.Errorf("%s: %v, %q; want %v and %q", c.name, ok, why, c.ok, c.want)
+		}
+	}
+}
+
+// Against a running server, the room need not start empty: the check counts from its state
+// before the run.
+func TestExactlyOnceFromAStartingState(t *testing.T) {
+	cfg := simConfig{room: rooms.Counter, transitions: 10}
+	before := &rooms.Room{Counter: aper.NewCounter(100)}
+	if ok, why := exactlyOnce(cfg, before, &rooms.Room{Counter: aper.NewCounter(112)}, 10, 0, 12, 0, 0); !ok {
+		t.Errorf("from 100 to 112 by adds of 12: %s", why)
+	}
+	if ok, why := exactlyOnce(cfg, before, &rooms.Room{Counter: aper.NewCounter(12)}, 10, 0, 12, 0, 0); ok {
+		t.Errorf("from 100 to 12 by adds of 12: %s", why)
+	}
+}
+
+func TestParseServerURL(t *testing.T) {
+	for _, c := range []struct{ in, tr, addr string }{
+		{"ws://127.0.0.1:8080/aper", "ws", "ws://127.0.0.1:8080/aper"},
+		{"ws://localhost:8080", "ws", "ws://localhost:8080/aper"},
+		{"wss://example.com/rooms", "ws", "wss://example.com/rooms"},
+		{"quic://127.0.0.1:8443", "quic", "127.0.0.1:8443"},
+		{"quic://127.0.0.1:8443/x", "", ""},
+		{"http://127.0.0.1:8080", "", ""},
+		{"127.0.0.1:8080", "", ""},
+	} {
+		tr, addr, err := parseServerURL(c.in)
+		if tr != c.tr || addr != c.addr || (c.tr == "") != errors.Is(err, errUsage) {
+			t.Errorf("parseServerURL(%q) = %q, %q, %v; want %q, %q", c.in, tr, addr, err, c.tr, c.addr)
 		}
 	}
 }
