@@ -24,8 +24,10 @@ const (
 	conflictPath = "github.com/aper-go/aper/conflict"
 )
 
-// Generate loads the package in dir and returns the generated source for the named struct types.
-func Generate(dir string, typeNames []string) ([]byte, error) {
+// Generate loads the package in dir and returns the generated source for the named struct
+// types: those in typeNames as structs of fields that all hold state (a product), those in
+// oneOf as one-of structs, which hold exactly one field for their life.
+func Generate(dir string, typeNames, oneOf []string) ([]byte, error) {
 	// packages.Load runs go list in dir: a missing dir would surface as a failed fork/exec.
 	if st, err := os.Stat(dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -52,7 +54,7 @@ func Generate(dir string, typeNames []string) ([]byte, error) {
 	if pkg.Types == nil {
 		return nil, fmt.Errorf("aper-gen: %s: no type information", dir)
 	}
-	return generate(pkg, typeNames)
+	return generate(pkg, typeNames, oneOf)
 }
 
 type genField struct {
@@ -69,6 +71,7 @@ type genField struct {
 type genType struct {
 	Name       string
 	Transition string
+	OneOf      bool // exactly one field is set, for the value's life
 	Fields     []genField
 }
 
@@ -82,19 +85,23 @@ type genFile struct {
 // genImport is one import line; Name is empty when the package's own name serves.
 type genImport struct{ Name, Path string }
 
-func generate(pkg *packages.Package, typeNames []string) ([]byte, error) {
+func generate(pkg *packages.Package, typeNames, oneOf []string) ([]byte, error) {
 	imp := newImports(pkg.Types)
 	file := genFile{Package: pkg.Types.Name()}
 	file.Aper = imp.prefix(aperPath, "aper")
 	// The types generated in this run are state machines already, though their methods do not
 	// exist yet: -type Outer,Inner with a field *Inner works in one run.
 	gen := map[string]bool{}
-	for _, name := range typeNames {
-		gen[strings.TrimSpace(name)] = true
-	}
 	var errs []error
-	for _, name := range typeNames {
-		gt, err := analyze(pkg, imp, strings.TrimSpace(name), gen)
+	for _, name := range append(slices.Clip(typeNames), oneOf...) {
+		name = strings.TrimSpace(name)
+		if gen[name] {
+			errs = append(errs, fmt.Errorf("aper-gen: type %s is named twice (in -type or -oneof)", name))
+		}
+		gen[name] = true
+	}
+	for i, name := range append(slices.Clip(typeNames), oneOf...) {
+		gt, err := analyze(pkg, imp, strings.TrimSpace(name), gen, i >= len(typeNames))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -117,7 +124,7 @@ func generate(pkg *packages.Package, typeNames []string) ([]byte, error) {
 	return src, nil
 }
 
-func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bool) (genType, error) {
+func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bool, oneOf bool) (genType, error) {
 	obj := pkg.Types.Scope().Lookup(name)
 	if obj == nil {
 		return genType{}, fmt.Errorf("aper-gen: no type %s in package %s", name, pkg.Types.Name())
@@ -147,7 +154,7 @@ func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bo
 	if !token.IsExported(name) {
 		helper = "update"
 	}
-	gt := genType{Name: name, Transition: name + "Transition"}
+	gt := genType{Name: name, Transition: name + "Transition", OneOf: oneOf}
 	var errs []error
 	jsonKeys, cborKeys := map[string]string{}, map[string]string{} // key -> field
 	for i := range st.NumFields() {
@@ -189,6 +196,9 @@ func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bo
 		}
 		if p, ok := f.Type().(*types.Pointer); ok {
 			gf.Elem = types.TypeString(p.Elem(), imp.qualifier)
+		} else if oneOf {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s of the one-of %s is not a pointer; a one-of's fields are pointers, nil but for the one it holds", fpos, name, f.Name(), name))
+			continue
 		}
 		gt.Fields = append(gt.Fields, gf)
 	}
@@ -398,9 +408,53 @@ type {{.Transition}} struct {
 }
 
 var _ {{$aper}}StateMachine[*{{.Name}}, {{.Transition}}] = (*{{.Name}})(nil)
-
-// Apply applies the transition to the one field it sets. A conflict of the field comes back with
-// the field's name in front of its path, and {{.Name}} is unchanged; a transition that sets no
+{{if .OneOf}}
+// Apply applies the transition to the one field it sets, which must be the field that s
+// holds: {{.Name}} is a one-of, with exactly one field set for its life. A transition to
+// another field is an Invalid conflict with that field's name as its path; when s holds no field
+// yet, the transition's field starts from the zero value of its type and s holds it from then
+// on. A conflict of the field comes back with the field's name in front of its path, and
+// {{.Name}} is unchanged; a transition that sets no field, or more than one, and a {{.Name}}
+// that holds more than one field, are Invalid conflicts.
+func (s *{{.Name}}) Apply(ev {{$aper}}Event[{{.Transition}}]) error {
+	t := &ev.Transition
+	set, holds, held := 0, 0, ""
+{{- range .Fields}}
+	if t.{{.Name}} != nil {
+		set++
+	}
+	if s.{{.Name}} != nil {
+		holds, held = holds+1, "{{.Name}}"
+	}
+{{- end}}
+	if set != 1 {
+		return conflict.New(conflict.Invalid, "{{.Name}}: a transition sets exactly one field")
+	}
+	if holds > 1 {
+		return conflict.New(conflict.Invalid, "{{.Name}}: a one-of holds more than one field")
+	}
+	switch {
+{{- range .Fields}}
+	case t.{{.Name}} != nil:
+		f := s.{{.Name}}
+		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "{{$t.Name}} holds "+held+", not {{.Name}}"), "{{.Name}}")
+			}
+			f = new({{.Elem}})
+		}
+		if err := f.Apply({{$aper}}Event[{{.Transition}}]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.{{.Name}}}); err != nil {
+			return conflict.WithPath(err, "{{.Name}}")
+		}
+		s.{{.Name}} = f
+{{- end}}
+	}
+	return nil
+}
+{{- else}}
+// Apply applies the transition to the one field it sets; a nil field starts from the zero value
+// of its type (empty, for the library's structures). A conflict of the field comes back with the
+// field's name in front of its path, and {{.Name}} is unchanged; a transition that sets no
 // field, or more than one, is an Invalid conflict.
 func (s *{{.Name}}) Apply(ev {{$aper}}Event[{{.Transition}}]) error {
 	t := &ev.Transition
@@ -430,6 +484,7 @@ func (s *{{.Name}}) Apply(ev {{$aper}}Event[{{.Transition}}]) error {
 	}
 	return nil
 }
+{{- end}}
 
 // Clone returns a deep copy of {{.Name}}, field by field.
 func (s *{{.Name}}) Clone() *{{.Name}} {

@@ -17,20 +17,22 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 
 func TestGolden(t *testing.T) {
 	tests := []struct {
-		dir, typ, golden string
+		dir, typ, oneOf, golden string
 	}{
 		// The example package's committed generated file is its golden file: it also compiles and
 		// has behaviour tests of its own.
-		{"internal/example", "Scoreboard", "internal/example/scoreboard_aper.go"},
-		{"internal/example", "ScoreboardV2", "internal/example/scoreboardv2_aper.go"},
-		{"testdata/unexported", "board", "testdata/unexported/board_aper.go.golden"},
-		{"testdata/tags", "Tagged", "testdata/tags/tagged_aper.go.golden"},
-		// Outer holds *Inner; both are generated in one run, before Inner has methods.
-		{"testdata/nested", "Outer,Inner", "testdata/nested/outer_aper.go.golden"},
+		{"internal/example", "Scoreboard", "", "internal/example/scoreboard_aper.go"},
+		{"internal/example", "ScoreboardV2", "", "internal/example/scoreboardv2_aper.go"},
+		{"internal/example", "", "Widget", "internal/example/widget_aper.go"},
+		{"testdata/unexported", "board", "", "testdata/unexported/board_aper.go.golden"},
+		{"testdata/tags", "Tagged", "", "testdata/tags/tagged_aper.go.golden"},
+		// Outer holds *Inner; both are generated in one run, before Inner has methods. Choice is
+		// a one-of generated in the same run, with a field of Inner.
+		{"testdata/nested", "Outer,Inner", "Choice", "testdata/nested/outer_aper.go.golden"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.typ, func(t *testing.T) {
-			got, err := Generate(tt.dir, strings.Split(tt.typ, ","))
+		t.Run(tt.typ+"/"+tt.oneOf, func(t *testing.T) {
+			got, err := Generate(tt.dir, names(tt.typ), names(tt.oneOf))
 			require.NoError(t, err)
 			if *update {
 				require.NoError(t, os.WriteFile(tt.golden, got, 0o644))
@@ -41,6 +43,14 @@ func TestGolden(t *testing.T) {
 			typeChecks(t, tt.dir, tt.golden, got)
 		})
 	}
+}
+
+// names splits a comma-separated list; "" is none.
+func names(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 // typeChecks loads the package in dir with src in place of the generated file golden (an
@@ -75,9 +85,9 @@ func TestKeysDoNotDependOnFieldOrder(t *testing.T) {
 		}
 		return out
 	}
-	v1, err := Generate("internal/example", []string{"Scoreboard"})
+	v1, err := Generate("internal/example", []string{"Scoreboard"}, nil)
 	require.NoError(t, err)
-	v2, err := Generate("internal/example", []string{"ScoreboardV2"})
+	v2, err := Generate("internal/example", []string{"ScoreboardV2"}, nil)
 	require.NoError(t, err)
 	t1, t2 := tags(v1), tags(v2)
 	require.Len(t, t1, 3)
@@ -89,7 +99,7 @@ func TestKeysDoNotDependOnFieldOrder(t *testing.T) {
 }
 
 func TestVisibility(t *testing.T) {
-	src, err := Generate("testdata/unexported", []string{"board"})
+	src, err := Generate("testdata/unexported", []string{"board"}, nil)
 	require.NoError(t, err)
 	for _, want := range []string{
 		"type boardTransition struct",
@@ -102,7 +112,7 @@ func TestVisibility(t *testing.T) {
 }
 
 func TestErrorsNameEachBadField(t *testing.T) {
-	_, err := Generate("testdata/bad", []string{"Bad", "Generic", "Missing"})
+	_, err := Generate("testdata/bad", []string{"Bad", "Generic", "Missing"}, nil)
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -119,7 +129,7 @@ func TestErrorsNameEachBadField(t *testing.T) {
 }
 
 func TestErrorsForKeys(t *testing.T) {
-	_, err := Generate("testdata/bad", []string{"Keys"})
+	_, err := Generate("testdata/bad", []string{"Keys"}, nil)
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -137,10 +147,10 @@ func TestErrorsForKeys(t *testing.T) {
 }
 
 func TestMissingDirectory(t *testing.T) {
-	_, err := Generate(filepath.Join("testdata", "no-such-dir"), []string{"T"})
+	_, err := Generate(filepath.Join("testdata", "no-such-dir"), []string{"T"}, nil)
 	require.Error(t, err)
 	assert.Equal(t, "aper-gen: package directory "+filepath.Join("testdata", "no-such-dir")+" does not exist", err.Error())
-	_, err = Generate(filepath.Join("testdata", "bad", "bad.go"), []string{"T"})
+	_, err = Generate(filepath.Join("testdata", "bad", "bad.go"), []string{"T"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not a directory")
 }
@@ -152,11 +162,11 @@ func TestSameRunTypeNeedsAPointer(t *testing.T) {
 	src := "package p\n\ntype Outer struct{ In Inner }\n\ntype Inner struct{ Next *Inner }\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
-	_, err := Generate(dir, []string{"Outer", "Inner"})
+	_, err := Generate(dir, []string{"Outer", "Inner"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: aper-gen gives Inner pointer-receiver methods: declare the field as *Inner")
 	assert.NotContains(t, err.Error(), "Inner.Next")
-	_, err = Generate(dir, []string{"Outer"}) // without Inner in the run, Inner has no methods
+	_, err = Generate(dir, []string{"Outer"}, nil) // without Inner in the run, Inner has no methods
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: it needs the methods")
 }
@@ -167,8 +177,21 @@ func TestErrorsForNonStructs(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
 	for typ, want := range map[string]string{"N": "N is not a struct", "F": "F is not a type", "E": "E has no fields"} {
-		_, err := Generate(dir, []string{typ})
+		_, err := Generate(dir, []string{typ}, nil)
 		require.Error(t, err, typ)
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// A one-of's fields are pointers (nil but for the one it holds); a type is generated once.
+func TestErrorsForOneOf(t *testing.T) {
+	_, err := Generate("testdata/bad", nil, []string{"Either"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field Either.B of the one-of Either is not a pointer")
+	assert.NotContains(t, err.Error(), "Either.A")
+	_, err = Generate("testdata/bad", []string{"Either"}, nil) // as a product, B is fine
+	require.NoError(t, err)
+	_, err = Generate("testdata/bad", []string{"Either"}, []string{"Either"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "type Either is named twice")
 }

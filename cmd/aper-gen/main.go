@@ -24,11 +24,35 @@
 //
 // The generated names take the struct's visibility: an unexported struct board gets
 // boardTransition and updateTitle. Every field must be exported (so that the state encodes) and
-// a state machine: its type F must have Apply(aper.Event[T]) error and Clone() F. Pointer fields
-// may be nil; Apply then starts from the zero value of the pointed-to type, which must be ready to
-// use (as the library's structures are). A type named in the same run counts as a state machine
-// before its methods exist, so -type Outer,Inner works for an Outer with a field *Inner.
-// aper-gen reports any other field as an error, with its position.
+// a state machine: its type F must have Apply(aper.Event[T]) error and Clone() F. A type named in
+// the same run counts as a state machine before its methods exist, so -type Outer,Inner works
+// for an Outer with a field *Inner. aper-gen reports any other field as an error, with its
+// position.
+//
+// # Nil fields and one-of structs
+//
+// A struct named with -type is a product: every field is part of the state. A pointer field may
+// be nil; a transition to it starts from the zero value of the pointed-to type, which must be
+// ready to use (as the library's structures are), and the field holds the result from then on.
+// So a nil field is an empty one, and Board{} is a board with an empty title and no votes.
+//
+// A struct named with -oneof is a one-of: it is one of its fields for its whole life, like a
+// room that is either a counter or a text. Its fields must be pointers, and exactly one is set:
+//
+//	//go:generate go tool aper-gen -oneof Widget
+//	type Widget struct {
+//		Note   *aper.Atom[string]
+//		Clicks *aper.Counter
+//	}
+//
+// The field is chosen by the value the state starts as (a room factory returns
+// &Widget{Note: aper.NewAtom("")}), or, when it starts with every field nil, by the first
+// transition that applies (which starts that field from its zero value). From then on, a
+// transition to another field is a conflict of kind conflict.Invalid whose path is that field's
+// name, and changes nothing: a server rejects it, so the state never holds a field its clients
+// do not expect. A one-of holding more than one field (which no Apply makes) refuses every
+// transition with an Invalid conflict. The transition type, the helpers and the wire form are
+// those of a product.
 //
 // # Wire form
 //
@@ -45,7 +69,7 @@
 //
 // Usage:
 //
-//	aper-gen -type T[,T2...] [-output file] [package directory]
+//	aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-output file] [package directory]
 //
 // With no directory it uses the current one (where go generate runs it).
 package main
@@ -59,14 +83,15 @@ import (
 )
 
 func main() {
-	typeNames := flag.String("type", "", "comma-separated names of the struct types to generate for (required)")
-	output := flag.String("output", "", "output file (default <first type>_aper.go in the package directory)")
+	typeNames := flag.String("type", "", "comma-separated names of the struct types to generate for, each field a part of the state")
+	oneOfNames := flag.String("oneof", "", "comma-separated names of one-of struct types to generate for, exactly one field set for a value's life")
+	output := flag.String("output", "", "output file (default <first type>_aper.go in the package directory, -type's before -oneof's)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen -type T[,T2...] [-output file] [dir]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-output file] [dir]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *typeNames == "" || flag.NArg() > 1 {
+	if (*typeNames == "" && *oneOfNames == "") || flag.NArg() > 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -74,15 +99,21 @@ func main() {
 	if flag.NArg() == 1 {
 		dir = flag.Arg(0)
 	}
-	types := strings.Split(*typeNames, ",")
-	src, err := Generate(dir, types)
+	var types, oneOf []string
+	if *typeNames != "" {
+		types = strings.Split(*typeNames, ",")
+	}
+	if *oneOfNames != "" {
+		oneOf = strings.Split(*oneOfNames, ",")
+	}
+	src, err := Generate(dir, types, oneOf)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	out := *output
 	if out == "" {
-		out = filepath.Join(dir, strings.ToLower(types[0])+"_aper.go")
+		out = filepath.Join(dir, strings.ToLower(append(types, oneOf...)[0])+"_aper.go")
 	}
 	if err := os.WriteFile(out, src, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "aper-gen:", err)

@@ -243,6 +243,16 @@ func (p *printer) printLocked(c clientView, force bool) {
 
 // dialerFor returns a dialer for the transport named tr and a description of where it dials.
 func dialerFor(tr, addr, certFile string, insecure bool, codec string) (transport.Dialer, string, error) {
+	newDialer, where, err := dialers(tr, addr, certFile, insecure, codec)
+	if err != nil {
+		return nil, "", err
+	}
+	return newDialer(), where, nil
+}
+
+// dialers is dialerFor for many clients: it returns a function that makes a new dialer each
+// time, with the certificate read once.
+func dialers(tr, addr, certFile string, insecure bool, codec string) (func() transport.Dialer, string, error) {
 	switch tr {
 	case "ws", "websocket":
 		if addr == "" {
@@ -255,7 +265,7 @@ func dialerFor(tr, addr, certFile string, insecure bool, codec string) (transpor
 		if codec != "cbor" && codec != "json" {
 			return nil, "", fmt.Errorf("%w: -codec %q: want cbor or json", errUsage, codec)
 		}
-		return websocket.Dialer(u, &websocket.DialOptions{Codec: codec}), u, nil
+		return func() transport.Dialer { return websocket.Dialer(u, &websocket.DialOptions{Codec: codec}) }, u, nil
 	case "quic":
 		if addr == "" {
 			addr = "localhost:8443"
@@ -278,7 +288,7 @@ func dialerFor(tr, addr, certFile string, insecure bool, codec string) (transpor
 			}
 			conf.RootCAs = pool
 		}
-		return quic.Dialer(addr, conf, nil), "quic://" + addr, nil
+		return func() transport.Dialer { return quic.Dialer(addr, conf.Clone(), nil) }, "quic://" + addr, nil
 	}
 	return nil, "", fmt.Errorf("%w: -transport %q: want ws or quic", errUsage, tr)
 }

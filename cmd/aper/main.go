@@ -5,7 +5,7 @@
 //
 //	aper [serve] [flags]          serve the example rooms (the default with no arguments)
 //	aper client [flags] ROOM      a terminal client of one room: commands on stdin, state on stdout
-//	aper sim [flags]              an in-process server and many simulated clients, with faults
+//	aper sim [flags]              a load test: simulated clients, faults, server kills; checks exactly-once
 //	aper demo [flags]             two replicas and the server in one terminal view, every message shown
 //	aper journal [flags] list     the rooms kept in a data folder's journal (delete ROOM... drops some)
 //	aper help [COMMAND]           the list of commands, or the flags of one
@@ -43,13 +43,25 @@
 //
 // # sim
 //
-//	aper sim [-transport memory|ws|quic] [-clients 50] [-transitions 20000] [-faults 0.01] [-seed 1]
+//	aper sim [-transport memory] [-room counter] [-clients 10] [-transitions 5000] [-faults 0] [-seed 1]
+//	aper sim -server URL [-cert FILE | -insecure] [flags]
+//	aper sim -kill N -transport ws|quic [-data DIR] [flags]
 //
 // Starts a server and the clients in this process; each client applies its share of the
 // transitions while every message it sends or receives is cut, with probability -faults, by
 // disconnecting its connection (the client reconnects and resumes). It shows progress on a
-// terminal and ends with throughput, confirm latency, reconnects, rejections and whether every
-// replica converged on the server's state (compared by encoding). The exit status is 1 if not.
+// terminal and ends with throughput, confirm latency, reconnects, rejections (by kind) and
+// whether every replica converged on the server's state (compared by encoding) and every
+// transition was confirmed or rejected exactly once. The exit status is 1 if not.
+//
+// With -server, the clients drive a running aper serve instead, at ws://HOST:PORT/aper or
+// quic://HOST:PORT (with the server's certificate, -cert, or -insecure), in a room of a fresh
+// name (-name sets it); exactly-once is checked against the room's state before the run.
+//
+// With -kill N, the sim runs aper serve as a child process on loopback ports, with its data in
+// -data (default a temporary folder) and its log in serve.log there, and during the run sends it
+// SIGKILL N times, each time starting it again at once on the same ports and data folder; the
+// check at the end is the same. Every flag and its default: aper help sim.
 //
 // # demo
 //
@@ -99,7 +111,7 @@ var (
 var commands = []struct{ name, args, what string }{
 	{"serve", "[flags]", "serve the example rooms over WebSocket and QUIC (the default with no arguments)"},
 	{"client", "[flags] ROOM", "a terminal client of one room: commands on stdin, state on stdout"},
-	{"sim", "[flags]", "an in-process server and many simulated clients, with faults; ends with a table"},
+	{"sim", "[flags]", "a load test: simulated clients with faults, against an in-process, running (-server) or killed (-kill) server; ends with a table"},
 	{"demo", "[flags]", "two replicas and the server in one terminal view, every message shown"},
 	{"journal", "[flags] list | delete ROOM...", "list the rooms kept in a data folder's journal, or delete some"},
 	{"help", "[COMMAND]", "this list, or the flags of COMMAND"},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -254,6 +255,53 @@ func TestSim(t *testing.T) {
 	}
 }
 
+// aper sim -kill runs aper serve as a child process, SIGKILLs and restarts it during the run,
+// and still finds every transition confirmed or rejected exactly once and every replica
+// converged: each kind of room, over WebSocket (both codecs) and QUIC.
+func TestSimKill(t *testing.T) {
+	t.Parallel()
+	for _, r := range [][]string{
+		{"-transport", "ws", "-room", "counter"},
+		{"-transport", "quic", "-room", "text"},
+		{"-transport", "ws", "-codec", "json", "-room", "todo"},
+	} {
+		cmd := exec.Command(aperBin, append([]string{"sim", "-kill", "2", "-clients", "4", "-transitions", "400", "-seed", "5", "-timeout", "2m"}, r...)...)
+		cmd.Dir = t.TempDir()
+		out, err := cmd.CombinedOutput()
+		for _, want := range []string{"server kills     2 of 2", "converged        yes", "exactly once     yes: "} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("aper sim -kill %v: %v; no %q in\n%s", r, err, want, out)
+			}
+		}
+	}
+}
+
+// aper sim -server drives a server that runs on its own, over each transport, and checks
+// exactly-once against the room's state before the run: a second run in the same room starts
+// from what the first left.
+func TestSimServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	for _, args := range [][]string{
+		{"-server", "ws://" + srv.ws + "/aper", "-room", "counter"},
+		{"-server", "quic://" + srv.quic, "-cert", filepath.Join(dir, srv.cert), "-room", "counter"},
+		{"-server", "ws://" + srv.ws, "-codec", "json", "-room", "todo"},
+		{"-server", "quic://" + srv.quic, "-insecure", "-room", "todo"},
+	} {
+		var out strings.Builder
+		args = append([]string{"sim", "-name", "shared", "-clients", "3", "-transitions", "150", "-faults", "0.02"}, args...)
+		err := run(context.Background(), args, nil, &out, io.Discard)
+		if err != nil || !strings.Contains(out.String(), "converged        yes") || !strings.Contains(out.String(), "exactly once     yes: ") {
+			t.Fatalf("aper %v: %v\n%s", args, err, out.String())
+		}
+	}
+	c := srv.client(t, dir, "ws", "counter/shared")
+	c.send("sync")
+	c.waitLine(`^synced seq=300$`)
+	srv.stop()
+}
+
 // What the server confirmed before a SIGTERM is there after the next start, from the journal.
 func TestServeRestoresFromJournal(t *testing.T) {
 	t.Parallel()
@@ -281,6 +329,38 @@ func TestServeRestoresFromJournal(t *testing.T) {
 	a.send("add 1")
 	a.waitLine(`^state seq=3: 8$`)
 	srv.stop()
+}
+
+// aper serve binds every listener before it prints anything: a UDP or TCP port in use fails the
+// start with an error that names it, and no "serving" line before it.
+func TestServePortInUse(t *testing.T) {
+	t.Parallel()
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	for _, c := range []struct{ http, quic, busy string }{
+		{"127.0.0.1:0", udp.LocalAddr().String(), udp.LocalAddr().String()},
+		{tcp.Addr().String(), "127.0.0.1:0", tcp.Addr().String()},
+	} {
+		cmd := exec.Command(aperBin, "serve", "-http", c.http, "-quic", c.quic, "-data", "data")
+		cmd.Dir = t.TempDir()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err == nil {
+			t.Fatalf("aper serve on a busy %s started:\n%s", c.busy, out)
+		}
+		if len(out) > 0 || !strings.Contains(stderr.String(), c.busy) {
+			t.Errorf("aper serve on a busy %s: stdout\n%s\nstderr\n%s", c.busy, out, stderr.String())
+		}
+	}
 }
 
 // aper -h, --help and help describe the tool and list every command with its line, on stdout,
@@ -317,7 +397,7 @@ func TestHelpCommand(t *testing.T) {
 	flags := map[string][]string{
 		"serve":  {"-http", "-quic", "-data", "-grace"},
 		"client": {"-transport", "-addr", "-cert", "-watch", "ROOM"},
-		"sim":    {"-transport", "-clients", "-transitions", "-faults", "-seed", "-room"},
+		"sim":    {"-transport", "-server", "-kill", "-clients", "-transitions", "-faults", "-seed", "-room"},
 		"demo":   {"-room"},
 	}
 	for name, want := range flags {
@@ -342,4 +422,66 @@ func TestHelpCommand(t *testing.T) {
 	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown command "nope"`) {
 		t.Fatalf("aper help nope: %v", err)
 	}
+}
+
+// The package doc's usage lines give flag values only where they are the flags' defaults, so
+// the doc and the flags cannot disagree: every [-flag value] whose value is not a placeholder
+// (upper case) or a choice (a|b) is checked against aper help COMMAND.
+func TestDocGivesTheDefaults(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	usageLine := regexp.MustCompile(`(?m)^//\taper (serve|client|sim|demo) (.*)$`)
+	flagValue := regexp.MustCompile(`\[-(\w+) ([^\]\s|]+)\]`)
+	placeholder := regexp.MustCompile(`^[A-Z:]+$`)
+	checked := 0
+	for _, m := range usageLine.FindAllStringSubmatch(string(src), -1) {
+		defaults := flagDefaults(t, m[1])
+		for _, f := range flagValue.FindAllStringSubmatch(m[2], -1) {
+			name, value := f[1], f[2]
+			if placeholder.MatchString(value) {
+				continue
+			}
+			def, ok := defaults[name]
+			if !ok {
+				t.Errorf("the doc of aper %s names -%s, which it does not have", m[1], name)
+				continue
+			}
+			if def == "" && (value == "0" || value == "false") {
+				def = value // the flag package prints no zero default
+			}
+			if def != value {
+				t.Errorf("the doc of aper %s gives -%s %s, but its default is %q", m[1], name, value, def)
+			}
+			checked++
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("checked only %d flag values in the doc", checked)
+	}
+}
+
+// flagDefaults returns the flags of aper cmd, each with its default as aper help prints it ("" when
+// it prints none: a zero value).
+func flagDefaults(t *testing.T, cmd string) map[string]string {
+	t.Helper()
+	var out strings.Builder
+	if err := run(context.Background(), []string{"help", cmd}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	flagLine := regexp.MustCompile(`^  -(\w+)`)
+	defLine := regexp.MustCompile(`\(default "?(.*?)"?\)$`)
+	defaults := map[string]string{}
+	name := ""
+	for _, l := range strings.Split(out.String(), "\n") {
+		if m := flagLine.FindStringSubmatch(l); m != nil {
+			name = m[1]
+			defaults[name] = ""
+		} else if m := defLine.FindStringSubmatch(l); m != nil && name != "" {
+			defaults[name] = m[1]
+		}
+	}
+	return defaults
 }

@@ -65,10 +65,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer srv.Close()
 
+	// Every listener is bound before anything is served or printed: a port in use fails the
+	// start, with no "serving" line before it.
 	hl, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	defer hl.Close() // when Serve never ran; else hs.Close has closed it
+	var ql *quic.Listener
+	var certPath string
+	var certMade bool
+	if *quicAddr != "" {
+		var tlsConf *tls.Config
+		tlsConf, certPath, certMade, err = loadOrMakeCert(*dataDir)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if ql, err = quic.Listen(*quicAddr, tlsConf, nil); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer ql.Close() // when Serve never ran; else srv's Close has closed it
+	}
+
 	mux := http.NewServeMux()
 	mux.Handle(wsPath, srv)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
@@ -90,26 +108,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	})
 	defer hs.Close()
-
-	fmt.Fprintf(stdout, "aper: serving the example rooms %s\n", roomKinds())
-	fmt.Fprintf(stdout, "aper: websocket %s\n", wsURL)
-	quicNote := ""
-	if *quicAddr != "" {
-		tlsConf, certPath, made, err := loadOrMakeCert(*dataDir)
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-		ql, err := quic.Listen(*quicAddr, tlsConf, nil)
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
+	if ql != nil {
 		wg.Go(func() {
 			if err := srv.Serve(context.Background(), ql); err != nil && !errors.Is(err, apersync.ErrServerClosed) {
 				logger.Error("quic listener stopped", "err", err)
 			}
 		})
+	}
+
+	fmt.Fprintf(stdout, "aper: serving the example rooms %s\n", roomKinds())
+	fmt.Fprintf(stdout, "aper: websocket %s\n", wsURL)
+	quicNote := ""
+	if ql != nil {
 		how := "kept from an earlier start"
-		if made {
+		if certMade {
 			how = "made now"
 		}
 		fmt.Fprintf(stdout, "aper: quic %s (certificate %s, %s)\n", ql.Addr(), certPath, how)

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -19,14 +23,18 @@ import (
 	"github.com/aper-go/aper/list"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport"
-	"github.com/aper-go/aper/transport/memory"
-	"github.com/aper-go/aper/transport/quic"
-	"github.com/aper-go/aper/transport/websocket"
 )
 
 // simConfig is what aper sim runs.
 type simConfig struct {
 	transport   string
+	codec       string // ws: cbor or json
+	server      string // a running server's URL; empty starts one
+	cert        string // quic: the running server's certificate
+	insecure    bool   // quic: do not verify the running server's certificate
+	kill        int    // SIGKILLs of a child aper serve during the run
+	data        string // the child server's data folder; empty: a temporary one
+	name        string // the room's name after its kind
 	clients     int
 	transitions int
 	faults      float64
@@ -39,10 +47,14 @@ type simConfig struct {
 // simResult is what aper sim measured.
 type simResult struct {
 	elapsed     time.Duration
-	confirmed   int // transitions the server applied
+	confirmed   int // transitions the server applied during the run
 	rejected    int
+	reasons     map[string]int // rejections by conflict kind or error
+	unknown     int            // transitions whose outcome the server could not tell
 	reconnects  int64
 	faults      int64
+	kills       int
+	restart     time.Duration // the longest from a SIGKILL to the restarted server's ready line
 	p50, p99    time.Duration
 	converged   int // replicas whose encoding equals the server's
 	replicas    int
@@ -54,7 +66,14 @@ type simResult struct {
 func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sim", "[flags]", stderr)
 	var cfg simConfig
-	fs.StringVar(&cfg.transport, "transport", "memory", "memory, ws or quic (over loopback)")
+	fs.StringVar(&cfg.transport, "transport", "memory", "memory, ws or quic (over loopback); with -server, the URL's")
+	fs.StringVar(&cfg.codec, "codec", "cbor", "ws: the codec, cbor or json")
+	fs.StringVar(&cfg.server, "server", "", "drive the running server at this URL (ws://HOST:PORT/aper or quic://HOST:PORT) instead of one in this process")
+	fs.StringVar(&cfg.cert, "cert", filepath.Join("aper-data", certFileName), "with -server quic://...: the server's certificate")
+	fs.BoolVar(&cfg.insecure, "insecure", false, "with -server quic://...: do not verify the server's certificate")
+	fs.IntVar(&cfg.kill, "kill", 0, "run aper serve as a child process (-transport ws or quic) and SIGKILL and restart it this many times during the run")
+	fs.StringVar(&cfg.data, "data", "", "with -kill: the child server's data folder (default: a temporary one, removed at the end)")
+	fs.StringVar(&cfg.name, "name", "", `the room's name after "KIND/" (default "sim" in this process, "sim-" and the start time against a server)`)
 	fs.IntVar(&cfg.clients, "clients", 10, "simulated clients")
 	fs.IntVar(&cfg.transitions, "transitions", 5000, "transitions in all, shared among the clients")
 	fs.Float64Var(&cfg.faults, "faults", 0, "probability per message that it disconnects its connection")
@@ -65,18 +84,56 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: aper sim takes no arguments", errUsage)
+	}
+	transportSet := false
+	fs.Visit(func(f *flag.Flag) { transportSet = transportSet || f.Name == "transport" })
 	k, err := rooms.KindOf(*room)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: -room: %v", errUsage, err)
-	case cfg.clients < 1 || cfg.transitions < 0 || cfg.window < 1:
-		return fmt.Errorf("%w: -clients and -window must be at least 1, -transitions at least 0", errUsage)
+	case cfg.clients < 1 || cfg.transitions < 0 || cfg.window < 1 || cfg.kill < 0:
+		return fmt.Errorf("%w: -clients and -window must be at least 1, -transitions and -kill at least 0", errUsage)
 	case cfg.faults < 0 || cfg.faults >= 1:
 		return fmt.Errorf("%w: -faults is a probability below 1", errUsage)
+	case cfg.codec != "cbor" && cfg.codec != "json":
+		return fmt.Errorf("%w: -codec %q: want cbor or json", errUsage, cfg.codec)
+	case cfg.server != "" && cfg.kill > 0:
+		return fmt.Errorf("%w: -kill starts a server of its own; it does not go with -server", errUsage)
+	case cfg.kill > 0 && cfg.transport != "ws" && cfg.transport != "quic":
+		return fmt.Errorf("%w: -kill needs -transport ws or quic", errUsage)
+	case cfg.data != "" && cfg.kill == 0:
+		return fmt.Errorf("%w: -data is the folder of the server that -kill starts", errUsage)
+	}
+	if cfg.server != "" {
+		tr, _, err := parseServerURL(cfg.server)
+		if err != nil {
+			return err
+		}
+		if transportSet && tr != cfg.transport {
+			return fmt.Errorf("%w: -transport %s, but -server %s is %s", errUsage, cfg.transport, cfg.server, tr)
+		}
+		cfg.transport = tr
+	}
+	if cfg.name == "" {
+		cfg.name = "sim"
+		if cfg.server != "" || cfg.kill > 0 {
+			// A running server keeps its rooms: a fresh name keeps runs apart.
+			cfg.name = "sim-" + time.Now().UTC().Format("20060102T150405.000000")
+		}
 	}
 	cfg.room = k
-	fmt.Fprintf(stdout, "aper sim: %d clients, %d transitions, room %s over %s, faults %g per message, seed %d\n",
-		cfg.clients, cfg.transitions, cfg.room, cfg.transport, cfg.faults, cfg.seed)
+	where := "a server in this process"
+	switch {
+	case cfg.server != "":
+		where = cfg.server
+	case cfg.kill > 0:
+		where = fmt.Sprintf("a child aper serve killed %d times", cfg.kill)
+	}
+	fmt.Fprintf(stdout, "aper sim: %d clients, %d transitions, room %s/%s over %s (%s), faults %g per message, seed %d\n",
+		cfg.clients, cfg.transitions, cfg.room, cfg.name, cfg.transport, where, cfg.faults, cfg.seed)
 	progress := io.Discard
 	if isTerminal(stdout) {
 		progress = stdout
@@ -90,6 +147,28 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errSilentFailure
 	}
 	return nil
+}
+
+// reasons formats rejection counts by reason, most first: " (stale base 3, not found 1)".
+func reasons(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, m[k])
+	}
+	return " (" + b.String() + ")"
 }
 
 func isTerminal(w io.Writer) bool {
@@ -107,10 +186,16 @@ func printSimResult(w io.Writer, cfg simConfig, r simResult) {
 	fmt.Fprintf(tw, "elapsed\t%v\n", r.elapsed.Round(time.Millisecond))
 	fmt.Fprintf(tw, "throughput\t%.0f transitions/s confirmed\n", float64(r.confirmed)/secs)
 	fmt.Fprintf(tw, "confirm latency\tp50 %v, p99 %v\n", r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond))
-	fmt.Fprintf(tw, "confirmed\t%d (server at seq %d)\n", r.confirmed, r.serverSeq)
-	fmt.Fprintf(tw, "rejections\t%d\n", r.rejected)
+	fmt.Fprintf(tw, "confirmed\t%d (room at seq %d)\n", r.confirmed, r.serverSeq)
+	fmt.Fprintf(tw, "rejections\t%d%s\n", r.rejected, reasons(r.reasons))
+	if r.unknown > 0 {
+		fmt.Fprintf(tw, "outcome unknown\t%d\n", r.unknown)
+	}
 	fmt.Fprintf(tw, "faults injected\t%d\n", r.faults)
 	fmt.Fprintf(tw, "reconnects\t%d\n", r.reconnects)
+	if cfg.kill > 0 {
+		fmt.Fprintf(tw, "server kills\t%d of %d (SIGKILL to ready again: at most %v)\n", r.kills, cfg.kill, r.restart.Round(time.Millisecond))
+	}
 	conv := "yes"
 	if r.converged != r.replicas {
 		conv = "NO"
@@ -193,57 +278,6 @@ func (c *faultConn) Recv(ctx context.Context) ([]byte, error) {
 	return b, err
 }
 
-// simServer starts a server over the named transport and returns a dialer factory and a stop
-// function.
-func simServer(cfg simConfig) (srv *apersync.Server[*rooms.Room, rooms.RoomTransition], dial func() transport.Dialer, stop func(), err error) {
-	srv, err = apersync.NewServer(rooms.New, apersync.WithRoomIdle(-1))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var l transport.Listener
-	var cleanup func()
-	switch cfg.transport {
-	case "memory":
-		network := memory.NewNetwork(nil)
-		ml, err := network.Listen("server")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		l, dial, cleanup = ml, func() transport.Dialer { return network.Dialer("server") }, func() { network.Close() }
-	case "ws":
-		wl, err := websocket.Listen("127.0.0.1:0", nil)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		u := "ws://" + wl.Addr().String()
-		l, dial, cleanup = wl, func() transport.Dialer { return websocket.Dialer(u, nil) }, func() {}
-	case "quic":
-		server, client, err := quic.SelfSigned()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		ql, err := quic.Listen("127.0.0.1:0", server, nil)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		a := ql.Addr().String()
-		l, dial, cleanup = ql, func() transport.Dialer { return quic.Dialer(a, client, nil) }, func() {}
-	default:
-		return nil, nil, nil, fmt.Errorf("%w: -transport %q: want memory, ws or quic", errUsage, cfg.transport)
-	}
-	done := make(chan struct{})
-	go func() { // owned by stop, which waits for it
-		defer close(done)
-		srv.Serve(context.Background(), l)
-	}()
-	stop = func() {
-		srv.Close()
-		<-done
-		cleanup()
-	}
-	return srv, dial, stop, nil
-}
-
 // simClient is one simulated client and what it measured.
 type simClient struct {
 	c         *roomClient
@@ -255,6 +289,8 @@ type simClient struct {
 	resolved  int
 	latencies []time.Duration
 	rejected  int
+	reasons   map[string]int // rejections by conflict kind or error
+	unknown   int            // rejections whose outcome the server could not tell
 	// What the confirmed transitions add up to: applied minus rejected.
 	added   int64 // counter rooms: the sum of the adds
 	inserts int   // todo rooms: the items inserted; text rooms: the letters
@@ -279,28 +315,80 @@ func (sc *simClient) tally(t rooms.RoomTransition, sign int) {
 	}
 }
 
+// newTarget starts or reaches the server that cfg names.
+func newTarget(ctx context.Context, cfg simConfig) (simTarget, *childServer, func(), error) {
+	switch {
+	case cfg.server != "":
+		r, err := newRemote(cfg.server, cfg)
+		return r, nil, func() {}, err
+	case cfg.kill > 0:
+		bin, err := os.Executable()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: %w", errKill, err)
+		}
+		data, cleanup := cfg.data, func() {}
+		if data == "" {
+			if data, err = os.MkdirTemp("", "aper-sim-"); err != nil {
+				return nil, nil, nil, fmt.Errorf("%w: %w", errKill, err)
+			}
+			cleanup = func() { os.RemoveAll(data) }
+		}
+		child, err := startChild(ctx, bin, data)
+		if err != nil {
+			cleanup()
+			return nil, nil, nil, err
+		}
+		c := cfg
+		c.cert = child.cert
+		r, err := newRemote(child.serverURL(cfg.transport), c)
+		if err != nil {
+			child.close()
+			cleanup()
+			return nil, nil, nil, err
+		}
+		return r, child, func() { child.close(); cleanup() }, nil
+	}
+	p, err := newInProcess(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return p, nil, func() { p.close() }, nil
+}
+
 func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	srv, dial, stop, err := simServer(cfg)
+	target, child, stop, err := newTarget(ctx, cfg)
 	if err != nil {
 		return simResult{}, err
 	}
 	defer stop()
-	const room = "sim"
-	name := string(cfg.room) + "/" + room
+	name := string(cfg.room) + "/" + cfg.name
+	opts := []apersync.ClientOption{apersync.WithBackoff(2*time.Millisecond, 100*time.Millisecond), apersync.WithHandshakeTimeout(5 * time.Second)}
+	if child != nil {
+		// A killed server says nothing: a connection to it is found dead by the client's pings.
+		opts = append(opts, apersync.WithPingInterval(300*time.Millisecond))
+	}
+
+	// What the room holds before the run: a room of a server in another process need not be
+	// new (its data folder may be reused, or the name given).
+	before, seq0 := rooms.Empty(cfg.room), uint64(0)
+	if _, ok := target.(*remote); ok {
+		if before, seq0, err = target.state(ctx, name); err != nil {
+			return simResult{}, fmt.Errorf("sim: join %s: %w", name, err)
+		}
+	}
 
 	var faults atomic.Int64
 	clients := make([]*simClient, cfg.clients)
 	for i := range clients {
-		d := &faultDialer{next: dial(), p: cfg.faults, rng: rand.New(rand.NewPCG(cfg.seed, uint64(2*i+1))), faults: &faults}
+		d := &faultDialer{next: target.dialer(), p: cfg.faults, rng: rand.New(rand.NewPCG(cfg.seed, uint64(2*i+1))), faults: &faults}
 		sc := &simClient{dialer: d, rng: rand.New(rand.NewPCG(cfg.seed, uint64(2*i+2))), quota: cfg.transitions / cfg.clients}
 		if i < cfg.transitions%cfg.clients {
 			sc.quota++
 		}
 		for attempt := 0; ; attempt++ { // the first dial may meet a fault too
-			sc.c, err = apersync.Dial[*rooms.Room, rooms.RoomTransition](ctx, d, name,
-				apersync.WithBackoff(2*time.Millisecond, 100*time.Millisecond), apersync.WithHandshakeTimeout(5*time.Second))
+			sc.c, err = apersync.Dial[*rooms.Room, rooms.RoomTransition](ctx, d, name, opts...)
 			if err == nil || ctx.Err() != nil || attempt > 100 {
 				break
 			}
@@ -322,7 +410,7 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 	var total atomic.Int64 // transitions resolved (confirmed or rejected), for the progress bar
 	start := time.Now()
 	var wg sync.WaitGroup
-	errs := make([]error, len(clients))
+	errs := make([]error, len(clients)+1)
 	for i, sc := range clients {
 		wg.Go(func() { errs[i] = sc.run(ctx, cfg, &total) })
 	}
@@ -343,24 +431,45 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 			}
 		}
 	}()
+	killDone := make(chan struct{})
+	if child != nil {
+		kctx, kcancel := context.WithCancel(ctx)
+		go func() { // owned here: stopped by stopBar and waited for below
+			defer close(killDone)
+			if err := child.killer(kctx, cfg.kill, cfg.transitions, &total, stopBar); err != nil {
+				errs[len(clients)] = err
+				cancel() // the clients cannot finish without a server
+			}
+			kcancel()
+		}()
+	} else {
+		close(killDone)
+	}
 	wg.Wait()
 	close(stopBar)
 	<-barDone
+	<-killDone
 	elapsed := time.Since(start)
 	if err := errors.Join(errs...); err != nil {
 		return simResult{}, err
 	}
 
 	// Quiescence: every client catches up with the server's last seq; then compare encodings.
-	state, seq, err := srv.Snapshot(ctx, name)
+	state, seq, err := target.state(ctx, name)
 	if err != nil {
-		return simResult{}, fmt.Errorf("sim: snapshot: %w", err)
+		return simResult{}, fmt.Errorf("sim: the server's state: %w", err)
 	}
 	want, err := aper.CBOR.Marshal(state)
 	if err != nil {
 		return simResult{}, fmt.Errorf("sim: encode: %w", err)
 	}
 	res := simResult{elapsed: elapsed, replicas: len(clients), serverSeq: seq}
+	if child != nil {
+		res.kills = child.kills
+		for _, d := range child.restarts {
+			res.restart = max(res.restart, d)
+		}
+	}
 	var lat []time.Duration
 	var added int64
 	var inserts, deletes int
@@ -377,15 +486,26 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 			res.converged++
 		}
 		res.rejected += sc.rejected
+		res.unknown += sc.unknown
+		for why, n := range sc.reasons {
+			if res.reasons == nil {
+				res.reasons = map[string]int{}
+			}
+			res.reasons[why] += n
+		}
 		res.reconnects += sc.dialer.dials.Load() - 1
 		lat = append(lat, sc.latencies...)
 		added += sc.added
 		inserts += sc.inserts
 		deletes += sc.deletes
 	}
-	res.confirmed = int(seq)
+	res.confirmed = int(seq - seq0)
 	res.faults = faults.Load()
-	res.exactlyOnce, res.onceWhy = exactlyOnce(cfg, state, seq, res.rejected, added, inserts, deletes)
+	res.exactlyOnce, res.onceWhy = exactlyOnce(cfg, before, state, res.confirmed, res.rejected, added, inserts, deletes)
+	if res.unknown > 0 {
+		res.exactlyOnce = false
+		res.onceWhy = fmt.Sprintf("%d transitions came back with their outcome unknown (the server forgot it), so this cannot be checked; the rest: %s", res.unknown, res.onceWhy)
+	}
 	slices.Sort(lat)
 	if len(lat) > 0 {
 		res.p50 = lat[len(lat)/2]
@@ -395,39 +515,55 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 }
 
 // exactlyOnce checks that every transition the clients applied was confirmed once or rejected
-// once: the server's seq (one per confirmed transition) plus the rejections make up the
-// transitions applied, none lost and none doubled; and the state is what the confirmed
-// transitions add up to: the counter the sum of the confirmed adds, the todo list's length the
-// confirmed inserts less the confirmed deletes (a concurrent delete of a deleted item is
-// rejected, so each confirmed one removed an item). A text's length is not so exact (two
-// concurrent deletes of one letter both succeed and remove it once), so for text the count is
-// the check, with the length between the confirmed inserts less deletes and the inserts.
-func exactlyOnce(cfg simConfig, state *rooms.Room, seq uint64, rejected int, added int64, inserts, deletes int) (bool, string) {
-	counted := fmt.Sprintf("%d confirmed + %d rejected = %d applied", seq, rejected, cfg.transitions)
-	if int(seq)+rejected != cfg.transitions {
-		return false, fmt.Sprintf("%d confirmed + %d rejected, but %d applied", seq, rejected, cfg.transitions)
+// once: the seqs the server gave during the run (one per confirmed transition) plus the
+// rejections make up the transitions applied, none lost and none doubled; and the state is what
+// the confirmed transitions add up to, from the state before the run: the counter grew by the
+// sum of the confirmed adds, the todo list by the confirmed inserts less the confirmed deletes
+// (a concurrent delete of a deleted item is rejected, so each confirmed one removed an item). A
+// text's length is not so exact (two concurrent deletes of one letter both succeed and remove it
+// once), so for text the count is the check, with the growth between the confirmed inserts less
+// deletes and the inserts.
+func exactlyOnce(cfg simConfig, before, state *rooms.Room, confirmed, rejected int, added int64, inserts, deletes int) (bool, string) {
+	counted := fmt.Sprintf("%d confirmed + %d rejected = %d applied", confirmed, rejected, cfg.transitions)
+	if confirmed+rejected != cfg.transitions {
+		return false, fmt.Sprintf("%d confirmed + %d rejected, but %d applied", confirmed, rejected, cfg.transitions)
 	}
-	if state == nil || (cfg.room == rooms.Counter && state.Counter == nil) || (cfg.room == rooms.TodoKind && state.Todo == nil) || (cfg.room == rooms.Text && state.Text == nil) {
+	if !holds(cfg.room, state) || !holds(cfg.room, before) {
 		return false, fmt.Sprintf("%s, but the server's room holds no %s", counted, cfg.room)
 	}
 	switch cfg.room {
 	case rooms.Counter:
-		if state.Counter.Value() != added {
-			return false, fmt.Sprintf("%s, but the counter is %v, not the sum of the confirmed adds, %d", counted, state.Counter.Value(), added)
+		if d := state.Counter.Value() - before.Counter.Value(); d != added {
+			return false, fmt.Sprintf("%s, but the counter grew by %d, not by the sum of the confirmed adds, %d", counted, d, added)
 		}
-		return true, counted + "; the counter is the sum of the confirmed adds"
+		return true, counted + "; the counter grew by the sum of the confirmed adds"
 	case rooms.TodoKind:
-		if n := state.Todo.Len(); n != inserts-deletes {
-			return false, fmt.Sprintf("%s, but the list holds %d items, not %d inserted - %d deleted", counted, n, inserts, deletes)
+		if d := state.Todo.Len() - before.Todo.Len(); d != inserts-deletes {
+			return false, fmt.Sprintf("%s, but the list grew by %d items, not by %d inserted - %d deleted", counted, d, inserts, deletes)
 		}
-		return true, fmt.Sprintf("%s; the list holds the %d confirmed inserts - %d deletes", counted, inserts, deletes)
+		return true, fmt.Sprintf("%s; the list grew by the %d confirmed inserts - %d deletes", counted, inserts, deletes)
 	case rooms.Text:
-		if n := state.Text.Len(); n > inserts || n < inserts-deletes {
-			return false, fmt.Sprintf("%s, but the text has %d letters, not between %d inserted - %d deleted and %[3]d", counted, n, inserts, deletes)
+		if d := state.Text.Len() - before.Text.Len(); d > inserts || d < inserts-deletes {
+			return false, fmt.Sprintf("%s, but the text grew by %d letters, not between %d inserted - %d deleted and %[3]d", counted, d, inserts, deletes)
 		}
-		return true, fmt.Sprintf("%s; the text's %d letters lie in [%d inserted - %d deleted, %[3]d]", counted, state.Text.Len(), inserts, deletes)
+		return true, fmt.Sprintf("%s; the text grew by %d letters, in [%d inserted - %d deleted, %[3]d]", counted, state.Text.Len()-before.Text.Len(), inserts, deletes)
 	}
 	return true, counted
+}
+
+// holds reports whether s holds the state of a room of kind k.
+func holds(k rooms.Kind, s *rooms.Room) bool {
+	switch {
+	case s == nil:
+		return false
+	case k == rooms.Counter:
+		return s.Counter != nil
+	case k == rooms.TodoKind:
+		return s.Todo != nil
+	case k == rooms.Text:
+		return s.Text != nil
+	}
+	return false
 }
 
 func drawBar(w io.Writer, done, total int, faults int64) {
@@ -466,8 +602,7 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 		case <-c.Changes():
 		case r, ok := <-c.Rejections():
 			if ok {
-				sc.rejected++
-				sc.tally(r.Transition, -1)
+				sc.reject(r)
 			}
 		case <-c.Done():
 			return fmt.Errorf("sim: client stopped: %w", c.Status().Err)
@@ -480,12 +615,33 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 	for {
 		select {
 		case r := <-c.Rejections():
-			sc.rejected++
-			sc.tally(r.Transition, -1)
+			sc.reject(r)
 		default:
 			return nil
 		}
 	}
+}
+
+// reject counts a rejection by its reason, and a transition whose outcome the server could not
+// tell (ErrOutcomeUnknown) apart: it may have been applied.
+func (sc *simClient) reject(r apersync.Rejection[rooms.RoomTransition]) {
+	if errors.Is(r.Err, apersync.ErrOutcomeUnknown) {
+		sc.unknown++
+		return
+	}
+	sc.rejected++
+	sc.tally(r.Transition, -1)
+	why := "other"
+	switch {
+	case r.Conflict != nil:
+		why = string(r.Conflict.Kind)
+	case r.Err != nil:
+		why = r.Err.Error()
+	}
+	if sc.reasons == nil {
+		sc.reasons = map[string]int{}
+	}
+	sc.reasons[why]++
 }
 
 // collect records the transitions the server resolved since the last call: the oldest pending

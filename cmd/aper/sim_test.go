@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -34,19 +35,49 @@ func TestExactlyOnceCatchesLossAndDoubling(t *testing.T) {
 		ok               bool
 		want             string
 	}{
-		{"counter", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(12)}, 9, 1, 12, 0, 0, true, "9 confirmed + 1 rejected = 10 applied; the counter is the sum"},
+		{"counter", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(12)}, 9, 1, 12, 0, 0, true, "9 confirmed + 1 rejected = 10 applied; the counter grew by the sum"},
 		{"counter lost", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(12)}, 8, 1, 12, 0, 0, false, "8 confirmed + 1 rejected, but 10 applied"},
-		{"counter doubled", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(15)}, 9, 1, 12, 0, 0, false, "not the sum of the confirmed adds, 12"},
-		{"todo", rooms.TodoKind, todo(4), 10, 0, 0, 6, 2, true, "the list holds the 6 confirmed inserts - 2 deletes"},
-		{"todo doubled", rooms.TodoKind, todo(5), 10, 0, 0, 6, 2, false, "the list holds 5 items, not 6 inserted - 2 deleted"},
-		{"text", rooms.Text, &rooms.Room{Text: text.New("abcde")}, 10, 0, 0, 7, 3, true, "lie in [7 inserted - 3 deleted, 7]"},
-		{"text doubled", rooms.Text, &rooms.Room{Text: text.New("abcdefgh")}, 10, 0, 0, 7, 3, false, "not between 7 inserted - 3 deleted and 7"},
+		{"counter doubled", rooms.Counter, &rooms.Room{Counter: aper.NewCounter(15)}, 9, 1, 12, 0, 0, false, "grew by 15, not by the sum of the confirmed adds, 12"},
+		{"todo", rooms.TodoKind, todo(4), 10, 0, 0, 6, 2, true, "the list grew by the 6 confirmed inserts - 2 deletes"},
+		{"todo doubled", rooms.TodoKind, todo(5), 10, 0, 0, 6, 2, false, "the list grew by 5 items, not by 6 inserted - 2 deleted"},
+		{"text", rooms.Text, &rooms.Room{Text: text.New("abcde")}, 10, 0, 0, 7, 3, true, "in [7 inserted - 3 deleted, 7]"},
+		{"text doubled", rooms.Text, &rooms.Room{Text: text.New("abcdefgh")}, 10, 0, 0, 7, 3, false, "grew by 8 letters, not between 7 inserted - 3 deleted and 7"},
 		{"text empty room", rooms.Text, &rooms.Room{}, 10, 0, 0, 7, 3, false, "holds no text"},
 	}
 	for _, c := range cases {
-		ok, why := exactlyOnce(simConfig{room: c.room, transitions: 10}, c.state, c.seq, c.rejected, c.added, c.inserts, c.deletes)
+		ok, why := exactlyOnce(simConfig{room: c.room, transitions: 10}, rooms.Empty(c.room), c.state, int(c.seq), c.rejected, c.added, c.inserts, c.deletes)
 		if ok != c.ok || !strings.Contains(why, c.want) {
 			t.Errorf("%s: %v, %q; want %v and %q", c.name, ok, why, c.ok, c.want)
+		}
+	}
+}
+
+// Against a running server, the room need not start empty: the check counts from its state
+// before the run.
+func TestExactlyOnceFromAStartingState(t *testing.T) {
+	cfg := simConfig{room: rooms.Counter, transitions: 10}
+	before := &rooms.Room{Counter: aper.NewCounter(100)}
+	if ok, why := exactlyOnce(cfg, before, &rooms.Room{Counter: aper.NewCounter(112)}, 10, 0, 12, 0, 0); !ok {
+		t.Errorf("from 100 to 112 by adds of 12: %s", why)
+	}
+	if ok, why := exactlyOnce(cfg, before, &rooms.Room{Counter: aper.NewCounter(12)}, 10, 0, 12, 0, 0); ok {
+		t.Errorf("from 100 to 12 by adds of 12: %s", why)
+	}
+}
+
+func TestParseServerURL(t *testing.T) {
+	for _, c := range []struct{ in, tr, addr string }{
+		{"ws://127.0.0.1:8080/aper", "ws", "ws://127.0.0.1:8080/aper"},
+		{"ws://localhost:8080", "ws", "ws://localhost:8080/aper"},
+		{"wss://example.com/rooms", "ws", "wss://example.com/rooms"},
+		{"quic://127.0.0.1:8443", "quic", "127.0.0.1:8443"},
+		{"quic://127.0.0.1:8443/x", "", ""},
+		{"http://127.0.0.1:8080", "", ""},
+		{"127.0.0.1:8080", "", ""},
+	} {
+		tr, addr, err := parseServerURL(c.in)
+		if tr != c.tr || addr != c.addr || (c.tr == "") != errors.Is(err, errUsage) {
+			t.Errorf("parseServerURL(%q) = %q, %q, %v; want %q, %q", c.in, tr, addr, err, c.tr, c.addr)
 		}
 	}
 }

@@ -19,8 +19,9 @@ type ScoreboardTransition struct {
 
 var _ aper.StateMachine[*Scoreboard, ScoreboardTransition] = (*Scoreboard)(nil)
 
-// Apply applies the transition to the one field it sets. A conflict of the field comes back with
-// the field's name in front of its path, and Scoreboard is unchanged; a transition that sets no
+// Apply applies the transition to the one field it sets; a nil field starts from the zero value
+// of its type (empty, for the library's structures). A conflict of the field comes back with the
+// field's name in front of its path, and Scoreboard is unchanged; a transition that sets no
 // field, or more than one, is an Invalid conflict.
 func (s *Scoreboard) Apply(ev aper.Event[ScoreboardTransition]) error {
 	t := &ev.Transition

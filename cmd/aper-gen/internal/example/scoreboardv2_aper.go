@@ -20,8 +20,9 @@ type ScoreboardV2Transition struct {
 
 var _ aper.StateMachine[*ScoreboardV2, ScoreboardV2Transition] = (*ScoreboardV2)(nil)
 
-// Apply applies the transition to the one field it sets. A conflict of the field comes back with
-// the field's name in front of its path, and ScoreboardV2 is unchanged; a transition that sets no
+// Apply applies the transition to the one field it sets; a nil field starts from the zero value
+// of its type (empty, for the library's structures). A conflict of the field comes back with the
+// field's name in front of its path, and ScoreboardV2 is unchanged; a transition that sets no
 // field, or more than one, is an Invalid conflict.
 func (s *ScoreboardV2) Apply(ev aper.Event[ScoreboardV2Transition]) error {
 	t := &ev.Transition

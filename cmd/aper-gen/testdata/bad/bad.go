@@ -29,3 +29,15 @@ type Keys struct {
 	Fine  *aper.Counter `json:"-,"`
 	Space *aper.Counter `json:"a\\b"`
 }
+
+// value is a state machine with value receivers.
+type value struct{}
+
+func (v value) Apply(aper.Event[int]) error { return nil }
+func (v value) Clone() value                { return v }
+
+// Either is fine as a product (-type) but not as a one-of (-oneof): B cannot be nil.
+type Either struct {
+	A *aper.Counter
+	B value
+}

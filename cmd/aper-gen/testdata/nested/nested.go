@@ -12,3 +12,9 @@ type Outer struct {
 type Inner struct {
 	Score *aper.Counter `json:"score"`
 }
+
+// Choice is a one-of (-oneof Choice) with a field of a type generated in the same run.
+type Choice struct {
+	In  *Inner `json:"in"`
+	Hit *aper.Counter
+}

@@ -21,28 +21,47 @@ type RoomTransition struct {
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
 
-// Apply applies the transition to the one field it sets. A conflict of the field comes back with
-// the field's name in front of its path, and Room is unchanged; a transition that sets no
-// field, or more than one, is an Invalid conflict.
+// Apply applies the transition to the one field it sets, which must be the field that s
+// holds: Room is a one-of, with exactly one field set for its life. A transition to
+// another field is an Invalid conflict with that field's name as its path; when s holds no field
+// yet, the transition's field starts from the zero value of its type and s holds it from then
+// on. A conflict of the field comes back with the field's name in front of its path, and
+// Room is unchanged; a transition that sets no field, or more than one, and a Room
+// that holds more than one field, are Invalid conflicts.
 func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 	t := &ev.Transition
-	set := 0
+	set, holds, held := 0, 0, ""
 	if t.Counter != nil {
 		set++
+	}
+	if s.Counter != nil {
+		holds, held = holds+1, "Counter"
 	}
 	if t.Text != nil {
 		set++
 	}
+	if s.Text != nil {
+		holds, held = holds+1, "Text"
+	}
 	if t.Todo != nil {
 		set++
 	}
+	if s.Todo != nil {
+		holds, held = holds+1, "Todo"
+	}
 	if set != 1 {
 		return conflict.New(conflict.Invalid, "Room: a transition sets exactly one field")
+	}
+	if holds > 1 {
+		return conflict.New(conflict.Invalid, "Room: a one-of holds more than one field")
 	}
 	switch {
 	case t.Counter != nil:
 		f := s.Counter
 		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Counter"), "Counter")
+			}
 			f = new(aper.Counter)
 		}
 		if err := f.Apply(aper.Event[aper.CounterTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Counter}); err != nil {
@@ -52,6 +71,9 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 	case t.Text != nil:
 		f := s.Text
 		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Text"), "Text")
+			}
 			f = new(text.Text)
 		}
 		if err := f.Apply(aper.Event[text.Edit]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Text}); err != nil {
@@ -61,6 +83,9 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 	case t.Todo != nil:
 		f := s.Todo
 		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Todo"), "Todo")
+			}
 			f = new(Todo)
 		}
 		if err := f.Apply(aper.Event[list.ListTransition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Todo}); err != nil {
