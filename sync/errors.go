@@ -34,6 +34,10 @@ var (
 	// ErrSuperseded marks a Client stopped because another Client holding a copy of its key
 	// (WithClientKey: another process, say) connected to the room: see [ServerError].
 	ErrSuperseded = errors.New("aper/sync: superseded by another connection of the same client")
+	// ErrServerSilent marks a connection the client gave up on because nothing came from the
+	// server for three ping intervals (see WithPingInterval): [Status.Err] of a Client that
+	// reconnects for it.
+	ErrServerSilent = errors.New("aper/sync: the server was silent for too long")
 )
 
 // VersionError says that the peer speaks another protocol version. It matches ErrVersion.
