@@ -218,20 +218,20 @@ func writeLoop(ctx context.Context, conn transport.Conn, w *wire, q *outq, maxMs
 		items, stop, jumps := q.take(spare)
 		jumped := func() bool { return q.jumps.Load() != jumps }
 		for _, it := range items {
+			if len(msg) > 0 && len(msg)+len(it.frame)+1 > limit {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+			msg = w.appendFrame(msg, it.frame)
 			if it.snap != nil {
+				// The frame announced a snapshot: its chunks follow, each a message.
 				if err := send(); err != nil {
 					return err
 				}
 				if err := it.snap.send(sctx, conn, w, jumped); err != nil {
 					return err
 				}
-			} else {
-				if len(msg) > 0 && len(msg)+len(it.frame)+1 > limit {
-					if err := send(); err != nil {
-						return err
-					}
-				}
-				msg = w.appendFrame(msg, it.frame)
 			}
 			if jumped() {
 				break

@@ -98,7 +98,7 @@ func (r *snapRecv) hello(h *frame, w *wire) {
 // start begins (or resumes) a transfer that welcome f announces on a connection of codec w. It
 // reports whether the snapshot is already complete.
 func (r *snapRecv) start(f *frame, w *wire) (bool, error) {
-	if len(f.Data) > 0 || len(f.Sum) != sha256.Size || f.Off > f.Size {
+	if !nullPayload(f.Data) || len(f.Sum) != sha256.Size || f.Off > f.Size {
 		return false, fmt.Errorf("%w: malformed chunked welcome (size %d, offset %d, %d-byte sum)", ErrProtocol, f.Size, f.Off, len(f.Sum))
 	}
 	if f.Off > 0 {
