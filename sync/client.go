@@ -684,6 +684,9 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		if first && !sawWelcome && f.Type != frameWelcome && f.Type != frameError {
 			return fmt.Errorf("%w: the server answered hello with %v", ErrProtocol, f.Type)
 		}
+		if c.recv.active() && f.Type != frameChunk && f.Type != frameError {
+			return fmt.Errorf("%w: a %v frame in the middle of a snapshot's chunks", ErrProtocol, f.Type)
+		}
 		it := inbound[S, T]{f: *f}
 		switch f.Type {
 		case frameWelcome:
@@ -702,6 +705,7 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 				}
 				return snapshot()
 			}
+			c.recv.reset() // what an earlier connection received of a snapshot is of no use now
 			if f.Snapshot {
 				if err := unmarshal(cc.wire.payload, f.Data, &it.snap); err != nil {
 					return fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)

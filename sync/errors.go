@@ -66,7 +66,7 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // and ErrSuperseded for "superseded" when it is fatal (another holder of the client's key
 // connected).
 type ServerError struct {
-	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow", "unauthorized", "limit", "timeout"
+	Code    string // "version", "protocol", "room", "shutdown", "superseded", "stale", "overflow", "too_large", "unauthorized", "limit", "timeout"
 	Message string
 	Fatal   bool
 }

@@ -110,7 +110,9 @@ func WithResumeLog(n int) ServerOption {
 
 // WithQueueLimit sets how many frames may wait on one connection's outgoing queue (default
 // 65536): when more arrive while that many wait, unsent, the client is disconnected, so that it
-// never stalls its room; it resumes when it reconnects.
+// never stalls its room; it resumes when it reconnects. Its queue is dropped and an error frame
+// of code "overflow" sent in its place (a *ServerError at the client); a client that reads
+// nothing for 5s more is cut without it.
 func WithQueueLimit(n int) ServerOption {
 	return func(c *serverConfig) error {
 		if n < 1 {
@@ -134,7 +136,9 @@ func WithHelloTimeout(d time.Duration) ServerOption {
 
 // WithMaxMessageSize sets the largest transport message the server sends (default
 // transport.DefaultMaxMessageSize); frames are coalesced up to it. Set it no larger than the
-// transport's own limit.
+// transport's own limit. A snapshot larger than half of it (or than 256 KiB) is sent in chunks,
+// so a room of any size can be joined (see the package doc's Protocol section); a single frame
+// over it (a huge transition) is reported to its client with code "too_large".
 func WithMaxMessageSize(n int) ServerOption {
 	return func(c *serverConfig) error {
 		if n < 1024 {
@@ -145,7 +149,8 @@ func WithMaxMessageSize(n int) ServerOption {
 	}
 }
 
-// WithLogger sets where the server reports connections closed for an error (default: nowhere).
+// WithLogger sets where the server reports connections closed for an error (default: nowhere):
+// a connection the server ends is logged at level Info with the reason it gave the client.
 func WithLogger(l *slog.Logger) ServerOption {
 	return func(c *serverConfig) error {
 		if l == nil {
@@ -291,7 +296,8 @@ func WithMaxRooms(n int) ServerOption {
 }
 
 // WithConnTimeout sets how long a connection may stay silent before the server drops it as dead
-// (default 45s: three of the client's default ping intervals). Its client then leaves the room:
+// (default 45s; a client pings every 2s unless WithPingInterval says otherwise, and its
+// interval must stay well under this timeout). Its client then leaves the room:
 // its presence goes for everyone at once, and (for a Membership) its grace period starts.
 func WithConnTimeout(d time.Duration) ServerOption {
 	return func(c *serverConfig) error {
