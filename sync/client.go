@@ -40,6 +40,8 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	cancel context.CancelCauseFunc
 	wg     stdsync.WaitGroup
 
+	recv snapRecv // a chunked snapshot being received; owned by the connection goroutine
+
 	mu      stdsync.Mutex
 	core    clientCore[S, T]
 	cur     *clientConn // the live connection, or nil
@@ -129,8 +131,14 @@ func WithBackoff(lo, hi time.Duration) ClientOption {
 	}
 }
 
-// WithPingInterval sets how often the client pings the server (default 15s). A connection that
-// brings nothing for three intervals is taken as dead and replaced.
+// WithPingInterval sets how often the client pings the server, which answers each ping at once
+// (default 2s: 30 pings a minute per client, each a few bytes, and as many answers). A connection
+// that brings nothing for three intervals (6s by default) is taken as dead, on any transport,
+// even one that keeps silent rather than failing (a crashed server behind a NAT or a QUIC
+// connection that nobody resets): the client reports Disconnected and reconnects. A shorter
+// interval finds a dead server sooner at the cost of more pings; on a link so slow that one
+// message takes longer than three intervals to arrive, make it longer. Keep it well under the
+// server's WithConnTimeout.
 func WithPingInterval(d time.Duration) ClientOption {
 	return func(c *clientConfig) error {
 		if d <= 0 {
@@ -203,6 +211,12 @@ func WithPendingLimit(n int) ClientOption {
 	}
 }
 
+// defaultPingInterval is WithPingInterval's default.
+const defaultPingInterval = 2 * time.Second
+
+// deadAfter is how many ping intervals without a message make a connection dead.
+const deadAfter = 3
+
 // clientConn is one connection of a client.
 type clientConn struct {
 	conn transport.Conn
@@ -226,7 +240,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 	cfg := clientConfig{
 		backoffMin: 100 * time.Millisecond,
 		backoffMax: 10 * time.Second,
-		ping:       15 * time.Second,
+		ping:       defaultPingInterval,
 		handshake:  10 * time.Second,
 		maxMessage: transport.DefaultMaxMessageSize,
 
@@ -596,11 +610,12 @@ func (c *Client[S, T]) connect(ctx context.Context) (*clientConn, error) {
 		conn.Close()
 		return nil, err
 	}
-	cc := &clientConn{conn: conn, wire: w, q: newOutq(0)}
+	cc := &clientConn{conn: conn, wire: w, q: newOutq(0, nil)}
 	c.mu.Lock()
 	h := c.core.hello(c.room)
 	h.Token, h.Key = c.cfg.token, c.cfg.key
 	c.mu.Unlock()
+	c.recv.hello(&h, w)
 	b, err := w.encode(&h)
 	if err == nil {
 		err = conn.Send(ctx, b)
@@ -612,6 +627,9 @@ func (c *Client[S, T]) connect(ctx context.Context) (*clientConn, error) {
 	if err == nil {
 		err = c.handle(cc, msg, true)
 	}
+	if err == nil && c.recv.active() {
+		err = c.receiveSnapshot(cc)
+	}
 	if err != nil {
 		c.mu.Lock()
 		if c.cur == cc {
@@ -622,6 +640,47 @@ func (c *Client[S, T]) connect(ctx context.Context) (*clientConn, error) {
 		return nil, err
 	}
 	return cc, nil
+}
+
+// receiveSnapshot receives the chunks of the snapshot that the welcome announced, however many
+// there are: each must arrive within the handshake timeout (a stalled transfer fails, and the
+// next connection resumes it). Meanwhile the client pings, so that the server does not take the
+// connection as silent.
+func (c *Client[S, T]) receiveSnapshot(cc *clientConn) error {
+	ping, _ := cc.wire.encode(&frame{Type: framePing})
+	stop := make(chan struct{})
+	pinged := make(chan struct{})
+	go func() { // owned by receiveSnapshot, which waits for it
+		defer close(pinged)
+		t := time.NewTicker(c.cfg.ping)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				ctx, cancel := context.WithTimeout(c.ctx, c.cfg.handshake)
+				cc.conn.Send(ctx, ping) // a failure shows in Recv
+				cancel()
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		<-pinged
+	}()
+	for c.recv.active() {
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.handshake)
+		msg, err := cc.conn.Recv(ctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("aper/sync: receive snapshot: %w", err)
+		}
+		if err := c.handle(cc, msg, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // serve runs cc until it fails: this goroutine reads, a writer goroutine sends and pings.
@@ -637,16 +696,20 @@ func (c *Client[S, T]) serve(cc *clientConn) error {
 	}()
 	defer func() {
 		cc.conn.Close()
-		cc.q.closeAfterFlush() // wakes the writer, which finds the connection closed
+		cc.q.closeAfterFlush(nil) // wakes the writer, which finds the connection closed
 		<-writerDone
 	}()
 	for {
-		ctx, cancel := context.WithTimeout(c.ctx, 3*c.cfg.ping)
+		ctx, cancel := context.WithTimeoutCause(c.ctx, deadAfter*c.cfg.ping, ErrServerSilent)
 		msg, err := cc.conn.Recv(ctx)
+		silent := context.Cause(ctx) == ErrServerSilent
 		cancel()
 		if err != nil {
 			if c.ctx.Err() != nil {
 				return context.Cause(c.ctx)
+			}
+			if silent {
+				return fmt.Errorf("aper/sync: connection lost: %w", ErrServerSilent)
 			}
 			return fmt.Errorf("aper/sync: connection lost: %w", err)
 		}
@@ -667,17 +730,49 @@ type inbound[S, T any] struct {
 // handle decodes one transport message (payloads outside the lock) and feeds its frames to the
 // core. first says it is the answer to the hello, which must begin with a welcome.
 func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
-	var items []inbound[S, T]
+	var (
+		items      []inbound[S, T]
+		sawWelcome bool
+	)
+	// snapshot adds the welcome of a chunked snapshot that is now complete.
+	snapshot := func() error {
+		data, wf, err := c.recv.finish()
+		if err != nil {
+			return err
+		}
+		it := inbound[S, T]{f: *wf}
+		if err := unmarshal(cc.wire.payload, data, &it.snap); err != nil {
+			return fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)
+		}
+		items = append(items, it)
+		return nil
+	}
 	err := cc.wire.decode(msg, func(f *frame) error {
-		if first && len(items) == 0 && f.Type != frameWelcome && f.Type != frameError {
+		if first && !sawWelcome && f.Type != frameWelcome && f.Type != frameError {
 			return fmt.Errorf("%w: the server answered hello with %v", ErrProtocol, f.Type)
+		}
+		if c.recv.active() && f.Type != frameChunk && f.Type != frameError {
+			return fmt.Errorf("%w: a %v frame in the middle of a snapshot's chunks", ErrProtocol, f.Type)
 		}
 		it := inbound[S, T]{f: *f}
 		switch f.Type {
 		case frameWelcome:
+			if !first || sawWelcome {
+				return fmt.Errorf("%w: a second welcome", ErrProtocol)
+			}
+			sawWelcome = true
 			if f.V != ProtocolVersion {
 				return &VersionError{Peer: f.V, Ours: ProtocolVersion}
 			}
+			if f.Snapshot && f.Size > 0 {
+				// A chunked snapshot: the welcome takes effect with its last chunk.
+				done, err := c.recv.start(f, cc.wire)
+				if err != nil || !done {
+					return err
+				}
+				return snapshot()
+			}
+			c.recv.reset() // what an earlier connection received of a snapshot is of no use now
 			if f.Snapshot {
 				if err := unmarshal(cc.wire.payload, f.Data, &it.snap); err != nil {
 					return fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)
@@ -687,10 +782,22 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 			if err := unmarshal(cc.wire.payload, f.Data, &it.t); err != nil {
 				return fmt.Errorf("%w: confirmed %d: %v", ErrProtocol, f.Seq, err)
 			}
+		case frameChunk:
+			done, err := c.recv.add(f)
+			if err != nil || !done {
+				return err
+			}
+			return snapshot()
 		case frameError:
+			if f.Code == codeTooLarge {
+				// A frame for this client was too large to send: a snapshot goes round it.
+				c.mu.Lock()
+				c.core.resync = true
+				c.mu.Unlock()
+			}
 			return &ServerError{Code: f.Code, Message: f.Message, Fatal: f.Fatal}
 		case framePresence:
-			if !first || len(items) > 0 {
+			if !first || sawWelcome {
 				it.pres = append(raw(nil), f.Data...)
 				break
 			}

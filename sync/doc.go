@@ -168,6 +168,37 @@
 // frame never contains a raw newline, since JSON escapes it in strings). A client may send one
 // frame per message, or several the same way.
 //
+// A snapshot larger than one chunk (half the server's message limit, [WithMaxMessageSize], and at
+// most 256 KiB) travels in chunks: the welcome announces it (its Seq, size and SHA-256) and chunk
+// frames follow, one per message, before any other frame. The message limit thus stays a limit on
+// each message, not on a room's size: a client joins a room of any size, and still refuses any one
+// message over its limit. The server encodes a snapshot once per codec and Seq and shares the bytes
+// among the clients that join meanwhile; a connection holds at most one chunk frame of it however
+// slowly its client reads, so ten clients joining a large room at once cost about one snapshot, not
+// ten. A client whose connection breaks mid-transfer keeps the bytes it has and says so in its next
+// hello; a server that can produce the same snapshot again (the room has not moved on) sends the
+// rest only, else a new one from the start. Chunks out of order, of another snapshot, mixed with
+// other frames, or whose whole does not match the checksum fail the connection with an error
+// matching [ErrProtocol]; the client's memory grows only with the bytes actually received.
+//
+// Liveness: the client pings every [WithPingInterval] (default 2s: 30 pings a minute per client,
+// each a frame of a few bytes, and as many pongs back) and takes a connection that brings nothing
+// for three intervals (6s by default) as dead, on any transport, including one that neither
+// delivers nor fails (a crashed host, a QUIC connection nobody resets): it reports Disconnected
+// with [ErrServerSilent] and reconnects. The server drops a connection silent for [WithConnTimeout]
+// (default 45s).
+//
+// Every connection the server ends carries the reason: an error frame the client surfaces as a
+// [*ServerError] (in [Status].Err, or from Dial), and a log line "connection ended by the server"
+// with the same reason ([WithLogger], level Info). A bad frame (code "protocol") is answered after
+// what was already queued for the client, even when it arrives before the room has processed the
+// client's join. A client that falls [WithQueueLimit] frames behind (a slow reader) gets code
+// "overflow": its queue is dropped and the error frame jumps ahead of it (if the client reads
+// nothing for 5s more, the connection is closed without it); it reconnects and resumes. A frame for
+// the client over the message limit (code "too-large") makes its next connection ask for a snapshot
+// instead of resuming into the same frame. A connection silent for WithConnTimeout gets code
+// "timeout"; a room that stops, "room"; a server shutting down, "shutdown".
+//
 // # Structure
 //
 // Each side has a synchronous core and a thin goroutine layer. The room core orders, applies and

@@ -35,6 +35,10 @@ var (
 	// ErrSuperseded marks a Client stopped because another Client holding a copy of its key
 	// (WithClientKey: another process, say) connected to the room: see [ServerError].
 	ErrSuperseded = errors.New("aper/sync: superseded by another connection of the same client")
+	// ErrServerSilent marks a connection the client gave up on because nothing came from the
+	// server for three ping intervals (see WithPingInterval): [Status.Err] of a Client that
+	// reconnects for it.
+	ErrServerSilent = errors.New("aper/sync: the server was silent for too long")
 )
 
 // VersionError says that the peer speaks another protocol version. It matches ErrVersion.
@@ -64,7 +68,7 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // WithNewRoomsPerMinute; not fatal), and ErrSuperseded for "superseded" when it is fatal (another holder of the client's key
 // connected).
 type ServerError struct {
-	Code    string // "version", "protocol", "room", "shutdown", "superseded", "overflow", "unauthorized", "limit", "new-rooms", "timeout"
+	Code    string // "version", "protocol", "room", "shutdown", "superseded", "stale", "overflow", "too-large", "unauthorized", "limit", "new-rooms", "timeout"
 	Message string
 	Fatal   bool
 }

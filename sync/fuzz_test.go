@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 // seedFrames are valid frames of every type, the starting points of the fuzzer.
 func seedFrames() []frame {
 	data, _ := aper.CBOR.Marshal(aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 3})
+	sum := sha256.Sum256([]byte{0x05, 0x06})
 	return []frame{
 		{Type: frameHello, V: ProtocolVersion, Room: "r", Key: "0123456789abcdef", Nonce: 77, Attempt: 3, Client: "c1", Resume: true, Seq: 7, Local: 2},
 		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Local: 3, Seq: 7, Upto: 9, Time: 1,
@@ -30,12 +32,17 @@ func seedFrames() []frame {
 		{Type: framePresence, Client: "c2", Data: data},
 		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Local: 70, Unsure: 6, Seq: 7, Upto: 7,
 			Presence: []presenceRecord{{Client: "c2", Data: data}}},
+		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Snapshot: true, Seq: 9, Size: 2, Sum: sum[:]},
+		{Type: frameChunk, Seq: 9, Chunk: []byte{0x05}},
+		{Type: frameChunk, Seq: 9, Off: 1, Chunk: []byte{0x06}},
+		{Type: frameHello, V: ProtocolVersion, Room: "r", Key: "0123456789abcdef", Seq: 3, Part: 9, Off: 1, Sum: sum[:]},
 	}
 }
 
 // FuzzCores feeds the frames of arbitrary bytes to both synchronous cores, as the server's reader
 // and the client's handler pass them on: to a room core as one client's submits and presence,
-// and to a client core holding a state, as the server's welcome, confirmed and rejected frames.
+// and to a client core holding a state, as the server's welcome, confirmed and rejected frames
+// (a chunked welcome and its chunks through the assembly a Client does).
 // Errors are fine; panics are not, and the room still orders a good client's transition after.
 func FuzzCores(f *testing.F) {
 	for _, w := range wires {
@@ -64,9 +71,31 @@ func FuzzCores(f *testing.F) {
 		var cl clientCore[st, tr]
 		cl.welcome(&frame{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Snapshot: true}, aper.NewCounter(0), now)
 		cl.apply(tr{Op: aper.CounterOpAdd, Amount: 1}, now)
+		var recv snapRecv
+		chunked := func(done bool, err error) {
+			if err != nil || !done {
+				return
+			}
+			if data, wf, err := recv.finish(); err == nil {
+				var snap st
+				if unmarshal(w.payload, data, &snap) == nil {
+					cl.welcome(wf, snap, now)
+				}
+			}
+		}
 		w.decode(msg, func(fr *frame) error {
 			var t tr
 			decoded := unmarshal(w.payload, fr.Data, &t) == nil
+			switch fr.Type {
+			case frameChunk:
+				chunked(recv.add(fr))
+				return nil
+			case frameWelcome:
+				if fr.Snapshot && fr.Size > 0 {
+					chunked(recv.start(fr, w))
+					return nil
+				}
+			}
 			switch fr.Type {
 			case frameSubmit:
 				if decoded && fr.Local > 0 {

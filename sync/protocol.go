@@ -34,7 +34,9 @@ const ProtocolVersion = 2
 //	                           Client (empty on the first connection, the id the server gave
 //	                           otherwise), Resume (the client holds the state at Seq), Seq,
 //	                           Local (every local seq ≤ Local is resolved for the client: the
-//	                           server may forget its rejections)
+//	                           server may forget its rejections); Part, Off and Sum when the
+//	                           client holds the first Off bytes of a chunked snapshot of Seq
+//	                           Part whose SHA-256 is Sum (an earlier connection broke mid-transfer)
 //	welcome   server → client  V, Client (the id to use from now on), Inst (the client's
 //	                           instance, when it differs from Client), Local (the highest local
 //	                           seq the server has processed, applied or rejected, for this
@@ -44,7 +46,15 @@ const ProtocolVersion = 2
 //	                           the frames that follow is unknown to the server), Time
 //	                           (server clock), and either Snapshot with Data (the state at Seq)
 //	                           or a resume: Seq (as in the hello) and Upto; the confirmed frames
-//	                           Seq+1..Upto follow at once
+//	                           Seq+1..Upto follow at once. A snapshot too large for one message
+//	                           is chunked: Snapshot with Seq, Size (its encoded length), Sum (its
+//	                           SHA-256) and Off, no Data; chunk frames carrying bytes Off..Size
+//	                           follow at once, before any other frame. Off is 0, or the hello's
+//	                           Off when the server could produce the same snapshot (same Seq and
+//	                           Sum) again: the transfer resumes where it broke
+//	chunk     server → client  Seq, Off, Chunk: bytes Off..Off+len(Chunk) of the snapshot the
+//	                           welcome announced, in order and without gaps; the last one
+//	                           completes Size bytes, whose SHA-256 must be Sum
 //	submit    client → server  Local (the client's own sequence number, 1, 2, 3, ...), Data
 //	confirmed server → all     Seq, Time, Client (the sender, empty for server events), Inst
 //	                           (the sender's instance, when it differs from Client), Local (the
@@ -97,6 +107,11 @@ type frame struct {
 	Inst     aper.ClientID      `json:"inst,omitempty" cbor:"21,keyasint,omitempty"`
 	Nonce    uint64             `json:"nonce,omitempty" cbor:"22,keyasint,omitempty"`
 	Attempt  uint64             `json:"attempt,omitempty" cbor:"23,keyasint,omitempty"`
+	Size     uint64             `json:"size,omitempty" cbor:"24,keyasint,omitempty"`
+	Off      uint64             `json:"off,omitempty" cbor:"25,keyasint,omitempty"`
+	Sum      []byte             `json:"sum,omitempty" cbor:"26,keyasint,omitempty"`
+	Chunk    []byte             `json:"chunk,omitempty" cbor:"27,keyasint,omitempty"`
+	Part     uint64             `json:"part,omitempty" cbor:"28,keyasint,omitempty"`
 }
 
 // presenceRecord is one client's presence value in a welcome.
@@ -118,6 +133,7 @@ const (
 	framePing      frameType = 7
 	framePong      frameType = 8
 	framePresence  frameType = 9
+	frameChunk     frameType = 10
 )
 
 func (t frameType) String() string {
@@ -140,6 +156,8 @@ func (t frameType) String() string {
 		return "pong"
 	case framePresence:
 		return "presence"
+	case frameChunk:
+		return "chunk"
 	}
 	return fmt.Sprintf("frame type %d", uint8(t))
 }
@@ -165,6 +183,7 @@ const (
 	codeLimit      = "limit"        // a server or room limit: too many rooms or clients
 	codeTimeout    = "timeout"      // the connection was silent for too long
 	codeNewRooms   = "new-rooms"    // the client loaded as many rooms as it may this minute
+	codeTooLarge   = "too-large"    // a frame for the client was over the message limit
 
 	// Codes of refused transitions (rejected frames), see RefusedError.
 	codeForbidden = "forbidden" // the permission hook refused it
@@ -329,7 +348,7 @@ func (w *wire) decode(msg []byte, fn func(f *frame) error) error {
 }
 
 func checkFrame(f *frame) error {
-	if f.Type < frameHello || f.Type > framePresence {
+	if f.Type < frameHello || f.Type > frameChunk {
 		return fmt.Errorf("%w: unknown frame type %d", ErrProtocol, f.Type)
 	}
 	if f.Type == frameRejected && f.Conflict == nil {

@@ -3,55 +3,135 @@ package sync
 import (
 	"context"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aper-go/aper/transport"
 )
 
+// outItem is one entry of an outgoing queue: an encoded frame, or a snapshot transfer whose
+// chunk frames the writer encodes one at a time when it reaches it (so that connections that
+// receive the same snapshot share its bytes, and each holds at most one chunk frame of it).
+type outItem struct {
+	frame []byte
+	snap  *snapSend
+}
+
 // outq is a connection's outgoing queue of encoded frames. Producers (a room, a client's Apply)
 // push without blocking and without ever touching the network; one writer goroutine takes what is
 // queued and sends it, coalescing frames into as few transport messages as fit. No lock is held
 // while sending.
+//
+// A queue that passes its limit overflows: what it holds is dropped and replaced by one error
+// frame (code "overflow") that the writer sends next, ahead of anything it had not sent yet;
+// then the writer stops. If the writer cannot send it within abortGrace (the peer does not read
+// at all), the send is cancelled, which closes the connection.
 type outq struct {
 	mu       stdsync.Mutex
-	frames   [][]byte
-	limit    int  // most frames queued at once; 0 means no limit
-	closing  bool // send what is queued, then close
+	items    []outItem
+	limit    int  // most items queued at once; 0 means no limit
+	closing  bool // send what is queued, then stop
 	overflow bool
+	reason   error // why this side ends the connection, if it does (see closeAfterFlush)
+	wire     *wire // encodes the overflow's error frame; nil: none is sent
 	signal   chan struct{}
+
+	jumps      atomic.Uint64 // counts jumps: the writer abandons what it took before one
+	cancelSend context.CancelCauseFunc
+	grace      *time.Timer
 }
 
-func newOutq(limit int) *outq {
-	return &outq{limit: limit, signal: make(chan struct{}, 1)}
+// abortGrace is how long a writer has to send an overflow's error frame before its send is
+// cancelled and the connection closed.
+const abortGrace = 5 * time.Second
+
+// newOutq returns a queue of at most limit items (0: no limit). w, if not nil, encodes the error
+// frame an overflow sends.
+func newOutq(limit int, w *wire) *outq {
+	return &outq{limit: limit, wire: w, signal: make(chan struct{}, 1)}
 }
 
-// push queues frames. It returns false, queuing nothing, if the queue is closing or already
-// holds limit frames that the writer has not taken (a burst onto a queue that keeps up, such as
-// a resume's catch-up, is fine); the queue then counts as overflowed and the caller cuts the
-// connection.
+// push queues frames and reports whether it did. A closing queue drops them: the connection is
+// ending and the frame that says why is already queued. A push that finds limit items that the
+// writer has not taken (a burst onto a queue that keeps up, such as a resume's catch-up, is
+// fine) overflows the queue: see outq.
 func (q *outq) push(frames ...[]byte) bool {
 	q.mu.Lock()
-	if q.closing || q.overflow {
-		q.mu.Unlock()
-		return false
+	ok := q.admitLocked()
+	if ok {
+		for _, f := range frames {
+			q.items = append(q.items, outItem{frame: f})
+		}
 	}
-	if q.limit > 0 && len(q.frames) >= q.limit {
-		q.overflow = true
-		q.mu.Unlock()
-		return false
-	}
-	q.frames = append(q.frames, frames...)
 	q.mu.Unlock()
 	q.wake()
+	return ok
+}
+
+// pushItems is push for items.
+func (q *outq) pushItems(items []outItem) bool {
+	q.mu.Lock()
+	ok := q.admitLocked()
+	if ok {
+		q.items = append(q.items, items...)
+	}
+	q.mu.Unlock()
+	q.wake()
+	return ok
+}
+
+// admitLocked reports whether the queue takes more items, overflowing it if it is full.
+func (q *outq) admitLocked() bool {
+	if q.closing {
+		return false
+	}
+	if q.limit > 0 && len(q.items) >= q.limit {
+		q.overflowLocked()
+		return false
+	}
 	return true
 }
 
-// closeAfterFlush makes the writer send what is queued and then stop.
-func (q *outq) closeAfterFlush() {
+// overflowLocked drops what the queue holds and queues the overflow's error frame in its place.
+func (q *outq) overflowLocked() {
+	q.overflow, q.closing = true, true
+	q.reason = &ServerError{Code: codeOverflow,
+		Message: "aper/sync: the client fell too far behind: its outgoing queue held as many frames as it may"}
+	clear(q.items)
+	q.items = q.items[:0]
+	if q.wire != nil {
+		if b, err := q.wire.encode(&frame{Type: frameError, Code: codeOverflow, Message: q.reason.(*ServerError).Message}); err == nil {
+			q.items = append(q.items, outItem{frame: b})
+		}
+	}
+	q.jumps.Add(1)
+	q.armGraceLocked()
+}
+
+func (q *outq) armGraceLocked() {
+	if q.overflow && q.cancelSend != nil && q.grace == nil {
+		cancel := q.cancelSend
+		q.grace = time.AfterFunc(abortGrace, func() { cancel(q.why()) })
+	}
+}
+
+// closeAfterFlush makes the writer send what is queued and then stop. reason, if not nil, is why
+// this side ends the connection (the first reason given is kept).
+func (q *outq) closeAfterFlush(reason error) {
 	q.mu.Lock()
 	q.closing = true
+	if q.reason == nil {
+		q.reason = reason
+	}
 	q.mu.Unlock()
 	q.wake()
+}
+
+// why returns the reason this side ends the connection, or nil.
+func (q *outq) why() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.reason
 }
 
 func (q *outq) wake() {
@@ -61,16 +141,34 @@ func (q *outq) wake() {
 	}
 }
 
-// take swaps the queued frames for spare (emptied) and reports whether the writer should stop
-// after sending them.
-func (q *outq) take(spare [][]byte) (frames [][]byte, stop bool) {
+// take swaps the queued items for spare (emptied) and reports whether the writer should stop
+// after sending them, and the jump count they belong to.
+func (q *outq) take(spare []outItem) (items []outItem, stop bool, jumps uint64) {
 	q.mu.Lock()
-	frames = q.frames
+	items = q.items
 	clear(spare)
-	q.frames = spare[:0]
-	stop = q.closing || q.overflow
+	q.items = spare[:0]
+	stop = q.closing
+	jumps = q.jumps.Load()
 	q.mu.Unlock()
-	return frames, stop
+	return items, stop, jumps
+}
+
+// attach registers the writer's send cancellation; detach ends it.
+func (q *outq) attach(cancel context.CancelCauseFunc) {
+	q.mu.Lock()
+	q.cancelSend = cancel
+	q.armGraceLocked()
+	q.mu.Unlock()
+}
+
+func (q *outq) detach() {
+	q.mu.Lock()
+	q.cancelSend = nil
+	if q.grace != nil {
+		q.grace.Stop()
+	}
+	q.mu.Unlock()
 }
 
 // maxCoalesce bounds a coalesced message, below the transport's message limit.
@@ -78,47 +176,77 @@ const maxCoalesce = 256 << 10
 
 // writeLoop sends what q holds over conn until ctx ends, the queue closes, or a send fails. tick,
 // if not nil, makes it call onTick and send the frame it returns (a ping). It returns the reason
-// it stopped; it does not close conn.
+// it stopped (nil when the queue closed); it does not close conn.
 func writeLoop(ctx context.Context, conn transport.Conn, w *wire, q *outq, maxMsg int, tick <-chan time.Time, onTick func() []byte) error {
 	limit := min(maxMsg, maxCoalesce)
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	q.attach(cancel)
+	defer q.detach()
 	var (
 		msg   []byte
-		spare [][]byte
+		spare []outItem
 	)
 	send := func() error {
 		if len(msg) == 0 {
 			return nil
 		}
-		err := conn.Send(ctx, msg)
+		err := conn.Send(sctx, msg)
 		msg = msg[:0]
+		if err != nil && sctx.Err() != nil {
+			return context.Cause(sctx)
+		}
 		return err
 	}
+	wait := true
 	for {
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-q.signal:
-		case <-tick:
-			if onTick != nil {
-				if f := onTick(); f != nil {
-					q.push(f)
+		if wait {
+			select {
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			case <-q.signal:
+			case <-tick:
+				if onTick != nil {
+					if f := onTick(); f != nil {
+						q.push(f)
+					}
 				}
+				continue
 			}
-			continue
 		}
-		frames, stop := q.take(spare)
-		for _, f := range frames {
-			if len(msg) > 0 && len(msg)+len(f)+1 > limit {
+		wait = true
+		items, stop, jumps := q.take(spare)
+		jumped := func() bool { return q.jumps.Load() != jumps }
+		for _, it := range items {
+			if len(msg) > 0 && len(msg)+len(it.frame)+1 > limit {
 				if err := send(); err != nil {
 					return err
 				}
 			}
-			msg = w.appendFrame(msg, f)
+			msg = w.appendFrame(msg, it.frame)
+			if it.snap != nil {
+				// The frame announced a snapshot: its chunks follow, each a message.
+				if err := send(); err != nil {
+					return err
+				}
+				if err := it.snap.send(sctx, conn, w, jumped); err != nil {
+					return err
+				}
+			}
+			if jumped() {
+				break
+			}
+		}
+		if jumped() {
+			// An overflow dropped what is left of this batch: send its error frame next.
+			msg, wait = msg[:0], false
+			spare = items
+			continue
 		}
 		if err := send(); err != nil {
 			return err
 		}
-		spare = frames
+		spare = items
 		if cap(msg) > 4*limit {
 			msg = nil
 		}

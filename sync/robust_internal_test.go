@@ -1,9 +1,7 @@
 package sync
 
 import (
-	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 
@@ -56,18 +54,18 @@ func TestCheckPresenceDepth(t *testing.T) {
 }
 
 // A message a sender put in a room's inbox just as the room stopped is answered, not left there
-// for the sender to wait on: a join gets a (non-fatal) error frame and its queue closes, a
-// submit closes its connection, a Snapshot call gets ErrServerClosed; and a send after the stop
+// for the sender to wait on: a join or a submit gets a (non-fatal) error frame and its queue
+// closes, a Snapshot call gets ErrServerClosed; and a send after the stop
 // fails at once.
 func TestStoppedRoomAnswersItsInbox(t *testing.T) {
 	type st = *aper.Counter
 	r := &room[st, aper.CounterTransition]{name: "r", inbox: make(chan roomMsg[aper.CounterTransition], 8), done: make(chan struct{})}
 	a, b := memory.Pipe(nil)
 	defer b.Close()
-	joiner := &serverConn{conn: a, wire: wireCBOR, q: newOutq(0)}
+	joiner := &serverConn{conn: a, wire: wireCBOR, q: newOutq(0, nil)}
 	c, d := memory.Pipe(nil)
 	defer d.Close()
-	submitter := &serverConn{conn: c, wire: wireCBOR, q: newOutq(0)}
+	submitter := &serverConn{conn: c, wire: wireCBOR, q: newOutq(0, nil)}
 	reply := make(chan snapshotReply[st], 1)
 	for _, m := range []roomMsg[aper.CounterTransition]{
 		{kind: msgJoin, sc: joiner},
@@ -79,20 +77,19 @@ func TestStoppedRoomAnswersItsInbox(t *testing.T) {
 		}
 	}
 	r.stop()
-	frames, closing := joiner.q.take(nil)
-	if len(frames) != 1 || !closing {
-		t.Fatalf("joiner: %d frames, closing %v; want an error frame, then closed", len(frames), closing)
-	}
-	if err := wireCBOR.decode(frames[0], func(f *frame) error {
-		if f.Type != frameError || f.Fatal {
-			t.Errorf("joiner got %+v, want a non-fatal error frame", f)
+	for name, sc := range map[string]*serverConn{"joiner": joiner, "submitter": submitter} {
+		items, closing, _ := sc.q.take(nil)
+		if len(items) != 1 || !closing {
+			t.Fatalf("%s: %d frames, closing %v; want an error frame, then closed", name, len(items), closing)
 		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.Recv(context.Background()); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("the submitter's connection: %v, want closed", err)
+		if err := wireCBOR.decode(items[0].frame, func(f *frame) error {
+			if f.Type != frameError || f.Fatal || f.Code != codeRoom {
+				t.Errorf("%s got %+v, want a non-fatal error frame of code %q", name, f, codeRoom)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if rep := <-reply; !errors.Is(rep.err, ErrServerClosed) {
 		t.Fatalf("snapshot reply %v, want ErrServerClosed", rep.err)

@@ -1,10 +1,13 @@
 package sync
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"runtime/debug"
 	"slices"
 	"time"
+	"weak"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
@@ -61,6 +64,11 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	timerStuckSet bool
 
 	ready ready[T]
+
+	// snaps is the last snapshot encoded per codec, while a transfer still holds it: joiners at
+	// the same Seq share it. chunk is the chunk size of snapshot transfers (0: never chunk).
+	snaps [numWires]weak.Pointer[snapshotBytes]
+	chunk int
 
 	duplicates uint64 // submits ignored because their local seq was already processed
 
@@ -241,8 +249,10 @@ type output struct {
 	to     *session
 	seq    uint64
 	frame  []byte           // for to != nil
+	snap   *snapSend        // for to != nil: a snapshot transfer, sent after frame
 	frames [numWires][]byte // for broadcasts, per codec in use
 	close  bool             // close the session's connection after its frames
+	reason *ServerError     // with close: why (the error frame's content)
 
 	// An ephemeral broadcast (presence): to every session but except, whatever its since; a
 	// codec whose frame is nil gets nothing.
@@ -267,6 +277,7 @@ type roomConfig[S, T any] struct {
 	maxClients    int
 	grace         time.Duration
 	presenceEvery time.Duration
+	chunk         int // chunk size of snapshot transfers; 0: snapshots travel in the welcome
 }
 
 func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roomConfig[S, T]) *roomCore[S, T] {
@@ -293,6 +304,7 @@ func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roo
 		grace:         cfg.grace,
 		presence:      make(map[aper.ClientID]*presenceValue),
 		presenceEvery: cfg.presenceEvery,
+		chunk:         cfg.chunk,
 	}
 }
 
@@ -326,16 +338,16 @@ func (r *roomCore[S, T]) direct(s *session, f *frame) {
 	if err != nil {
 		// Our own frames always encode, except a payload the codec refuses (a snapshot JSON
 		// cannot express): tell the client and close.
-		b, _ = s.wire.encode(&frame{Type: frameError, Code: codeProtocol, Message: err.Error(), Fatal: true})
-		r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true})
+		r.closeWith(s, codeProtocol, err.Error(), true)
 		return
 	}
 	r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b})
 }
 
 func (r *roomCore[S, T]) closeWith(s *session, code, msg string, fatal bool) {
+	reason := &ServerError{Code: code, Message: msg, Fatal: fatal}
 	b, _ := s.wire.encode(&frame{Type: frameError, Code: code, Message: msg, Fatal: fatal})
-	r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true})
+	r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true, reason: reason})
 }
 
 // join attaches a connection that sent hello h and answers with a welcome: a resume from the
@@ -362,9 +374,7 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 	}
 	rec := r.clients[inst]
 	refuse := func(code, msg string) *session {
-		s := &session{peer: peer, wire: w, idx: -1}
-		b, _ := w.encode(&frame{Type: frameError, Code: code, Message: msg})
-		r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true})
+		r.closeWith(&session{peer: peer, wire: w, idx: -1}, code, msg, false)
 		return nil
 	}
 	if r.maxClients > 0 && len(r.sessions) >= r.maxClients && (rec == nil || rec.session == nil) {
@@ -450,14 +460,29 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 			r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(&e, w)})
 		}
 	default:
-		snap, err := w.payload.Marshal(r.state)
+		sb, err := r.snapshot(w)
 		if err != nil {
 			r.closeWith(s, codeRoom, fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err), true)
 			r.leave(s, now)
 			return s
 		}
-		wf.Snapshot, wf.Seq, wf.Data = true, r.seq, snap
+		wf.Snapshot, wf.Seq = true, sb.seq
+		if r.chunk <= 0 || len(sb.data) <= r.chunk {
+			wf.Data = sb.data
+			r.direct(s, &wf)
+			break
+		}
+		// Too large for one message: chunks follow the welcome, from where an earlier
+		// connection of the client broke off if it holds the start of this very snapshot.
+		send := &snapSend{snap: sb, chunk: r.chunk}
+		if h.Part == sb.seq && h.Off < uint64(len(sb.data)) && bytes.Equal(h.Sum, sb.sum[:]) {
+			send.off = int(h.Off)
+		}
+		wf.Size, wf.Off, wf.Sum = uint64(len(sb.data)), uint64(send.off), sb.sum[:]
 		r.direct(s, &wf)
+		if o := &r.ready.outputs[len(r.ready.outputs)-1]; o.to == s && !o.close {
+			o.snap = send
+		}
 	}
 	if m, ok := any(r.state).(Membership[T]); ok && !mem.member {
 		mem.member = true
@@ -466,6 +491,24 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		}
 	}
 	return s
+}
+
+// snapshot returns the state's encoding in codec w at the current Seq, shared with the
+// transfers in flight that hold the same one.
+func (r *roomCore[S, T]) snapshot(w *wire) (*snapshotBytes, error) {
+	if sb := r.snaps[w.idx].Value(); sb != nil && sb.seq == r.seq {
+		return sb, nil
+	}
+	data, err := w.payload.Marshal(r.state)
+	if err != nil {
+		return nil, err
+	}
+	sb := &snapshotBytes{seq: r.seq, data: data}
+	if r.chunk > 0 && len(data) > r.chunk {
+		sb.sum = sha256.Sum256(data)
+		r.snaps[w.idx] = weak.Make(sb)
+	}
+	return sb, nil
 }
 
 // presenceList returns the presence values of the clients other than s, in s's codec.

@@ -115,7 +115,9 @@ func WithResumeLog(n int) ServerOption {
 
 // WithQueueLimit sets how many frames may wait on one connection's outgoing queue (default
 // 65536): when more arrive while that many wait, unsent, the client is disconnected, so that it
-// never stalls its room; it resumes when it reconnects.
+// never stalls its room; it resumes when it reconnects. Its queue is dropped and an error frame
+// of code "overflow" sent in its place (a *ServerError at the client); a client that reads
+// nothing for 5s more is cut without it.
 func WithQueueLimit(n int) ServerOption {
 	return func(c *serverConfig) error {
 		if n < 1 {
@@ -139,7 +141,9 @@ func WithHelloTimeout(d time.Duration) ServerOption {
 
 // WithMaxMessageSize sets the largest transport message the server sends (default
 // transport.DefaultMaxMessageSize); frames are coalesced up to it. Set it no larger than the
-// transport's own limit.
+// transport's own limit. A snapshot larger than half of it (or than 256 KiB) is sent in chunks,
+// so a room of any size can be joined (see the package doc's Protocol section); a single frame
+// over it (a huge transition) is reported to its client with code "too-large".
 func WithMaxMessageSize(n int) ServerOption {
 	return func(c *serverConfig) error {
 		if n < 1024 {
@@ -150,7 +154,8 @@ func WithMaxMessageSize(n int) ServerOption {
 	}
 }
 
-// WithLogger sets where the server reports connections closed for an error (default: nowhere).
+// WithLogger sets where the server reports connections closed for an error (default: nowhere):
+// a connection the server ends is logged at level Info with the reason it gave the client.
 func WithLogger(l *slog.Logger) ServerOption {
 	return func(c *serverConfig) error {
 		if l == nil {
@@ -299,7 +304,8 @@ func WithMaxRooms(n int) ServerOption {
 }
 
 // WithConnTimeout sets how long a connection may stay silent before the server drops it as dead
-// (default 45s: three of the client's default ping intervals). Its client then leaves the room:
+// (default 45s; a client pings every 2s unless WithPingInterval says otherwise, and its
+// interval must stay well under this timeout). Its client then leaves the room:
 // its presence goes for everyone at once, and (for a Membership) its grace period starts.
 func WithConnTimeout(d time.Duration) ServerOption {
 	return func(c *serverConfig) error {
@@ -675,9 +681,19 @@ type serverConn struct {
 
 	// Owned by the room goroutine.
 	sess       *session
-	stage      [][]byte
+	stage      []outItem
 	staged     bool
 	closeAfter bool
+	closeWhy   error
+}
+
+// end sends the client an error frame that says why the server ends the connection, after what
+// is queued, and makes the writer stop after it.
+func (sc *serverConn) end(reason *ServerError) {
+	if b, err := sc.wire.encode(&frame{Type: frameError, Code: reason.Code, Message: reason.Message, Fatal: reason.Fatal}); err == nil {
+		sc.q.push(b)
+	}
+	sc.q.closeAfterFlush(reason)
 }
 
 // wireOf returns the codec of a connection: the one it names (transport.Codec), else CBOR.
@@ -708,7 +724,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 		s.cfg.logger.Debug("aper/sync: connection refused", "err", err)
 		return
 	}
-	sc := &serverConn{conn: c, wire: w, q: newOutq(s.cfg.queueLimit), agent: agent}
+	sc := &serverConn{conn: c, wire: w, q: newOutq(s.cfg.queueLimit, w), agent: agent}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -750,35 +766,68 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	writerDone := make(chan error, 1)
 	go func() { // owned by this goroutine, which waits for it below
 		err := writeLoop(s.ctx, c, w, sc.q, s.cfg.maxMessage, nil, nil)
+		if errors.Is(err, transport.ErrTooLarge) {
+			// A frame over the message limit (the transport refused it and stays open): say
+			// so in a small one. The client's next connection asks for a snapshot.
+			s.tooLarge(sc, err)
+		}
 		c.Close() // a failed or finished writer ends the reader too
 		writerDone <- err
 	}()
-	defer func() { <-writerDone }()
 
-	if !r.send(roomMsg[T]{kind: msgJoin, sc: sc, hello: h}) {
-		c.Close()
-		return
+	if r.send(roomMsg[T]{kind: msgJoin, sc: sc, hello: h}) {
+		err = s.readLoop(sc, r)
+		r.send(roomMsg[T]{kind: msgLeave, sc: sc})
+	} else {
+		err = ErrServerClosed
 	}
-	err = s.readLoop(sc, r)
-	r.send(roomMsg[T]{kind: msgLeave, sc: sc})
-	if err != nil {
-		s.cfg.logger.Debug("aper/sync: connection closed", "room", h.Room, "err", err)
-	}
+	// Tell the peer why, after what is queued; the writer then stops and closes.
 	var fe *ServerError
-	if errors.Is(err, ErrProtocol) || errors.As(err, &fe) {
-		// Tell the peer why, after what is queued; the writer then stops and closes.
-		f := frame{Type: frameError, Code: codeProtocol, Message: err.Error(), Fatal: true}
-		if fe != nil {
-			f.Code, f.Message, f.Fatal = fe.Code, fe.Message, fe.Fatal
-		}
-		if b, e := w.encode(&f); e == nil {
-			sc.q.push(b)
-		}
-		sc.q.closeAfterFlush()
+	switch {
+	case errors.As(err, &fe):
+		sc.end(fe)
+	case errors.Is(err, ErrProtocol):
+		sc.end(&ServerError{Code: codeProtocol, Message: err.Error(), Fatal: true})
+	case errors.Is(err, ErrServerClosed) && s.ctx.Err() == nil:
+		// The room stopped under the connection (it crashed, or the server is shutting
+		// down): the client reconnects.
+		sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", h.Room)})
+	default:
+		// The transport ended: the peer went away, or the writer closed it.
+		c.Close()
+		sc.q.closeAfterFlush(nil) // wakes the writer, which finds the connection closed
+	}
+	werr := <-writerDone
+	s.logEnd(h.Room, sc, err, werr)
+}
+
+// tooLarge tells the client that a frame for it was over the message limit.
+func (s *Server[S, T]) tooLarge(sc *serverConn, err error) {
+	reason := &ServerError{Code: codeTooLarge, Message: fmt.Sprintf("aper/sync: a frame for this client could not be sent: %v", err)}
+	sc.q.closeAfterFlush(reason)
+	b, e := sc.wire.encode(&frame{Type: frameError, Code: reason.Code, Message: reason.Message})
+	if e != nil {
 		return
 	}
-	c.Close()
-	sc.q.closeAfterFlush() // wakes the writer, which finds the connection closed
+	ctx, cancel := context.WithTimeout(s.ctx, abortGrace)
+	defer cancel()
+	sc.conn.Send(ctx, b)
+}
+
+// logEnd reports why a connection ended: the reason the server gave its client when the server
+// ended it (at level Info), else what the reader and the writer saw (at level Debug).
+func (s *Server[S, T]) logEnd(room string, sc *serverConn, rerr, werr error) {
+	if reason := sc.q.why(); reason != nil {
+		s.cfg.logger.Info("aper/sync: connection ended by the server", "room", room, "reason", reason)
+		return
+	}
+	if werr != nil && s.ctx.Err() == nil {
+		s.cfg.logger.Info("aper/sync: connection ended: send failed", "room", room, "err", werr)
+		return
+	}
+	if rerr != nil {
+		s.cfg.logger.Debug("aper/sync: connection closed", "room", room, "err", rerr)
+	}
 }
 
 // authenticate runs the auth hook on a connection's hello, setting sc.ident.
@@ -941,9 +990,8 @@ func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 				}
 				presence, hasPres = append(raw(nil), f.Data...), true // the last one wins
 			case framePing:
-				b, err := sc.wire.encode(&frame{Type: framePong, Time: s.cfg.now().UnixNano()})
-				if err == nil && !sc.q.push(b) {
-					sc.conn.Close()
+				if b, err := sc.wire.encode(&frame{Type: framePong, Time: s.cfg.now().UnixNano()}); err == nil {
+					sc.q.push(b) // an overflow ends the connection with its reason
 				}
 			case framePong:
 			default:
@@ -1056,12 +1104,9 @@ func (r *room[S, T]) stop() {
 		case m := <-r.inbox:
 			switch m.kind {
 			case msgJoin:
-				if b, e := m.sc.wire.encode(&frame{Type: frameError, Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", r.name)}); e == nil {
-					m.sc.q.push(b)
-				}
-				m.sc.q.closeAfterFlush()
+				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", r.name)})
 			case msgSubmit:
-				m.sc.conn.Close()
+				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", r.name)})
 			case msgSnapshot:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: ErrServerClosed}
 			}
@@ -1110,6 +1155,7 @@ func (r *room[S, T]) run() {
 		grace:         s.cfg.leaveGrace,
 		presenceEvery: s.cfg.presenceEvery,
 		keepRecords:   s.cfg.journal != nil,
+		chunk:         chunkSize(s.cfg.maxMessage),
 	})
 	r.snapDone = make(chan struct{})
 	close(r.snapDone)
@@ -1327,7 +1373,7 @@ func (r *room[S, T]) deliver() bool {
 			sc.staged = true
 			r.touched = append(r.touched, sc)
 		}
-		sc.stage = append(sc.stage, b)
+		sc.stage = append(sc.stage, outItem{frame: b})
 	}
 	for i := range rd.outputs {
 		o := &rd.outputs[i]
@@ -1342,8 +1388,14 @@ func (r *room[S, T]) deliver() bool {
 		if o.to != nil {
 			sc := o.to.peer.(*serverConn)
 			stage(sc, o.frame)
+			if o.snap != nil {
+				sc.stage[len(sc.stage)-1].snap = o.snap
+			}
 			if o.close {
 				sc.closeAfter = true
+				if sc.closeWhy == nil && o.reason != nil {
+					sc.closeWhy = o.reason
+				}
 			}
 			continue
 		}
@@ -1354,15 +1406,17 @@ func (r *room[S, T]) deliver() bool {
 		}
 	}
 	for _, sc := range r.touched {
-		if !sc.q.push(sc.stage...) {
-			sc.conn.Close() // overflowed: cut it; its reader tells the room it left
-		} else if sc.closeAfter {
-			sc.q.closeAfterFlush()
+		// A queue that overflows sends its client the reason and stops; its reader then tells
+		// the room that it left. A closing one drops what comes after the frame that says why.
+		sc.q.pushItems(sc.stage)
+		if sc.closeAfter {
+			sc.q.closeAfterFlush(sc.closeWhy)
 		}
 		clear(sc.stage)
 		sc.stage = sc.stage[:0]
 		sc.staged = false
 		sc.closeAfter = false
+		sc.closeWhy = nil
 	}
 	clear(r.touched)
 	r.touched = r.touched[:0]
@@ -1405,18 +1459,10 @@ func (r *room[S, T]) crashPanic() {
 	msg := fmt.Sprintf("aper/sync: room %q stopped: internal error", r.name)
 	for _, sess := range r.core.sessions {
 		sc := sess.peer.(*serverConn)
-		f := frame{Type: frameError, Code: codeRoom, Message: msg, Fatal: fatal || sess == r.core.brokenBy}
-		if b, e := sc.wire.encode(&f); e == nil {
-			sc.q.push(b)
-		}
-		sc.q.closeAfterFlush()
+		sc.end(&ServerError{Code: codeRoom, Message: msg, Fatal: fatal || sess == r.core.brokenBy})
 	}
 	if by := r.core.brokenBy; by != nil && by.gone() {
-		sc := by.peer.(*serverConn)
-		if b, e := sc.wire.encode(&frame{Type: frameError, Code: codeRoom, Message: msg, Fatal: true}); e == nil {
-			sc.q.push(b)
-		}
-		sc.q.closeAfterFlush()
+		by.peer.(*serverConn).end(&ServerError{Code: codeRoom, Message: msg, Fatal: true})
 	}
 }
 
@@ -1429,11 +1475,7 @@ func (r *room[S, T]) crash(err error) {
 	}
 	s.forget(r)
 	for _, sess := range r.core.sessions {
-		sc := sess.peer.(*serverConn)
-		if b, e := sc.wire.encode(&frame{Type: frameError, Code: codeRoom, Message: err.Error()}); e == nil {
-			sc.q.push(b)
-		}
-		sc.q.closeAfterFlush()
+		sess.peer.(*serverConn).end(&ServerError{Code: codeRoom, Message: err.Error()})
 	}
 	// Later messages find the room gone (send reports false once run returns): their
 	// connections close, and their clients reconnect to a room rebuilt from the journal.
@@ -1454,10 +1496,7 @@ func (r *room[S, T]) fail(err error) {
 		case m := <-r.inbox:
 			switch m.kind {
 			case msgJoin:
-				if b, e := m.sc.wire.encode(&frame{Type: frameError, Code: codeRoom, Message: err.Error(), Fatal: true}); e == nil {
-					m.sc.q.push(b)
-				}
-				m.sc.q.closeAfterFlush()
+				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: true})
 			case msgSnapshot:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: err}
 			case msgShutdown:
