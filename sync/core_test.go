@@ -136,6 +136,7 @@ func (s *sim[S, T]) queueSubmit(c *simClient[S, T], local uint64, t T) {
 		s.t.Fatal(err)
 	}
 	s.toRoom[c] = append(s.toRoom[c], b)
+	c.core.held = max(c.core.held, local) // as Client.sendLocked: the room may have it as it is
 }
 
 // submitAll delivers every queued submit of c to the room.

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -126,4 +127,62 @@ func TestApplyOnConfirmedViewAsRead(t *testing.T) {
 	}
 	apertest.Equal(t, a.core.view, s.room.state)
 	apertest.Equal(t, b.core.view, s.room.state)
+}
+
+// TestApplyOnHeldViewsRandom: three writers each type on their own copy of the view, read
+// again now and then, while the room orders their edits in random batches and each client takes
+// the frames sent to it in random pieces, without reading its view in between. No edit may be
+// refused, and at the end every replica holds every letter.
+func TestApplyOnHeldViewsRandom(t *testing.T) {
+	for seed := range uint64(40) {
+		rnd := rand.New(rand.NewPCG(seed, 15))
+		s := newSim[*text.Text, text.Edit](t, text.New("."), 4096, wireCBOR)
+		cs := []*simClient[*text.Text, text.Edit]{s.connect(nil), s.connect(nil), s.connect(nil)}
+		held := make([]*text.Text, len(cs))
+		typed := 0
+		for step := range 600 {
+			i := rnd.IntN(len(cs))
+			c := cs[i]
+			switch k := rnd.IntN(10); {
+			case k == 0 || held[i] == nil:
+				c.core.rebase()
+				held[i] = c.core.view.Clone()
+			case k < 5:
+				u := held[i]
+				e := u.Insert(rnd.IntN(u.Len()+1), string(rune('a'+i)))
+				if err := s.apply(c, e); err != nil {
+					t.Fatalf("seed %d step %d: client %d: %v", seed, step, i, err)
+				}
+				if err := u.Apply(aper.Event[text.Edit]{Client: c.core.id, Transition: e}); err != nil {
+					t.Fatal(err)
+				}
+				typed++
+			case k < 7:
+				s.submitAll(c)
+			default:
+				n := rnd.IntN(len(c.peer.frames) + 1)
+				rest := append([][]byte(nil), c.peer.frames[n:]...)
+				c.peer.frames = c.peer.frames[:n]
+				s.recv(c)
+				c.peer.frames = append(rest, c.peer.frames...)
+			}
+		}
+		for range 2 {
+			for _, c := range cs {
+				s.submitAll(c)
+			}
+			for _, c := range cs {
+				s.recvAll(c)
+			}
+		}
+		for i, c := range cs {
+			if len(c.rej) > 0 {
+				t.Fatalf("seed %d: client %d: rejection %v", seed, i, c.rej[0].Err)
+			}
+			apertest.Equal(t, c.core.view, s.room.state)
+		}
+		if got := s.room.state.Len(); got != typed+1 {
+			t.Fatalf("seed %d: %d letters, want %d", seed, got, typed+1)
+		}
+	}
 }
