@@ -303,6 +303,12 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 // Apply applies t to the optimistic view at once and queues it for the server. If t conflicts
 // with the view, Apply returns the conflict (errors.As finds the *conflict.Conflict), changes
 // nothing and sends nothing. After Close it returns an error matching ErrClosed.
+//
+// t is taken as made on the view as State last returned it, changed by the Apply calls since:
+// the server's frames that came in between are folded into the view when it is next read. For
+// a state that rebases its own transitions (aper.Rebaser, as text.Text does), t is applied to
+// that view and rewritten for the server as the pending transitions were meanwhile, so an edit
+// made just before others' edits arrived lands where it was made.
 func (c *Client[S, T]) Apply(t T) error {
 	c.mu.Lock()
 	if c.ctx.Err() != nil || c.status.State == Closed {
@@ -313,13 +319,13 @@ func (c *Client[S, T]) Apply(t T) error {
 		c.mu.Unlock()
 		return fmt.Errorf("aper/sync: apply: %w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending)
 	}
-	local, err := c.core.apply(t, time.Now())
+	local, form, err := c.core.apply(t, time.Now())
 	if err != nil {
 		c.mu.Unlock()
 		return fmt.Errorf("aper/sync: apply: %w", err)
 	}
 	if c.cur != nil {
-		c.sendLocked(c.cur, local, t)
+		c.sendLocked(c.cur, local, form)
 	}
 	c.core.takeNotes() // the caller knows its own change
 	c.mu.Unlock()

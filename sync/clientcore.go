@@ -84,6 +84,18 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	held     uint64 // pending transitions up to this local seq may be with the server as they are
 	scratch  []T
 
+	// The view as the user last read it. The view is rebuilt only when it is read (State, or
+	// Apply when it must), but the pending transitions are rewritten whenever they must be (an
+	// own transition confirmed after others', a batch, a checkpoint, a resume), so a user who
+	// read the view before such a rewrite makes their next transition on a view whose pending
+	// transitions are older than the core's. shown says the view is one the user may hold: Apply
+	// applies to it as it is and carries the transition over the rewrites since (frame).
+	shown bool
+	frame viewFrame[S, T]
+	// behind counts the transitions confirmed applied since the view was read while it was
+	// confirmed itself: a transition made on it is made on confirmed as it was before them.
+	behind int
+
 	store *clientStore[S, T] // nil: no client store (WithClientStore); the hooks below record into it
 
 	// Set by a welcome, until the client is live on the connection.
@@ -97,6 +109,26 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	changed    bool
 	rejections []Rejection[T]
 }
+
+// viewFrame records how the pending transitions were rewritten since the view was built, so
+// that a transition made on that view can be rewritten the same way (carry).
+type viewFrame[S, T any] struct {
+	// list holds the transitions the view holds beyond the state of the first step, as the
+	// view holds them: the pending ones at the first rewrite, then those applied since.
+	list  []T
+	steps []frameStep[S]
+}
+
+// frameStep is one rewrite of the pending transitions: by the Rebaser state, over its last n
+// transitions, the first exact ones exactly; then drop of them left the queue, confirmed.
+type frameStep[S any] struct {
+	state          S
+	n, exact, drop int
+}
+
+// maxFrameSteps bounds the rewrites a view that is not read again is carried over; past it the
+// view is rebuilt before the next Apply, as it is for a state without a Rebaser.
+const maxFrameSteps = 64
 
 // hello returns the hello for a new connection to room and makes the core not live until the
 // welcome.
@@ -112,30 +144,82 @@ func (c *clientCore[S, T]) hello(room string) frame {
 }
 
 // apply applies t to the view at once and queues it. On a conflict nothing changes and the
-// conflict is returned. It returns the pending entry's local seq.
-func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, error) {
+// conflict is returned. It returns the pending entry's local seq and the form of t to send.
+//
+// A state that rebases its pending transitions (aper.Rebaser) takes t as made on the view as
+// the user last read it, which is not rebuilt first: t is applied to it, then carried over the
+// rewrites of the pending transitions since (see viewFrame). Other states rebuild the view first
+// and re-apply their pending transitions as they were made.
+func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
 	if !c.hasState {
-		return 0, fmt.Errorf("aper/sync: no state yet")
+		return 0, t, fmt.Errorf("aper/sync: no state yet")
 	}
 	ev := aper.Event[T]{Client: c.id, Time: now.Add(c.offset), Transition: t}
-	c.rebase()
-	if c.viewIsC {
+	if _, ok := any(c.confirmed).(aper.Rebaser[T]); !ok || !c.shown {
+		c.rebase()
+	}
+	cloned := c.viewIsC
+	if cloned {
 		c.view, c.viewIsC, c.kept = c.confirmed.Clone(), false, 0
 	}
 	if err := c.view.Apply(ev); err != nil {
-		if len(c.pending) == 0 {
+		if cloned {
 			c.view, c.viewIsC = c.confirmed, true
 		}
-		return 0, err
+		return 0, t, err
 	}
-	if err := c.store.add(c.nextLocal+1, t, ev.Time); err != nil {
-		c.dirty = true // rebuild the view without t
-		return 0, err
+	if cloned && c.behind > 0 {
+		// t is made on confirmed as the user read it: it is rebased over what came since.
+		c.deferred, c.dirty = c.behind, true
+	}
+	c.behind = 0
+	form := t
+	if len(c.frame.steps) > 0 {
+		var err error
+		if form, err = c.carry(t); err != nil {
+			c.lose() // the view holds t: rebuild it without
+			return 0, t, fmt.Errorf("aper/sync: rebase onto the pending transitions: %w", err)
+		}
+	}
+	if err := c.store.add(c.nextLocal+1, form, ev.Time); err != nil {
+		c.lose() // rebuild the view without t
+		return 0, t, err
+	}
+	if len(c.frame.steps) > 0 {
+		c.frame.list = append(c.frame.list, t)
 	}
 	c.nextLocal++
-	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: t, time: ev.Time})
+	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: form, time: ev.Time})
 	c.changed = true
-	return c.nextLocal, nil
+	return c.nextLocal, form, nil
+}
+
+// carry rewrites t, made on the view, as the pending transitions were rewritten since the view
+// was built: t follows the view's transitions (frame.list) through every step.
+func (c *clientCore[S, T]) carry(t T) (T, error) {
+	ts := append(c.scratch[:0], c.frame.list...)
+	ts = append(ts, t)
+	defer func() { clear(ts); c.scratch = ts[:0] }()
+	for _, st := range c.frame.steps {
+		if err := any(st.state).(aper.Rebaser[T]).Rebase(ts, st.exact, st.n); err != nil {
+			return t, err
+		}
+		ts = ts[st.drop:]
+	}
+	return ts[len(ts)-1], nil
+}
+
+// lose makes the view one the user may no longer hold as it is: it is rebuilt before the next
+// Apply, and nothing carries transitions made on it.
+func (c *clientCore[S, T]) lose() {
+	c.dirty, c.shown = true, false
+	c.clearFrame()
+}
+
+func (c *clientCore[S, T]) clearFrame() {
+	clear(c.frame.list)
+	clear(c.frame.steps)
+	c.frame.list, c.frame.steps = c.frame.list[:0], c.frame.steps[:0]
 }
 
 // welcome handles the server's welcome; snap is the decoded snapshot when f.Snapshot is set. It
@@ -176,6 +260,7 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	}
 	if f.Snapshot {
 		c.confirmed, c.seq, c.hasState, c.resync = snap, f.Seq, true, false
+		c.lose() // the pending transitions are re-applied to the snapshot as they are
 		c.store.replaced()
 		c.viewIsC = false
 		// The pending transitions are made on a state the snapshot may be far past: re-apply
@@ -240,9 +325,7 @@ func (c *clientCore[S, T]) rejectHead(rr *rejectionRecord) {
 	}
 	p := c.pending[0]
 	c.rejections = append(c.rejections, newRejection(p.t, cf, code))
-	if !p.skipped {
-		c.dirty = true
-	}
+	c.lose() // the view holds it, and the pending transitions after it were made with it
 	c.pop()
 }
 
@@ -273,15 +356,18 @@ const rebaseBatch = 256
 
 // rebasePending rebases the pending transitions over the deferred foreign ones, by the state's
 // Rebaser; if it has none or it fails, the pending transitions are left for the view's rebuild
-// to re-apply (replay).
-func (c *clientCore[S, T]) rebasePending() {
+// to re-apply (replay). A rewrite is recorded in frame while the view the user may hold is not
+// rebuilt.
+func (c *clientCore[S, T]) rebasePending() { c.rebaseOver(true) }
+
+func (c *clientCore[S, T]) rebaseOver(record bool) {
 	n := c.deferred
 	if n == 0 {
 		return
 	}
 	c.deferred = 0
 	r, ok := any(c.confirmed).(aper.Rebaser[T])
-	if !ok || c.replay || len(c.pending) == 0 {
+	if !ok || c.replay {
 		c.replay = c.replay || len(c.pending) > 0
 		return
 	}
@@ -290,6 +376,8 @@ func (c *clientCore[S, T]) rebasePending() {
 		p := &c.pending[i]
 		if p.skipped {
 			c.replay = true // the view lacks it, and the transitions after it were made without it
+			clear(ts)
+			c.scratch = ts[:0]
 			return
 		}
 		ts = append(ts, p.t)
@@ -297,15 +385,30 @@ func (c *clientCore[S, T]) rebasePending() {
 			exact = i + 1
 		}
 	}
-	if err := r.Rebase(ts, exact, n); err != nil {
-		c.replay = true
-	} else {
-		for i := range c.pending {
-			c.pending[i].t = ts[i]
+	defer func() { clear(ts); c.scratch = ts[:0] }()
+	if len(ts) > 0 {
+		if err := r.Rebase(ts, exact, n); err != nil {
+			c.replay = true
+			return
 		}
 	}
-	clear(ts)
-	c.scratch = ts[:0]
+	if record && c.shown && !c.viewIsC {
+		// The view the user may hold is made on the state before the n: record the step, so
+		// that a transition made on it is carried as the pending ones are.
+		if len(c.frame.steps) >= maxFrameSteps {
+			c.lose()
+		} else {
+			if len(c.frame.steps) == 0 {
+				for i := range c.pending {
+					c.frame.list = append(c.frame.list, c.pending[i].t)
+				}
+			}
+			c.frame.steps = append(c.frame.steps, frameStep[S]{state: c.confirmed.Clone(), n: n, exact: exact})
+		}
+	}
+	for i := range c.pending {
+		c.pending[i].t = ts[i]
+	}
 }
 
 // confirmed handles an ordered transition. It returns the pending entries to send if it ended
@@ -347,11 +450,15 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 		if c.pending[0].skipped {
 			c.dirty = true
 		}
+		if k := len(c.frame.steps); k > 0 {
+			c.frame.steps[k-1].drop++
+		}
 		c.pop()
 		if c.kept++; len(c.pending) > 0 && c.kept >= max(keptViewMin, len(c.pending)) {
 			c.dirty = true
 		}
 	case c.viewIsC:
+		c.behind++
 	default:
 		// Another client's transition (or one of ours that is not pending here), ordered
 		// before the pending ones: they are rebased over it.
@@ -382,11 +489,14 @@ func (c *clientCore[S, T]) rejected(f *frame) {
 // view (skipped); the server, which orders it after what conflicts with it, will reject it and
 // that rejection is what reports it.
 func (c *clientCore[S, T]) rebase() {
+	c.behind = 0 // the view is read as it is now
 	if !c.dirty {
+		c.shown = true
 		return
 	}
-	c.rebasePending()
-	c.dirty, c.changed, c.kept = false, true, 0
+	c.rebaseOver(false)
+	c.dirty, c.changed, c.kept, c.shown = false, true, 0, true
+	c.clearFrame()
 	if len(c.pending) == 0 {
 		// Use confirmed itself: it carries the server's time rather than our estimate.
 		c.view, c.viewIsC = c.confirmed, true

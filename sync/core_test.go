@@ -116,12 +116,12 @@ func (s *sim[S, T]) roundTrip(f frame) frame {
 
 // apply applies t on client c and queues its submit if the client is live.
 func (s *sim[S, T]) apply(c *simClient[S, T], t T) error {
-	local, err := c.core.apply(t, s.now)
+	local, form, err := c.core.apply(t, s.now)
 	if err != nil {
 		return err
 	}
 	if c.core.live {
-		s.queueSubmit(c, local, t)
+		s.queueSubmit(c, local, form)
 	}
 	return nil
 }
@@ -136,6 +136,7 @@ func (s *sim[S, T]) queueSubmit(c *simClient[S, T], local uint64, t T) {
 		s.t.Fatal(err)
 	}
 	s.toRoom[c] = append(s.toRoom[c], b)
+	c.core.held = max(c.core.held, local) // as Client.sendLocked: the room may have it as it is
 }
 
 // submitAll delivers every queued submit of c to the room.
@@ -158,8 +159,17 @@ func (s *sim[S, T]) submitAll(c *simClient[S, T]) {
 	s.flushRoom()
 }
 
-// recvAll delivers to c every frame the room sent it, as one message.
+// recvAll delivers to c every frame the room sent it, as one message, and reads c's view (as
+// State does: it is rebuilt if it must be).
 func (s *sim[S, T]) recvAll(c *simClient[S, T]) {
+	s.t.Helper()
+	s.recv(c)
+	c.core.rebase()
+}
+
+// recv delivers to c every frame the room sent it, as one message, and leaves its view as it
+// is: the goroutine layer rebuilds the view only when it is read.
+func (s *sim[S, T]) recv(c *simClient[S, T]) {
 	s.t.Helper()
 	var msg []byte
 	for _, f := range c.peer.frames {
@@ -200,7 +210,6 @@ func (s *sim[S, T]) recvAll(c *simClient[S, T]) {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	c.core.rebase()
 	_, rj := c.core.takeNotes()
 	c.rej = append(c.rej, rj...)
 }

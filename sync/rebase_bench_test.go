@@ -21,7 +21,7 @@ func BenchmarkRebase(b *testing.B) {
 			}
 			c := &clientCore[*cmap, cmt]{id: "me", confirmed: state, view: state, viewIsC: true, hasState: true, live: true}
 			for i := range 10 {
-				if _, err := c.apply(m.Update(fmt.Sprintf("k%07d", i*97%size), add(1)), t0); err != nil {
+				if _, _, err := c.apply(m.Update(fmt.Sprintf("k%07d", i*97%size), add(1)), t0); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -60,12 +60,12 @@ func BenchmarkRebaseText(b *testing.B) {
 				typeOne := func() {
 					c.rebase()
 					e := c.view.Insert(c.view.Len(), "m")
-					local, err := c.apply(e, t0)
+					local, form, err := c.apply(e, t0)
 					if err != nil {
 						b.Fatal(err)
 					}
 					c.held = local // sent at once
-					sent = append(sent, e)
+					sent = append(sent, form)
 				}
 				for range pending {
 					typeOne()
