@@ -7,3 +7,10 @@ func OnEvent(l *Listener, f func(event string)) {
 	defer l.mu.Unlock()
 	l.event = f
 }
+
+// Crash closes l's UDP socket underneath quic-go, as the death of the process would: its
+// connections end without a word to their peers.
+func Crash(l *Listener) { _ = l.tr.Conn.Close() }
+
+// ResetKey is the stateless reset key a Listener with these options and certificate uses.
+var ResetKey = resetKey

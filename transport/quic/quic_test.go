@@ -286,11 +286,25 @@ func TestBacklog(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
 	defer cancel()
 	l, ct := listen(t, &quic.Options{Backlog: 2})
-	for range 2 {
+	parked := make(chan struct{}, 4)
+	quic.OnEvent(l, func(e string) {
+		if e == "parked" {
+			parked <- struct{}{}
+		}
+	})
+	dial := func() {
+		t.Helper()
 		c, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
 		require.NoError(t, err)
-		defer c.Close()
+		t.Cleanup(func() { _ = c.Close() })
+		select {
+		case <-parked: // its hello has arrived: it waits for Accept
+		case <-ctx.Done():
+			t.Fatal("a dialed connection was not offered to Accept")
+		}
 	}
+	dial()
+	dial()
 	_, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
 	var te *quicgo.TransportError
 	require.ErrorAs(t, err, &te, "a third connection is refused")
@@ -300,9 +314,7 @@ func TestBacklog(t *testing.T) {
 	sc, err := l.Accept(ctx)
 	require.NoError(t, err)
 	defer sc.Close()
-	c, err := quic.Dial(ctx, l.Addr().String(), ct, nil)
-	require.NoError(t, err, "Accept made room")
-	defer c.Close()
+	dial() // Accept made room
 	for range 2 {
 		sc, err := l.Accept(ctx)
 		require.NoError(t, err)
