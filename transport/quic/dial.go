@@ -60,7 +60,9 @@ func dialQUIC(ctx context.Context, addr string, tlsConf *tls.Config, o Options) 
 	if conf.ServerName == "" {
 		conf.ServerName = host
 	}
-	qc, err := quicgo.Dial(ctx, connectedUDP{udp}, ra, conf, o.quicConfig())
+	qconf := o.quicConfig()
+	qconf.MaxIncomingStreams = -1 // the server opens none
+	qc, err := quicgo.Dial(ctx, connectedUDP{udp}, ra, conf, qconf)
 	if err != nil {
 		_ = udp.Close()
 		return nil, nil, err

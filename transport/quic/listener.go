@@ -72,7 +72,8 @@ var (
 type pending struct {
 	l        *Listener
 	src      netip.Prefix
-	deadline time.Time // for the stream and hello
+	deadline time.Time   // for the stream and hello
+	stop     func() bool // unregisters done from the connection's context
 	once     sync.Once
 }
 
@@ -82,6 +83,9 @@ func (p *pending) done() {
 	p.once.Do(func() {
 		p.l.mu.Lock()
 		defer p.l.mu.Unlock()
+		if p.stop != nil { // set by admit under p.l.mu
+			p.stop()
+		}
 		if p.l.pending[p.src]--; p.l.pending[p.src] == 0 {
 			delete(p.l.pending, p.src)
 		}
@@ -127,7 +131,7 @@ func (l *Listener) admit(ctx context.Context, ci *quicgo.ClientInfo) (context.Co
 	l.pending[src]++
 	l.npending++
 	p := &pending{l: l, src: src, deadline: time.Now().Add(l.opts.HandshakeTimeout)}
-	context.AfterFunc(ctx, p.done) // quic-go ends ctx when the connection ends
+	p.stop = context.AfterFunc(ctx, p.done) // quic-go ends ctx when the connection ends
 	return context.WithValue(ctx, pendingKey{}, p), nil
 }
 

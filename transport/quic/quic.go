@@ -52,8 +52,9 @@ const (
 	codeRefused  quicgo.ApplicationErrorCode = 4
 )
 
-// readBuffer is the size of a connection's read buffer.
-const readBuffer = 4096
+// readBuffer is the size of a connection's read buffer: small, since a connection is idle most
+// of its life, and a message's body larger than it is read into the message directly.
+const readBuffer = 256
 
 var (
 	errClosed     = fmt.Errorf("aper/transport/quic: %w", net.ErrClosed)
@@ -136,6 +137,10 @@ func (o Options) quicConfig() *quicgo.Config {
 	c := &quicgo.Config{
 		MaxIdleTimeout:       o.MaxIdleTimeout,
 		HandshakeIdleTimeout: o.HandshakeTimeout,
+		// One stream a connection, opened by the client: a peer cannot make quic-go buffer
+		// data for streams that nobody reads.
+		MaxIncomingStreams:    1,
+		MaxIncomingUniStreams: -1,
 	}
 	if o.KeepAlivePeriod > 0 {
 		c.KeepAlivePeriod = o.KeepAlivePeriod
