@@ -5,6 +5,7 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -26,4 +27,25 @@ func TestDialRefused(t *testing.T) {
 	t.Log(err)
 	require.ErrorIs(t, err, syscall.ECONNREFUSED)
 	require.NoError(t, ctx.Err(), "the dial waited for its ctx")
+}
+
+// A connection whose server has gone, its port closed, fails at its next packet with "connection
+// refused", not after MaxIdleTimeout.
+func TestServerGoneRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), transporttest.Timeout)
+	defer cancel()
+	l, ct := listen(t, nil)
+	c, err := quic.Dial(ctx, l.Addr().String(), ct, &quic.Options{MaxIdleTimeout: time.Minute})
+	require.NoError(t, err)
+	defer c.Close()
+	sc, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer sc.Close()
+
+	quic.Crash(l) // the server's port is closed, without a word to the client
+	require.NoError(t, c.Send(ctx, []byte("anyone?")))
+	_, err = c.Recv(ctx)
+	require.ErrorIs(t, err, net.ErrClosed)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED)
+	require.NoError(t, ctx.Err())
 }

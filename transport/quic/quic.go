@@ -7,7 +7,17 @@
 // certificate for tests and local use.
 //
 // Keep-alives ([Options.KeepAlivePeriod]) and an idle timeout ([Options.MaxIdleTimeout]) detect
-// a dead peer. Metadata (transport.Metadata) returns the connection's tls.ConnectionState.
+// a dead peer. Two things make a server's death seen sooner. A [Listener] sends stateless
+// resets with a key that survives restarts ([Options.StatelessResetKey], derived from the
+// certificate by default), so a server restarted on its address resets its earlier run's
+// connections at their next packet. And [Dial] uses a UDP socket connected to the server, so an
+// ICMP "port unreachable" ends a dial to an address where nothing listens at once, with an error
+// that matches syscall.ECONNREFUSED. Metadata (transport.Metadata) returns the connection's
+// tls.ConnectionState.
+//
+// A [Listener] admits a connection into its Accept backlog only once the client has opened its
+// stream and sent its hello; connections before that are bounded per source address, so clients
+// that complete the handshake and then say nothing cannot lock others out (see [Listener]).
 package quic
 
 import (
