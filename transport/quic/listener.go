@@ -173,6 +173,17 @@ func Listen(addr string, tlsConf *tls.Config, opts *Options) (*Listener, error) 
 	if err != nil {
 		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
 	}
+	l, err := listenOn(udp, tlsConf, o, key)
+	if err != nil {
+		_ = udp.Close()
+		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// listenOn makes a Listener on udp, which it owns from then on (it closes it when it is done
+// with it), unless it fails.
+func listenOn(udp net.PacketConn, tlsConf *tls.Config, o Options, key *quicgo.StatelessResetKey) (*Listener, error) {
 	l := &Listener{opts: o, ready: make(chan *Conn), pending: make(map[netip.Prefix]int)}
 	tr := &quicgo.Transport{
 		Conn:                udp,
@@ -183,8 +194,7 @@ func Listen(addr string, tlsConf *tls.Config, opts *Options) (*Listener, error) 
 	ql, err := tr.Listen(withALPN(tlsConf), o.quicConfig())
 	if err != nil {
 		_ = tr.Close()
-		_ = udp.Close()
-		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
+		return nil, err
 	}
 	l.tr, l.ql = tr, ql
 	l.ctx, l.cancel = context.WithCancel(context.Background())

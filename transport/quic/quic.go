@@ -10,10 +10,11 @@
 // a dead peer. Two things make a server's death seen sooner. A [Listener] sends stateless
 // resets with a key that survives restarts ([Options.StatelessResetKey], derived from the
 // certificate by default), so a server restarted on its address resets its earlier run's
-// connections at their next packet. And [Dial] uses a UDP socket connected to the server, so an
-// ICMP "port unreachable" ends a dial to an address where nothing listens at once, with an error
-// that matches syscall.ECONNREFUSED. Metadata (transport.Metadata) returns the connection's
-// tls.ConnectionState.
+// connections at their next packet (one longer than 42 bytes: see [Options.StatelessResetKey]).
+// And [Dial] uses a UDP socket connected to the server, so an ICMP "port unreachable" ends a
+// dial to an address where nothing listens at once, with an error that matches
+// syscall.ECONNREFUSED, and so ends a connection whose server's port has closed at its next
+// packet. Metadata (transport.Metadata) returns the connection's tls.ConnectionState.
 //
 // A [Listener] admits a connection into its Accept backlog only once the client has opened its
 // stream and sent its hello; connections before that are bounded per source address, so clients
@@ -103,7 +104,9 @@ type Options struct {
 	// StatelessResetKey, for a Listener, is the key from which the stateless reset tokens of
 	// its connections are derived (RFC 9000, section 10.3). With the same key, a server that
 	// restarted on the same address resets the connections its earlier run left behind (their
-	// clients get a reset at their next packet, instead of waiting for MaxIdleTimeout). nil
+	// clients get a reset at their next packet, instead of waiting for MaxIdleTimeout). Only a
+	// packet longer than a reset (42 bytes with quic-go) is answered with one: a keep-alive is
+	// not, a message of some 15 bytes or more is, and so is a path MTU probe. nil
 	// derives the key from the private key of the TLS configuration's first certificate (an
 	// HKDF-SHA256 of its PKCS #8 encoding, with a label of this package), so that a server
 	// that keeps its certificate keeps its key; a configuration without a certificate (one
