@@ -35,6 +35,14 @@ const idleCert = "APER_QUIC_IDLE_CERT"
 
 // BenchmarkIdleConn reports what an idle server-side connection costs (run it with
 // -benchtime=1x).
+//
+// With quic-go v0.65 it is about 48 KiB, and most of it is not this package's: about 31 KiB is
+// quic-go's own (two goroutines, about 8 KiB of stacks; 1-RTT and next-key-phase AEADs; the
+// Initial and Handshake crypto streams, kept after the handshake), about 10 KiB is crypto/tls
+// state that quic-go keeps for the connection's life (its tls.QUICConn: the handshake
+// messages' buffers, record-layer AEADs QUIC does not use), and about 5 KiB is this package's
+// (the read-ahead goroutine, about 3 KiB, which keeps a peer's messages when it closes before
+// they are received; the Conn, its inbox and read buffer).
 func BenchmarkIdleConn(b *testing.B) {
 	certPEM, keyPEM, err := quic.SelfSignedPEM(time.Hour)
 	if err != nil {

@@ -85,6 +85,7 @@ func (p *pending) done() {
 		defer p.l.mu.Unlock()
 		if p.stop != nil { // set by admit under p.l.mu
 			p.stop()
+			p.stop = nil // the connection's context keeps p (admit's value) for its life
 		}
 		if p.l.pending[p.src]--; p.l.pending[p.src] == 0 {
 			delete(p.l.pending, p.src)
