@@ -7,23 +7,27 @@
 // certificate for tests and local use.
 //
 // Keep-alives ([Options.KeepAlivePeriod]) and an idle timeout ([Options.MaxIdleTimeout]) detect
-// a dead peer. Metadata (transport.Metadata) returns the connection's tls.ConnectionState.
+// a dead peer. Two things make a server's death seen sooner. A [Listener] sends stateless
+// resets with a key that survives restarts ([Options.StatelessResetKey], derived from the
+// certificate by default), so a server restarted on its address resets its earlier run's
+// connections at their next packet (one longer than 42 bytes: see [Options.StatelessResetKey]).
+// And [Dial] uses a UDP socket connected to the server, so an ICMP "port unreachable" ends a
+// dial to an address where nothing listens at once, with an error that matches
+// syscall.ECONNREFUSED, and so ends a connection whose server's port has closed at its next
+// packet. Metadata (transport.Metadata) returns the connection's tls.ConnectionState.
+//
+// A [Listener] admits a connection into its Accept backlog only once the client has opened its
+// stream and sent its hello; connections before that are bounded per source address, so clients
+// that complete the handshake and then say nothing cannot lock others out (see [Listener]).
 package quic
 
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -46,6 +50,8 @@ const (
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultCloseTimeout     = 2 * time.Second
 	DefaultBacklog          = 128
+	// DefaultMaxPendingPerAddr is the default of Options.MaxPendingPerAddr.
+	DefaultMaxPendingPerAddr = 32
 )
 
 // Application error codes sent in CONNECTION_CLOSE.
@@ -54,7 +60,12 @@ const (
 	codeTooLarge quicgo.ApplicationErrorCode = 1
 	codeProtocol quicgo.ApplicationErrorCode = 2
 	codeAborted  quicgo.ApplicationErrorCode = 3
+	codeRefused  quicgo.ApplicationErrorCode = 4
 )
+
+// readBuffer is the size of a connection's read buffer: small, since a connection is idle most
+// of its life, and a message's body larger than it is read into the message directly.
+const readBuffer = 256
 
 var (
 	errClosed     = fmt.Errorf("aper/transport/quic: %w", net.ErrClosed)
@@ -73,15 +84,37 @@ type Options struct {
 	// MaxIdleTimeout closes a connection that has heard nothing from its peer for this long;
 	// 0 means DefaultMaxIdleTimeout.
 	MaxIdleTimeout time.Duration
-	// HandshakeTimeout bounds the TLS handshake and the hello; 0 means DefaultHandshakeTimeout.
+	// HandshakeTimeout bounds the TLS handshake and, for a Listener, the time from a
+	// connection's first packet to its stream and hello; 0 means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds how long Close waits for the peer to acknowledge the end of the
 	// stream; 0 means DefaultCloseTimeout.
 	CloseTimeout time.Duration
-	// Backlog, for a Listener, is the most connections that wait for Accept, from their first
-	// packet until Accept takes them; 0 means DefaultBacklog. Past it, new connections are
-	// refused during the QUIC handshake (CONNECTION_REFUSED), so the client's Dial fails.
+	// Backlog, for a Listener, is the most connections that have sent their hello and wait for
+	// Accept; 0 means DefaultBacklog. While that many wait, new connections are refused during
+	// the QUIC handshake (CONNECTION_REFUSED), so the client's Dial fails.
 	Backlog int
+	// MaxPendingPerAddr, for a Listener, is the most connections from one source address (an
+	// IPv4 address, or an IPv6 /64) that may be between their first packet and their hello
+	// at once; 0 means DefaultMaxPendingPerAddr. Past it, new connections from that address are
+	// refused during the QUIC handshake (CONNECTION_REFUSED); other addresses are not
+	// affected. Clients behind one NAT share the bound, but each holds a place only for the
+	// round trips of its handshake.
+	MaxPendingPerAddr int
+	// StatelessResetKey, for a Listener, is the key from which the stateless reset tokens of
+	// its connections are derived (RFC 9000, section 10.3). With the same key, a server that
+	// restarted on the same address resets the connections its earlier run left behind (their
+	// clients get a reset at their next packet, instead of waiting for MaxIdleTimeout). Only a
+	// packet longer than a reset (42 bytes with quic-go) is answered with one: a keep-alive is
+	// not, a message of some 15 bytes or more is, and so is a path MTU probe. nil
+	// derives the key from the private key of the TLS configuration's first certificate (an
+	// HKDF-SHA256 of its PKCS #8 encoding, with a label of this package), so that a server
+	// that keeps its certificate keeps its key; a configuration without a certificate (one
+	// that sets GetCertificate) gets a random key, good for the Listener's life only. Servers
+	// that share a certificate share the derived key, and so can reset each other's
+	// connections: give each its own key if packets may reach the wrong one. Keep the key as
+	// secret as the certificate's: it lets its holder end the server's connections.
+	StatelessResetKey *[32]byte
 }
 
 func (o *Options) withDefaults() Options {
@@ -107,6 +140,9 @@ func (o *Options) withDefaults() Options {
 	if r.Backlog <= 0 {
 		r.Backlog = DefaultBacklog
 	}
+	if r.MaxPendingPerAddr <= 0 {
+		r.MaxPendingPerAddr = DefaultMaxPendingPerAddr
+	}
 	return r
 }
 
@@ -114,6 +150,10 @@ func (o Options) quicConfig() *quicgo.Config {
 	c := &quicgo.Config{
 		MaxIdleTimeout:       o.MaxIdleTimeout,
 		HandshakeIdleTimeout: o.HandshakeTimeout,
+		// One stream a connection, opened by the client: a peer cannot make quic-go buffer
+		// data for streams that nobody reads.
+		MaxIncomingStreams:    1,
+		MaxIncomingUniStreams: -1,
 	}
 	if o.KeepAlivePeriod > 0 {
 		c.KeepAlivePeriod = o.KeepAlivePeriod
@@ -167,7 +207,6 @@ type Conn struct {
 	dead    atomic.Pointer[error] // why the read loop stopped, for Send
 	wg      sync.WaitGroup
 	onClose func() // set by the Listener, called once after Close
-	slot    *slot  // the connection's place in a Listener's backlog; nil when dialed
 }
 
 var (
@@ -175,9 +214,9 @@ var (
 	_ transport.Metadata = (*Conn)(nil)
 )
 
-func newConn(qc *quicgo.Conn, st *quicgo.Stream, br *bufio.Reader, o Options, onClose func(), sl *slot) *Conn {
+func newConn(qc *quicgo.Conn, st *quicgo.Stream, br *bufio.Reader, o Options, onClose func()) *Conn {
 	c := &Conn{
-		qc: qc, st: st, br: br, opts: o, slot: sl,
+		qc: qc, st: st, br: br, opts: o,
 		in:      inbox.New(o.MaxMessageSize, errClosed),
 		wsem:    make(chan struct{}, 1),
 		closed:  make(chan struct{}),
@@ -384,313 +423,4 @@ func lost(op string, err error) error {
 		return fmt.Errorf("aper/transport/quic: %s: connection lost: %w", op, err)
 	}
 	return fmt.Errorf("aper/transport/quic: %s: connection lost (%w): %w", op, err, net.ErrClosed)
-}
-
-// Dial connects to the QUIC server at addr ("127.0.0.1:4433"). tlsConf must let the client
-// verify the server (RootCAs, ServerName); its NextProtos is replaced by ALPN. opts may be nil.
-func Dial(ctx context.Context, addr string, tlsConf *tls.Config, opts *Options) (*Conn, error) {
-	o := opts.withDefaults()
-	qc, err := quicgo.DialAddr(ctx, addr, withALPN(tlsConf), o.quicConfig())
-	if err != nil {
-		return nil, fmt.Errorf("aper/transport/quic: dial %s: %w", addr, err)
-	}
-	st, err := qc.OpenStreamSync(ctx)
-	if err == nil {
-		// The hello makes the stream visible to the server's AcceptStream.
-		_, err = st.Write(frame.Hello)
-	}
-	if err != nil {
-		_ = qc.CloseWithError(codeProtocol, "stream setup failed")
-		return nil, fmt.Errorf("aper/transport/quic: dial %s: %w", addr, err)
-	}
-	return newConn(qc, st, bufio.NewReader(st), o, nil, nil), nil
-}
-
-// Dialer returns a transport.Dialer that dials addr with tlsConf and opts.
-func Dialer(addr string, tlsConf *tls.Config, opts *Options) transport.Dialer {
-	return transport.DialerFunc(func(ctx context.Context) (transport.Conn, error) {
-		c, err := Dial(ctx, addr, tlsConf, opts)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
-	})
-}
-
-// Listener accepts QUIC connections. It implements transport.Listener.
-//
-// Concurrency: all methods may be called concurrently. A goroutine accepts QUIC connections
-// and one per new connection waits (up to HandshakeTimeout) for its stream and hello, so a
-// slow client does not hold up others, and then for Accept. A connection that ends while it
-// waits for Accept (its client closed it or went silent past MaxIdleTimeout) is dropped, and at
-// most Options.Backlog connections wait: past that, new ones are refused. Close stops them,
-// closes connections not yet accepted, and leaves accepted ones open; the UDP socket is
-// released when the last of them closes.
-type Listener struct {
-	tr     *quicgo.Transport
-	ql     *quicgo.Listener
-	opts   Options
-	ready  chan *Conn
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-
-	mu      sync.Mutex
-	live    int          // accepted connections not yet closed
-	waiting int          // connections holding a slot of the backlog
-	closed  bool         // Close was called
-	udpOff  bool         // the transport has been closed
-	event   func(string) // a test's hook: "parked" (offered to Accept), "dropped"
-}
-
-// errBacklogFull refuses a connection past the backlog.
-var errBacklogFull = errors.New("aper/transport/quic: backlog full")
-
-// slot is a connection's place in the backlog, from its first packet until Accept takes it or
-// it ends.
-type slot struct {
-	l    *Listener
-	once sync.Once
-}
-
-type slotKey struct{}
-
-func (s *slot) release() {
-	if s == nil {
-		return
-	}
-	s.once.Do(func() {
-		s.l.mu.Lock()
-		s.l.waiting--
-		s.l.mu.Unlock()
-	})
-}
-
-// admit is the quic-go transport's ConnContext: it gives a new connection a slot of the
-// backlog, released when Accept takes it or it ends, or refuses it when there is none.
-func (l *Listener) admit(ctx context.Context, _ *quicgo.ClientInfo) (context.Context, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.waiting >= l.opts.Backlog {
-		return nil, errBacklogFull
-	}
-	l.waiting++
-	s := &slot{l: l}
-	context.AfterFunc(ctx, s.release) // quic-go ends ctx when the connection ends
-	return context.WithValue(ctx, slotKey{}, s), nil
-}
-
-func (l *Listener) notify(event string) {
-	l.mu.Lock()
-	f := l.event
-	l.mu.Unlock()
-	if f != nil {
-		f(event)
-	}
-}
-
-var _ transport.Listener = (*Listener)(nil)
-
-// Listen listens on the UDP address addr ("127.0.0.1:0"). tlsConf must hold the server's
-// certificate; its NextProtos is replaced by ALPN. opts may be nil.
-func Listen(addr string, tlsConf *tls.Config, opts *Options) (*Listener, error) {
-	o := opts.withDefaults()
-	ua, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
-	}
-	udp, err := net.ListenUDP("udp", ua)
-	if err != nil {
-		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
-	}
-	l := &Listener{opts: o, ready: make(chan *Conn)}
-	tr := &quicgo.Transport{Conn: udp, ConnContext: l.admit}
-	ql, err := tr.Listen(withALPN(tlsConf), o.quicConfig())
-	if err != nil {
-		_ = tr.Close()
-		_ = udp.Close()
-		return nil, fmt.Errorf("aper/transport/quic: listen %s: %w", addr, err)
-	}
-	l.tr, l.ql = tr, ql
-	l.ctx, l.cancel = context.WithCancel(context.Background())
-	l.wg.Add(1)
-	go l.acceptLoop()
-	return l, nil
-}
-
-func (l *Listener) acceptLoop() {
-	defer l.wg.Done()
-	for {
-		qc, err := l.ql.Accept(l.ctx)
-		if err != nil {
-			return
-		}
-		l.wg.Add(1)
-		go l.handshake(qc)
-	}
-}
-
-// handshake waits for the client's stream and hello, then offers the connection to Accept
-// until Accept takes it, the connection ends, or the listener closes.
-func (l *Listener) handshake(qc *quicgo.Conn) {
-	defer l.wg.Done()
-	sl, _ := qc.Context().Value(slotKey{}).(*slot)
-	ctx, cancel := context.WithTimeout(l.ctx, l.opts.HandshakeTimeout)
-	defer cancel()
-	st, err := qc.AcceptStream(ctx)
-	if err != nil {
-		_ = qc.CloseWithError(codeProtocol, "no stream")
-		sl.release()
-		return
-	}
-	stop := context.AfterFunc(ctx, func() { _ = st.SetReadDeadline(time.Now()) })
-	br := bufio.NewReader(st)
-	err = frame.ReadHello(br)
-	if !stop() || err != nil {
-		_ = qc.CloseWithError(codeProtocol, "bad hello")
-		sl.release()
-		return
-	}
-	l.mu.Lock()
-	l.live++
-	l.mu.Unlock()
-	c := newConn(qc, st, br, l.opts, l.release, sl)
-	l.notify("parked")
-	select {
-	case l.ready <- c: // Accept has released the slot
-		return
-	case <-l.ctx.Done():
-	case <-c.rdone: // the connection ended while it waited: nobody will want it
-	}
-	_ = c.Close()
-	sl.release()
-	l.notify("dropped")
-}
-
-// release is called when an accepted (or offered) connection closes.
-func (l *Listener) release() {
-	l.mu.Lock()
-	l.live--
-	off := l.closed && l.live == 0 && !l.udpOff
-	if off {
-		l.udpOff = true
-	}
-	l.mu.Unlock()
-	if off {
-		_ = l.tr.Close()
-		_ = l.tr.Conn.Close()
-	}
-}
-
-// Accept returns the next connection whose client has opened its stream, as a *Conn.
-func (l *Listener) Accept(ctx context.Context) (transport.Conn, error) {
-	select {
-	case <-l.ctx.Done():
-		return nil, fmt.Errorf("aper/transport/quic: accept: %w", net.ErrClosed)
-	default:
-	}
-	select {
-	case c := <-l.ready:
-		c.slot.release()
-		return c, nil
-	case <-l.ctx.Done():
-		return nil, fmt.Errorf("aper/transport/quic: accept: %w", net.ErrClosed)
-	case <-ctx.Done():
-		return nil, fmt.Errorf("aper/transport/quic: accept: %w", ctx.Err())
-	}
-}
-
-// Addr returns the UDP address the listener is bound to.
-func (l *Listener) Addr() net.Addr { return l.ql.Addr() }
-
-// Close stops accepting (see the type's doc). It is idempotent.
-func (l *Listener) Close() error {
-	l.once.Do(func() {
-		l.cancel()
-		_ = l.ql.Close()
-		l.wg.Wait()
-		l.mu.Lock()
-		l.closed = true
-		l.mu.Unlock()
-		l.live++ // balance the release below, which closes the socket if nothing is live
-		l.release()
-	})
-	return nil
-}
-
-// SelfSigned makes a self-signed ECDSA certificate for the given host names and IP addresses
-// (default "localhost", 127.0.0.1 and ::1), valid for a day, for tests and local use. It returns
-// a server configuration holding the certificate and a client configuration that trusts it.
-func SelfSigned(hosts ...string) (server, client *tls.Config, err error) {
-	if len(hosts) == 0 {
-		hosts = []string{"localhost", "127.0.0.1", "::1"}
-	}
-	certPEM, keyPEM, err := SelfSignedPEM(24*time.Hour, hosts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, nil, fmt.Errorf("aper/transport/quic: self-signed: %w", err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert.Leaf)
-	server = &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{ALPN},
-		MinVersion:   tls.VersionTLS13,
-	}
-	client = &tls.Config{RootCAs: pool, ServerName: hosts[0], NextProtos: []string{ALPN}, MinVersion: tls.VersionTLS13}
-	return server, client, nil
-}
-
-// SelfSignedPEM makes a self-signed ECDSA certificate for the given host names and IP addresses
-// (default "localhost", 127.0.0.1 and ::1), valid from an hour ago for the given time, and
-// returns it and its private key in PEM form, to be stored in files (tls.LoadX509KeyPair reads
-// them back). A client trusts the certificate by adding it to its RootCAs.
-func SelfSignedPEM(valid time.Duration, hosts ...string) (certPEM, keyPEM []byte, err error) {
-	if len(hosts) == 0 {
-		hosts = []string{"localhost", "127.0.0.1", "::1"}
-	}
-	if valid <= 0 {
-		return nil, nil, fmt.Errorf("aper/transport/quic: self-signed: validity %v, want more than 0", valid)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("aper/transport/quic: self-signed: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, fmt.Errorf("aper/transport/quic: self-signed: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: hosts[0], Organization: []string{"aper self-signed"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(valid),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("aper/transport/quic: self-signed: %w", err)
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("aper/transport/quic: self-signed: %w", err)
-	}
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})
-	return certPEM, keyPEM, nil
 }

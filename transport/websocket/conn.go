@@ -59,8 +59,8 @@ type ConnOptions struct {
 	// MaxMessageSize is the largest message sent or received, in bytes; 0 means
 	// transport.DefaultMaxMessageSize.
 	MaxMessageSize int
-	// PingInterval is the time between pings; 0 means DefaultPingInterval, a negative value
-	// turns pings off.
+	// PingInterval is the time from a connection's start, or from a ping's answer, to the next
+	// ping; 0 means DefaultPingInterval, a negative value turns pings off.
 	PingInterval time.Duration
 	// PingTimeout is how long a ping waits for its pong (or any message) before the
 	// connection is deemed dead and closed; 0 means DefaultPingTimeout.
@@ -116,6 +116,12 @@ type Conn struct {
 	sending   atomic.Int64
 	lastRead  atomic.Int64 // unix nanoseconds of the last message read
 	failErr   atomic.Pointer[error]
+
+	// The pinger is a timer, not a goroutine: an idle connection costs no stack for it. Its
+	// callback runs only while stopped is false (both under pingMu), and is counted in wg.
+	pingMu  sync.Mutex
+	pinger  *time.Timer
+	stopped bool
 }
 
 var (
@@ -144,8 +150,9 @@ func newConn(ws *websocket.Conn, req *http.Request, o ConnOptions) *Conn {
 	c.wg.Add(1)
 	go c.readLoop()
 	if o.PingInterval > 0 {
-		c.wg.Add(1)
-		go c.pingLoop()
+		c.pingMu.Lock()
+		c.pinger = time.AfterFunc(o.PingInterval, c.ping)
+		c.pingMu.Unlock()
 	}
 	return c
 }
@@ -211,6 +218,7 @@ func (c *Conn) Close() error {
 		c.closing.Store(true)
 		close(c.closed)
 		c.in.Close()
+		c.stopPinger()
 		if c.sending.Load() > 0 {
 			_ = c.ws.CloseNow()
 		} else {
@@ -241,7 +249,8 @@ func (c *Conn) readLoop() {
 				after = nil
 			}
 			c.in.Fail(rerr, after)
-			c.cancel() // stops the ping loop
+			c.stopPinger()
+			c.cancel() // ends a ping in progress
 			if !c.closing.Load() {
 				_ = c.ws.CloseNow() // the connection is unusable: release it now
 			}
@@ -307,34 +316,60 @@ func (c *Conn) lost(op string, err error) error {
 	return fmt.Errorf("aper/transport/websocket: %s: connection lost (%w): %w", op, err, net.ErrClosed)
 }
 
-// pingLoop pings the peer and closes the connection when it stops answering.
-func (c *Conn) pingLoop() {
-	defer c.wg.Done()
-	t := time.NewTicker(c.opts.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-t.C:
-		}
-		if c.in.Full() {
-			continue // messages wait for Recv: the peer is alive, and pongs cannot be read now
-		}
-		start := time.Now().UnixNano()
-		ctx, cancel := context.WithTimeout(c.ctx, c.opts.PingTimeout)
-		err := c.ws.Ping(ctx)
-		cancel()
-		if err == nil || c.ctx.Err() != nil {
-			continue
-		}
-		if c.in.Full() || c.lastRead.Load() >= start {
-			continue // data arrived while the pong could not be read
-		}
-		fail := fmt.Errorf("aper/transport/websocket: peer did not answer a ping within %v: %w",
-			c.opts.PingTimeout, net.ErrClosed)
-		c.failErr.Store(&fail)
-		_ = c.ws.CloseNow()
+// ping pings the peer, in the pinger's callback, and closes the connection when it stops
+// answering; then it sets the pinger again.
+func (c *Conn) ping() {
+	c.pingMu.Lock()
+	if c.stopped {
+		c.pingMu.Unlock()
 		return
+	}
+	c.wg.Add(1)
+	c.pingMu.Unlock()
+	defer c.wg.Done()
+	if c.ctx.Err() != nil {
+		return
+	}
+	if !c.pingOnce() {
+		return
+	}
+	c.pingMu.Lock()
+	if !c.stopped {
+		c.pinger.Reset(c.opts.PingInterval)
+	}
+	c.pingMu.Unlock()
+}
+
+// pingOnce sends one ping and waits for its pong. It returns false when it has failed the
+// connection.
+func (c *Conn) pingOnce() bool {
+	if c.in.Full() {
+		return true // messages wait for Recv: the peer is alive, and pongs cannot be read now
+	}
+	start := time.Now().UnixNano()
+	ctx, cancel := context.WithTimeout(c.ctx, c.opts.PingTimeout)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err == nil || c.ctx.Err() != nil {
+		return true
+	}
+	if c.in.Full() || c.lastRead.Load() >= start {
+		return true // data arrived while the pong could not be read
+	}
+	fail := fmt.Errorf("aper/transport/websocket: peer did not answer a ping within %v: %w",
+		c.opts.PingTimeout, net.ErrClosed)
+	c.failErr.Store(&fail)
+	_ = c.ws.CloseNow()
+	return false
+}
+
+// stopPinger stops the pinger for good; a ping in progress ends when c.ctx does, and Close
+// waits for it with wg.
+func (c *Conn) stopPinger() {
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	c.stopped = true
+	if c.pinger != nil {
+		c.pinger.Stop()
 	}
 }

@@ -1,9 +1,12 @@
 package websocket
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -128,7 +131,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{SubprotocolCBOR, SubprotocolJSON},
 		OriginPatterns:     s.opts.OriginPatterns,
 		InsecureSkipVerify: s.opts.InsecureSkipVerify,
@@ -149,6 +152,47 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = c.Close()
 	s.leave()
 	s.notify("dropped")
+}
+
+// Sizes of the buffers of an upgraded connection. net/http hands a hijacked connection 4 KiB for
+// each; a connection that is idle most of its life keeps less. A read or write larger than its
+// buffer goes to the socket directly, so a large message costs at most one more system call.
+const (
+	readBufferSize  = 1 << 10
+	writeBufferSize = 1 << 10
+)
+
+// smallBuffers is a ResponseWriter whose Hijack gives the connection buffers of readBufferSize
+// and writeBufferSize, keeping what the client sent after its request in the read buffer.
+type smallBuffers struct{ http.ResponseWriter }
+
+// Unwrap gives the wrapped ResponseWriter to http.ResponseController.
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hijacks the wrapped ResponseWriter's connection and replaces its buffers.
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if brw.Writer.Buffered() > 0 {
+		if err := brw.Writer.Flush(); err != nil {
+			_ = nc.Close()
+			return nil, nil, err
+		}
+	}
+	br := bufio.NewReaderSize(nc, readBufferSize)
+	if n := brw.Reader.Buffered(); n > 0 {
+		// What the client sent after its request is in the old buffer: it goes in the new
+		// one, as buffered bytes, which is where the caller of Hijack looks for them.
+		early, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc), max(n, readBufferSize))
+		if _, err := br.Peek(n); err != nil {
+			_ = nc.Close()
+			return nil, nil, err
+		}
+	}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, writeBufferSize)), nil
 }
 
 // leave counts a connection out of the backlog.
