@@ -92,11 +92,11 @@ type ListOp uint8
 
 // The list operations.
 const (
-	OpInsert ListOp = iota + 1 // insert Value with id ID at Pos; an id already present is Duplicate
-	OpDelete                   // delete item ID; a missing id is NotFound
-	OpMove                     // move item ID to Pos; a missing id is NotFound
-	OpUpdate                   // apply Inner to item ID's state machine; a missing id is NotFound
-	OpRespace                  // give the run Pos.Respace names new indexes; a missing end is NotFound
+	OpInsert  ListOp = iota + 1 // insert Value with id ID at Pos; an id already present is Duplicate
+	OpDelete                    // delete item ID; a missing id is NotFound
+	OpMove                      // move item ID to Pos; a missing id is NotFound
+	OpUpdate                    // apply Inner to item ID's state machine; a missing id is NotFound
+	OpRespace                   // give the run Pos.Respace names new indexes; a missing end is NotFound
 )
 
 // String returns the operation's name.
