@@ -578,18 +578,17 @@ func (s items[V, T]) Rank(k ZenoIndex) int {
 	return r
 }
 
-// Rekey gives the run its new indexes: out of the items tree first, then back in with them (a
-// new index may be another item's old one), and each id's entry updated.
+// Rekey gives the run its new indexes: in place in the items tree (the order does not change),
+// and each id's entry updated.
 func (s items[V, T]) Rekey(ids []uuid.UUID, from, to []ZenoIndex) {
 	l := s.l
-	its := make([]item[V], len(ids))
-	for j, k := range from {
-		its[j], _ = l.items.Delete(item[V]{key: k})
-	}
-	for j, it := range its {
-		it.key = to[j]
-		l.items.Set(it)
-		e := idKey(it.id)
+	r0 := s.Rank(from[0])
+	l.items.ReplaceRange(r0, r0+len(ids), func(p int, it item[V]) item[V] {
+		it.key = to[p-r0]
+		return it
+	})
+	for j, id := range ids {
+		e := idKey(id)
 		e.key = to[j]
 		l.ids.Set(e)
 		if e.hi == l.last.hi && e.lo == l.last.lo {

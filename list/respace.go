@@ -193,32 +193,13 @@ type run struct {
 // plan works out the respace r among s: false if r is zero, names an item s does not hold, or
 // s contradicts itself (then nothing is to be done).
 func plan(r Respace, s Sequence) (run, bool) {
-	if r.IsZero() {
-		return run{}, false
-	}
-	kf, okf := s.KeyOf(r.First)
-	kl, okl := s.KeyOf(r.Last)
-	if !okf || !okl || kf.IsZero() || kl.IsZero() {
-		return run{}, false
-	}
-	if kl.Less(kf) {
-		kf, kl = kl, kf
-	}
-	i0, i1, n := s.Rank(kf), s.Rank(kl), s.Len()
-	if i0 < 0 || i1 < i0 || i1 >= n {
-		return run{}, false
-	}
-	below, above := s.Below(kf), s.Above(kl)
-	if !lies(below, kf, above) || !lies(below, kl, above) {
-		return run{}, false
-	}
-	c := i1 - i0 + 1
-	sp, ok := newSpacing(below.b, above.b, c)
+	i0, sp, ok := locate(r, s)
 	if !ok {
 		return run{}, false
 	}
+	c := int(sp.c)
 	out := run{ids: make([]uuid.UUID, c), from: make([]ZenoIndex, c), to: sp.all()}
-	prev := below
+	prev := s.Below(sp.first)
 	for j := range c {
 		id, k := s.At(i0 + j)
 		if k.IsZero() || !prev.IsZero() && !prev.Less(k) {
@@ -227,17 +208,49 @@ func plan(r Respace, s Sequence) (run, bool) {
 		out.ids[j], out.from[j] = id, k
 		prev = k
 	}
-	if out.from[0] != kf || out.from[c-1] != kl {
+	if out.from[0] != sp.first || out.from[c-1] != sp.last {
 		return run{}, false
 	}
 	return out, true
+}
+
+// locate finds the run r names among s: the position of its first item and the spacing of its
+// new indexes (which records the run's end indexes). False as for plan, but it does not read
+// the items between the ends.
+func locate(r Respace, s Sequence) (int, spacing, bool) {
+	if r.IsZero() {
+		return 0, spacing{}, false
+	}
+	kf, okf := s.KeyOf(r.First)
+	kl, okl := s.KeyOf(r.Last)
+	if !okf || !okl || kf.IsZero() || kl.IsZero() {
+		return 0, spacing{}, false
+	}
+	if kl.Less(kf) {
+		kf, kl = kl, kf
+	}
+	i0, i1, n := s.Rank(kf), s.Rank(kl), s.Len()
+	if i0 < 0 || i1 < i0 || i1 >= n {
+		return 0, spacing{}, false
+	}
+	below, above := s.Below(kf), s.Above(kl)
+	if !lies(below, kf, above) || !lies(below, kl, above) {
+		return 0, spacing{}, false
+	}
+	sp, ok := newSpacing(below.b, above.b, i1-i0+1)
+	if !ok {
+		return 0, spacing{}, false
+	}
+	sp.first, sp.last = kf, kl
+	return i0, sp, true
 }
 
 // spacing is c labels evenly spaced strictly between a and b: label j (0-based) is
 // lo + floor((j+1)·gaps/(c+1)) at a resolution of bits bits (a multiple of 8), where the labels
 // lo+1 .. lo+gaps-1 are the ones strictly between a and b.
 type spacing struct {
-	bits int
+	first, last ZenoIndex // the run's end indexes now, for plan and moved
+	bits        int
 	lo   *big.Int
 	gaps *big.Int
 	c    int64
@@ -408,11 +421,11 @@ func spaced(s Sequence, a, b ZenoIndex, l lean) (ZenoIndex, Respace) {
 	if !ok {
 		return z, Respace{}
 	}
-	p, ok := plan(r, s)
+	i0, sp, ok := locate(r, s)
 	if !ok {
 		return z, Respace{}
 	}
-	a, b = p.moved(a), p.moved(b)
+	a, b = sp.moved(s, i0, a), sp.moved(s, i0, b)
 	z = newIndex(a, b, l)
 	if z.Len() > limit {
 		// The lean neighbour's run ends where a long outer neighbour begins: a short index in
@@ -424,16 +437,13 @@ func spaced(s Sequence, a, b ZenoIndex, l lean) (ZenoIndex, Respace) {
 	return z, r
 }
 
-// moved returns the new index of the item whose index is k, if it is in the run (k itself
-// otherwise).
-func (r run) moved(k ZenoIndex) ZenoIndex {
-	if k.IsZero() || len(r.from) == 0 || k.Less(r.from[0]) || r.from[len(r.from)-1].Less(k) {
+// moved returns the new index of the item of s whose index is k, if it is in the run that
+// starts at position i0 (k itself otherwise).
+func (sp spacing) moved(s Sequence, i0 int, k ZenoIndex) ZenoIndex {
+	if k.IsZero() || k.Less(sp.first) || sp.last.Less(k) {
 		return k
 	}
-	if j, ok := slices.BinarySearchFunc(r.from, k, Compare); ok {
-		return r.to[j]
-	}
-	return k
+	return sp.key(s.Rank(k) - i0)
 }
 
 // PositionAt returns the position where a new item ends up at position i among s (0 is the
