@@ -251,9 +251,9 @@ func locate(r Respace, s Sequence) (int, spacing, bool) {
 type spacing struct {
 	first, last ZenoIndex // the run's end indexes now, for plan and moved
 	bits        int
-	lo   *big.Int
-	gaps *big.Int
-	c    int64
+	lo          *big.Int
+	gaps        *big.Int
+	c           int64
 }
 
 // newSpacing returns the spacing of c items between a and b (empty: 0 and 1): the coarsest
