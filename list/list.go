@@ -327,8 +327,13 @@ func (l *List[V, T]) WithRespace(pos ListPosition) ListPosition {
 // applied to several replicas. If pos would now resolve to an index that is too long, the
 // transition's position carries a [Respace] of the neighbourhood ([List.WithRespace]).
 func (l *List[V, T]) Insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
+	return l.insert(l.WithRespace(pos), v)
+}
+
+// insert is Insert at a position that has the respace it needs: one a position constructor made.
+func (l *List[V, T]) insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
 	id := newID()
-	return id, ListTransition[V, T]{Op: OpInsert, ID: id, Pos: l.WithRespace(pos), Value: v}
+	return id, ListTransition[V, T]{Op: OpInsert, ID: id, Pos: pos, Value: v}
 }
 
 // randomIDs is where new ids come from: crypto/rand read 4 KiB at a time into buf, rather than
@@ -370,19 +375,19 @@ func (l *List[V, T]) Prepend(v V) (uuid.UUID, ListTransition[V, T]) {
 // InsertBefore returns a new id and the transition that inserts v just before item anchor (see
 // [List.PositionBefore]). It does not change l.
 func (l *List[V, T]) InsertBefore(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
-	return l.Insert(l.PositionBefore(anchor), v)
+	return l.insert(l.PositionBefore(anchor), v)
 }
 
 // InsertAfter returns a new id and the transition that inserts v just after item anchor (see
 // [List.PositionAfter]). It does not change l.
 func (l *List[V, T]) InsertAfter(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
-	return l.Insert(l.PositionAfter(anchor), v)
+	return l.insert(l.PositionAfter(anchor), v)
 }
 
 // InsertAt returns a new id and the transition that inserts v so that it ends up at position i
 // (clamped to [0, Len]; see [List.PositionAt]). It does not change l.
 func (l *List[V, T]) InsertAt(i int, v V) (uuid.UUID, ListTransition[V, T]) {
-	return l.Insert(l.PositionAt(i), v)
+	return l.insert(l.PositionAt(i), v)
 }
 
 // Move returns the transition that moves item id to pos. It does not change l. The position is
