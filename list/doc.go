@@ -103,6 +103,8 @@
 // 0.47 µs, insert at a random position 5.1 µs, move 8.3 µs, delete and insert 9.9 µs; a loop
 // over all items 17 ms (no allocation), a change inside such a loop 15 µs (8.6 KB copied). Clone
 // plus one insert: 9.6 µs at 10,000 items, 9.8 µs at 100,000, 25 µs at 1,000,000 (11, 12 and
-// 16 KB copied). The automerge-paper replay takes 257 ms (median of 5, 249-267 ms, with the
-// machine lightly loaded; 270-380 ms while other work ran), 27 MB and 564,000 allocations.
+// 16 KB copied). The automerge-paper replay took 257 ms before respacing (median of 5, 249-267
+// ms, with the machine lightly loaded), 27 MB and 564,000 allocations; with respacing, 39 MB
+// and 808,000 allocations, and 520-1,130 ms against 450-560 ms for the code before it, measured
+// in turns at a load average of 7 to 8 (too noisy for a finer ratio).
 package list
