@@ -35,7 +35,7 @@ import (
 // about u + spareBits, which is what keeps every index made short.
 //
 // The renumbering a Respace does is a pure function of the list as it is when it is applied
-// (spread), so every replica computes the same indexes; only the choice of the run is left to
+// (plan), so every replica computes the same indexes; only the choice of the run is left to
 // the replica that makes the position, and a run is named by its end items.
 
 const (
