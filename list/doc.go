@@ -79,9 +79,9 @@
 //
 // A respace on the wire is two ids: an insert that carries one is 38 bytes longer in CBOR, 105
 // in JSON. BenchmarkInsertMiddle (a middle insert and an end delete per op, after 50,000 ops
-// crowd the middle), on a 2-core machine shared with other work (load average 5 to 8): 12 µs at
-// 10,000 items, 15 µs at 100,000, 57 µs at 1,000,000, with 10, 14 and 15 items respaced per
-// insert.
+// crowd the middle), two runs on a 2-core machine shared with other work (load average 5 to 8,
+// so the spread is wide): 11-12 µs at 10,000 items, 15-61 µs at 100,000, 49-57 µs at 1,000,000,
+// with 10, 12-14 and 14-15 items respaced per insert.
 //
 // # List
 //
