@@ -25,14 +25,63 @@
 //
 // A million appends stay within 5 bytes. [Between] does not know which neighbour an insert is
 // anchored to and guesses from the keys (close to the upper one when the lower is its prefix); a
-// [List] knows, and places an insert after an item close to that item. Replaying editing traces
-// as list edits (each character inserted after the previous one), the mean index length over the
-// final text and the longest index made: automerge-paper (260,000 edits, 104,852 characters) 7.95
-// and 14 bytes; seph-blog1 8.07 and 18; sveltecomponent 3.73 and 11; rustcode 4.89 and 16. (Before
-// tails were cut back to byte boundaries and the tables tuned again with that: 8.02, 8.17, 4.07
-// and 5.43; the tables before the open end had its own: 8.45, 9.67, 4.41 and 5.54; the
-// byte-at-a-time scheme before that: 9.61, 11.11, 5.54 and 4.72; a plain "just above the lower
-// neighbour" byte scheme: 13.7 on automerge-paper.)
+// [List] knows, and places an insert after an item close to that item.
+//
+// # Respacing
+//
+// No allocator alone keeps every index short: inserting each new item at the middle of a list
+// (a sorted feed does) puts it between the two closest indexes every time, about 1.5 bits more
+// each; such a list, or any list a hostile client targets, would run out of index room
+// ([MaxIndexLen]) after about 5,500 inserts. So the list relabels, as the classic list-labelling
+// algorithms do. When the index a position constructor ([List.PositionAt], [List.PositionAfter],
+// [List.PositionBefore], and Insert, Append, Move, MoveTo, ... which use them) would make is
+// longer than a threshold, the position carries a [Respace]: the run of items around it that
+// gets new, evenly spaced indexes, in the same transition, before the position is resolved. The
+// threshold is the label length the list's size calls for, 24 bits of slack, and at most
+// [RespaceLen] (32) bytes: 5 bytes at 10 items, 8 at a million. The run is the smallest dyadic
+// window of the index space around the crowded neighbour that is not dense (a window of 2^i
+// labels holding at most 1.5^i items), so a run of c items is respaced after about c inserts
+// into it, and the items respaced per insert are O(log n) amortized (O(1) per level of
+// windows). A Respace names the run by its end items' ids; every replica computes the new
+// indexes from the list as it is when it applies the transition, so they agree. Any client's
+// constructors add the respace; the server never has to make a transition of its own. An
+// application may also respace a run itself ([List.Respace], an OpRespace transition).
+//
+// What a transition made concurrently with a respace does (the server ordered the respace
+// first; see [Respace]):
+//
+//   - An insert or move anchored to an item ([Before], [After]: every position the constructors
+//     make, MoveTo's included) lands next to that item: anchors are ids, not indexes.
+//   - A bare [At] index, and the captured fallback index of an anchor that is gone, are read in
+//     the new spacing: one that lay inside the respaced run lands inside it (between the run's
+//     outer neighbours), but not necessarily between the items it was captured beside. A move
+//     to such an index behaves the same way.
+//   - A respace whose first or last item is gone is skipped when a position carries it (the
+//     insert or move still happens, at a possibly long index); an OpRespace is then a NotFound
+//     conflict.
+//
+// A tree's children (package tree) and a board's columns (package pool) are positioned by the
+// same constructors ([PositionAt], [WithRespace], [Place] over a [Sequence]), so they respace
+// the same way.
+//
+// Measured with respacing (the package's tests, 100,000 items each; the longest index made, the
+// mean held at the end): inserting at the middle 7 and 3.0 bytes, at a third 7 and 3.0, at random
+// 7 and 3.55, typing forward 4 and 3.4, typing backward 4 and 3.4, alternating ends 7 and 4.8,
+// bursts of typing at random places 7 and 4.2, the same with deletes mixed in 7 and 4.3; a
+// million middle inserts 8 and 4.0, with about 17 items respaced per insert. Replaying editing
+// traces as list edits (each character inserted after the previous one), the mean index length
+// over the final text and the longest index made: automerge-paper (260,000 edits, 104,852
+// characters) 3.55 and 7 bytes; seph-blog1 3.64 and 7; sveltecomponent 3.16 and 7; rustcode
+// 3.18 and 7. (The allocator alone: 7.95 and 14, 8.07 and 18, 3.73 and 11, 4.89 and 16; before
+// tails were cut back to byte boundaries: 8.02, 8.17, 4.07 and 5.43; the byte-at-a-time scheme
+// before that: 9.61, 11.11, 5.54 and 4.72; a plain "just above the lower neighbour" byte scheme:
+// 13.7 on automerge-paper.)
+//
+// A respace on the wire is two ids: an insert that carries one is 38 bytes longer in CBOR, 105
+// in JSON. BenchmarkInsertMiddle (a middle insert and an end delete per op, after 50,000 ops
+// crowd the middle), two runs on a 2-core machine shared with other work (load average 5 to 8,
+// so the spread is wide): 11-12 µs at 10,000 items, 15-61 µs at 100,000, 49-57 µs at 1,000,000,
+// with 10, 12-14 and 14-15 items respaced per insert.
 //
 // # List
 //
@@ -40,7 +89,8 @@
 // transition, so every replica agrees), delete, move, and apply an inner transition to one item.
 // Positions ([ListPosition]) are resolved when a transition is applied: anchored to an item
 // ([Before], [After]) with a captured fallback index for when the anchor is gone; an index that is
-// already taken moves just past the item holding it.
+// already taken moves just past the item holding it. A position may carry a respace (see
+// Respacing above).
 //
 // The list is two counted copy-on-write B-trees (internal/ordtree): insert, delete, move, Get,
 // At and IndexOf are O(log n), and Clone O(1). All, Backward and Keys may run while their loop
@@ -53,6 +103,8 @@
 // 0.47 µs, insert at a random position 5.1 µs, move 8.3 µs, delete and insert 9.9 µs; a loop
 // over all items 17 ms (no allocation), a change inside such a loop 15 µs (8.6 KB copied). Clone
 // plus one insert: 9.6 µs at 10,000 items, 9.8 µs at 100,000, 25 µs at 1,000,000 (11, 12 and
-// 16 KB copied). The automerge-paper replay takes 257 ms (median of 5, 249-267 ms, with the
-// machine lightly loaded; 270-380 ms while other work ran), 27 MB and 564,000 allocations.
+// 16 KB copied). The automerge-paper replay took 257 ms before respacing (median of 5, 249-267
+// ms, with the machine lightly loaded), 27 MB and 564,000 allocations; with respacing, 39 MB
+// and 808,000 allocations, and 520-1,130 ms against 450-560 ms for the code before it, measured
+// in turns at a load average of 7 to 8 (too noisy for a finer ratio).
 package list

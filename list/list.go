@@ -92,10 +92,11 @@ type ListOp uint8
 
 // The list operations.
 const (
-	OpInsert ListOp = iota + 1 // insert Value with id ID at Pos; an id already present is Duplicate
-	OpDelete                   // delete item ID; a missing id is NotFound
-	OpMove                     // move item ID to Pos; a missing id is NotFound
-	OpUpdate                   // apply Inner to item ID's state machine; a missing id is NotFound
+	OpInsert  ListOp = iota + 1 // insert Value with id ID at Pos; an id already present is Duplicate
+	OpDelete                    // delete item ID; a missing id is NotFound
+	OpMove                      // move item ID to Pos; a missing id is NotFound
+	OpUpdate                    // apply Inner to item ID's state machine; a missing id is NotFound
+	OpRespace                   // give the run Pos.Respace names new indexes; a missing end is NotFound
 )
 
 // String returns the operation's name.
@@ -109,12 +110,16 @@ func (o ListOp) String() string {
 		return "move"
 	case OpUpdate:
 		return "update"
+	case OpRespace:
+		return "respace"
 	}
 	return fmt.Sprintf("ListOp(%d)", uint8(o))
 }
 
-// ListTransition changes one item of a [List]. Build it with the List's constructor methods
-// (Append, InsertAfter, Move, Delete, Update, ...).
+// ListTransition changes one item of a [List], or respaces a run of items. Build it with the
+// List's constructor methods (Append, InsertAfter, Move, Delete, Update, Respace, ...). An insert
+// or a move whose position carries a [Respace] gives that run new indexes first, in the same
+// transition; an OpRespace carries only Pos.Respace (its other fields zero).
 type ListTransition[V any, T any] struct {
 	Op    ListOp       `json:"op" cbor:"1,keyasint"`
 	ID    uuid.UUID    `json:"id" cbor:"2,keyasint"`
@@ -287,64 +292,46 @@ func newIndex(a, b ZenoIndex, l lean) ZenoIndex {
 }
 
 // PositionBefore returns the position just before item id, with the index it would get now as
-// the fallback. If the list has no item id, the fallback is zero, and an insert at the position
+// the fallback (and a [Respace] of the neighbourhood when that index would be too long; see
+// [PositionAt]). If the list has no item id, the fallback is zero, and an insert at the position
 // will conflict unless the item appears first.
 func (l *List[V, T]) PositionBefore(id uuid.UUID) ListPosition {
-	k, ok := l.KeyOf(id)
-	if !ok {
-		return Before(id, ZenoIndex{})
-	}
-	return Before(id, newIndex(l.below(k), k, nearHigh))
+	return PositionBefore(items[V, T]{l}, id)
 }
 
 // PositionAfter returns the position just after item id, with the index it would get now as the
-// fallback. If the list has no item id, the fallback is zero, and an insert at the position will
-// conflict unless the item appears first.
+// fallback (and a [Respace] when that index would be too long). If the list has no item id, the
+// fallback is zero, and an insert at the position will conflict unless the item appears first.
 func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
-	k, ok := l.KeyOf(id)
-	if !ok {
-		return After(id, ZenoIndex{})
-	}
-	return After(id, newIndex(k, l.above(k), nearLow))
+	return PositionAfter(items[V, T]{l}, id)
 }
 
 // PositionAt returns the position where a new item ends up at position i (0 is the first; i is
 // clamped to [0, Len]): after the item now at i-1 (before the first item for i = 0), with the
 // index between the current neighbours as the fallback. At i = 0 that index leaves room above
 // it, for what is typed after it; [List.Prepend] instead goes close below the first item, so
-// that a run of prepends stays short.
+// that a run of prepends stays short. When the index would be too long, the position carries a
+// [Respace] of the neighbourhood (see the package function [PositionAt]).
 func (l *List[V, T]) PositionAt(i int) ListPosition {
-	return positionAt(i, l.Len(), func(j int) item[V] {
-		it, _ := l.items.At(j)
-		return it
-	})
+	return PositionAt(items[V, T]{l}, i)
 }
 
-// positionAt is PositionAt for a list of n items that at returns by position (MoveTo passes
-// the list without the item it moves).
-func positionAt[V any](i, n int, at func(int) item[V]) ListPosition {
-	i = min(max(i, 0), n)
-	switch {
-	case n == 0:
-		return End()
-	case i == 0:
-		// Typing at the start: the text typed next goes after this item, so it is placed with
-		// room above it, not close below the first (as Prepend is, for a run of prepends).
-		first := at(0)
-		return Before(first.id, newIndex(ZenoIndex{}, first.key, nearLow))
-	}
-	prev := at(i - 1)
-	var next ZenoIndex
-	if i < n {
-		next = at(i).key
-	}
-	return After(prev.id, newIndex(prev.key, next, nearLow))
+// WithRespace returns pos with the [Respace] it needs in l now (see the package function
+// [WithRespace]). Insert and Move call it.
+func (l *List[V, T]) WithRespace(pos ListPosition) ListPosition {
+	return WithRespace(items[V, T]{l}, pos)
 }
 
 // Insert returns a new id and the transition that inserts v with that id at pos. It does not
 // change l. The list keeps v and clones it before its first change, so the transition may be
-// applied to several replicas.
+// applied to several replicas. If pos would now resolve to an index that is too long, the
+// transition's position carries a [Respace] of the neighbourhood ([List.WithRespace]).
 func (l *List[V, T]) Insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
+	return l.insert(l.WithRespace(pos), v)
+}
+
+// insert is Insert at a position that has the respace it needs: one a position constructor made.
+func (l *List[V, T]) insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
 	id := newID()
 	return id, ListTransition[V, T]{Op: OpInsert, ID: id, Pos: pos, Value: v}
 }
@@ -388,26 +375,27 @@ func (l *List[V, T]) Prepend(v V) (uuid.UUID, ListTransition[V, T]) {
 // InsertBefore returns a new id and the transition that inserts v just before item anchor (see
 // [List.PositionBefore]). It does not change l.
 func (l *List[V, T]) InsertBefore(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
-	return l.Insert(l.PositionBefore(anchor), v)
+	return l.insert(l.PositionBefore(anchor), v)
 }
 
 // InsertAfter returns a new id and the transition that inserts v just after item anchor (see
 // [List.PositionAfter]). It does not change l.
 func (l *List[V, T]) InsertAfter(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
-	return l.Insert(l.PositionAfter(anchor), v)
+	return l.insert(l.PositionAfter(anchor), v)
 }
 
 // InsertAt returns a new id and the transition that inserts v so that it ends up at position i
 // (clamped to [0, Len]; see [List.PositionAt]). It does not change l.
 func (l *List[V, T]) InsertAt(i int, v V) (uuid.UUID, ListTransition[V, T]) {
-	return l.Insert(l.PositionAt(i), v)
+	return l.insert(l.PositionAt(i), v)
 }
 
 // Move returns the transition that moves item id to pos. It does not change l. The position is
 // resolved against the list without the moved item; a position anchored to the moved item
-// itself leaves it about where it was.
+// itself leaves it about where it was. If pos would now resolve to an index that is too long,
+// the transition's position carries a [Respace] of the neighbourhood (as for Insert).
 func (l *List[V, T]) Move(id uuid.UUID, pos ListPosition) ListTransition[V, T] {
-	return ListTransition[V, T]{Op: OpMove, ID: id, Pos: pos}
+	return ListTransition[V, T]{Op: OpMove, ID: id, Pos: WithRespace(Without(items[V, T]{l}, id), pos)}
 }
 
 // MoveTo returns the transition that moves item id so that it ends up at position i (clamped to
@@ -415,19 +403,17 @@ func (l *List[V, T]) Move(id uuid.UUID, pos ListPosition) ListTransition[V, T] {
 // list does not hold it returns a move to the end, which conflicts when applied unless the item
 // appears first.
 func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
-	c, ok := l.IndexOf(id)
-	if !ok {
-		return l.Move(id, End())
+	if !l.Has(id) {
+		return ListTransition[V, T]{Op: OpMove, ID: id, Pos: End()}
 	}
-	// at maps a position of the list without the item to the list with it.
-	at := func(j int) item[V] {
-		if j >= c {
-			j++
-		}
-		it, _ := l.items.At(j)
-		return it
-	}
-	return l.Move(id, positionAt(i, l.Len()-1, at))
+	return ListTransition[V, T]{Op: OpMove, ID: id, Pos: PositionAt(Without(items[V, T]{l}, id), i)}
+}
+
+// Respace returns the transition that gives the items from first to last (in either order) new,
+// evenly spaced indexes (see [Respace]). It does not change l. The position constructors add
+// the respaces a list needs to the positions they make, so an application need not call it.
+func (l *List[V, T]) Respace(first, last uuid.UUID) ListTransition[V, T] {
+	return ListTransition[V, T]{Op: OpRespace, Pos: ListPosition{Respace: Respace{First: first, Last: last}}}
 }
 
 // Delete returns the transition that deletes item id. It does not change l. Deleting an id that
@@ -443,13 +429,17 @@ func (l *List[V, T]) Update(id uuid.UUID, t T) ListTransition[V, T] {
 	return ListTransition[V, T]{Op: OpUpdate, ID: id, Inner: t}
 }
 
-// Apply inserts, deletes, moves or updates one item. Conflicts, each leaving the list unchanged:
+// Apply inserts, deletes, moves or updates one item, or respaces a run. An insert or a move
+// whose position carries a [Respace] gives the run new indexes first (nothing happens to the
+// run if it names an item that is gone), then resolves the position among them ([Place]).
+// Conflicts, each leaving the list unchanged:
 //
 //   - Duplicate: an insert whose id is already in the list.
 //   - NotFound: a delete, move or update of an id not in the list; an insert or move anchored
-//     (Before, After) to a missing item with no fallback index. The path names the id.
+//     (Before, After) to a missing item with no fallback index; an OpRespace whose first or last
+//     item is not in the list. The path names the id.
 //   - Invalid: an unknown operation or position kind, an insert with the nil id or a nil value,
-//     a position At with no index.
+//     a position At with no index, an OpRespace with no run or with other fields set.
 //   - Any conflict of the item's own state machine, with the item's id put in front of its path.
 func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 	l.writing()
@@ -463,6 +453,10 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 			return itemConflict(conflict.Invalid, "list: insert with a nil value", t.ID)
 		}
 		l.init()
+		if !t.Pos.Respace.IsZero() && l.Has(t.ID) {
+			// Before the respace, which would have to be undone.
+			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
+		}
 		k, err := l.resolve(t.Pos)
 		if err != nil {
 			return err
@@ -522,14 +516,30 @@ func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
 			l.items.Set(it)
 		}
 		return nil
+	case OpRespace:
+		r := t.Pos.Respace
+		if r.IsZero() || t.Pos != (ListPosition{Respace: r}) || t.ID != uuid.Nil || !cow.IsNil(t.Value) {
+			return conflict.New(conflict.Invalid, "list: a respace carries its run in Pos.Respace and nothing else")
+		}
+		for _, id := range [2]uuid.UUID{r.First, r.Last} {
+			if !l.Has(id) {
+				return notFound(id)
+			}
+		}
+		s := items[V, T]{l}
+		if run, ok := plan(r, s); ok {
+			s.Rekey(run.ids, run.from, run.to)
+		}
+		return nil
 	default:
 		return conflict.New(conflict.Invalid, fmt.Sprintf("list: unknown operation %d", t.Op))
 	}
 }
 
-// resolve turns a position into a free index among l's items (see [Resolve]).
+// resolve turns a position into a free index among l's items, after the respace it carries (see
+// [Place]).
 func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
-	return Resolve(p, items[V, T]{l})
+	return Place(p, items[V, T]{l})
 }
 
 // items presents a List's items as [Siblings].
@@ -556,6 +566,40 @@ func (s items[V, T]) Above(k ZenoIndex) ZenoIndex {
 func (s items[V, T]) Taken(k ZenoIndex) bool {
 	_, taken := s.l.items.Get(item[V]{key: k})
 	return taken
+}
+
+func (s items[V, T]) Len() int { return s.l.items.Len() }
+
+func (s items[V, T]) At(i int) (uuid.UUID, ZenoIndex) {
+	it, _ := s.l.items.At(i)
+	return it.id, it.key
+}
+
+func (s items[V, T]) Rank(k ZenoIndex) int {
+	if k.IsZero() {
+		return 0
+	}
+	r, _ := s.l.items.Rank(item[V]{key: k})
+	return r
+}
+
+// Rekey gives the run its new indexes: in place in the items tree (the order does not change),
+// and each id's entry updated.
+func (s items[V, T]) Rekey(ids []uuid.UUID, from, to []ZenoIndex) {
+	l := s.l
+	r0 := s.Rank(from[0])
+	l.items.ReplaceRange(r0, r0+len(ids), func(p int, it item[V]) item[V] {
+		it.key = to[p-r0]
+		return it
+	})
+	for j, id := range ids {
+		e := idKey(id)
+		e.key = to[j]
+		l.ids.Set(e)
+		if e.hi == l.last.hi && e.lo == l.last.lo {
+			l.last = e
+		}
+	}
 }
 
 // forget clears l.last if it is item id, which is gone or moving.

@@ -392,15 +392,23 @@ func TestIndexLengthBound(t *testing.T) {
 		apertest.Conflicts(t, l, aper.On(l.Move(n[1], pos)), conflict.Invalid)
 		assert.Equal(t, before, values(l), name)
 	}
-	// An item at the longest index is accepted; an insert after it, which would go over the
-	// bound, is an Invalid conflict that changes nothing.
+	// An item at the longest index is accepted; an insert after it that would go over the
+	// bound is an Invalid conflict that changes nothing. The list's constructors respace the
+	// item instead, so the insert they make goes through with short indexes.
 	edge := applier(t, l)(l.Insert(list.At(longest), aper.NewCounter(3)))
 	k, _ := l.KeyOf(edge)
 	require.Equal(t, longest, k)
 	before = values(l)
-	_, tr := l.Insert(list.After(edge, list.ZenoIndex{}), aper.NewCounter(4))
-	apertest.Conflicts(t, l, aper.On(tr), conflict.Invalid)
+	bare := countersT{Op: list.OpInsert, ID: uuid.New(), Pos: list.After(edge, list.ZenoIndex{}), Value: aper.NewCounter(4)}
+	apertest.Conflicts(t, l, aper.On(bare), conflict.Invalid)
 	assert.Equal(t, before, values(l))
+	_, tr := l.Insert(list.After(edge, list.ZenoIndex{}), aper.NewCounter(4))
+	require.False(t, tr.Pos.Respace.IsZero(), "the constructor respaces the long index")
+	require.NoError(t, l.Apply(aper.On(tr)))
+	assert.Equal(t, append(before, 4), values(l))
+	for _, k := range l.Keys() {
+		assert.LessOrEqual(t, k.Len(), list.RespaceLen)
+	}
 
 	// The decoders refuse an over-long index in a list and in a transition.
 	id := `"6ba7b810-9dad-11d1-80b4-00c04fd430c8"`

@@ -48,10 +48,16 @@ func (k PositionKind) String() string {
 // If the resolved index is already taken by another item, the new one goes just past it
 // (between it and its successor), so two replicas that computed the same index agree on one
 // order: the one applied first comes first.
+//
+// A position may carry a [Respace]: the run of items around it that gets new, evenly spaced
+// indexes before the position is resolved ([Place]). The position constructors add one when the
+// index they would make is too long (see [PositionAt]); it is how indexes stay short whatever
+// the pattern of inserts.
 type ListPosition struct {
-	Kind  PositionKind `json:"kind" cbor:"1,keyasint"`
-	ID    uuid.UUID    `json:"id,omitzero" cbor:"2,keyasint,omitzero"`
-	Index ZenoIndex    `json:"index,omitzero" cbor:"3,keyasint,omitzero"`
+	Kind    PositionKind `json:"kind" cbor:"1,keyasint"`
+	ID      uuid.UUID    `json:"id,omitzero" cbor:"2,keyasint,omitzero"`
+	Index   ZenoIndex    `json:"index,omitzero" cbor:"3,keyasint,omitzero"`
+	Respace Respace      `json:"respace,omitzero" cbor:"4,keyasint,omitzero"`
 }
 
 // Beginning is the position before the first item.
@@ -77,13 +83,19 @@ func After(id uuid.UUID, fallback ZenoIndex) ListPosition {
 
 // String formats the position for humans.
 func (p ListPosition) String() string {
+	var s string
 	switch p.Kind {
 	case PosBeginning, PosEnd:
-		return p.Kind.String()
+		s = p.Kind.String()
 	case PosAt:
-		return "at " + p.Index.String()
+		s = "at " + p.Index.String()
+	default:
+		s = fmt.Sprintf("%s %s (fallback %s)", p.Kind, p.ID, p.Index)
 	}
-	return fmt.Sprintf("%s %s (fallback %s)", p.Kind, p.ID, p.Index)
+	if !p.Respace.IsZero() {
+		s += ", after a " + p.Respace.String()
+	}
+	return s
 }
 
 // Siblings is an ordered set of items, each with an id and a distinct ZenoIndex: what a
@@ -111,6 +123,8 @@ type Siblings interface {
 // between them; if the anchor is not among s, at the captured index. A resolved index that an
 // item already has is moved just past it, so replicas that computed the same index still agree on
 // one order.
+//
+// Resolve does not carry out the [Respace] p may carry: [Place] does, and then calls Resolve.
 //
 // Errors are conflicts: NotFound (with the anchor's id as the path) for an anchor that is gone
 // with no fallback; Invalid for At with no index, an unknown kind, an index in p longer than

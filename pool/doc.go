@@ -14,8 +14,9 @@
 // The board reuses list's ordering instead of copying it: the lists are a list.List whose items
 // are the columns, and each column's objects are a list.List of their own, so positions resolve
 // exactly as in a list (anchored to a neighbour, falling back to the captured index when it has
-// gone; an anchor in another list counts as gone). A third copy-on-write B-tree maps each object
-// to its list. On the wire a board is the list of lists as package list encodes it: an array of
+// gone; an anchor in another list counts as gone), and a crowded run of objects or lists is
+// respaced as in a list (see package list, Respacing). A third copy-on-write B-tree maps each
+// object to its list. On the wire a board is the list of lists as package list encodes it: an array of
 // [index, list id, [name, objects]], objects an array of [index, id, value]; the decoders add
 // the check that no object is in two lists.
 //

@@ -313,6 +313,9 @@ func (b *Board[V, T]) PositionAt(id uuid.UUID, i int) list.ListPosition {
 // name, at pos among the lists. It does not change b.
 func (b *Board[V, T]) AddList(name string, pos list.ListPosition) (uuid.UUID, Transition[V, T]) {
 	id := uuid.New()
+	if b.cols != nil {
+		pos = b.cols.WithRespace(pos)
+	}
 	return id, Transition[V, T]{Op: OpAddList, List: id, Name: name, Pos: pos}
 }
 
@@ -330,6 +333,9 @@ func (b *Board[V, T]) RenameList(id uuid.UUID, name string) Transition[V, T] {
 // MoveList returns the transition that moves list id to pos among the lists (anchors are list
 // ids). It does not change b.
 func (b *Board[V, T]) MoveList(id uuid.UUID, pos list.ListPosition) Transition[V, T] {
+	if b.cols != nil {
+		pos = b.cols.Move(id, pos).Pos
+	}
 	return Transition[V, T]{Op: OpMoveList, List: id, Pos: pos}
 }
 
@@ -339,7 +345,7 @@ func (b *Board[V, T]) MoveListTo(id uuid.UUID, i int) Transition[V, T] {
 	if b.cols == nil {
 		return b.MoveList(id, list.End())
 	}
-	return b.MoveList(id, b.cols.MoveTo(id, i).Pos)
+	return Transition[V, T]{Op: OpMoveList, List: id, Pos: b.cols.MoveTo(id, i).Pos}
 }
 
 // RemoveList returns the transition that removes list id, which must be empty when the
@@ -359,6 +365,9 @@ func (b *Board[V, T]) RemoveListInto(id, into uuid.UUID, pos list.ListPosition) 
 // transition may be applied to several replicas.
 func (b *Board[V, T]) Create(l uuid.UUID, pos list.ListPosition, v V) (uuid.UUID, Transition[V, T]) {
 	id := uuid.New()
+	if c, ok := b.column(l); ok {
+		pos = c.items.WithRespace(pos)
+	}
 	return id, Transition[V, T]{Op: OpCreate, ID: id, List: l, Pos: pos, Value: v}
 }
 
@@ -372,6 +381,9 @@ func (b *Board[V, T]) Append(l uuid.UUID, v V) (uuid.UUID, Transition[V, T]) {
 // does not change b. The position is resolved among l's objects without the moved one; an
 // anchor that is not in l counts as gone (its fallback index is used).
 func (b *Board[V, T]) Move(id, l uuid.UUID, pos list.ListPosition) Transition[V, T] {
+	if c, ok := b.column(l); ok {
+		pos = c.items.Move(id, pos).Pos // without id, if it is in l
+	}
 	return Transition[V, T]{Op: OpMove, ID: id, List: l, Pos: pos}
 }
 
@@ -380,7 +392,7 @@ func (b *Board[V, T]) Move(id, l uuid.UUID, pos list.ListPosition) Transition[V,
 func (b *Board[V, T]) MoveTo(id, l uuid.UUID, i int) Transition[V, T] {
 	if from, ok := b.ListOf(id); ok && from == l {
 		c, _ := b.column(l)
-		return b.Move(id, l, c.items.MoveTo(id, i).Pos)
+		return Transition[V, T]{Op: OpMove, ID: id, List: l, Pos: c.items.MoveTo(id, i).Pos}
 	}
 	return b.Move(id, l, b.PositionAt(l, i))
 }

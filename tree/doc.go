@@ -7,7 +7,9 @@
 // with its subtree, and apply a transition to one node's value. Sibling order reuses package
 // list: each node has a [list.ZenoIndex] among its siblings, and positions resolve as in a
 // list.List (anchored to a sibling, falling back to the captured index when that sibling has
-// moved away or is gone).
+// moved away or is gone). The position constructors are list's too, so a crowded run of
+// siblings is respaced as in a list (see package list, Respacing): the children's indexes stay
+// within list.RespaceLen bytes whatever the pattern of inserts.
 //
 // # Cycles
 //

@@ -462,85 +462,45 @@ func (t *Tree[V, T]) last(parent uuid.UUID) list.ZenoIndex {
 	return out
 }
 
-// between returns an index between a and b (either may be zero for an open end), or the
-// fallback index past a when a and b are out of order, which the tree's distinct, ordered keys
-// rule out.
-func between(a, b list.ZenoIndex) list.ZenoIndex {
-	z, err := list.Between(a, b)
-	if err != nil {
-		return a.After()
-	}
-	return z
-}
-
 // PositionBefore returns the parent of node sibling and the position just before it, with the
-// index it would get now as the fallback. For an id that is not in the tree it returns the root
-// and a position with no fallback, which conflicts when applied.
+// index it would get now as the fallback (and, when that index would be too long, a respace of
+// the crowded siblings around it: see list.PositionAt). For an id that is not in the tree it
+// returns the root and a position with no fallback, which conflicts when applied.
 func (t *Tree[V, T]) PositionBefore(sibling uuid.UUID) (uuid.UUID, list.ListPosition) {
 	n, ok := t.lookup(sibling)
 	if !ok {
 		return uuid.Nil, list.Before(sibling, list.ZenoIndex{})
 	}
-	return n.parent, list.Before(sibling, between(t.below(n.parent, n.key), n.key))
+	return n.parent, list.PositionBefore(t.children(n.parent), sibling)
 }
 
 // PositionAfter returns the parent of node sibling and the position just after it, with the
-// index it would get now as the fallback. For an id that is not in the tree it returns the root
-// and a position with no fallback, which conflicts when applied.
+// index it would get now as the fallback (and a respace when that index would be too long, as
+// for PositionBefore). For an id that is not in the tree it returns the root and a position with
+// no fallback, which conflicts when applied.
 func (t *Tree[V, T]) PositionAfter(sibling uuid.UUID) (uuid.UUID, list.ListPosition) {
 	n, ok := t.lookup(sibling)
 	if !ok {
 		return uuid.Nil, list.After(sibling, list.ZenoIndex{})
 	}
-	return n.parent, list.After(sibling, between(n.key, t.above(n.parent, n.key)))
+	return n.parent, list.PositionAfter(t.children(n.parent), sibling)
 }
 
 // PositionAt returns the position where a new child of parent ends up at position i (0 is the
 // first; i is clamped to [0, NumChildren]): after the child now at i-1 (before the first child
-// for i = 0), with the index between the current neighbours as the fallback.
+// for i = 0), with the index between the current neighbours as the fallback, and a respace of
+// the crowded siblings around it when that index would be too long (see list.PositionAt).
 func (t *Tree[V, T]) PositionAt(parent uuid.UUID, i int) list.ListPosition {
-	return t.positionAt(parent, i, uuid.Nil)
-}
-
-// positionAt is PositionAt among parent's children without node except (when it is one).
-func (t *Tree[V, T]) positionAt(parent uuid.UUID, i int, except uuid.UUID) list.ListPosition {
-	n := t.NumChildren(parent)
-	skip := -1
-	if except != uuid.Nil {
-		if p, ok := t.Parent(except); ok && p == parent {
-			skip, _ = t.IndexOf(except)
-			n--
-		}
-	}
-	if n <= 0 {
-		return list.End()
-	}
-	i = min(max(i, 0), n)
-	at := func(j int) kid[V] {
-		if skip >= 0 && j >= skip {
-			j++
-		}
-		k, _ := t.childAt(parent, j)
-		return k
-	}
-	if i == 0 {
-		next := at(0)
-		return list.Before(next.id, between(list.ZenoIndex{}, next.key))
-	}
-	prev := at(i - 1)
-	var next list.ZenoIndex
-	if i < n {
-		next = at(i).key
-	}
-	return list.After(prev.id, between(prev.key, next))
+	return list.PositionAt(t.children(parent), i)
 }
 
 // Insert returns a new id and the transition that inserts v with that id under parent at pos.
-// It does not change t. Apply stores a Clone of v, so the transition may be applied to several
+// It does not change t. If pos would now resolve to an index that is too long, the transition's
+// position carries a respace of the crowded siblings (list.WithRespace). Apply stores a Clone of v, so the transition may be applied to several
 // replicas.
 func (t *Tree[V, T]) Insert(parent uuid.UUID, pos list.ListPosition, v V) (uuid.UUID, Transition[V, T]) {
 	id := uuid.New()
-	return id, Transition[V, T]{Op: OpInsert, ID: id, Parent: parent, Pos: pos, Value: v}
+	return id, Transition[V, T]{Op: OpInsert, ID: id, Parent: parent, Pos: list.WithRespace(t.children(parent), pos), Value: v}
 }
 
 // Append returns a new id and the transition that inserts v as the last child of parent (the
@@ -576,9 +536,10 @@ func (t *Tree[V, T]) InsertAt(parent uuid.UUID, i int, v V) (uuid.UUID, Transiti
 }
 
 // Move returns the transition that moves node id, with its subtree, under parent at pos. It
-// does not change t. The position is resolved among parent's children without the moved node.
+// does not change t. The position is resolved among parent's children without the moved node;
+// it carries a respace when it would resolve to an index that is too long (as for Insert).
 func (t *Tree[V, T]) Move(id, parent uuid.UUID, pos list.ListPosition) Transition[V, T] {
-	return Transition[V, T]{Op: OpMove, ID: id, Parent: parent, Pos: pos}
+	return Transition[V, T]{Op: OpMove, ID: id, Parent: parent, Pos: list.WithRespace(list.Without(t.children(parent), id), pos)}
 }
 
 // MoveBefore returns the transition that moves node id just before node sibling, under
@@ -599,7 +560,7 @@ func (t *Tree[V, T]) MoveAfter(id, sibling uuid.UUID) Transition[V, T] {
 // (clamped to parent's children without id), anchored to its neighbours there. It does not
 // change t.
 func (t *Tree[V, T]) MoveTo(id, parent uuid.UUID, i int) Transition[V, T] {
-	return t.Move(id, parent, t.positionAt(parent, i, id))
+	return Transition[V, T]{Op: OpMove, ID: id, Parent: parent, Pos: list.PositionAt(list.Without(t.children(parent), id), i)}
 }
 
 // Delete returns the transition that deletes node id and its whole subtree. It does not change
@@ -751,46 +712,6 @@ func (t *Tree[V, T]) update(ev aper.Event[Transition[V, T]]) error {
 		t.kids.Set(k)
 	}
 	return nil
-}
-
-// resolve turns a position among parent's children into a free index (see [list.Resolve]). The
-// B-trees exist.
-func (t *Tree[V, T]) resolve(parent uuid.UUID, p list.ListPosition) (list.ZenoIndex, error) {
-	return list.Resolve(p, children[V, T]{t, parent})
-}
-
-// children presents the children of one parent as [list.Siblings].
-type children[V aper.StateMachine[V, T], T any] struct {
-	t      *Tree[V, T]
-	parent uuid.UUID
-}
-
-// KeyOf finds id only among parent's children: an anchor moved elsewhere counts as gone.
-func (c children[V, T]) KeyOf(id uuid.UUID) (list.ZenoIndex, bool) {
-	n, ok := c.t.lookup(id)
-	if !ok || n.parent != c.parent {
-		return list.ZenoIndex{}, false
-	}
-	return n.key, true
-}
-
-func (c children[V, T]) Below(k list.ZenoIndex) list.ZenoIndex {
-	if k.IsZero() {
-		return c.t.last(c.parent)
-	}
-	return c.t.below(c.parent, k)
-}
-
-func (c children[V, T]) Above(k list.ZenoIndex) list.ZenoIndex {
-	if k.IsZero() {
-		return c.t.first(c.parent)
-	}
-	return c.t.above(c.parent, k)
-}
-
-func (c children[V, T]) Taken(k list.ZenoIndex) bool {
-	_, taken := c.t.kids.Get(kid[V]{parent: c.parent, key: k})
-	return taken
 }
 
 func nodeConflict(kind conflict.Kind, msg string, id uuid.UUID) error {

@@ -532,6 +532,40 @@ func (t *Tree[T]) fix(m *node[T], i int) {
 	}
 }
 
+// ReplaceRange replaces each item at a position p in [i, j) with f(p, item), in order of p. The
+// new items must keep the tree's order (each between its neighbours): the tree is not searched
+// or rebalanced, so it costs O(j-i + log n) instead of a Delete and a Set per item. Positions out
+// of range are ignored.
+func (t *Tree[T]) ReplaceRange(i, j int, f func(p int, item T) T) {
+	i, j = max(i, 0), min(j, t.Len())
+	if i >= j {
+		return
+	}
+	t.root = t.replace(t.root, 0, i, j, f)
+}
+
+// replace is ReplaceRange in the subtree n, whose first item is at position base.
+func (t *Tree[T]) replace(n *node[T], base, i, j int, f func(int, T) T) *node[T] {
+	m := t.mut(n)
+	p := base
+	for x := 0; x <= m.n && p < j; x++ {
+		if m.kids != nil {
+			c := m.kids[x].count
+			if p+c > i {
+				m.kids[x] = t.replace(m.kids[x], p, i, j, f)
+			}
+			p += c
+		}
+		if x < m.n {
+			if p >= i && p < j {
+				m.items[x] = f(p, m.items[x])
+			}
+			p++
+		}
+	}
+	return m
+}
+
 // All yields the items in order. The tree must not change during the iteration unless the
 // caller calls Renew before its first write: the iteration then sees the tree as it was.
 func (t *Tree[T]) All() iter.Seq[T] {

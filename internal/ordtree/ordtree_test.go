@@ -364,3 +364,53 @@ func firstDiff(a, b []int) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestReplaceRange replaces ranges of a tree's items with others that keep the order, and
+// checks the tree against a slice and that a clone taken before is unchanged.
+func TestReplaceRange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	tr := New(cmp.Compare[int])
+	var want []int
+	for i := range 2000 {
+		tr.Set(10 * i)
+		want = append(want, 10*i)
+	}
+	for range 200 {
+		i := rng.IntN(len(want)+10) - 5
+		j := i + rng.IntN(300)
+		before := slices.Clone(want)
+		old := tr.Clone()
+		// Each item moves by +1 or +2 (items are 10 apart, so the order holds), except the
+		// item at p itself: f must see its own position.
+		var seen []int
+		tr.ReplaceRange(i, j, func(p, v int) int {
+			seen = append(seen, p)
+			if v != want[p] {
+				t.Fatalf("ReplaceRange(%d, %d) gave f item %d at %d, want %d", i, j, v, p, want[p])
+			}
+			return v + 1 + p%2
+		})
+		var wantSeen []int
+		for p := max(i, 0); p < min(j, len(want)); p++ {
+			wantSeen = append(wantSeen, p)
+			want[p] += 1 + p%2
+		}
+		if !slices.Equal(seen, wantSeen) {
+			t.Fatalf("ReplaceRange(%d, %d) called f at %v, want %v", i, j, seen, wantSeen)
+		}
+		check(t, &tr)
+		if got := slices.Collect(tr.All()); !slices.Equal(got, want) {
+			t.Fatalf("after ReplaceRange(%d, %d): %v", i, j, got)
+		}
+		if got := slices.Collect(old.All()); !slices.Equal(got, before) {
+			t.Fatalf("ReplaceRange(%d, %d) changed a clone", i, j)
+		}
+		for k := range want {
+			want[k] = 10 * (want[k] / 10)
+		}
+		tr = New(cmp.Compare[int])
+		for _, v := range want {
+			tr.Set(v)
+		}
+	}
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package list_test
+
+// raceEnabled reports whether the race detector is on: the long tests scale down under it.
+const raceEnabled = true
