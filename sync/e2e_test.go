@@ -729,3 +729,27 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+// A client that neither reads nor speaks after its hello is ended by the server for its silence;
+// the writer, stuck sending it the welcome, is given abortGrace to send the reason and then the
+// connection is closed: the server holds nothing for it.
+func TestSilentNonReaderIsClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memory.NewNetwork(nil)
+		t.Cleanup(func() { n.Close() })
+		ml, _ := n.Listen("server")
+		l := &blockingListener{Listener: ml, blocked: make(chan *blockingConn, 1)}
+		srv := newMapServer(t, apersync.WithConnTimeout(10*time.Second))
+		serve(t, srv, l)
+
+		silent, err := n.Dial(ctxT(t), "server")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer silent.Close()
+		b, _ := cbor.Marshal(map[int]any{1: 1, 2: apersync.ProtocolVersion, 3: "r", 19: rawKey()})
+		silent.Send(ctxT(t), b)
+		bc := <-l.blocked
+		<-bc.closed
+	})
+}

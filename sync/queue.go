@@ -25,7 +25,8 @@ type outItem struct {
 // A queue that passes its limit overflows: what it holds is dropped and replaced by one error
 // frame (code "overflow") that the writer sends next, ahead of anything it had not sent yet;
 // then the writer stops. If the writer cannot send it within abortGrace (the peer does not read
-// at all), the send is cancelled, which closes the connection.
+// at all), the send is cancelled, which closes the connection. The same holds whenever this side
+// ends the connection with a reason (closeAfterFlush).
 type outq struct {
 	mu       stdsync.Mutex
 	items    []outItem
@@ -108,8 +109,11 @@ func (q *outq) overflowLocked() {
 	q.armGraceLocked()
 }
 
+// armGraceLocked gives the writer abortGrace to send what is left once this side ends the
+// connection (an overflow, or closeAfterFlush with a reason): a peer that does not read cannot
+// hold the writer, and with it the connection's goroutines, for longer.
 func (q *outq) armGraceLocked() {
-	if q.overflow && q.cancelSend != nil && q.grace == nil {
+	if (q.overflow || (q.closing && q.reason != nil)) && q.cancelSend != nil && q.grace == nil {
 		cancel := q.cancelSend
 		q.grace = time.AfterFunc(abortGrace, func() { cancel(q.why()) })
 	}
@@ -123,6 +127,7 @@ func (q *outq) closeAfterFlush(reason error) {
 	if q.reason == nil {
 		q.reason = reason
 	}
+	q.armGraceLocked()
 	q.mu.Unlock()
 	q.wake()
 }
