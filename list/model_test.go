@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/fuzz"
 	"github.com/aper-go/aper/list"
 	"github.com/google/uuid"
 	"github.com/leanovate/gopter"
@@ -275,10 +276,7 @@ func TestListAgainstModel(t *testing.T) {
 			})
 		},
 	}
-	params := gopter.DefaultTestParametersWithSeed(1)
-	params.MinSuccessfulTests = 150
-	params.MaxSize = 120
-	props := gopter.NewProperties(params)
+	props := gopter.NewProperties(fuzz.Parameters(t, 150, 120, 1))
 	props.Property("List behaves as a slice", commands.Prop(cmds))
 	props.TestingRun(t)
 }

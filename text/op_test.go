@@ -9,6 +9,7 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/fuzz"
 	"github.com/aper-go/aper/text"
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/gen"
@@ -160,17 +161,8 @@ func randOp(r *rand.Rand, n int) text.Op {
 	return text.MustOp(cs...)
 }
 
-func params(n int) *gopter.TestParameters {
-	p := gopter.DefaultTestParameters()
-	p.MinSuccessfulTests = n
-	if testing.Short() {
-		p.MinSuccessfulTests = n / 4
-	}
-	return p
-}
-
 func TestOpProperties(t *testing.T) {
-	props := gopter.NewProperties(params(1000))
+	props := gopter.NewProperties(fuzz.Parameters(t, 1000, 100, 0))
 	props.Property("TP1: apply(apply(s,a),b') == apply(apply(s,b),a')", prop.ForAll(func(seed uint64) bool {
 		r := rand.New(rand.NewPCG(seed, 1))
 		s := randDoc(r, 12)
