@@ -218,10 +218,10 @@ type clientConn struct {
 // returned, failures are retried in the background (see [Client.Status]).
 func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transport.Dialer, room string, opts ...ClientOption) (*Client[S, T], error) {
 	if dialer == nil {
-		return nil, fmt.Errorf("%w: nil dialer", ErrInvalidOption)
+		return nil, wrap(fmt.Errorf("%w: nil dialer", ErrInvalidOption), "dial room %q", room)
 	}
 	if room == "" || len(room) > maxRoomName {
-		return nil, fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrInvalidOption, len(room), maxRoomName)
+		return nil, wrap(fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrInvalidOption, len(room), maxRoomName), "dial room %q", room)
 	}
 	cfg := clientConfig{
 		backoffMin: 100 * time.Millisecond,
@@ -237,7 +237,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 			continue
 		}
 		if err := o(&cfg); err != nil {
-			return nil, err
+			return nil, wrap(err, "dial room %q", room)
 		}
 	}
 	cctx, cancel := context.WithCancelCause(context.Background())
@@ -260,7 +260,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		st, key, err := openClientStore(cfg.storeDir, room, cfg.key, &c.core)
 		if err != nil {
 			cancel(err)
-			return nil, fmt.Errorf("aper/sync: dial room %q: %w", room, err)
+			return nil, wrap(err, "dial room %q", room)
 		}
 		c.core.store, c.cfg.key = st, key
 	}
@@ -271,7 +271,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 	if err != nil {
 		c.core.store.close()
 		cancel(err)
-		return nil, fmt.Errorf("aper/sync: dial room %q: %w", room, err)
+		return nil, wrap(err, "dial room %q", room)
 	}
 	c.wg.Add(2)
 	go func() {
@@ -297,7 +297,7 @@ func (c *Client[S, T]) Apply(t T) error {
 	}
 	if c.cfg.maxPending > 0 && len(c.core.pending) >= c.cfg.maxPending {
 		c.mu.Unlock()
-		return fmt.Errorf("aper/sync: apply: %w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending)
+		return wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
 	}
 	local, err := c.core.apply(t, time.Now())
 	if err != nil {
@@ -405,7 +405,7 @@ func (c *Client[S, T]) Sync(ctx context.Context) error {
 	case <-c.done:
 		st := c.Status()
 		if st.Err != nil {
-			return fmt.Errorf("aper/sync: sync: %w", st.Err)
+			return wrap(st.Err, "sync")
 		}
 		return fmt.Errorf("aper/sync: sync: %w", ErrClosed)
 	}
@@ -688,7 +688,8 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 				return fmt.Errorf("%w: confirmed %d: %v", ErrProtocol, f.Seq, err)
 			}
 		case frameError:
-			return &ServerError{Code: f.Code, Message: f.Message, Fatal: f.Fatal}
+			// The server's reason, without a prefix of ours that the ServerError prints.
+			return &ServerError{Code: f.Code, Message: strings.TrimPrefix(f.Message, prefix), Fatal: f.Fatal}
 		case framePresence:
 			if !first || len(items) > 0 {
 				it.pres = append(raw(nil), f.Data...)

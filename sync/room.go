@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -637,7 +638,7 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 	if r.permit != nil {
 		if err := r.checkPermit(s.ident, t); err != nil {
 			msg := err.Error()
-			if p, ok := err.(*panicError); ok {
+			if p := (*panicError)(nil); errors.As(err, &p) {
 				r.panics = append(r.panics, p)
 				msg = "internal error"
 			}
@@ -731,7 +732,7 @@ func (r *roomCore[S, T]) serverEvent(t T, now time.Time) error {
 func (r *roomCore[S, T]) memberEvent(kind recordKind, subject aper.ClientID, t T, now time.Time) error {
 	ev := aper.Event[T]{Seq: r.seq + 1, Time: now, Transition: t}
 	if err := r.apply(ev, nil); err != nil {
-		return fmt.Errorf("aper/sync: room %q: server event: %w", r.name, err)
+		return wrap(err, "room %q: server event", r.name) // err may be a *panicError
 	}
 	r.ordered(ev, "", 0, kind, subject)
 	return nil
@@ -901,7 +902,7 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 	}
 	ev := aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}
 	if err := r.apply(ev, nil); err != nil {
-		return fmt.Errorf("aper/sync: room %q: replay %d: %w", r.name, rc.Seq, err)
+		return wrap(err, "room %q: replay %d", r.name, rc.Seq) // err may be a *panicError
 	}
 	if rc.Client != "" && rc.Local > 0 {
 		inst := rc.Inst
