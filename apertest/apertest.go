@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -100,27 +101,52 @@ func Equal(t testing.TB, a, b any) {
 // conflict.
 func Conflicts[S aper.StateMachine[S, T], T any](t testing.TB, s S, ev aper.Event[T], kind conflict.Kind) *conflict.Conflict {
 	t.Helper()
-	before := make([][]byte, 0, 2)
+	cf, err := TryApply(s, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf == nil {
+		t.Fatalf("Apply(%+v) = nil, want a conflict", ev.Transition)
+	}
+	if kind != "" && cf.Kind != kind {
+		t.Fatalf("Apply(%+v) conflict kind = %q, want %q (%v)", ev.Transition, cf.Kind, kind, cf)
+	}
+	return cf
+}
+
+// TryApply applies ev to s, for tests whose transitions may or may not apply (random, fuzzed or
+// decoded ones), and checks the rule that [Conflicts] checks for one that must not: Apply
+// returns nil or an error that wraps a *conflict.Conflict, and after a conflict s encodes,
+// under every codec, exactly as it did before. It returns the conflict (nil if ev applied), or
+// an error saying how the rule was broken. It takes no testing.TB, so that a property function
+// can return the error to its framework, which then shrinks the input.
+func TryApply[S aper.StateMachine[S, T], T any](s S, ev aper.Event[T]) (*conflict.Conflict, error) {
+	before := make([][]byte, 0, len(aper.Codecs()))
 	for _, c := range aper.Codecs() {
-		before = append(before, Encode(t, c, s))
+		b, err := c.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: encode %T: %w", c.Name(), s, err)
+		}
+		before = append(before, b)
 	}
 	err := s.Apply(ev)
 	if err == nil {
-		t.Fatalf("Apply(%+v) = nil, want a conflict", ev.Transition)
+		return nil, nil
 	}
 	var cf *conflict.Conflict
 	if !errors.As(err, &cf) {
-		t.Fatalf("Apply(%+v) = %v, which wraps no *conflict.Conflict", ev.Transition, err)
-	}
-	if kind != "" && cf.Kind != kind {
-		t.Fatalf("Apply(%+v) conflict kind = %q, want %q (%v)", ev.Transition, cf.Kind, kind, err)
+		return nil, fmt.Errorf("Apply(%+v) = %v, which wraps no *conflict.Conflict", ev.Transition, err)
 	}
 	for i, c := range aper.Codecs() {
-		if after := Encode(t, c, s); !bytes.Equal(before[i], after) {
-			t.Fatalf("%s: state changed by a conflicting Apply:\nbefore: %s\nafter:  %s", c.Name(), printable(c, before[i]), printable(c, after))
+		after, err := c.Marshal(s)
+		if err != nil {
+			return cf, fmt.Errorf("%s: encode %T after the conflict %v: %w", c.Name(), s, cf, err)
+		}
+		if !bytes.Equal(before[i], after) {
+			return cf, fmt.Errorf("%s: state changed by a conflicting Apply(%+v) (%v):\nbefore: %s\nafter:  %s", c.Name(), ev.Transition, cf, printable(c, before[i]), printable(c, after))
 		}
 	}
-	return cf
+	return cf, nil
 }
 
 // MustApply applies ev to s and fails the test on error.

@@ -218,6 +218,33 @@ func TestConflictsReports(t *testing.T) {
 	})
 }
 
+// TryApply accepts a transition that applies and a clean conflict, and describes, without
+// failing the test, an error that is no conflict and a conflict that changed the state.
+func TestTryApply(t *testing.T) {
+	outOfRange := aper.On(set{I: 5, V: 9})
+	s := &items{Items: []int{1}}
+	if cf, err := apertest.TryApply(s, aper.On(set{I: 0, V: 2})); cf != nil || err != nil {
+		t.Errorf("a transition that applies: %v, %v", cf, err)
+	}
+	if s.Items[0] != 2 {
+		t.Errorf("TryApply did not apply the transition: %v", s.Items)
+	}
+	if cf, err := apertest.TryApply(s, outOfRange); err != nil || cf == nil || cf.Kind != conflict.OutOfRange {
+		t.Errorf("a clean conflict: %v, %v", cf, err)
+	}
+	for name, tc := range map[string]struct {
+		s    *items
+		want string
+	}{
+		"plain error":       {&items{plain: true}, "wraps no *conflict.Conflict"},
+		"changes the state": {&items{Items: []int{1}, dirty: true}, "state changed by a conflicting Apply"},
+	} {
+		if _, err := apertest.TryApply(tc.s, outOfRange); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one that says %q", name, err, tc.want)
+		}
+	}
+}
+
 func TestMustApplyReports(t *testing.T) {
 	mustPass(t, func(t testing.TB) { apertest.MustApply(t, &items{Items: []int{1}}, aper.On(set{I: 0, V: 2})) })
 	mustReport(t, "out of range conflict", func(t testing.TB) {

@@ -80,11 +80,8 @@ func FuzzListTransitionDecode(f *testing.F) {
 			}
 			apertest.RoundTrip(t, tr)
 			l := seedList(t)
-			before := apertest.Encode(t, aper.CBOR, l)
-			if err := l.Apply(aper.On(tr)); err != nil {
-				if after := apertest.Encode(t, aper.CBOR, l); !bytes.Equal(before, after) {
-					t.Fatalf("%s: a conflicting %+v changed the list: %v", c.Name(), tr, err)
-				}
+			if _, err := apertest.TryApply(l, aper.On(tr)); err != nil {
+				t.Fatalf("%s: %v", c.Name(), err)
 			}
 			if err := listInvariants(l); err != nil {
 				t.Fatalf("%s: %v", c.Name(), err)
@@ -144,9 +141,8 @@ func FuzzTransactionalDecode(f *testing.F) {
 			if codec.Unmarshal(b, &tx) == nil {
 				apertest.RoundTrip(t, tx)
 				x := aper.NewTransactional(newDoc())
-				before := apertest.Encode(t, aper.CBOR, x)
-				if err := x.Apply(aper.On(tx)); err != nil && !bytes.Equal(before, apertest.Encode(t, aper.CBOR, x)) {
-					t.Fatalf("%s: a conflicting transaction changed the state: %v", codec.Name(), err)
+				if _, err := apertest.TryApply(x, aper.On(tx)); err != nil {
+					t.Fatalf("%s: %v", codec.Name(), err)
 				}
 			}
 		}

@@ -59,7 +59,8 @@
 // step's effects have all happened before the next step; no sleeps. Time is the bubble's fake
 // clock: it moves only in [Advance] and in Settle (to let reconnection backoff run), so pings,
 // timeouts, backoff and, once the server issues them, a state machine's timers are driven by the
-// commands. A seed ([Parameters], the tests' -fuzz.seed flag) replays the command sequences.
+// commands. A seed ([Parameters], the tests' -fuzz.seed flag, or [SeedEnv]) replays the command
+// sequences.
 //
 // Client i's key, and so its id, is the same in every run. Two things are not fixed by the
 // seed: the jitter of the clients' reconnection backoff (math/rand), and how a connection's

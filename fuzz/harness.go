@@ -852,24 +852,3 @@ func Replay[S aper.StateMachine[S, T], T any](t *testing.T, cfg Config[S, T], st
 		}
 	})
 }
-
-// Parameters returns gopter parameters for runs of up to size steps (the sizes grow from
-// size/10 to size over the runs), seeded with seed (0: the clock), and logs the seed so that a
-// failure can be replayed.
-func Parameters(t testing.TB, runs, size int, seed int64) *gopter.TestParameters {
-	t.Helper()
-	if seed == 0 {
-		seed = time.Now().UnixNano()
-	}
-	p := gopter.DefaultTestParametersWithSeed(seed)
-	p.MinSuccessfulTests = runs
-	p.MaxSize = size + 1
-	p.MinSize = max(2, size/10)
-	p.MaxShrinkCount = 300
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("seed %d (rerun with -fuzz.seed=%d)", seed, seed)
-		}
-	})
-	return p
-}

@@ -1,11 +1,14 @@
 package list_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/fuzz"
 	"github.com/aper-go/aper/list"
 	"github.com/google/uuid"
 	"github.com/leanovate/gopter"
@@ -100,6 +103,15 @@ func (c cmd) command() commands.Command {
 func nonEmpty(m model) bool { return len(m.ids) > 0 }
 
 func apply(s *system, t countersT) error { return s.l.Apply(aper.On(t)) }
+
+// conflicts applies t, which must be a conflict that leaves the list's encoding unchanged.
+func conflicts(s *system, t countersT) error {
+	cf, err := apertest.TryApply(s.l, aper.On(t))
+	if err == nil && cf == nil {
+		err = errors.New("applied, want a conflict")
+	}
+	return err
+}
 
 func insertCmd(i int, v int64, hi, lo uint64) commands.Command {
 	id := uuid.UUID{}
@@ -232,17 +244,17 @@ var conflictCmd = cmd{
 	run: func(s *system) error {
 		missing := uuid.New()
 		for _, t := range []countersT{s.l.Delete(missing), s.l.Move(missing, list.End()), s.l.Update(missing, aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1})} {
-			if err := apply(s, t); err == nil {
-				return fmt.Errorf("%v on a missing id did not conflict", t.Op)
+			if err := conflicts(s, t); err != nil {
+				return fmt.Errorf("%v on a missing id: %w", t.Op, err)
 			}
 		}
 		if s.l.Len() > 0 {
 			id, _, _ := s.l.At(0)
-			if err := apply(s, countersT{Op: list.OpInsert, ID: id, Pos: list.End(), Value: aper.NewCounter(0)}); err == nil {
-				return fmt.Errorf("a duplicate insert did not conflict")
+			if err := conflicts(s, countersT{Op: list.OpInsert, ID: id, Pos: list.End(), Value: aper.NewCounter(0)}); err != nil {
+				return fmt.Errorf("a duplicate insert: %w", err)
 			}
-			if err := apply(s, s.l.Move(id, list.After(missing, list.ZenoIndex{}))); err == nil {
-				return fmt.Errorf("a move after a missing anchor did not conflict")
+			if err := conflicts(s, s.l.Move(id, list.After(missing, list.ZenoIndex{}))); err != nil {
+				return fmt.Errorf("a move after a missing anchor: %w", err)
 			}
 		}
 		return nil
@@ -275,10 +287,7 @@ func TestListAgainstModel(t *testing.T) {
 			})
 		},
 	}
-	params := gopter.DefaultTestParametersWithSeed(1)
-	params.MinSuccessfulTests = 150
-	params.MaxSize = 120
-	props := gopter.NewProperties(params)
+	props := gopter.NewProperties(fuzz.Parameters(t, 150, 120, 1))
 	props.Property("List behaves as a slice", commands.Prop(cmds))
 	props.TestingRun(t)
 }

@@ -66,7 +66,7 @@ type admission struct {
 
 // newRoomsRefusal is the error of a join over WithNewRoomsPerMinute.
 func newRoomsRefusal(what string, n int) *ServerError {
-	return &ServerError{Code: codeNewRooms, Message: fmt.Sprintf("aper/sync: this %s loaded %d rooms in the last minute, the most it may", what, n)}
+	return &ServerError{Code: codeNewRooms, Message: fmt.Sprintf("this %s loaded %d rooms in the last minute, the most it may", what, n)}
 }
 
 // admitLocked takes one room from the budgets of sc's client and address, or returns the

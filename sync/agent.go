@@ -2,7 +2,6 @@ package sync
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
@@ -20,13 +19,13 @@ func (s *Server[S, T]) Agent(ctx context.Context, room string, opts ...ClientOpt
 		if !s.goroutine(func() { s.handle(b, true) }) {
 			a.Close()
 			b.Close()
-			return nil, &ServerError{Code: codeShutdown, Message: "aper/sync: the server is closed", Fatal: true}
+			return nil, &ServerError{Code: codeShutdown, Message: "the server is closed", Fatal: true}
 		}
 		return a, nil
 	})
 	c, err := Dial[S, T](ctx, d, room, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("aper/sync: agent: %w", err)
+		return nil, wrap(err, "agent")
 	}
 	return c, nil
 }

@@ -232,10 +232,10 @@ type clientConn struct {
 // returned, failures are retried in the background (see [Client.Status]).
 func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transport.Dialer, room string, opts ...ClientOption) (*Client[S, T], error) {
 	if dialer == nil {
-		return nil, fmt.Errorf("%w: nil dialer", ErrInvalidOption)
+		return nil, wrap(fmt.Errorf("%w: nil dialer", ErrInvalidOption), "dial room %q", room)
 	}
 	if room == "" || len(room) > maxRoomName {
-		return nil, fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrInvalidOption, len(room), maxRoomName)
+		return nil, wrap(fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrInvalidOption, len(room), maxRoomName), "dial room %q", room)
 	}
 	cfg := clientConfig{
 		backoffMin: 100 * time.Millisecond,
@@ -251,7 +251,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 			continue
 		}
 		if err := o(&cfg); err != nil {
-			return nil, err
+			return nil, wrap(err, "dial room %q", room)
 		}
 	}
 	cctx, cancel := context.WithCancelCause(context.Background())
@@ -274,7 +274,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		st, key, err := openClientStore(cfg.storeDir, room, cfg.key, &c.core)
 		if err != nil {
 			cancel(err)
-			return nil, fmt.Errorf("aper/sync: dial room %q: %w", room, err)
+			return nil, wrap(err, "dial room %q", room)
 		}
 		c.core.store, c.cfg.key = st, key
 	}
@@ -285,7 +285,7 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 	if err != nil {
 		c.core.store.close()
 		cancel(err)
-		return nil, fmt.Errorf("aper/sync: dial room %q: %w", room, err)
+		return nil, wrap(err, "dial room %q", room)
 	}
 	c.wg.Add(2)
 	go func() {
@@ -317,7 +317,7 @@ func (c *Client[S, T]) Apply(t T) error {
 	}
 	if c.cfg.maxPending > 0 && len(c.core.pending) >= c.cfg.maxPending {
 		c.mu.Unlock()
-		return fmt.Errorf("aper/sync: apply: %w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending)
+		return wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
 	}
 	local, form, err := c.core.apply(t, time.Now())
 	if err != nil {
@@ -425,7 +425,7 @@ func (c *Client[S, T]) Sync(ctx context.Context) error {
 	case <-c.done:
 		st := c.Status()
 		if st.Err != nil {
-			return fmt.Errorf("aper/sync: sync: %w", st.Err)
+			return wrap(st.Err, "sync")
 		}
 		return fmt.Errorf("aper/sync: sync: %w", ErrClosed)
 	}
@@ -801,7 +801,8 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 				c.core.resync = true
 				c.mu.Unlock()
 			}
-			return &ServerError{Code: f.Code, Message: f.Message, Fatal: f.Fatal}
+			// The server's reason, without a prefix of ours that the ServerError prints.
+			return &ServerError{Code: f.Code, Message: strings.TrimPrefix(f.Message, prefix), Fatal: f.Fatal}
 		case framePresence:
 			if !first || sawWelcome {
 				it.pres = append(raw(nil), f.Data...)

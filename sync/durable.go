@@ -206,7 +206,9 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 	}
 	var st S
 	if err := catch("Clone", func() error { st = r.core.state.Clone(); return nil }); err != nil {
-		r.core.crashed(err.(*panicError), nil)
+		var p *panicError
+		errors.As(err, &p) // catch returns nil or a *panicError here: the closure returns nil
+		r.core.crashed(p, nil)
 		return
 	}
 	seq := r.core.seq
@@ -221,7 +223,7 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 			data, err = aper.CBOR.Marshal(st)
 			return err
 		})
-		if p, ok := err.(*panicError); ok {
+		if p := (*panicError)(nil); errors.As(err, &p) {
 			r.srv.logPanic(r.name, p)
 			return
 		}

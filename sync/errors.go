@@ -4,7 +4,38 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 )
+
+// prefix starts every error message of the package, once. Sentinels and the error types carry
+// it; an exported call wraps the error it returns with [wrap], which prints the prefix once
+// however many errors of the package the message chains (the pattern of coder/websocket's
+// errd.Wrap); a reason the server sends to a client is read without it ([ServerError.Message]).
+const prefix = "aper/sync: "
+
+// opError is the error of an exported call: the prefix and the operation, then the cause
+// without its own prefix. errors.Is and errors.As see the cause.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	return prefix + e.op + ": " + strings.TrimPrefix(e.err.Error(), prefix)
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// wrap returns err as the error of the operation op (a format for args), or nil if err is nil.
+func wrap(err error, op string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	if len(args) > 0 {
+		op = fmt.Sprintf(op, args...)
+	}
+	return &opError{op: op, err: err}
+}
 
 // Sentinels for errors.Is. Closed clients and servers return errors that match net.ErrClosed.
 var (
@@ -69,15 +100,18 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // connected).
 type ServerError struct {
 	Code    string // "version", "protocol", "room", "shutdown", "superseded", "stale", "overflow", "too-large", "unauthorized", "limit", "new-rooms", "timeout"
-	Message string
+	Message string // the server's reason, read without the package's "aper/sync: " prefix
 	Fatal   bool
 }
 
 var _ error = (*ServerError)(nil)
 
-// Error gives the code and the server's message.
+// Error gives the code and the server's message: "aper/sync: unauthorized: bad token".
 func (e *ServerError) Error() string {
-	return fmt.Sprintf("aper/sync: server error %q: %s", e.Code, e.Message)
+	if e.Message == "" {
+		return prefix + e.Code
+	}
+	return prefix + e.Code + ": " + e.Message
 }
 
 // Is makes errors.Is true for ErrVersion, ErrUnauthorized and ErrLimit as their codes say.

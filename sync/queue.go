@@ -97,7 +97,7 @@ func (q *outq) admitLocked() bool {
 func (q *outq) overflowLocked() {
 	q.overflow, q.closing = true, true
 	q.reason = &ServerError{Code: codeOverflow,
-		Message: "aper/sync: the client fell too far behind: its outgoing queue held as many frames as it may"}
+		Message: "the client fell too far behind: its outgoing queue held as many frames as it may"}
 	clear(q.items)
 	q.items = q.items[:0]
 	if q.wire != nil {

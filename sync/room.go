@@ -3,6 +3,7 @@ package sync
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -656,7 +657,7 @@ func (r *roomCore[S, T]) confirmedFrame(e *logEntry[T], w *wire) []byte {
 	// A transition the codec cannot encode: its readers cannot follow the room. Send them
 	// an error frame in its place; deliver closes them.
 	b, _ := w.encode(&frame{Type: frameError, Code: codeProtocol, Fatal: true,
-		Message: fmt.Sprintf("aper/sync: room %q: encode transition %d: %v", r.name, e.ev.Seq, err)})
+		Message: fmt.Sprintf("room %q: encode transition %d: %v", r.name, e.ev.Seq, err)})
 	return b
 }
 
@@ -680,7 +681,7 @@ func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
 	if r.permit != nil {
 		if err := r.checkPermit(s.ident, t); err != nil {
 			msg := err.Error()
-			if p, ok := err.(*panicError); ok {
+			if p := (*panicError)(nil); errors.As(err, &p) {
 				r.panics = append(r.panics, p)
 				msg = "internal error"
 			}
@@ -774,7 +775,7 @@ func (r *roomCore[S, T]) serverEvent(t T, now time.Time) error {
 func (r *roomCore[S, T]) memberEvent(kind recordKind, subject aper.ClientID, t T, now time.Time) error {
 	ev := aper.Event[T]{Seq: r.seq + 1, Time: now, Transition: t}
 	if err := r.apply(ev, nil); err != nil {
-		return fmt.Errorf("aper/sync: room %q: server event: %w", r.name, err)
+		return wrap(err, "room %q: server event", r.name) // err may be a *panicError
 	}
 	r.ordered(ev, "", 0, kind, subject)
 	return nil
@@ -944,7 +945,7 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 	}
 	ev := aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}
 	if err := r.apply(ev, nil); err != nil {
-		return fmt.Errorf("aper/sync: room %q: replay %d: %w", r.name, rc.Seq, err)
+		return wrap(err, "room %q: replay %d", r.name, rc.Seq) // err may be a *panicError
 	}
 	if rc.Client != "" && rc.Local > 0 {
 		inst := rc.Inst

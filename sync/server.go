@@ -581,7 +581,7 @@ func (s *Server[S, T]) closeListenersLocked() {
 }
 
 // errTooManyRooms is acquire's error for a room over WithMaxRooms.
-var errTooManyRooms = &ServerError{Code: codeLimit, Message: "aper/sync: the server holds as many rooms as it may"}
+var errTooManyRooms = &ServerError{Code: codeLimit, Message: "the server holds as many rooms as it may"}
 
 // roomInbox is how many messages a room's inbox holds before its senders wait. Every loaded room
 // allocates it, so it is small: a room drains its inbox up to maxBatch messages per batch, and a
@@ -751,7 +751,8 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	identify(sc, h)
 	r, err := s.acquireFor(h.Room, sc, string(h.Client))
 	if err != nil {
-		if se, ok := err.(*ServerError); ok {
+		var se *ServerError
+		if errors.As(err, &se) {
 			s.refuse(sc, se.Code, se.Message, se.Fatal)
 		} else {
 			s.refuse(sc, codeShutdown, "aper/sync: the server is shutting down", false)
@@ -791,7 +792,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	case errors.Is(err, ErrServerClosed) && s.ctx.Err() == nil:
 		// The room stopped under the connection (it crashed, or the server is shutting
 		// down): the client reconnects.
-		sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", h.Room)})
+		sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q stopped", h.Room)})
 	default:
 		// The transport ended: the peer went away, or the writer closed it.
 		c.Close()
@@ -803,7 +804,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 
 // tooLarge tells the client that a frame for it was over the message limit.
 func (s *Server[S, T]) tooLarge(sc *serverConn, err error) {
-	reason := &ServerError{Code: codeTooLarge, Message: fmt.Sprintf("aper/sync: a frame for this client could not be sent: %v", err)}
+	reason := &ServerError{Code: codeTooLarge, Message: fmt.Sprintf("a frame for this client could not be sent: %v", err)}
 	sc.q.closeAfterFlush(reason)
 	b, e := sc.wire.encode(&frame{Type: frameError, Code: reason.Code, Message: reason.Message})
 	if e != nil {
@@ -850,18 +851,20 @@ func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 		id, err = s.cfg.auth(ctx, AuthRequest{Room: h.Room, Client: h.Client, Instance: h.Inst, Token: h.Token, Metadata: meta})
 		return err
 	})
-	if p, ok := err.(*panicError); ok {
+	// The errors are the reason the client reads in its ServerError (code "unauthorized").
+	var p *panicError
+	if errors.As(err, &p) {
 		s.logPanic(h.Room, p)
-		return errors.New("aper/sync: unauthorized: internal error")
+		return errors.New("internal error")
 	}
 	if err != nil {
-		return fmt.Errorf("aper/sync: unauthorized: %w", err)
+		return err
 	}
 	if id.Rooms != nil && !slices.Contains(id.Rooms, h.Room) {
-		return fmt.Errorf("aper/sync: unauthorized: not allowed in room %q", h.Room)
+		return fmt.Errorf("not allowed in room %q", h.Room)
 	}
 	if len(id.Client) > maxClientID {
-		return fmt.Errorf("aper/sync: the auth hook gave a client id of %d bytes, want at most %d", len(id.Client), maxClientID)
+		return fmt.Errorf("the auth hook gave a client id of %d bytes, want at most %d", len(id.Client), maxClientID)
 	}
 	id.Agent = false
 	sc.ident = id
@@ -937,7 +940,7 @@ func (s *Server[S, T]) refuse(sc *serverConn, code, msg string, fatal bool) {
 }
 
 // errSilent ends a connection that brought nothing for the connection timeout.
-var errSilent = &ServerError{Code: codeTimeout, Message: "aper/sync: the connection was silent for too long"}
+var errSilent = &ServerError{Code: codeTimeout, Message: "the connection was silent for too long"}
 
 // readLoop receives frames until the connection ends, misbehaves or stays silent for the
 // connection timeout, decoding transitions here (in parallel with other connections) and passing
@@ -1104,9 +1107,9 @@ func (r *room[S, T]) stop() {
 		case m := <-r.inbox:
 			switch m.kind {
 			case msgJoin:
-				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", r.name)})
+				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q stopped", r.name)})
 			case msgSubmit:
-				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("aper/sync: room %q stopped", r.name)})
+				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q stopped", r.name)})
 			case msgSnapshot:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: ErrServerClosed}
 			}
@@ -1133,7 +1136,7 @@ func (r *room[S, T]) run() {
 		return err
 	})
 	if err != nil {
-		if p, ok := err.(*panicError); ok {
+		if p := (*panicError)(nil); errors.As(err, &p) {
 			s.logPanic(r.name, p)
 			err = errors.New("internal error")
 		}
@@ -1162,7 +1165,7 @@ func (r *room[S, T]) run() {
 	defer func() { <-r.snapDone }()
 	if j := s.cfg.journal; j != nil {
 		if err := catch("rebuilding the room", func() error { return r.load(s.ctx, j) }); err != nil {
-			if p, ok := err.(*panicError); ok {
+			if p := (*panicError)(nil); errors.As(err, &p) {
 				s.logPanic(r.name, p)
 				err = fmt.Errorf("aper/sync: room %q: internal error", r.name)
 			} else if p := r.core.broken; p != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/fuzz"
 	"github.com/aper-go/aper/text"
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/gen"
@@ -409,12 +410,7 @@ func (s *sim) busyStep() {
 func TestIntentMatchesTextbookClients(t *testing.T) {
 	for _, authors := range []int{2, 3} {
 		t.Run(fmt.Sprint(authors), func(t *testing.T) {
-			p := gopter.DefaultTestParameters()
-			p.MinSuccessfulTests = 150
-			if testing.Short() {
-				p.MinSuccessfulTests = 30
-			}
-			props := gopter.NewProperties(p)
+			props := gopter.NewProperties(fuzz.Parameters(t, 150, 100, 0))
 			props.Property("Text.Apply with pending edits = textbook client-server", prop.ForAll(func(seed uint64) bool {
 				runSim(t, seed, authors, 60)
 				return !t.Failed()
@@ -432,12 +428,7 @@ func TestIntentMatchesTextbookClients(t *testing.T) {
 func TestSyncClientUsage(t *testing.T) {
 	for _, authors := range []int{2, 3} {
 		t.Run(fmt.Sprint(authors), func(t *testing.T) {
-			p := gopter.DefaultTestParameters()
-			p.MinSuccessfulTests = 150
-			if testing.Short() {
-				p.MinSuccessfulTests = 30
-			}
-			props := gopter.NewProperties(p)
+			props := gopter.NewProperties(fuzz.Parameters(t, 150, 100, 0))
 			props.Property("a kept optimistic view = textbook client", prop.ForAll(func(seed uint64) bool {
 				runSimWith(t, seed, simOpts{authors: authors, steps: 80, keepView: true})
 				return !t.Failed()
@@ -456,12 +447,7 @@ func TestSyncClientUsage(t *testing.T) {
 func TestBusyRoomMatchesTextbookClients(t *testing.T) {
 	for _, authors := range []int{2, 3} {
 		t.Run(fmt.Sprint(authors), func(t *testing.T) {
-			p := gopter.DefaultTestParameters()
-			p.MinSuccessfulTests = 40
-			if testing.Short() {
-				p.MinSuccessfulTests = 8
-			}
-			props := gopter.NewProperties(p)
+			props := gopter.NewProperties(fuzz.Parameters(t, 40, 100, 0))
 			// The schedule bases c0's edits up to 5 versions back with two authors, up to 8
 			// with three (measured over 1,500 seeds each).
 			least := map[int]int{2: 8, 3: 12}[authors]

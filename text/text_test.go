@@ -11,6 +11,7 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/fuzz"
 	"github.com/aper-go/aper/internal/traces"
 	"github.com/aper-go/aper/text"
 	"github.com/leanovate/gopter"
@@ -37,7 +38,7 @@ func TestZeroTextIsReady(t *testing.T) {
 // TestRopeMatchesNaiveModel applies random splices (many of them long, multi-byte or astral)
 // to a Text and to a rune slice, and to clones taken on the way, and compares them.
 func TestRopeMatchesNaiveModel(t *testing.T) {
-	props := gopter.NewProperties(params(40))
+	props := gopter.NewProperties(fuzz.Parameters(t, 40, 100, 0))
 	props.Property("rope == []rune model, clones unaffected", prop.ForAll(func(seed uint64) bool {
 		r := rand.New(rand.NewPCG(seed, 9))
 		tx := text.New(strings.Repeat("ab€😀\n", r.IntN(800)))

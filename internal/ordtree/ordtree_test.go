@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aper-go/aper/fuzz"
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/commands"
 	"github.com/leanovate/gopter/gen"
@@ -263,9 +264,7 @@ func TestCommands(t *testing.T) {
 			})
 		},
 	}
-	params := gopter.DefaultTestParametersWithSeed(2)
-	params.MinSuccessfulTests = 60
-	props := gopter.NewProperties(params)
+	props := gopter.NewProperties(fuzz.Parameters(t, 60, 100, 2))
 	props.Property("two trees behave as two sorted slices", commands.Prop(cmds))
 	props.TestingRun(t)
 }
