@@ -28,6 +28,9 @@ type wireText struct {
 	// Older holds, by author, the entries of the queues from before the history: those of an
 	// author whose run of edits started before it (see Text.Apply).
 	Older []wireOlder `json:"older,omitempty" cbor:"8,keyasint,omitempty"`
+	// Pin is 1 + the version that the history is held back to for the authors that are behind
+	// (see Text.Oldest), or 0 for none: the history then reaches back further than Keep.
+	Pin uint64 `json:"pin,omitempty" cbor:"9,keyasint,omitempty"`
 }
 
 // wireOlder is the part of an author's queue from before the history: the versions of the
@@ -109,7 +112,7 @@ func (e *wireEntry) op() *Op {
 }
 
 func (t *Text) wire() wireText {
-	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatOps}
+	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatOps, Pin: t.pin}
 	for k := t.Oldest(); k < t.version; k++ {
 		e := t.entry(k)
 		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Op: e.op})
@@ -146,7 +149,8 @@ func (t *Text) load(w *wireText) error {
 		return fmt.Errorf("aper/text: text: negative history limit %d", w.Keep)
 	}
 	n := uint64(len(w.History))
-	if n > w.Version || len(w.History) > w.Keep {
+	fresh := &Text{version: w.Version - n, start: w.Version - n, keep: w.Keep, keepSet: true}
+	if n > w.Version || len(w.History) > fresh.maxHistory() {
 		return fmt.Errorf("aper/text: text: %d history entries for version %d keeping %d", n, w.Version, w.Keep)
 	}
 	// The optimistic edits are the trailing ones, so they are in the history unless the history
@@ -155,8 +159,8 @@ func (t *Text) load(w *wireText) error {
 	if w.Local < 0 || uint64(w.Local) > w.Version || (w.Local > len(w.History) && len(w.History) < w.Keep) {
 		return fmt.Errorf("aper/text: text: %d optimistic edits at version %d with %d of %d history entries", w.Local, w.Version, n, w.Keep)
 	}
-	fresh := &Text{version: w.Version - n, start: w.Version - n, keep: w.Keep, keepSet: true}
 	fresh.init()
+	fresh.loading, fresh.pin = true, fresh.start+1 // hold every entry while they are pushed
 	// The applied ops must chain and lead to the text.
 	for i := range w.History {
 		e := &w.History[i]
@@ -177,7 +181,11 @@ func (t *Text) load(w *wireText) error {
 		ent := fresh.push()
 		ent.author, ent.base, ent.op = e.Author, e.Base, *e.op()
 	}
-	fresh.local = w.Local
+	fresh.local, fresh.loading, fresh.pin = w.Local, false, w.Pin
+	if len(w.History) > 0 && fresh.Oldest() != fresh.start {
+		// The history must start where the text keeps it from: at the limit, or at the pin.
+		return fmt.Errorf("aper/text: text: %d history entries for version %d keeping %d from %d", n, w.Version, w.Keep, fresh.Oldest())
+	}
 	switch w.Format {
 	case 0:
 		// An older snapshot, without the per-author state: its history cannot serve the
@@ -213,7 +221,7 @@ func (t *Text) loadQueues(qs []wireQueue) error {
 		if p == nil {
 			return fmt.Errorf("aper/text: text: a queue for %q, who has no edit in the history", wq.Author)
 		}
-		if len(wq.Ops) > t.limit() {
+		if len(wq.Ops) > t.maxHistory() {
 			return fmt.Errorf("aper/text: text: a queue of %d for %q", len(wq.Ops), wq.Author)
 		}
 		p.queue = make([]queueOp, 0, len(wq.Ops))

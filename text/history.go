@@ -125,7 +125,10 @@ func (t *Text) push() *histEntry {
 	h := &t.hist
 	c := v / chunkSize
 	if h.root == nil {
-		h.levels, h.first = ringLevels(t.limit()), c
+		h.levels, h.first = ringLevels(t.maxHistory()), c
+	}
+	if v%chunkSize == 0 && !t.loading {
+		t.repin()
 	}
 	if h.root == nil || v%chunkSize == 0 {
 		d := t.spare

@@ -15,8 +15,13 @@ import (
 
 // DefaultHistory is how many edits a [Text] keeps for transforming late edits, unless
 // [NewWithHistory] says otherwise: a minute of a busy room typing, or thousands of edits a
-// client may be behind.
+// client may be behind. A Text keeps more while an author that is further behind is still
+// typing, up to [HistoryStretch] times as many (see [Text.Oldest]).
 const DefaultHistory = 1024
+
+// HistoryStretch bounds the history that authors who are far behind hold: a Text keeps at most
+// HistoryStretch times its history limit of edits (see [Text.Oldest]).
+const HistoryStretch = 8
 
 // Edit is the transition of a [Text]: an op made against version Base of the text, as its author
 // saw it (Base plus the author's own earlier edits; see [Text.Apply]).
@@ -44,6 +49,10 @@ type Text struct {
 	keepSet bool // keep was chosen (else DefaultHistory)
 	start   uint64
 	local   int // trailing optimistic edits (see Base)
+	// pin is 1 + the version the history is held back to for the authors that are behind (see
+	// Oldest), or 0 for none. It is set anew at each chunk of the history (see repin).
+	pin     uint64
+	loading bool // a decoded history is being pushed: no repin
 
 	hist  history
 	spare *chunk // a dropped chunk of ours, reused
@@ -111,12 +120,58 @@ func (t *Text) Version() uint64 { return t.version }
 func (t *Text) Base() uint64 { return t.version - uint64(t.local) }
 
 // Oldest returns the oldest Base that Apply still accepts. Older ones are StaleBase conflicts.
+//
+// It is the version the history limit (DefaultHistory, or NewWithHistory's keep) edits ago, or
+// older while an author that is behind may still send edits: an author's next edit is based no
+// earlier than its latest one (see [Text.Apply]), so the Text holds the history back to the Base
+// of each author's latest edit while the author may still be typing, that is until the limit
+// plus twice the lag of that edit (its version less its Base) edits have been applied after it.
+// So a client that stays as far behind the others as it was, or falls behind gradually, never
+// has an edit refused as stale, however busy the room. Authors are looked at once per 32 edits,
+// when a new chunk of the history starts, and the history held for them then reaches back at most
+// [HistoryStretch] times the limit. Every replica that applies the same edits holds the same
+// history.
 func (t *Text) Oldest() uint64 {
 	o := t.start
 	if k := uint64(t.limit()); t.version > k && t.version-k > o {
 		o = t.version - k
 	}
+	if t.pin != 0 && t.pin-1 < o {
+		o = max(t.pin-1, t.start)
+	}
 	return o
+}
+
+// maxHistory returns the most edits the history holds: the limit times HistoryStretch, plus the
+// chunk of edits applied between two repins.
+func (t *Text) maxHistory() int {
+	l := t.limit()
+	if l > (math.MaxInt-chunkSize)/HistoryStretch {
+		return math.MaxInt
+	}
+	return l*HistoryStretch + chunkSize
+}
+
+// repin sets the pin anew for the version after the latest: the oldest Base of an author's
+// latest edit, among the authors that may still be typing (see Oldest), no older than the history
+// is now nor than maxHistory edits back.
+func (t *Text) repin() {
+	floor := t.Oldest() // the history held: a pin never reaches back before it
+	if m := uint64(t.maxHistory() - chunkSize); t.version > m && t.version-m > floor {
+		floor = t.version - m
+	}
+	pin := uint64(math.MaxUint64)
+	l := uint64(t.limit())
+	for _, p := range t.peers {
+		lag := p.last - p.ack
+		if p.ack < pin && t.version-p.last <= l+2*lag {
+			pin = p.ack
+		}
+	}
+	t.pin = 0
+	if pin != math.MaxUint64 && pin+l < t.version {
+		t.pin = max(pin, floor) + 1
+	}
 }
 
 // String returns the whole text.
@@ -439,7 +494,7 @@ func (t *Text) Clone() *Text {
 // applied it. Send a joining client a snapshot with the history.
 func (t *Text) WithoutHistory() *Text {
 	c := t.Clone()
-	c.hist, c.start, c.local = history{}, c.version, 0
+	c.hist, c.start, c.local, c.pin = history{}, c.version, 0, 0
 	c.peers, c.peersOwner, c.cur, c.curID = nil, 0, nil, ""
 	return c
 }
