@@ -180,6 +180,7 @@ func (t *Text) load(w *wireText) error {
 		}
 		ent := fresh.push()
 		ent.author, ent.base, ent.op = e.Author, e.Base, *e.op()
+		fresh.hist.last.lag = max(fresh.hist.last.lag, v-e.Base)
 	}
 	fresh.local, fresh.loading, fresh.pin = w.Local, false, w.Pin
 	if len(w.History) > 0 && fresh.Oldest() != fresh.start {

@@ -122,15 +122,15 @@ func (t *Text) Base() uint64 { return t.version - uint64(t.local) }
 // Oldest returns the oldest Base that Apply still accepts. Older ones are StaleBase conflicts.
 //
 // It is the version the history limit (DefaultHistory, or NewWithHistory's keep) edits ago, or
-// older while an author that is behind may still send edits: an author's next edit is based no
-// earlier than its latest one (see [Text.Apply]), so the Text holds the history back to the Base
-// of each author's latest edit while the author may still be typing, that is until the limit
-// plus twice the lag of that edit (its version less its Base) edits have been applied after it.
-// So a client that stays as far behind the others as it was, or falls behind gradually, never
-// has an edit refused as stale, however busy the room. Authors are looked at once per 32 edits,
-// when a new chunk of the history starts, and the history held for them then reaches back at most
-// [HistoryStretch] times the limit. Every replica that applies the same edits holds the same
-// history.
+// older for the authors that are behind: an author's next edit is based no earlier than its
+// latest one (see [Text.Apply]), so the Text holds the history back to the Base of each author's
+// latest edit, and a client that has typed in the room never has an edit refused as stale,
+// however busy the room and however far behind the client. For the authors with no edit yet (a
+// client that joined a busy room) it also holds twice the largest lag (version less Base) of the
+// edits in its history: a room where edits arrive far behind keeps as much more. Authors and lags
+// are looked at once per 32 edits, when a new chunk of the history starts, and the history held
+// for them then reaches back at most [HistoryStretch] times the limit, so an author that is gone
+// holds it that far at most. Every replica that applies the same edits holds the same history.
 func (t *Text) Oldest() uint64 {
 	o := t.start
 	if k := uint64(t.limit()); t.version > k && t.version-k > o {
@@ -152,24 +152,32 @@ func (t *Text) maxHistory() int {
 	return l*HistoryStretch + chunkSize
 }
 
-// repin sets the pin anew for the version after the latest: the oldest Base of an author's
-// latest edit, among the authors that may still be typing (see Oldest), no older than the history
-// is now nor than maxHistory edits back.
+// repin sets the pin anew (called by push as a chunk starts, before the version advances):
+// the oldest Base of an author's latest edit, and twice the largest lag of the edits of the whole chunks in the history back (see Oldest), no
+// older than the history is now nor than maxHistory edits back.
 func (t *Text) repin() {
 	floor := t.Oldest() // the history held: a pin never reaches back before it
 	if m := uint64(t.maxHistory() - chunkSize); t.version > m && t.version-m > floor {
 		floor = t.version - m
 	}
-	pin := uint64(math.MaxUint64)
-	l := uint64(t.limit())
-	for _, p := range t.peers {
-		lag := p.last - p.ack
-		if p.ack < pin && t.version-p.last <= l+2*lag {
-			pin = p.ack
+	pin, l := uint64(math.MaxUint64), uint64(t.limit())
+	var lag uint64
+	if h := &t.hist; h.root != nil {
+		// The chunks wholly in the history: a replica that started from a snapshot holds only
+		// part of the oldest one.
+		for c := (floor + chunkSize - 1) / chunkSize; c < t.version/chunkSize; c++ {
+			lag = max(lag, h.chunk(c).lag)
 		}
 	}
+	if lag > 0 {
+		pin = t.version - min(t.version, 2*lag)
+	}
+	for _, p := range t.peers {
+		pin = min(pin, p.ack)
+	}
 	t.pin = 0
-	if pin != math.MaxUint64 && pin+l < t.version {
+	if pin != math.MaxUint64 && pin+l < t.version+chunkSize {
+		// It may hold back the history before the next repin.
 		t.pin = max(pin, floor) + 1
 	}
 }
@@ -357,6 +365,7 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	v := t.version
 	ent := t.push()
 	ent.author, ent.base, ent.op = ev.Client, b, *op
+	t.hist.last.lag = max(t.hist.last.lag, v-b)
 	// push may have expired the author's own state (a peer whose latest edit left the window,
 	// dropped with its chunk): look it up again rather than update an object that is no longer
 	// in t.peers. Where chunks end differs between replicas (a snapshot starts a history at its

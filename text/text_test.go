@@ -520,7 +520,7 @@ func TestOwnEditThatExpiresItsAuthorsStateKeepsIt(t *testing.T) {
 // TestAuthorFarBehindIsNotStale: an author whose edits are based further and further behind the
 // text (a client slower than the room, or far from the server), well past the history limit,
 // still has each edit applied: the text holds the history back to the Base of the author's
-// latest edit while it may still be typing, and lets it go once it stops.
+// latest edit, and lets it go once that is HistoryStretch times the limit back.
 func TestAuthorFarBehindIsNotStale(t *testing.T) {
 	const keep = 32
 	srv := text.NewWithHistory("", keep)
@@ -554,7 +554,7 @@ func TestAuthorFarBehindIsNotStale(t *testing.T) {
 	for _, got := range apertest.RoundTrip(t, srv) {
 		require.NoError(t, text.CheckInvariants(got))
 	}
-	// Once the slow author stops, the history goes back to its limit.
+	// Once the slow author has stopped for long enough, the history goes back to its limit.
 	fast(keep + 3*maxLag + 64)
 	require.Equal(t, srv.Version()-keep, srv.Oldest())
 	require.NoError(t, text.CheckInvariants(srv))
