@@ -156,7 +156,8 @@ func (t *Text) maxHistory() int {
 // the oldest Base of an author's latest edit, and twice the largest lag of the edits of the whole chunks in the history back (see Oldest), no
 // older than the history is now nor than maxHistory edits back.
 func (t *Text) repin() {
-	floor := t.Oldest() // the history held: a pin never reaches back before it
+	floor0 := t.Oldest()
+	floor := floor0 // the history held: a pin never reaches back before it
 	if m := uint64(t.maxHistory() - chunkSize); t.version > m && t.version-m > floor {
 		floor = t.version - m
 	}
@@ -173,7 +174,11 @@ func (t *Text) repin() {
 		pin = t.version - min(t.version, 2*lag)
 	}
 	for _, p := range t.peers {
-		pin = min(pin, p.ack)
+		// Only the authors with an edit in the history: the others' state is on its way out
+		// (and a replica decoded from a snapshot does not have it).
+		if p.last >= floor0 {
+			pin = min(pin, p.ack)
+		}
 	}
 	t.pin = 0
 	if pin != math.MaxUint64 && pin+l < t.version+chunkSize {
