@@ -282,12 +282,14 @@ func (t *Text) loadOlder(os []wireOlder) error {
 }
 
 // MarshalJSON encodes the text as {"version", "text", "keep", "local", "history", "format",
-// "queues"}: the version, the whole string, the history limit, the number of trailing
+// "queues", "pin"}: the version, the whole string, the history limit, the number of trailing
 // optimistic edits, the kept history (each edit as {"author", "base", "op"}: its author, its
-// Base and its op as applied, transformed over the edits before it), the format (2), and the
+// Base and its op as applied, transformed over the edits before it), the format (2), the
 // per-author state (see [Text.Apply]): for each author, in order, whose queue within the
 // history is not empty, {"author", "ops"}, the ops of the other authors' edits from the Base of
-// its latest edit (or the history's start) to that edit, as they apply after it.
+// its latest edit (or the history's start) to that edit, as they apply after it; and, when the
+// history is held back further than the limit for the authors that are behind (see
+// [Text.Oldest]), 1 + the version it is held back to.
 func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 
 // UnmarshalJSON decodes what MarshalJSON writes, checking that the history's ops chain up to
@@ -308,7 +310,7 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	return t.load(&w)
 }
 
-// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 7, each
+// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 9, each
 // history entry as an array [author, base, op] and each queue as an array [author, ops].
 func (t *Text) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(t.wire()) }
 
