@@ -20,7 +20,8 @@ import (
 const DefaultHistory = 1024
 
 // HistoryStretch bounds the history that authors who are far behind hold: a Text keeps at most
-// HistoryStretch times its history limit of edits (see [Text.Oldest]).
+// HistoryStretch times its history limit of edits, and the 32 applied between two looks at its
+// authors (see [Text.Oldest]).
 const HistoryStretch = 8
 
 // Edit is the transition of a [Text]: an op made against version Base of the text, as its author
@@ -152,9 +153,10 @@ func (t *Text) maxHistory() int {
 	return l*HistoryStretch + chunkSize
 }
 
-// repin sets the pin anew (called by push as a chunk starts, before the version advances):
-// the oldest Base of an author's latest edit, and twice the largest lag of the edits of the whole chunks in the history back (see Oldest), no
-// older than the history is now nor than maxHistory edits back.
+// repin sets the pin anew (called by push as a chunk starts, before the version advances): the
+// oldest Base of the latest edit of an author with an edit in the history, or twice the largest
+// lag of the edits of the history's whole chunks back, if older (see Oldest); but no older than
+// the history is now, nor than HistoryStretch times the limit back.
 func (t *Text) repin() {
 	floor0 := t.Oldest()
 	floor := floor0 // the history held: a pin never reaches back before it
