@@ -28,6 +28,9 @@ type wireText struct {
 	// Older holds, by author, the entries of the queues from before the history: those of an
 	// author whose run of edits started before it (see Text.Apply).
 	Older []wireOlder `json:"older,omitempty" cbor:"8,keyasint,omitempty"`
+	// Pin is 1 + the version that the history is held back to for the authors that are behind
+	// (see Text.Oldest), or 0 for none: the history then reaches back further than Keep.
+	Pin uint64 `json:"pin,omitempty" cbor:"9,keyasint,omitempty"`
 }
 
 // wireOlder is the part of an author's queue from before the history: the versions of the
@@ -109,7 +112,7 @@ func (e *wireEntry) op() *Op {
 }
 
 func (t *Text) wire() wireText {
-	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatOps}
+	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatOps, Pin: t.pin}
 	for k := t.Oldest(); k < t.version; k++ {
 		e := t.entry(k)
 		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Op: e.op})
@@ -146,7 +149,8 @@ func (t *Text) load(w *wireText) error {
 		return fmt.Errorf("aper/text: text: negative history limit %d", w.Keep)
 	}
 	n := uint64(len(w.History))
-	if n > w.Version || len(w.History) > w.Keep {
+	fresh := &Text{version: w.Version - n, start: w.Version - n, keep: w.Keep, keepSet: true}
+	if n > w.Version || len(w.History) > fresh.maxHistory() {
 		return fmt.Errorf("aper/text: text: %d history entries for version %d keeping %d", n, w.Version, w.Keep)
 	}
 	// The optimistic edits are the trailing ones, so they are in the history unless the history
@@ -155,8 +159,8 @@ func (t *Text) load(w *wireText) error {
 	if w.Local < 0 || uint64(w.Local) > w.Version || (w.Local > len(w.History) && len(w.History) < w.Keep) {
 		return fmt.Errorf("aper/text: text: %d optimistic edits at version %d with %d of %d history entries", w.Local, w.Version, n, w.Keep)
 	}
-	fresh := &Text{version: w.Version - n, start: w.Version - n, keep: w.Keep, keepSet: true}
 	fresh.init()
+	fresh.loading, fresh.pin = true, fresh.start+1 // hold every entry while they are pushed
 	// The applied ops must chain and lead to the text.
 	for i := range w.History {
 		e := &w.History[i]
@@ -176,8 +180,13 @@ func (t *Text) load(w *wireText) error {
 		}
 		ent := fresh.push()
 		ent.author, ent.base, ent.op = e.Author, e.Base, *e.op()
+		fresh.hist.last.lag = max(fresh.hist.last.lag, v-e.Base)
 	}
-	fresh.local = w.Local
+	fresh.local, fresh.loading, fresh.pin = w.Local, false, w.Pin
+	if len(w.History) > 0 && fresh.Oldest() != fresh.start {
+		// The history must start where the text keeps it from: at the limit, or at the pin.
+		return fmt.Errorf("aper/text: text: %d history entries for version %d keeping %d from %d", n, w.Version, w.Keep, fresh.Oldest())
+	}
 	switch w.Format {
 	case 0:
 		// An older snapshot, without the per-author state: its history cannot serve the
@@ -213,7 +222,7 @@ func (t *Text) loadQueues(qs []wireQueue) error {
 		if p == nil {
 			return fmt.Errorf("aper/text: text: a queue for %q, who has no edit in the history", wq.Author)
 		}
-		if len(wq.Ops) > t.limit() {
+		if len(wq.Ops) > t.maxHistory() {
 			return fmt.Errorf("aper/text: text: a queue of %d for %q", len(wq.Ops), wq.Author)
 		}
 		p.queue = make([]queueOp, 0, len(wq.Ops))
@@ -273,12 +282,14 @@ func (t *Text) loadOlder(os []wireOlder) error {
 }
 
 // MarshalJSON encodes the text as {"version", "text", "keep", "local", "history", "format",
-// "queues"}: the version, the whole string, the history limit, the number of trailing
+// "queues", "pin"}: the version, the whole string, the history limit, the number of trailing
 // optimistic edits, the kept history (each edit as {"author", "base", "op"}: its author, its
-// Base and its op as applied, transformed over the edits before it), the format (2), and the
+// Base and its op as applied, transformed over the edits before it), the format (2), the
 // per-author state (see [Text.Apply]): for each author, in order, whose queue within the
 // history is not empty, {"author", "ops"}, the ops of the other authors' edits from the Base of
-// its latest edit (or the history's start) to that edit, as they apply after it.
+// its latest edit (or the history's start) to that edit, as they apply after it; and, when the
+// history is held back further than the limit for the authors that are behind (see
+// [Text.Oldest]), 1 + the version it is held back to.
 func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 
 // UnmarshalJSON decodes what MarshalJSON writes, checking that the history's ops chain up to
@@ -299,7 +310,7 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	return t.load(&w)
 }
 
-// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 7, each
+// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 9, each
 // history entry as an array [author, base, op] and each queue as an array [author, ops].
 func (t *Text) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(t.wire()) }
 

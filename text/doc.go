@@ -19,7 +19,9 @@
 // # How Apply works
 //
 // A Text keeps a bounded history of the edits it applied (each with its author, its Base and its
-// op as applied; [DefaultHistory] edits unless [NewWithHistory] says otherwise)
+// op as applied; [DefaultHistory] edits unless [NewWithHistory] says otherwise, and more, up to
+// [HistoryStretch] times as many, back to the Base of each author's latest edit, so that an
+// author far behind a busy room is not refused: see [Text.Oldest])
 // and, for each author with an edit in that window, the part of the Jupiter server's queue for
 // that author that differs from the history: the other authors' edits between the Base of the
 // author's latest edit and that edit, transformed so that they apply after it (the author's

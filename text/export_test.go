@@ -83,8 +83,8 @@ func checkHistory(t *Text) error {
 		}
 		return nil
 	}
-	if h.levels != ringLevels(t.limit()) {
-		return fmt.Errorf("a ring of %d levels for a limit of %d", h.levels, t.limit())
+	if h.levels != ringLevels(t.maxHistory()) {
+		return fmt.Errorf("a ring of %d levels for a history of at most %d", h.levels, t.maxHistory())
 	}
 	last := (t.version - 1) / chunkSize
 	if h.first > t.Oldest()/chunkSize || last-h.first+1 > 1<<(histBits*h.levels) {

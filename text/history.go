@@ -29,6 +29,7 @@ type histEntry struct {
 
 type chunk struct {
 	owner   cow.Owner
+	lag     uint64 // the largest lag of its entries: version less Base (see Text.repin)
 	entries [chunkSize]histEntry
 }
 
@@ -121,11 +122,14 @@ func (t *Text) entry(k uint64) *histEntry {
 // chunks that fell out of the window.
 func (t *Text) push() *histEntry {
 	v := t.version
+	if v%chunkSize == 0 && !t.loading {
+		t.repin()
+	}
 	t.version++
 	h := &t.hist
 	c := v / chunkSize
 	if h.root == nil {
-		h.levels, h.first = ringLevels(t.limit()), c
+		h.levels, h.first = ringLevels(t.maxHistory()), c
 	}
 	if h.root == nil || v%chunkSize == 0 {
 		d := t.spare
@@ -133,11 +137,11 @@ func (t *Text) push() *histEntry {
 		if d == nil {
 			d = &chunk{}
 		}
-		d.owner = t.owner
+		d.owner, d.lag = t.owner, 0
 		h.last = d
 		h.set(c, d, t.owner)
 	} else if h.last.owner != t.owner {
-		d := &chunk{owner: t.owner}
+		d := &chunk{owner: t.owner, lag: h.last.lag}
 		n := v % chunkSize
 		copy(d.entries[:n], h.last.entries[:n])
 		h.last = d

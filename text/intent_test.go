@@ -549,9 +549,10 @@ func TestBusyRoomStaysWithinTheHistory(t *testing.T) {
 	require.NoError(t, text.CheckInvariants(srv))
 	// Clone shares the state: it copies no queue.
 	require.LessOrEqual(t, testing.AllocsPerRun(10, func() { _ = srv.Clone() }), 3.0)
-	// An author whose edits all left the window has no state left (once the history has dropped
-	// the chunk that held them).
-	for range 100 {
+	// An author who stopped typing has no state left once the history it held back for the
+	// author's next edit reached its most (HistoryStretch times the limit) and the chunk that
+	// held the author's latest edit was dropped.
+	for range keep*text.HistoryStretch + 100 {
 		require.NoError(t, srv.Apply(ev(srv.Version()+1, "dan", srv.Insert(0, "d"))))
 	}
 	authors, ops = text.Peers(srv)

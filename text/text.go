@@ -15,8 +15,14 @@ import (
 
 // DefaultHistory is how many edits a [Text] keeps for transforming late edits, unless
 // [NewWithHistory] says otherwise: a minute of a busy room typing, or thousands of edits a
-// client may be behind.
+// client may be behind. A Text keeps more while an author that is further behind is still
+// typing, up to [HistoryStretch] times as many (see [Text.Oldest]).
 const DefaultHistory = 1024
+
+// HistoryStretch bounds the history that authors who are far behind hold: a Text keeps at most
+// HistoryStretch times its history limit of edits, and the 32 applied between two looks at its
+// authors (see [Text.Oldest]).
+const HistoryStretch = 8
 
 // Edit is the transition of a [Text]: an op made against version Base of the text, as its author
 // saw it (Base plus the author's own earlier edits; see [Text.Apply]).
@@ -44,6 +50,10 @@ type Text struct {
 	keepSet bool // keep was chosen (else DefaultHistory)
 	start   uint64
 	local   int // trailing optimistic edits (see Base)
+	// pin is 1 + the version the history is held back to for the authors that are behind (see
+	// Oldest), or 0 for none. It is set anew at each chunk of the history (see repin).
+	pin     uint64
+	loading bool // a decoded history is being pushed: no repin
 
 	hist  history
 	spare *chunk // a dropped chunk of ours, reused
@@ -111,12 +121,72 @@ func (t *Text) Version() uint64 { return t.version }
 func (t *Text) Base() uint64 { return t.version - uint64(t.local) }
 
 // Oldest returns the oldest Base that Apply still accepts. Older ones are StaleBase conflicts.
+//
+// It is the version the history limit (DefaultHistory, or NewWithHistory's keep) edits ago, or
+// older for the authors that are behind: an author's next edit is based no earlier than its
+// latest one (see [Text.Apply]), so the Text holds the history back to the Base of each author's
+// latest edit, and a client that has typed in the room never has an edit refused as stale,
+// however busy the room and however far behind the client. For the authors with no edit yet (a
+// client that joined a busy room) it also holds twice the largest lag (version less Base) of the
+// edits in its history: a room where edits arrive far behind keeps as much more. Authors and lags
+// are looked at once per 32 edits, when a new chunk of the history starts, and the history held
+// for them then reaches back at most [HistoryStretch] times the limit, so an author that is gone
+// holds it that far at most. Every replica that applies the same edits holds the same history.
 func (t *Text) Oldest() uint64 {
 	o := t.start
 	if k := uint64(t.limit()); t.version > k && t.version-k > o {
 		o = t.version - k
 	}
+	if t.pin != 0 && t.pin-1 < o {
+		o = max(t.pin-1, t.start)
+	}
 	return o
+}
+
+// maxHistory returns the most edits the history holds: the limit times HistoryStretch, plus the
+// chunk of edits applied between two repins.
+func (t *Text) maxHistory() int {
+	l := t.limit()
+	if l > (math.MaxInt-chunkSize)/HistoryStretch {
+		return math.MaxInt
+	}
+	return l*HistoryStretch + chunkSize
+}
+
+// repin sets the pin anew (called by push as a chunk starts, before the version advances): the
+// oldest Base of the latest edit of an author with an edit in the history, or twice the largest
+// lag of the edits of the history's whole chunks back, if older (see Oldest); but no older than
+// the history is now, nor than HistoryStretch times the limit back.
+func (t *Text) repin() {
+	floor0 := t.Oldest()
+	floor := floor0 // the history held: a pin never reaches back before it
+	if m := uint64(t.maxHistory() - chunkSize); t.version > m && t.version-m > floor {
+		floor = t.version - m
+	}
+	pin, l := uint64(math.MaxUint64), uint64(t.limit())
+	var lag uint64
+	if h := &t.hist; h.root != nil {
+		// The chunks wholly in the history: a replica that started from a snapshot holds only
+		// part of the oldest one.
+		for c := (floor + chunkSize - 1) / chunkSize; c < t.version/chunkSize; c++ {
+			lag = max(lag, h.chunk(c).lag)
+		}
+	}
+	if lag > 0 {
+		pin = t.version - min(t.version, 2*lag)
+	}
+	for _, p := range t.peers {
+		// Only the authors with an edit in the history: the others' state is on its way out
+		// (and a replica decoded from a snapshot does not have it).
+		if p.last >= floor0 {
+			pin = min(pin, p.ack)
+		}
+	}
+	t.pin = 0
+	if pin != math.MaxUint64 && pin+l < t.version+chunkSize {
+		// It may hold back the history before the next repin.
+		t.pin = max(pin, floor) + 1
+	}
 }
 
 // String returns the whole text.
@@ -302,6 +372,7 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	v := t.version
 	ent := t.push()
 	ent.author, ent.base, ent.op = ev.Client, b, *op
+	t.hist.last.lag = max(t.hist.last.lag, v-b)
 	// push may have expired the author's own state (a peer whose latest edit left the window,
 	// dropped with its chunk): look it up again rather than update an object that is no longer
 	// in t.peers. Where chunks end differs between replicas (a snapshot starts a history at its
@@ -439,7 +510,7 @@ func (t *Text) Clone() *Text {
 // applied it. Send a joining client a snapshot with the history.
 func (t *Text) WithoutHistory() *Text {
 	c := t.Clone()
-	c.hist, c.start, c.local = history{}, c.version, 0
+	c.hist, c.start, c.local, c.pin = history{}, c.version, 0, 0
 	c.peers, c.peersOwner, c.cur, c.curID = nil, 0, nil, ""
 	return c
 }

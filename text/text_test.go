@@ -517,3 +517,46 @@ func TestOwnEditThatExpiresItsAuthorsStateKeepsIt(t *testing.T) {
 		apertest.RoundTrip(t, tx)
 	}
 }
+
+// TestAuthorFarBehindIsNotStale: an author whose edits are based further and further behind the
+// text (a client slower than the room, or far from the server), well past the history limit,
+// still has each edit applied: the text holds the history back to the Base of the author's
+// latest edit, and lets it go once that is HistoryStretch times the limit back.
+func TestAuthorFarBehindIsNotStale(t *testing.T) {
+	const keep = 32
+	srv := text.NewWithHistory("", keep)
+	slow := text.NewWithHistory("", keep) // the slow author's confirmed text: the server's, late
+	var evs []aper.Event[text.Edit]
+	apply := func(who aper.ClientID, e text.Edit) {
+		t.Helper()
+		ev := aper.Event[text.Edit]{Seq: uint64(len(evs) + 1), Client: who, Transition: e}
+		require.NoError(t, srv.Apply(ev), "%s's edit based on %d at version %d", who, e.Base, srv.Version())
+		evs = append(evs, ev)
+	}
+	fast := func(n int) {
+		for range n {
+			apply("fast", srv.Insert(0, "f"))
+		}
+	}
+	maxLag := 0
+	for j := range 40 {
+		lag := min(10+20*j, keep*text.HistoryStretch-keep)
+		maxLag = max(maxLag, lag)
+		fast(lag + 1) // past the slow author's previous edit, so its text holds that edit
+		for slow.Version() < srv.Version()-uint64(lag) {
+			require.NoError(t, slow.Apply(evs[slow.Version()]))
+		}
+		apply("slow", slow.Insert(slow.Len(), "s"))
+		// At most HistoryStretch times the limit, give or take the 32 edits between two looks.
+		require.GreaterOrEqual(t, srv.Oldest()+uint64(keep*text.HistoryStretch+32), srv.Version(), "the history holds at most HistoryStretch times its limit")
+	}
+	require.Greater(t, maxLag, 4*keep)
+	require.True(t, strings.HasSuffix(srv.String(), strings.Repeat("s", 40)), "each of the slow author's edits appends: %q", srv.String())
+	for _, got := range apertest.RoundTrip(t, srv) {
+		require.NoError(t, text.CheckInvariants(got))
+	}
+	// Once the slow author has stopped for long enough, the history goes back to its limit.
+	fast(keep + 3*maxLag + 64)
+	require.Equal(t, srv.Version()-keep, srv.Oldest())
+	require.NoError(t, text.CheckInvariants(srv))
+}
