@@ -54,7 +54,7 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return fmt.Errorf("%w: aper journal takes list or delete ROOM...", errUsage)
+		return fmt.Errorf("%w: aper journal takes list, or delete and the rooms", errUsage)
 	}
 	op, rooms := fs.Arg(0), fs.Args()[1:]
 	switch {
@@ -62,7 +62,7 @@ func journalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	case op == "delete" && len(rooms) > 0:
 	default:
 		fs.Usage()
-		return fmt.Errorf("%w: aper journal takes list or delete ROOM...", errUsage)
+		return fmt.Errorf("%w: aper journal takes list, or delete and the rooms", errUsage)
 	}
 	path := filepath.Join(*dataDir, "journal")
 	if _, err := os.Stat(path); err != nil {

@@ -44,7 +44,7 @@ func TestJournalCommand(t *testing.T) {
 			t.Fatalf("list does not show %s:\n%s", room, out)
 		}
 	}
-	if out, err = aper("delete", "todo/spam-1", "todo/spam-2"); err != nil {
+	if _, err = aper("delete", "todo/spam-1", "todo/spam-2"); err != nil {
 		t.Fatal(err)
 	}
 	if out, err = aper("list"); err != nil {
