@@ -489,13 +489,14 @@ func (s *System[S, T]) Settle() error {
 
 // healthy fails if a client lost its connection for a reason that the harness's faults do not
 // explain: a protocol error, or a confirmed transition that does not apply on the client (one the
-// server should have rejected, say). Cut connections, partitions, timeouts and a server that
-// supersedes a client's old connection are the harness's doing.
+// server should have rejected, say). Cut connections, partitions, timeouts (a server the client
+// found silent, its answers held while the clock ran) and a server that supersedes a client's old
+// connection are the harness's doing.
 func (s *System[S, T]) healthy() error {
 	for i, sl := range s.clients {
 		st := sl.c.Status()
 		if st.Err == nil || errors.Is(st.Err, net.ErrClosed) || errors.Is(st.Err, memory.ErrUnreachable) ||
-			errors.Is(st.Err, context.DeadlineExceeded) {
+			errors.Is(st.Err, context.DeadlineExceeded) || errors.Is(st.Err, apersync.ErrServerSilent) {
 			continue
 		}
 		return fmt.Errorf("client %d is %v: %w", i, st.State, st.Err)
