@@ -19,7 +19,7 @@ import (
 // Seeds are below and in testdata/fuzz; make fuzz runs each target for FUZZTIME.
 
 func seedList(f testing.TB) *counterList {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	a := uuid.MustParse("6c51b55c-0712-4772-9c39-4837334523e1")
 	b := uuid.MustParse("d4fcbf1a-dc70-4244-9265-c172fe576391")
 	for _, t := range []counterListT{

@@ -12,7 +12,7 @@ import (
 )
 
 type counterList = list.List[*aper.Counter, aper.CounterTransition]
-type counterListT = list.ListTransition[*aper.Counter, aper.CounterTransition]
+type counterListT = list.Transition[*aper.Counter, aper.CounterTransition]
 
 // listPosition draws a position on l: the ends, next to an item (an anchor another client may
 // delete concurrently), a free index, or an anchor that is gone with or without a fallback.
@@ -64,7 +64,7 @@ func listTransition(_ int, l *counterList) gopter.Gen {
 
 func listConfig() fuzz.Config[*counterList, counterListT] {
 	return fuzz.Config[*counterList, counterListT]{
-		New:        func() *counterList { return list.NewList[*aper.Counter, aper.CounterTransition]() },
+		New:        func() *counterList { return list.New[*aper.Counter, aper.CounterTransition]() },
 		Transition: listTransition,
 		Check: func(q fuzz.Quiescent[*counterList, counterListT]) error {
 			return listInvariants(q.Server)

@@ -64,7 +64,7 @@ func respaceTransition(_ int, l *counterList) gopter.Gen {
 // together with indexes of 4 to 11 bytes (as a run of inserts between the same two items leaves
 // them), so that edits near them respace from the first step.
 func crowdedList() *counterList {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	keys := []string{"20", "30"}
 	for i := range 8 {
 		keys = append(keys, "40"+strings.Repeat("00", 9-i)+"01")

@@ -27,7 +27,7 @@ type docT struct {
 }
 
 func newDoc() *doc {
-	return &doc{Count: aper.NewCounter(0), Items: list.NewList[*aper.Counter, aper.CounterTransition](), Body: text.New("")}
+	return &doc{Count: aper.NewCounter(0), Items: list.New[*aper.Counter, aper.CounterTransition](), Body: text.New("")}
 }
 
 func (d *doc) Apply(ev aper.Event[docT]) error {

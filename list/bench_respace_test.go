@@ -60,7 +60,7 @@ func BenchmarkInsertMiddle(b *testing.B) {
 // whatever the run's length), encoded in JSON and in CBOR, against the same insert without it.
 // The time is that of encoding the insert with its respace in both.
 func BenchmarkRespaceWire(b *testing.B) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	v := aper.NewCounter(1)
 	var with countersT
 	for with.Pos.Respace.IsZero() {

@@ -13,7 +13,7 @@ import (
 // bigList builds a list of n items by appending, and returns it with the ids in order.
 func bigList(b *testing.B, n int) (*counters, []uuid.UUID) {
 	b.Helper()
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	ids := make([]uuid.UUID, 0, n)
 	v := aper.NewCounter(0) // shared: it arrives in transitions, so it is never changed in place
 	for range n {

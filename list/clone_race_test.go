@@ -13,7 +13,7 @@ import (
 // TestClonesOnTwoGoroutines changes two clones of one list at once, each owned by its goroutine,
 // and checks that neither sees the other's edits; run with -race.
 func TestClonesOnTwoGoroutines(t *testing.T) {
-	base := list.NewList[*aper.Counter, aper.CounterTransition]()
+	base := list.New[*aper.Counter, aper.CounterTransition]()
 	for range 3_000 {
 		_, tr := base.Append(aper.NewCounter(0))
 		require.NoError(t, base.Apply(aper.On(tr)))
@@ -66,9 +66,9 @@ type lists = list.List[*counters, countersT]
 // list of lists: the inner lists start shared by both, so both loop over them at once while each
 // changes its own copy; run with -race.
 func TestLoopsOverSharedNestedLists(t *testing.T) {
-	base := list.NewList[*counters, countersT]()
+	base := list.New[*counters, countersT]()
 	for range 20 {
-		inner := list.NewList[*aper.Counter, aper.CounterTransition]()
+		inner := list.New[*aper.Counter, aper.CounterTransition]()
 		for range 50 {
 			_, tr := inner.Append(aper.NewCounter(1))
 			require.NoError(t, inner.Apply(aper.On(tr)))

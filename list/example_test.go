@@ -10,7 +10,7 @@ import (
 func Example() {
 	// A list of counters. Constructors return a transition and never change the list; Apply
 	// does. The server would order the transitions and every replica would apply them.
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	for _, v := range []int64{5, 3, 143} {
 		_, t := l.Append(aper.NewCounter(v))
 		if err := l.Apply(aper.On(t)); err != nil {

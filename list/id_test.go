@@ -20,7 +20,7 @@ func TestInsertIDs(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range got {
 		wg.Go(func() {
-			l := list.NewList[*aper.Counter, aper.CounterTransition]()
+			l := list.New[*aper.Counter, aper.CounterTransition]()
 			for range each {
 				id, _ := l.Append(aper.NewCounter(0))
 				got[g] = append(got[g], id)

@@ -16,7 +16,7 @@ import (
 func TestDeleteEveryItemWhileIterating(t *testing.T) {
 	for _, dir := range []string{"All", "Backward"} {
 		t.Run(dir, func(t *testing.T) {
-			l := list.NewList[*aper.Counter, aper.CounterTransition]()
+			l := list.New[*aper.Counter, aper.CounterTransition]()
 			want := make([]int64, 200)
 			for i := range want {
 				want[i] = int64(i)
@@ -48,7 +48,7 @@ func TestDeleteEveryItemWhileIterating(t *testing.T) {
 // TestIterationSeesTheListAsItBegan inserts, moves, updates and deletes during loops: each loop
 // yields the list as it was when it began, and the list holds every change afterwards.
 func TestIterationSeesTheListAsItBegan(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 0, 1, 2, 3, 4)
 	// Make the values the list's own, so that an update outside a loop changes them in place.
 	for _, id := range n {
@@ -84,7 +84,7 @@ func TestIterationSeesTheListAsItBegan(t *testing.T) {
 // TestIterationCostsNothingAfterwards checks that a loop that changes nothing leaves the list's
 // values its own: an update after the loop changes the value in place, as before the loop.
 func TestIterationCostsNothingAfterwards(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 1, 2, 3)
 	add := aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1}
 	apertest.MustApply(t, l, aper.On(l.Update(n[1], add))) // cloned once: now the list's own

@@ -15,7 +15,7 @@ import (
 
 type (
 	atoms  = list.List[*aper.Atom[int], aper.AtomTransition[int]]
-	atomsT = list.ListTransition[*aper.Atom[int], aper.AtomTransition[int]]
+	atomsT = list.Transition[*aper.Atom[int], aper.AtomTransition[int]]
 )
 
 // keyDriver runs an insert pattern against a list through its constructors, as an application
@@ -32,7 +32,7 @@ type keyDriver struct {
 }
 
 func newKeyDriver(tb testing.TB) *keyDriver {
-	return &keyDriver{tb: tb, l: list.NewList[*aper.Atom[int], aper.AtomTransition[int]](), rng: rand.New(rand.NewPCG(23, 1))}
+	return &keyDriver{tb: tb, l: list.New[*aper.Atom[int], aper.AtomTransition[int]](), rng: rand.New(rand.NewPCG(23, 1))}
 }
 
 // apply applies t, counting the items its respace covers, and returns the id it inserted.

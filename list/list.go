@@ -87,20 +87,20 @@ func cmpID(a, b idEntry) int {
 	return 0
 }
 
-// ListOp says what a [ListTransition] does.
-type ListOp uint8
+// Op says what a [Transition] does.
+type Op uint8
 
 // The list operations.
 const (
-	OpInsert  ListOp = iota + 1 // insert Value with id ID at Pos; an id already present is Duplicate
-	OpDelete                    // delete item ID; a missing id is NotFound
-	OpMove                      // move item ID to Pos; a missing id is NotFound
-	OpUpdate                    // apply Inner to item ID's state machine; a missing id is NotFound
-	OpRespace                   // give the run Pos.Respace names new indexes; a missing end is NotFound
+	OpInsert  Op = iota + 1 // insert Value with id ID at Pos; an id already present is Duplicate
+	OpDelete                // delete item ID; a missing id is NotFound
+	OpMove                  // move item ID to Pos; a missing id is NotFound
+	OpUpdate                // apply Inner to item ID's state machine; a missing id is NotFound
+	OpRespace               // give the run Pos.Respace names new indexes; a missing end is NotFound
 )
 
 // String returns the operation's name.
-func (o ListOp) String() string {
+func (o Op) String() string {
 	switch o {
 	case OpInsert:
 		return "insert"
@@ -113,23 +113,23 @@ func (o ListOp) String() string {
 	case OpRespace:
 		return "respace"
 	}
-	return fmt.Sprintf("ListOp(%d)", uint8(o))
+	return fmt.Sprintf("Op(%d)", uint8(o))
 }
 
-// ListTransition changes one item of a [List], or respaces a run of items. Build it with the
+// Transition changes one item of a [List], or respaces a run of items. Build it with the
 // List's constructor methods (Append, InsertAfter, Move, Delete, Update, Respace, ...). An insert
 // or a move whose position carries a [Respace] gives that run new indexes first, in the same
 // transition; an OpRespace carries only Pos.Respace (its other fields zero).
-type ListTransition[V any, T any] struct {
-	Op    ListOp       `json:"op" cbor:"1,keyasint"`
+type Transition[V any, T any] struct {
+	Op    Op           `json:"op" cbor:"1,keyasint"`
 	ID    uuid.UUID    `json:"id" cbor:"2,keyasint"`
 	Pos   ListPosition `json:"pos,omitzero" cbor:"3,keyasint,omitzero"`
 	Value V            `json:"value,omitzero" cbor:"4,keyasint,omitzero"`
 	Inner T            `json:"inner,omitzero" cbor:"5,keyasint,omitzero"`
 }
 
-// NewList returns an empty list.
-func NewList[V aper.StateMachine[V, T], T any]() *List[V, T] {
+// New returns an empty list.
+func New[V aper.StateMachine[V, T], T any]() *List[V, T] {
 	return &List[V, T]{}
 }
 
@@ -326,14 +326,14 @@ func (l *List[V, T]) WithRespace(pos ListPosition) ListPosition {
 // change l. The list keeps v and clones it before its first change, so the transition may be
 // applied to several replicas. If pos would now resolve to an index that is too long, the
 // transition's position carries a [Respace] of the neighbourhood ([List.WithRespace]).
-func (l *List[V, T]) Insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
+func (l *List[V, T]) Insert(pos ListPosition, v V) (uuid.UUID, Transition[V, T]) {
 	return l.insert(l.WithRespace(pos), v)
 }
 
 // insert is Insert at a position that has the respace it needs: one a position constructor made.
-func (l *List[V, T]) insert(pos ListPosition, v V) (uuid.UUID, ListTransition[V, T]) {
+func (l *List[V, T]) insert(pos ListPosition, v V) (uuid.UUID, Transition[V, T]) {
 	id := newID()
-	return id, ListTransition[V, T]{Op: OpInsert, ID: id, Pos: pos, Value: v}
+	return id, Transition[V, T]{Op: OpInsert, ID: id, Pos: pos, Value: v}
 }
 
 // randomIDs is where new ids come from: crypto/rand read 4 KiB at a time into buf, rather than
@@ -364,29 +364,29 @@ func newID() uuid.UUID {
 
 // Append returns a new id and the transition that inserts v after the last item (the last at the
 // time it is applied). It does not change l.
-func (l *List[V, T]) Append(v V) (uuid.UUID, ListTransition[V, T]) { return l.Insert(End(), v) }
+func (l *List[V, T]) Append(v V) (uuid.UUID, Transition[V, T]) { return l.Insert(End(), v) }
 
 // Prepend returns a new id and the transition that inserts v before the first item (the first at
 // the time it is applied). It does not change l.
-func (l *List[V, T]) Prepend(v V) (uuid.UUID, ListTransition[V, T]) {
+func (l *List[V, T]) Prepend(v V) (uuid.UUID, Transition[V, T]) {
 	return l.Insert(Beginning(), v)
 }
 
 // InsertBefore returns a new id and the transition that inserts v just before item anchor (see
 // [List.PositionBefore]). It does not change l.
-func (l *List[V, T]) InsertBefore(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
+func (l *List[V, T]) InsertBefore(anchor uuid.UUID, v V) (uuid.UUID, Transition[V, T]) {
 	return l.insert(l.PositionBefore(anchor), v)
 }
 
 // InsertAfter returns a new id and the transition that inserts v just after item anchor (see
 // [List.PositionAfter]). It does not change l.
-func (l *List[V, T]) InsertAfter(anchor uuid.UUID, v V) (uuid.UUID, ListTransition[V, T]) {
+func (l *List[V, T]) InsertAfter(anchor uuid.UUID, v V) (uuid.UUID, Transition[V, T]) {
 	return l.insert(l.PositionAfter(anchor), v)
 }
 
 // InsertAt returns a new id and the transition that inserts v so that it ends up at position i
 // (clamped to [0, Len]; see [List.PositionAt]). It does not change l.
-func (l *List[V, T]) InsertAt(i int, v V) (uuid.UUID, ListTransition[V, T]) {
+func (l *List[V, T]) InsertAt(i int, v V) (uuid.UUID, Transition[V, T]) {
 	return l.insert(l.PositionAt(i), v)
 }
 
@@ -394,39 +394,39 @@ func (l *List[V, T]) InsertAt(i int, v V) (uuid.UUID, ListTransition[V, T]) {
 // resolved against the list without the moved item; a position anchored to the moved item
 // itself leaves it about where it was. If pos would now resolve to an index that is too long,
 // the transition's position carries a [Respace] of the neighbourhood (as for Insert).
-func (l *List[V, T]) Move(id uuid.UUID, pos ListPosition) ListTransition[V, T] {
-	return ListTransition[V, T]{Op: OpMove, ID: id, Pos: WithRespace(Without(items[V, T]{l}, id), pos)}
+func (l *List[V, T]) Move(id uuid.UUID, pos ListPosition) Transition[V, T] {
+	return Transition[V, T]{Op: OpMove, ID: id, Pos: WithRespace(Without(items[V, T]{l}, id), pos)}
 }
 
 // MoveTo returns the transition that moves item id so that it ends up at position i (clamped to
 // the list's positions), anchored to its neighbours there. It does not change l. For an id the
 // list does not hold it returns a move to the end, which conflicts when applied unless the item
 // appears first.
-func (l *List[V, T]) MoveTo(id uuid.UUID, i int) ListTransition[V, T] {
+func (l *List[V, T]) MoveTo(id uuid.UUID, i int) Transition[V, T] {
 	if !l.Has(id) {
-		return ListTransition[V, T]{Op: OpMove, ID: id, Pos: End()}
+		return Transition[V, T]{Op: OpMove, ID: id, Pos: End()}
 	}
-	return ListTransition[V, T]{Op: OpMove, ID: id, Pos: PositionAt(Without(items[V, T]{l}, id), i)}
+	return Transition[V, T]{Op: OpMove, ID: id, Pos: PositionAt(Without(items[V, T]{l}, id), i)}
 }
 
 // Respace returns the transition that gives the items from first to last (in either order) new,
 // evenly spaced indexes (see [Respace]). It does not change l. The position constructors add
 // the respaces a list needs to the positions they make, so an application need not call it.
-func (l *List[V, T]) Respace(first, last uuid.UUID) ListTransition[V, T] {
-	return ListTransition[V, T]{Op: OpRespace, Pos: ListPosition{Respace: Respace{First: first, Last: last}}}
+func (l *List[V, T]) Respace(first, last uuid.UUID) Transition[V, T] {
+	return Transition[V, T]{Op: OpRespace, Pos: ListPosition{Respace: Respace{First: first, Last: last}}}
 }
 
 // Delete returns the transition that deletes item id. It does not change l. Deleting an id that
 // is not in the list (never inserted, or already deleted) is a NotFound conflict, so that a
 // client learns that its delete did nothing.
-func (l *List[V, T]) Delete(id uuid.UUID) ListTransition[V, T] {
-	return ListTransition[V, T]{Op: OpDelete, ID: id}
+func (l *List[V, T]) Delete(id uuid.UUID) Transition[V, T] {
+	return Transition[V, T]{Op: OpDelete, ID: id}
 }
 
 // Update returns the transition that applies t to the state machine of item id. It does not
 // change l.
-func (l *List[V, T]) Update(id uuid.UUID, t T) ListTransition[V, T] {
-	return ListTransition[V, T]{Op: OpUpdate, ID: id, Inner: t}
+func (l *List[V, T]) Update(id uuid.UUID, t T) Transition[V, T] {
+	return Transition[V, T]{Op: OpUpdate, ID: id, Inner: t}
 }
 
 // Apply inserts, deletes, moves or updates one item, or respaces a run. An insert or a move
@@ -441,7 +441,7 @@ func (l *List[V, T]) Update(id uuid.UUID, t T) ListTransition[V, T] {
 //   - Invalid: an unknown operation or position kind, an insert with the nil id or a nil value,
 //     a position At with no index, an OpRespace with no run or with other fields set.
 //   - Any conflict of the item's own state machine, with the item's id put in front of its path.
-func (l *List[V, T]) Apply(ev aper.Event[ListTransition[V, T]]) error {
+func (l *List[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 	l.writing()
 	t := &ev.Transition
 	switch t.Op {
@@ -627,4 +627,4 @@ func (l *List[V, T]) Clone() *List[V, T] {
 	return &List[V, T]{items: l.items.Clone(), ids: l.ids.Clone(), ready: true, last: l.last}
 }
 
-var _ aper.StateMachine[*List[*aper.Counter, aper.CounterTransition], ListTransition[*aper.Counter, aper.CounterTransition]] = (*List[*aper.Counter, aper.CounterTransition])(nil)
+var _ aper.StateMachine[*List[*aper.Counter, aper.CounterTransition], Transition[*aper.Counter, aper.CounterTransition]] = (*List[*aper.Counter, aper.CounterTransition])(nil)

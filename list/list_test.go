@@ -19,7 +19,7 @@ import (
 
 type (
 	counters  = list.List[*aper.Counter, aper.CounterTransition]
-	countersT = list.ListTransition[*aper.Counter, aper.CounterTransition]
+	countersT = list.Transition[*aper.Counter, aper.CounterTransition]
 )
 
 func values(l *counters) []int64 {
@@ -66,7 +66,7 @@ func TestAppendThenPrepend(t *testing.T) {
 }
 
 func TestBeginningAndEndAfterTenAppends(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	got := appendAll(t, l, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
 	first := applier(t, l)(l.Insert(list.Beginning(), aper.NewCounter(-1)))
 	last := applier(t, l)(l.Insert(list.End(), aper.NewCounter(10)))
@@ -83,7 +83,7 @@ func TestBeginningAndEndAfterTenAppends(t *testing.T) {
 }
 
 func TestConcurrentInsertsBetweenSameNeighbours(t *testing.T) {
-	a := list.NewList[*aper.Counter, aper.CounterTransition]()
+	a := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, a, 1, 2)
 	b := a.Clone()
 	// Two replicas compute an insert between the same two items, by index and by anchor.
@@ -114,7 +114,7 @@ func mustKeyBetween(t testing.TB, l *counters, a, b uuid.UUID) list.ZenoIndex {
 }
 
 func TestInsertAfterDeletedAnchorUsesFallback(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 1, 2, 3)
 	id, tr := l.InsertAfter(n[1], aper.NewCounter(25))
 	apertest.MustApply(t, l, aper.On(l.Delete(n[1])))
@@ -130,7 +130,7 @@ func TestInsertAfterDeletedAnchorUsesFallback(t *testing.T) {
 }
 
 func TestInsertBeforeAfterAt(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 1, 2, 3)
 	applier(t, l)(l.InsertBefore(n[0], aper.NewCounter(0)))
 	applier(t, l)(l.InsertAfter(n[2], aper.NewCounter(4)))
@@ -143,7 +143,7 @@ func TestInsertBeforeAfterAt(t *testing.T) {
 }
 
 func TestMoveDeleteUpdate(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 0, 1, 2, 3, 4)
 	apertest.MustApply(t, l, aper.On(l.MoveTo(n[0], 4)))
 	assert.Equal(t, []int64{1, 2, 3, 4, 0}, values(l))
@@ -180,7 +180,7 @@ func TestMoveDeleteUpdate(t *testing.T) {
 }
 
 func TestConflictsLeaveItUnchanged(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 1, 2, 3)
 	big := applier(t, l)(l.Append(aper.NewCounter(1 << 62)))
 	missing := uuid.New()
@@ -213,7 +213,7 @@ func TestConflictsLeaveItUnchanged(t *testing.T) {
 }
 
 func TestCloneIsIndependent(t *testing.T) {
-	a := list.NewList[*aper.Counter, aper.CounterTransition]()
+	a := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, a, 1, 2, 3)
 	b := a.Clone()
 	apertest.MustApply(t, b, aper.On(b.Update(n[0], aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 10})))
@@ -239,7 +239,7 @@ func TestCloneIsIndependent(t *testing.T) {
 }
 
 func TestRoundTrip(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 5, 3, 143)
 	applier(t, l)(l.Prepend(aper.NewCounter(99)))
 	for _, got := range apertest.RoundTrip(t, l) {
@@ -249,7 +249,7 @@ func TestRoundTrip(t *testing.T) {
 		apertest.MustApply(t, got, aper.On(got.Update(n[0], aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1})))
 		applier(t, got)(got.InsertAfter(n[0], aper.NewCounter(1)))
 	}
-	apertest.RoundTrip(t, list.NewList[*aper.Counter, aper.CounterTransition]())
+	apertest.RoundTrip(t, list.New[*aper.Counter, aper.CounterTransition]())
 	// Every transition kind round-trips too.
 	_, ins := l.InsertAfter(n[0], aper.NewCounter(1))
 	for _, tr := range []countersT{
@@ -268,7 +268,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestJSONShape(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	id := uuid.MustParse("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
 	apertest.MustApply(t, l, aper.On(countersT{Op: list.OpInsert, ID: id, Pos: list.End(), Value: aper.NewCounter(7)}))
 	b, err := json.Marshal(l)
@@ -310,7 +310,7 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := list.NewList[*aper.Counter, aper.CounterTransition]()
+			l := list.New[*aper.Counter, aper.CounterTransition]()
 			appendAll(t, l, 1)
 			err := json.Unmarshal([]byte(tt.in), l)
 			assert.ErrorIs(t, err, list.ErrMalformedList)
@@ -319,7 +319,7 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	}
 	// A null list is malformed in both codecs, as a null Map or Counter is: the empty list is [].
 	for name, in := range map[string][]byte{"JSON null": []byte(" null "), "CBOR null": {0xf6}, "CBOR undefined": {0xf7}} {
-		l := list.NewList[*aper.Counter, aper.CounterTransition]()
+		l := list.New[*aper.Counter, aper.CounterTransition]()
 		appendAll(t, l, 1)
 		var err error
 		if name == "JSON null" {
@@ -334,11 +334,11 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	for _, in := range []string{"8182418050" + "6ba7b8109dad11d180b400c04fd430c8", "8184418050" + "6ba7b8109dad11d180b400c04fd430c8" + "0707", "814180"} {
 		b, err := hex.DecodeString(in)
 		require.NoError(t, err)
-		err = aper.CBOR.Unmarshal(b, list.NewList[*aper.Counter, aper.CounterTransition]())
+		err = aper.CBOR.Unmarshal(b, list.New[*aper.Counter, aper.CounterTransition]())
 		assert.ErrorIs(t, err, list.ErrMalformedList, in)
 	}
 	// The same checks hold for CBOR: a duplicate id.
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	require.NoError(t, json.Unmarshal([]byte(`[["80",`+id1+`,1],["81",`+id2+`,2]]`), l))
 	b, err := aper.CBOR.Marshal(l)
 	require.NoError(t, err)
@@ -346,7 +346,7 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	// 82 | 83 41 80 50 <id1> 01 | 83 41 81 50 <id2> 02: write id1 over id2.
 	require.Len(t, b, 43)
 	copy(bad[26:42], b[5:21])
-	err = aper.CBOR.Unmarshal(bad, list.NewList[*aper.Counter, aper.CounterTransition]())
+	err = aper.CBOR.Unmarshal(bad, list.New[*aper.Counter, aper.CounterTransition]())
 	assert.True(t, errors.Is(err, list.ErrMalformedList), "%v", err)
 }
 
@@ -379,7 +379,7 @@ func TestIndexLengthBound(t *testing.T) {
 	over := longest.After()                        // made from it, one byte longer or more
 	require.Greater(t, over.Len(), list.MaxIndexLen)
 
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 1, 2)
 	before := values(l)
 	for name, pos := range map[string]list.ListPosition{
@@ -413,7 +413,7 @@ func TestIndexLengthBound(t *testing.T) {
 	// The decoders refuse an over-long index in a list and in a transition.
 	id := `"6ba7b810-9dad-11d1-80b4-00c04fd430c8"`
 	long := strings.Repeat("80", list.MaxIndexLen+1)
-	err := json.Unmarshal([]byte(`[["`+long+`",`+id+`,1]]`), list.NewList[*aper.Counter, aper.CounterTransition]())
+	err := json.Unmarshal([]byte(`[["`+long+`",`+id+`,1]]`), list.New[*aper.Counter, aper.CounterTransition]())
 	assert.ErrorIs(t, err, list.ErrMalformedList)
 	assert.ErrorIs(t, err, list.ErrMalformedIndex)
 	var tr2 countersT
@@ -475,7 +475,7 @@ func TestResolveWithContradictorySiblings(t *testing.T) {
 // captured index while that index still lies next to the anchor, and to a new index next to the
 // anchor once another item is in between.
 func TestAnchoredPositionKeepsItsIndex(t *testing.T) {
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	n := appendAll(t, l, 1, 2)
 	ka, _ := l.KeyOf(n[0])
 	kb, _ := l.KeyOf(n[1])

@@ -267,7 +267,7 @@ var conflictCmd = cmd{
 func TestListAgainstModel(t *testing.T) {
 	cmds := &commands.ProtoCommands{
 		NewSystemUnderTestFunc: func(commands.State) commands.SystemUnderTest {
-			return &system{l: list.NewList[*aper.Counter, aper.CounterTransition]()}
+			return &system{l: list.New[*aper.Counter, aper.CounterTransition]()}
 		},
 		InitialStateGen: gen.Const(model{}),
 		GenCommandFunc: func(commands.State) gopter.Gen {

@@ -26,7 +26,7 @@ func crowded(t *testing.T) (*counters, []uuid.UUID) { return fixture(t, true) }
 // respace changes them.
 func fixture(t *testing.T, long bool) (*counters, []uuid.UUID) {
 	t.Helper()
-	l := list.NewList[*aper.Counter, aper.CounterTransition]()
+	l := list.New[*aper.Counter, aper.CounterTransition]()
 	for v := range 40 {
 		var k string
 		switch {

@@ -14,7 +14,7 @@ import (
 
 type (
 	chars  = list.List[*aper.Atom[rune], aper.AtomTransition[rune]]
-	charsT = list.ListTransition[*aper.Atom[rune], aper.AtomTransition[rune]]
+	charsT = list.Transition[*aper.Atom[rune], aper.AtomTransition[rune]]
 )
 
 // keyStats are the lengths of the indexes a replay made.
@@ -31,7 +31,7 @@ type keyStats struct {
 // With track set it also records the longest index ever made (a lookup per insert, of the item
 // the list placed last, which it keeps at hand).
 func replay(tb testing.TB, tr *traces.Trace, track bool) (*chars, keyStats) {
-	l := list.NewList[*aper.Atom[rune], aper.AtomTransition[rune]]()
+	l := list.New[*aper.Atom[rune], aper.AtomTransition[rune]]()
 	var st keyStats
 	apply := func(t charsT) {
 		if err := l.Apply(aper.On(t)); err != nil {

@@ -86,7 +86,7 @@ func TestKeyLengths(t *testing.T) {
 // indexes still grow with log n, not n.
 func TestListSameGap(t *testing.T) {
 	for _, at := range []int{0, 1} {
-		l := list.NewList[*aper.Atom[int], aper.AtomTransition[int]]()
+		l := list.New[*aper.Atom[int], aper.AtomTransition[int]]()
 		for range 2 {
 			_, tr := l.Append(aper.NewAtom(0))
 			apertest.MustApply(t, l, aper.On(tr))
@@ -314,7 +314,7 @@ func FuzzZenoIndex(f *testing.F) {
 // after it stays short (placed close below the old first item, it would squeeze the run into a
 // tiny gap).
 func TestTypingAtTheStart(t *testing.T) {
-	l := list.NewList[*aper.Atom[int], aper.AtomTransition[int]]()
+	l := list.New[*aper.Atom[int], aper.AtomTransition[int]]()
 	_, tr := l.Append(aper.NewAtom(0))
 	apertest.MustApply(t, l, aper.On(tr))
 	longest := 0

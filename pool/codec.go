@@ -34,7 +34,7 @@ func (b *Board[V, T]) UnmarshalJSON(data []byte) error {
 	if aper.IsNull(data) {
 		return fmt.Errorf("%w: null", ErrMalformedBoard)
 	}
-	cols := list.NewList[*column[V, T], colOp[V, T]]()
+	cols := list.New[*column[V, T], colOp[V, T]]()
 	if err := json.Unmarshal(data, cols); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformedBoard, err)
 	}
@@ -59,7 +59,7 @@ func (b *Board[V, T]) UnmarshalCBOR(data []byte) error {
 	if aper.IsNull(data) {
 		return fmt.Errorf("%w: null", ErrMalformedBoard)
 	}
-	cols := list.NewList[*column[V, T], colOp[V, T]]()
+	cols := list.New[*column[V, T], colOp[V, T]]()
 	if err := aper.CBOR.Unmarshal(data, cols); err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformedBoard, err)
 	}

@@ -21,7 +21,7 @@ type column[V aper.StateMachine[V, T], T any] struct {
 type objects[V aper.StateMachine[V, T], T any] = list.List[*slot[V, T], slotOp[T]]
 
 // step is one transition of a column's list of objects.
-type step[V aper.StateMachine[V, T], T any] = list.ListTransition[*slot[V, T], slotOp[T]]
+type step[V aper.StateMachine[V, T], T any] = list.Transition[*slot[V, T], slotOp[T]]
 
 // colOp renames a column or changes its objects: steps are applied in order, all or nothing. A
 // colOp of several steps holds no update (see slot).
@@ -32,7 +32,7 @@ type colOp[V aper.StateMachine[V, T], T any] struct {
 }
 
 func newColumn[V aper.StateMachine[V, T], T any](name string) *column[V, T] {
-	return &column[V, T]{name: name, items: list.NewList[*slot[V, T], slotOp[T]]()}
+	return &column[V, T]{name: name, items: list.New[*slot[V, T], slotOp[T]]()}
 }
 
 // Apply renames the column or applies the steps to its objects.

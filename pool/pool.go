@@ -140,7 +140,7 @@ func New[V aper.StateMachine[V, T], T any]() *Board[V, T] {
 
 func (b *Board[V, T]) init() {
 	if b.cols == nil {
-		b.cols = list.NewList[*column[V, T], colOp[V, T]]()
+		b.cols = list.New[*column[V, T], colOp[V, T]]()
 		// The B-tree's own lock makes Copy safe on a board shared by replicas that different
 		// goroutines own, as in aper.Map.
 		b.where = btree.NewBTreeG(lessPlacement)
@@ -476,8 +476,8 @@ func (b *Board[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 		if b.HasList(t.List) {
 			return idConflict(conflict.Duplicate, "pool: the list is already on the board", t.List)
 		}
-		return b.cols.Apply(aper.Event[list.ListTransition[*column[V, T], colOp[V, T]]]{
-			Transition: list.ListTransition[*column[V, T], colOp[V, T]]{Op: list.OpInsert, ID: t.List, Pos: t.Pos, Value: newColumn[V, T](t.Name)},
+		return b.cols.Apply(aper.Event[list.Transition[*column[V, T], colOp[V, T]]]{
+			Transition: list.Transition[*column[V, T], colOp[V, T]]{Op: list.OpInsert, ID: t.List, Pos: t.Pos, Value: newColumn[V, T](t.Name)},
 		})
 	case OpRenameList:
 		if !b.HasList(t.List) {
@@ -488,8 +488,8 @@ func (b *Board[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 		if !b.HasList(t.List) {
 			return notFound("list", t.List)
 		}
-		return b.cols.Apply(aper.Event[list.ListTransition[*column[V, T], colOp[V, T]]]{
-			Transition: list.ListTransition[*column[V, T], colOp[V, T]]{Op: list.OpMove, ID: t.List, Pos: t.Pos},
+		return b.cols.Apply(aper.Event[list.Transition[*column[V, T], colOp[V, T]]]{
+			Transition: list.Transition[*column[V, T], colOp[V, T]]{Op: list.OpMove, ID: t.List, Pos: t.Pos},
 		})
 	case OpRemoveList:
 		return b.removeList(ev)
@@ -501,9 +501,9 @@ func (b *Board[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 // colApply applies op to column l through the list of columns, which clones the column first
 // when it is shared.
 func (b *Board[V, T]) colApply(ev aper.Event[Transition[V, T]], l uuid.UUID, op colOp[V, T]) error {
-	return b.cols.Apply(aper.Event[list.ListTransition[*column[V, T], colOp[V, T]]]{
+	return b.cols.Apply(aper.Event[list.Transition[*column[V, T], colOp[V, T]]]{
 		Seq: ev.Seq, Client: ev.Client, Time: ev.Time,
-		Transition: list.ListTransition[*column[V, T], colOp[V, T]]{Op: list.OpUpdate, ID: l, Inner: op},
+		Transition: list.Transition[*column[V, T], colOp[V, T]]{Op: list.OpUpdate, ID: l, Inner: op},
 	})
 }
 
@@ -598,8 +598,8 @@ func (b *Board[V, T]) removeList(ev aper.Event[Transition[V, T]]) error {
 			b.where.Set(placement{id: s.ID, list: t.Into})
 		}
 	}
-	return b.cols.Apply(aper.Event[list.ListTransition[*column[V, T], colOp[V, T]]]{
-		Transition: list.ListTransition[*column[V, T], colOp[V, T]]{Op: list.OpDelete, ID: t.List},
+	return b.cols.Apply(aper.Event[list.Transition[*column[V, T], colOp[V, T]]]{
+		Transition: list.Transition[*column[V, T], colOp[V, T]]{Op: list.OpDelete, ID: t.List},
 	})
 }
 

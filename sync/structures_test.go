@@ -107,7 +107,7 @@ func structureScenario[S aper.StateMachine[S, T], T any](t *testing.T, initial f
 
 type (
 	clist = list.List[*aper.Counter, aper.CounterTransition]
-	clt   = list.ListTransition[*aper.Counter, aper.CounterTransition]
+	clt   = list.Transition[*aper.Counter, aper.CounterTransition]
 	ctree = tree.Tree[*aper.Counter, aper.CounterTransition]
 	ctt   = tree.Transition[*aper.Counter, aper.CounterTransition]
 )
@@ -156,7 +156,7 @@ func treeOp(rng *rand.Rand, v *ctree) (ctt, bool) {
 func TestScenarioList(t *testing.T) {
 	for _, ws := range []bool{false, true} {
 		t.Run(fmt.Sprint("websocket=", ws), func(t *testing.T) {
-			structureScenario(t, list.NewList[*aper.Counter, aper.CounterTransition], listOp, ws)
+			structureScenario(t, list.New[*aper.Counter, aper.CounterTransition], listOp, ws)
 		})
 	}
 }

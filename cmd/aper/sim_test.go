@@ -15,7 +15,7 @@ import (
 // the confirmed transitions add up to, in each kind of room.
 func TestExactlyOnceCatchesLossAndDoubling(t *testing.T) {
 	todo := func(n int) *rooms.Room {
-		l := list.NewList[*aper.Atom[string], aper.AtomTransition[string]]()
+		l := list.New[*aper.Atom[string], aper.AtomTransition[string]]()
 		for range n {
 			_, tr := l.Append(aper.NewAtom("x"))
 			if err := l.Apply(aper.On(tr)); err != nil {

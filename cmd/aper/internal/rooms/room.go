@@ -85,7 +85,7 @@ func Empty(k Kind) *Room {
 	case Text:
 		return &Room{Text: text.New("")}
 	case TodoKind:
-		return &Room{Todo: list.NewList[*aper.Atom[string], aper.AtomTransition[string]]()}
+		return &Room{Todo: list.New[*aper.Atom[string], aper.AtomTransition[string]]()}
 	}
 	return &Room{}
 }

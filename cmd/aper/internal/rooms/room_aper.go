@@ -14,9 +14,9 @@ import (
 // as the field of Room is (its json and cbor tags, else its name), not by its position, so
 // adding or reordering fields of Room leaves encoded transitions as they were.
 type RoomTransition struct {
-	Counter *aper.CounterTransition                                               `json:"counter,omitempty" cbor:"counter,omitempty"`
-	Text    *text.Edit                                                            `json:"text,omitempty" cbor:"text,omitempty"`
-	Todo    *list.ListTransition[*aper.Atom[string], aper.AtomTransition[string]] `json:"todo,omitempty" cbor:"todo,omitempty"`
+	Counter *aper.CounterTransition                                           `json:"counter,omitempty" cbor:"counter,omitempty"`
+	Text    *text.Edit                                                        `json:"text,omitempty" cbor:"text,omitempty"`
+	Todo    *list.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"todo,omitempty" cbor:"todo,omitempty"`
 }
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
@@ -88,7 +88,7 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 			}
 			f = new(Todo)
 		}
-		if err := f.Apply(aper.Event[list.ListTransition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Todo}); err != nil {
+		if err := f.Apply(aper.Event[list.Transition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Todo}); err != nil {
 			return conflict.WithPath(err, "Todo")
 		}
 		s.Todo = f
@@ -125,6 +125,6 @@ func (s *Room) UpdateText(t text.Edit) RoomTransition {
 
 // UpdateTodo returns the transition of Room that applies t to Todo. It does not
 // change s.
-func (s *Room) UpdateTodo(t list.ListTransition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
+func (s *Room) UpdateTodo(t list.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
 	return RoomTransition{Todo: &t}
 }
