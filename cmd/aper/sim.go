@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -470,6 +471,17 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 			res.restart = max(res.restart, d)
 		}
 	}
+	// Every transition not confirmed was rejected: wait for the rejections still on their way
+	// (see awaitRejections). One that never comes is a transition lost, which the check reports.
+	outcomes := 0
+	chans := make([]<-chan apersync.Rejection[rooms.RoomTransition], len(clients))
+	for i, sc := range clients {
+		outcomes += sc.rejected + sc.unknown
+		chans[i] = sc.c.Rejections()
+	}
+	awaitRejections(ctx, chans, cfg.transitions-int(seq-seq0)-outcomes, lateGrace, func(i int, r apersync.Rejection[rooms.RoomTransition]) {
+		clients[i].reject(r)
+	})
 	var lat []time.Duration
 	var added int64
 	var inserts, deletes int
@@ -512,6 +524,45 @@ func runSim(ctx context.Context, cfg simConfig, progress io.Writer) (simResult, 
 		res.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	}
 	return res, nil
+}
+
+// lateGrace bounds how long the sim waits, once every client has resolved its transitions, for
+// rejections still on their way to its Rejections channel.
+const lateGrace = 5 * time.Second
+
+// awaitRejections receives from chans until need values came in all, ctx ends, or grace passes
+// without them, passing each to got with its channel's index. A client counts a transition
+// resolved (Pending) as soon as the server's verdict is in, but its own goroutine hands a
+// rejection to the Rejections channel a moment later: a drain that does not wait, once Pending
+// is 0, can miss it, and the sim then counted a transition neither confirmed nor rejected. It
+// returns how many values it received.
+func awaitRejections[R any](ctx context.Context, chans []<-chan R, need int, grace time.Duration, got func(i int, r R)) int {
+	if need <= 0 {
+		return 0
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	cases := make([]reflect.SelectCase, 0, len(chans)+2)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)})
+	for _, ch := range chans {
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)})
+	}
+	n := 0
+	for n < need {
+		i, v, ok := reflect.Select(cases)
+		switch {
+		case i < 2:
+			return n
+		case !ok:
+			cases[i].Chan = reflect.Value{} // closed (the client stopped): never chosen again
+		default:
+			got(i-2, v.Interface().(R))
+			n++
+		}
+	}
+	return n
 }
 
 // exactlyOnce checks that every transition the clients applied was confirmed once or rejected
