@@ -400,6 +400,10 @@ func (c *Client[S, T]) StatusChanges() <-chan struct{} { return c.statusCh }
 
 // Rejections delivers each transition of this client that the server refused, in order. It is
 // closed after Close; rejections not yet read then are dropped.
+//
+// A rejection is handed to the channel by the client's own goroutine, possibly just after
+// Pending and Sync count its transition resolved: once Pending is 0, a receive that does not
+// wait may still miss the last rejections.
 func (c *Client[S, T]) Rejections() <-chan Rejection[T] { return c.rejOut }
 
 // Done is closed when the client stops connecting: after Close, or after a fatal error (see

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/cmd/aper/internal/rooms"
@@ -80,4 +84,44 @@ func TestParseServerURL(t *testing.T) {
 			t.Errorf("parseServerURL(%q) = %q, %q, %v; want %q, %q", c.in, tr, addr, err, c.tr, c.addr)
 		}
 	}
+}
+
+// The sim counts the rejections that reach their clients' channels after it started waiting for
+// them: a client counts a transition resolved before its rejection can be received, and a
+// drain that did not wait missed it (the sim then said a transition was lost). Missing ones are
+// waited for until the grace ends, and a closed channel is left aside.
+func TestAwaitRejectionsCountsLateOnes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b, c := make(chan int), make(chan int), make(chan int)
+		close(c)
+		var got []int
+		done := make(chan int)
+		go func() {
+			done <- awaitRejections(t.Context(), []<-chan int{a, b, c}, 2, time.Minute, func(i, r int) { got = append(got, 10*i+r) })
+		}()
+		synctest.Wait() // awaiting, with nothing received yet
+		b <- 1
+		synctest.Wait()
+		a <- 2
+		if n := <-done; n != 2 || !slices.Equal(got, []int{11, 2}) {
+			t.Fatalf("received %d: %v; want 2: [11 2]", n, got)
+		}
+
+		got = nil
+		start := time.Now()
+		go func() {
+			done <- awaitRejections(t.Context(), []<-chan int{a, b, c}, 2, time.Minute, func(i, r int) { got = append(got, 10*i+r) })
+		}()
+		synctest.Wait()
+		a <- 3
+		if n := <-done; n != 1 || !slices.Equal(got, []int{3}) || time.Since(start) != time.Minute {
+			t.Fatalf("received %d: %v after %v; want 1: [3] after the grace, 1m", n, got, time.Since(start))
+		}
+
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if n := awaitRejections(ctx, []<-chan int{a}, 1, time.Minute, func(int, int) {}); n != 0 {
+			t.Fatalf("received %d after the context ended", n)
+		}
+	})
 }
