@@ -527,9 +527,11 @@ func (l *List[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 			}
 		}
 		s := items[V, T]{l}
-		if run, ok := plan(r, s); ok {
-			s.Rekey(run.ids, run.from, run.to)
+		run, ok := plan(r, s)
+		if !ok {
+			return conflict.New(conflict.Invalid, "list: the respace's run is not the items of a crowded window of the index space")
 		}
+		s.Rekey(run.ids, run.from, run.to)
 		return nil
 	default:
 		return conflict.New(conflict.Invalid, fmt.Sprintf("list: unknown operation %d", t.Op))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"slices"
 
 	"github.com/aper-go/aper"
@@ -190,11 +191,12 @@ type run struct {
 	from, to []ZenoIndex
 }
 
-// plan works out the respace r among s: false if r is zero, names an item s does not hold, or
-// s contradicts itself (then nothing is to be done).
+// plan works out the respace r among s: false if r is zero, names an item s does not hold, is
+// not a run the constructors could have chosen (see admissible), or s contradicts itself (then
+// nothing is to be done).
 func plan(r Respace, s Sequence) (run, bool) {
 	i0, sp, ok := locate(r, s)
-	if !ok {
+	if !ok || !admissible(s, sp) {
 		return run{}, false
 	}
 	c := int(sp.c)
@@ -243,6 +245,63 @@ func locate(r Respace, s Sequence) (int, spacing, bool) {
 	}
 	sp.first, sp.last = kf, kl
 	return i0, sp, true
+}
+
+// admissible reports whether the run located as sp among s is one the position constructors
+// could have chosen (crowd), so that a hostile transition cannot make every replica relabel a
+// list that is not crowded. It uses integers only, so every replica decides alike, and costs
+// O(log n) whatever the run's length. The rule, with d the depth of the smallest dyadic window
+// holding both end indexes and c the run's items, among n:
+//
+//   - the run is exactly the items of that window: the items just outside it lie outside the
+//     window;
+//   - the window is crowded: it holds more items than a window one level down may, c+1 >
+//     (n+2)·growth^(1-d), that is 2(c+1)·3^d > 3(n+2)·2^d.
+//
+// Why the constructors' runs pass: crowd picks a window W of depth D <= d that is not dense,
+// whose child toward the anchor, at depth D+1, is dense: it holds more than growth^(u-D-1) - 1
+// items. The run is all of W's items, so it is the item set of the smaller window too, and it
+// holds at least the child's items; since u >= log_growth(n+2) + headroom, growth^(u-D-1) >=
+// (n+2)·growth^(1-D) >= (n+2)·growth^(1-d). (universe's floats round that log up, as they
+// should, for every n below 5·10^13.) A list whose items are spread evenly holds about n/2^d in
+// a window of depth d, below (n+2)·growth^(1-d) at every depth, so no run of it passes:
+// respacing it again, or all of it, is refused. A run made before concurrent inserts next to
+// it, or into a list that has since grown, may no longer pass: the position is then resolved
+// without it, and the next position made there respaces again.
+func admissible(s Sequence, sp spacing) bool {
+	kf, kl := sp.first.b, sp.last.b
+	d := commonBits(kf, kl)
+	lo, hi := window(kf, d)
+	if below := s.Below(sp.first); !below.IsZero() && (lo.IsZero() || !below.Less(lo)) {
+		return false
+	}
+	if above := s.Above(sp.last); !above.IsZero() && (hi.IsZero() || above.Less(hi)) {
+		return false
+	}
+	n := int64(s.Len())
+	lhs := new(big.Int).Exp(big.NewInt(3), big.NewInt(int64(d)), nil)
+	lhs.Mul(lhs, big.NewInt(2*(sp.c+1)))
+	rhs := new(big.Int).Lsh(big.NewInt(3*(n+2)), uint(d))
+	return lhs.Cmp(rhs) > 0
+}
+
+// commonBits returns how many leading bits a and b share, reading a missing byte as zero; for
+// a = b, every bit of the longer one.
+func commonBits(a, b string) int {
+	m := max(len(a), len(b))
+	for i := range m {
+		var x, y byte
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			return 8*i + bits.LeadingZeros8(x^y)
+		}
+	}
+	return 8 * m
 }
 
 // spacing is c labels evenly spaced strictly between a and b: label j (0-based) is
