@@ -47,6 +47,16 @@
 // constructors add the respace; the server never has to make a transition of its own. An
 // application may also respace a run itself ([List.Respace], an OpRespace transition).
 //
+// A replica applies only a run the constructors could have chosen, so that a hostile client
+// cannot make every replica relabel a list that is not crowded: the run must be exactly the
+// items of the smallest dyadic window holding its two ends (of depth d bits), and that window
+// must hold more items than a window one level down may, c+1 > (n+2)·1.5^(1-d) for c items
+// of n (checked in integers, 2(c+1)·3^d > 3(n+2)·2^d, so every replica decides alike, in
+// O(log n)). An OpRespace whose run fails the rule is an Invalid conflict and changes nothing; a
+// position whose respace fails it is resolved as if it carried none (the insert or move still
+// happens). A list whose items are evenly spaced has no run that passes, so respacing all of
+// it, or the same run twice in a row, is refused.
+//
 // What a transition made concurrently with a respace does (the server ordered the respace
 // first; see [Respace]):
 //
@@ -58,7 +68,8 @@
 //     to such an index behaves the same way.
 //   - A respace whose first or last item is gone is skipped when a position carries it (the
 //     insert or move still happens, at a possibly long index); an OpRespace is then a NotFound
-//     conflict.
+//     conflict. So is, as above, a respace whose run is no longer a crowded window (items
+//     inserted next to it, or the list grown, since it was made): an OpRespace is then Invalid.
 //
 // A tree's children (package tree) and a board's columns (package pool) are positioned by the
 // same constructors ([PositionAt], [WithRespace], [Place] over a [Sequence]), so they respace

@@ -412,6 +412,8 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) Transition[V, T] {
 // Respace returns the transition that gives the items from first to last (in either order) new,
 // evenly spaced indexes (see [Respace]). It does not change l. The position constructors add
 // the respaces a list needs to the positions they make, so an application need not call it.
+// Applied, it is an Invalid conflict unless the run is the items of a crowded window of the
+// index space (see the package doc's Respacing): a list that is not crowded is not relabelled.
 func (l *List[V, T]) Respace(first, last uuid.UUID) Transition[V, T] {
 	return Transition[V, T]{Op: OpRespace, Pos: ListPosition{Respace: Respace{First: first, Last: last}}}
 }
@@ -431,7 +433,8 @@ func (l *List[V, T]) Update(id uuid.UUID, t T) Transition[V, T] {
 
 // Apply inserts, deletes, moves or updates one item, or respaces a run. An insert or a move
 // whose position carries a [Respace] gives the run new indexes first (nothing happens to the
-// run if it names an item that is gone), then resolves the position among them ([Place]).
+// run if it names an item that is gone, or is not a crowded window: see the package doc's
+// Respacing), then resolves the position among them ([Place]).
 // Conflicts, each leaving the list unchanged:
 //
 //   - Duplicate: an insert whose id is already in the list.
@@ -439,7 +442,8 @@ func (l *List[V, T]) Update(id uuid.UUID, t T) Transition[V, T] {
 //     (Before, After) to a missing item with no fallback index; an OpRespace whose first or last
 //     item is not in the list. The path names the id.
 //   - Invalid: an unknown operation or position kind, an insert with the nil id or a nil value,
-//     a position At with no index, an OpRespace with no run or with other fields set.
+//     a position At with no index, an OpRespace with no run or with other fields set, or whose
+//     run is not the items of a crowded window of the index space (package doc, Respacing).
 //   - Any conflict of the item's own state machine, with the item's id put in front of its path.
 func (l *List[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 	l.writing()

@@ -89,6 +89,9 @@ func respaceLen(n int) int {
 //     outer neighbours, but not necessarily next to the items it was captured beside.
 //   - A Respace whose First or Last is gone does nothing when a position carries it (the insert
 //     or move still happens); an OpRespace is then a NotFound conflict.
+//   - A Respace whose run is not the items of a crowded dyadic window of the index space (the
+//     rule is in the package doc's Respacing, and at admissible) does nothing either when a
+//     position carries it; an OpRespace is then an Invalid conflict.
 //
 // Both ids are set, or neither (the zero Respace, no respace).
 type Respace struct {
@@ -170,7 +173,8 @@ type Rekeyer interface {
 }
 
 // Place resolves p among s as [Resolve] does, after carrying out the [Respace] p carries, if
-// any: the run it names gets new indexes (through s.Rekey) and p is resolved among them. If p
+// any and if its run is a crowded window (see [Respace]): the run it names gets new indexes
+// (through s.Rekey) and p is resolved among them. If p
 // does not resolve (a conflict), the run gets its old indexes back, so s is as it was.
 func Place(p ListPosition, s Rekeyer) (ZenoIndex, error) {
 	r, ok := plan(p.Respace, s)
