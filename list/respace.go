@@ -90,8 +90,8 @@ func respaceLen(n int) int {
 //   - A Respace whose First or Last is gone does nothing when a position carries it (the insert
 //     or move still happens); an OpRespace is then a NotFound conflict.
 //   - A Respace whose run is not the items of a crowded dyadic window of the index space (the
-//     rule is in the package doc's Respacing, and at admissible) does nothing either when a
-//     position carries it; an OpRespace is then an Invalid conflict.
+//     rule is in the package doc's Respacing) does nothing either when a position carries it;
+//     an OpRespace is then an Invalid conflict.
 //
 // Both ids are set, or neither (the zero Respace, no respace).
 type Respace struct {
