@@ -282,6 +282,11 @@ func admissible(s Sequence, sp spacing) bool {
 	if above := s.Above(sp.last); !above.IsZero() && (hi.IsZero() || above.Less(hi)) {
 		return false
 	}
+	if d >= 110 {
+		// c+1 >= 2, and 4·1.5^110 > 2^65 > 3(n+2) for every int64 n: crowded, without
+		// raising 3 to a power of up to 8·MaxIndexLen.
+		return true
+	}
 	n := int64(s.Len())
 	lhs := new(big.Int).Exp(big.NewInt(3), big.NewInt(int64(d)), nil)
 	lhs.Mul(lhs, big.NewInt(2*(sp.c+1)))
