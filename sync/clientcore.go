@@ -2,6 +2,7 @@ package sync
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/aper-go/aper"
@@ -238,6 +239,9 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 	}
 	if c.inst != "" && inst != c.inst {
 		return nil, fmt.Errorf("%w: welcome for client instance %q, this is %q", ErrProtocol, inst, c.inst)
+	}
+	if f.Snapshot && isNil(snap) {
+		return nil, fmt.Errorf("%w: welcome with a null snapshot", ErrProtocol)
 	}
 	c.rebasePending()
 	c.held = f.Local // what the server processed; what it did not may be sent again, rebased
@@ -515,4 +519,17 @@ func (c *clientCore[S, T]) takeNotes() (bool, []Rejection[T]) {
 	ch, rj := c.changed, c.rejections
 	c.changed, c.rejections = false, nil
 	return ch, rj
+}
+
+// isNil reports whether v is a nil pointer, map, slice, interface, func or channel: a snapshot
+// that decodes to one (an encoded null) is no state.
+func isNil(v any) bool {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Invalid:
+		return true
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface, reflect.Func, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
 }
