@@ -358,7 +358,7 @@ func TestSnapshotTransferResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.Heal("alice", "server")
-	waitBlobSeq(t, a, 4)
+	waitSeq(t, a, 4)
 	checkBlob(t, srv, "r", a)
 
 	mu.Lock()
@@ -374,18 +374,4 @@ func TestSnapshotTransferResumes(t *testing.T) {
 		t.Fatalf("%d + %d bytes received of a %d-byte snapshot: the transfer started over", bytesIn[1], bytesIn[2], sizeOf)
 	}
 	t.Logf("%d-byte snapshot: %d bytes on the cut connection, %d on the next", sizeOf, bytesIn[1], bytesIn[2])
-}
-
-// waitBlobSeq waits until c has confirmed seq.
-func waitBlobSeq(t testing.TB, c *blobClient, seq uint64) {
-	t.Helper()
-	timer := time.NewTimer(waitLimit)
-	defer timer.Stop()
-	for c.Seq() < seq {
-		select {
-		case <-c.Changes():
-		case <-timer.C:
-			t.Fatalf("client stuck at seq %d, want %d (status %+v)", c.Seq(), seq, c.Status())
-		}
-	}
 }

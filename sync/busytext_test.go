@@ -82,7 +82,7 @@ func TestBusyTextRoomRefusesNoEdit(t *testing.T) {
 		t.Errorf("the text has %d letters, want %d", state.Len(), writers*(1+edits))
 	}
 	for _, c := range cs {
-		waitTextSeq(t, c, seq)
+		waitSeq(t, c, seq)
 		apertest.Equal(t, c.State(), state)
 	}
 	noRejections(t, cs...)

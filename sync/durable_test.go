@@ -83,7 +83,7 @@ func TestJournalRestartResumesExactlyOnce(t *testing.T) {
 	for i := range 5 {
 		a.Apply(gameT{Op: "say", Text: "late" + string(rune('0'+i))})
 	}
-	waitGameSeq(t, b, seq1)
+	waitSeq(t, b, seq1)
 	n.Partition("b", "server", memory.Drop) // b stays away until the successor has moved on
 	stop1()
 
@@ -111,9 +111,9 @@ func TestJournalRestartResumesExactlyOnce(t *testing.T) {
 			t.Fatalf("%s applied %d times: %v", want, k, g2.Log)
 		}
 	}
-	waitGameSeq(t, a, seq2)
-	waitGameSeq(t, b, seq2)
-	waitGameSeq(t, c, seq2)
+	waitSeq(t, a, seq2)
+	waitSeq(t, b, seq2)
+	waitSeq(t, c, seq2)
 	for _, cl := range []*gameClient{a, b, c} {
 		if got := cl.State().Log; !slices.Equal(got, g2.Log) {
 			t.Fatalf("client %s: %v, server %v", cl.ID(), got, g2.Log)

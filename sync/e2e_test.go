@@ -103,7 +103,8 @@ func ctxT(t testing.TB) context.Context {
 }
 
 // waitSeq waits until c has confirmed seq.
-func waitSeq(t testing.TB, c *client, seq uint64) {
+// waitSeq waits until c, a client of any state, has confirmed seq.
+func waitSeq[S aper.StateMachine[S, T], T any](t testing.TB, c *apersync.Client[S, T], seq uint64) {
 	t.Helper()
 	timer := time.NewTimer(waitLimit)
 	defer timer.Stop()

@@ -95,7 +95,7 @@ func TestOfflineTypingLandsAfterABusyRoom(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitTextSeq(t, alice, 1)
+	waitSeq(t, alice, 1)
 
 	// Alice goes offline and types inside the brackets; Bob types after them and Carol before.
 	if err := n.Partition("alice", "server", memory.Drop); err != nil {
@@ -146,7 +146,7 @@ func TestOfflineTypingLandsAfterABusyRoom(t *testing.T) {
 		t.Errorf("server at seq %d, want %d: edits were lost or rejected", seq, want)
 	}
 	for _, c := range []*textClient{alice, bob, carol} {
-		waitTextSeq(t, c, seq)
+		waitSeq(t, c, seq)
 		apertest.Equal(t, c.State(), state)
 	}
 	noRejections(t, alice, bob, carol)
@@ -156,18 +156,5 @@ func TestOfflineTypingLandsAfterABusyRoom(t *testing.T) {
 	}
 	if b, c := strings.Count(got, "B"), strings.Count(got, "C"); b != others/2 || c != others/2 {
 		t.Errorf("%d B and %d C, want %d each", b, c, others/2)
-	}
-}
-
-func waitTextSeq(t testing.TB, c *textClient, seq uint64) {
-	t.Helper()
-	timer := time.NewTimer(waitLimit)
-	defer timer.Stop()
-	for c.Seq() < seq {
-		select {
-		case <-c.Changes():
-		case <-timer.C:
-			t.Fatalf("client %s stuck at seq %d, want %d (status %+v)", c.ID(), c.Seq(), seq, c.Status())
-		}
 	}
 }

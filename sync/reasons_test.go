@@ -228,8 +228,8 @@ func TestFrameTooLargeIsReportedAndGoneRound(t *testing.T) {
 	if !errors.As(reasons[0], &se) || se.Code != "too-large" {
 		t.Fatalf("b disconnected with %v, want a *ServerError of code too-large", reasons[0])
 	}
-	waitBlobSeq(t, a, 1)
-	waitBlobSeq(t, b, 1)
+	waitSeq(t, a, 1)
+	waitSeq(t, b, 1)
 	checkBlob(t, srv, "r", a)
 	checkBlob(t, srv, "r", b)
 	if l := logs.find("connection ended by the server", "too-large"); l == "" {

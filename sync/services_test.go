@@ -309,7 +309,7 @@ func TestTimerFiresOnceAtItsTime(t *testing.T) {
 			t.Fatalf("a one-shot timer fired again: %v", g2.Log)
 		}
 		// The client saw it, as a server event.
-		waitGameSeq(t, c, seq)
+		waitSeq(t, c, seq)
 		if got := c.State().Log; !slices.Equal(got, g.Log) {
 			t.Fatalf("client %v, server %v", got, g.Log)
 		}
@@ -323,19 +323,6 @@ func TestTimerFiresOnceAtItsTime(t *testing.T) {
 			t.Fatalf("re-armed: %v", g.Log)
 		}
 	})
-}
-
-func waitGameSeq(t testing.TB, c *gameClient, seq uint64) {
-	t.Helper()
-	timer := time.NewTimer(waitLimit)
-	defer timer.Stop()
-	for c.Seq() < seq {
-		select {
-		case <-c.Changes():
-		case <-timer.C:
-			t.Fatalf("client stuck at seq %d, want %d", c.Seq(), seq)
-		}
-	}
 }
 
 // A leave transition is applied once when a client leaves for good (after the grace period),
@@ -384,7 +371,7 @@ func TestLeaveAppliedOnceForGood(t *testing.T) {
 		if want := []string{"join:" + ida, "join:" + idb, "leave:" + ida}; !slices.Equal(g.Log, want) {
 			t.Fatalf("after leaving at %v: %v, want %v", left, g.Log, want)
 		}
-		waitGameSeq(t, b, seq)
+		waitSeq(t, b, seq)
 		if _, in := b.State().Players[aper.ClientID(ida)]; in {
 			t.Fatal("b still sees a as a player")
 		}
@@ -408,7 +395,7 @@ func TestAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, seq := gameState(t, srv, "g")
-	waitGameSeq(t, c, seq)
+	waitSeq(t, c, seq)
 	if got := c.State().Log; got[len(got)-1] != string(bot.ID())+":hello" {
 		t.Fatalf("client sees %v", got)
 	}
@@ -472,7 +459,7 @@ func TestPermissionRejectsReadOnly(t *testing.T) {
 	w := dialGame(t, n.Dialer("server"), "g", apersync.WithToken("rw"))
 	ro := dialGame(t, n.Dialer("server"), "g", apersync.WithToken("ro"))
 	_, seq0 := gameState(t, srv, "g")
-	waitGameSeq(t, w, seq0)
+	waitSeq(t, w, seq0)
 	if err := ro.Apply(gameT{Op: "say", Text: "graffiti"}); err != nil {
 		t.Fatal(err)
 	}
@@ -494,7 +481,7 @@ func TestPermissionRejectsReadOnly(t *testing.T) {
 	if seq != seq0+1 || slices.Contains(g.Log, string(ro.ID())+":graffiti") {
 		t.Fatalf("the refused transition was applied: %v", g.Log)
 	}
-	waitGameSeq(t, ro, seq)
+	waitSeq(t, ro, seq)
 	if got := ro.State().Log; !slices.Equal(got, g.Log) {
 		t.Fatalf("read-only client sees %v, server %v", got, g.Log)
 	}
