@@ -1,6 +1,7 @@
 package fuzz_test
 
 import (
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -98,7 +99,7 @@ func respaceIntent(q fuzz.Quiescent[*counterList, counterListT]) error {
 		}
 		switch t.Op {
 		case list.OpRespace:
-			if after := idsOf(l); !sameIDs(before, after) {
+			if after := idsOf(l); !slices.Equal(before, after) {
 				return errorf("seq %d: a respace changed the order", ev.Seq)
 			}
 		case list.OpInsert, list.OpMove:
@@ -131,18 +132,6 @@ func idsOf(l *counterList) []uuid.UUID {
 		out = append(out, id)
 	}
 	return out
-}
-
-func sameIDs(a, b []uuid.UUID) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPropListRespace: clients that crowd one place of a shared list, so that their inserts
