@@ -312,3 +312,55 @@ func TestAnchorEncoding(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAnchorDecode: an anchor decoded from any bytes (a presence value from anyone) re-encodes
+// to what it decoded from, and resolves on a text with a history to a position in it or to an
+// error, never a panic.
+func FuzzAnchorDecode(f *testing.F) {
+	for _, s := range []string{`[0,1,0]`, `[2,3,1]`, `[1,0,0,"ann",1,0]`, `[0,2,1,"bob",3,7]`, `[9,99,0]`} {
+		f.Add(true, []byte(s))
+		var a text.Anchor
+		if err := json.Unmarshal([]byte(s), &a); err != nil {
+			f.Fatal(err)
+		}
+		b, err := aper.CBOR.Marshal(a)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(false, b)
+	}
+	x := text.New("abc")
+	for i, step := range []struct {
+		who  aper.ClientID
+		edit func() text.Edit
+	}{
+		{"bob", func() text.Edit { return x.Insert(1, "XY") }},
+		{"ann", func() text.Edit { return x.Delete(0, 2) }},
+		{"ann", func() text.Edit { return x.Insert(3, "é") }},
+	} {
+		if err := x.Apply(aper.Event[text.Edit]{Seq: uint64(i + 1), Client: step.who, Transition: step.edit()}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, isJSON bool, b []byte) {
+		var a text.Anchor
+		marshal, unmarshal := json.Marshal, json.Unmarshal
+		if !isJSON {
+			marshal, unmarshal = aper.CBOR.Marshal, aper.CBOR.Unmarshal
+		}
+		if unmarshal(b, &a) != nil {
+			return
+		}
+		again, err := marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back text.Anchor
+		if err := unmarshal(again, &back); err != nil || back != a {
+			t.Fatalf("%+v re-encodes to %s, which decodes to %+v, %v", a, again, back, err)
+		}
+		if p, err := x.Resolve(a); err == nil && (p < 0 || p > x.Len()) {
+			t.Fatalf("%+v resolves to %d in a text of %d", a, p, x.Len())
+		}
+	})
+}
