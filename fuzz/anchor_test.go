@@ -264,7 +264,7 @@ func (s *typingSystem) settle() error {
 
 // typingStep is a command of the property.
 type typingStep struct {
-	kind   string // "type", "deliver", "reanchor"
+	kind   string // "type", "deliver", "reanchor", "disconnect", "advance", "settle"
 	client int
 	up     bool
 }
@@ -282,6 +282,10 @@ func (st typingStep) Run(sut commands.SystemUnderTest) commands.Result {
 		err = s.deliver(st.client, st.up)
 	case "reanchor":
 		err = s.reanchor(st.client)
+	case "disconnect":
+		s.net.Disconnect(s.typists[st.client].name)
+	case "advance":
+		time.Sleep(time.Second) // reconnection backoff
 	case "settle":
 		err = s.settle()
 	}
@@ -313,8 +317,9 @@ func (st typingStep) String() string {
 	return fmt.Sprintf("%s(%d)", st.kind, st.client)
 }
 
-// typingCommands: typing and delivering in even measure, a re-anchoring now and then, and a
-// settle (with the check) as the last step.
+// typingCommands: typing and delivering in even measure, now and then a re-anchoring, a cut
+// connection (the client re-sends its pending edits when it reconnects) or a second of the fake
+// clock, and a settle (with the check) as the last step.
 func typingCommands(clients int, newCaret func() caret) commands.Commands {
 	return &commands.ProtoCommands{
 		NewSystemUnderTestFunc: func(commands.State) commands.SystemUnderTest {
@@ -339,13 +344,17 @@ func typingCommands(clients int, newCaret func() caret) commands.Commands {
 					return gopter.NewGenResult(typingStep{kind: "settle"}, gopter.NoShrinker)
 				}
 				st := typingStep{client: p.Rng.Intn(clients)}
-				switch x := p.Rng.Intn(20); {
-				case x < 9:
+				switch x := p.Rng.Intn(40); {
+				case x < 17:
 					st.kind = "type"
-				case x < 18:
+				case x < 34:
 					st.kind, st.up = "deliver", x%2 == 0
-				default:
+				case x < 37:
 					st.kind = "reanchor"
+				case x < 38:
+					st.kind = "disconnect"
+				default:
+					st.kind = "advance"
 				}
 				return gopter.NewGenResult(st, gopter.NoShrinker)
 			}
