@@ -47,8 +47,8 @@ var ErrAnchorAhead = errors.New("aper/text: anchor made on a version this text h
 // Anchors encode compactly, for presence values: in JSON and CBOR as the array [Version, Pos,
 // Side], or [Version, Pos, Side, Author, Edit, Offset] when Edit is not 0.
 type Anchor struct {
-	// Version is the version of the text the anchor's frame is (at most the resolving text's
-	// Base).
+	// Version is the version of the text whose positions Pos counts: the Base of the view the
+	// anchor was made on. A text resolves the anchor once its own Base is at least Version.
 	Version uint64
 	// Pos is the anchor as a position in the text at Version.
 	Pos int
@@ -69,6 +69,11 @@ type Anchor struct {
 // outside the text is an OutOfRange conflict, and a side other than Left and Right an Invalid
 // one. A view whose pending edits go back further than the history keeps is a StaleBase
 // conflict.
+//
+// After a keystroke, anchor the caret on the view the keystroke was made on, with the keystroke
+// applied to it as the client applies it (Seq 0 and the client's id): a view read again from the
+// client may already hold others' edits that came in meanwhile, where pos+1 need not be after
+// the keystroke.
 func (t *Text) Anchor(pos int, side Side) (Anchor, error) {
 	if pos < 0 || pos > t.Len() {
 		return Anchor{}, outOfRange("anchor at %d in a text of %d code points", pos, t.Len())
