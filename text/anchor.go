@@ -33,8 +33,9 @@ var ErrAnchorAhead = errors.New("aper/text: anchor made on a version this text h
 // confirmed version of the view it was made on, [Text.Base]), at Pos, or, when it is one that
 // the maker's view holds but the server has not yet ordered (the maker's own pending edit), as
 // the Offset'th code point inserted by the Edit'th edit of Author applied from Version on. Until
-// a replica has that edit, the anchor resolves to Pos (moved over the edits since Version, past
-// Author's own earlier ones), where the author's pending text will arrive.
+// a replica has that edit, the anchor resolves to Pos moved over the edits since Version (past
+// the text of Author's earlier edits at that spot for a Left anchor, before it for a Right one):
+// about where that edit will arrive.
 //
 // An anchor needs the text's history from Version on: once Version is older than
 // [Text.Oldest], Resolve returns a StaleBase conflict. An application that keeps anchors (a
