@@ -372,11 +372,13 @@ func checkTyping(t *testing.T, clients int, params *gopter.TestParameters) {
 	})
 }
 
+// TestPropAnchoredTypingTwo: the caret property with two typists.
 func TestPropAnchoredTypingTwo(t *testing.T) {
 	t.Parallel()
 	checkTyping(t, 2, params(t))
 }
 
+// TestPropAnchoredTypingFive: the caret property with five typists (a quarter of the runs).
 func TestPropAnchoredTypingFive(t *testing.T) {
 	t.Parallel()
 	checkTyping(t, 5, fuzz.Parameters(t, max(*runs/4, 1), *size, *seed))
