@@ -1,0 +1,86 @@
+package text
+
+import (
+	"fmt"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+)
+
+// ApplyInverse applies ev as [Text.Apply] does (the same result and errors, nothing changed on
+// an error) and returns the edit that undoes it: the [Invert] of the op as it was applied (after
+// Apply transformed it over the edits concurrent with it), with the text just after the edit as
+// its Base: its Base is [Text.Version] after the call, and its op applies to the text at that
+// version.
+//
+// Such an inverse is not for applying as it is once other edits follow: it is for keeping, and
+// for [Text.Forward] to re-express over everything applied since, just before it is applied.
+// The inverse of an edit applied optimistically on a client is based on a version of the
+// client's view, which a rebase renumbers; a client takes the inverse again when the server
+// confirms the edit (package undo's Manager.Replace).
+//
+// It costs what Apply costs plus O(log n + edit size): the deleted text is read from a Clone of
+// the text taken before the edit.
+func (t *Text) ApplyInverse(ev aper.Event[Edit]) (Edit, error) {
+	before := t.Clone()
+	if err := t.Apply(ev); err != nil {
+		return Edit{}, err
+	}
+	applied := t.entry(t.version - 1).op
+	cs := make([]Component, 0, applied.Len())
+	pos := 0
+	for _, c := range applied.Components() {
+		switch c.Kind() {
+		case InsertKind:
+			cs = append(cs, Delete(c.Count()))
+		case RetainKind:
+			cs = append(cs, c)
+			pos += c.Count()
+		case DeleteKind:
+			// Apply checked the op's length against the text, so the span is in it.
+			s, _ := before.Slice(pos, pos+c.Count())
+			cs = append(cs, Insert(s))
+			pos += c.Count()
+		}
+	}
+	inv, err := NewOp(cs...) // normalizes: a delete's insert goes before the next delete
+	if err != nil {
+		return Edit{}, err // cannot happen: the counts are those of an applied op
+	}
+	return Edit{Base: t.version, Op: inv}, nil
+}
+
+// Forward re-expresses e, an edit whose op applies to the text at version e.Base (as an inverse
+// from [Text.ApplyInverse] does: not the author's view, the text itself), over every edit
+// applied since, whoever made it, and returns it as an edit against the text as it is now, with
+// [Text.Base] as its Base: what [Text.Replace] would make. Where the text's later edits insert
+// at the edge of what e deletes, their text stays; where they insert where e inserts, e's text
+// goes first. Edits that deleted what e deletes make e delete less.
+//
+// A Base after the current version is an Invalid conflict, one before [Text.Oldest] is
+// StaleBase, and an op whose input length does not fit the text at its Base is OutOfRange. It
+// costs O(size of e · edits since e.Base) and changes nothing.
+//
+// An undo manager keeps inverses as ApplyInverse gives them and calls Forward on its view just
+// before it applies one, so that others' typing after the undone edit stays where it is.
+func (t *Text) Forward(e Edit) (Edit, error) {
+	if e.Base > t.version {
+		return Edit{}, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit at version %d of a text at version %d", e.Base, t.version)))
+	}
+	if e.Base < t.version && e.Base < t.Oldest() {
+		return Edit{}, stale(e.Base, t.Oldest())
+	}
+	op := e.Op
+	for k := e.Base; k < t.version; k++ {
+		var err error
+		if op, _, err = Transform(op, t.entry(k).op, Left); err != nil {
+			return Edit{}, outOfRange("op of input length %d does not fit the text at version %d", e.Op.InLen(), e.Base)
+		}
+	}
+	if e.Base == t.version && op.InLen() != t.Len() {
+		return Edit{}, outOfRange("op of input length %d against a text of %d code points", op.inLen(), t.Len())
+	}
+	return Edit{Base: t.Base(), Op: op}, nil
+}
+
+var _ aper.Inverter[Edit] = (*Text)(nil)
