@@ -218,4 +218,4 @@ func TestApplyInverseNoInverter(t *testing.T) {
 type noInverse struct{ n int }
 
 func (s *noInverse) Apply(ev aper.Event[int]) error { s.n += ev.Transition; return nil }
-func (s *noInverse) Clone() *noInverse             { c := *s; return &c }
+func (s *noInverse) Clone() *noInverse              { c := *s; return &c }

@@ -86,11 +86,11 @@ type Op uint8
 
 // The tree operations.
 const (
-	OpInsert Op = iota + 1 // insert Value as node ID under Parent at Pos
-	OpMove                 // move node ID, with its subtree, under Parent at Pos
-	OpDelete               // delete node ID and its subtree
-	OpUpdate               // apply Inner to node ID's state machine
-	OpRestore              // insert Value as node ID under Parent at Pos, and Subtree below it
+	OpInsert  Op = iota + 1 // insert Value as node ID under Parent at Pos
+	OpMove                  // move node ID, with its subtree, under Parent at Pos
+	OpDelete                // delete node ID and its subtree
+	OpUpdate                // apply Inner to node ID's state machine
+	OpRestore               // insert Value as node ID under Parent at Pos, and Subtree below it
 )
 
 // String returns the operation's name.
