@@ -95,7 +95,7 @@ func SelectiveUndo[S interface {
 			continue
 		}
 		back := r.Mine.Clone()
-		if _, err := undo.Applier(back, mine)(inv); err != nil {
+		if _, err := undo.Applier(back, m, mine)(inv); err != nil {
 			return r, fmt.Errorf("step %d: the inverse %+v of %+v, applied at once: %v", i, inv, t, err)
 		}
 		if err := same(back, before); err != nil {
@@ -107,7 +107,7 @@ func SelectiveUndo[S interface {
 		m.Record(inv)
 	}
 	for m.CanUndo() {
-		res, err := m.Undo(undo.Applier(r.Mine, mine))
+		res, err := m.Undo(undo.Applier(r.Mine, m, mine))
 		if err != nil {
 			return r, fmt.Errorf("undo: %v", err)
 		}

@@ -226,7 +226,7 @@ func BenchmarkUndoList(b *testing.B) {
 		_ = l.Apply(aper.On(clT{Op: list.OpInsert, ID: owned('t', uint64(i)), Pos: list.End(), Value: aper.NewCounter(1)}))
 	}
 	m := undo.New[clT](nil)
-	apply := undo.Applier[clT](l, nil)
+	apply := undo.Applier[clT](l, m, nil)
 	i := uint64(0)
 	for b.Loop() {
 		id := owned('t', i*7919%100_000)

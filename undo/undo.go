@@ -11,7 +11,8 @@
 // An inverse is applied later than it was made, after others' transitions. The structures make
 // it still mean the same: list, tree and board inverses name items by id and anchor positions to
 // neighbours (falling back to captured indexes); a text inverse is re-expressed over the edits
-// applied since it was made ([Forwarder]: text.Text's Forward) just before it is applied. Where
+// applied since it was made, an undone edit and its undo counting as neither ([Forwarder]:
+// text.Text's Forward), just before it is applied. Where
 // it cannot mean the same (the item it restores next to is gone with no fallback, the move back
 // would make a cycle, someone set the value since), applying it is a conflict: Undo skips that
 // transition, reports the conflict, applies the rest of the step, and if nothing of the step
@@ -94,6 +95,7 @@ type Manager[T any] struct {
 	last     time.Time // when the latest Record was
 	group    int       // Group calls running
 	next     Ref
+	reverted []Reverted[T]
 }
 
 // step is transitions in the order they were applied; undone in the reverse order.
@@ -233,6 +235,10 @@ func (m *Manager[T]) pop(from, to *[]step[T], apply ApplyFunc[T]) (Result[T], er
 			var c *conflict.Conflict
 			switch {
 			case err == nil:
+				if len(m.reverted) == maxReverted {
+					m.reverted = append(m.reverted[:0], m.reverted[1:]...)
+				}
+				m.reverted = append(m.reverted, Reverted[T]{Inverse: top[i].inv, Back: inv})
 				m.next++
 				done = append(done, entry[T]{ref: m.next, inv: inv})
 				r.Applied = append(r.Applied, top[i].inv)
@@ -262,28 +268,49 @@ func (m *Manager[T]) push(stack *[]step[T], s step[T]) {
 	}
 }
 
-// Forwarder is an optional power of a state, checked at run time: it re-expresses a transition
-// made against an earlier state of its own (a stored inverse) over everything applied since, as
-// a transition made against the state now. text.Text has it. [Applier] calls it before it
-// applies an inverse.
-type Forwarder[T any] interface {
-	// Forward returns t as made against the state now.
-	Forward(t T) (T, error)
+// Reverted is one transition that Undo or Redo applied: Inverse, the inverse of an earlier
+// transition as it was recorded (so Inverse took that transition back), and Back, the inverse
+// that applying it gave (which would take it back in turn). A [Forwarder] reads them to see
+// which of the transitions since a stored inverse was made have been taken back.
+type Reverted[T any] struct {
+	Inverse, Back T
 }
 
+// Forwarder is an optional power of a state, checked at run time: it re-expresses a transition
+// made against an earlier state of its own (a stored inverse) over everything applied since, as
+// a transition made against the state now. reverted are the transitions an undo manager applied
+// (oldest first): a transition and the undo that took it back count as if neither had happened,
+// which a plain transformation over both does not give (text deleted and put back would lose
+// where things inside it were). text.Text has it. [Applier] calls it before it applies an
+// inverse.
+type Forwarder[T any] interface {
+	// Forward returns t as made against the state now.
+	Forward(t T, reverted []Reverted[T]) (T, error)
+}
+
+// maxReverted is how many of the latest Reverted a Manager keeps for Forward: as many as a
+// text keeps edits by default, more than a Forward can use.
+const maxReverted = 1024
+
+// Reverted returns the transitions Undo and Redo applied, oldest first, up to the latest 1,024,
+// for a [Forwarder]. The slice is the Manager's: read it, and do not keep it past the next Undo
+// or Redo.
+func (m *Manager[T]) Reverted() []Reverted[T] { return m.reverted }
+
 // Applier returns an [ApplyFunc] that applies to s directly: it re-expresses each transition
-// with s's Forward if s is a [Forwarder], then applies it with [aper.ApplyInverse] in the event
-// that event makes (aper.On if event is nil). It is for a state that the Manager's owner applies
-// to itself (a server-side agent, a test, a state with no server); a sync client passes its own
-// Apply, which does the same to its view and queues the transition for the server.
-func Applier[T any](s interface{ Apply(aper.Event[T]) error }, event func(T) aper.Event[T]) ApplyFunc[T] {
+// with s's Forward if s is a [Forwarder] (with m's Reverted), then applies it with
+// [aper.ApplyInverse] in the event that event makes (aper.On if event is nil). It is for a
+// state that the Manager's owner applies to itself (a server-side agent, a test, a state with
+// no server); a sync client passes its own Apply, which does the same to its view and queues
+// the transition for the server.
+func Applier[T any](s interface{ Apply(aper.Event[T]) error }, m *Manager[T], event func(T) aper.Event[T]) ApplyFunc[T] {
 	if event == nil {
 		event = aper.On[T]
 	}
 	return func(t T) (T, error) {
 		if f, ok := s.(Forwarder[T]); ok {
 			var err error
-			if t, err = f.Forward(t); err != nil {
+			if t, err = f.Forward(t, m.Reverted()); err != nil {
 				var zero T
 				return zero, err
 			}
