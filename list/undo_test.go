@@ -142,7 +142,7 @@ func TestUndoListInverses(t *testing.T) {
 	t.Parallel()
 	var c *aper.Counter
 	m0, t1, m1 := initialIDs[1], initialIDs[2], initialIDs[3]
-	apply := func(l *cl, tr clT) clT {
+	apply := func(t testing.TB, l *cl, tr clT) clT {
 		t.Helper()
 		inv, err := l.ApplyInverse(aper.On(tr))
 		if err != nil {
@@ -153,7 +153,7 @@ func TestUndoListInverses(t *testing.T) {
 	t.Run("delete re-inserts the same id and value after its old neighbour", func(t *testing.T) {
 		l := newCL()
 		apertest.MustApply(t, l, aper.On(l.Update(m0, c.Add(4))))
-		inv := apply(l, l.Delete(m0))
+		inv := apply(t, l, l.Delete(m0))
 		if inv.Op != list.OpInsert || inv.ID != m0 || inv.Value.Value() != 5 || inv.Pos.Kind != list.PosAfter || inv.Pos.ID != initialIDs[0] {
 			t.Fatalf("inverse %+v", inv)
 		}
@@ -167,19 +167,19 @@ func TestUndoListInverses(t *testing.T) {
 	})
 	t.Run("the first item is anchored before the next", func(t *testing.T) {
 		l := newCL()
-		inv := apply(l, l.Delete(initialIDs[0]))
+		inv := apply(t, l, l.Delete(initialIDs[0]))
 		if inv.Pos.Kind != list.PosBefore || inv.Pos.ID != m0 {
 			t.Fatalf("inverse %+v", inv)
 		}
 		l1 := list.New[*aper.Counter, aper.CounterTransition]()
 		apertest.MustApply(t, l1, aper.On(clT{Op: list.OpInsert, ID: m0, Pos: list.End(), Value: aper.NewCounter(1)}))
-		if inv := apply(l1, l1.Delete(m0)); inv.Pos.Kind != list.PosAt {
+		if inv := apply(t, l1, l1.Delete(m0)); inv.Pos.Kind != list.PosAt {
 			t.Fatalf("the only item: inverse %+v", inv)
 		}
 	})
 	t.Run("move back", func(t *testing.T) {
 		l := newCL()
-		inv := apply(l, l.MoveTo(m0, 4))
+		inv := apply(t, l, l.MoveTo(m0, 4))
 		apertest.MustApply(t, l, aper.On(inv))
 		if err := sameItems(l, newCL()); err != nil {
 			t.Error(err)
@@ -190,10 +190,10 @@ func TestUndoListInverses(t *testing.T) {
 	t.Run("insert and update", func(t *testing.T) {
 		l := newCL()
 		id, ins := l.InsertAfter(t1, aper.NewCounter(3))
-		if inv := apply(l, ins); inv != l.Delete(id) {
+		if inv := apply(t, l, ins); inv != l.Delete(id) {
 			t.Errorf("inverse of an insert %+v", inv)
 		}
-		inv := apply(l, l.Update(m1, c.Add(3)))
+		inv := apply(t, l, l.Update(m1, c.Add(3)))
 		apertest.MustApply(t, l, aper.On(inv))
 		if v, _ := l.Get(m1); v.Value() != 1 {
 			t.Errorf("after undoing an update: %d", v.Value())
