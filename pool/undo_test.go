@@ -35,21 +35,16 @@ func owned(who byte, n uint64) uuid.UUID {
 // object of theirs at either end and one of mine between.
 var (
 	boardLists   = []uuid.UUID{owned('L', 0), owned('L', 1), owned('L', 2)}
-	boardFences  []uuid.UUID
-	boardInitial []uuid.UUID
+	boardFences  = []uuid.UUID{owned('t', 0), owned('t', 1), owned('t', 2), owned('t', 3), owned('t', 4), owned('t', 5)}
+	boardInitial = append([]uuid.UUID{owned('m', 0), owned('m', 1), owned('m', 2)}, boardFences...)
 )
 
 func newBoard() *undoBoard {
 	b := pool.New[*aper.Counter, aper.CounterTransition]()
-	boardFences, boardInitial = nil, nil
 	for i, l := range boardLists {
 		_ = b.Apply(aper.On(undoBoardT{Op: pool.OpAddList, List: l, Name: fmt.Sprint("list ", i), Pos: list.End()}))
-		for j, id := range []uuid.UUID{owned('t', uint64(2*i)), owned('m', uint64(i)), owned('t', uint64(2*i+1))} {
+		for _, id := range []uuid.UUID{owned('t', uint64(2*i)), owned('m', uint64(i)), owned('t', uint64(2*i+1))} {
 			_ = b.Apply(aper.On(undoBoardT{Op: pool.OpCreate, ID: id, List: l, Pos: list.End(), Value: aper.NewCounter(1)}))
-			if j != 1 {
-				boardFences = append(boardFences, id)
-			}
-			boardInitial = append(boardInitial, id)
 		}
 	}
 	return b
