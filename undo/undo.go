@@ -10,13 +10,13 @@
 //
 // An inverse is applied later than it was made, after others' transitions. The structures make
 // it still mean the same: list, tree and board inverses name items by id and anchor positions to
-// neighbours (falling back to captured indexes); a text inverse is re-expressed over the edits
-// applied since it was made, an undone edit and its undo counting as neither ([Forwarder]:
-// text.Text's Forward), just before it is applied. Where
-// it cannot mean the same (the item it restores next to is gone with no fallback, the move back
-// would make a cycle, someone set the value since), applying it is a conflict: Undo skips that
-// transition, reports the conflict, applies the rest of the step, and if nothing of the step
-// applied, goes on to the step below it. A remote transition needs nothing from the Manager.
+// neighbours (falling back to captured indexes); a text inverse is re-expressed, just before it
+// is applied, over the edits applied since it was made, an undone edit and its undo counting as
+// neither ([Forwarder]: text.Text's Forward, given [Manager.Reverted]). Where it cannot mean the
+// same (the item it restores next to is gone with no fallback, the move back would make a
+// cycle, someone set the value since), applying it is a conflict: Undo skips that transition,
+// reports the conflict, applies the rest of the step, and if nothing of the step applied, goes
+// on to the step below it. A remote transition needs nothing from the Manager.
 //
 // # Use from a sync client
 //
@@ -29,8 +29,10 @@
 //     again with ApplyInverse where it is applied now and call [Manager.Replace] with the new
 //     inverse. When the server rejects t, call [Manager.Forget].
 //   - Undo and Redo take the function that applies one transition as the user's own (to the
-//     view, queued for the server) and returns its inverse, as the client's Apply does; they
-//     return the refs of what they applied, for Replace and Forget as above.
+//     view, queued for the server) and returns its inverse, as the client's Apply does, after
+//     re-expressing it with Forward(t, m.Reverted()) when the view is a [Forwarder] (as
+//     [Applier] does); they return the refs of what they applied, for Replace and Forget as
+//     above.
 //
 // A Manager is not safe for concurrent use: its owner (the client's loop) calls it.
 package undo
@@ -38,6 +40,7 @@ package undo
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aper-go/aper"
@@ -96,6 +99,7 @@ type Manager[T any] struct {
 	group    int       // Group calls running
 	next     Ref
 	reverted []Reverted[T]
+	backRefs []Ref // the ref of each reverted's Back, for Replace
 }
 
 // step is transitions in the order they were applied; undone in the reverse order.
@@ -153,15 +157,18 @@ func (m *Manager[T]) Group(f func()) {
 // Break ends the latest step: the next transition recorded starts a new one.
 func (m *Manager[T]) Break() { m.open = false }
 
-// Replace replaces the inverse recorded under ref, on either stack, and reports whether ref is
-// still there. A client calls it when it has made the inverse again on another state (see the
-// package doc).
+// Replace replaces the inverse recorded under ref, on either stack and in [Manager.Reverted],
+// and reports whether ref is still there. A client calls it when it has made the inverse again
+// on another state (see the package doc).
 func (m *Manager[T]) Replace(ref Ref, inverse T) bool {
-	if e := m.find(ref); e != nil {
-		e.inv = inverse
-		return true
+	found := false
+	if i := slices.Index(m.backRefs, ref); i >= 0 {
+		m.reverted[i].Back, found = inverse, true
 	}
-	return false
+	if e := m.find(ref); e != nil {
+		e.inv, found = inverse, true
+	}
+	return found
 }
 
 // Forget drops the transition recorded under ref (its transition was rejected, so there is
@@ -237,9 +244,11 @@ func (m *Manager[T]) pop(from, to *[]step[T], apply ApplyFunc[T]) (Result[T], er
 			case err == nil:
 				if len(m.reverted) == maxReverted {
 					m.reverted = append(m.reverted[:0], m.reverted[1:]...)
+					m.backRefs = append(m.backRefs[:0], m.backRefs[1:]...)
 				}
-				m.reverted = append(m.reverted, Reverted[T]{Inverse: top[i].inv, Back: inv})
 				m.next++
+				m.reverted = append(m.reverted, Reverted[T]{Inverse: top[i].inv, Back: inv})
+				m.backRefs = append(m.backRefs, m.next)
 				done = append(done, entry[T]{ref: m.next, inv: inv})
 				r.Applied = append(r.Applied, top[i].inv)
 				r.Refs = append(r.Refs, m.next)

@@ -215,3 +215,26 @@ func TestReplaceForgetLimit(t *testing.T) {
 		t.Error("a ref applied by Undo is still held")
 	}
 }
+
+// TestReverted: what Undo and Redo applied is kept for a Forwarder, and Replace of an applied
+// transition's ref updates it there too.
+func TestReverted(t *testing.T) {
+	t.Parallel()
+	m := undo.New[aper.CounterTransition](&undo.Options{Interval: -1})
+	c := aper.NewCounter(0)
+	do(t, m, c, 5)
+	r, err := m.Undo(undo.Applier[aper.CounterTransition](c, m, nil))
+	if err != nil || len(r.Refs) != 1 {
+		t.Fatal(r, err)
+	}
+	want := []undo.Reverted[aper.CounterTransition]{{Inverse: add(-5), Back: add(5)}}
+	if got := m.Reverted(); len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("Reverted = %+v, want %+v", got, want)
+	}
+	if !m.Replace(r.Refs[0], add(6)) || m.Reverted()[0].Back != add(6) {
+		t.Errorf("Replace did not reach Reverted: %+v", m.Reverted())
+	}
+	if _, err := m.Redo(undo.Applier[aper.CounterTransition](c, m, nil)); err != nil || c.Value() != 6 {
+		t.Errorf("redo of the replaced inverse: %d, %v", c.Value(), err)
+	}
+}
