@@ -594,6 +594,12 @@ func (t *Tree[V, T]) Update(id uuid.UUID, tr T) Transition[V, T] {
 //     index.
 //   - Any conflict of the node's own state machine, with the node's id put in front of its path.
 //
+// A restore ([OpRestore], the inverse of a delete: see [Tree.ApplyInverse]) conflicts as an
+// insert does, Duplicate for a node of its subtree already in the tree, and Invalid for a
+// subtree that is malformed (a node whose parent is not restored before it, a repeated id, two
+// siblings with one index, a missing index or value); a subtree on any other operation is
+// Invalid.
+//
 // A position anchored to a node that is not (or no longer) a child of the target parent falls
 // back to its captured index, as in package list.
 func (t *Tree[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
