@@ -22,10 +22,36 @@ import (
 // client's view, which a rebase renumbers; a client takes the inverse again when the server
 // confirms the edit (package undo's Manager.Replace).
 //
-// It costs what Apply costs plus O(log n + edit size): the deleted text is read from a Clone of
-// the text taken before the edit.
+// It costs what Apply costs plus O(log n + edit size). An edit that deletes and is based on an
+// older version (one that Apply transforms) costs a copy of the latest history chunk (about 5
+// KB) more: what it deletes is read from a Clone of the text taken before it.
 func (t *Text) ApplyInverse(ev aper.Event[Edit]) (Edit, error) {
-	before := t.Clone()
+	e := &ev.Transition
+	// An edit based on the current version applies as it is: what it deletes is read before
+	// Apply. Another one is transformed first, so what it deletes is read after, from a Clone
+	// taken before; unless it deletes nothing (transforming an op never gives it a delete).
+	var before *Text
+	var deleted []string
+	if e.Base == t.version && e.Op.InLen() == t.Len() {
+		pos := 0
+		for _, c := range e.Op.Components() {
+			switch c.Kind() {
+			case RetainKind:
+				pos += c.Count()
+			case DeleteKind:
+				s, _ := t.Slice(pos, pos+c.Count())
+				deleted = append(deleted, s)
+				pos += c.Count()
+			}
+		}
+	} else {
+		for _, c := range e.Op.Components() {
+			if c.Kind() == DeleteKind {
+				before = t.Clone()
+				break
+			}
+		}
+	}
 	if err := t.Apply(ev); err != nil {
 		return Edit{}, err
 	}
@@ -40,8 +66,13 @@ func (t *Text) ApplyInverse(ev aper.Event[Edit]) (Edit, error) {
 			cs = append(cs, c)
 			pos += c.Count()
 		case DeleteKind:
-			// Apply checked the op's length against the text, so the span is in it.
-			s, _ := before.Slice(pos, pos+c.Count())
+			var s string
+			if before != nil {
+				// Apply checked the op's length against the text, so the span is in it.
+				s, _ = before.Slice(pos, pos+c.Count())
+			} else {
+				s, deleted = deleted[0], deleted[1:] // the op applied as it is
+			}
 			cs = append(cs, Insert(s))
 			pos += c.Count()
 		}

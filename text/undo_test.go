@@ -242,3 +242,24 @@ func TestUndoRedoThroughManager(t *testing.T) {
 		t.Fatalf("undo after redo: %q, %v", x.String(), err)
 	}
 }
+
+// TestApplyInverseTransformed: the inverse of an edit that Apply transforms (based on a version
+// before another's edit) inverts the edit as applied, with what it deleted there.
+func TestApplyInverseTransformed(t *testing.T) {
+	x := text.New("hello world")
+	old := x.Version()
+	mine := x.Replace(6, 5, "there") // made on version 0
+	apply(t, x, "other", x.Insert(0, ">> "))
+	before := x.String()
+	inv, err := x.ApplyInverse(aper.Event[text.Edit]{Seq: x.Version() + 1, Client: "me", Transition: mine})
+	if err != nil || mine.Base != old {
+		t.Fatal(err)
+	}
+	if got, want := x.String(), ">> hello there"; got != want {
+		t.Fatalf("after the edit: %q, want %q", got, want)
+	}
+	undoEdit(t, x, "me", inv)
+	if got := x.String(); got != before {
+		t.Errorf("after its inverse: %q, want %q", got, before)
+	}
+}
