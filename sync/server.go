@@ -26,7 +26,8 @@ import (
 // A room is loaded on its first join and unloaded once it has been empty for the idle time (see
 // WithRoomIdle). Each room runs one goroutine that owns its state: it orders the transitions its
 // clients submit, applies them, and queues the results on the clients' connections; a writer
-// goroutine per connection sends them. A client whose outgoing queue passes its bound (see
+// goroutine per connection sends them, started when frames are queued and ended when they are
+// sent, so that an idle connection holds only its reader. A client whose outgoing queue passes its bound (see
 // WithQueueLimit) is disconnected; it never stalls the room.
 //
 // Concurrency: every method may be called from any goroutine. Shutdown and Close are idempotent
@@ -724,7 +725,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 		s.cfg.logger.Debug("aper/sync: connection refused", "err", err)
 		return
 	}
-	sc := &serverConn{conn: c, wire: w, q: newOutq(s.cfg.queueLimit, w), agent: agent}
+	sc := &serverConn{conn: c, wire: w, q: newOutqOnDemand(s.cfg.queueLimit, w), agent: agent}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -764,9 +765,10 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	sc.room = r
 	s.mu.Unlock()
 
+	// A writer runs only while the queue holds frames (an idle connection holds none); this
+	// goroutine waits below for the last one.
 	writerDone := make(chan error, 1)
-	go func() { // owned by this goroutine, which waits for it below
-		err := writeLoop(s.ctx, c, w, sc.q, s.cfg.maxMessage, nil, nil)
+	sc.q.writeOnDemand(s.ctx, c, w, s.cfg.maxMessage, func(err error) {
 		if errors.Is(err, transport.ErrTooLarge) {
 			// A frame over the message limit (the transport refused it and stays open): say
 			// so in a small one. The client's next connection asks for a snapshot.
@@ -774,7 +776,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 		}
 		c.Close() // a failed or finished writer ends the reader too
 		writerDone <- err
-	}()
+	})
 
 	if r.send(roomMsg[T]{kind: msgJoin, sc: sc, hello: h}) {
 		err = s.readLoop(sc, r)
