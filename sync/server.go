@@ -731,14 +731,15 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	}
 	defer s.dropConn(sc, r)
 	writerDone := s.startWriter(sc)
+	room := h.Room // the hello itself is not kept while the connection lasts
 	err := ErrServerClosed
 	if s.join(sc, r, h) {
 		err = s.readLoop(sc, r)
 		s.leave(sc, r)
 	}
-	s.endConn(sc, h.Room, err)
+	s.endConn(sc, room, err)
 	werr := <-writerDone
-	s.logEnd(h.Room, sc, err, werr)
+	s.logEnd(room, sc, err, werr)
 }
 
 // dropConn forgets a connection that ends, and releases its room r if it holds one.
