@@ -187,6 +187,9 @@ func (q *outq) take(spare []outItem) (items []outItem, stop bool, jumps uint64) 
 	jumps = q.jumps.Load()
 	if len(items) == 0 && !stop {
 		q.running = false
+		if q.run != nil {
+			q.items = nil // an idle queue keeps no buffer
+		}
 	}
 	q.mu.Unlock()
 	return items, stop, jumps
