@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -374,14 +375,14 @@ func TestIdleConnHoldsOnlyItsReader(t *testing.T) {
 		// One connection first, so that the room's goroutines are not counted.
 		peers := []*rawPeer{join(0)}
 		synctest.Wait()
-		g0 := runtime.NumGoroutine()
+		g0 := bubbleGoroutines(t)
 		for i := 1; i <= conns; i++ {
 			peers = append(peers, join(i))
 		}
 		idle := func(when string) {
 			t.Helper()
 			synctest.Wait()
-			if got := runtime.NumGoroutine() - g0; got != conns {
+			if got := bubbleGoroutines(t) - g0; got != conns {
 				t.Fatalf("%s, %d idle connections hold %d goroutines on the server, want %d", when, conns, got, conns)
 			}
 		}
@@ -401,4 +402,31 @@ func TestIdleConnHoldsOnlyItsReader(t *testing.T) {
 			p.conn.Close()
 		}
 	})
+}
+
+// bubbleGoroutines counts the goroutines of the synctest bubble of the calling goroutine (not
+// the process's, whose other tests' goroutines may come and go meanwhile).
+func bubbleGoroutines(t *testing.T) int {
+	buf := make([]byte, 1<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	header, _, _ := bytes.Cut(buf, []byte("\n"))
+	_, bubble, ok := bytes.Cut(header, []byte(", synctest bubble "))
+	if !ok {
+		t.Fatalf("not in a synctest bubble: %q", header)
+	}
+	bubble, _, _ = bytes.Cut(bubble, []byte("]"))
+	for size := 1 << 20; ; size *= 2 {
+		buf = make([]byte, size)
+		if n := runtime.Stack(buf, true); n < size {
+			buf = buf[:n]
+			break
+		}
+	}
+	n := 0
+	for line := range bytes.Lines(buf) {
+		if bytes.HasPrefix(line, []byte("goroutine ")) && bytes.Contains(line, []byte(", synctest bubble "+string(bubble)+"]")) {
+			n++
+		}
+	}
+	return n
 }
