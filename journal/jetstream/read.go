@@ -36,7 +36,6 @@ func (j *Journal) iterate(ctx context.Context, room string, from uint64, follow 
 	}
 }
 
-
 func (j *Journal) consume(ctx context.Context, room string, from uint64, follow bool, yield func(journal.Entry, error) bool) error {
 	stream, subj := j.locate(room)
 	last, hasLast, err := j.lastMessage(ctx, room)
