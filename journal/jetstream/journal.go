@@ -266,3 +266,8 @@ func (j *Journal) forget(room string) {
 	defer j.mu.Unlock()
 	delete(j.tails, room)
 }
+
+// StreamOf returns the name of the stream that holds room's log.
+func (j *Journal) StreamOf(room string) string {
+	return j.streamName(shard(room, len(j.streams)))
+}

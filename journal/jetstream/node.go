@@ -22,8 +22,9 @@ type NodeConfig struct {
 	Name string
 	// DataDir is the folder of JetStream's files (required).
 	DataDir string
-	// Listen is the "host:port" address for NATS clients; "" opens no client port (the
-	// process's own connections go in-process, see Node.Connect), port 0 a free one.
+	// Listen is the "host:port" address for NATS clients, port 0 for a free one. "" opens no
+	// client port on a node that runs alone (the process's own connections go in-process, see
+	// Node.Connect), and a free port on 127.0.0.1 on a clustered node, which needs one.
 	Listen string
 	// ClusterName names the cluster; default "aper". Nodes join only a cluster of their name.
 	ClusterName string
@@ -68,7 +69,10 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		SyncInterval: cfg.SyncInterval,
 		NoSigs:       true,
 		NoLog:        !cfg.Logs,
-		DontListen:   cfg.Listen == "",
+		DontListen:   cfg.Listen == "" && cfg.ClusterListen == "",
+	}
+	if cfg.Listen == "" && cfg.ClusterListen != "" {
+		cfg.Listen = "127.0.0.1:0"
 	}
 	if cfg.Listen != "" {
 		host, port, err := splitHostPort(cfg.Listen)
