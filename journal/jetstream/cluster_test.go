@@ -247,6 +247,11 @@ func TestCluster(t *testing.T) {
 		}
 		require.Len(t, alive, 2, "leader %q", leader)
 		w, r := jr[alive[0]], jr[alive[1]]
+		// A follower on a surviving node keeps up across the leader's loss.
+		fctx, stop := context.WithCancel(ctx)
+		defer stop()
+		f := journaltest.Follow(fctx, r, room, 45)
+		journaltest.RequireEntries(t, room, 45, 50, f.WaitFor(t, 6))
 		for i := range nodes {
 			if !slices.Contains(alive, i) {
 				require.NoError(t, nodes[i].Close())
@@ -274,6 +279,9 @@ func TestCluster(t *testing.T) {
 		got, err := journaltest.ReadAll(t, r, room, 1)
 		require.NoError(t, err)
 		journaltest.RequireEntries(t, room, 1, 80, got)
+		journaltest.RequireEntries(t, room, 45, 80, f.WaitFor(t, 36))
+		stop()
+		require.ErrorIs(t, <-f.Done(), context.Canceled)
 	})
 }
 
