@@ -15,19 +15,20 @@ import (
 
 	"github.com/aper-go/aper/journal"
 	ajs "github.com/aper-go/aper/journal/jetstream"
+	"github.com/aper-go/aper/journal/jetstream/node"
 	"github.com/aper-go/aper/journal/journaltest"
 )
 
 // startCluster starts n embedded nodes on loopback that route to the first, and waits until
 // JetStream answers on each. They are closed with the test.
-func startCluster(t testing.TB, n int, syncAlways bool) []*ajs.Node {
+func startCluster(t testing.TB, n int, syncAlways bool) []*node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	var nodes []*ajs.Node
+	var nodes []*node.Node
 	var seed string
 	for i := range n {
-		cfg := ajs.NodeConfig{
+		cfg := node.Config{
 			Name:          fmt.Sprintf("n%d", i),
 			DataDir:       t.TempDir(),
 			ClusterListen: "127.0.0.1:0",
@@ -36,16 +37,16 @@ func startCluster(t testing.TB, n int, syncAlways bool) []*ajs.Node {
 		if seed != "" {
 			cfg.Routes = []string{seed}
 		}
-		node, err := ajs.StartNode(ctx, cfg)
+		nd, err := node.Start(ctx, cfg)
 		require.NoError(t, err)
-		t.Cleanup(func() { node.Close() })
+		t.Cleanup(func() { nd.Close() })
 		if seed == "" {
-			seed = node.ClusterAddr().String()
+			seed = nd.ClusterAddr().String()
 		}
-		nodes = append(nodes, node)
+		nodes = append(nodes, nd)
 	}
-	for _, node := range nodes {
-		require.NoError(t, node.WaitJetStream(ctx))
+	for _, nd := range nodes {
+		require.NoError(t, nd.WaitJetStream(ctx))
 	}
 	return nodes
 }

@@ -4,8 +4,10 @@
 //
 //   - [Journal], a [journal.Journal] on JetStream streams, object store and key-value bucket;
 //   - [Leases], a [Leaser]: which node owns which room, by a lease with a TTL in a KV bucket;
-//   - [StartNode], a NATS server with JetStream embedded in this process, which joins its peers
-//     by routes: a cluster needs nothing installed.
+//   - in package [github.com/aper-go/aper/journal/jetstream/node], a NATS server with JetStream
+//     embedded in this process, which joins its peers by routes: a cluster needs nothing
+//     installed. It is a package of its own so that a program on its own NATS cluster does
+//     not link the server.
 //
 // # Layout
 //
@@ -63,7 +65,7 @@
 // # Durability
 //
 // With Replicas 3 an append is acknowledged once a majority of the replicas has it. Under
-// JetStream's default (NodeConfig.SyncAlways false) they have it in memory and write it to
+// JetStream's default (SyncAlways false in the node's Config) they have it in memory and write it to
 // disk every SyncInterval (2 minutes by default): it survives any node's process dying, and
 // one machine losing power, but not a majority losing power at the same moment. With
 // SyncAlways each replica fsyncs before it acknowledges: an append survives any crash, at the

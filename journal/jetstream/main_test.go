@@ -14,11 +14,12 @@ import (
 
 	"github.com/aper-go/aper/internal/leakcheck"
 	ajs "github.com/aper-go/aper/journal/jetstream"
+	"github.com/aper-go/aper/journal/jetstream/node"
 )
 
 // single is a node that the tests share, each with journals of its own prefix.
 var single struct {
-	node *ajs.Node
+	node *node.Node
 	dir  string
 }
 
@@ -44,7 +45,7 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	single.node, err = ajs.StartNode(ctx, ajs.NodeConfig{DataDir: dir})
+	single.node, err = node.Start(ctx, node.Config{DataDir: dir})
 	if err == nil {
 		err = single.node.WaitJetStream(ctx)
 	}
@@ -62,7 +63,7 @@ var prefixes atomic.Int64
 func newPrefix() string { return fmt.Sprintf("T%d", prefixes.Add(1)) }
 
 // connect returns a JetStream context on a new connection to n, closed with the test.
-func connect(t testing.TB, n *ajs.Node) jetstream.JetStream {
+func connect(t testing.TB, n *node.Node) jetstream.JetStream {
 	t.Helper()
 	nc, err := n.Connect(nats.MaxReconnects(-1))
 	require.NoError(t, err)

@@ -1,4 +1,10 @@
-package jetstream
+// Package node runs a NATS server with JetStream embedded in this process, for a cluster of
+// aper servers that needs nothing else installed: each process is one node, joined to its
+// peers by routes, and its journal (package jetstream, one level up) connects in-process.
+//
+// It is a package of its own because the server is large: a program that uses the journal on
+// a NATS cluster it runs itself does not link it.
+package node
 
 import (
 	"context"
@@ -16,8 +22,8 @@ import (
 	"github.com/aper-go/aper/journal"
 )
 
-// NodeConfig configures an embedded NATS server with JetStream; see [StartNode].
-type NodeConfig struct {
+// Config configures an embedded NATS server with JetStream; see [Start].
+type Config struct {
 	// Name is the node's server name, unique in its cluster (required when it has one).
 	Name string
 	// DataDir is the folder of JetStream's files (required).
@@ -55,9 +61,9 @@ type Node struct {
 	once sync.Once
 }
 
-// StartNode starts a node and waits, within ctx, until it accepts connections. A clustered
+// Start starts a node and waits, within ctx, until it accepts connections. A clustered
 // node's JetStream may need a few more seconds to elect its leaders: see [Node.WaitJetStream].
-func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
+func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.DataDir == "" {
 		return nil, fmt.Errorf("%w: a node needs a data folder", journal.ErrInvalid)
 	}
@@ -106,7 +112,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("aper/journal/jetstream: start node: %w", err)
+		return nil, fmt.Errorf("aper/journal/jetstream/node: start node: %w", err)
 	}
 	if cfg.Logs {
 		s.ConfigureLogger()
@@ -119,7 +125,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	if !s.ReadyForConnections(wait) {
 		n.Close()
-		return nil, fmt.Errorf("aper/journal/jetstream: start node: not ready for connections within %v", wait)
+		return nil, fmt.Errorf("aper/journal/jetstream/node: start node: not ready for connections within %v", wait)
 	}
 	return n, nil
 }
@@ -143,7 +149,7 @@ func splitHostPort(addr string) (string, int, error) {
 func (n *Node) Connect(opts ...nats.Option) (*nats.Conn, error) {
 	nc, err := nats.Connect("", append([]nats.Option{nats.InProcessServer(n.s)}, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("aper/journal/jetstream: connect to node: %w", err)
+		return nil, fmt.Errorf("aper/journal/jetstream/node: connect to node: %w", err)
 	}
 	return nc, nil
 }
@@ -172,7 +178,7 @@ func (n *Node) WaitJetStream(ctx context.Context) error {
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return fmt.Errorf("aper/journal/jetstream: %w", err)
+		return fmt.Errorf("aper/journal/jetstream/node: %w", err)
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -185,7 +191,7 @@ func (n *Node) WaitJetStream(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("aper/journal/jetstream: JetStream not ready: %w (last: %v)", context.Cause(ctx), err)
+			return fmt.Errorf("aper/journal/jetstream/node: JetStream not ready: %w (last: %v)", context.Cause(ctx), err)
 		case <-tick.C:
 		}
 	}
