@@ -271,3 +271,9 @@ func (j *Journal) forget(room string) {
 func (j *Journal) StreamOf(room string) string {
 	return j.streamName(shard(room, len(j.streams)))
 }
+
+// SubjectOf returns the subject of room's log, in the stream StreamOf names.
+func (j *Journal) SubjectOf(room string) string {
+	_, subj := j.locate(room)
+	return subj
+}
