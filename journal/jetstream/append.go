@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,10 +15,8 @@ import (
 	"github.com/aper-go/aper/journal"
 )
 
-// maxConflictRetries bounds the retries of a conditional publish refused while the room's last
-// message is still the one expected (a spurious refusal, error 10164, which JetStream may give
-// on a replicated stream right after an acknowledgement).
-const maxConflictRetries = 8
+// maxBackoff is the longest pause before Append publishes again after a spurious refusal.
+const maxBackoff = 50 * time.Millisecond
 
 // Append implements [journal.Journal.Append]: the entries become one message on the room's
 // subject, published on condition that the subject's last message is the one that holds
@@ -53,7 +52,9 @@ func (j *Journal) Append(ctx context.Context, room string, expectedLast uint64, 
 
 	// From here on the caller's cancellation no longer applies: the outcome is settled first.
 	wctx := context.WithoutCancel(ctx)
-	for attempt := 0; ; attempt++ {
+	var retryUntil time.Time
+	backoff := time.Millisecond
+	for {
 		rctx, cancel := j.request(wctx)
 		ack, err := j.js.PublishMsg(rctx, msg, jetstream.WithExpectLastSequencePerSubject(fence))
 		cancel()
@@ -62,24 +63,35 @@ func (j *Journal) Append(ctx context.Context, room string, expectedLast uint64, 
 			return nil
 		}
 		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			// Refused: nothing was stored. Another writer appended, or the refusal was
-			// spurious and the room is still where we expected it.
-			j.forget(room)
-			var ferr error
-			if fence, ferr = j.fence(wctx, room, expectedLast, true); ferr != nil {
-				return ferr
-			}
-			if attempt < maxConflictRetries {
-				continue
-			}
-			return j.wrap("append to", room, err)
+		if !errors.As(err, &apiErr) {
+			return j.settle(wctx, room, expectedLast, newLast, batch, err)
 		}
-		if errors.As(err, &apiErr) {
+		if !isWrongLast(err) {
 			return j.wrap("append to", room, err) // refused for another reason: nothing stored
 		}
-		return j.settle(wctx, room, expectedLast, newLast, batch, err)
+		// Refused: nothing was stored. Another writer appended, or the refusal was spurious
+		// (a replicated stream's leader refuses with 10164 while a write to the subject is
+		// still being applied) and the room is still where we expected it: then try again,
+		// after a short, growing pause, for up to the journal's timeout.
+		j.forget(room)
+		var ferr error
+		if fence, ferr = j.fence(wctx, room, expectedLast, true); ferr != nil {
+			return ferr
+		}
+		if retryUntil.IsZero() {
+			retryUntil = time.Now().Add(j.opts.Timeout)
+		}
+		if time.Now().Add(backoff).After(retryUntil) {
+			return j.wrap("append to", room, err)
+		}
+		pause := time.NewTimer(backoff)
+		select {
+		case <-pause.C:
+		case <-j.life.Done():
+			pause.Stop()
+			return fmt.Errorf("aper/journal/jetstream: append: %w", journal.ErrClosed)
+		}
+		backoff = min(2*backoff, maxBackoff)
 	}
 }
 

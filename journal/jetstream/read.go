@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -36,6 +37,13 @@ func (j *Journal) iterate(ctx context.Context, room string, from uint64, follow 
 	}
 }
 
+// How long one pull request of a Read or Follow waits on the server, and how often the server
+// says it is still there.
+const (
+	pullExpiry    = 5 * time.Second
+	pullHeartbeat = 500 * time.Millisecond // the least JetStream allows
+)
+
 func (j *Journal) consume(ctx context.Context, room string, from uint64, follow bool, yield func(journal.Entry, error) bool) error {
 	stream, subj := j.locate(room)
 	last, hasLast, err := j.lastMessage(ctx, room)
@@ -66,7 +74,10 @@ func (j *Journal) consume(ctx context.Context, room string, from uint64, follow 
 	if err != nil {
 		return j.iterErr(ictx, room, err)
 	}
-	msgs, err := cons.Messages(jetstream.PullMaxMessages(128))
+	// A pull request can be lost in a cluster (sent before the new consumer's interest has
+	// reached the client's node): the consumer then resets after two missed heartbeats, so
+	// they are short, and so is each request, which heartbeats are sent within.
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(128), jetstream.PullExpiry(pullExpiry), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return j.iterErr(ictx, room, err)
 	}
