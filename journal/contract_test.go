@@ -62,7 +62,6 @@ func TestContract(t *testing.T) {
 
 // The suite's helpers, under the names this package's tests use.
 var (
-	data           = journaltest.Data
 	entries        = journaltest.Entries
 	appendN        = journaltest.AppendN
 	readAll        = journaltest.ReadAll
