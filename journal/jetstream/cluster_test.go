@@ -197,6 +197,43 @@ func TestCluster(t *testing.T) {
 		require.NoError(t, again.Release(ctx))
 	})
 
+	t.Run("LeaseRace", func(t *testing.T) {
+		// One node per lease holder campaigns for the same rooms at once: each room gets
+		// exactly one holder, and the others are told who it is.
+		leases := make([]*ajs.Leases, len(nodes))
+		for i := range nodes {
+			var err error
+			leases[i], err = ajs.NewLeases(t.Context(), js[i], fmt.Sprintf("n%d", i), &ajs.LeaseOptions{Prefix: prefix, TTL: time.Minute, Replicas: 3})
+			require.NoError(t, err)
+		}
+		for r := range 10 {
+			room := fmt.Sprintf("contested-%d", r)
+			got := make([]ajs.Lease, len(nodes))
+			errs := make([]error, len(nodes))
+			var wg sync.WaitGroup
+			for i := range nodes {
+				wg.Go(func() { got[i], errs[i] = leases[i].Acquire(t.Context(), room) })
+			}
+			wg.Wait()
+			winner := -1
+			for i, err := range errs {
+				if err == nil {
+					require.Equal(t, -1, winner, "%s: two holders", room)
+					winner = i
+				}
+			}
+			require.NotEqual(t, -1, winner, "%s: no holder: %v", room, errs)
+			for i, err := range errs {
+				if i != winner {
+					var held *ajs.HeldError
+					require.ErrorAs(t, err, &held)
+					assert.Equal(t, fmt.Sprintf("n%d", winner), held.Holder)
+				}
+			}
+			require.NoError(t, got[winner].Release(t.Context()))
+		}
+	})
+
 	t.Run("SnapshotAndPurge", func(t *testing.T) {
 		ctx := t.Context()
 		journaltest.AppendN(t, jr[0], "snap", 100, 10)
