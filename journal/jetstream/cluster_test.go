@@ -234,6 +234,40 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("LeaseRenewAfterTakeover", func(t *testing.T) {
+		// The key is replaced behind the holder's back (an operator deleted it, and another
+		// node took the room): the holder's renewal is refused by the revision check, and it
+		// learns it lost the lease, without overwriting the new holder.
+		ctx := t.Context()
+		lopts := &ajs.LeaseOptions{Prefix: prefix, TTL: time.Minute, Replicas: 3}
+		a, err := ajs.NewLeases(ctx, js[0], "n0", lopts)
+		require.NoError(t, err)
+		b, err := ajs.NewLeases(ctx, js[1], "n1", lopts)
+		require.NoError(t, err)
+		held, err := a.Acquire(ctx, "replaced")
+		require.NoError(t, err)
+		kv, err := js[2].KeyValue(ctx, prefix+"_LEASE")
+		require.NoError(t, err)
+		require.NoError(t, kv.Delete(ctx, "rreplaced"))
+		taken, err := b.Acquire(ctx, "replaced")
+		require.NoError(t, err)
+
+		require.ErrorIs(t, held.Renew(ctx), ajs.ErrLeaseLost)
+		select {
+		case <-held.Lost():
+		default:
+			t.Fatal("Lost is not closed after a refused renewal")
+		}
+		holder, _, err := b.Holder(ctx, "replaced")
+		require.NoError(t, err)
+		assert.Equal(t, "n1", holder)
+		require.NoError(t, held.Release(ctx))
+		holder, _, err = b.Holder(ctx, "replaced")
+		require.NoError(t, err)
+		assert.Equal(t, "n1", holder, "the old holder's Release deletes nothing")
+		require.NoError(t, taken.Release(ctx))
+	})
+
 	t.Run("SnapshotAndPurge", func(t *testing.T) {
 		ctx := t.Context()
 		journaltest.AppendN(t, jr[0], "snap", 100, 10)
