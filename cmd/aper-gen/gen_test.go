@@ -32,7 +32,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"/"+tt.oneOf, func(t *testing.T) {
-			got, err := Generate(tt.dir, names(tt.typ), names(tt.oneOf))
+			got, err := Generate(options{Dir: tt.dir, Types: names(tt.typ), OneOf: names(tt.oneOf)})
 			require.NoError(t, err)
 			if *update {
 				require.NoError(t, os.WriteFile(tt.golden, got, 0o644))
@@ -43,6 +43,11 @@ func TestGolden(t *testing.T) {
 			typeChecks(t, tt.dir, tt.golden, got)
 		})
 	}
+}
+
+// gen runs Generate on dir for the types and one-ofs named.
+func gen(dir string, types, oneOf []string) ([]byte, error) {
+	return Generate(options{Dir: dir, Types: types, OneOf: oneOf})
 }
 
 // names splits a comma-separated list; "" is none.
@@ -85,9 +90,9 @@ func TestKeysDoNotDependOnFieldOrder(t *testing.T) {
 		}
 		return out
 	}
-	v1, err := Generate("internal/example", []string{"Scoreboard"}, nil)
+	v1, err := gen("internal/example", []string{"Scoreboard"}, nil)
 	require.NoError(t, err)
-	v2, err := Generate("internal/example", []string{"ScoreboardV2"}, nil)
+	v2, err := gen("internal/example", []string{"ScoreboardV2"}, nil)
 	require.NoError(t, err)
 	t1, t2 := tags(v1), tags(v2)
 	require.Len(t, t1, 3)
@@ -99,7 +104,7 @@ func TestKeysDoNotDependOnFieldOrder(t *testing.T) {
 }
 
 func TestVisibility(t *testing.T) {
-	src, err := Generate("testdata/unexported", []string{"board"}, nil)
+	src, err := gen("testdata/unexported", []string{"board"}, nil)
 	require.NoError(t, err)
 	for _, want := range []string{
 		"type boardTransition struct",
@@ -112,7 +117,7 @@ func TestVisibility(t *testing.T) {
 }
 
 func TestErrorsNameEachBadField(t *testing.T) {
-	_, err := Generate("testdata/bad", []string{"Bad", "Generic", "Missing"}, nil)
+	_, err := gen("testdata/bad", []string{"Bad", "Generic", "Missing"}, nil)
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -129,7 +134,7 @@ func TestErrorsNameEachBadField(t *testing.T) {
 }
 
 func TestErrorsForKeys(t *testing.T) {
-	_, err := Generate("testdata/bad", []string{"Keys"}, nil)
+	_, err := gen("testdata/bad", []string{"Keys"}, nil)
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -147,10 +152,10 @@ func TestErrorsForKeys(t *testing.T) {
 }
 
 func TestMissingDirectory(t *testing.T) {
-	_, err := Generate(filepath.Join("testdata", "no-such-dir"), []string{"T"}, nil)
+	_, err := gen(filepath.Join("testdata", "no-such-dir"), []string{"T"}, nil)
 	require.Error(t, err)
 	assert.Equal(t, "aper-gen: package directory "+filepath.Join("testdata", "no-such-dir")+" does not exist", err.Error())
-	_, err = Generate(filepath.Join("testdata", "bad", "bad.go"), []string{"T"}, nil)
+	_, err = gen(filepath.Join("testdata", "bad", "bad.go"), []string{"T"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not a directory")
 }
@@ -162,11 +167,11 @@ func TestSameRunTypeNeedsAPointer(t *testing.T) {
 	src := "package p\n\ntype Outer struct{ In Inner }\n\ntype Inner struct{ Next *Inner }\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
-	_, err := Generate(dir, []string{"Outer", "Inner"}, nil)
+	_, err := gen(dir, []string{"Outer", "Inner"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: aper-gen gives Inner pointer-receiver methods: declare the field as *Inner")
 	assert.NotContains(t, err.Error(), "Inner.Next")
-	_, err = Generate(dir, []string{"Outer"}, nil) // without Inner in the run, Inner has no methods
+	_, err = gen(dir, []string{"Outer"}, nil) // without Inner in the run, Inner has no methods
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: it needs the methods")
 }
@@ -177,7 +182,7 @@ func TestErrorsForNonStructs(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
 	for typ, want := range map[string]string{"N": "N is not a struct", "F": "F is not a type", "E": "E has no fields"} {
-		_, err := Generate(dir, []string{typ}, nil)
+		_, err := gen(dir, []string{typ}, nil)
 		require.Error(t, err, typ)
 		assert.Contains(t, err.Error(), want)
 	}
@@ -185,13 +190,13 @@ func TestErrorsForNonStructs(t *testing.T) {
 
 // A one-of's fields are pointers (nil but for the one it holds); a type is generated once.
 func TestErrorsForOneOf(t *testing.T) {
-	_, err := Generate("testdata/bad", nil, []string{"Either"})
+	_, err := gen("testdata/bad", nil, []string{"Either"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Either.B of the one-of Either is not a pointer")
 	assert.NotContains(t, err.Error(), "Either.A")
-	_, err = Generate("testdata/bad", []string{"Either"}, nil) // as a product, B is fine
+	_, err = gen("testdata/bad", []string{"Either"}, nil) // as a product, B is fine
 	require.NoError(t, err)
-	_, err = Generate("testdata/bad", []string{"Either"}, []string{"Either"})
+	_, err = gen("testdata/bad", []string{"Either"}, []string{"Either"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "type Either is named twice")
 }

@@ -78,16 +78,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
 func main() {
 	typeNames := flag.String("type", "", "comma-separated names of the struct types to generate for, each field a part of the state")
 	oneOfNames := flag.String("oneof", "", "comma-separated names of one-of struct types to generate for, exactly one field set for a value's life")
+	syncNames := flag.String("sync", "", "comma-separated names, among -type's and -oneof's, of room states to generate sync aliases and constructors for (PlannerClient, DialPlanner, ...)")
 	output := flag.String("output", "", "output file (default <first type>_aper.go in the package directory, -type's before -oneof's)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-output file] [dir]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-sync T] [-output file] [dir]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -99,24 +99,25 @@ func main() {
 	if flag.NArg() == 1 {
 		dir = flag.Arg(0)
 	}
-	var types, oneOf []string
-	if *typeNames != "" {
-		types = strings.Split(*typeNames, ",")
+	opt := options{Dir: dir, Output: *output, Types: split(*typeNames), OneOf: split(*oneOfNames), Sync: split(*syncNames)}
+	if opt.Output == "" {
+		opt.Output = defaultOutput(dir, opt.Types, opt.OneOf)
 	}
-	if *oneOfNames != "" {
-		oneOf = strings.Split(*oneOfNames, ",")
-	}
-	src, err := Generate(dir, types, oneOf)
+	src, err := Generate(opt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	out := *output
-	if out == "" {
-		out = filepath.Join(dir, strings.ToLower(append(types, oneOf...)[0])+"_aper.go")
-	}
-	if err := os.WriteFile(out, src, 0o644); err != nil {
+	if err := os.WriteFile(opt.Output, src, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "aper-gen:", err)
 		os.Exit(1)
 	}
+}
+
+// split splits a comma-separated list of names; "" is none.
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
