@@ -69,6 +69,10 @@ func (a *Atom[V]) Get() V {
 // may be nil.
 func (a *Atom[V]) Set(v V) AtomTransition[V] { return AtomTransition[V]{Value: v} }
 
+// SetAtom returns the transition that replaces an Atom's value with v, as [Atom.Set] does, with
+// no Atom at hand: tr.Update(id, aper.SetAtom("new")) for a node of a tree of atoms.
+func SetAtom[V any](v V) AtomTransition[V] { return AtomTransition[V]{Value: v} }
+
 // CompareAndSet returns the transition that replaces the value with v if it still equals old at
 // the time the transition is applied, and conflicts otherwise. It does not read or change a,
 // which may be nil.
