@@ -18,21 +18,27 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		dir, typ, oneOf, golden string
+		sync                    string
 	}{
 		// The example package's committed generated file is its golden file: it also compiles and
 		// has behaviour tests of its own.
-		{"internal/example", "Scoreboard", "", "internal/example/scoreboard_aper.go"},
-		{"internal/example", "ScoreboardV2", "", "internal/example/scoreboardv2_aper.go"},
-		{"internal/example", "", "Widget", "internal/example/widget_aper.go"},
-		{"testdata/unexported", "board", "", "testdata/unexported/board_aper.go.golden"},
-		{"testdata/tags", "Tagged", "", "testdata/tags/tagged_aper.go.golden"},
+		{"internal/example", "Scoreboard", "", "internal/example/scoreboard_aper.go", ""},
+		{"internal/example", "ScoreboardV2", "", "internal/example/scoreboardv2_aper.go", ""},
+		{"internal/example", "", "Widget", "internal/example/widget_aper.go", ""},
+		{"testdata/unexported", "board", "", "testdata/unexported/board_aper.go.golden", ""},
+		{"testdata/tags", "Tagged", "", "testdata/tags/tagged_aper.go.golden", ""},
 		// Outer holds *Inner; both are generated in one run, before Inner has methods. Choice is
 		// a one-of generated in the same run, with a field of Inner.
-		{"testdata/nested", "Outer,Inner", "Choice", "testdata/nested/outer_aper.go.golden"},
+		{"testdata/nested", "Outer,Inner", "Choice", "testdata/nested/outer_aper.go.golden", ""},
+		// Planner's field names TaskTransition, which the same run writes; Planner gets the sync
+		// aliases and constructors.
+		{"internal/example", "Planner,Task", "", "internal/example/planner_aper.go", "Planner"},
+		// Pair and Single get ApplyInverse, Mixed does not.
+		{"internal/example", "Pair,Single,Mixed", "", "internal/example/pair_aper.go", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"/"+tt.oneOf, func(t *testing.T) {
-			got, err := Generate(options{Dir: tt.dir, Types: names(tt.typ), OneOf: names(tt.oneOf)})
+			got, err := Generate(options{Dir: tt.dir, Types: names(tt.typ), OneOf: names(tt.oneOf), Sync: names(tt.sync)})
 			require.NoError(t, err)
 			if *update {
 				require.NoError(t, os.WriteFile(tt.golden, got, 0o644))
@@ -110,6 +116,8 @@ func TestVisibility(t *testing.T) {
 		"type boardTransition struct",
 		"func (s *board) updateDone(t aper.AtomTransition[bool]) boardTransition",
 		"func (s *board) updateMoves(t aper.CounterTransition) boardTransition",
+		"func updateBoardMoves(t aper.CounterTransition) boardTransition",
+		"func setBoardDone(v bool) boardTransition",
 	} {
 		assert.Contains(t, string(src), want)
 	}
@@ -199,4 +207,40 @@ func TestErrorsForOneOf(t *testing.T) {
 	_, err = gen("testdata/bad", []string{"Either"}, []string{"Either"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "type Either is named twice")
+}
+
+// The types of one run may name each other's transition types as type arguments, in either
+// order; without the other type in the run, the error is the real type error and says what to do.
+func TestTypeArgumentsOfTheSameRun(t *testing.T) {
+	for _, run := range [][]string{{"Planner", "Task"}, {"Task", "Planner"}} {
+		src, err := Generate(options{Dir: "internal/example", Output: "internal/example/planner_aper.go", Types: run})
+		require.NoError(t, err, run)
+		assert.Contains(t, string(src), "func UpdatePlannerTasksAt(k uuid.UUID, t TaskTransition) PlannerTransition")
+	}
+	_, err := gen("internal/example", []string{"Planner"}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field Planner.Tasks does not type-check: undefined: TaskTransition (aper-gen writes it for Task: name Task in the same run, -type ...,Task)")
+	assert.NotContains(t, err.Error(), "invalid type")
+}
+
+// A generated name that the package already declares, and -sync for a type not in the run, are
+// errors that say so.
+func TestNameClashes(t *testing.T) {
+	dir := module(t, "package p\n\nimport \"github.com/aper-go/aper\"\n\ntype T struct{ Title *aper.Atom[string] }\n\nfunc SetTTitle() {}\n\ntype TClient int\n")
+	_, err := Generate(options{Dir: dir, Types: []string{"T"}, Sync: []string{"T", "U"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the generated SetTTitle would clash with the SetTTitle declared at")
+	assert.Contains(t, err.Error(), "the generated TClient would clash with the TClient declared at")
+	assert.Contains(t, err.Error(), "-sync U: name it in -type or -oneof too")
+}
+
+// module writes src as the one file of a package inside this module (under testdata, which go
+// ./... skips), removed when the test ends, and returns its directory.
+func module(t *testing.T, src string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("testdata", "tmp")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
+	return dir
 }

@@ -197,7 +197,7 @@ func {{.Func}}(t {{.Transition}}) {{$t.Transition}} {
 {{if .SetFunc}}
 // {{.SetFunc}} returns the transition of {{$t.Name}} that sets {{.Name}} to v.
 func {{.SetFunc}}(v {{.AtomValue}}) {{$t.Transition}} {
-	u := (*{{.Elem}})(nil).Set(v)
+	u := {{$aper}}SetAtom(v)
 	return {{$t.Transition}}{ {{- .Name}}: &u}
 }
 {{end}}

@@ -120,7 +120,7 @@ func UpdatePlannerName(t aper.AtomTransition[string]) PlannerTransition {
 
 // SetPlannerName returns the transition of Planner that sets Name to v.
 func SetPlannerName(v string) PlannerTransition {
-	u := (*aper.Atom[string])(nil).Set(v)
+	u := aper.SetAtom(v)
 	return PlannerTransition{Name: &u}
 }
 
@@ -271,7 +271,7 @@ func UpdateTaskTitle(t aper.AtomTransition[string]) TaskTransition {
 
 // SetTaskTitle returns the transition of Task that sets Title to v.
 func SetTaskTitle(v string) TaskTransition {
-	u := (*aper.Atom[string])(nil).Set(v)
+	u := aper.SetAtom(v)
 	return TaskTransition{Title: &u}
 }
 
@@ -288,6 +288,6 @@ func UpdateTaskDone(t aper.AtomTransition[bool]) TaskTransition {
 
 // SetTaskDone returns the transition of Task that sets Done to v.
 func SetTaskDone(v bool) TaskTransition {
-	u := (*aper.Atom[bool])(nil).Set(v)
+	u := aper.SetAtom(v)
 	return TaskTransition{Done: &u}
 }

@@ -137,7 +137,7 @@ func UpdateScoreboardTitle(t aper.AtomTransition[string]) ScoreboardTransition {
 
 // SetScoreboardTitle returns the transition of Scoreboard that sets Title to v.
 func SetScoreboardTitle(v string) ScoreboardTransition {
-	u := (*aper.Atom[string])(nil).Set(v)
+	u := aper.SetAtom(v)
 	return ScoreboardTransition{Title: &u}
 }
 

@@ -199,6 +199,6 @@ func UpdateScoreboardV2Title(t aper.AtomTransition[string]) ScoreboardV2Transiti
 
 // SetScoreboardV2Title returns the transition of ScoreboardV2 that sets Title to v.
 func SetScoreboardV2Title(v string) ScoreboardV2Transition {
-	u := (*aper.Atom[string])(nil).Set(v)
+	u := aper.SetAtom(v)
 	return ScoreboardV2Transition{Title: &u}
 }

@@ -179,7 +179,7 @@ func UpdateWidgetNote(t aper.AtomTransition[string]) WidgetTransition {
 
 // SetWidgetNote returns the transition of Widget that sets Note to v.
 func SetWidgetNote(v string) WidgetTransition {
-	u := (*aper.Atom[string])(nil).Set(v)
+	u := aper.SetAtom(v)
 	return WidgetTransition{Note: &u}
 }
 
