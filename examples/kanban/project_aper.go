@@ -3,11 +3,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/pool"
+	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport"
 	"github.com/google/uuid"
 )
 
@@ -137,4 +140,27 @@ func UpdateProjectBoard(t pool.Transition[*aper.Atom[string], aper.AtomTransitio
 func UpdateProjectBoardAt(k uuid.UUID, t aper.AtomTransition[string]) ProjectTransition {
 	u := (*pool.Board[*aper.Atom[string], aper.AtomTransition[string]])(nil).Update(k, t)
 	return ProjectTransition{Board: &u}
+}
+
+// ProjectClient is a client of a room whose state is a Project, spelled once:
+// apersync.Client[*Project, ProjectTransition].
+type ProjectClient = apersync.Client[*Project, ProjectTransition]
+
+// ProjectServer is a server of rooms whose state is a Project:
+// apersync.Server[*Project, ProjectTransition].
+type ProjectServer = apersync.Server[*Project, ProjectTransition]
+
+// ProjectRejection is a transition of Project that a server rejected.
+type ProjectRejection = apersync.Rejection[ProjectTransition]
+
+// DialProject is apersync.Dial for a room whose state is a Project, with the type arguments
+// that Dial cannot infer filled in.
+func DialProject(ctx context.Context, d transport.Dialer, room string, opts ...apersync.ClientOption) (*ProjectClient, error) {
+	return apersync.Dial[*Project, ProjectTransition](ctx, d, room, opts...)
+}
+
+// NewProjectServer is apersync.NewServer for rooms whose state is a Project, each made by
+// factory.
+func NewProjectServer(factory func(ctx context.Context, room string) (*Project, error), opts ...apersync.ServerOption) (*ProjectServer, error) {
+	return apersync.NewServer[*Project, ProjectTransition](factory, opts...)
 }
