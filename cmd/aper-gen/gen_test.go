@@ -33,8 +33,8 @@ func TestGolden(t *testing.T) {
 		// Planner's field names TaskTransition, which the same run writes; Planner gets the sync
 		// aliases and constructors.
 		{"internal/example", "Planner,Task", "", "internal/example/planner_aper.go", "Planner"},
-		// Pair and Single get ApplyInverse, Mixed does not.
-		{"internal/example", "Pair,Single,Mixed", "", "internal/example/pair_aper.go", ""},
+		// Pair, Single and the one-of Either get ApplyInverse, Mixed does not.
+		{"internal/example", "Pair,Single,Mixed", "Either", "internal/example/pair_aper.go", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"/"+tt.oneOf, func(t *testing.T) {

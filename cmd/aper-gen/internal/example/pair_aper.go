@@ -392,3 +392,194 @@ func (s *Mixed) UpdateP(t int) MixedTransition {
 func UpdateMixedP(t int) MixedTransition {
 	return MixedTransition{P: &t}
 }
+
+// EitherTransition is a transition of Either. It sets exactly one field:
+// the transition for the field of Either of the same name. Each field is keyed on the wire
+// as the field of Either is (its json and cbor tags, else its name), not by its position, so
+// adding or reordering fields of Either leaves encoded transitions as they were.
+type EitherTransition struct {
+	R   *RegisterSet      `json:"r,omitempty" cbor:"r,omitempty"`
+	One *SingleTransition `json:"one,omitempty" cbor:"one,omitempty"`
+}
+
+var _ aper.StateMachine[*Either, EitherTransition] = (*Either)(nil)
+
+// Field returns the name of the field of Either that t changes, or "" when t sets no field or
+// more than one (which Apply refuses).
+func (t EitherTransition) Field() string {
+	n, field := 0, ""
+	if t.R != nil {
+		n, field = n+1, "R"
+	}
+	if t.One != nil {
+		n, field = n+1, "One"
+	}
+	if n != 1 {
+		return ""
+	}
+	return field
+}
+
+// String returns the field t changes and that field's transition, as "R: ...".
+func (t EitherTransition) String() string {
+	out, sep := "", ""
+	if t.R != nil {
+		out, sep = out+sep+"R: "+fmt.Sprint(*t.R), "; "
+	}
+	if t.One != nil {
+		out, sep = out+sep+"One: "+fmt.Sprint(*t.One), "; "
+	}
+	if out == "" {
+		return "EitherTransition{}"
+	}
+	return out
+}
+
+// Apply applies the transition to the one field it sets, which must be the field that s
+// holds: Either is a one-of, with exactly one field set for its life. A transition to
+// another field is an Invalid conflict with that field's name as its path; when s holds no field
+// yet, the transition's field starts from the zero value of its type and s holds it from then
+// on. A conflict of the field comes back with the field's name in front of its path, and
+// Either is unchanged; a transition that sets no field, or more than one, and a Either
+// that holds more than one field, are Invalid conflicts.
+func (s *Either) Apply(ev aper.Event[EitherTransition]) error {
+	t := &ev.Transition
+	set, holds, held := 0, 0, ""
+	if t.R != nil {
+		set++
+	}
+	if s.R != nil {
+		holds, held = holds+1, "R"
+	}
+	if t.One != nil {
+		set++
+	}
+	if s.One != nil {
+		holds, held = holds+1, "One"
+	}
+	if set != 1 {
+		return conflict.New(conflict.Invalid, "Either: a transition sets exactly one field")
+	}
+	if holds > 1 {
+		return conflict.New(conflict.Invalid, "Either: a one-of holds more than one field")
+	}
+	switch {
+	case t.R != nil:
+		f := s.R
+		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Either holds "+held+", not R"), "R")
+			}
+			f = new(Register)
+		}
+		if err := f.Apply(aper.Event[RegisterSet]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.R}); err != nil {
+			return conflict.WithPath(err, "R")
+		}
+		s.R = f
+	case t.One != nil:
+		f := s.One
+		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Either holds "+held+", not One"), "One")
+			}
+			f = new(Single)
+		}
+		if err := f.Apply(aper.Event[SingleTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.One}); err != nil {
+			return conflict.WithPath(err, "One")
+		}
+		s.One = f
+	}
+	return nil
+}
+
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value, and the one-of goes on holding it.
+func (s *Either) ApplyInverse(ev aper.Event[EitherTransition]) (EitherTransition, error) {
+	t := &ev.Transition
+	set, holds, held := 0, 0, ""
+	if t.R != nil {
+		set++
+	}
+	if s.R != nil {
+		holds, held = holds+1, "R"
+	}
+	if t.One != nil {
+		set++
+	}
+	if s.One != nil {
+		holds, held = holds+1, "One"
+	}
+	if set != 1 {
+		return EitherTransition{}, conflict.New(conflict.Invalid, "Either: a transition sets exactly one field")
+	}
+	if holds > 1 {
+		return EitherTransition{}, conflict.New(conflict.Invalid, "Either: a one-of holds more than one field")
+	}
+	switch {
+	case t.R != nil:
+		f := s.R
+		if f == nil {
+			if holds != 0 {
+				return EitherTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Either holds "+held+", not R"), "R")
+			}
+			f = new(Register)
+		}
+		inv, err := f.ApplyInverse(aper.Event[RegisterSet]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.R})
+		if err != nil {
+			return EitherTransition{}, conflict.WithPath(err, "R")
+		}
+		s.R = f
+		return EitherTransition{R: &inv}, nil
+	case t.One != nil:
+		f := s.One
+		if f == nil {
+			if holds != 0 {
+				return EitherTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Either holds "+held+", not One"), "One")
+			}
+			f = new(Single)
+		}
+		inv, err := f.ApplyInverse(aper.Event[SingleTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.One})
+		if err != nil {
+			return EitherTransition{}, conflict.WithPath(err, "One")
+		}
+		s.One = f
+		return EitherTransition{One: &inv}, nil
+	}
+	return EitherTransition{}, nil
+}
+
+// Clone returns a deep copy of Either, field by field.
+func (s *Either) Clone() *Either {
+	c := new(Either)
+	if s.R != nil {
+		c.R = s.R.Clone()
+	}
+	if s.One != nil {
+		c.One = s.One.Clone()
+	}
+	return c
+}
+
+// UpdateR returns the transition of Either that applies t to R. It does not
+// read or change s, which may be nil (as UpdateEitherR needs no s at all).
+func (s *Either) UpdateR(t RegisterSet) EitherTransition {
+	return EitherTransition{R: &t}
+}
+
+// UpdateEitherR returns the transition of Either that applies t to R.
+func UpdateEitherR(t RegisterSet) EitherTransition {
+	return EitherTransition{R: &t}
+}
+
+// UpdateOne returns the transition of Either that applies t to One. It does not
+// read or change s, which may be nil (as UpdateEitherOne needs no s at all).
+func (s *Either) UpdateOne(t SingleTransition) EitherTransition {
+	return EitherTransition{One: &t}
+}
+
+// UpdateEitherOne returns the transition of Either that applies t to One.
+func UpdateEitherOne(t SingleTransition) EitherTransition {
+	return EitherTransition{One: &t}
+}

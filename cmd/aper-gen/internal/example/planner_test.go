@@ -135,3 +135,17 @@ func TestSyncConstructors(t *testing.T) {
 		}
 	}
 }
+
+// A one-of's ApplyInverse refuses another field as Apply does, and undoes its own.
+func TestOneOfApplyInverse(t *testing.T) {
+	e := &example.Either{}
+	inv, err := e.ApplyInverse(aper.On(example.UpdateEitherR(example.RegisterSet{V: 3})))
+	require.NoError(t, err)
+	assert.Equal(t, 3, e.R.V)
+	_, err = e.ApplyInverse(aper.On(example.UpdateEitherOne(example.UpdateSingleR(example.RegisterSet{V: 1}))))
+	assert.ErrorIs(t, err, conflict.ErrInvalid)
+	assert.Nil(t, e.One)
+	_, err = e.ApplyInverse(aper.On(inv))
+	require.NoError(t, err)
+	assert.Equal(t, 0, e.R.V, "the inverse sets the register back; the one-of goes on holding it")
+}

@@ -2,7 +2,7 @@ package example
 
 import "github.com/aper-go/aper"
 
-//go:generate go run github.com/aper-go/aper/cmd/aper-gen -type Pair,Single,Mixed
+//go:generate go run github.com/aper-go/aper/cmd/aper-gen -type Pair,Single,Mixed -oneof Either
 
 // Register is a state machine of this package's own with ApplyInverse, the method of
 // aper.Inverter: aper-gen gives a struct whose fields all have it an ApplyInverse of its own.
@@ -54,4 +54,10 @@ type Single struct {
 type Mixed struct {
 	R *Register `json:"r"`
 	P *Plain    `json:"p"`
+}
+
+// Either is a one-of whose fields both have ApplyInverse, so it gets one too.
+type Either struct {
+	R   *Register `json:"r,omitempty"`
+	One *Single   `json:"one,omitempty"`
 }
