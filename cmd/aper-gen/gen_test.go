@@ -214,16 +214,22 @@ func TestErrorsForOneOf(t *testing.T) {
 }
 
 // The types of one run may name each other's transition types as type arguments, in either
-// order; without the other type in the run, the error is the real type error and says what to do.
+// order, with the output in the package or elsewhere; without the other type in the run, the
+// error is the real type error and says what to do.
 func TestTypeArgumentsOfTheSameRun(t *testing.T) {
-	// TestGolden runs Planner,Task into the package's planner_aper.go; here Task comes first, and
-	// the output is a file outside the package (which the stubs cannot stand in for).
-	for _, out := range []string{"internal/example/task_aper.go", filepath.Join(t.TempDir(), "x.go")} {
-		src, err := Generate(options{Dir: "internal/example", Output: out, Types: []string{"Task", "Planner"}})
-		require.NoError(t, err, out)
+	for _, tt := range []struct {
+		types []string
+		out   string
+	}{
+		{[]string{"Planner", "Task"}, ""},
+		{[]string{"Task", "Planner"}, ""},
+		{[]string{"Planner", "Task"}, filepath.Join(t.TempDir(), "x.go")},
+	} {
+		src, err := Generate(options{Dir: "testdata/typeargs", Output: tt.out, Types: tt.types})
+		require.NoError(t, err, tt)
 		assert.Contains(t, string(src), "func UpdatePlannerTasksAt(k uuid.UUID, t TaskTransition) PlannerTransition")
 	}
-	_, err := gen("internal/example", []string{"Planner"}, nil)
+	_, err := gen("testdata/typeargs", []string{"Planner"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Planner.Tasks does not type-check: undefined: TaskTransition (aper-gen writes it for Task: name Task in the same run, -type ...,Task)")
 	assert.NotContains(t, err.Error(), "invalid type")
