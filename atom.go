@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/internal/cow"
@@ -34,17 +35,47 @@ type AtomTransition[V any] struct {
 	Expect V `json:"expect,omitzero" cbor:"3,keyasint,omitzero"`
 }
 
+// String describes the transition for logs: set "x", or set "x" if "old" for a compare-and-set.
+// Strings are quoted; other values print as fmt's %v does.
+func (t AtomTransition[V]) String() string {
+	if t.CAS {
+		return "set " + show(t.Value) + " if " + show(t.Expect)
+	}
+	return "set " + show(t.Value)
+}
+
+// show formats a value of a transition for its String: a string quoted, others with %v.
+func show(v any) string {
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprint(v)
+}
+
 // NewAtom returns an Atom holding v.
 func NewAtom[V any](v V) *Atom[V] { return &Atom[V]{value: v} }
 
-// Get returns the current value.
-func (a *Atom[V]) Get() V { return a.value }
+// Get returns the current value. A nil *Atom holds V's zero value, as a nil field of a struct
+// that aper-gen makes a state machine does: Get on it returns the zero value.
+func (a *Atom[V]) Get() V {
+	if a == nil {
+		var zero V
+		return zero
+	}
+	return a.value
+}
 
-// Set returns the transition that replaces the value with v. It does not change a.
+// Set returns the transition that replaces the value with v. It does not read or change a, which
+// may be nil.
 func (a *Atom[V]) Set(v V) AtomTransition[V] { return AtomTransition[V]{Value: v} }
 
+// SetAtom returns the transition that replaces an Atom's value with v, as [Atom.Set] does, with
+// no Atom at hand: tr.Update(id, aper.SetAtom("new")) for a node of a tree of atoms.
+func SetAtom[V any](v V) AtomTransition[V] { return AtomTransition[V]{Value: v} }
+
 // CompareAndSet returns the transition that replaces the value with v if it still equals old at
-// the time the transition is applied, and conflicts otherwise. It does not change a.
+// the time the transition is applied, and conflicts otherwise. It does not read or change a,
+// which may be nil.
 func (a *Atom[V]) CompareAndSet(old, v V) AtomTransition[V] {
 	return AtomTransition[V]{Value: v, CAS: true, Expect: old}
 }

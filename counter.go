@@ -31,18 +31,37 @@ type CounterTransition struct {
 	Amount int64 `json:"n" cbor:"2,keyasint"`
 }
 
+// String describes the transition for logs: "add 3", "add -1" or "set 0".
+func (t CounterTransition) String() string {
+	switch t.Op {
+	case CounterOpAdd:
+		return fmt.Sprintf("add %d", t.Amount)
+	case CounterOpSet:
+		return fmt.Sprintf("set %d", t.Amount)
+	}
+	return fmt.Sprintf("CounterOp(%d) %d", t.Op, t.Amount)
+}
+
 // NewCounter returns a counter holding v.
 func NewCounter(v int64) *Counter { return &Counter{value: v} }
 
-// Value returns the current value.
-func (c *Counter) Value() int64 { return c.value }
+// Value returns the current value; a nil *Counter (a nil field of a struct that aper-gen makes a
+// state machine) holds 0.
+func (c *Counter) Value() int64 {
+	if c == nil {
+		return 0
+	}
+	return c.value
+}
 
-// Add returns the transition that adds n (negative n subtracts). It does not change c.
+// Add returns the transition that adds n (negative n subtracts). It does not read or change c,
+// which may be nil.
 func (c *Counter) Add(n int64) CounterTransition {
 	return CounterTransition{Op: CounterOpAdd, Amount: n}
 }
 
-// Set returns the transition that sets the value to n. It does not change c.
+// Set returns the transition that sets the value to n. It does not read or change c, which may
+// be nil.
 func (c *Counter) Set(n int64) CounterTransition {
 	return CounterTransition{Op: CounterOpSet, Amount: n}
 }

@@ -64,6 +64,20 @@ type MapTransition[K Key, V any, T any] struct {
 	Inner T `json:"inner,omitzero" cbor:"4,keyasint,omitzero"`
 }
 
+// String describes the transition for logs: set k, delete k, or update k: and the inner
+// transition.
+func (t MapTransition[K, V, T]) String() string {
+	switch t.Op {
+	case MapOpSet:
+		return "set " + show(t.Key)
+	case MapOpDelete:
+		return "delete " + show(t.Key)
+	case MapOpUpdate:
+		return "update " + show(t.Key) + ": " + fmt.Sprint(t.Inner)
+	}
+	return fmt.Sprintf("MapOp(%d) %s", t.Op, show(t.Key))
+}
+
 // NewMap returns an empty map.
 func NewMap[K Key, V StateMachine[V, T], T any]() *Map[K, V, T] {
 	return &Map[K, V, T]{}
@@ -77,9 +91,10 @@ func (m *Map[K, V, T]) init() {
 	}
 }
 
-// Len returns the number of entries.
+// Len returns the number of entries. A nil *Map (a nil field of a struct that aper-gen makes a
+// state machine) is empty: Len, Get, Has, All and Keys read it as such.
 func (m *Map[K, V, T]) Len() int {
-	if m.tree == nil {
+	if m == nil || m.tree == nil {
 		return 0
 	}
 	return m.tree.Len()
@@ -87,7 +102,7 @@ func (m *Map[K, V, T]) Len() int {
 
 // Get returns the state machine at k.
 func (m *Map[K, V, T]) Get(k K) (V, bool) {
-	if m.tree == nil {
+	if m == nil || m.tree == nil {
 		var zero V
 		return zero, false
 	}
@@ -104,7 +119,7 @@ func (m *Map[K, V, T]) Has(k K) bool {
 // All yields the entries in key order.
 func (m *Map[K, V, T]) All() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		if m.tree == nil {
+		if m == nil || m.tree == nil {
 			return
 		}
 		m.tree.Scan(func(it mapItem[K, V]) bool { return yield(it.key, it.value) })

@@ -33,7 +33,7 @@ func (c children[V, T]) KeyOf(id uuid.UUID) (list.ZenoIndex, bool) {
 }
 
 func (c children[V, T]) Below(k list.ZenoIndex) list.ZenoIndex {
-	if c.t.kids == nil {
+	if c.t.empty() {
 		return list.ZenoIndex{}
 	}
 	if k.IsZero() {
@@ -43,7 +43,7 @@ func (c children[V, T]) Below(k list.ZenoIndex) list.ZenoIndex {
 }
 
 func (c children[V, T]) Above(k list.ZenoIndex) list.ZenoIndex {
-	if c.t.kids == nil {
+	if c.t.empty() {
 		return list.ZenoIndex{}
 	}
 	if k.IsZero() {
@@ -53,7 +53,7 @@ func (c children[V, T]) Above(k list.ZenoIndex) list.ZenoIndex {
 }
 
 func (c children[V, T]) Taken(k list.ZenoIndex) bool {
-	if c.t.kids == nil {
+	if c.t.empty() {
 		return false
 	}
 	_, taken := c.t.kids.Get(kid[V]{parent: c.parent, key: k})
@@ -68,7 +68,7 @@ func (c children[V, T]) At(i int) (uuid.UUID, list.ZenoIndex) {
 }
 
 func (c children[V, T]) Rank(k list.ZenoIndex) int {
-	if c.t.kids == nil || k.IsZero() {
+	if c.t.empty() || k.IsZero() {
 		return 0
 	}
 	return c.t.rank(kid[V]{parent: c.parent, key: k}) - c.t.rank(kid[V]{parent: c.parent})

@@ -11,6 +11,16 @@
 // siblings is respaced as in a list (see package list, Respacing): the children's indexes stay
 // within list.RespaceLen bytes whatever the pattern of inserts.
 //
+// # Views for a UI
+//
+// [Tree.Nodes] yields the rows of an outline: every node below a given one in depth-first
+// pre-order, with its depth, parent and index among its siblings. [Tree.Nested] returns the same
+// subtree nested, which encoding/json writes as [{"id", "value", "children": [...]}] for a web
+// page. [Tree.MoveUnder] moves a node to the end of a parent's children, as [Tree.Append]
+// inserts. [Tree.Update] reads nothing of the tree, so a node's value changes in one call with a
+// constructor that needs no value either (aper.SetAtom, or the functions aper-gen writes). A nil
+// *Tree reads as an empty tree.
+//
 // # Cycles
 //
 // A move of a node under itself or under one of its descendants is a Cycle conflict and changes

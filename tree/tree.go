@@ -153,16 +153,20 @@ func (t *Tree[V, T]) init() {
 	}
 }
 
+// empty reports whether t has never held a node: a zero tree, or a nil *Tree, which every read
+// takes for an empty tree (an unset field of a struct that aper-gen makes a state machine).
+func (t *Tree[V, T]) empty() bool { return t == nil || t.kids == nil }
+
 // Len returns the number of nodes, not counting the root.
 func (t *Tree[V, T]) Len() int {
-	if t.nodes == nil {
+	if t.empty() {
 		return 0
 	}
 	return t.nodes.Len()
 }
 
 func (t *Tree[V, T]) lookup(id uuid.UUID) (node, bool) {
-	if t.nodes == nil || id == uuid.Nil {
+	if t.empty() || id == uuid.Nil {
 		return node{}, false
 	}
 	return t.nodes.Get(node{id: id})
@@ -216,7 +220,7 @@ func (t *Tree[V, T]) KeyOf(id uuid.UUID) (list.ZenoIndex, bool) {
 // their paths, as the first writes after a Clone do.
 func (t *Tree[V, T]) Children(id uuid.UUID) iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
-		if t.kids == nil {
+		if t.empty() {
 			return
 		}
 		var few [16]kid[V]
@@ -267,7 +271,7 @@ func (t *Tree[V, T]) rank(pivot kid[V]) int {
 
 // NumChildren returns the number of children of id. It costs O(log² n), whatever their number.
 func (t *Tree[V, T]) NumChildren(id uuid.UUID) int {
-	if t.kids == nil {
+	if t.empty() {
 		return 0
 	}
 	return t.rank(kid[V]{parent: id, last: true}) - t.rank(kid[V]{parent: id})
@@ -281,7 +285,7 @@ func (t *Tree[V, T]) ChildAt(parent uuid.UUID, i int) (uuid.UUID, V, bool) {
 }
 
 func (t *Tree[V, T]) childAt(parent uuid.UUID, i int) (kid[V], bool) {
-	if t.kids == nil || i < 0 {
+	if t.empty() || i < 0 {
 		return kid[V]{}, false
 	}
 	k, ok := t.kids.GetAt(t.rank(kid[V]{parent: parent}) + i)
@@ -385,7 +389,7 @@ func walk[V any](kids *btree.BTreeG[kid[V]], from uuid.UUID, yield func(kid[V], 
 // snapshot returns an O(1) copy of the children index for an iterator to walk while its loop
 // body changes the tree, or nil for a tree never written.
 func (t *Tree[V, T]) snapshot() *btree.BTreeG[kid[V]] {
-	if t.kids == nil {
+	if t.empty() {
 		return nil
 	}
 	return t.kids.Copy()
@@ -548,6 +552,12 @@ func (t *Tree[V, T]) Move(id, parent uuid.UUID, pos list.ListPosition) Transitio
 	return Transition[V, T]{Op: OpMove, ID: id, Parent: parent, Pos: list.WithRespace(list.Without(t.children(parent), id), pos)}
 }
 
+// MoveUnder returns the transition that moves node id, with its subtree, to the end of
+// parent's children (the last when it is applied), as Append inserts. It does not change t.
+func (t *Tree[V, T]) MoveUnder(id, parent uuid.UUID) Transition[V, T] {
+	return t.Move(id, parent, list.End())
+}
+
 // MoveBefore returns the transition that moves node id just before node sibling, under
 // sibling's parent. It does not change t.
 func (t *Tree[V, T]) MoveBefore(id, sibling uuid.UUID) Transition[V, T] {
@@ -569,14 +579,15 @@ func (t *Tree[V, T]) MoveTo(id, parent uuid.UUID, i int) Transition[V, T] {
 	return Transition[V, T]{Op: OpMove, ID: id, Parent: parent, Pos: list.PositionAt(list.Without(t.children(parent), id), i)}
 }
 
-// Delete returns the transition that deletes node id and its whole subtree. It does not change
-// t.
+// Delete returns the transition that deletes node id and its whole subtree. It does not read or
+// change t, which may be nil.
 func (t *Tree[V, T]) Delete(id uuid.UUID) Transition[V, T] {
 	return Transition[V, T]{Op: OpDelete, ID: id}
 }
 
 // Update returns the transition that applies tr to the state machine of node id. It does not
-// change t.
+// read or change t, which may be nil: with a constructor of the value's own that needs no value
+// either (aper.SetAtom, or those aper-gen writes), updating a node is one call with no Get.
 func (t *Tree[V, T]) Update(id uuid.UUID, tr T) Transition[V, T] {
 	return Transition[V, T]{Op: OpUpdate, ID: id, Inner: tr}
 }

@@ -5,15 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"go/format"
+	"go/parser"
 	"go/token"
 	"go/types"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"unicode"
 
 	"golang.org/x/tools/go/packages"
@@ -24,37 +25,125 @@ const (
 	conflictPath = "github.com/aper-go/aper/conflict"
 )
 
-// Generate loads the package in dir and returns the generated source for the named struct
-// types: those in typeNames as structs of fields that all hold state (a product), those in
-// oneOf as one-of structs, which hold exactly one field for their life.
-func Generate(dir string, typeNames, oneOf []string) ([]byte, error) {
+// options says what one run of aper-gen generates.
+type options struct {
+	Dir    string   // the package's directory
+	Output string   // the file the run writes; "" for the default (see defaultOutput)
+	Types  []string // product structs: every field is part of the state
+	OneOf  []string // one-of structs: exactly one field is set for a value's life
+	Sync   []string // types, among Types and OneOf, that get sync aliases and constructors
+}
+
+// defaultOutput is the file a run writes when -output is not given: <first type>_aper.go, in
+// lower case, in the package's directory.
+func defaultOutput(dir string, types, oneOf []string) string {
+	return filepath.Join(dir, strings.ToLower(strings.TrimSpace(append(slices.Clip(types), oneOf...)[0]))+"_aper.go")
+}
+
+// Generate loads the package in opt.Dir and returns the generated source for the named struct
+// types: those in opt.Types as structs of fields that all hold state (a product), those in
+// opt.OneOf as one-of structs, which hold exactly one field for their life.
+//
+// The package is loaded with the output file replaced by stubs that declare what the run is
+// about to write (each type's transition type, Apply and Clone), so that the types of one run
+// may refer to each other in any order, even as type arguments (a field
+// *tree.Tree[*Task, TaskTransition] of Planner in -type Planner,Task), and so that a stale
+// generated file does not get in the way.
+func Generate(opt options) ([]byte, error) {
+	if len(opt.Types) == 0 && len(opt.OneOf) == 0 {
+		return nil, errors.New("aper-gen: no type named")
+	}
 	// packages.Load runs go list in dir: a missing dir would surface as a failed fork/exec.
-	if st, err := os.Stat(dir); err != nil {
+	if st, err := os.Stat(opt.Dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("aper-gen: package directory %s does not exist", dir)
+			return nil, fmt.Errorf("aper-gen: package directory %s does not exist", opt.Dir)
 		}
 		return nil, fmt.Errorf("aper-gen: %w", err)
 	} else if !st.IsDir() {
-		return nil, fmt.Errorf("aper-gen: %s is not a directory; name the package's directory", dir)
+		return nil, fmt.Errorf("aper-gen: %s is not a directory; name the package's directory", opt.Dir)
+	}
+	out := opt.Output
+	if out == "" {
+		out = defaultOutput(opt.Dir, opt.Types, opt.OneOf)
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return nil, fmt.Errorf("aper-gen: %w", err)
+	}
+	absDir, err := filepath.Abs(opt.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("aper-gen: %w", err)
+	}
+	if filepath.Dir(abs) != absDir {
+		// An output file elsewhere is not part of the package: the stubs go into a file of the
+		// package that exists only while it loads.
+		abs = filepath.Join(absDir, "aper_gen_stubs.go")
+	}
+	pkgName, err := packageName(opt.Dir)
+	if err != nil {
+		return nil, err
 	}
 	cfg := &packages.Config{
-		Mode: packages.NeedName | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax,
-		Dir:  dir,
+		Mode:    packages.NeedName | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedSyntax,
+		Dir:     opt.Dir,
+		Overlay: map[string][]byte{abs: stubs(pkgName, append(slices.Clip(opt.Types), opt.OneOf...))},
 	}
 	pkgs, err := packages.Load(cfg, ".")
 	if err != nil {
-		return nil, fmt.Errorf("aper-gen: load %s: %w", dir, err)
+		return nil, fmt.Errorf("aper-gen: load %s: %w", opt.Dir, err)
 	}
 	if len(pkgs) != 1 {
-		return nil, fmt.Errorf("aper-gen: %s holds %d packages, want 1", dir, len(pkgs))
+		return nil, fmt.Errorf("aper-gen: %s holds %d packages, want 1", opt.Dir, len(pkgs))
 	}
 	pkg := pkgs[0]
-	// Type errors in the package are tolerated when they come from the generated file not being
-	// there yet (a missing Apply); anything aper-gen needs is checked below.
+	// Type errors in the package are tolerated here: analyze reports those of a field it needs.
 	if pkg.Types == nil {
-		return nil, fmt.Errorf("aper-gen: %s: no type information", dir)
+		return nil, fmt.Errorf("aper-gen: %s: no type information", opt.Dir)
 	}
-	return generate(pkg, typeNames, oneOf)
+	return generate(pkg, opt)
+}
+
+// packageName is the name of the package in dir, read from the package clause of its first Go
+// file that is not a test, so that the stub file joins the right package.
+func packageName(dir string) (string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("aper-gen: %w", err)
+	}
+	fset := token.NewFileSet()
+	for _, e := range ents {
+		n := e.Name()
+		if e.IsDir() || !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, n), nil, parser.PackageClauseOnly)
+		if err != nil {
+			continue
+		}
+		return f.Name.Name, nil
+	}
+	return "", fmt.Errorf("aper-gen: %s holds no Go file", dir)
+}
+
+// stubs is the stand-in for the output file while the package loads: for each type the run
+// generates, its transition type and the methods that make it a state machine.
+func stubs(pkgName string, names []string) []byte {
+	var b strings.Builder
+	ev := "aperstub.Event"
+	if pkgName == "aper" { // generating inside package aper itself
+		fmt.Fprintf(&b, "package aper\n\n")
+		ev = "Event"
+	} else {
+		fmt.Fprintf(&b, "package %s\n\nimport aperstub %q\n\n", pkgName, aperPath)
+	}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if !token.IsIdentifier(n) {
+			continue
+		}
+		fmt.Fprintf(&b, "type %sTransition struct{}\n\nfunc (*%s) Apply(%s[%sTransition]) error { return nil }\n\nfunc (s *%s) Clone() *%s { return s }\n\n", n, n, ev, n, n, n)
+	}
+	return []byte(b.String())
 }
 
 type genField struct {
@@ -65,53 +154,94 @@ type genField struct {
 	JSONKey    string // the field's key in JSON: the state field's own
 	CBORKey    string // the field's key in CBOR: the state field's own
 	KeyAsInt   bool   // CBORKey is an integer (cbor:"N,keyasint")
-	Helper     string // name of the constructor helper
+	Helper     string // name of the constructor method
+	Func       string // name of the receiver-free constructor function
+
+	// SetFunc, for a field *aper.Atom[V], names the function that sets it; AtomValue is V.
+	SetFunc, AtomValue string
+	// AtFunc, for a field whose type is a container of the library with Update(key, inner),
+	// names the function that updates one entry; Key and Inner are the parameters' types.
+	AtFunc, Key, Inner string
+
+	inverter bool   // the field's type has ApplyInverse for its transition
+	sameRun  string // the field is *X for a type X generated in this run
 }
 
 type genType struct {
 	Name       string
 	Transition string
 	OneOf      bool // exactly one field is set, for the value's life
+	Inverse    bool // every field's type has ApplyInverse: generate it for the struct
 	Fields     []genField
+
+	// Sync names the aliases and constructors for the sync package, when the run asks for them.
+	Sync *genSync
+}
+
+type genSync struct {
+	Client, Server, Rejection, Dial, NewServer string
+	Context, Transport, Pkg                    string // import names, with their dots
 }
 
 type genFile struct {
+	Header  string
 	Package string
 	Imports []genImport
 	Aper    string // "aper." or "" when generating inside package aper
+	Fmt     string // "fmt."
 	Types   []genType
 }
 
 // genImport is one import line; Name is empty when the package's own name serves.
-type genImport struct{ Name, Path string }
+type genImport struct {
+	Name, Path string
+	Gap        bool // a blank line before it: the first import of the module's own packages after the standard library's
+}
 
-func generate(pkg *packages.Package, typeNames, oneOf []string) ([]byte, error) {
+func generate(pkg *packages.Package, opt options) ([]byte, error) {
 	imp := newImports(pkg.Types)
-	file := genFile{Package: pkg.Types.Name()}
+	file := genFile{Header: generatedHeader, Package: pkg.Types.Name()}
 	file.Aper = imp.prefix(aperPath, "aper")
 	// The types generated in this run are state machines already, though their methods do not
 	// exist yet: -type Outer,Inner with a field *Inner works in one run.
 	gen := map[string]bool{}
 	var errs []error
-	for _, name := range append(slices.Clip(typeNames), oneOf...) {
+	all := append(slices.Clip(opt.Types), opt.OneOf...)
+	for _, name := range all {
 		name = strings.TrimSpace(name)
 		if gen[name] {
 			errs = append(errs, fmt.Errorf("aper-gen: type %s is named twice (in -type or -oneof)", name))
 		}
 		gen[name] = true
 	}
-	for i, name := range append(slices.Clip(typeNames), oneOf...) {
-		gt, err := analyze(pkg, imp, strings.TrimSpace(name), gen, i >= len(typeNames))
+	syncFor := map[string]bool{}
+	for _, name := range opt.Sync {
+		name = strings.TrimSpace(name)
+		if !gen[name] {
+			errs = append(errs, fmt.Errorf("aper-gen: -sync %s: name it in -type or -oneof too", name))
+		}
+		syncFor[name] = true
+	}
+	names := newNamer(pkg)
+	for i, name := range all {
+		name = strings.TrimSpace(name)
+		gt, err := analyze(pkg, imp, names, name, gen, i >= len(opt.Types))
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		if syncFor[name] {
+			gt.Sync = syncNames(imp, names, name)
+		}
 		file.Types = append(file.Types, gt)
 	}
+	errs = append(errs, names.errs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	markInverters(file.Types)
 	imp.prefix(conflictPath, "conflict")
+	file.Fmt = imp.prefix("fmt", "fmt")
 	file.Imports = imp.list()
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, file); err != nil {
@@ -124,7 +254,34 @@ func generate(pkg *packages.Package, typeNames, oneOf []string) ([]byte, error) 
 	return src, nil
 }
 
-func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bool, oneOf bool) (genType, error) {
+// markInverters sets Inverse on each type whose fields all have ApplyInverse. A field of a type
+// generated in the same run has it when that type gets it: the largest set of such types that
+// is consistent, so that types of one run that hold each other all get it.
+func markInverters(ts []genType) {
+	inv := map[string]bool{}
+	for _, t := range ts {
+		inv[t.Name] = true
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, t := range ts {
+			if !inv[t.Name] {
+				continue
+			}
+			for _, f := range t.Fields {
+				if !(f.inverter || f.sameRun != "" && inv[f.sameRun]) {
+					inv[t.Name], changed = false, true
+					break
+				}
+			}
+		}
+	}
+	for i := range ts {
+		ts[i].Inverse = inv[ts[i].Name]
+	}
+}
+
+func analyze(pkg *packages.Package, imp *imports, names *namer, name string, gen map[string]bool, oneOf bool) (genType, error) {
 	obj := pkg.Types.Scope().Lookup(name)
 	if obj == nil {
 		return genType{}, fmt.Errorf("aper-gen: no type %s in package %s", name, pkg.Types.Name())
@@ -168,7 +325,15 @@ func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bo
 			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s is unexported; fields must be exported so that the state encodes", fpos, name, f.Name()))
 			continue
 		}
-		trans, err := transitionOf(pkg.Types, f.Type(), gen, imp.qualifier)
+		if f.Name() == "Field" || f.Name() == "String" {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s: %s has a method %s, so no field of that name; rename the field (a json tag keeps its key)", fpos, name, f.Name(), gt.Transition, f.Name()))
+			continue
+		}
+		if invalid(f.Type()) {
+			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s does not type-check: %s", fpos, name, f.Name(), typeErrorsAt(pkg, fpos, gen)))
+			continue
+		}
+		trans, err := transitionOf(pkg.Types, f.Type(), gen)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s (%s) is not a state machine: %w", fpos, name, f.Name(), types.TypeString(f.Type(), imp.qualifier), err))
 			continue
@@ -188,14 +353,27 @@ func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bo
 		gf := genField{
 			Name:       f.Name(),
 			Type:       types.TypeString(f.Type(), imp.qualifier),
-			Transition: trans,
+			Transition: types.TypeString(trans, imp.qualifier),
 			JSONKey:    k.json,
 			CBORKey:    k.cbor,
 			KeyAsInt:   k.asInt,
 			Helper:     helper + f.Name(),
+			Func:       names.take(helper+exported(name)+f.Name(), fpos),
+			inverter:   hasInverse(f.Type(), trans),
+		}
+		if n := sameRunType(pkg.Types, f.Type(), gen); n != "" {
+			gf.sameRun, gf.inverter = n, false
 		}
 		if p, ok := f.Type().(*types.Pointer); ok {
 			gf.Elem = types.TypeString(p.Elem(), imp.qualifier)
+			if v, ok := atomValue(p.Elem()); ok {
+				gf.SetFunc = names.take(verb("Set", name)+exported(name)+f.Name(), fpos)
+				gf.AtomValue = types.TypeString(v, imp.qualifier)
+			}
+			if key, inner, ok := keyedUpdate(f.Type(), trans); ok {
+				gf.AtFunc = names.take(gf.Func+"At", fpos)
+				gf.Key, gf.Inner = types.TypeString(key, imp.qualifier), types.TypeString(inner, imp.qualifier)
+			}
 		} else if oneOf {
 			errs = append(errs, fmt.Errorf("%s: aper-gen: field %s.%s of the one-of %s is not a pointer; a one-of's fields are pointers, nil but for the one it holds", fpos, name, f.Name(), name))
 			continue
@@ -206,6 +384,115 @@ func analyze(pkg *packages.Package, imp *imports, name string, gen map[string]bo
 		return genType{}, errors.Join(errs...)
 	}
 	return gt, nil
+}
+
+// verb is v with the visibility of the struct name: "Set" for Board, "set" for board.
+func verb(v, name string) string {
+	if token.IsExported(name) {
+		return v
+	}
+	return strings.ToLower(v[:1]) + v[1:]
+}
+
+// exported is name with its first letter in upper case, for the middle of a generated name.
+func exported(name string) string {
+	r := []rune(name)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+// syncNames names the aliases and constructors of type name for package sync.
+func syncNames(imp *imports, names *namer, name string) *genSync {
+	pos := token.Position{}
+	return &genSync{
+		Client:    names.take(name+"Client", pos),
+		Server:    names.take(name+"Server", pos),
+		Rejection: names.take(name+"Rejection", pos),
+		Dial:      names.take(verb("Dial", name)+exported(name), pos),
+		NewServer: names.take(verb("New", name)+exported(name)+"Server", pos),
+		Context:   imp.prefix("context", "context"),
+		Transport: imp.prefix(aperPath+"/transport", "transport"),
+		Pkg:       imp.alias(aperPath+"/sync", "sync", "apersync"),
+	}
+}
+
+// namer hands out the package-level names a run declares, and reports a name that the package
+// already declares (outside the generated file) or that the run would declare twice.
+type namer struct {
+	pkg   *packages.Package
+	taken map[string]bool
+	gen   map[string]bool // file name -> whether aper-gen wrote it
+	errs  []error
+}
+
+func newNamer(pkg *packages.Package) *namer { return &namer{pkg: pkg, taken: map[string]bool{}} }
+
+func (n *namer) take(name string, at token.Position) string {
+	where := ""
+	if at.IsValid() {
+		where = at.String() + ": "
+	}
+	if n.taken[name] {
+		n.errs = append(n.errs, fmt.Errorf("%saper-gen: the run would declare %s twice; rename a type or a field", where, name))
+	}
+	n.taken[name] = true
+	if obj := n.pkg.Types.Scope().Lookup(name); obj != nil && !n.generated(obj.Pos()) {
+		n.errs = append(n.errs, fmt.Errorf("%saper-gen: the generated %s would clash with the %s declared at %s; rename one", where, name, name, n.pkg.Fset.Position(obj.Pos())))
+	}
+	return name
+}
+
+// generatedHeader starts every file aper-gen writes.
+const generatedHeader = "// Code generated by aper-gen; DO NOT EDIT."
+
+// generated reports whether pos is in a file that aper-gen wrote: a name declared there is one
+// this run declares again (the output file written to a new place), not the user's.
+func (n *namer) generated(pos token.Pos) bool {
+	file := n.pkg.Fset.File(pos)
+	if file == nil {
+		return false
+	}
+	if n.gen == nil {
+		n.gen = map[string]bool{}
+	}
+	g, ok := n.gen[file.Name()]
+	if !ok {
+		b, err := os.ReadFile(file.Name())
+		g = err == nil && bytes.HasPrefix(b, []byte(generatedHeader))
+		n.gen[file.Name()] = g
+	}
+	return g
+}
+
+// invalid reports whether t is, or is built from, a type that did not type-check.
+func invalid(t types.Type) bool {
+	return strings.Contains(types.TypeString(t, nil), "invalid type")
+}
+
+// typeErrorsAt names the type errors on the line of pos: the real cause of a field's invalid
+// type, with a hint when a name in it is the transition type of a struct that the run does not
+// generate.
+func typeErrorsAt(pkg *packages.Package, pos token.Position, gen map[string]bool) string {
+	var msgs []string
+	for _, e := range pkg.TypeErrors {
+		p := e.Fset.Position(e.Pos)
+		if p.Filename != pos.Filename || p.Line != pos.Line {
+			continue
+		}
+		msg := e.Msg
+		if name, ok := strings.CutPrefix(msg, "undefined: "); ok {
+			if base, ok := strings.CutSuffix(name, "Transition"); ok && !gen[base] {
+				if obj, ok := pkg.Types.Scope().Lookup(base).(*types.TypeName); ok && obj != nil {
+					msg += fmt.Sprintf(" (aper-gen writes it for %s: name %s in the same run, -type ...,%s)", base, base, base)
+				}
+			}
+		}
+		msgs = append(msgs, msg)
+	}
+	if len(msgs) == 0 {
+		return "its type is invalid (see go vet for the package's type errors)"
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // wireKeys are the keys a field has in the two codecs.
@@ -279,26 +566,89 @@ func validJSONKey(s string) bool {
 	return true
 }
 
-// transitionOf returns, as the generated file writes it, T if t has Apply(aper.Event[T]) error
-// and Clone() t, or the transition type that this run generates when t is a pointer to one of
-// the types gen names in package self.
-func transitionOf(self *types.Package, t types.Type, gen map[string]bool, q types.Qualifier) (string, error) {
-	ptr, isPtr := t.(*types.Pointer)
+// transitionOf returns T if t has Apply(aper.Event[T]) error and Clone() t, or the transition
+// type that this run generates when t is a pointer to one of the types gen names in package self.
+func transitionOf(self *types.Package, t types.Type, gen map[string]bool) (types.Type, error) {
 	base := t
+	ptr, isPtr := t.(*types.Pointer)
 	if isPtr {
 		base = ptr.Elem()
 	}
 	if n, ok := base.(*types.Named); ok && n.Obj().Pkg() == self && gen[n.Obj().Name()] {
 		if !isPtr {
-			return "", fmt.Errorf("aper-gen gives %s pointer-receiver methods: declare the field as *%s", n.Obj().Name(), n.Obj().Name())
+			return nil, fmt.Errorf("aper-gen gives %s pointer-receiver methods: declare the field as *%s", n.Obj().Name(), n.Obj().Name())
 		}
-		return n.Obj().Name() + "Transition", nil
+		// The stub file declares the transition type (with a stand-in body) while the package
+		// loads.
+		if tr, ok := self.Scope().Lookup(n.Obj().Name() + "Transition").(*types.TypeName); ok {
+			return tr.Type(), nil
+		}
+		return nil, fmt.Errorf("aper-gen could not declare %sTransition (a bug)", n.Obj().Name())
 	}
-	tr, err := methodTransition(t)
-	if err != nil {
-		return "", err
+	return methodTransition(t)
+}
+
+// sameRunType returns X when t is *X for a type X this run generates.
+func sameRunType(self *types.Package, t types.Type, gen map[string]bool) string {
+	if p, ok := t.(*types.Pointer); ok {
+		if n, ok := p.Elem().(*types.Named); ok && n.Obj().Pkg() == self && gen[n.Obj().Name()] {
+			return n.Obj().Name()
+		}
 	}
-	return types.TypeString(tr, q), nil
+	return ""
+}
+
+// hasInverse reports whether t has ApplyInverse(aper.Event[tr]) (tr, error): the method of
+// aper.Inverter, found by its method set so that a type need not name the interface.
+func hasInverse(t, tr types.Type) bool {
+	sel := types.NewMethodSet(t).Lookup(nil, "ApplyInverse")
+	if sel == nil {
+		return false
+	}
+	sig := sel.Type().(*types.Signature)
+	if sig.Params().Len() != 1 || sig.Results().Len() != 2 || !isError(sig.Results().At(1).Type()) || !types.Identical(sig.Results().At(0).Type(), tr) {
+		return false
+	}
+	ev, ok := sig.Params().At(0).Type().(*types.Named)
+	return ok && isAper(ev.Obj(), "Event") && ev.TypeArgs().Len() == 1 && types.Identical(ev.TypeArgs().At(0), tr)
+}
+
+// atomValue returns V when t is aper.Atom[V].
+func atomValue(t types.Type) (types.Type, bool) {
+	n, ok := t.(*types.Named)
+	if !ok || !isAper(n.Obj(), "Atom") || n.TypeArgs().Len() != 1 {
+		return nil, false
+	}
+	return n.TypeArgs().At(0), true
+}
+
+// keyedUpdate returns K and U when t is a pointer to a container of this module (aper.Map,
+// list.List, tree.Tree, pool.Board, ...) with Update(K, U) tr: a constructor that reads nothing
+// of its receiver, so the generated code may call it on a nil pointer. A user's type is left
+// alone, since its Update might read its receiver.
+func keyedUpdate(t, tr types.Type) (key, inner types.Type, ok bool) {
+	p, isPtr := t.(*types.Pointer)
+	if !isPtr {
+		return nil, nil, false
+	}
+	n, isNamed := p.Elem().(*types.Named)
+	if !isNamed || n.Obj().Pkg() == nil || !(n.Obj().Pkg().Path() == aperPath || strings.HasPrefix(n.Obj().Pkg().Path(), aperPath+"/")) {
+		return nil, nil, false
+	}
+	sel := types.NewMethodSet(t).Lookup(nil, "Update")
+	if sel == nil {
+		return nil, nil, false
+	}
+	sig := sel.Type().(*types.Signature)
+	if sig.Params().Len() != 2 || sig.Results().Len() != 1 || !types.Identical(sig.Results().At(0).Type(), tr) {
+		return nil, nil, false
+	}
+	return sig.Params().At(0).Type(), sig.Params().At(1).Type(), true
+}
+
+// isAper reports whether obj is the declaration name of the root package aper.
+func isAper(obj *types.TypeName, name string) bool {
+	return obj.Pkg() != nil && obj.Pkg().Path() == aperPath && obj.Name() == name
 }
 
 // methodTransition returns T if t has Apply(aper.Event[T]) error and Clone() t.
@@ -319,7 +669,7 @@ func methodTransition(t types.Type) (types.Type, error) {
 		return nil, errors.New("its Apply is not Apply(aper.Event[T]) error")
 	}
 	ev, ok := apply.Params().At(0).Type().(*types.Named)
-	if !ok || ev.Obj().Pkg() == nil || ev.Obj().Pkg().Path() != aperPath || ev.Obj().Name() != "Event" || ev.TypeArgs().Len() != 1 {
+	if !ok || !isAper(ev.Obj(), "Event") || ev.TypeArgs().Len() != 1 {
 		return nil, errors.New("its Apply does not take an aper.Event[T]")
 	}
 	clone := cloneSel.Type().(*types.Signature)
@@ -332,179 +682,3 @@ func methodTransition(t types.Type) (types.Type, error) {
 func isError(t types.Type) bool {
 	return types.Identical(t, types.Universe.Lookup("error").Type())
 }
-
-// imports names the packages the generated file refers to, avoiding clashes.
-type imports struct {
-	self   *types.Package
-	byPath map[string]string // import path -> name used in the generated file
-	own    map[string]string // import path -> the package's declared name
-	used   map[string]bool
-}
-
-func newImports(self *types.Package) *imports {
-	return &imports{self: self, byPath: map[string]string{}, own: map[string]string{}, used: map[string]bool{}}
-}
-
-func (im *imports) name(path, want string) string {
-	if n, ok := im.byPath[path]; ok {
-		return n
-	}
-	n := want
-	for i := 2; im.used[n] || n == "s" || n == "t" || n == "ev" || n == "f" || n == "c" || n == "err"; i++ {
-		n = want + strconv.Itoa(i)
-	}
-	im.byPath[path] = n
-	im.own[path] = want
-	im.used[n] = true
-	return n
-}
-
-// prefix returns "name." for path, or "" when path is the package being generated.
-func (im *imports) prefix(path, want string) string {
-	if path == im.self.Path() {
-		return ""
-	}
-	return im.name(path, want) + "."
-}
-
-func (im *imports) qualifier(p *types.Package) string {
-	if p == im.self {
-		return ""
-	}
-	return im.name(p.Path(), p.Name())
-}
-
-func (im *imports) list() []genImport {
-	out := make([]genImport, 0, len(im.byPath))
-	for path, name := range im.byPath {
-		if name == im.own[path] {
-			name = ""
-		}
-		out = append(out, genImport{Name: name, Path: path})
-	}
-	slices.SortFunc(out, func(a, b genImport) int { return strings.Compare(a.Path, b.Path) })
-	return out
-}
-
-var tmpl = template.Must(template.New("gen").Parse(`// Code generated by aper-gen; DO NOT EDIT.
-
-package {{.Package}}
-
-import (
-{{- range .Imports}}
-	{{if .Name}}{{.Name}} {{end}}"{{.Path}}"
-{{- end}}
-)
-{{$aper := .Aper}}
-{{range .Types}}{{$t := .}}
-// {{.Transition}} is a transition of {{.Name}}. It sets exactly one field:
-// the transition for the field of {{.Name}} of the same name. Each field is keyed on the wire
-// as the field of {{.Name}} is (its json and cbor tags, else its name), not by its position, so
-// adding or reordering fields of {{.Name}} leaves encoded transitions as they were.
-type {{.Transition}} struct {
-{{- range .Fields}}
-	{{.Name}} *{{.Transition}} ` + "`" + `json:"{{.JSONKey}},omitempty" cbor:"{{.CBORKey}},{{if .KeyAsInt}}keyasint,{{end}}omitempty"` + "`" + `
-{{- end}}
-}
-
-var _ {{$aper}}StateMachine[*{{.Name}}, {{.Transition}}] = (*{{.Name}})(nil)
-{{if .OneOf}}
-// Apply applies the transition to the one field it sets, which must be the field that s
-// holds: {{.Name}} is a one-of, with exactly one field set for its life. A transition to
-// another field is an Invalid conflict with that field's name as its path; when s holds no field
-// yet, the transition's field starts from the zero value of its type and s holds it from then
-// on. A conflict of the field comes back with the field's name in front of its path, and
-// {{.Name}} is unchanged; a transition that sets no field, or more than one, and a {{.Name}}
-// that holds more than one field, are Invalid conflicts.
-func (s *{{.Name}}) Apply(ev {{$aper}}Event[{{.Transition}}]) error {
-	t := &ev.Transition
-	set, holds, held := 0, 0, ""
-{{- range .Fields}}
-	if t.{{.Name}} != nil {
-		set++
-	}
-	if s.{{.Name}} != nil {
-		holds, held = holds+1, "{{.Name}}"
-	}
-{{- end}}
-	if set != 1 {
-		return conflict.New(conflict.Invalid, "{{.Name}}: a transition sets exactly one field")
-	}
-	if holds > 1 {
-		return conflict.New(conflict.Invalid, "{{.Name}}: a one-of holds more than one field")
-	}
-	switch {
-{{- range .Fields}}
-	case t.{{.Name}} != nil:
-		f := s.{{.Name}}
-		if f == nil {
-			if holds != 0 {
-				return conflict.WithPath(conflict.New(conflict.Invalid, "{{$t.Name}} holds "+held+", not {{.Name}}"), "{{.Name}}")
-			}
-			f = new({{.Elem}})
-		}
-		if err := f.Apply({{$aper}}Event[{{.Transition}}]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.{{.Name}}}); err != nil {
-			return conflict.WithPath(err, "{{.Name}}")
-		}
-		s.{{.Name}} = f
-{{- end}}
-	}
-	return nil
-}
-{{- else}}
-// Apply applies the transition to the one field it sets; a nil field starts from the zero value
-// of its type (empty, for the library's structures). A conflict of the field comes back with the
-// field's name in front of its path, and {{.Name}} is unchanged; a transition that sets no
-// field, or more than one, is an Invalid conflict.
-func (s *{{.Name}}) Apply(ev {{$aper}}Event[{{.Transition}}]) error {
-	t := &ev.Transition
-	set := 0
-{{- range .Fields}}
-	if t.{{.Name}} != nil {
-		set++
-	}
-{{- end}}
-	if set != 1 {
-		return conflict.New(conflict.Invalid, "{{.Name}}: a transition sets exactly one field")
-	}
-	switch {
-{{- range .Fields}}
-	case t.{{.Name}} != nil:
-		f := s.{{.Name}}
-{{- if .Elem}}
-		if f == nil {
-			f = new({{.Elem}})
-		}
-{{- end}}
-		if err := f.Apply({{$aper}}Event[{{.Transition}}]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.{{.Name}}}); err != nil {
-			return conflict.WithPath(err, "{{.Name}}")
-		}
-		s.{{.Name}} = f
-{{- end}}
-	}
-	return nil
-}
-{{- end}}
-
-// Clone returns a deep copy of {{.Name}}, field by field.
-func (s *{{.Name}}) Clone() *{{.Name}} {
-	c := new({{.Name}})
-{{- range .Fields}}
-{{- if .Elem}}
-	if s.{{.Name}} != nil {
-		c.{{.Name}} = s.{{.Name}}.Clone()
-	}
-{{- else}}
-	c.{{.Name}} = s.{{.Name}}.Clone()
-{{- end}}
-{{- end}}
-	return c
-}
-{{range .Fields}}
-// {{.Helper}} returns the transition of {{$t.Name}} that applies t to {{.Name}}. It does not
-// change s.
-func (s *{{$t.Name}}) {{.Helper}}(t {{.Transition}}) {{$t.Transition}} {
-	return {{$t.Transition}}{ {{- .Name}}: &t}
-}
-{{end}}
-{{- end}}`))

@@ -18,21 +18,27 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		dir, typ, oneOf, golden string
+		sync                    string
 	}{
 		// The example package's committed generated file is its golden file: it also compiles and
 		// has behaviour tests of its own.
-		{"internal/example", "Scoreboard", "", "internal/example/scoreboard_aper.go"},
-		{"internal/example", "ScoreboardV2", "", "internal/example/scoreboardv2_aper.go"},
-		{"internal/example", "", "Widget", "internal/example/widget_aper.go"},
-		{"testdata/unexported", "board", "", "testdata/unexported/board_aper.go.golden"},
-		{"testdata/tags", "Tagged", "", "testdata/tags/tagged_aper.go.golden"},
+		{"internal/example", "Scoreboard", "", "internal/example/scoreboard_aper.go", ""},
+		{"internal/example", "ScoreboardV2", "", "internal/example/scoreboardv2_aper.go", ""},
+		{"internal/example", "", "Widget", "internal/example/widget_aper.go", ""},
+		{"testdata/unexported", "board", "", "testdata/unexported/board_aper.go.golden", ""},
+		{"testdata/tags", "Tagged", "", "testdata/tags/tagged_aper.go.golden", ""},
 		// Outer holds *Inner; both are generated in one run, before Inner has methods. Choice is
 		// a one-of generated in the same run, with a field of Inner.
-		{"testdata/nested", "Outer,Inner", "Choice", "testdata/nested/outer_aper.go.golden"},
+		{"testdata/nested", "Outer,Inner", "Choice", "testdata/nested/outer_aper.go.golden", ""},
+		// Planner's field names TaskTransition, which the same run writes; Planner gets the sync
+		// aliases and constructors.
+		{"internal/example", "Planner,Task", "", "internal/example/planner_aper.go", "Planner"},
+		// Pair, Single and the one-of Either get ApplyInverse, Mixed does not.
+		{"internal/example", "Pair,Single,Mixed", "Either", "internal/example/pair_aper.go", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"/"+tt.oneOf, func(t *testing.T) {
-			got, err := Generate(tt.dir, names(tt.typ), names(tt.oneOf))
+			got, err := Generate(options{Dir: tt.dir, Types: names(tt.typ), OneOf: names(tt.oneOf), Sync: names(tt.sync)})
 			require.NoError(t, err)
 			if *update {
 				require.NoError(t, os.WriteFile(tt.golden, got, 0o644))
@@ -40,9 +46,17 @@ func TestGolden(t *testing.T) {
 			want, err := os.ReadFile(tt.golden)
 			require.NoError(t, err)
 			assert.Equal(t, string(want), string(got), "run go test ./cmd/aper-gen -update to accept a change")
-			typeChecks(t, tt.dir, tt.golden, got)
+			if strings.HasSuffix(tt.golden, ".golden") {
+				// A committed generated file is compiled with its package; a golden file is not.
+				typeChecks(t, tt.dir, tt.golden, got)
+			}
 		})
 	}
+}
+
+// gen runs Generate on dir for the types and one-ofs named.
+func gen(dir string, types, oneOf []string) ([]byte, error) {
+	return Generate(options{Dir: dir, Types: types, OneOf: oneOf})
 }
 
 // names splits a comma-separated list; "" is none.
@@ -85,9 +99,10 @@ func TestKeysDoNotDependOnFieldOrder(t *testing.T) {
 		}
 		return out
 	}
-	v1, err := Generate("internal/example", []string{"Scoreboard"}, nil)
+	// TestGolden checks that these committed files are what aper-gen writes.
+	v1, err := os.ReadFile("internal/example/scoreboard_aper.go")
 	require.NoError(t, err)
-	v2, err := Generate("internal/example", []string{"ScoreboardV2"}, nil)
+	v2, err := os.ReadFile("internal/example/scoreboardv2_aper.go")
 	require.NoError(t, err)
 	t1, t2 := tags(v1), tags(v2)
 	require.Len(t, t1, 3)
@@ -99,12 +114,14 @@ func TestKeysDoNotDependOnFieldOrder(t *testing.T) {
 }
 
 func TestVisibility(t *testing.T) {
-	src, err := Generate("testdata/unexported", []string{"board"}, nil)
+	src, err := gen("testdata/unexported", []string{"board"}, nil)
 	require.NoError(t, err)
 	for _, want := range []string{
 		"type boardTransition struct",
 		"func (s *board) updateDone(t aper.AtomTransition[bool]) boardTransition",
 		"func (s *board) updateMoves(t aper.CounterTransition) boardTransition",
+		"func updateBoardMoves(t aper.CounterTransition) boardTransition",
+		"func setBoardDone(v bool) boardTransition",
 	} {
 		assert.Contains(t, string(src), want)
 	}
@@ -112,7 +129,7 @@ func TestVisibility(t *testing.T) {
 }
 
 func TestErrorsNameEachBadField(t *testing.T) {
-	_, err := Generate("testdata/bad", []string{"Bad", "Generic", "Missing"}, nil)
+	_, err := gen("testdata/bad", []string{"Bad", "Generic", "Missing"}, nil)
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -129,7 +146,7 @@ func TestErrorsNameEachBadField(t *testing.T) {
 }
 
 func TestErrorsForKeys(t *testing.T) {
-	_, err := Generate("testdata/bad", []string{"Keys"}, nil)
+	_, err := gen("testdata/bad", []string{"Keys"}, nil)
 	require.Error(t, err)
 	msg := err.Error()
 	for _, want := range []string{
@@ -147,10 +164,10 @@ func TestErrorsForKeys(t *testing.T) {
 }
 
 func TestMissingDirectory(t *testing.T) {
-	_, err := Generate(filepath.Join("testdata", "no-such-dir"), []string{"T"}, nil)
+	_, err := gen(filepath.Join("testdata", "no-such-dir"), []string{"T"}, nil)
 	require.Error(t, err)
 	assert.Equal(t, "aper-gen: package directory "+filepath.Join("testdata", "no-such-dir")+" does not exist", err.Error())
-	_, err = Generate(filepath.Join("testdata", "bad", "bad.go"), []string{"T"}, nil)
+	_, err = gen(filepath.Join("testdata", "bad", "bad.go"), []string{"T"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not a directory")
 }
@@ -162,11 +179,11 @@ func TestSameRunTypeNeedsAPointer(t *testing.T) {
 	src := "package p\n\ntype Outer struct{ In Inner }\n\ntype Inner struct{ Next *Inner }\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
-	_, err := Generate(dir, []string{"Outer", "Inner"}, nil)
+	_, err := gen(dir, []string{"Outer", "Inner"}, nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: aper-gen gives Inner pointer-receiver methods: declare the field as *Inner")
 	assert.NotContains(t, err.Error(), "Inner.Next")
-	_, err = Generate(dir, []string{"Outer"}, nil) // without Inner in the run, Inner has no methods
+	_, err = gen(dir, []string{"Outer"}, nil) // without Inner in the run, Inner has no methods
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Outer.In (Inner) is not a state machine: it needs the methods")
 }
@@ -177,7 +194,7 @@ func TestErrorsForNonStructs(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module p\n\ngo 1.26\n"), 0o644))
 	for typ, want := range map[string]string{"N": "N is not a struct", "F": "F is not a type", "E": "E has no fields"} {
-		_, err := Generate(dir, []string{typ}, nil)
+		_, err := gen(dir, []string{typ}, nil)
 		require.Error(t, err, typ)
 		assert.Contains(t, err.Error(), want)
 	}
@@ -185,13 +202,65 @@ func TestErrorsForNonStructs(t *testing.T) {
 
 // A one-of's fields are pointers (nil but for the one it holds); a type is generated once.
 func TestErrorsForOneOf(t *testing.T) {
-	_, err := Generate("testdata/bad", nil, []string{"Either"})
+	_, err := gen("testdata/bad", nil, []string{"Either"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "field Either.B of the one-of Either is not a pointer")
 	assert.NotContains(t, err.Error(), "Either.A")
-	_, err = Generate("testdata/bad", []string{"Either"}, nil) // as a product, B is fine
+	_, err = gen("testdata/bad", []string{"Either"}, nil) // as a product, B is fine
 	require.NoError(t, err)
-	_, err = Generate("testdata/bad", []string{"Either"}, []string{"Either"})
+	_, err = gen("testdata/bad", []string{"Either"}, []string{"Either"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "type Either is named twice")
+}
+
+// The types of one run may name each other's transition types as type arguments, in either
+// order, with the output in the package or elsewhere; without the other type in the run, the
+// error is the real type error and says what to do.
+func TestTypeArgumentsOfTheSameRun(t *testing.T) {
+	for _, tt := range []struct {
+		types []string
+		out   string
+	}{
+		{[]string{"Planner", "Task"}, ""},
+		{[]string{"Task", "Planner"}, ""},
+		{[]string{"Planner", "Task"}, filepath.Join(t.TempDir(), "x.go")},
+	} {
+		src, err := Generate(options{Dir: "testdata/typeargs", Output: tt.out, Types: tt.types})
+		require.NoError(t, err, tt)
+		assert.Contains(t, string(src), "func UpdatePlannerTasksAt(k uuid.UUID, t TaskTransition) PlannerTransition")
+	}
+	_, err := gen("testdata/typeargs", []string{"Planner"}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field Planner.Tasks does not type-check: undefined: TaskTransition (aper-gen writes it for Task: name Task in the same run, -type ...,Task)")
+	assert.NotContains(t, err.Error(), "invalid type")
+}
+
+// A field may not be named as a method of the generated transition type.
+func TestFieldsNamedAsMethods(t *testing.T) {
+	_, err := gen("testdata/bad", []string{"Methods"}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "field Methods.Field: MethodsTransition has a method Field")
+	assert.Contains(t, err.Error(), "field Methods.String: MethodsTransition has a method String")
+}
+
+// A generated name that the package already declares, and -sync for a type not in the run, are
+// errors that say so.
+func TestNameClashes(t *testing.T) {
+	dir := module(t, "package p\n\nimport \"github.com/aper-go/aper\"\n\ntype T struct{ Title *aper.Atom[string] }\n\nfunc SetTTitle() {}\n\ntype TClient int\n")
+	_, err := Generate(options{Dir: dir, Types: []string{"T"}, Sync: []string{"T", "U"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the generated SetTTitle would clash with the SetTTitle declared at")
+	assert.Contains(t, err.Error(), "the generated TClient would clash with the TClient declared at")
+	assert.Contains(t, err.Error(), "-sync U: name it in -type or -oneof too")
+}
+
+// module writes src as the one file of a package inside this module (under testdata, which go
+// ./... skips), removed when the test ends, and returns its directory.
+func module(t *testing.T, src string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("testdata", "tmp")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
+	return dir
 }

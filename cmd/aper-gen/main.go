@@ -14,20 +14,48 @@
 // For each named type it writes, into <type>_aper.go (lower case) beside the source:
 //
 //   - BoardTransition, a struct with one pointer field per field of Board, exactly one of which a
-//     transition sets;
+//     transition sets, with Field() (the name of the field it sets) and String() (that field and
+//     its transition, as Title: set "Launch", for logs and errors);
 //   - (*Board).Apply, which applies the transition to its field and puts the field's name in
 //     front of a conflict's path (so a conflict in Votes["ann"] reports Votes/ann);
 //   - (*Board).Clone, a deep copy field by field (O(1) per field for the library's structures);
 //   - constructor helpers (*Board).UpdateTitle(t) and (*Board).UpdateVotes(t), which return a
-//     BoardTransition and do not change the board;
+//     BoardTransition and do not read or change the board (it may be nil);
+//   - receiver-free constructors, so that a change deep in the state is one call with no Get:
+//     UpdateBoardTitle(t) for every field; SetBoardTitle(v) for a field *aper.Atom[V]; and
+//     UpdateBoardVotesAt(key, t) for a field that is one of the library's keyed containers
+//     (aper.Map, list.List, tree.Tree, pool.Board), which applies t to one entry. These compose:
+//     UpdatePlannerTasksAt(id, SetTaskTitle("Ship it")) renames one task of a planner's tree;
+//   - (*Board).ApplyInverse, when every field's type has ApplyInverse(aper.Event[T]) (T, error)
+//     (the method of aper.Inverter, found by the method set, so a type of your own counts): it
+//     applies the transition as Apply does and returns the transition that undoes it;
 //   - a compile-time check that *Board is an aper.StateMachine[*Board, BoardTransition].
 //
 // The generated names take the struct's visibility: an unexported struct board gets
-// boardTransition and updateTitle. Every field must be exported (so that the state encodes) and
-// a state machine: its type F must have Apply(aper.Event[T]) error and Clone() F. A type named in
-// the same run counts as a state machine before its methods exist, so -type Outer,Inner works
-// for an Outer with a field *Inner. aper-gen reports any other field as an error, with its
-// position.
+// boardTransition, updateTitle and setBoardTitle. Every field must be exported (so that the state
+// encodes) and a state machine: its type F must have Apply(aper.Event[T]) error and Clone() F.
+//
+// The types named in one run may refer to each other in any order, as fields (*Inner) and as
+// type arguments (Tasks *tree.Tree[*Task, TaskTransition] in -type Planner,Task): aper-gen loads
+// the package with stand-ins for what it is about to write in place of the output file. A field
+// whose type does not type-check is reported with its type error; when that names the
+// transition type of a struct left out of the run, the message says to add the struct. A
+// generated name that the package already declares is an error naming both.
+//
+// # Sync aliases
+//
+// sync.Dial cannot infer its type arguments, and spelling sync.Client[*Planner,
+// PlannerTransition] everywhere is noise. For each type named in -sync (and in -type or -oneof),
+// aper-gen also writes, using package sync's public API:
+//
+//	type PlannerClient = apersync.Client[*Planner, PlannerTransition]
+//	type PlannerServer = apersync.Server[*Planner, PlannerTransition]
+//	type PlannerRejection = apersync.Rejection[PlannerTransition]
+//	func DialPlanner(ctx, dialer, room, opts...) (*PlannerClient, error)
+//	func NewPlannerServer(factory, opts...) (*PlannerServer, error)
+//
+// It is opt-in because it makes the package import package sync, which a package of shared state
+// types may not want.
 //
 // # Nil fields and one-of structs
 //
@@ -69,7 +97,7 @@
 //
 // Usage:
 //
-//	aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-output file] [package directory]
+//	aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-sync T] [-output file] [package directory]
 //
 // With no directory it uses the current one (where go generate runs it).
 package main
@@ -78,16 +106,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
 func main() {
 	typeNames := flag.String("type", "", "comma-separated names of the struct types to generate for, each field a part of the state")
 	oneOfNames := flag.String("oneof", "", "comma-separated names of one-of struct types to generate for, exactly one field set for a value's life")
+	syncNames := flag.String("sync", "", "comma-separated names, among -type's and -oneof's, of room states to generate sync aliases and constructors for (PlannerClient, DialPlanner, ...)")
 	output := flag.String("output", "", "output file (default <first type>_aper.go in the package directory, -type's before -oneof's)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-output file] [dir]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: aper-gen [-type T[,T2...]] [-oneof U[,U2...]] [-sync T] [-output file] [dir]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -99,24 +127,25 @@ func main() {
 	if flag.NArg() == 1 {
 		dir = flag.Arg(0)
 	}
-	var types, oneOf []string
-	if *typeNames != "" {
-		types = strings.Split(*typeNames, ",")
+	opt := options{Dir: dir, Output: *output, Types: split(*typeNames), OneOf: split(*oneOfNames), Sync: split(*syncNames)}
+	if opt.Output == "" {
+		opt.Output = defaultOutput(dir, opt.Types, opt.OneOf)
 	}
-	if *oneOfNames != "" {
-		oneOf = strings.Split(*oneOfNames, ",")
-	}
-	src, err := Generate(dir, types, oneOf)
+	src, err := Generate(opt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	out := *output
-	if out == "" {
-		out = filepath.Join(dir, strings.ToLower(append(types, oneOf...)[0])+"_aper.go")
-	}
-	if err := os.WriteFile(out, src, 0o644); err != nil {
+	if err := os.WriteFile(opt.Output, src, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "aper-gen:", err)
 		os.Exit(1)
 	}
+}
+
+// split splits a comma-separated list of names; "" is none.
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

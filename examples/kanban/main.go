@@ -27,11 +27,12 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/pool"
-	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport/websocket"
 )
 
-type client = apersync.Client[*Project, ProjectTransition]
+// client is spelled once, by aper-gen -sync Project: ProjectClient is
+// apersync.Client[*Project, ProjectTransition].
+type client = ProjectClient
 
 func main() {
 	if err := run(context.Background(), os.Stdout); err != nil {
@@ -55,7 +56,7 @@ func newProject(ctx context.Context, room string) (*Project, error) {
 func run(ctx context.Context, w io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	srv, err := apersync.NewServer(newProject)
+	srv, err := NewProjectServer(newProject)
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func run(ctx context.Context, w io.Writer) error {
 	url := "ws://" + l.Addr().String()
 
 	dial := func() (*client, error) {
-		return apersync.Dial[*Project, ProjectTransition](ctx, websocket.Dialer(url, nil), "launch")
+		return DialProject(ctx, websocket.Dialer(url, nil), "launch")
 	}
 	alice, err := dial()
 	if err != nil {
@@ -85,7 +86,7 @@ func run(ctx context.Context, w io.Writer) error {
 	p := alice.State()
 	todo, doing, done := column(p, 0), column(p, 1), column(p, 2)
 	must := func(c *client, t ProjectTransition) error { return c.Apply(t) }
-	if err := must(alice, p.UpdateTitle(p.Title.Set("Launch"))); err != nil {
+	if err := must(alice, SetProjectTitle("Launch")); err != nil {
 		return err
 	}
 	var cards []uuid.UUID
@@ -121,8 +122,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err := alice.Sync(ctx); err != nil {
 		return err
 	}
-	pb = bob.State()
-	rename := pb.UpdateBoard(pb.Board.Update(cards[1], aper.NewAtom("").Set("record a demo")))
+	rename := UpdateProjectBoardAt(cards[1], aper.SetAtom("record a demo"))
 	if err := bob.Apply(rename); err != nil {
 		fmt.Fprintf(w, "bob's rename of the deleted card, refused by his replica: %v\n", conflict.As(err))
 	} else {

@@ -3,9 +3,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/pool"
+	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport"
+	"github.com/google/uuid"
 )
 
 // ProjectTransition is a transition of Project. It sets exactly one field:
@@ -18,6 +24,37 @@ type ProjectTransition struct {
 }
 
 var _ aper.StateMachine[*Project, ProjectTransition] = (*Project)(nil)
+
+// Field returns the name of the field of Project that t changes, or "" when t sets no field or
+// more than one (which Apply refuses).
+func (t ProjectTransition) Field() string {
+	n, field := 0, ""
+	if t.Title != nil {
+		n, field = n+1, "Title"
+	}
+	if t.Board != nil {
+		n, field = n+1, "Board"
+	}
+	if n != 1 {
+		return ""
+	}
+	return field
+}
+
+// String returns the field t changes and that field's transition, as "Title: ...".
+func (t ProjectTransition) String() string {
+	out, sep := "", ""
+	if t.Title != nil {
+		out, sep = out+sep+"Title: "+fmt.Sprint(*t.Title), "; "
+	}
+	if t.Board != nil {
+		out, sep = out+sep+"Board: "+fmt.Sprint(*t.Board), "; "
+	}
+	if out == "" {
+		return "ProjectTransition{}"
+	}
+	return out
+}
 
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
@@ -71,13 +108,59 @@ func (s *Project) Clone() *Project {
 }
 
 // UpdateTitle returns the transition of Project that applies t to Title. It does not
-// change s.
+// read or change s, which may be nil (as UpdateProjectTitle needs no s at all).
 func (s *Project) UpdateTitle(t aper.AtomTransition[string]) ProjectTransition {
 	return ProjectTransition{Title: &t}
 }
 
+// UpdateProjectTitle returns the transition of Project that applies t to Title.
+func UpdateProjectTitle(t aper.AtomTransition[string]) ProjectTransition {
+	return ProjectTransition{Title: &t}
+}
+
+// SetProjectTitle returns the transition of Project that sets Title to v.
+func SetProjectTitle(v string) ProjectTransition {
+	u := aper.SetAtom(v)
+	return ProjectTransition{Title: &u}
+}
+
 // UpdateBoard returns the transition of Project that applies t to Board. It does not
-// change s.
+// read or change s, which may be nil (as UpdateProjectBoard needs no s at all).
 func (s *Project) UpdateBoard(t pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]) ProjectTransition {
 	return ProjectTransition{Board: &t}
+}
+
+// UpdateProjectBoard returns the transition of Project that applies t to Board.
+func UpdateProjectBoard(t pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]) ProjectTransition {
+	return ProjectTransition{Board: &t}
+}
+
+// UpdateProjectBoardAt returns the transition of Project that applies t to the entry k of
+// Board: UpdateProjectBoard(s.Board.Update(k, t)) with no Project at hand.
+func UpdateProjectBoardAt(k uuid.UUID, t aper.AtomTransition[string]) ProjectTransition {
+	u := (*pool.Board[*aper.Atom[string], aper.AtomTransition[string]])(nil).Update(k, t)
+	return ProjectTransition{Board: &u}
+}
+
+// ProjectClient is a client of a room whose state is a Project, spelled once:
+// apersync.Client[*Project, ProjectTransition].
+type ProjectClient = apersync.Client[*Project, ProjectTransition]
+
+// ProjectServer is a server of rooms whose state is a Project:
+// apersync.Server[*Project, ProjectTransition].
+type ProjectServer = apersync.Server[*Project, ProjectTransition]
+
+// ProjectRejection is a transition of Project that a server rejected.
+type ProjectRejection = apersync.Rejection[ProjectTransition]
+
+// DialProject is apersync.Dial for a room whose state is a Project, with the type arguments
+// that Dial cannot infer filled in.
+func DialProject(ctx context.Context, d transport.Dialer, room string, opts ...apersync.ClientOption) (*ProjectClient, error) {
+	return apersync.Dial[*Project, ProjectTransition](ctx, d, room, opts...)
+}
+
+// NewProjectServer is apersync.NewServer for rooms whose state is a Project, each made by
+// factory.
+func NewProjectServer(factory func(ctx context.Context, room string) (*Project, error), opts ...apersync.ServerOption) (*ProjectServer, error) {
+	return apersync.NewServer[*Project, ProjectTransition](factory, opts...)
 }

@@ -3,6 +3,8 @@
 package example
 
 import (
+	"fmt"
+
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 )
@@ -18,6 +20,43 @@ type ScoreboardTransition struct {
 }
 
 var _ aper.StateMachine[*Scoreboard, ScoreboardTransition] = (*Scoreboard)(nil)
+
+// Field returns the name of the field of Scoreboard that t changes, or "" when t sets no field or
+// more than one (which Apply refuses).
+func (t ScoreboardTransition) Field() string {
+	n, field := 0, ""
+	if t.Title != nil {
+		n, field = n+1, "Title"
+	}
+	if t.Scores != nil {
+		n, field = n+1, "Scores"
+	}
+	if t.Round != nil {
+		n, field = n+1, "Round"
+	}
+	if n != 1 {
+		return ""
+	}
+	return field
+}
+
+// String returns the field t changes and that field's transition, as "Title: ...".
+func (t ScoreboardTransition) String() string {
+	out, sep := "", ""
+	if t.Title != nil {
+		out, sep = out+sep+"Title: "+fmt.Sprint(*t.Title), "; "
+	}
+	if t.Scores != nil {
+		out, sep = out+sep+"Scores: "+fmt.Sprint(*t.Scores), "; "
+	}
+	if t.Round != nil {
+		out, sep = out+sep+"Round: "+fmt.Sprint(*t.Round), "; "
+	}
+	if out == "" {
+		return "ScoreboardTransition{}"
+	}
+	return out
+}
 
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
@@ -86,19 +125,47 @@ func (s *Scoreboard) Clone() *Scoreboard {
 }
 
 // UpdateTitle returns the transition of Scoreboard that applies t to Title. It does not
-// change s.
+// read or change s, which may be nil (as UpdateScoreboardTitle needs no s at all).
 func (s *Scoreboard) UpdateTitle(t aper.AtomTransition[string]) ScoreboardTransition {
 	return ScoreboardTransition{Title: &t}
 }
 
+// UpdateScoreboardTitle returns the transition of Scoreboard that applies t to Title.
+func UpdateScoreboardTitle(t aper.AtomTransition[string]) ScoreboardTransition {
+	return ScoreboardTransition{Title: &t}
+}
+
+// SetScoreboardTitle returns the transition of Scoreboard that sets Title to v.
+func SetScoreboardTitle(v string) ScoreboardTransition {
+	u := aper.SetAtom(v)
+	return ScoreboardTransition{Title: &u}
+}
+
 // UpdateScores returns the transition of Scoreboard that applies t to Scores. It does not
-// change s.
+// read or change s, which may be nil (as UpdateScoreboardScores needs no s at all).
 func (s *Scoreboard) UpdateScores(t aper.MapTransition[string, *aper.Counter, aper.CounterTransition]) ScoreboardTransition {
 	return ScoreboardTransition{Scores: &t}
 }
 
+// UpdateScoreboardScores returns the transition of Scoreboard that applies t to Scores.
+func UpdateScoreboardScores(t aper.MapTransition[string, *aper.Counter, aper.CounterTransition]) ScoreboardTransition {
+	return ScoreboardTransition{Scores: &t}
+}
+
+// UpdateScoreboardScoresAt returns the transition of Scoreboard that applies t to the entry k of
+// Scores: UpdateScoreboardScores(s.Scores.Update(k, t)) with no Scoreboard at hand.
+func UpdateScoreboardScoresAt(k string, t aper.CounterTransition) ScoreboardTransition {
+	u := (*aper.Map[string, *aper.Counter, aper.CounterTransition])(nil).Update(k, t)
+	return ScoreboardTransition{Scores: &u}
+}
+
 // UpdateRound returns the transition of Scoreboard that applies t to Round. It does not
-// change s.
+// read or change s, which may be nil (as UpdateScoreboardRound needs no s at all).
 func (s *Scoreboard) UpdateRound(t aper.CounterTransition) ScoreboardTransition {
+	return ScoreboardTransition{Round: &t}
+}
+
+// UpdateScoreboardRound returns the transition of Scoreboard that applies t to Round.
+func UpdateScoreboardRound(t aper.CounterTransition) ScoreboardTransition {
 	return ScoreboardTransition{Round: &t}
 }

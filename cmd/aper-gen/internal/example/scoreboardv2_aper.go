@@ -3,6 +3,8 @@
 package example
 
 import (
+	"fmt"
+
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 )
@@ -19,6 +21,49 @@ type ScoreboardV2Transition struct {
 }
 
 var _ aper.StateMachine[*ScoreboardV2, ScoreboardV2Transition] = (*ScoreboardV2)(nil)
+
+// Field returns the name of the field of ScoreboardV2 that t changes, or "" when t sets no field or
+// more than one (which Apply refuses).
+func (t ScoreboardV2Transition) Field() string {
+	n, field := 0, ""
+	if t.Round != nil {
+		n, field = n+1, "Round"
+	}
+	if t.Bonus != nil {
+		n, field = n+1, "Bonus"
+	}
+	if t.Scores != nil {
+		n, field = n+1, "Scores"
+	}
+	if t.Title != nil {
+		n, field = n+1, "Title"
+	}
+	if n != 1 {
+		return ""
+	}
+	return field
+}
+
+// String returns the field t changes and that field's transition, as "Round: ...".
+func (t ScoreboardV2Transition) String() string {
+	out, sep := "", ""
+	if t.Round != nil {
+		out, sep = out+sep+"Round: "+fmt.Sprint(*t.Round), "; "
+	}
+	if t.Bonus != nil {
+		out, sep = out+sep+"Bonus: "+fmt.Sprint(*t.Bonus), "; "
+	}
+	if t.Scores != nil {
+		out, sep = out+sep+"Scores: "+fmt.Sprint(*t.Scores), "; "
+	}
+	if t.Title != nil {
+		out, sep = out+sep+"Title: "+fmt.Sprint(*t.Title), "; "
+	}
+	if out == "" {
+		return "ScoreboardV2Transition{}"
+	}
+	return out
+}
 
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
@@ -102,25 +147,58 @@ func (s *ScoreboardV2) Clone() *ScoreboardV2 {
 }
 
 // UpdateRound returns the transition of ScoreboardV2 that applies t to Round. It does not
-// change s.
+// read or change s, which may be nil (as UpdateScoreboardV2Round needs no s at all).
 func (s *ScoreboardV2) UpdateRound(t aper.CounterTransition) ScoreboardV2Transition {
 	return ScoreboardV2Transition{Round: &t}
 }
 
+// UpdateScoreboardV2Round returns the transition of ScoreboardV2 that applies t to Round.
+func UpdateScoreboardV2Round(t aper.CounterTransition) ScoreboardV2Transition {
+	return ScoreboardV2Transition{Round: &t}
+}
+
 // UpdateBonus returns the transition of ScoreboardV2 that applies t to Bonus. It does not
-// change s.
+// read or change s, which may be nil (as UpdateScoreboardV2Bonus needs no s at all).
 func (s *ScoreboardV2) UpdateBonus(t aper.CounterTransition) ScoreboardV2Transition {
 	return ScoreboardV2Transition{Bonus: &t}
 }
 
+// UpdateScoreboardV2Bonus returns the transition of ScoreboardV2 that applies t to Bonus.
+func UpdateScoreboardV2Bonus(t aper.CounterTransition) ScoreboardV2Transition {
+	return ScoreboardV2Transition{Bonus: &t}
+}
+
 // UpdateScores returns the transition of ScoreboardV2 that applies t to Scores. It does not
-// change s.
+// read or change s, which may be nil (as UpdateScoreboardV2Scores needs no s at all).
 func (s *ScoreboardV2) UpdateScores(t aper.MapTransition[string, *aper.Counter, aper.CounterTransition]) ScoreboardV2Transition {
 	return ScoreboardV2Transition{Scores: &t}
 }
 
+// UpdateScoreboardV2Scores returns the transition of ScoreboardV2 that applies t to Scores.
+func UpdateScoreboardV2Scores(t aper.MapTransition[string, *aper.Counter, aper.CounterTransition]) ScoreboardV2Transition {
+	return ScoreboardV2Transition{Scores: &t}
+}
+
+// UpdateScoreboardV2ScoresAt returns the transition of ScoreboardV2 that applies t to the entry k of
+// Scores: UpdateScoreboardV2Scores(s.Scores.Update(k, t)) with no ScoreboardV2 at hand.
+func UpdateScoreboardV2ScoresAt(k string, t aper.CounterTransition) ScoreboardV2Transition {
+	u := (*aper.Map[string, *aper.Counter, aper.CounterTransition])(nil).Update(k, t)
+	return ScoreboardV2Transition{Scores: &u}
+}
+
 // UpdateTitle returns the transition of ScoreboardV2 that applies t to Title. It does not
-// change s.
+// read or change s, which may be nil (as UpdateScoreboardV2Title needs no s at all).
 func (s *ScoreboardV2) UpdateTitle(t aper.AtomTransition[string]) ScoreboardV2Transition {
 	return ScoreboardV2Transition{Title: &t}
+}
+
+// UpdateScoreboardV2Title returns the transition of ScoreboardV2 that applies t to Title.
+func UpdateScoreboardV2Title(t aper.AtomTransition[string]) ScoreboardV2Transition {
+	return ScoreboardV2Transition{Title: &t}
+}
+
+// SetScoreboardV2Title returns the transition of ScoreboardV2 that sets Title to v.
+func SetScoreboardV2Title(v string) ScoreboardV2Transition {
+	u := aper.SetAtom(v)
+	return ScoreboardV2Transition{Title: &u}
 }

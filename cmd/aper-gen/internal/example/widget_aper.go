@@ -3,6 +3,8 @@
 package example
 
 import (
+	"fmt"
+
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 )
@@ -18,6 +20,43 @@ type WidgetTransition struct {
 }
 
 var _ aper.StateMachine[*Widget, WidgetTransition] = (*Widget)(nil)
+
+// Field returns the name of the field of Widget that t changes, or "" when t sets no field or
+// more than one (which Apply refuses).
+func (t WidgetTransition) Field() string {
+	n, field := 0, ""
+	if t.Poll != nil {
+		n, field = n+1, "Poll"
+	}
+	if t.Note != nil {
+		n, field = n+1, "Note"
+	}
+	if t.Clicks != nil {
+		n, field = n+1, "Clicks"
+	}
+	if n != 1 {
+		return ""
+	}
+	return field
+}
+
+// String returns the field t changes and that field's transition, as "Poll: ...".
+func (t WidgetTransition) String() string {
+	out, sep := "", ""
+	if t.Poll != nil {
+		out, sep = out+sep+"Poll: "+fmt.Sprint(*t.Poll), "; "
+	}
+	if t.Note != nil {
+		out, sep = out+sep+"Note: "+fmt.Sprint(*t.Note), "; "
+	}
+	if t.Clicks != nil {
+		out, sep = out+sep+"Clicks: "+fmt.Sprint(*t.Clicks), "; "
+	}
+	if out == "" {
+		return "WidgetTransition{}"
+	}
+	return out
+}
 
 // Apply applies the transition to the one field it sets, which must be the field that s
 // holds: Widget is a one-of, with exactly one field set for its life. A transition to
@@ -110,19 +149,47 @@ func (s *Widget) Clone() *Widget {
 }
 
 // UpdatePoll returns the transition of Widget that applies t to Poll. It does not
-// change s.
+// read or change s, which may be nil (as UpdateWidgetPoll needs no s at all).
 func (s *Widget) UpdatePoll(t aper.MapTransition[string, *aper.Counter, aper.CounterTransition]) WidgetTransition {
 	return WidgetTransition{Poll: &t}
 }
 
+// UpdateWidgetPoll returns the transition of Widget that applies t to Poll.
+func UpdateWidgetPoll(t aper.MapTransition[string, *aper.Counter, aper.CounterTransition]) WidgetTransition {
+	return WidgetTransition{Poll: &t}
+}
+
+// UpdateWidgetPollAt returns the transition of Widget that applies t to the entry k of
+// Poll: UpdateWidgetPoll(s.Poll.Update(k, t)) with no Widget at hand.
+func UpdateWidgetPollAt(k string, t aper.CounterTransition) WidgetTransition {
+	u := (*aper.Map[string, *aper.Counter, aper.CounterTransition])(nil).Update(k, t)
+	return WidgetTransition{Poll: &u}
+}
+
 // UpdateNote returns the transition of Widget that applies t to Note. It does not
-// change s.
+// read or change s, which may be nil (as UpdateWidgetNote needs no s at all).
 func (s *Widget) UpdateNote(t aper.AtomTransition[string]) WidgetTransition {
 	return WidgetTransition{Note: &t}
 }
 
+// UpdateWidgetNote returns the transition of Widget that applies t to Note.
+func UpdateWidgetNote(t aper.AtomTransition[string]) WidgetTransition {
+	return WidgetTransition{Note: &t}
+}
+
+// SetWidgetNote returns the transition of Widget that sets Note to v.
+func SetWidgetNote(v string) WidgetTransition {
+	u := aper.SetAtom(v)
+	return WidgetTransition{Note: &u}
+}
+
 // UpdateClicks returns the transition of Widget that applies t to Clicks. It does not
-// change s.
+// read or change s, which may be nil (as UpdateWidgetClicks needs no s at all).
 func (s *Widget) UpdateClicks(t aper.CounterTransition) WidgetTransition {
+	return WidgetTransition{Clicks: &t}
+}
+
+// UpdateWidgetClicks returns the transition of Widget that applies t to Clicks.
+func UpdateWidgetClicks(t aper.CounterTransition) WidgetTransition {
 	return WidgetTransition{Clicks: &t}
 }

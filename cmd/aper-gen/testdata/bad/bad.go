@@ -41,3 +41,9 @@ type Either struct {
 	A *aper.Counter
 	B value
 }
+
+// Methods has fields named as the methods of its transition type.
+type Methods struct {
+	Field  *aper.Counter
+	String *aper.Counter
+}

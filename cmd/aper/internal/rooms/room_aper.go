@@ -3,6 +3,8 @@
 package rooms
 
 import (
+	"fmt"
+
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/list"
@@ -20,6 +22,43 @@ type RoomTransition struct {
 }
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
+
+// Field returns the name of the field of Room that t changes, or "" when t sets no field or
+// more than one (which Apply refuses).
+func (t RoomTransition) Field() string {
+	n, field := 0, ""
+	if t.Counter != nil {
+		n, field = n+1, "Counter"
+	}
+	if t.Text != nil {
+		n, field = n+1, "Text"
+	}
+	if t.Todo != nil {
+		n, field = n+1, "Todo"
+	}
+	if n != 1 {
+		return ""
+	}
+	return field
+}
+
+// String returns the field t changes and that field's transition, as "Counter: ...".
+func (t RoomTransition) String() string {
+	out, sep := "", ""
+	if t.Counter != nil {
+		out, sep = out+sep+"Counter: "+fmt.Sprint(*t.Counter), "; "
+	}
+	if t.Text != nil {
+		out, sep = out+sep+"Text: "+fmt.Sprint(*t.Text), "; "
+	}
+	if t.Todo != nil {
+		out, sep = out+sep+"Todo: "+fmt.Sprint(*t.Todo), "; "
+	}
+	if out == "" {
+		return "RoomTransition{}"
+	}
+	return out
+}
 
 // Apply applies the transition to the one field it sets, which must be the field that s
 // holds: Room is a one-of, with exactly one field set for its life. A transition to
@@ -112,19 +151,34 @@ func (s *Room) Clone() *Room {
 }
 
 // UpdateCounter returns the transition of Room that applies t to Counter. It does not
-// change s.
+// read or change s, which may be nil (as UpdateRoomCounter needs no s at all).
 func (s *Room) UpdateCounter(t aper.CounterTransition) RoomTransition {
 	return RoomTransition{Counter: &t}
 }
 
+// UpdateRoomCounter returns the transition of Room that applies t to Counter.
+func UpdateRoomCounter(t aper.CounterTransition) RoomTransition {
+	return RoomTransition{Counter: &t}
+}
+
 // UpdateText returns the transition of Room that applies t to Text. It does not
-// change s.
+// read or change s, which may be nil (as UpdateRoomText needs no s at all).
 func (s *Room) UpdateText(t text.Edit) RoomTransition {
 	return RoomTransition{Text: &t}
 }
 
+// UpdateRoomText returns the transition of Room that applies t to Text.
+func UpdateRoomText(t text.Edit) RoomTransition {
+	return RoomTransition{Text: &t}
+}
+
 // UpdateTodo returns the transition of Room that applies t to Todo. It does not
-// change s.
+// read or change s, which may be nil (as UpdateRoomTodo needs no s at all).
 func (s *Room) UpdateTodo(t list.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
+	return RoomTransition{Todo: &t}
+}
+
+// UpdateRoomTodo returns the transition of Room that applies t to Todo.
+func UpdateRoomTodo(t list.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
 	return RoomTransition{Todo: &t}
 }
