@@ -136,7 +136,7 @@ type Transition[V any, T any] struct {
 	Inner T `json:"inner,omitzero" cbor:"6,keyasint,omitzero"`
 	// Subtree is, for a restore only (the inverse of a delete: see [Tree.ApplyInverse]), the
 	// nodes below ID, each after its parent, at their indexes.
-	Subtree []Node[V] `json:"subtree,omitempty" cbor:"7,keyasint,omitempty"`
+	Subtree []SubtreeNode[V] `json:"subtree,omitempty" cbor:"7,keyasint,omitempty"`
 }
 
 // New returns an empty tree.

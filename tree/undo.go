@@ -10,10 +10,10 @@ import (
 	"github.com/google/uuid"
 )
 
-// Node is one node below the top of a subtree that an [OpRestore] puts back: its id, its
+// SubtreeNode is one node below the top of a subtree that an [OpRestore] puts back: its id, its
 // parent's (the subtree's top or another of its nodes), its index among its siblings, and its
 // state machine.
-type Node[V any] struct {
+type SubtreeNode[V any] struct {
 	ID     uuid.UUID      `json:"id" cbor:"1,keyasint"`
 	Parent uuid.UUID      `json:"parent" cbor:"2,keyasint"`
 	Index  list.ZenoIndex `json:"index" cbor:"3,keyasint"`
@@ -46,7 +46,7 @@ func (t *Tree[V, T]) ApplyInverse(ev aper.Event[Transition[V, T]]) (Transition[V
 	n, had := t.lookup(tr.ID)
 	var back list.ListPosition
 	var top kid[V]
-	var below []Node[V]
+	var below []SubtreeNode[V]
 	if had && (tr.Op == OpMove || tr.Op == OpDelete) {
 		back = t.wasAt(n.parent, n.key)
 		top, _ = t.kids.Get(kid[V]{parent: n.parent, key: n.key})
@@ -88,10 +88,10 @@ func (t *Tree[V, T]) wasAt(parent uuid.UUID, k list.ZenoIndex) list.ListPosition
 }
 
 // subtree returns the nodes below top, each after its parent.
-func (t *Tree[V, T]) subtree(top uuid.UUID) []Node[V] {
-	var out []Node[V]
+func (t *Tree[V, T]) subtree(top uuid.UUID) []SubtreeNode[V] {
+	var out []SubtreeNode[V]
 	walk(t.kids, top, func(k kid[V], _ int) bool {
-		out = append(out, Node[V]{ID: k.id, Parent: k.parent, Index: k.key, Value: k.value})
+		out = append(out, SubtreeNode[V]{ID: k.id, Parent: k.parent, Index: k.key, Value: k.value})
 		return true
 	})
 	return out

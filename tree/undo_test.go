@@ -202,7 +202,7 @@ func TestUndoTreeInverses(t *testing.T) {
 		x, y := owned('x', 1), owned('x', 2)
 		ok := func() countersT {
 			return countersT{Op: tree.OpRestore, ID: x, Parent: tree.Root, Pos: list.End(), Value: aper.NewCounter(1),
-				Subtree: []tree.Node[*aper.Counter]{{ID: y, Parent: x, Index: list.At(list.ZenoIndex{}).Index, Value: aper.NewCounter(1)}}}
+				Subtree: []tree.SubtreeNode[*aper.Counter]{{ID: y, Parent: x, Index: list.At(list.ZenoIndex{}).Index, Value: aper.NewCounter(1)}}}
 		}
 		for name, tc := range map[string]struct {
 			edit func(*countersT)

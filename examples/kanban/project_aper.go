@@ -95,6 +95,49 @@ func (s *Project) Apply(ev aper.Event[ProjectTransition]) error {
 	return nil
 }
 
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value.
+func (s *Project) ApplyInverse(ev aper.Event[ProjectTransition]) (ProjectTransition, error) {
+	t := &ev.Transition
+	set := 0
+	if t.Title != nil {
+		set++
+	}
+	if t.Board != nil {
+		set++
+	}
+	if set != 1 {
+		return ProjectTransition{}, conflict.New(conflict.Invalid, "Project: a transition sets exactly one field")
+	}
+	switch {
+	case t.Title != nil:
+		f := s.Title
+		if f == nil {
+			f = new(aper.Atom[string])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.AtomTransition[string]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Title})
+		if err != nil {
+			return ProjectTransition{}, conflict.WithPath(err, "Title")
+		}
+		s.Title = f
+		return ProjectTransition{Title: &inv}, nil
+	case t.Board != nil:
+		f := s.Board
+		if f == nil {
+			f = new(pool.Board[*aper.Atom[string], aper.AtomTransition[string]])
+		}
+		inv, err := f.ApplyInverse(aper.Event[pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Board})
+		if err != nil {
+			return ProjectTransition{}, conflict.WithPath(err, "Board")
+		}
+		s.Board = f
+		return ProjectTransition{Board: &inv}, nil
+	}
+	return ProjectTransition{}, nil
+}
+
 // Clone returns a deep copy of Project, field by field.
 func (s *Project) Clone() *Project {
 	c := new(Project)

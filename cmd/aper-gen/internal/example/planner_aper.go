@@ -95,6 +95,49 @@ func (s *Planner) Apply(ev aper.Event[PlannerTransition]) error {
 	return nil
 }
 
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value.
+func (s *Planner) ApplyInverse(ev aper.Event[PlannerTransition]) (PlannerTransition, error) {
+	t := &ev.Transition
+	set := 0
+	if t.Name != nil {
+		set++
+	}
+	if t.Tasks != nil {
+		set++
+	}
+	if set != 1 {
+		return PlannerTransition{}, conflict.New(conflict.Invalid, "Planner: a transition sets exactly one field")
+	}
+	switch {
+	case t.Name != nil:
+		f := s.Name
+		if f == nil {
+			f = new(aper.Atom[string])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.AtomTransition[string]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Name})
+		if err != nil {
+			return PlannerTransition{}, conflict.WithPath(err, "Name")
+		}
+		s.Name = f
+		return PlannerTransition{Name: &inv}, nil
+	case t.Tasks != nil:
+		f := s.Tasks
+		if f == nil {
+			f = new(tree.Tree[*Task, TaskTransition])
+		}
+		inv, err := f.ApplyInverse(aper.Event[tree.Transition[*Task, TaskTransition]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Tasks})
+		if err != nil {
+			return PlannerTransition{}, conflict.WithPath(err, "Tasks")
+		}
+		s.Tasks = f
+		return PlannerTransition{Tasks: &inv}, nil
+	}
+	return PlannerTransition{}, nil
+}
+
 // Clone returns a deep copy of Planner, field by field.
 func (s *Planner) Clone() *Planner {
 	c := new(Planner)
@@ -244,6 +287,49 @@ func (s *Task) Apply(ev aper.Event[TaskTransition]) error {
 		s.Done = f
 	}
 	return nil
+}
+
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value.
+func (s *Task) ApplyInverse(ev aper.Event[TaskTransition]) (TaskTransition, error) {
+	t := &ev.Transition
+	set := 0
+	if t.Title != nil {
+		set++
+	}
+	if t.Done != nil {
+		set++
+	}
+	if set != 1 {
+		return TaskTransition{}, conflict.New(conflict.Invalid, "Task: a transition sets exactly one field")
+	}
+	switch {
+	case t.Title != nil:
+		f := s.Title
+		if f == nil {
+			f = new(aper.Atom[string])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.AtomTransition[string]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Title})
+		if err != nil {
+			return TaskTransition{}, conflict.WithPath(err, "Title")
+		}
+		s.Title = f
+		return TaskTransition{Title: &inv}, nil
+	case t.Done != nil:
+		f := s.Done
+		if f == nil {
+			f = new(aper.Atom[bool])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.AtomTransition[bool]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Done})
+		if err != nil {
+			return TaskTransition{}, conflict.WithPath(err, "Done")
+		}
+		s.Done = f
+		return TaskTransition{Done: &inv}, nil
+	}
+	return TaskTransition{}, nil
 }
 
 // Clone returns a deep copy of Task, field by field.

@@ -109,6 +109,63 @@ func (s *Scoreboard) Apply(ev aper.Event[ScoreboardTransition]) error {
 	return nil
 }
 
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value.
+func (s *Scoreboard) ApplyInverse(ev aper.Event[ScoreboardTransition]) (ScoreboardTransition, error) {
+	t := &ev.Transition
+	set := 0
+	if t.Title != nil {
+		set++
+	}
+	if t.Scores != nil {
+		set++
+	}
+	if t.Round != nil {
+		set++
+	}
+	if set != 1 {
+		return ScoreboardTransition{}, conflict.New(conflict.Invalid, "Scoreboard: a transition sets exactly one field")
+	}
+	switch {
+	case t.Title != nil:
+		f := s.Title
+		if f == nil {
+			f = new(aper.Atom[string])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.AtomTransition[string]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Title})
+		if err != nil {
+			return ScoreboardTransition{}, conflict.WithPath(err, "Title")
+		}
+		s.Title = f
+		return ScoreboardTransition{Title: &inv}, nil
+	case t.Scores != nil:
+		f := s.Scores
+		if f == nil {
+			f = new(aper.Map[string, *aper.Counter, aper.CounterTransition])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.MapTransition[string, *aper.Counter, aper.CounterTransition]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Scores})
+		if err != nil {
+			return ScoreboardTransition{}, conflict.WithPath(err, "Scores")
+		}
+		s.Scores = f
+		return ScoreboardTransition{Scores: &inv}, nil
+	case t.Round != nil:
+		f := s.Round
+		if f == nil {
+			f = new(aper.Counter)
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.CounterTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Round})
+		if err != nil {
+			return ScoreboardTransition{}, conflict.WithPath(err, "Round")
+		}
+		s.Round = f
+		return ScoreboardTransition{Round: &inv}, nil
+	}
+	return ScoreboardTransition{}, nil
+}
+
 // Clone returns a deep copy of Scoreboard, field by field.
 func (s *Scoreboard) Clone() *Scoreboard {
 	c := new(Scoreboard)

@@ -128,6 +128,77 @@ func (s *ScoreboardV2) Apply(ev aper.Event[ScoreboardV2Transition]) error {
 	return nil
 }
 
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value.
+func (s *ScoreboardV2) ApplyInverse(ev aper.Event[ScoreboardV2Transition]) (ScoreboardV2Transition, error) {
+	t := &ev.Transition
+	set := 0
+	if t.Round != nil {
+		set++
+	}
+	if t.Bonus != nil {
+		set++
+	}
+	if t.Scores != nil {
+		set++
+	}
+	if t.Title != nil {
+		set++
+	}
+	if set != 1 {
+		return ScoreboardV2Transition{}, conflict.New(conflict.Invalid, "ScoreboardV2: a transition sets exactly one field")
+	}
+	switch {
+	case t.Round != nil:
+		f := s.Round
+		if f == nil {
+			f = new(aper.Counter)
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.CounterTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Round})
+		if err != nil {
+			return ScoreboardV2Transition{}, conflict.WithPath(err, "Round")
+		}
+		s.Round = f
+		return ScoreboardV2Transition{Round: &inv}, nil
+	case t.Bonus != nil:
+		f := s.Bonus
+		if f == nil {
+			f = new(aper.Counter)
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.CounterTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Bonus})
+		if err != nil {
+			return ScoreboardV2Transition{}, conflict.WithPath(err, "Bonus")
+		}
+		s.Bonus = f
+		return ScoreboardV2Transition{Bonus: &inv}, nil
+	case t.Scores != nil:
+		f := s.Scores
+		if f == nil {
+			f = new(aper.Map[string, *aper.Counter, aper.CounterTransition])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.MapTransition[string, *aper.Counter, aper.CounterTransition]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Scores})
+		if err != nil {
+			return ScoreboardV2Transition{}, conflict.WithPath(err, "Scores")
+		}
+		s.Scores = f
+		return ScoreboardV2Transition{Scores: &inv}, nil
+	case t.Title != nil:
+		f := s.Title
+		if f == nil {
+			f = new(aper.Atom[string])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.AtomTransition[string]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Title})
+		if err != nil {
+			return ScoreboardV2Transition{}, conflict.WithPath(err, "Title")
+		}
+		s.Title = f
+		return ScoreboardV2Transition{Title: &inv}, nil
+	}
+	return ScoreboardV2Transition{}, nil
+}
+
 // Clone returns a deep copy of ScoreboardV2, field by field.
 func (s *ScoreboardV2) Clone() *ScoreboardV2 {
 	c := new(ScoreboardV2)

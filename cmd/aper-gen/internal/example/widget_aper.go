@@ -133,6 +133,84 @@ func (s *Widget) Apply(ev aper.Event[WidgetTransition]) error {
 	return nil
 }
 
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value, and the one-of goes on holding it.
+func (s *Widget) ApplyInverse(ev aper.Event[WidgetTransition]) (WidgetTransition, error) {
+	t := &ev.Transition
+	set, holds, held := 0, 0, ""
+	if t.Poll != nil {
+		set++
+	}
+	if s.Poll != nil {
+		holds, held = holds+1, "Poll"
+	}
+	if t.Note != nil {
+		set++
+	}
+	if s.Note != nil {
+		holds, held = holds+1, "Note"
+	}
+	if t.Clicks != nil {
+		set++
+	}
+	if s.Clicks != nil {
+		holds, held = holds+1, "Clicks"
+	}
+	if set != 1 {
+		return WidgetTransition{}, conflict.New(conflict.Invalid, "Widget: a transition sets exactly one field")
+	}
+	if holds > 1 {
+		return WidgetTransition{}, conflict.New(conflict.Invalid, "Widget: a one-of holds more than one field")
+	}
+	switch {
+	case t.Poll != nil:
+		f := s.Poll
+		if f == nil {
+			if holds != 0 {
+				return WidgetTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Widget holds "+held+", not Poll"), "Poll")
+			}
+			f = new(aper.Map[string, *aper.Counter, aper.CounterTransition])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.MapTransition[string, *aper.Counter, aper.CounterTransition]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Poll})
+		if err != nil {
+			return WidgetTransition{}, conflict.WithPath(err, "Poll")
+		}
+		s.Poll = f
+		return WidgetTransition{Poll: &inv}, nil
+	case t.Note != nil:
+		f := s.Note
+		if f == nil {
+			if holds != 0 {
+				return WidgetTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Widget holds "+held+", not Note"), "Note")
+			}
+			f = new(aper.Atom[string])
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.AtomTransition[string]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Note})
+		if err != nil {
+			return WidgetTransition{}, conflict.WithPath(err, "Note")
+		}
+		s.Note = f
+		return WidgetTransition{Note: &inv}, nil
+	case t.Clicks != nil:
+		f := s.Clicks
+		if f == nil {
+			if holds != 0 {
+				return WidgetTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Widget holds "+held+", not Clicks"), "Clicks")
+			}
+			f = new(aper.Counter)
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.CounterTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Clicks})
+		if err != nil {
+			return WidgetTransition{}, conflict.WithPath(err, "Clicks")
+		}
+		s.Clicks = f
+		return WidgetTransition{Clicks: &inv}, nil
+	}
+	return WidgetTransition{}, nil
+}
+
 // Clone returns a deep copy of Widget, field by field.
 func (s *Widget) Clone() *Widget {
 	c := new(Widget)

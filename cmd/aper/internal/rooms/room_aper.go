@@ -135,6 +135,84 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 	return nil
 }
 
+// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
+// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
+// field. A nil field that the transition starts is not nil after its inverse, but holds its
+// type's zero value, and the one-of goes on holding it.
+func (s *Room) ApplyInverse(ev aper.Event[RoomTransition]) (RoomTransition, error) {
+	t := &ev.Transition
+	set, holds, held := 0, 0, ""
+	if t.Counter != nil {
+		set++
+	}
+	if s.Counter != nil {
+		holds, held = holds+1, "Counter"
+	}
+	if t.Text != nil {
+		set++
+	}
+	if s.Text != nil {
+		holds, held = holds+1, "Text"
+	}
+	if t.Todo != nil {
+		set++
+	}
+	if s.Todo != nil {
+		holds, held = holds+1, "Todo"
+	}
+	if set != 1 {
+		return RoomTransition{}, conflict.New(conflict.Invalid, "Room: a transition sets exactly one field")
+	}
+	if holds > 1 {
+		return RoomTransition{}, conflict.New(conflict.Invalid, "Room: a one-of holds more than one field")
+	}
+	switch {
+	case t.Counter != nil:
+		f := s.Counter
+		if f == nil {
+			if holds != 0 {
+				return RoomTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Counter"), "Counter")
+			}
+			f = new(aper.Counter)
+		}
+		inv, err := f.ApplyInverse(aper.Event[aper.CounterTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Counter})
+		if err != nil {
+			return RoomTransition{}, conflict.WithPath(err, "Counter")
+		}
+		s.Counter = f
+		return RoomTransition{Counter: &inv}, nil
+	case t.Text != nil:
+		f := s.Text
+		if f == nil {
+			if holds != 0 {
+				return RoomTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Text"), "Text")
+			}
+			f = new(text.Text)
+		}
+		inv, err := f.ApplyInverse(aper.Event[text.Edit]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Text})
+		if err != nil {
+			return RoomTransition{}, conflict.WithPath(err, "Text")
+		}
+		s.Text = f
+		return RoomTransition{Text: &inv}, nil
+	case t.Todo != nil:
+		f := s.Todo
+		if f == nil {
+			if holds != 0 {
+				return RoomTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Todo"), "Todo")
+			}
+			f = new(Todo)
+		}
+		inv, err := f.ApplyInverse(aper.Event[list.Transition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Todo})
+		if err != nil {
+			return RoomTransition{}, conflict.WithPath(err, "Todo")
+		}
+		s.Todo = f
+		return RoomTransition{Todo: &inv}, nil
+	}
+	return RoomTransition{}, nil
+}
+
 // Clone returns a deep copy of Room, field by field.
 func (s *Room) Clone() *Room {
 	c := new(Room)
