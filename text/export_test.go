@@ -132,3 +132,31 @@ func countChunks(n *hnode, l int) (int, error) {
 	}
 	return total, nil
 }
+
+// TransformWalk is Transform by the general walk, without the fast path for splices.
+func TransformWalk(a, b Op, side Side) (Op, Op, error) {
+	var ap, bp Op
+	err := transformWalk(&a, &b, side, &ap, &bp)
+	return ap, bp, err
+}
+
+// IsSplice reports whether o is at most one splice (retain, insert, delete, retain).
+func IsSplice(o Op) bool {
+	_, ok := asSplice(&o)
+	return ok
+}
+
+// TransformSplices is the fast path of Transform alone: ok is false when a or b is not one
+// splice, their input lengths differ, or a result would not be one splice.
+func TransformSplices(a, b Op, side Side) (ap, bp Op, ok bool) {
+	sa, ok := asSplice(&a)
+	if !ok {
+		return Op{}, Op{}, false
+	}
+	sb, ok := asSplice(&b)
+	if !ok || sa.in != sb.in {
+		return Op{}, Op{}, false
+	}
+	ok = transformSplices(&sa, &sb, side, &ap, &bp)
+	return ap, bp, ok
+}

@@ -443,6 +443,11 @@ func (c *cursor) next() {
 
 func (c *cursor) done() bool { return c.cur.n == 0 && c.cur.s == "" }
 
+// text returns the current insert's text, which is whole (a walk never splits an insert),
+// read from the op rather than from cur: escape analysis does not tell a cursor's fields apart,
+// so passing cur.s on would make the op escape.
+func (c *cursor) text() string { return c.cs[c.i-1].s }
+
 // take consumes n code points of the current retain or delete.
 func (c *cursor) take(n int) {
 	if c.cur.n > 0 {
@@ -465,7 +470,18 @@ func Transform(a, b Op, side Side) (Op, Op, error) {
 	return ap, bp, err
 }
 
+// transformInto is Transform writing into ap and bp, which must be empty.
 func transformInto(a, b *Op, side Side, ap, bp *Op) error {
+	if sa, ok := asSplice(a); ok {
+		if sb, ok := asSplice(b); ok && sa.in == sb.in && transformSplices(&sa, &sb, side, ap, bp) {
+			return nil
+		}
+	}
+	return transformWalk(a, b, side, ap, bp)
+}
+
+// transformWalk is transformInto for any ops: a walk of both.
+func transformWalk(a, b *Op, side Side, ap, bp *Op) error {
 	if a.inLen() != b.inLen() {
 		return outOfRange("transform of ops with input lengths %d and %d", a.inLen(), b.inLen())
 	}
@@ -474,13 +490,13 @@ func transformInto(a, b *Op, side Side, ap, bp *Op) error {
 		xi, yi := x.cur.s != "", y.cur.s != ""
 		switch {
 		case xi && (side == Left || !yi):
-			ap.insert(x.cur.s, x.cur.n)
+			ap.insert(x.text(), x.cur.n)
 			bp.retain(x.cur.n)
 			x.next()
 			continue
 		case yi:
 			ap.retain(y.cur.n)
-			bp.insert(y.cur.s, y.cur.n)
+			bp.insert(y.text(), y.cur.n)
 			y.next()
 			continue
 		}

@@ -437,12 +437,16 @@ func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
 // transformOver transforms *x over c, another author's edit applied at version k, and appends c
 // transformed over x to t.queue.
 func (t *Text) transformOver(x *Op, k uint64, c *Op) error {
-	var xp, cp Op
-	if err := transformInto(x, c, Left, &xp, &cp); err != nil {
+	// c's entry is written in place: an Op is 104 bytes, and copying it into the queue costs a
+	// bulk write barrier while the collector runs.
+	n := len(t.queue)
+	t.queue = append(t.queue, queueOp{ver: k})
+	var xp Op
+	if err := transformInto(x, c, Left, &xp, &t.queue[n].op); err != nil {
+		t.queue = t.queue[:n]
 		return outOfRange("op of input length %d does not fit its author's view", x.inLen())
 	}
 	*x = xp
-	t.queue = append(t.queue, queueOp{ver: k, op: cp})
 	return nil
 }
 

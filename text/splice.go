@@ -1,0 +1,100 @@
+package text
+
+// The fast path of transform for the ops of typing: most edits are one splice (retain, insert,
+// delete, retain), and transforming one splice over another is arithmetic on their positions.
+// transformInto takes it when both ops are splices and the results are splices too, and gives
+// exactly the ops its general walk gives (the tests compare the two on random splices).
+
+// splice is an Op that is at most one splice: retain pos, insert s (of runes code points), delete
+// del, retain the rest, on a string of in code points.
+type splice struct {
+	pos, runes, del, in int
+	s                   string
+}
+
+// asSplice returns o as a splice, or false when it is more than one.
+func asSplice(o *Op) (splice, bool) {
+	if o.more != nil {
+		return splice{}, false
+	}
+	cs := o.small[:o.n]
+	var sp splice
+	i, rest := 0, 0
+	if i < len(cs) && cs[i].s == "" && cs[i].n > 0 {
+		sp.pos = cs[i].n
+		i++
+	}
+	if i < len(cs) && cs[i].s != "" {
+		sp.s, sp.runes = cs[i].s, cs[i].n
+		i++
+	}
+	if i < len(cs) && cs[i].s == "" && cs[i].n < 0 {
+		sp.del = -cs[i].n
+		i++
+	}
+	if i < len(cs) && cs[i].s == "" && cs[i].n > 0 {
+		rest = cs[i].n
+		i++
+	}
+	if i != len(cs) {
+		return splice{}, false
+	}
+	sp.in = sp.pos + sp.del + rest
+	return sp, true
+}
+
+// over returns where a, a splice concurrent with b on the same string, inserts and deletes once
+// transformed over b by transformInto's walk, when b's insert goes first at a tie (the caller
+// handles a tie that a wins). It returns false when the result is not one splice: b inserts
+// strictly inside the span a deletes, with code points that b does not delete on either side.
+func (a splice) over(b splice) (pos int, ok bool) {
+	if b.runes > 0 && a.pos < b.pos && b.pos+b.del < a.pos+a.del {
+		return 0, false
+	}
+	switch {
+	case a.pos < b.pos:
+		return a.pos, true
+	case a.pos > b.pos+b.del:
+		return a.pos - b.del + b.runes, true
+	default: // a starts at b's position or within the span b deletes: after b's insert
+		return b.pos + b.runes, true
+	}
+}
+
+// transformSplices is transformInto for two splices of the same input length. It returns false,
+// having written nothing, when a result would not be one splice.
+func transformSplices(a, b *splice, side Side, ap, bp *Op) bool {
+	pa, ok := a.over(*b)
+	if !ok {
+		return false
+	}
+	pb, ok := b.over(*a)
+	if !ok {
+		return false
+	}
+	// The part of the span each deletes that the other deleted too.
+	both := max(0, min(a.pos+a.del, b.pos+b.del)-max(a.pos, b.pos))
+	if a.pos == b.pos && a.runes > 0 && b.runes > 0 {
+		// Both insert at the same position: side says whose text goes first.
+		first, pf := a, &pa
+		if side == Right {
+			first, pf = b, &pb
+		}
+		if first.del > both {
+			return false // the other insert falls between the first's insert and its delete
+		}
+		*pf = first.pos
+	}
+	a.emit(pa, a.del-both, b.in-b.del+b.runes, ap)
+	b.emit(pb, b.del-both, a.in-a.del+a.runes, bp)
+	return true
+}
+
+// emit appends to o (empty) the splice that inserts sp's text at pos and deletes del there, on a
+// string of in code points.
+func (sp *splice) emit(pos, del, in int, o *Op) {
+	o.retain(pos)
+	o.insert(sp.s, sp.runes)
+	o.delete(del)
+	o.retain(in - pos - del)
+}
