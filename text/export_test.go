@@ -160,3 +160,29 @@ func TransformSplices(a, b Op, side Side) (ap, bp Op, ok bool) {
 	ok = transformSplices(&sa, &sb, side, &ap, &bp)
 	return ap, bp, ok
 }
+
+// RebaseOver transforms x over cs in turn as Apply's rebase does, holding ops as splices while
+// they are, and returns x and each of cs transformed over x as it was then (the next queue).
+func RebaseOver(x Op, cs []Op) (Op, []Op, error) {
+	var t Text
+	m := newMoving(&x)
+	for k := range cs {
+		var err error
+		if sp, ok := asSplice(&cs[k]); ok {
+			err = t.overSplice(&m, uint64(k), &sp)
+		} else {
+			err = t.overOp(&m, uint64(k), &cs[k])
+		}
+		if err != nil {
+			return Op{}, nil, err
+		}
+	}
+	q := make([]Op, len(t.queue))
+	for i := range t.queue {
+		if t.queue[i].ver != uint64(i) {
+			return Op{}, nil, fmt.Errorf("queue entry %d has version %d", i, t.queue[i].ver)
+		}
+		q[i] = t.queue[i].op()
+	}
+	return m.result(), q, nil
+}

@@ -64,37 +64,60 @@ func (a splice) over(b splice) (pos int, ok bool) {
 // transformSplices is transformInto for two splices of the same input length. It returns false,
 // having written nothing, when a result would not be one splice.
 func transformSplices(a, b *splice, side Side, ap, bp *Op) bool {
-	pa, ok := a.over(*b)
-	if !ok {
+	var sa, sb splice
+	if !transformSp(a, b, side, &sa, &sb) {
 		return false
 	}
-	pb, ok := b.over(*a)
-	if !ok {
-		return false
-	}
-	// The part of the span each deletes that the other deleted too.
-	both := max(0, min(a.pos+a.del, b.pos+b.del)-max(a.pos, b.pos))
-	if a.pos == b.pos && a.runes > 0 && b.runes > 0 {
-		// Both insert at the same position: side says whose text goes first.
-		first, pf := a, &pa
-		if side == Right {
-			first, pf = b, &pb
-		}
-		if first.del > both {
-			return false // the other insert falls between the first's insert and its delete
-		}
-		*pf = first.pos
-	}
-	a.emit(pa, a.del-both, b.in-b.del+b.runes, ap)
-	b.emit(pb, b.del-both, a.in-a.del+a.runes, bp)
+	sa.emit(ap)
+	sb.emit(bp)
 	return true
 }
 
-// emit appends to o (empty) the splice that inserts sp's text at pos and deletes del there, on a
-// string of in code points.
-func (sp *splice) emit(pos, del, in int, o *Op) {
-	o.retain(pos)
+// transformSp sets *ap and *bp to a and b, of the same input length, transformed over each
+// other, or returns false, having written nothing, when a result would not be one splice. ap may
+// be a and bp may be b, but ap may not be b nor bp a.
+func transformSp(a, b *splice, side Side, ap, bp *splice) bool {
+	var pa, pb, both int
+	switch {
+	case a.pos+a.del < b.pos: // a's span wholly before b's: the common case
+		pa, pb = a.pos, b.pos-a.del+a.runes
+	case b.pos+b.del < a.pos:
+		pa, pb = a.pos-b.del+b.runes, b.pos
+	default:
+		var ok bool
+		if pa, ok = a.over(*b); !ok {
+			return false
+		}
+		if pb, ok = b.over(*a); !ok {
+			return false
+		}
+		// The part of the span each deletes that the other deleted too.
+		both = max(0, min(a.pos+a.del, b.pos+b.del)-max(a.pos, b.pos))
+		if a.pos == b.pos && a.runes > 0 && b.runes > 0 {
+			// Both insert at the same position: side says whose text goes first.
+			first, pf := a, &pa
+			if side == Right {
+				first, pf = b, &pb
+			}
+			if first.del > both {
+				return false // the other insert falls between the first's insert and its delete
+			}
+			*pf = first.pos
+		}
+	}
+	ain, bin := b.out(), a.out()
+	*ap = splice{pos: pa, runes: a.runes, s: a.s, del: a.del - both, in: ain}
+	*bp = splice{pos: pb, runes: b.runes, s: b.s, del: b.del - both, in: bin}
+	return true
+}
+
+// out returns the length of the strings the splice produces.
+func (sp *splice) out() int { return sp.in - sp.del + sp.runes }
+
+// emit appends the splice to o, which must be empty.
+func (sp *splice) emit(o *Op) {
+	o.retain(sp.pos)
 	o.insert(sp.s, sp.runes)
-	o.delete(del)
-	o.retain(in - pos - del)
+	o.delete(sp.del)
+	o.retain(sp.in - sp.pos - sp.del)
 }

@@ -114,3 +114,48 @@ func TestTransformSplicesLengths(t *testing.T) {
 		t.Fatal("IsSplice is wrong")
 	}
 }
+
+// Apply's rebase, which keeps the edit and the queue entries as splices while they are, gives the
+// ops that transforming one Op over the next gives, on mixes of splices and longer ops.
+func TestRebaseOverSplicesProperty(t *testing.T) {
+	props := gopter.NewProperties(fuzz.Parameters(t, 1000, 100, 0))
+	props.Property("rebase == Transform in turn", prop.ForAll(func(seed uint64) bool {
+		r := rand.New(rand.NewPCG(seed, 8))
+		n := r.IntN(30)
+		op := func(n int) text.Op {
+			if r.IntN(5) == 0 {
+				return randOp(r, n)
+			}
+			pos := r.IntN(n + 1)
+			o, err := text.Splice(n, pos, r.IntN(n-pos+1)/2, []string{"", "x", "yz"}[r.IntN(3)])
+			if err != nil {
+				panic(err)
+			}
+			return o
+		}
+		x := op(n)
+		want := x
+		var cs, queue []text.Op
+		for range r.IntN(12) {
+			c := op(n)
+			cs = append(cs, c)
+			xp, cp, err := text.Transform(want, c, text.Left)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, queue = xp, append(queue, cp)
+			n = c.OutLen()
+		}
+		got, gotQueue, err := text.RebaseOver(x, cs)
+		if err != nil || !got.Equal(want) || len(gotQueue) != len(queue) {
+			t.Fatalf("%v over %v: %v, %v (%v); want %v, %v", x, cs, got, gotQueue, err, want, queue)
+		}
+		for i := range queue {
+			if !gotQueue[i].Equal(queue[i]) {
+				t.Fatalf("%v over %v: queue %v, want %v", x, cs, gotQueue, queue)
+			}
+		}
+		return true
+	}, gen.UInt64()))
+	props.TestingRun(t)
+}
