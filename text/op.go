@@ -460,67 +460,6 @@ func (c *cursor) take(n int) {
 	}
 }
 
-// Transform returns (a', b') for two ops a and b made concurrently against the same string s:
-// applying a then b' gives the same string as applying b then a' (TP1). When both insert at the
-// same position, side says whose text comes first: Left puts a's text before b's, Right after.
-// Ops of different input lengths are an OutOfRange conflict.
-func Transform(a, b Op, side Side) (Op, Op, error) {
-	var ap, bp Op
-	err := transformInto(&a, &b, side, &ap, &bp)
-	return ap, bp, err
-}
-
-// transformInto is Transform writing into ap and bp, which must be empty.
-func transformInto(a, b *Op, side Side, ap, bp *Op) error {
-	if sa, ok := asSplice(a); ok {
-		if sb, ok := asSplice(b); ok && sa.in == sb.in && transformSplices(&sa, &sb, side, ap, bp) {
-			return nil
-		}
-	}
-	return transformWalk(a, b, side, ap, bp)
-}
-
-// transformWalk is transformInto for any ops: a walk of both.
-func transformWalk(a, b *Op, side Side, ap, bp *Op) error {
-	if a.inLen() != b.inLen() {
-		return outOfRange("transform of ops with input lengths %d and %d", a.inLen(), b.inLen())
-	}
-	x, y := newCursor(a), newCursor(b)
-	for {
-		xi, yi := x.cur.s != "", y.cur.s != ""
-		switch {
-		case xi && (side == Left || !yi):
-			ap.insert(x.text(), x.cur.n)
-			bp.retain(x.cur.n)
-			x.next()
-			continue
-		case yi:
-			ap.retain(y.cur.n)
-			bp.insert(y.text(), y.cur.n)
-			y.next()
-			continue
-		}
-		if x.done() || y.done() {
-			if x.done() && y.done() {
-				return nil
-			}
-			return outOfRange("transform of ops of different input lengths")
-		}
-		m := min(x.cur.Count(), y.cur.Count())
-		switch {
-		case x.cur.n > 0 && y.cur.n > 0:
-			ap.retain(m)
-			bp.retain(m)
-		case x.cur.n < 0 && y.cur.n > 0:
-			ap.delete(m)
-		case x.cur.n > 0 && y.cur.n < 0:
-			bp.delete(m)
-		}
-		x.take(m)
-		y.take(m)
-	}
-}
-
 // Compose returns the single op that has the effect of applying a and then b. The output length
 // of a must equal the input length of b, or it is an OutOfRange conflict.
 func Compose(a, b Op) (Op, error) {
