@@ -479,10 +479,16 @@ func (m *moving) result() Op {
 // transformed over m to t.queue.
 func (t *Text) overSplice(m *moving, k uint64, c *splice) error {
 	if m.isSp && m.sp.in == c.in {
-		// Written in place: the queue's entry and m are the results.
+		// Written in place: the queue's entry and m are the results. The entry is set field by
+		// field (see transformSp); rebase sized the queue, so append rarely grows it.
 		n := len(t.queue)
-		t.queue = append(t.queue, queueOp{ver: k})
-		if transformSp(&m.sp, c, Left, &m.sp, &t.queue[n].sp) {
+		if n == cap(t.queue) {
+			t.queue = slices.Grow(t.queue, 1)
+		}
+		t.queue = t.queue[:n+1]
+		q := &t.queue[n]
+		if transformSp(&m.sp, c, Left, &m.sp, &q.sp) {
+			q.ver, q.big = k, nil
 			return nil
 		}
 		t.queue = t.queue[:n]

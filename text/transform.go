@@ -169,9 +169,12 @@ func transformSp(a, b *splice, side Side, ap, bp *splice) bool {
 			*pf = first.pos
 		}
 	}
-	ain, bin := b.out(), a.out()
-	*ap = splice{pos: pa, runes: a.runes, s: a.s, del: a.del - both, in: ain}
-	*bp = splice{pos: pb, runes: b.runes, s: b.s, del: b.del - both, in: bin}
+	// Field by field: a splice is too large for the compiler to store by fields itself, and a
+	// whole-struct copy into the heap (a queue) is a bulk write barrier while the collector runs.
+	ar, as, adel, ain := a.runes, a.s, a.del-both, b.out()
+	br, bs, bdel, bin := b.runes, b.s, b.del-both, a.out()
+	ap.pos, ap.runes, ap.s, ap.del, ap.in = pa, ar, as, adel, ain
+	bp.pos, bp.runes, bp.s, bp.del, bp.in = pb, br, bs, bdel, bin
 	return true
 }
 
