@@ -79,3 +79,20 @@ func BenchmarkTransformConcurrent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeEdit decodes a typed character's edit from CBOR, as every client does for every
+// edit of its room.
+func BenchmarkDecodeEdit(b *testing.B) {
+	e := text.Edit{Base: 123456, Op: text.MustOp(text.Retain(1500), text.Insert("x"), text.Retain(2500))}
+	data, err := aper.CBOR.Marshal(e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var got text.Edit
+		if err := aper.CBOR.Unmarshal(data, &got); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

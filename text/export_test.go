@@ -186,3 +186,17 @@ func RebaseOver(x Op, cs []Op) (Op, []Op, error) {
 	}
 	return m.result(), q, nil
 }
+
+// DecodeOpCBORFast is Op.UnmarshalCBOR's hand-written decoder alone: ok is false when it leaves
+// the input to the general decoder.
+func DecodeOpCBORFast(b []byte) (o Op, ok bool) {
+	ok = decodeOpCBOR(b, &o)
+	return o, ok
+}
+
+// DecodeOpCBORGeneral is Op.UnmarshalCBOR by the general decoder alone.
+func DecodeOpCBORGeneral(b []byte) (Op, error) {
+	var o Op
+	err := o.unmarshalCBOR(b)
+	return o, err
+}

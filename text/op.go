@@ -632,6 +632,14 @@ func (o Op) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(o.wire()) }
 
 // UnmarshalCBOR decodes the form MarshalCBOR writes, with the checks of UnmarshalJSON.
 func (o *Op) UnmarshalCBOR(b []byte) error {
+	if decodeOpCBOR(b, o) {
+		return nil
+	}
+	return o.unmarshalCBOR(b)
+}
+
+// unmarshalCBOR is UnmarshalCBOR by the general decoder.
+func (o *Op) unmarshalCBOR(b []byte) error {
 	var raw []any
 	if err := aper.CBOR.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("aper/text: op: %w", err)
