@@ -122,7 +122,7 @@ func (t *Text) wire() wireText {
 			if q := p.queue[:len(p.queue)-len(t.windowQueue(p))]; len(q) > 0 {
 				wo := wireOlder{Author: id, Vers: make([]uint64, len(q)), Ops: make([]Op, len(q))}
 				for i := range q {
-					wo.Vers[i], wo.Ops[i] = q[i].ver, q[i].op
+					wo.Vers[i], wo.Ops[i] = q[i].ver, q[i].op()
 				}
 				w.Older = append(w.Older, wo)
 			}
@@ -130,7 +130,7 @@ func (t *Text) wire() wireText {
 		if q := t.windowQueue(p); len(q) > 0 {
 			wq := wireQueue{Author: id, Ops: make([]Op, len(q))}
 			for i := range q {
-				wq.Ops[i] = q[i].op
+				wq.Ops[i] = q[i].op()
 			}
 			w.Queues = append(w.Queues, wq)
 		}
@@ -229,7 +229,7 @@ func (t *Text) loadQueues(qs []wireQueue) error {
 		n := 0
 		_ = t.queueVersions(wq.Author, p, func(k uint64) error {
 			if n < len(wq.Ops) {
-				p.queue = append(p.queue, queueOp{ver: k, op: wq.Ops[n]})
+				p.queue = append(p.queue, newQueueOp(k, &wq.Ops[n]))
 			}
 			n++
 			return nil
@@ -267,11 +267,11 @@ func (t *Text) loadOlder(os []wireOlder) error {
 			if j > 0 && wo.Ops[j-1].outLen() != wo.Ops[j].inLen() {
 				return fmt.Errorf("aper/text: text: older queue of %q does not chain at version %d", wo.Author, v)
 			}
-			q = append(q, queueOp{ver: v, op: wo.Ops[j]})
+			q = append(q, newQueueOp(v, &wo.Ops[j]))
 		}
 		end := t.entry(p.last).op.outLen()
 		if len(p.queue) > 0 {
-			end = p.queue[0].op.inLen()
+			end = p.queue[0].inLen()
 		}
 		if wo.Ops[len(wo.Ops)-1].outLen() != end {
 			return fmt.Errorf("aper/text: text: older queue of %q ends at length %d, not %d", wo.Author, wo.Ops[len(wo.Ops)-1].outLen(), end)

@@ -132,3 +132,71 @@ func countChunks(n *hnode, l int) (int, error) {
 	}
 	return total, nil
 }
+
+// TransformWalk is Transform by the general walk, without the fast path for splices.
+func TransformWalk(a, b Op, side Side) (Op, Op, error) {
+	var ap, bp Op
+	err := transformWalk(&a, &b, side, &ap, &bp)
+	return ap, bp, err
+}
+
+// IsSplice reports whether o is at most one splice (retain, insert, delete, retain).
+func IsSplice(o Op) bool {
+	_, ok := asSplice(&o)
+	return ok
+}
+
+// TransformSplices is the fast path of Transform alone: ok is false when a or b is not one
+// splice, their input lengths differ, or a result would not be one splice.
+func TransformSplices(a, b Op, side Side) (ap, bp Op, ok bool) {
+	sa, ok := asSplice(&a)
+	if !ok {
+		return Op{}, Op{}, false
+	}
+	sb, ok := asSplice(&b)
+	if !ok || sa.in != sb.in {
+		return Op{}, Op{}, false
+	}
+	ok = transformSplices(&sa, &sb, side, &ap, &bp)
+	return ap, bp, ok
+}
+
+// RebaseOver transforms x over cs in turn as Apply's rebase does, holding ops as splices while
+// they are, and returns x and each of cs transformed over x as it was then (the next queue).
+func RebaseOver(x Op, cs []Op) (Op, []Op, error) {
+	var t Text
+	m := newMoving(&x)
+	for k := range cs {
+		var err error
+		if sp, ok := asSplice(&cs[k]); ok {
+			err = t.overSplice(&m, uint64(k), &sp)
+		} else {
+			err = t.overOp(&m, uint64(k), &cs[k])
+		}
+		if err != nil {
+			return Op{}, nil, err
+		}
+	}
+	q := make([]Op, len(t.queue))
+	for i := range t.queue {
+		if t.queue[i].ver != uint64(i) {
+			return Op{}, nil, fmt.Errorf("queue entry %d has version %d", i, t.queue[i].ver)
+		}
+		q[i] = t.queue[i].op()
+	}
+	return m.result(), q, nil
+}
+
+// DecodeOpCBORFast is Op.UnmarshalCBOR's hand-written decoder alone: ok is false when it leaves
+// the input to the general decoder.
+func DecodeOpCBORFast(b []byte) (o Op, ok bool) {
+	ok = decodeOpCBOR(b, &o)
+	return o, ok
+}
+
+// DecodeOpCBORGeneral is Op.UnmarshalCBOR by the general decoder alone.
+func DecodeOpCBORGeneral(b []byte) (Op, error) {
+	var o Op
+	err := o.unmarshalCBOR(b)
+	return o, err
+}

@@ -443,6 +443,11 @@ func (c *cursor) next() {
 
 func (c *cursor) done() bool { return c.cur.n == 0 && c.cur.s == "" }
 
+// text returns the current insert's text, which is whole (a walk never splits an insert),
+// read from the op rather than from cur: escape analysis does not tell a cursor's fields apart,
+// so passing cur.s on would make the op escape.
+func (c *cursor) text() string { return c.cs[c.i-1].s }
+
 // take consumes n code points of the current retain or delete.
 func (c *cursor) take(n int) {
 	if c.cur.n > 0 {
@@ -452,56 +457,6 @@ func (c *cursor) take(n int) {
 	}
 	if c.cur.n == 0 {
 		c.next()
-	}
-}
-
-// Transform returns (a', b') for two ops a and b made concurrently against the same string s:
-// applying a then b' gives the same string as applying b then a' (TP1). When both insert at the
-// same position, side says whose text comes first: Left puts a's text before b's, Right after.
-// Ops of different input lengths are an OutOfRange conflict.
-func Transform(a, b Op, side Side) (Op, Op, error) {
-	var ap, bp Op
-	err := transformInto(&a, &b, side, &ap, &bp)
-	return ap, bp, err
-}
-
-func transformInto(a, b *Op, side Side, ap, bp *Op) error {
-	if a.inLen() != b.inLen() {
-		return outOfRange("transform of ops with input lengths %d and %d", a.inLen(), b.inLen())
-	}
-	x, y := newCursor(a), newCursor(b)
-	for {
-		xi, yi := x.cur.s != "", y.cur.s != ""
-		switch {
-		case xi && (side == Left || !yi):
-			ap.insert(x.cur.s, x.cur.n)
-			bp.retain(x.cur.n)
-			x.next()
-			continue
-		case yi:
-			ap.retain(y.cur.n)
-			bp.insert(y.cur.s, y.cur.n)
-			y.next()
-			continue
-		}
-		if x.done() || y.done() {
-			if x.done() && y.done() {
-				return nil
-			}
-			return outOfRange("transform of ops of different input lengths")
-		}
-		m := min(x.cur.Count(), y.cur.Count())
-		switch {
-		case x.cur.n > 0 && y.cur.n > 0:
-			ap.retain(m)
-			bp.retain(m)
-		case x.cur.n < 0 && y.cur.n > 0:
-			ap.delete(m)
-		case x.cur.n > 0 && y.cur.n < 0:
-			bp.delete(m)
-		}
-		x.take(m)
-		y.take(m)
 	}
 }
 
@@ -677,6 +632,14 @@ func (o Op) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(o.wire()) }
 
 // UnmarshalCBOR decodes the form MarshalCBOR writes, with the checks of UnmarshalJSON.
 func (o *Op) UnmarshalCBOR(b []byte) error {
+	if decodeOpCBOR(b, o) {
+		return nil
+	}
+	return o.unmarshalCBOR(b)
+}
+
+// unmarshalCBOR is UnmarshalCBOR by the general decoder.
+func (o *Op) unmarshalCBOR(b []byte) error {
 	var raw []any
 	if err := aper.CBOR.Unmarshal(b, &raw); err != nil {
 		return fmt.Errorf("aper/text: op: %w", err)

@@ -411,6 +411,7 @@ func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
 		n = int(t.version - b)
 	}
 	t.queue = slices.Grow(t.queue[:0], n)
+	m := newMoving(&op)
 	if p != nil && p.last >= b {
 		// The author's edits from b to last are in its view, and the others' edits before
 		// last are in its queue, in its frame.
@@ -419,30 +420,93 @@ func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
 		}
 		from = p.last + 1
 		for i := range p.queue {
-			if p.queue[i].ver >= b {
-				if err := t.transformOver(&op, p.queue[i].ver, &p.queue[i].op); err != nil {
-					return Op{}, 0, err
-				}
+			q := &p.queue[i]
+			if q.ver < b {
+				continue
+			}
+			var err error
+			if q.big == nil {
+				err = t.overSplice(&m, q.ver, &q.sp)
+			} else {
+				err = t.overOp(&m, q.ver, q.big)
+			}
+			if err != nil {
+				return Op{}, 0, err
 			}
 		}
 	}
 	for k := from; k < t.version; k++ {
-		if err := t.transformOver(&op, k, &t.entry(k).op); err != nil {
+		c := &t.entry(k).op
+		var err error
+		if sp, ok := asSplice(c); ok {
+			err = t.overSplice(&m, k, &sp)
+		} else {
+			err = t.overOp(&m, k, c)
+		}
+		if err != nil {
 			return Op{}, 0, err
 		}
 	}
-	return op, len(t.queue), nil
+	return m.result(), len(t.queue), nil
 }
 
-// transformOver transforms *x over c, another author's edit applied at version k, and appends c
-// transformed over x to t.queue.
-func (t *Text) transformOver(x *Op, k uint64, c *Op) error {
+// moving is the op that rebase transforms, held as a splice while it is one, so that transforming
+// it over a splice is arithmetic on both (see transformSp) with no Op built in between.
+type moving struct {
+	sp   splice
+	isSp bool
+	op   Op // when !isSp
+}
+
+func newMoving(o *Op) moving {
+	if sp, ok := asSplice(o); ok {
+		return moving{sp: sp, isSp: true}
+	}
+	return moving{op: *o}
+}
+
+// result returns the op.
+func (m *moving) result() Op {
+	if !m.isSp {
+		return m.op
+	}
+	var o Op
+	m.sp.emit(&o)
+	return o
+}
+
+// overSplice transforms m over c, another author's edit applied at version k, and appends c
+// transformed over m to t.queue.
+func (t *Text) overSplice(m *moving, k uint64, c *splice) error {
+	if m.isSp && m.sp.in == c.in {
+		// Written in place: the queue's entry and m are the results. The entry is set field by
+		// field (see transformSp); rebase sized the queue, so append rarely grows it.
+		n := len(t.queue)
+		if n == cap(t.queue) {
+			t.queue = slices.Grow(t.queue, 1)
+		}
+		t.queue = t.queue[:n+1]
+		q := &t.queue[n]
+		if transformSp(&m.sp, c, Left, &m.sp, &q.sp) {
+			q.ver, q.big = k, nil
+			return nil
+		}
+		t.queue = t.queue[:n]
+	}
+	var co Op
+	c.emit(&co)
+	return t.overOp(m, k, &co)
+}
+
+// overOp is overSplice for an op c of any form.
+func (t *Text) overOp(m *moving, k uint64, c *Op) error {
+	x := m.result()
 	var xp, cp Op
-	if err := transformInto(x, c, Left, &xp, &cp); err != nil {
+	if err := transformInto(&x, c, Left, &xp, &cp); err != nil {
 		return outOfRange("op of input length %d does not fit its author's view", x.inLen())
 	}
-	*x = xp
-	t.queue = append(t.queue, queueOp{ver: k, op: cp})
+	*m = newMoving(&xp)
+	t.queue = append(t.queue, newQueueOp(k, &cp))
 	return nil
 }
 
