@@ -99,7 +99,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 		if errors.As(err, &se) {
 			s.refuse(sc, se.Code, se.Message, se.Fatal)
 		} else {
-			s.refuse(sc, codeShutdown, "aper/sync: the server is shutting down", false)
+			s.refuse(sc, errShuttingDown.Code, errShuttingDown.Message, errShuttingDown.Fatal)
 		}
 		return
 	}

@@ -341,7 +341,7 @@ func (r *room[S, T]) handle(m roomMsg[T]) (stop bool) {
 	case msgShutdown:
 		for len(r.core.sessions) > 0 {
 			sess := r.core.sessions[0]
-			r.core.closeWith(sess, codeShutdown, "aper/sync: the server is shutting down", false)
+			r.core.closeWith(sess, errShuttingDown.Code, errShuttingDown.Message, errShuttingDown.Fatal)
 			r.core.detach(sess)
 		}
 		return true

@@ -301,6 +301,9 @@ func (s *Server[S, T]) closeListenersLocked() {
 	}
 }
 
+// errShuttingDown is the reason a connection gets when the server shuts down under it.
+var errShuttingDown = &ServerError{Code: codeShutdown, Message: "aper/sync: the server is shutting down"}
+
 // errTooManyRooms is acquire's error for a room over WithMaxRooms.
 var errTooManyRooms = &ServerError{Code: codeLimit, Message: "the server holds as many rooms as it may"}
 
