@@ -23,20 +23,13 @@ type serverConn struct {
 	agent    bool
 	inflight atomic.Int64 // submissions passed to the room and not yet processed
 
-	// Owned by the room goroutine.
-	sess       *session
-	stage      []outItem
-	staged     bool
-	closeAfter bool
-	closeWhy   error
+	id sessionID // its session in the room: set and read by the room goroutine
 }
 
 // end sends the client an error frame that says why the server ends the connection, after what
 // is queued, and makes the writer stop after it.
 func (sc *serverConn) end(reason *ServerError) {
-	if b, err := sc.wire.encode(&frame{Type: frameError, Code: reason.Code, Message: reason.Message, Fatal: reason.Fatal}); err == nil {
-		sc.q.push(b)
-	}
+	sc.q.push(errorFrame(sc.wire, reason))
 	sc.q.closeAfterFlush(reason)
 }
 
@@ -89,7 +82,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	}
 	if err := s.authenticate(sc, h); err != nil {
 		s.cfg.logger.Debug("aper/sync: connection refused", "room", h.Room, "err", err)
-		s.refuse(sc, codeAuth, err.Error(), true)
+		s.refuse(sc, &ServerError{Code: codeAuth, Message: err.Error(), Fatal: true})
 		return
 	}
 	identify(sc, h)
@@ -97,9 +90,9 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	if err != nil {
 		var se *ServerError
 		if errors.As(err, &se) {
-			s.refuse(sc, se.Code, se.Message, se.Fatal)
+			s.refuse(sc, se)
 		} else {
-			s.refuse(sc, errShuttingDown.Code, errShuttingDown.Message, errShuttingDown.Fatal)
+			s.refuse(sc, errShuttingDown)
 		}
 		return
 	}
@@ -150,10 +143,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 func (s *Server[S, T]) tooLarge(sc *serverConn, err error) {
 	reason := &ServerError{Code: codeTooLarge, Message: fmt.Sprintf("a frame for this client could not be sent: %v", err)}
 	sc.q.closeAfterFlush(reason)
-	b, e := sc.wire.encode(&frame{Type: frameError, Code: reason.Code, Message: reason.Message})
-	if e != nil {
-		return
-	}
+	b := errorFrame(sc.wire, reason)
 	ctx, cancel := context.WithTimeout(s.ctx, abortGrace)
 	defer cancel()
 	sc.conn.Send(ctx, b)
@@ -255,7 +245,7 @@ func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
 		err = fmt.Errorf("%w: the first frame is %v, want hello", ErrProtocol, h.Type)
 	case h.V != ProtocolVersion:
 		ve := &VersionError{Peer: h.V, Ours: ProtocolVersion}
-		s.refuse(sc, codeVersion, ve.Error(), true)
+		s.refuse(sc, &ServerError{Code: codeVersion, Message: ve.Error(), Fatal: true})
 		return nil, ve
 	case h.Room == "" || len(h.Room) > maxRoomName:
 		err = fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrProtocol, len(h.Room), maxRoomName)
@@ -265,7 +255,7 @@ func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
 		err = fmt.Errorf("%w: client key of %d bytes, want %d to %d", ErrProtocol, len(h.Key), minClientKey, maxClientKey)
 	}
 	if err != nil {
-		s.refuse(sc, codeProtocol, err.Error(), true)
+		s.refuse(sc, &ServerError{Code: codeProtocol, Message: err.Error(), Fatal: true})
 		return nil, err
 	}
 	h.Inst = keyClientID(h.Key) // never the hello's own word
@@ -273,11 +263,8 @@ func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
 }
 
 // refuse sends one error frame on a connection that has no writer yet.
-func (s *Server[S, T]) refuse(sc *serverConn, code, msg string, fatal bool) {
-	b, err := sc.wire.encode(&frame{Type: frameError, Code: code, Message: msg, Fatal: fatal})
-	if err != nil {
-		return
-	}
+func (s *Server[S, T]) refuse(sc *serverConn, reason *ServerError) {
+	b := errorFrame(sc.wire, reason)
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.helloTimeout)
 	defer cancel()
 	sc.conn.Send(ctx, b)
@@ -348,7 +335,7 @@ func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 		})
 		if len(subs) > 0 || hasPres {
 			sc.inflight.Add(int64(len(subs)))
-			if !r.send(roomMsg[T]{kind: msgSubmit, sc: sc, subs: subs, presence: presence, hasPresence: hasPres}) {
+			if !r.send(roomMsg[T]{kind: msgSubmit, sc: sc, batch: batch[T]{subs: subs, presence: presence, hasPresence: hasPres}}) {
 				return ErrServerClosed
 			}
 		}

@@ -30,6 +30,11 @@ func set(n int64) aper.CounterTransition {
 	return aper.CounterTransition{Op: aper.CounterOpSet, Amount: n}
 }
 
+// logReaderFunc is a logReader made of a function.
+type logReaderFunc[T any] func(from, to uint64) ([]record[T], error)
+
+func (f logReaderFunc[T]) readLog(from, to uint64) ([]record[T], error) { return f(from, to) }
+
 // fakePeer collects what the room sends to one session.
 type fakePeer struct {
 	name   string
@@ -46,17 +51,19 @@ type sim[S aper.StateMachine[S, T], T any] struct {
 	now     time.Time
 	toRoom  map[*simClient[S, T]][][]byte
 	records []record[T] // what a journal would have been given
+	peers   map[sessionID]*fakePeer
+	lastID  sessionID
 }
 
 type simClient[S aper.StateMachine[S, T], T any] struct {
 	core clientCore[S, T]
 	peer *fakePeer
-	sess *session
+	id   sessionID
 	rej  []Rejection[T]
 }
 
 func newSim[S aper.StateMachine[S, T], T any](t *testing.T, state S, logSize int, w *wire) *sim[S, T] {
-	s := &sim[S, T]{t: t, w: w, now: t0, toRoom: map[*simClient[S, T]][][]byte{}}
+	s := &sim[S, T]{t: t, w: w, now: t0, toRoom: map[*simClient[S, T]][][]byte{}, peers: map[sessionID]*fakePeer{}}
 	s.room = newRoomCore(fmt.Sprintf("room-%s", t.Name()), state, roomConfig[S, T]{
 		logSize: logSize, maxRejections: 8, keepRecords: true,
 		newID: func() aper.ClientID { s.ids++; return aper.ClientID(fmt.Sprintf("c%d", s.ids)) },
@@ -64,25 +71,33 @@ func newSim[S aper.StateMachine[S, T], T any](t *testing.T, state S, logSize int
 	return s
 }
 
-// deliverRoom hands the room's ready outputs to the fake peers, as the goroutine layer does.
+// flushRoom hands the frames of the room's ready to the fake peers by session id, as the
+// goroutine layer hands them to connections.
 func (s *sim[S, T]) flushRoom() {
 	rd := s.room.takeReady()
 	s.records = append(s.records, rd.records...)
-	for _, o := range rd.outputs {
-		if o.to != nil {
-			p := o.to.peer.(*fakePeer)
-			p.frames = append(p.frames, o.frame)
-			p.closed = p.closed || o.close
-			continue
+	for _, sd := range rd.sends {
+		p := s.peers[sd.to]
+		for _, it := range sd.items {
+			p.frames = append(p.frames, it.frame)
 		}
-		for _, sess := range s.room.sessions {
-			if sess.since < o.seq {
-				p := sess.peer.(*fakePeer)
-				p.frames = append(p.frames, o.frames[sess.wire.idx])
-			}
-		}
+		p.closed = p.closed || sd.close != nil
 	}
 	s.room.recycle(rd)
+}
+
+// join attaches a new connection of c, which sends hello h.
+func (s *sim[S, T]) join(c *simClient[S, T], h *frame) {
+	s.lastID++
+	c.id = s.lastID
+	c.peer = &fakePeer{name: string(h.Inst)}
+	s.peers[c.id] = c.peer
+	s.room.join(c.id, s.w, h, Identity{}, s.now)
+}
+
+// submit passes the room one submission of c.
+func (s *sim[S, T]) submit(c *simClient[S, T], local uint64, t T) {
+	s.room.submit(c.id, batch[T]{subs: []submission[T]{{local: local, t: t}}}, s.now)
 }
 
 // connect makes a new connection for c (a new client if c is nil): hello, join, welcome.
@@ -93,8 +108,7 @@ func (s *sim[S, T]) connect(c *simClient[S, T]) *simClient[S, T] {
 	}
 	h := c.core.hello("r")
 	h = s.roundTrip(h)
-	c.peer = &fakePeer{name: string(h.Client)}
-	c.sess = s.room.join(c.peer, s.w, &h, Identity{}, s.now)
+	s.join(c, &h)
 	delete(s.toRoom, c)
 	s.flushRoom()
 	s.recvAll(c)
@@ -148,7 +162,7 @@ func (s *sim[S, T]) submitAll(c *simClient[S, T]) {
 			if err := s.w.payload.Unmarshal(f.Data, &t); err != nil {
 				return err
 			}
-			s.room.submit(c.sess, f.Local, t, s.now)
+			s.submit(c, f.Local, t)
 			return nil
 		})
 		if err != nil {
@@ -435,7 +449,7 @@ func TestReconnectMidPendingExactlyOnce(t *testing.T) {
 		t.Fatalf("after resume: seq %d pending %d", a.core.seq, len(a.core.pending))
 	}
 	// A stale duplicate from the old connection reaches the room: ignored.
-	s.room.submit(a.sess, 2, add(2), s.now)
+	s.submit(a, 2, add(2))
 	s.submitAll(a)
 	s.recvAll(a)
 	s.recvAll(b)
@@ -504,15 +518,15 @@ func TestResumeFallsBackToSnapshot(t *testing.T) {
 func TestRoomCoreSupersedesOldConnection(t *testing.T) {
 	s := newSim[*aper.Counter, aper.CounterTransition](t, aper.NewCounter(0), 16, wireCBOR)
 	a := s.connect(nil)
-	oldSess, oldPeer := a.sess, a.peer
+	oldID, oldPeer := a.id, a.peer
 	s.apply(a, add(1))
 	stale := s.toRoom[a]
 	a = s.connect(a)
-	if !oldPeer.closed || !oldSess.gone() {
+	if !oldPeer.closed || s.room.byID[oldID] != nil {
 		t.Fatal("the old connection was not closed")
 	}
 	s.toRoom[a] = stale
-	a.sess = oldSess
+	a.id = oldID
 	s.submitAll(a) // from the superseded session: ignored
 	if s.room.seq != 0 {
 		t.Fatal("a frame of a superseded connection was applied")
@@ -528,15 +542,14 @@ func TestRoomCoreJoinInSameBatch(t *testing.T) {
 		s.w.decode(b, func(f *frame) error {
 			var tr aper.CounterTransition
 			s.w.payload.Unmarshal(f.Data, &tr)
-			s.room.submit(a.sess, f.Local, tr, s.now)
+			s.submit(a, f.Local, tr)
 			return nil
 		})
 	}
 	delete(s.toRoom, a)
 	bc := &simClient[*aper.Counter, aper.CounterTransition]{}
 	h := s.roundTrip(bc.core.hello("r"))
-	bc.peer = &fakePeer{}
-	bc.sess = s.room.join(bc.peer, s.w, &h, Identity{}, s.now)
+	s.join(bc, &h)
 	s.flushRoom()
 	if len(bc.peer.frames) != 1 {
 		t.Fatalf("late joiner got %d frames, want only its welcome", len(bc.peer.frames))
@@ -598,14 +611,14 @@ func TestRoomCoreResumesFromJournalTail(t *testing.T) {
 	s.recvAll(a)
 	s.recvAll(b)
 	// b goes away; four more transitions; the log keeps one.
-	s.room.leave(b.sess, s.now)
+	s.room.leave(b.id, s.now)
 	for i := range 4 {
 		s.apply(a, add(int64(i+2)))
 	}
 	s.submitAll(a)
 	s.flushRoom()
 	var asked [2]uint64
-	s.room.tail = func(from, to uint64) ([]record[aper.CounterTransition], error) {
+	s.room.reader = logReaderFunc[aper.CounterTransition](func(from, to uint64) ([]record[aper.CounterTransition], error) {
 		asked = [2]uint64{from, to}
 		var out []record[aper.CounterTransition]
 		for _, rc := range s.records {
@@ -614,10 +627,9 @@ func TestRoomCoreResumesFromJournalTail(t *testing.T) {
 			}
 		}
 		return out, nil
-	}
+	})
 	h := s.roundTrip(b.core.hello("r"))
-	b.peer = &fakePeer{}
-	b.sess = s.room.join(b.peer, s.w, &h, Identity{}, s.now)
+	s.join(b, &h)
 	s.flushRoom()
 	if asked != [2]uint64{2, 5} {
 		t.Fatalf("tail asked for %v, want 2..5", asked)
@@ -724,8 +736,7 @@ func TestNewClientWithKnownIDNumbersOn(t *testing.T) {
 	again.core.nonce = 1 // another Client object with the same key
 	h := again.core.hello("r")
 	h.Client = a.core.id // as the server's identify sets it for the same key
-	again.peer = &fakePeer{}
-	again.sess = s.room.join(again.peer, s.w, &h, Identity{}, s.now)
+	s.join(again, &h)
 	s.flushRoom()
 	s.recvAll(again)
 	if !a.peer.closed {
@@ -750,8 +761,7 @@ func TestTwoInstancesOfOneClientID(t *testing.T) {
 		c := &simClient[*aper.Counter, aper.CounterTransition]{}
 		h := c.core.hello("r")
 		h.Client, h.Inst = "user", inst
-		c.peer = &fakePeer{name: string(inst)}
-		c.sess = s.room.join(c.peer, s.w, &h, Identity{}, s.now)
+		s.join(c, &h)
 		s.flushRoom()
 		s.recvAll(c)
 		return c

@@ -100,16 +100,16 @@ func (r *roomCore[S, T]) passPresence(s *session, data raw) {
 	p := &presenceValue{src: s.wire.idx}
 	p.data[s.wire.idx] = data
 	r.presence[s.client] = p
-	out := output{ephemeral: true, except: s}
+	var frames [numWires][]byte
 	for _, w := range wires {
 		if r.perWire[w.idx] == 0 {
 			continue
 		}
 		if d := r.presenceData(p, w); d != nil {
-			out.frames[w.idx], _ = w.encode(&frame{Type: framePresence, Client: s.client, Data: d})
+			frames[w.idx], _ = w.encode(&frame{Type: framePresence, Client: s.client, Data: d})
 		}
 	}
-	r.ready.outputs = append(r.ready.outputs, out)
+	r.broadcastExcept(s, frames)
 }
 
 // clearPresence removes a client's presence value, telling the room's other sessions.
@@ -118,11 +118,21 @@ func (r *roomCore[S, T]) clearPresence(id aper.ClientID, except *session) {
 		return
 	}
 	delete(r.presence, id)
-	out := output{ephemeral: true, except: except}
+	var frames [numWires][]byte
 	for _, w := range wires {
 		if r.perWire[w.idx] > 0 {
-			out.frames[w.idx], _ = w.encode(&frame{Type: framePresence, Client: id})
+			frames[w.idx], _ = w.encode(&frame{Type: framePresence, Client: id})
 		}
 	}
-	r.ready.outputs = append(r.ready.outputs, out)
+	r.broadcastExcept(except, frames)
+}
+
+// broadcastExcept stages an unordered frame (presence) for every session but except, in its
+// codec; a codec whose frame is nil gets nothing.
+func (r *roomCore[S, T]) broadcastExcept(except *session, frames [numWires][]byte) {
+	for _, s := range r.sessions {
+		if s != except && frames[s.wire.idx] != nil {
+			r.stage(s, outItem{frame: frames[s.wire.idx]})
+		}
+	}
 }

@@ -13,17 +13,27 @@ import (
 )
 
 // roomCore is the synchronous, single-threaded heart of a room: it orders transitions, applies
-// them, remembers what each client has had processed, and says which frames go where. It does no
-// I/O and starts no goroutine; its inputs are join, submit, serverEvent and leave, and its
-// outputs accumulate until takeReady. The goroutine layer (roomloop.go's room.run) feeds
-// it and delivers what it says; tests drive it step by step.
+// them, remembers what each client has had processed, and says which frames go to which session.
+// It does no I/O, starts no goroutine and reads no clock: on the pattern of etcd-io/raft's
+// RawNode, it is driven by a few verbs, each given the time,
 //
-// Durability (the journal of the next step) plugs in between the two: every ordered transition
-// also yields a record (Seq, Client, Local, Time, Transition) in ready.records, and the layer
-// makes the records of a batch durable before it delivers the batch's frames, so that nothing is
-// confirmed to anyone before it is durable. Rebuilding a room replays records through replay,
-// which restores both the state and each client's highest processed local seq (exactly-once
-// survives a restart).
+//   - join: a connection's hello (its session id picked by the caller),
+//   - submit: a batch of one connection's submissions, with the reader's refusals, and its
+//     latest presence value,
+//   - leave: a connection ended,
+//   - tick: the time passed (the state's timers, members' grace periods, held presence values),
+//   - stop: the room ends (the server shuts down, the journal failed),
+//
+// and, after one or more steps, hands back one output value, a ready (see takeReady): the
+// records to make durable, the frames for each session, addressed by id, and why the room
+// stopped if it did. The caller makes the records durable before it sends any frame (see ready).
+// The goroutine layer (roomloop.go's room.run) is one loop that feeds the core and carries out
+// its output; tests drive the same verbs and read the same output.
+//
+// Rebuilding a room (restore, replay, replayed) replays journaled records, which restores both
+// the state and each client's highest processed local seq (exactly-once survives a restart); a
+// room that follows a replicated log elsewhere would be fed the same way. Reads of the journal
+// for a resume go through the logReader given at construction.
 type roomCore[S aper.StateMachine[S, T], T any] struct {
 	name  string
 	state S
@@ -51,9 +61,9 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	maxClients    int
 	grace         time.Duration // how long a member may be away before it has left for good
 
-	// tail reads transitions from..to from the journal, for a resume the in-memory log no
-	// longer covers; nil without a journal.
-	tail func(from, to uint64) ([]record[T], error)
+	// reader reads transitions from the journal, for a resume the in-memory log no longer
+	// covers; nil without a journal.
+	reader logReader[T]
 
 	presence      map[aper.ClientID]*presenceValue
 	presenceEvery time.Duration // the presence throttle: see WithPresenceThrottle
@@ -62,7 +72,16 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	timerStuck    uint64 // the Seq at which the state's timer transition failed; no retry before it moves
 	timerStuckSet bool
 
-	ready ready[T]
+	// The output accumulated since the last takeReady: the records, the sessions with frames
+	// staged (session.out), the panics the room survived, and why it stopped.
+	records []record[T]
+	touched []*session
+	panics  []*panicError
+	stopped error
+	busy    bool   // a timer or a grace period is running: the room must stay loaded
+	spare   []send // the sends of the last ready, handed back by recycle
+
+	byID map[sessionID]*session // the attached sessions by id
 
 	// snaps is the last snapshot encoded per codec, while a transfer still holds it: joiners at
 	// the same Seq share it. chunk is the chunk size of snapshot transfers (0: never chunk).
@@ -76,7 +95,6 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 	// session whose transition panicked, if any.
 	broken   *panicError
 	brokenBy *session
-	panics   []*panicError // recovered panics the layer logs (the room carries on)
 }
 
 // panicError is a panic recovered from user code: the permission, auth or factory hook, or a
@@ -105,6 +123,17 @@ func catch(what string, f func() error) (err error) {
 	}()
 	return f()
 }
+
+// guard, deferred by a verb, turns a panic in user code into a broken core (see broken): the
+// next ready stops the room.
+func (r *roomCore[S, T]) guard(what string, by *session) {
+	if v := recover(); v != nil {
+		r.crashed(recovered(what, v), by)
+	}
+}
+
+// halted reports whether the core takes no more steps: it stopped, or a panic broke it.
+func (r *roomCore[S, T]) halted() bool { return r.stopped != nil || r.broken != nil }
 
 // crashed records a panic that leaves the state unusable (see broken).
 func (r *roomCore[S, T]) crashed(p *panicError, by *session) {
@@ -136,15 +165,22 @@ func (r *roomCore[S, T]) checkPermit(id Identity, t T) (err error) {
 	return r.permit(id, r.state, t)
 }
 
+// sessionID names a connection attached to a room. The caller of join picks it, unique within
+// the room; the core's output addresses sessions by it.
+type sessionID uint64
+
 // session is one connection attached to a room.
 type session struct {
-	peer   any   // the goroutine layer's handle on the connection; opaque to the core
+	id     sessionID
 	wire   *wire // the connection's codec
 	ident  Identity
 	client aper.ClientID // the id its transitions carry (Event.Client)
 	inst   aper.ClientID // the client instance: the hash of its key, what exactly-once counts by
-	since  uint64        // broadcasts with Seq ≤ since are covered by this session's welcome
 	idx    int           // position in roomCore.sessions, -1 once gone
+
+	out     []outItem    // frames staged for the next ready
+	touched bool         // s is in roomCore.touched
+	closing *ServerError // why its connection ends: the last frame staged for it says so
 
 	presAt   time.Time // when the room last passed on this session's presence value
 	held     raw       // a presence value held back by the throttle, with isHeld
@@ -205,27 +241,36 @@ func (c *clientRecord) remember(rr rejectionRecord, limit int) {
 	c.rejected = append(c.rejected, rr)
 }
 
-// output is one frame to deliver: to one session, or (to == nil) a broadcast of Seq seq to every
-// session whose welcome does not already cover it.
-type output struct {
-	to     *session
-	seq    uint64
-	frame  []byte           // for to != nil
-	snap   *snapSend        // for to != nil: a snapshot transfer, sent after frame
-	frames [numWires][]byte // for broadcasts, per codec in use
-	close  bool             // close the session's connection after its frames
-	reason *ServerError     // with close: why (the error frame's content)
-
-	// An ephemeral broadcast (presence): to every session but except, whatever its since; a
-	// codec whose frame is nil gets nothing.
-	ephemeral bool
-	except    *session
+// ready is the core's output: what one or more steps produced, handed back by takeReady.
+//
+// The ordering duty: the records must be durable (the journal said so) BEFORE any frame of sends
+// goes out, since a confirmed frame tells its client that the transition holds. If they cannot
+// be made durable, nothing of sends goes out: the caller stops the core (stop) and carries out
+// the ready that follows, which closes every connection. Frames of one session go out in order;
+// sessions are independent of each other.
+type ready[T any] struct {
+	// records are the transitions ordered, oldest first (kept only with
+	// roomConfig.keepRecords).
+	records []record[T]
+	// sends are the frames of each session the steps touched, one entry per session.
+	sends []send
+	// panics are panics recovered from user code that the room survived (a permission hook's):
+	// the caller logs them.
+	panics []*panicError
+	// stopped is why the room stopped (the error stop was given, or a *panicError that broke
+	// it), nil while it goes on. The sends then close every connection, each with its reason;
+	// the caller carries them out and ends the room: the core takes no more steps.
+	stopped error
 }
 
-// ready is what one or more steps of the core produced.
-type ready[T any] struct {
-	outputs []output
-	records []record[T]
+// send is the frames for one session, in order.
+type send struct {
+	to    sessionID
+	items []outItem
+	// close, if not nil, ends the connection after items, whose last frame says why.
+	close *ServerError
+
+	s *session // for recycle
 }
 
 type roomConfig[S, T any] struct {
@@ -239,7 +284,16 @@ type roomConfig[S, T any] struct {
 	maxClients    int
 	grace         time.Duration
 	presenceEvery time.Duration
-	chunk         int // chunk size of snapshot transfers; 0: snapshots travel in the welcome
+	chunk         int          // chunk size of snapshot transfers; 0: snapshots travel in the welcome
+	reader        logReader[T] // the journal's records, for a resume; nil: none
+}
+
+// logReader reads a room's ordered transitions from durable storage, for a resume that the
+// in-memory log no longer covers.
+type logReader[T any] interface {
+	// readLog returns the records of Seq from to to, in order, or an error. The slice is the
+	// caller's.
+	readLog(from, to uint64) ([]record[T], error)
 }
 
 func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roomConfig[S, T]) *roomCore[S, T] {
@@ -267,15 +321,28 @@ func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roo
 		presence:      make(map[aper.ClientID]*presenceValue),
 		presenceEvery: cfg.presenceEvery,
 		chunk:         cfg.chunk,
+		reader:        cfg.reader,
+		byID:          make(map[sessionID]*session),
 	}
 }
 
-// takeReady returns the outputs and records accumulated since the last call. The returned slices
-// are the caller's until the next call to takeReady, which reuses them.
+// takeReady returns the output of the steps since the last call (see ready). A core that a panic
+// broke stops here: nothing of the batch goes out (see crash). The ready's slices are the
+// caller's until it hands them back with recycle, which it does before the next step.
 func (r *roomCore[S, T]) takeReady() ready[T] {
-	rd := r.ready
-	r.ready.outputs = rd.outputs[len(rd.outputs):]
-	r.ready.records = rd.records[len(rd.records):]
+	if r.broken != nil && r.stopped == nil {
+		r.crash()
+	}
+	rd := ready[T]{records: r.records, panics: r.panics, stopped: r.stopped, sends: r.spare[:0]}
+	r.spare = nil
+	for _, s := range r.touched {
+		rd.sends = append(rd.sends, send{to: s.id, items: s.out, close: s.closing, s: s})
+		s.out, s.touched = nil, false
+	}
+	clear(r.touched)
+	r.touched = r.touched[:0]
+	r.records = rd.records[len(rd.records):]
+	r.panics = nil
 	return rd
 }
 
@@ -285,14 +352,45 @@ const maxKeptReady = 256
 
 // recycle hands back the slices of a ready the caller is done with.
 func (r *roomCore[S, T]) recycle(rd ready[T]) {
-	if len(r.ready.outputs) == 0 && cap(rd.outputs) <= maxKeptReady {
-		clear(rd.outputs)
-		r.ready.outputs = rd.outputs[:0]
-	}
-	if len(r.ready.records) == 0 && cap(rd.records) <= maxKeptReady {
+	if len(r.records) == 0 && cap(rd.records) <= maxKeptReady {
 		clear(rd.records)
-		r.ready.records = rd.records[:0]
+		r.records = rd.records[:0]
 	}
+	for i := range rd.sends {
+		sd := &rd.sends[i]
+		if sd.s.out == nil && !sd.s.gone() && cap(sd.items) <= maxKeptReady {
+			clear(sd.items)
+			sd.s.out = sd.items[:0]
+		}
+	}
+	if cap(rd.sends) <= maxKeptReady {
+		clear(rd.sends)
+		r.spare = rd.sends[:0]
+	}
+}
+
+// stage adds an item to what goes to s, unless its connection is closing.
+func (r *roomCore[S, T]) stage(s *session, it outItem) {
+	if s.closing != nil {
+		return
+	}
+	if !s.touched {
+		s.touched = true
+		r.touched = append(r.touched, s)
+	}
+	s.out = append(s.out, it)
+}
+
+// dropStaged forgets every frame and record not yet taken, closes included.
+func (r *roomCore[S, T]) dropStaged() {
+	for _, s := range r.touched {
+		clear(s.out)
+		s.out, s.touched, s.closing = s.out[:0], false, nil
+	}
+	clear(r.touched)
+	r.touched = r.touched[:0]
+	clear(r.records)
+	r.records = r.records[:0]
 }
 
 func (r *roomCore[S, T]) direct(s *session, f *frame) {
@@ -300,24 +398,138 @@ func (r *roomCore[S, T]) direct(s *session, f *frame) {
 	if err != nil {
 		// Our own frames always encode, except a payload the codec refuses (a snapshot JSON
 		// cannot express): tell the client and close.
-		r.closeWith(s, codeProtocol, err.Error(), true)
+		r.closeWith(s, &ServerError{Code: codeProtocol, Message: err.Error(), Fatal: true})
 		return
 	}
-	r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b})
+	r.stage(s, outItem{frame: b})
 }
 
-func (r *roomCore[S, T]) closeWith(s *session, code, msg string, fatal bool) {
-	reason := &ServerError{Code: code, Message: msg, Fatal: fatal}
-	b, _ := s.wire.encode(&frame{Type: frameError, Code: code, Message: msg, Fatal: fatal})
-	r.ready.outputs = append(r.ready.outputs, output{to: s, frame: b, close: true, reason: reason})
+// closeWith ends s's connection after what is staged for it: reason's error frame is the last
+// frame it gets.
+func (r *roomCore[S, T]) closeWith(s *session, reason *ServerError) {
+	if s.closing != nil {
+		return
+	}
+	r.stage(s, outItem{frame: errorFrame(s.wire, reason)})
+	s.closing = reason
 }
 
-// submit orders, applies and broadcasts a transition from session s, or rejects it to s alone.
+// stop ends the room for why: every connection is closed with reason, and the core takes no more
+// steps (the next ready's stopped is why).
+func (r *roomCore[S, T]) stop(why error, reason *ServerError) {
+	if r.stopped != nil {
+		return
+	}
+	for _, s := range r.sessions {
+		r.closeWith(s, reason)
+	}
+	r.stopped = why
+}
+
+// crash stops a room whose state a panic in user code may have left half-changed. Nothing of the
+// batch goes out. The client whose transition panicked gets a fatal error (it must not re-send it
+// into the same panic); the others get a non-fatal one and reconnect to the room rebuilt from the
+// journal, or, without a journal (the state is lost), a fatal one.
+func (r *roomCore[S, T]) crash() {
+	r.dropStaged()
+	msg := fmt.Sprintf("aper/sync: room %q stopped: internal error", r.name)
+	for _, s := range r.sessions {
+		r.closeWith(s, &ServerError{Code: codeRoom, Message: msg, Fatal: !r.keepRecords || s == r.brokenBy})
+	}
+	if by := r.brokenBy; by != nil && by.gone() {
+		r.closeWith(by, &ServerError{Code: codeRoom, Message: msg, Fatal: true})
+	}
+	r.stopped = r.broken
+}
+
+// cloneState returns a copy of the state and its Seq; ok false if Clone panicked (the core is
+// then broken).
+func (r *roomCore[S, T]) cloneState() (st S, seq uint64, ok bool) {
+	if r.halted() {
+		return st, 0, false
+	}
+	defer r.guard("Clone", nil)
+	return r.state.Clone(), r.seq, true
+}
+
+// submit is a connection's batch: its submissions in order (those the reader refused already
+// are rejected as it says), then its latest presence value. A batch of a session that is gone
+// (a frame still in flight on a superseded or closed connection) is ignored.
+func (r *roomCore[S, T]) submit(id sessionID, b batch[T], now time.Time) {
+	s := r.byID[id]
+	if s == nil || r.halted() {
+		return
+	}
+	defer r.guard("the room's state", s)
+	for _, sub := range b.subs {
+		if r.broken != nil {
+			return
+		}
+		if sub.refuse != "" {
+			r.refuse(s, sub.local, sub.refuse, sub.why, now)
+		} else {
+			r.order(s, sub.local, sub.t, now)
+		}
+	}
+	if b.hasPresence {
+		r.setPresence(s, b.presence, now)
+	}
+}
+
+// batch is what a connection's reader passes to its room from one transport message.
+type batch[T any] struct {
+	subs        []submission[T]
+	presence    raw // with hasPresence: the connection's new presence value (after subs)
+	hasPresence bool
+}
+
+// submission is one submitted transition, or the reader's refusal of it.
+type submission[T any] struct {
+	local  uint64
+	t      T
+	refuse string // a refusal code, when the reader refused it already
+	why    string
+}
+
+// leave detaches the session of a connection that ended at now (see leaveSession).
+func (r *roomCore[S, T]) leave(id sessionID, now time.Time) {
+	s := r.byID[id]
+	if s == nil || r.halted() {
+		return
+	}
+	defer r.guard("the room's state", s)
+	r.leaveSession(s, now)
+}
+
+// tick fires what is due at now (the state's timers, members' grace periods, held presence
+// values) and returns when it is to be called next (ok false: nothing is scheduled).
+func (r *roomCore[S, T]) tick(now time.Time) (next time.Time, ok bool) {
+	if r.halted() {
+		return next, false
+	}
+	defer r.guard("a Timer or Membership method", nil)
+	next, ok = r.fireTimers(now)
+	r.busy = ok
+	if at, ok2 := r.expireMembers(now); ok2 && (!ok || at.Before(next)) {
+		next, ok = at, true
+	}
+	if at, ok2 := r.flushPresence(now); ok2 && (!ok || at.Before(next)) {
+		next, ok = at, true
+	}
+	r.busy = r.busy || r.away()
+	return next, ok
+}
+
+// idle reports whether the room may unload: nobody is connected and, as of the last tick, no
+// timer or grace period runs.
+func (r *roomCore[S, T]) idle() bool { return r.empty() && !r.busy }
+
+// order orders, applies and broadcasts a transition from session s, or rejects it to s alone.
 // A local seq the room has already processed for this client is a duplicate (a re-send after a
 // reconnection): it is ignored, since the welcome of the client's current connection told it the
 // outcome. A client over its rate, or whose transition the permission hook refuses, gets a
 // refusal (a rejection with a code), which counts as processed.
-func (r *roomCore[S, T]) submit(s *session, local uint64, t T, now time.Time) {
+func (r *roomCore[S, T]) order(s *session, local uint64, t T, now time.Time) {
 	if s.gone() {
 		return // a frame still in flight on a superseded or closed connection
 	}
@@ -375,8 +587,9 @@ func (r *roomCore[S, T]) inOrder(s *session, rec *clientRecord, local uint64, no
 		r.duplicates++
 		return false
 	case local-1 != rec.processed:
-		r.closeWith(s, codeProtocol, fmt.Sprintf("aper/sync: submit of local seq %d, want %d", local, rec.processed+1), true)
-		r.leave(s, now)
+		r.closeWith(s, &ServerError{Code: codeProtocol, Fatal: true,
+			Message: fmt.Sprintf("aper/sync: submit of local seq %d, want %d", local, rec.processed+1)})
+		r.leaveSession(s, now)
 		return false
 	}
 	return true
@@ -522,22 +735,24 @@ func (r *roomCore[S, T]) ordered(ev aper.Event[T], inst aper.ClientID, local uin
 	r.seq = ev.Seq
 	e := r.push(ev, inst, local)
 	if r.keepRecords {
-		r.ready.records = append(r.ready.records, record[T]{Seq: ev.Seq, Client: ev.Client, Inst: inst, Local: local, Time: ev.Time, Transition: ev.Transition, Kind: kind, Subject: subject})
+		r.records = append(r.records, record[T]{Seq: ev.Seq, Client: ev.Client, Inst: inst, Local: local, Time: ev.Time, Transition: ev.Transition, Kind: kind, Subject: subject})
 	}
-	out := output{seq: ev.Seq}
+	var frames [numWires][]byte
 	for _, w := range wires {
 		if r.perWire[w.idx] > 0 {
-			out.frames[w.idx] = r.confirmedFrame(e, w)
+			frames[w.idx] = r.confirmedFrame(e, w)
 		}
 	}
-	r.ready.outputs = append(r.ready.outputs, out)
+	for _, s := range r.sessions {
+		r.stage(s, outItem{frame: frames[s.wire.idx]})
+	}
 }
 
-// leave detaches a session whose connection ended at now. The client's record stays, for its
+// leaveSession detaches a session whose connection ended at now. The client's record stays, for its
 // return; when it was the client id's last connection, its presence goes, for everyone, and a
 // member's grace period starts. When it was the room's last connection, the resume log is
 // trimmed (see trimLog).
-func (r *roomCore[S, T]) leave(s *session, now time.Time) {
+func (r *roomCore[S, T]) leaveSession(s *session, now time.Time) {
 	if s.gone() {
 		return
 	}
@@ -563,6 +778,7 @@ func (r *roomCore[S, T]) detach(s *session) {
 	r.sessions = r.sessions[:last]
 	r.perWire[s.wire.idx]--
 	s.idx = -1
+	delete(r.byID, s.id)
 	if rec := r.clients[s.inst]; rec != nil && rec.session == s {
 		rec.session = nil
 	}

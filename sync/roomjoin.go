@@ -19,12 +19,20 @@ import (
 // (closed, so that frames still in flight on it are ignored), an older one (a connection attempt
 // the client gave up on, joining late) is refused. The supersede is fatal for the old
 // connection only when the new one comes from another incarnation of the instance (h.Nonce: a
-// copy of the key in another process). A room at its client limit refuses the connection. join
-// returns nil when it refused the connection.
+// copy of the key in another process). A room at its client limit refuses the connection.
 //
 // If the state is a Membership and the client id is not a member (its first join, or after it
 // left for good), its Joined transition is applied after the welcome, as a server event.
-func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time.Time) *session {
+func (r *roomCore[S, T]) join(sid sessionID, w *wire, h *frame, id Identity, now time.Time) {
+	if r.halted() {
+		return
+	}
+	defer r.guard("the room's state", nil)
+	r.joinSession(sid, w, h, id, now)
+}
+
+// joinSession is join; it returns the session, nil if it refused the connection.
+func (r *roomCore[S, T]) joinSession(sid sessionID, w *wire, h *frame, id Identity, now time.Time) *session {
 	cid, inst := h.Client, h.Inst
 	if cid == "" {
 		cid = r.newID()
@@ -34,7 +42,7 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 	}
 	rec := r.clients[inst]
 	refuse := func(code, msg string) *session {
-		r.closeWith(&session{peer: peer, wire: w, idx: -1}, code, msg, false)
+		r.closeWith(&session{id: sid, wire: w, idx: -1}, &ServerError{Code: code, Message: msg})
 		return nil
 	}
 	if r.maxClients > 0 && len(r.sessions) >= r.maxClients && (rec == nil || rec.session == nil) {
@@ -60,13 +68,14 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		}
 	}
 	if old := rec.session; old != nil {
-		r.closeWith(old, codeSuperseded, "the same client connected again", h.Nonce != rec.nonce)
+		r.closeWith(old, &ServerError{Code: codeSuperseded, Message: "the same client connected again", Fatal: h.Nonce != rec.nonce})
 		r.detach(old)
 	}
 	rec.client, rec.nonce, rec.attempt = cid, h.Nonce, h.Attempt
 	id.Client = cid
-	s := &session{peer: peer, wire: w, ident: id, client: cid, inst: inst, since: r.seq, idx: len(r.sessions)}
+	s := &session{id: sid, wire: w, ident: id, client: cid, inst: inst, idx: len(r.sessions)}
 	r.sessions = append(r.sessions, s)
+	r.byID[sid] = s
 	r.perWire[w.idx]++
 	rec.session = s
 	mem := r.member(cid)
@@ -99,8 +108,8 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		wf.Inst = inst
 	}
 	var fromJournal []record[T]
-	if h.Resume && !r.canResume(h.Seq) && r.tail != nil && h.Seq < r.seq && r.seq-h.Seq <= maxJournalResume {
-		fromJournal, _ = r.tail(h.Seq+1, r.seq) // on error, a snapshot
+	if h.Resume && !r.canResume(h.Seq) && r.reader != nil && h.Seq < r.seq && r.seq-h.Seq <= maxJournalResume {
+		fromJournal, _ = r.reader.readLog(h.Seq+1, r.seq) // on error, a snapshot
 	}
 	switch {
 	case h.Resume && r.canResume(h.Seq):
@@ -109,7 +118,7 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		for i := 0; i < r.logLen; i++ {
 			e := &r.log[(r.logStart+i)%len(r.log)]
 			if e.ev.Seq > h.Seq {
-				r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(e, w)})
+				r.stage(s, outItem{frame: r.confirmedFrame(e, w)})
 			}
 		}
 	case fromJournal != nil:
@@ -117,13 +126,13 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		r.direct(s, &wf)
 		for _, rc := range fromJournal {
 			e := logEntry[T]{ev: aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}, inst: rc.Inst, local: rc.Local}
-			r.ready.outputs = append(r.ready.outputs, output{to: s, frame: r.confirmedFrame(&e, w)})
+			r.stage(s, outItem{frame: r.confirmedFrame(&e, w)})
 		}
 	default:
 		sb, err := r.snapshot(w)
 		if err != nil {
-			r.closeWith(s, codeRoom, fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err), true)
-			r.leave(s, now)
+			r.closeWith(s, &ServerError{Code: codeRoom, Fatal: true, Message: fmt.Sprintf("aper/sync: room %q: encode snapshot: %v", r.name, err)})
+			r.leaveSession(s, now)
 			return s
 		}
 		wf.Snapshot, wf.Seq = true, sb.seq
@@ -140,8 +149,8 @@ func (r *roomCore[S, T]) join(peer any, w *wire, h *frame, id Identity, now time
 		}
 		wf.Size, wf.Off, wf.Sum = uint64(len(sb.data)), uint64(send.off), sb.sum[:]
 		r.direct(s, &wf)
-		if o := &r.ready.outputs[len(r.ready.outputs)-1]; o.to == s && !o.close {
-			o.snap = send
+		if s.closing == nil {
+			s.out[len(s.out)-1].snap = send
 		}
 	}
 	if m, ok := any(r.state).(Membership[T]); ok && !mem.member {

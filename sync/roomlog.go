@@ -67,9 +67,8 @@ func (r *roomCore[S, T]) confirmedFrame(e *logEntry[T], w *wire) []byte {
 	}
 	// A transition the codec cannot encode: its readers cannot follow the room. Send them
 	// an error frame in its place; deliver closes them.
-	b, _ := w.encode(&frame{Type: frameError, Code: codeProtocol, Fatal: true,
+	return errorFrame(w, &ServerError{Code: codeProtocol, Fatal: true,
 		Message: fmt.Sprintf("room %q: encode transition %d: %v", r.name, e.ev.Seq, err)})
-	return b
 }
 
 // push adds an ordered transition to the in-memory log, dropping the oldest once it holds

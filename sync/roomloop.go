@@ -11,7 +11,8 @@ import (
 	"github.com/aper-go/aper/journal"
 )
 
-// room is the goroutine layer of one room: an inbox, and the loop that feeds the core.
+// room is the goroutine layer of one room: an inbox, and one loop (run) that feeds the room's
+// core and carries out its output. Its goroutine owns the core; the core itself does no I/O.
 type room[S aper.StateMachine[S, T], T any] struct {
 	name  string
 	srv   *Server[S, T]
@@ -27,8 +28,9 @@ type room[S aper.StateMachine[S, T], T any] struct {
 
 	snapWait []snapshotWait[S] // Snapshot calls answered once the batch is durable
 
-	core    *roomCore[S, T]
-	touched []*serverConn
+	core   *roomCore[S, T]
+	conns  map[sessionID]*serverConn // the connections joined, from their join to their leave
+	lastID sessionID
 
 	entries  []journal.Entry
 	snapSeq  uint64        // the Seq of the last snapshot saved or being saved
@@ -46,20 +48,11 @@ const (
 )
 
 type roomMsg[T any] struct {
-	kind        msgKind
-	sc          *serverConn
-	hello       *frame
-	subs        []submission[T]
-	presence    raw // with hasPresence: the connection's new presence value (after subs)
-	hasPresence bool
-	reply       any // chan snapshotReply[S]
-}
-
-type submission[T any] struct {
-	local  uint64
-	t      T
-	refuse string // a refusal code, when the reader refused it already
-	why    string
+	kind  msgKind
+	sc    *serverConn
+	hello *frame
+	batch batch[T]
+	reply any // chan snapshotReply[S]
 }
 
 // send passes m to the room, or reports false if the room has stopped.
@@ -125,7 +118,90 @@ type snapshotWait[S any] struct {
 // maxBatch bounds how many inbox messages one loop iteration handles before delivering.
 const maxBatch = 256
 
+// run loads the room and runs its loop until the room ends: the server closes, the room unloads
+// after its idle time, or the core stops (shutdown, a failed journal, a panic in user code).
 func (r *room[S, T]) run() {
+	s := r.srv
+	r.snapDone = make(chan struct{})
+	close(r.snapDone)
+	defer func() { <-r.snapDone }()
+	if err := r.open(); err != nil {
+		r.fail(err)
+		return
+	}
+	var (
+		idle  *time.Timer
+		idleC <-chan time.Time
+		wake  *time.Timer
+		wakeC <-chan time.Time
+	)
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+		if wake != nil {
+			wake.Stop()
+		}
+	}()
+	for {
+		// One step: the time, then the core's output carried out.
+		now := s.cfg.now()
+		if next, ok := r.core.tick(now); ok {
+			d := max(next.Sub(now), 0)
+			if wake == nil {
+				wake = time.NewTimer(d)
+			} else {
+				wake.Reset(d)
+			}
+			wakeC = wake.C
+		} else {
+			wakeC = nil
+		}
+		if !r.carryOut() {
+			return
+		}
+		switch {
+		case s.cfg.roomIdle < 0 || !r.core.idle():
+			idleC = nil
+		case idleC != nil:
+		case idle == nil:
+			idle = time.NewTimer(s.cfg.roomIdle)
+			idleC = idle.C
+		default:
+			idle.Reset(s.cfg.roomIdle)
+			idleC = idle.C
+		}
+
+		select {
+		case <-s.ctx.Done():
+			s.forget(r)
+			return
+		case <-idleC:
+			idleC = nil
+			if r.core.idle() && s.tryUnload(r) {
+				r.releaseJournal()
+				return
+			}
+		case <-wakeC:
+			wakeC = nil
+		case m := <-r.inbox:
+			r.handle(m)
+		drain:
+			for i := 0; i < maxBatch && !r.core.halted(); i++ {
+				select {
+				case m := <-r.inbox:
+					r.handle(m)
+				default:
+					break drain
+				}
+			}
+		}
+	}
+}
+
+// open makes the room's core: the state from the factory, then, with a journal, what the journal
+// holds. Its error is the reason joins are refused with (see fail).
+func (r *room[S, T]) open() error {
 	s := r.srv
 	var state S
 	err := catch("the room factory", func() (err error) {
@@ -137,13 +213,17 @@ func (r *room[S, T]) run() {
 			s.logPanic(r.name, p)
 			err = errors.New("internal error")
 		}
-		r.fail(fmt.Errorf("aper/sync: room %q: %w", r.name, err))
-		return
+		return fmt.Errorf("aper/sync: room %q: %w", r.name, err)
 	}
 	var permit func(Identity, S, T) error
 	if s.permit != nil {
 		permit = func(id Identity, st S, t T) error { return s.permit(id, r.name, st, t) }
 	}
+	var reader logReader[T]
+	if j := s.cfg.journal; j != nil {
+		reader = journalLog[T]{ctx: s.ctx, j: j, room: r.name}
+	}
+	r.conns = make(map[sessionID]*serverConn)
 	r.core = newRoomCore(r.name, state, roomConfig[S, T]{
 		logSize:       s.cfg.logSize,
 		maxRejections: s.cfg.maxRejects,
@@ -156,10 +236,8 @@ func (r *room[S, T]) run() {
 		presenceEvery: s.cfg.presenceEvery,
 		keepRecords:   s.cfg.journal != nil,
 		chunk:         chunkSize(s.cfg.maxMessage),
+		reader:        reader,
 	})
-	r.snapDone = make(chan struct{})
-	close(r.snapDone)
-	defer func() { <-r.snapDone }()
 	if j := s.cfg.journal; j != nil {
 		if err := catch("rebuilding the room", func() error { return r.load(s.ctx, j) }); err != nil {
 			if p := (*panicError)(nil); errors.As(err, &p) {
@@ -169,197 +247,70 @@ func (r *room[S, T]) run() {
 				s.logPanic(r.name, p)
 				err = fmt.Errorf("aper/sync: room %q: internal error", r.name)
 			}
-			r.fail(err)
-			return
+			return err
 		}
-		r.core.tail = r.journalTail(j)
 	}
 	r.core.replayed(s.cfg.now())
-	// broken stops a room whose state may be half-changed by a panic in user code.
-	broken := func() bool {
-		if r.core.broken == nil {
-			return false
-		}
-		r.crashPanic()
-		return true
-	}
-	var (
-		idle  *time.Timer
-		idleC <-chan time.Time
-		wake  *time.Timer
-		wakeC <-chan time.Time
-		busy  bool // a timer or a grace period is running: stay loaded
-	)
-	// schedule fires what is due and arms wake for what comes next.
-	schedule := func() {
-		defer func() {
-			if v := recover(); v != nil {
-				r.core.crashed(recovered("a Timer or Membership method", v), nil)
-			}
-		}()
-		now := s.cfg.now()
-		next, ok := r.core.fireTimers(now)
-		busy = ok
-		if at, ok2 := r.core.expireMembers(now); ok2 && (!ok || at.Before(next)) {
-			next, ok = at, true
-		}
-		if at, ok2 := r.core.flushPresence(now); ok2 && (!ok || at.Before(next)) {
-			next, ok = at, true
-		}
-		busy = busy || r.core.away()
-		if !ok {
-			wakeC = nil
-			return
-		}
-		d := max(next.Sub(now), 0)
-		if wake == nil {
-			wake = time.NewTimer(d)
-		} else {
-			wake.Reset(d)
-		}
-		wakeC = wake.C
-	}
-	armIdle := func() {
-		if s.cfg.roomIdle < 0 || !r.core.empty() || busy {
-			idleC = nil
-			return
-		}
-		if idleC != nil {
-			return
-		}
-		if idle == nil {
-			idle = time.NewTimer(s.cfg.roomIdle)
-		} else {
-			idle.Reset(s.cfg.roomIdle)
-		}
-		idleC = idle.C
-	}
-	defer func() {
-		if idle != nil {
-			idle.Stop()
-		}
-		if wake != nil {
-			wake.Stop()
-		}
-	}()
-	schedule()
-	if broken() || !r.deliver() {
-		return
-	}
-	armIdle()
-	for {
-		select {
-		case <-s.ctx.Done():
-			r.srv.forget(r)
-			return
-		case <-idleC:
-			idleC = nil
-			if r.core.empty() && !busy && s.tryUnload(r) {
-				r.releaseJournal()
-				return
-			}
-		case <-wakeC:
-			wakeC = nil
-			schedule()
-			if broken() || !r.deliver() {
-				return
-			}
-			armIdle()
-		case m := <-r.inbox:
-			stop := r.handle(m)
-		drain:
-			for i := 0; i < maxBatch && !stop; i++ {
-				select {
-				case m := <-r.inbox:
-					stop = r.handle(m)
-				default:
-					break drain
-				}
-			}
-			if !stop {
-				schedule()
-			}
-			if broken() || !r.deliver() {
-				return
-			}
-			if stop {
-				r.srv.forget(r)
-				return
-			}
-			armIdle()
-		}
-	}
+	return nil
 }
 
-// handle feeds one message to the core. It reports whether the room must stop (shutdown, or a
-// panic in user code that left the core broken).
-func (r *room[S, T]) handle(m roomMsg[T]) (stop bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			var by *session
-			if m.kind == msgSubmit && m.sc.sess != nil {
-				by = m.sc.sess
-			}
-			r.core.crashed(recovered("the room's state", v), by)
-		}
-		for _, p := range r.core.panics {
-			r.srv.logPanic(r.name, p)
-		}
-		clear(r.core.panics)
-		r.core.panics = r.core.panics[:0]
-		if r.core.broken != nil {
-			stop = true
-		}
-	}()
+// handle feeds one message to the core.
+func (r *room[S, T]) handle(m roomMsg[T]) {
 	now := r.srv.cfg.now()
 	switch m.kind {
 	case msgJoin:
-		m.sc.sess = r.core.join(m.sc, m.sc.wire, m.hello, m.sc.ident, now)
+		r.lastID++
+		m.sc.id = r.lastID
+		r.conns[m.sc.id] = m.sc
+		r.core.join(m.sc.id, m.sc.wire, m.hello, m.sc.ident, now)
 	case msgSubmit:
-		m.sc.inflight.Add(-int64(len(m.subs)))
-		if m.sc.sess == nil {
-			return false
-		}
-		for _, sub := range m.subs {
-			if sub.refuse != "" {
-				r.core.refuse(m.sc.sess, sub.local, sub.refuse, sub.why, now)
-			} else {
-				r.core.submit(m.sc.sess, sub.local, sub.t, now)
-			}
-		}
-		if m.hasPresence {
-			r.core.setPresence(m.sc.sess, m.presence, now)
-		}
+		m.sc.inflight.Add(-int64(len(m.batch.subs)))
+		r.core.submit(m.sc.id, m.batch, now)
 	case msgLeave:
-		if m.sc.sess != nil {
-			r.core.leave(m.sc.sess, now)
-		}
+		delete(r.conns, m.sc.id)
+		r.core.leave(m.sc.id, now)
 	case msgSnapshot:
-		// Answered by deliver, once what the state holds is durable.
-		r.snapWait = append(r.snapWait, snapshotWait[S]{reply: m.reply.(chan snapshotReply[S]),
-			rep: snapshotReply[S]{state: r.core.state.Clone(), seq: r.core.seq}})
-	case msgShutdown:
-		for len(r.core.sessions) > 0 {
-			sess := r.core.sessions[0]
-			r.core.closeWith(sess, errShuttingDown.Code, errShuttingDown.Message, errShuttingDown.Fatal)
-			r.core.detach(sess)
+		// Answered by carryOut, once what the state holds is durable.
+		if st, seq, ok := r.core.cloneState(); ok {
+			r.snapWait = append(r.snapWait, snapshotWait[S]{reply: m.reply.(chan snapshotReply[S]),
+				rep: snapshotReply[S]{state: st, seq: seq}})
 		}
-		return true
+	case msgShutdown:
+		r.core.stop(ErrServerClosed, errShuttingDown)
 	}
-	return false
 }
 
-// deliver hands the core's outputs to the connections' queues: one push per connection per
-// batch, no network I/O. A connection whose queue overflows is cut. With a journal, the batch's
-// records are made durable first; if that fails, nothing is delivered, every connection is
-// closed (its client reconnects and re-sends what is pending) and the room stops, to be rebuilt
-// from the journal on its next join: deliver then reports false.
-func (r *room[S, T]) deliver() bool {
+// carryOut takes the core's output and carries it out: the records made durable first (with a
+// journal), then the Snapshot calls answered and each session's frames queued on its
+// connection, one push per connection, no network I/O. If the journal fails, nothing of the
+// batch goes out: the core is stopped, which closes every connection (its client reconnects and
+// re-sends what is pending, to the room rebuilt from the journal). carryOut reports false once
+// the core has stopped: the room ends, and this is the one way a loaded room ends but for the
+// server's close and an idle unload.
+func (r *room[S, T]) carryOut() bool {
+	s := r.srv
 	rd := r.core.takeReady()
-	if j := r.srv.cfg.journal; j != nil && len(rd.records) > 0 {
+	for _, p := range rd.panics {
+		s.logPanic(r.name, p)
+	}
+	if rd.stopped != nil {
+		var p *panicError
+		switch {
+		case errors.As(rd.stopped, &p):
+			s.logPanic(r.name, p)
+		case !errors.Is(rd.stopped, ErrServerClosed) && s.ctx.Err() == nil:
+			s.cfg.logger.Error("aper/sync: room stopped", "room", r.name, "err", rd.stopped)
+		}
+		s.forget(r) // the next join loads the room anew
+		r.route(rd.sends)
+		r.core.recycle(rd)
+		return false
+	}
+	if j := s.cfg.journal; j != nil && len(rd.records) > 0 {
 		if err := r.persist(j, rd.records); err != nil {
-			r.crash(err)
-			return false
+			r.core.recycle(rd)
+			r.core.stop(err, &ServerError{Code: codeRoom, Message: err.Error()})
+			return r.carryOut()
 		}
 		r.maybeSnapshot(j)
 	}
@@ -368,60 +319,26 @@ func (r *room[S, T]) deliver() bool {
 	}
 	clear(r.snapWait)
 	r.snapWait = r.snapWait[:0]
-	stage := func(sc *serverConn, b []byte) {
-		if !sc.staged {
-			sc.staged = true
-			r.touched = append(r.touched, sc)
-		}
-		sc.stage = append(sc.stage, outItem{frame: b})
-	}
-	for i := range rd.outputs {
-		o := &rd.outputs[i]
-		if o.ephemeral {
-			for _, sess := range r.core.sessions {
-				if sess != o.except && o.frames[sess.wire.idx] != nil {
-					stage(sess.peer.(*serverConn), o.frames[sess.wire.idx])
-				}
-			}
-			continue
-		}
-		if o.to != nil {
-			sc := o.to.peer.(*serverConn)
-			stage(sc, o.frame)
-			if o.snap != nil {
-				sc.stage[len(sc.stage)-1].snap = o.snap
-			}
-			if o.close {
-				sc.closeAfter = true
-				if sc.closeWhy == nil && o.reason != nil {
-					sc.closeWhy = o.reason
-				}
-			}
-			continue
-		}
-		for _, sess := range r.core.sessions {
-			if sess.since < o.seq {
-				stage(sess.peer.(*serverConn), o.frames[sess.wire.idx])
-			}
-		}
-	}
-	for _, sc := range r.touched {
-		// A queue that overflows sends its client the reason and stops; its reader then tells
-		// the room that it left. A closing one drops what comes after the frame that says why.
-		sc.q.pushItems(sc.stage)
-		if sc.closeAfter {
-			sc.q.closeAfterFlush(sc.closeWhy)
-		}
-		clear(sc.stage)
-		sc.stage = sc.stage[:0]
-		sc.staged = false
-		sc.closeAfter = false
-		sc.closeWhy = nil
-	}
-	clear(r.touched)
-	r.touched = r.touched[:0]
+	r.route(rd.sends)
 	r.core.recycle(rd)
 	return true
+}
+
+// route queues each send on its session's connection. A connection whose queue overflows is cut
+// (its client gets the reason; its reader then tells the room that it left); a closing one drops
+// what comes after the frame that says why. A session whose connection has left gets nothing.
+func (r *room[S, T]) route(sends []send) {
+	for i := range sends {
+		sd := &sends[i]
+		sc := r.conns[sd.to]
+		if sc == nil {
+			continue
+		}
+		sc.q.pushItems(sd.items)
+		if sd.close != nil {
+			sc.q.closeAfterFlush(sd.close)
+		}
+	}
 }
 
 // releaser is a journal that can close what it holds open for a room (journal.Disk).
@@ -442,43 +359,6 @@ func (r *room[S, T]) releaseJournal() {
 // logPanic reports a panic recovered from user code, with its stack.
 func (s *Server[S, T]) logPanic(room string, p *panicError) {
 	s.cfg.logger.Error("aper/sync: panic in user code", "room", room, "in", p.what, "panic", fmt.Sprint(p.value), "stack", string(p.stack))
-}
-
-// crashPanic stops a room whose state a panic in user code may have left half-changed. Nothing
-// of the batch is delivered or journaled. The client whose transition panicked gets a fatal error
-// (it must not re-send it into the same panic); the others get a non-fatal one and reconnect to
-// the room rebuilt from the journal, or, without a journal (the state is lost), a fatal one.
-func (r *room[S, T]) crashPanic() {
-	s := r.srv
-	p := r.core.broken
-	s.logPanic(r.name, p)
-	s.forget(r)
-	rd := r.core.takeReady()
-	r.core.recycle(rd)
-	fatal := s.cfg.journal == nil
-	msg := fmt.Sprintf("aper/sync: room %q stopped: internal error", r.name)
-	for _, sess := range r.core.sessions {
-		sc := sess.peer.(*serverConn)
-		sc.end(&ServerError{Code: codeRoom, Message: msg, Fatal: fatal || sess == r.core.brokenBy})
-	}
-	if by := r.core.brokenBy; by != nil && by.gone() {
-		by.peer.(*serverConn).end(&ServerError{Code: codeRoom, Message: msg, Fatal: true})
-	}
-}
-
-// crash stops a room whose journal failed: every connection is closed with a non-fatal error, so
-// that its client reconnects to the room rebuilt from the journal.
-func (r *room[S, T]) crash(err error) {
-	s := r.srv
-	if s.ctx.Err() == nil {
-		s.cfg.logger.Error("aper/sync: room stopped", "room", r.name, "err", err)
-	}
-	s.forget(r)
-	for _, sess := range r.core.sessions {
-		sess.peer.(*serverConn).end(&ServerError{Code: codeRoom, Message: err.Error()})
-	}
-	// Later messages find the room gone (send reports false once run returns): their
-	// connections close, and their clients reconnect to a room rebuilt from the journal.
 }
 
 // fail answers every join with the factory's error until nobody holds the room any more.
