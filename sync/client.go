@@ -54,8 +54,6 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	presDirty bool // pres has not been sent on the current connection
 	presLast  time.Time
 	presTimer *time.Timer
-	peers     map[aper.ClientID]raw
-	peerCodec aper.Codec
 	presCh    chan struct{}
 
 	changes   chan struct{}
@@ -255,7 +253,6 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		rejOut:    make(chan Rejection[T]),
 		done:      make(chan struct{}),
 		presCh:    make(chan struct{}, 1),
-		peers:     make(map[aper.ClientID]raw),
 	}
 	c.core.nonce = rand.Uint64()
 	if cfg.storeDir != "" {
@@ -315,7 +312,7 @@ func (c *Client[S, T]) Apply(t T) error {
 	if c.cur != nil {
 		c.sendLocked(c.cur, local, form)
 	}
-	c.core.takeNotes() // the caller knows its own change
+	c.core.changed = false // the caller knows its own change
 	c.mu.Unlock()
 	return nil
 }

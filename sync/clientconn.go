@@ -2,9 +2,9 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"github.com/aper-go/aper/transport"
@@ -237,131 +237,21 @@ func (c *Client[S, T]) serve(cc *clientConn) error {
 	}
 }
 
-// inbound is a decoded frame with its decoded payload.
-type inbound[S, T any] struct {
-	f    frame
-	t    T
-	snap S
-	pres raw
-}
-
 // handle decodes one transport message (payloads outside the lock) and feeds its frames to the
 // core. first says it is the answer to the hello, which must begin with a welcome.
 func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
-	var (
-		items      []inbound[S, T]
-		sawWelcome bool
-	)
-	// snapshot adds the welcome of a chunked snapshot that is now complete.
-	snapshot := func() error {
-		data, wf, err := c.recv.finish()
-		if err != nil {
-			return err
-		}
-		it := inbound[S, T]{f: *wf}
-		if err := unmarshal(cc.wire.payload, data, &it.snap); err != nil {
-			return fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)
-		}
-		items = append(items, it)
-		return nil
-	}
-	err := cc.wire.decode(msg, func(f *frame) error {
-		if first && !sawWelcome && f.Type != frameWelcome && f.Type != frameError {
-			return fmt.Errorf("%w: the server answered hello with %v", ErrProtocol, f.Type)
-		}
-		if c.recv.active() && f.Type != frameChunk && f.Type != frameError {
-			return fmt.Errorf("%w: a %v frame in the middle of a snapshot's chunks", ErrProtocol, f.Type)
-		}
-		it := inbound[S, T]{f: *f}
-		switch f.Type {
-		case frameWelcome:
-			if !first || sawWelcome {
-				return fmt.Errorf("%w: a second welcome", ErrProtocol)
-			}
-			sawWelcome = true
-			if f.V != ProtocolVersion {
-				return &VersionError{Peer: f.V, Ours: ProtocolVersion}
-			}
-			if f.Snapshot && f.Size > 0 {
-				// A chunked snapshot: the welcome takes effect with its last chunk.
-				done, err := c.recv.start(f, cc.wire)
-				if err != nil || !done {
-					return err
-				}
-				return snapshot()
-			}
-			c.recv.reset() // what an earlier connection received of a snapshot is of no use now
-			if f.Snapshot {
-				if err := unmarshal(cc.wire.payload, f.Data, &it.snap); err != nil {
-					return fmt.Errorf("%w: snapshot: %v", ErrProtocol, err)
-				}
-			}
-		case frameConfirmed:
-			if err := unmarshal(cc.wire.payload, f.Data, &it.t); err != nil {
-				return fmt.Errorf("%w: confirmed %d: %v", ErrProtocol, f.Seq, err)
-			}
-		case frameChunk:
-			done, err := c.recv.add(f)
-			if err != nil || !done {
-				return err
-			}
-			return snapshot()
-		case frameError:
-			if f.Code == codeTooLarge {
-				// A frame for this client was too large to send: a snapshot goes round it.
-				c.mu.Lock()
-				c.core.resync = true
-				c.mu.Unlock()
-			}
-			// The server's reason, without a prefix of ours that the ServerError prints.
-			return &ServerError{Code: f.Code, Message: strings.TrimPrefix(f.Message, prefix), Fatal: f.Fatal}
-		case framePresence:
-			if !first || sawWelcome {
-				it.pres = append(raw(nil), f.Data...)
-				break
-			}
-			return fmt.Errorf("%w: the server answered hello with %v", ErrProtocol, f.Type)
-		case frameRejected, framePong:
-		default:
-			return fmt.Errorf("%w: unexpected %v frame from the server", ErrProtocol, f.Type)
-		}
-		it.f.Data = nil
-		items = append(items, it)
-		return nil
-	})
+	items, err := decodeMessage[S, T](cc.wire, msg, first, &c.recv)
 	// Frames before an error still count.
 	c.mu.Lock()
-	var (
-		herr        error
-		presChanged bool
-	)
+	if se := (*ServerError)(nil); errors.As(err, &se) && se.Code == codeTooLarge {
+		// A frame for this client was too large to send: a snapshot goes round it.
+		c.core.resync = true
+	}
+	var herr error
 	for i := range items {
-		it := &items[i]
-		var sends []pendingEntry[T]
-		switch it.f.Type {
-		case frameWelcome:
-			sends, herr = c.core.welcome(&it.f, it.snap, time.Now())
-		case frameConfirmed:
-			sends, herr = c.core.confirmedFrame(&it.f, it.t)
-		case frameRejected:
-			c.core.rejected(&it.f)
-		case framePresence:
-			if nullPayload(it.pres) {
-				delete(c.peers, it.f.Client)
-			} else {
-				c.peers[it.f.Client] = it.pres
-			}
-			presChanged = true
-		}
-		if it.f.Type == frameWelcome && herr == nil {
-			clear(c.peers)
-			for _, p := range it.f.Presence {
-				c.peers[p.Client] = p.Data
-			}
-			c.peerCodec = cc.wire.payload
-			presChanged = true
-		}
-		if herr != nil {
+		sends, err := c.core.receive(&items[i], cc.wire, time.Now())
+		if err != nil {
+			herr = err
 			c.core.resync = true // keep the view; take a snapshot on the next connection
 			break
 		}
@@ -381,7 +271,7 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		// pending transitions once per batch of the server's, not once per message.
 		c.core.changed = true
 	}
-	changed, rejs := c.core.takeNotes()
+	changed, presChanged, rejs := c.core.takeNotes()
 	if len(c.core.pending) == 0 {
 		for _, w := range c.waiters {
 			close(w)

@@ -42,8 +42,8 @@ func (c *Client[S, T]) SetPresence(v any) error {
 	if c.ctx.Err() != nil || c.status.State == Closed {
 		return fmt.Errorf("aper/sync: set presence: %w", ErrClosed)
 	}
-	if v != nil && c.peerCodec != nil {
-		if _, err := c.peerCodec.Marshal(v); err != nil {
+	if v != nil && c.core.peerCodec != nil {
+		if _, err := c.core.peerCodec.Marshal(v); err != nil {
 			return fmt.Errorf("aper/sync: set presence: %w", err)
 		}
 	}
@@ -87,9 +87,9 @@ func (c *Client[S, T]) presenceDue() {
 func (c *Client[S, T]) Presence() []Presence {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	list := make([]Presence, 0, len(c.peers))
-	for id, d := range c.peers {
-		list = append(list, Presence{Client: id, data: d, codec: c.peerCodec})
+	list := make([]Presence, 0, len(c.core.peers))
+	for id, d := range c.core.peers {
+		list = append(list, Presence{Client: id, data: d, codec: c.core.peerCodec})
 	}
 	slices.SortFunc(list, func(a, b Presence) int { return strings.Compare(string(a.Client), string(b.Client)) })
 	return list

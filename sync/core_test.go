@@ -57,8 +57,10 @@ type sim[S aper.StateMachine[S, T], T any] struct {
 
 type simClient[S aper.StateMachine[S, T], T any] struct {
 	core clientCore[S, T]
-	peer *fakePeer
-	id   sessionID
+	peer  *fakePeer
+	id    sessionID
+	first bool     // its connection has not received anything yet: a welcome must come first
+	snaps snapRecv // a chunked snapshot being received
 	rej  []Rejection[T]
 }
 
@@ -90,6 +92,7 @@ func (s *sim[S, T]) flushRoom() {
 func (s *sim[S, T]) join(c *simClient[S, T], h *frame) {
 	s.lastID++
 	c.id = s.lastID
+	c.first = true
 	c.peer = &fakePeer{name: string(h.Inst)}
 	s.peers[c.id] = c.peer
 	s.room.join(c.id, s.w, h, Identity{}, s.now)
@@ -193,38 +196,21 @@ func (s *sim[S, T]) recv(c *simClient[S, T]) {
 	if len(msg) == 0 {
 		return
 	}
-	err := s.w.decode(msg, func(f *frame) error {
-		var sends []pendingEntry[T]
-		var err error
-		switch f.Type {
-		case frameWelcome:
-			var snap S
-			if f.Snapshot {
-				if err := s.w.payload.Unmarshal(f.Data, &snap); err != nil {
-					return err
-				}
-			}
-			sends, err = c.core.welcome(f, snap, s.now)
-		case frameConfirmed:
-			var t T
-			if err := s.w.payload.Unmarshal(f.Data, &t); err != nil {
-				return err
-			}
-			sends, err = c.core.confirmedFrame(f, t)
-		case frameRejected:
-			c.core.rejected(f)
-		case frameError:
-			return &ServerError{Code: f.Code, Message: f.Message, Fatal: f.Fatal}
+	items, err := decodeMessage[S, T](s.w, msg, c.first, &c.snaps)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c.first = false
+	for i := range items {
+		sends, err := c.core.receive(&items[i], s.w, s.now)
+		if err != nil {
+			s.t.Fatal(err)
 		}
 		for _, p := range sends {
 			s.queueSubmit(c, p.local, p.t)
 		}
-		return err
-	})
-	if err != nil {
-		s.t.Fatal(err)
 	}
-	_, rj := c.core.takeNotes()
+	_, _, rj := c.core.takeNotes()
 	c.rej = append(c.rej, rj...)
 }
 
