@@ -56,12 +56,12 @@ type sim[S aper.StateMachine[S, T], T any] struct {
 }
 
 type simClient[S aper.StateMachine[S, T], T any] struct {
-	core clientCore[S, T]
+	core  clientCore[S, T]
 	peer  *fakePeer
 	id    sessionID
 	first bool     // its connection has not received anything yet: a welcome must come first
 	snaps snapRecv // a chunked snapshot being received
-	rej  []Rejection[T]
+	rej   []Rejection[T]
 }
 
 func newSim[S aper.StateMachine[S, T], T any](t *testing.T, state S, logSize int, w *wire) *sim[S, T] {
