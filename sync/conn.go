@@ -129,7 +129,7 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 	case errors.Is(err, ErrServerClosed) && s.ctx.Err() == nil:
 		// The room stopped under the connection (it crashed, or the server is shutting
 		// down): the client reconnects.
-		sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q stopped", h.Room)})
+		sc.end(roomStopped(h.Room))
 	default:
 		// The transport ended: the peer went away, or the writer closed it.
 		c.Close()

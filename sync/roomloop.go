@@ -96,10 +96,8 @@ func (r *room[S, T]) stop() {
 		select {
 		case m := <-r.inbox:
 			switch m.kind {
-			case msgJoin:
-				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q stopped", r.name)})
-			case msgSubmit:
-				m.sc.end(&ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q stopped", r.name)})
+			case msgJoin, msgSubmit:
+				m.sc.end(roomStopped(r.name))
 			case msgSnapshot:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: ErrServerClosed}
 			}
@@ -107,6 +105,12 @@ func (r *room[S, T]) stop() {
 			return
 		}
 	}
+}
+
+// roomStopped is the reason a connection gets when its room stops under it, not for an error of
+// its own: its client reconnects, to the room loaded anew.
+func roomStopped(name string) *ServerError {
+	return &ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q stopped", name)}
 }
 
 // snapshotWait is a Snapshot call waiting for the batch that answers it to be durable.
