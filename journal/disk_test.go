@@ -504,12 +504,12 @@ func TestDiskSyncPolicies(t *testing.T) {
 			for s := uint64(1); s <= 50; s++ {
 				require.NoError(t, d.Append(t.Context(), "r", s-1, fixedEntries(s, s)))
 			}
-			f.waitFor(t, 50)
+			f.WaitFor(t, 50)
 			if tc.syncs {
 				assert.GreaterOrEqual(t, d.Stats().Syncs, uint64(50))
 			}
 			require.NoError(t, d.Close())
-			require.ErrorIs(t, <-f.done, journal.ErrClosed)
+			require.ErrorIs(t, <-f.Done(), journal.ErrClosed)
 			d = openDisk(t, dir, &journal.Options{Sync: tc.policy})
 			requireFixed(t, d, "r", 1, 50)
 		})
@@ -594,11 +594,11 @@ func TestDiskRelease(t *testing.T) {
 					require.NoError(t, d.Release("r"))
 				}
 			}
-			f.waitFor(t, 12)
+			f.WaitFor(t, 12)
 			requireFixed(t, d, "r", 1, 12)
 			require.NoError(t, d.Close())
 			require.ErrorIs(t, d.Release("r"), journal.ErrClosed)
-			require.ErrorIs(t, <-f.done, journal.ErrClosed)
+			require.ErrorIs(t, <-f.Done(), journal.ErrClosed)
 
 			d = openDisk(t, dir, nil)
 			requireFixed(t, d, "r", 1, 12)

@@ -52,93 +52,6 @@ const (
 	maxClientKey = 128
 )
 
-// handle serves one connection: handshake, then the reader loop on this goroutine and a writer
-// on another. agent marks an in-process connection made by Agent.
-func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
-	defer c.Close()
-	w, err := wireOf(c)
-	if err != nil {
-		s.cfg.logger.Debug("aper/sync: connection refused", "err", err)
-		return
-	}
-	sc := &serverConn{conn: c, wire: w, q: newOutq(s.cfg.queueLimit, w), agent: agent}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return
-	}
-	s.conns[sc] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, sc)
-		s.mu.Unlock()
-	}()
-
-	h, err := s.readHello(sc)
-	if err != nil {
-		s.cfg.logger.Debug("aper/sync: handshake failed", "err", err)
-		return
-	}
-	if err := s.authenticate(sc, h); err != nil {
-		s.cfg.logger.Debug("aper/sync: connection refused", "room", h.Room, "err", err)
-		s.refuse(sc, &ServerError{Code: codeAuth, Message: err.Error(), Fatal: true})
-		return
-	}
-	identify(sc, h)
-	r, err := s.acquireFor(h.Room, sc, string(h.Client))
-	if err != nil {
-		var se *ServerError
-		if errors.As(err, &se) {
-			s.refuse(sc, se)
-		} else {
-			s.refuse(sc, errShuttingDown)
-		}
-		return
-	}
-	defer s.release(r)
-	s.mu.Lock()
-	sc.room = r
-	s.mu.Unlock()
-
-	writerDone := make(chan error, 1)
-	go func() { // owned by this goroutine, which waits for it below
-		err := writeLoop(s.ctx, c, w, sc.q, s.cfg.maxMessage, nil, nil)
-		if errors.Is(err, transport.ErrTooLarge) {
-			// A frame over the message limit (the transport refused it and stays open): say
-			// so in a small one. The client's next connection asks for a snapshot.
-			s.tooLarge(sc, err)
-		}
-		c.Close() // a failed or finished writer ends the reader too
-		writerDone <- err
-	}()
-
-	if r.send(roomMsg[T]{kind: msgJoin, sc: sc, hello: h}) {
-		err = s.readLoop(sc, r)
-		r.send(roomMsg[T]{kind: msgLeave, sc: sc})
-	} else {
-		err = ErrServerClosed
-	}
-	// Tell the peer why, after what is queued; the writer then stops and closes.
-	var fe *ServerError
-	switch {
-	case errors.As(err, &fe):
-		sc.end(fe)
-	case errors.Is(err, ErrProtocol):
-		sc.end(&ServerError{Code: codeProtocol, Message: err.Error(), Fatal: true})
-	case errors.Is(err, ErrServerClosed) && s.ctx.Err() == nil:
-		// The room stopped under the connection (it crashed, or the server is shutting
-		// down): the client reconnects.
-		sc.end(roomStopped(h.Room))
-	default:
-		// The transport ended: the peer went away, or the writer closed it.
-		c.Close()
-		sc.q.closeAfterFlush(nil) // wakes the writer, which finds the connection closed
-	}
-	werr := <-writerDone
-	s.logEnd(h.Room, sc, err, werr)
-}
-
 // tooLarge tells the client that a frame for it was over the message limit.
 func (s *Server[S, T]) tooLarge(sc *serverConn, err error) {
 	reason := &ServerError{Code: codeTooLarge, Message: fmt.Sprintf("a frame for this client could not be sent: %v", err)}
@@ -273,6 +186,141 @@ func (s *Server[S, T]) refuse(sc *serverConn, reason *ServerError) {
 // errSilent ends a connection that brought nothing for the connection timeout.
 var errSilent = &ServerError{Code: codeTimeout, Message: "the connection was silent for too long"}
 
+// handle serves one connection: handshake, then the reader loop on this goroutine and a writer
+// on another while there are frames to send. agent marks an in-process connection made by
+// Agent.
+//
+// The handshake and the end of a connection run in functions of their own, which return before
+// the reader waits: an idle connection's goroutine keeps a shallow stack, which the runtime
+// shrinks to its smallest size but one.
+func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
+	defer c.Close()
+	sc, r, h := s.greet(c, agent)
+	if sc == nil {
+		return
+	}
+	defer s.dropConn(sc, r)
+	writerDone := s.startWriter(sc)
+	room := h.Room // the hello itself is not kept while the connection lasts
+	err := ErrServerClosed
+	if s.join(sc, r, h) {
+		err = s.readLoop(sc, r)
+		s.leave(sc, r)
+	}
+	s.endConn(sc, room, err)
+	werr := <-writerDone
+	s.logEnd(room, sc, err, werr)
+}
+
+// dropConn forgets a connection that ends, and releases its room r if it holds one.
+func (s *Server[S, T]) dropConn(sc *serverConn, r *room[S, T]) {
+	if r != nil {
+		s.release(r)
+	}
+	s.mu.Lock()
+	delete(s.conns, sc)
+	s.mu.Unlock()
+}
+
+// greet runs a connection's handshake: it reads the hello, authenticates the client and
+// acquires its room. On success the caller must drop the connection with its room; on failure
+// (a nil serverConn) the connection was refused and dropped.
+func (s *Server[S, T]) greet(c transport.Conn, agent bool) (*serverConn, *room[S, T], *frame) {
+	w, err := wireOf(c)
+	if err != nil {
+		s.cfg.logger.Debug("aper/sync: connection refused", "err", err)
+		return nil, nil, nil
+	}
+	sc := &serverConn{conn: c, wire: w, q: newOutqOnDemand(s.cfg.queueLimit, w), agent: agent}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil, nil, nil
+	}
+	s.conns[sc] = struct{}{}
+	s.mu.Unlock()
+
+	h, err := s.readHello(sc)
+	if err != nil {
+		s.cfg.logger.Debug("aper/sync: handshake failed", "err", err)
+		s.dropConn(sc, nil)
+		return nil, nil, nil
+	}
+	if err := s.authenticate(sc, h); err != nil {
+		s.cfg.logger.Debug("aper/sync: connection refused", "room", h.Room, "err", err)
+		s.refuse(sc, &ServerError{Code: codeAuth, Message: err.Error(), Fatal: true})
+		s.dropConn(sc, nil)
+		return nil, nil, nil
+	}
+	identify(sc, h)
+	r, err := s.acquireFor(h.Room, sc, string(h.Client))
+	if err != nil {
+		var se *ServerError
+		if errors.As(err, &se) {
+			s.refuse(sc, se)
+		} else {
+			s.refuse(sc, errShuttingDown)
+		}
+		s.dropConn(sc, nil)
+		return nil, nil, nil
+	}
+	s.mu.Lock()
+	sc.room = r
+	s.mu.Unlock()
+	return sc, r, h
+}
+
+// startWriter makes sc's queue start a writer whenever it holds frames (an idle connection
+// holds none). The last writer, once the queue closed and was sent or a send failed, closes the
+// connection and sends its error on the channel returned, which the caller waits for.
+func (s *Server[S, T]) startWriter(sc *serverConn) <-chan error {
+	writerDone := make(chan error, 1)
+	sc.q.writeOnDemand(s.ctx, sc.conn, sc.wire, s.cfg.maxMessage, func(err error) {
+		if errors.Is(err, transport.ErrTooLarge) {
+			// A frame over the message limit (the transport refused it and stays open): say
+			// so in a small one. The client's next connection asks for a snapshot.
+			s.tooLarge(sc, err)
+		}
+		sc.conn.Close() // a failed or finished writer ends the reader too
+		writerDone <- err
+	})
+	return writerDone
+}
+
+// join passes a connection's join to its room, and reports whether the room took it.
+//
+//go:noinline
+func (s *Server[S, T]) join(sc *serverConn, r *room[S, T], h *frame) bool {
+	return r.send(roomMsg[T]{kind: msgJoin, sc: sc, hello: h})
+}
+
+// leave tells a connection's room that it left.
+//
+//go:noinline
+func (s *Server[S, T]) leave(sc *serverConn, r *room[S, T]) {
+	r.send(roomMsg[T]{kind: msgLeave, sc: sc})
+}
+
+// endConn tells the peer why its connection ends (err, what ended the reader), after what is
+// queued; the writer then stops and closes the connection.
+func (s *Server[S, T]) endConn(sc *serverConn, room string, err error) {
+	var fe *ServerError
+	switch {
+	case errors.As(err, &fe):
+		sc.end(fe)
+	case errors.Is(err, ErrProtocol):
+		sc.end(&ServerError{Code: codeProtocol, Message: err.Error(), Fatal: true})
+	case errors.Is(err, ErrServerClosed) && s.ctx.Err() == nil:
+		// The room stopped under the connection (it crashed, or the server is shutting
+		// down): the client reconnects.
+		sc.end(roomStopped(room))
+	default:
+		// The transport ended: the peer went away, or the writer closed it.
+		sc.conn.Close()
+		sc.q.closeAfterFlush(nil) // wakes the writer, which finds the connection closed
+	}
+}
+
 // readLoop receives frames until the connection ends, misbehaves or stays silent for the
 // connection timeout, decoding transitions here (in parallel with other connections) and passing
 // them to the room in one message per transport message.
@@ -287,60 +335,66 @@ func (s *Server[S, T]) readLoop(sc *serverConn, r *room[S, T]) error {
 			}
 			return err
 		}
-		var (
-			subs     []submission[T]
-			presence raw
-			hasPres  bool
-		)
-		err = sc.wire.decode(msg, func(f *frame) error {
-			switch f.Type {
-			case frameSubmit:
-				if f.Local == 0 {
-					return fmt.Errorf("%w: submit with local seq 0", ErrProtocol)
-				}
-				if s.cfg.maxTransition > 0 && len(f.Data) > s.cfg.maxTransition {
-					subs = append(subs, submission[T]{local: f.Local, refuse: codeSize,
-						why: fmt.Sprintf("%d bytes, over %d", len(f.Data), s.cfg.maxTransition)})
-					return nil
-				}
-				if s.cfg.maxPending > 0 && sc.inflight.Load()+int64(len(subs)) >= int64(s.cfg.maxPending) {
-					subs = append(subs, submission[T]{local: f.Local, refuse: codePending,
-						why: fmt.Sprintf("over %d transitions waiting", s.cfg.maxPending)})
-					return nil
-				}
-				var t T
-				if err := unmarshal(sc.wire.payload, f.Data, &t); err != nil {
-					return fmt.Errorf("%w: submit %d: %v", ErrProtocol, f.Local, err)
-				}
-				subs = append(subs, submission[T]{local: f.Local, t: t})
-			case framePresence:
-				if len(f.Data) > s.cfg.maxPresence {
-					s.cfg.logger.Debug("aper/sync: presence value dropped", "room", r.name, "size", len(f.Data))
-					return nil
-				}
-				if err := checkPresence(f.Data, sc.wire); err != nil {
-					s.cfg.logger.Debug("aper/sync: presence value dropped", "room", r.name, "err", err)
-					return nil
-				}
-				presence, hasPres = append(raw(nil), f.Data...), true // the last one wins
-			case framePing:
-				if b, err := sc.wire.encode(&frame{Type: framePong, Time: s.cfg.now().UnixNano()}); err == nil {
-					sc.q.push(b) // an overflow ends the connection with its reason
-				}
-			case framePong:
-			default:
-				return fmt.Errorf("%w: unexpected %v frame from a client", ErrProtocol, f.Type)
-			}
-			return nil
-		})
-		if len(subs) > 0 || hasPres {
-			sc.inflight.Add(int64(len(subs)))
-			if !r.send(roomMsg[T]{kind: msgSubmit, sc: sc, batch: batch[T]{subs: subs, presence: presence, hasPresence: hasPres}}) {
-				return ErrServerClosed
-			}
-		}
-		if err != nil {
+		if err := s.dispatch(sc, r, msg); err != nil {
 			return err
 		}
 	}
+}
+
+// dispatch decodes one message from a client and passes what it carries to the room (a
+// function of its own, so that its frame is not on the reader's stack while it waits).
+func (s *Server[S, T]) dispatch(sc *serverConn, r *room[S, T], msg []byte) error {
+	var (
+		subs     []submission[T]
+		presence raw
+		hasPres  bool
+	)
+	err := sc.wire.decode(msg, func(f *frame) error {
+		switch f.Type {
+		case frameSubmit:
+			if f.Local == 0 {
+				return fmt.Errorf("%w: submit with local seq 0", ErrProtocol)
+			}
+			if s.cfg.maxTransition > 0 && len(f.Data) > s.cfg.maxTransition {
+				subs = append(subs, submission[T]{local: f.Local, refuse: codeSize,
+					why: fmt.Sprintf("%d bytes, over %d", len(f.Data), s.cfg.maxTransition)})
+				return nil
+			}
+			if s.cfg.maxPending > 0 && sc.inflight.Load()+int64(len(subs)) >= int64(s.cfg.maxPending) {
+				subs = append(subs, submission[T]{local: f.Local, refuse: codePending,
+					why: fmt.Sprintf("over %d transitions waiting", s.cfg.maxPending)})
+				return nil
+			}
+			var t T
+			if err := unmarshal(sc.wire.payload, f.Data, &t); err != nil {
+				return fmt.Errorf("%w: submit %d: %v", ErrProtocol, f.Local, err)
+			}
+			subs = append(subs, submission[T]{local: f.Local, t: t})
+		case framePresence:
+			if len(f.Data) > s.cfg.maxPresence {
+				s.cfg.logger.Debug("aper/sync: presence value dropped", "room", r.name, "size", len(f.Data))
+				return nil
+			}
+			if err := checkPresence(f.Data, sc.wire); err != nil {
+				s.cfg.logger.Debug("aper/sync: presence value dropped", "room", r.name, "err", err)
+				return nil
+			}
+			presence, hasPres = append(raw(nil), f.Data...), true // the last one wins
+		case framePing:
+			if b, err := sc.wire.encode(&frame{Type: framePong, Time: s.cfg.now().UnixNano()}); err == nil {
+				sc.q.push(b) // an overflow ends the connection with its reason
+			}
+		case framePong:
+		default:
+			return fmt.Errorf("%w: unexpected %v frame from a client", ErrProtocol, f.Type)
+		}
+		return nil
+	})
+	if len(subs) > 0 || hasPres {
+		sc.inflight.Add(int64(len(subs)))
+		if !r.send(roomMsg[T]{kind: msgSubmit, sc: sc, batch: batch[T]{subs: subs, presence: presence, hasPresence: hasPres}}) {
+			return ErrServerClosed
+		}
+	}
+	return err
 }

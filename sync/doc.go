@@ -204,7 +204,9 @@
 // Each side has a synchronous core and a thin goroutine layer. The room core orders, applies and
 // says which frames go where; one goroutine per room feeds it batches of messages and hands the
 // results to per-connection queues, which writer goroutines drain, coalescing frames into few
-// transport messages and never holding a lock while sending. The client core holds the
+// transport messages and never holding a lock while sending. On the server a connection's
+// writer runs only while its queue holds frames, so an idle connection holds one goroutine (its
+// reader) and no buffers of the writer. The client core holds the
 // confirmed state, the pending queue and the view; the Client feeds it what its connection
 // receives.
 package sync

@@ -18,9 +18,10 @@ type outItem struct {
 }
 
 // outq is a connection's outgoing queue of encoded frames. Producers (a room, a client's Apply)
-// push without blocking and without ever touching the network; one writer goroutine takes what is
-// queued and sends it, coalescing frames into as few transport messages as fit. No lock is held
-// while sending.
+// push without blocking and without ever touching the network; one writer goroutine at a time
+// takes what is queued and sends it, coalescing frames into as few transport messages as fit: a
+// writer that waits for the connection's life (writeLoop), or one that a push onto an idle queue
+// starts and that ends when the queue is empty (writeOnDemand). No lock is held while sending.
 //
 // A queue that passes its limit overflows: what it holds is dropped and replaced by one error
 // frame (code "overflow") that the writer sends next, ahead of anything it had not sent yet;
@@ -33,9 +34,11 @@ type outq struct {
 	limit    int  // most items queued at once; 0 means no limit
 	closing  bool // send what is queued, then stop
 	overflow bool
-	reason   error // why this side ends the connection, if it does (see closeAfterFlush)
-	wire     *wire // encodes the overflow's error frame; nil: none is sent
-	signal   chan struct{}
+	reason   error         // why this side ends the connection, if it does (see closeAfterFlush)
+	wire     *wire         // encodes the overflow's error frame; nil: none is sent
+	signal   chan struct{} // wakes a writer that waits (writeLoop); nil with writeOnDemand
+	run      func()        // a writer on demand (writeOnDemand), started by a push onto an idle queue
+	running  bool          // a writer on demand runs, or the last one has ended
 
 	jumps      atomic.Uint64 // counts jumps: the writer abandons what it took before one
 	cancelSend context.CancelCauseFunc
@@ -52,6 +55,11 @@ func newOutq(limit int, w *wire) *outq {
 	return &outq{limit: limit, wire: w, signal: make(chan struct{}, 1)}
 }
 
+// newOutqOnDemand returns a queue like newOutq for writeOnDemand.
+func newOutqOnDemand(limit int, w *wire) *outq {
+	return &outq{limit: limit, wire: w}
+}
+
 // push queues frames and reports whether it did. A closing queue drops them: the connection is
 // ending and the frame that says why is already queued. A push that finds limit items that the
 // writer has not taken (a burst onto a queue that keeps up, such as a resume's catch-up, is
@@ -64,8 +72,9 @@ func (q *outq) push(frames ...[]byte) bool {
 			q.items = append(q.items, outItem{frame: f})
 		}
 	}
+	start := q.startLocked()
 	q.mu.Unlock()
-	q.wake()
+	q.wake(start)
 	return ok
 }
 
@@ -76,8 +85,9 @@ func (q *outq) pushItems(items []outItem) bool {
 	if ok {
 		q.items = append(q.items, items...)
 	}
+	start := q.startLocked()
 	q.mu.Unlock()
-	q.wake()
+	q.wake(start)
 	return ok
 }
 
@@ -128,8 +138,9 @@ func (q *outq) closeAfterFlush(reason error) {
 		q.reason = reason
 	}
 	q.armGraceLocked()
+	start := q.startLocked()
 	q.mu.Unlock()
-	q.wake()
+	q.wake(start)
 }
 
 // why returns the reason this side ends the connection, or nil.
@@ -139,7 +150,25 @@ func (q *outq) why() error {
 	return q.reason
 }
 
-func (q *outq) wake() {
+// startLocked reports whether a writer on demand should start now (the queue holds frames, or
+// it closed, and none runs), and marks it as running if so.
+func (q *outq) startLocked() bool {
+	if q.run == nil || q.running || (len(q.items) == 0 && !q.closing) {
+		return false
+	}
+	q.running = true
+	return true
+}
+
+// wake starts a writer on demand if start (see startLocked), or wakes a writer that waits.
+func (q *outq) wake(start bool) {
+	if start {
+		go q.run() // owned by the queue's owner, who waits for writeOnDemand's done
+		return
+	}
+	if q.signal == nil {
+		return
+	}
 	select {
 	case q.signal <- struct{}{}:
 	default:
@@ -147,7 +176,8 @@ func (q *outq) wake() {
 }
 
 // take swaps the queued items for spare (emptied) and reports whether the writer should stop
-// after sending them, and the jump count they belong to.
+// after sending them, and the jump count they belong to. When it finds nothing to send, a writer
+// on demand ends: the queue is idle until the next push starts another.
 func (q *outq) take(spare []outItem) (items []outItem, stop bool, jumps uint64) {
 	q.mu.Lock()
 	items = q.items
@@ -155,6 +185,12 @@ func (q *outq) take(spare []outItem) (items []outItem, stop bool, jumps uint64) 
 	q.items = spare[:0]
 	stop = q.closing
 	jumps = q.jumps.Load()
+	if len(items) == 0 && !stop {
+		q.running = false
+		if q.run != nil {
+			q.items = nil // an idle queue keeps no buffer
+		}
+	}
 	q.mu.Unlock()
 	return items, stop, jumps
 }
@@ -179,84 +215,144 @@ func (q *outq) detach() {
 // maxCoalesce bounds a coalesced message, below the transport's message limit.
 const maxCoalesce = 256 << 10
 
-// writeLoop sends what q holds over conn until ctx ends, the queue closes, or a send fails. tick,
-// if not nil, makes it call onTick and send the frame it returns (a ping). It returns the reason
-// it stopped (nil when the queue closed); it does not close conn.
-func writeLoop(ctx context.Context, conn transport.Conn, w *wire, q *outq, maxMsg int, tick <-chan time.Time, onTick func() []byte) error {
-	limit := min(maxMsg, maxCoalesce)
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	q.attach(cancel)
-	defer q.detach()
-	var (
-		msg   []byte
-		spare []outItem
-	)
-	send := func() error {
-		if len(msg) == 0 {
-			return nil
-		}
-		err := conn.Send(sctx, msg)
-		msg = msg[:0]
-		if err != nil && sctx.Err() != nil {
-			return context.Cause(sctx)
-		}
-		return err
+// writer sends what a queue holds over a connection, coalescing frames into as few transport
+// messages as fit.
+type writer struct {
+	ctx   context.Context // the sends' context, which the queue's grace cancels (outq.attach)
+	conn  transport.Conn
+	w     *wire
+	q     *outq
+	limit int // bytes in a coalesced message
+	msg   []byte
+	spare []outItem
+}
+
+func newWriter(ctx context.Context, conn transport.Conn, w *wire, q *outq, maxMsg int) *writer {
+	return &writer{ctx: ctx, conn: conn, w: w, q: q, limit: min(maxMsg, maxCoalesce)}
+}
+
+// send sends the message being coalesced, if any.
+func (wr *writer) send() error {
+	if len(wr.msg) == 0 {
+		return nil
 	}
-	wait := true
+	err := wr.conn.Send(wr.ctx, wr.msg)
+	wr.msg = wr.msg[:0]
+	if err != nil && wr.ctx.Err() != nil {
+		return context.Cause(wr.ctx)
+	}
+	return err
+}
+
+// flush sends what the queue holds until it is empty (done is false: for a writer on demand,
+// the queue has marked itself idle, and its next push starts another) or it closed and all was
+// sent (done, with a nil error), or a send fails (done, with its error).
+func (wr *writer) flush() (done bool, err error) {
 	for {
-		if wait {
-			select {
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			case <-q.signal:
-			case <-tick:
-				if onTick != nil {
-					if f := onTick(); f != nil {
-						q.push(f)
-					}
-				}
-				continue
-			}
+		items, stop, jumps := wr.q.take(wr.spare)
+		if len(items) == 0 && !stop {
+			wr.spare = items
+			return false, nil
 		}
-		wait = true
-		items, stop, jumps := q.take(spare)
-		jumped := func() bool { return q.jumps.Load() != jumps }
+		jumped := func() bool { return wr.q.jumps.Load() != jumps }
 		for _, it := range items {
-			if len(msg) > 0 && len(msg)+len(it.frame)+1 > limit {
-				if err := send(); err != nil {
-					return err
+			if len(wr.msg) > 0 && len(wr.msg)+len(it.frame)+1 > wr.limit {
+				if err := wr.send(); err != nil {
+					return true, err
 				}
 			}
-			msg = w.appendFrame(msg, it.frame)
+			wr.msg = wr.w.appendFrame(wr.msg, it.frame)
 			if it.snap != nil {
 				// The frame announced a snapshot: its chunks follow, each a message.
-				if err := send(); err != nil {
-					return err
+				if err := wr.send(); err != nil {
+					return true, err
 				}
-				if err := it.snap.send(sctx, conn, w, jumped); err != nil {
-					return err
+				if err := it.snap.send(wr.ctx, wr.conn, wr.w, jumped); err != nil {
+					return true, err
 				}
 			}
 			if jumped() {
 				break
 			}
 		}
+		wr.spare = items
 		if jumped() {
 			// An overflow dropped what is left of this batch: send its error frame next.
-			msg, wait = msg[:0], false
-			spare = items
+			wr.msg = wr.msg[:0]
 			continue
 		}
-		if err := send(); err != nil {
-			return err
+		if err := wr.send(); err != nil {
+			return true, err
 		}
-		spare = items
-		if cap(msg) > 4*limit {
-			msg = nil
+		if cap(wr.msg) > 4*wr.limit {
+			wr.msg = nil
 		}
 		if stop {
-			return nil
+			return true, nil
 		}
+	}
+}
+
+// writeLoop sends what q holds over conn until ctx ends, the queue closes, or a send fails: a
+// writer that waits on its own goroutine for the connection's life. tick, if not nil, makes it
+// call onTick and send the frame it returns (a ping). It returns the reason it stopped (nil when
+// the queue closed); it does not close conn.
+func writeLoop(ctx context.Context, conn transport.Conn, w *wire, q *outq, maxMsg int, tick <-chan time.Time, onTick func() []byte) error {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	q.attach(cancel)
+	defer q.detach()
+	wr := newWriter(sctx, conn, w, q, maxMsg)
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-q.signal:
+		case <-tick:
+			if onTick != nil {
+				if f := onTick(); f != nil {
+					q.push(f)
+				}
+			}
+			continue
+		}
+		if done, err := wr.flush(); done {
+			return err
+		}
+	}
+}
+
+// writeOnDemand makes q send what is pushed onto it over conn with a writer that runs only
+// while the queue holds frames: a push onto an idle queue starts one on a goroutine of its own,
+// which ends when the queue is empty, so that an idle connection holds no writer and no
+// buffers. When the queue has closed and all was sent, or a send fails (or ctx ends), the last
+// writer calls done with the reason it stopped (nil when the queue closed) and no writer starts
+// again; done does not close conn. The caller owns the writers: it waits for done, which comes
+// once closeAfterFlush was called.
+func (q *outq) writeOnDemand(ctx context.Context, conn transport.Conn, w *wire, maxMsg int, done func(error)) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	run := func() {
+		wr := newWriter(sctx, conn, w, q, maxMsg)
+		finished, err := wr.flush()
+		if !finished {
+			return
+		}
+		q.detach()
+		q.mu.Lock()
+		q.closing = true // later pushes are dropped; running stays set, so no writer starts
+		clear(q.items)
+		q.items = nil
+		q.mu.Unlock()
+		cancel(nil)
+		done(err)
+	}
+	q.mu.Lock()
+	q.run = run
+	q.cancelSend = cancel
+	q.armGraceLocked()
+	start := q.startLocked()
+	q.mu.Unlock()
+	if start {
+		go run()
 	}
 }

@@ -1,12 +1,14 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aper-go/aper"
@@ -251,21 +253,35 @@ func BenchmarkIdleConn(b *testing.B) {
 func benchIdleConn(b *testing.B, conns int, listen func() (transport.Listener, transport.Dialer)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	var total, bare int64
+	var total, bare idleCost
 	for b.Loop() {
-		total += idleConnCost(b, ctx, conns, true, listen)
-		bare += idleConnCost(b, ctx, conns, false, listen)
+		total = total.add(idleConnCost(b, ctx, conns, true, listen))
+		bare = bare.add(idleConnCost(b, ctx, conns, false, listen))
 	}
-	total, bare = total/int64(b.N), bare/int64(b.N)
-	b.ReportMetric(float64(total), "bytes/conn")
-	b.ReportMetric(float64(bare), "transport-bytes/conn")
-	b.ReportMetric(float64(total-bare), "server-bytes/conn")
+	n := float64(b.N)
+	b.ReportMetric(float64(total.heap+total.stack)/n, "bytes/conn")
+	b.ReportMetric(float64(bare.heap+bare.stack)/n, "transport-bytes/conn")
+	b.ReportMetric(float64(total.heap+total.stack-bare.heap-bare.stack)/n, "server-bytes/conn")
+	b.ReportMetric(float64(total.heap-bare.heap)/n, "server-heap-bytes/conn")
+	b.ReportMetric(float64(total.stack-bare.stack)/n, "server-stack-bytes/conn")
+	b.ReportMetric((total.goroutines-bare.goroutines)/n, "server-goroutines/conn")
+}
+
+// idleCost is what one idle connection costs: live heap and goroutine stacks in bytes, and
+// goroutines.
+type idleCost struct {
+	heap, stack int64
+	goroutines  float64
+}
+
+func (c idleCost) add(d idleCost) idleCost {
+	return idleCost{c.heap + d.heap, c.stack + d.stack, c.goroutines + d.goroutines}
 }
 
 // idleConnCost opens conns connections and returns what each costs once idle: through a sync
 // server (a hello, and the welcome of a counter room) when viaServer, else through the transport
 // alone.
-func idleConnCost(b *testing.B, ctx context.Context, conns int, viaServer bool, listen func() (transport.Listener, transport.Dialer)) int64 {
+func idleConnCost(b *testing.B, ctx context.Context, conns int, viaServer bool, listen func() (transport.Listener, transport.Dialer)) idleCost {
 	l, d := listen()
 	var held []transport.Conn
 	var srv *Server[*aper.Counter, aper.CounterTransition]
@@ -308,10 +324,12 @@ func idleConnCost(b *testing.B, ctx context.Context, conns int, viaServer bool, 
 	}
 	clients := []transport.Conn{open(0)}
 	heap0, stack0 := liveMem()
+	g0 := runtime.NumGoroutine()
 	for i := 1; i <= conns; i++ {
 		clients = append(clients, open(i))
 	}
 	heap1, stack1 := liveMem()
+	g1 := runtime.NumGoroutine()
 	for _, c := range clients {
 		c.Close()
 	}
@@ -324,5 +342,91 @@ func idleConnCost(b *testing.B, ctx context.Context, conns int, viaServer bool, 
 		l.Close()
 	}
 	<-done
-	return (heap1 - heap0 + stack1 - stack0) / int64(conns)
+	n := int64(conns)
+	return idleCost{(heap1 - heap0) / n, (stack1 - stack0) / n, float64(g1-g0) / float64(n)}
+}
+
+// An idle connection holds one goroutine on the server, its reader: a writer runs only while
+// the connection has frames to send, and ends once they are sent.
+func TestIdleConnHoldsOnlyItsReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const conns = 20
+		ctx := t.Context()
+		n := memory.NewNetwork(nil)
+		defer n.Close()
+		l, err := n.Listen("server")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := NewServer(func(ctx context.Context, room string) (*aper.Counter, error) { return aper.NewCounter(0), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		go srv.Serve(ctx, l)
+		d := n.Dialer("server")
+		join := func(i int) *rawPeer {
+			p, err := rawJoin(ctx, d, "counter/idle", fmt.Sprintf("key-of-idle-client-%08d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		// One connection first, so that the room's goroutines are not counted.
+		peers := []*rawPeer{join(0)}
+		synctest.Wait()
+		g0 := bubbleGoroutines(t)
+		for i := 1; i <= conns; i++ {
+			peers = append(peers, join(i))
+		}
+		idle := func(when string) {
+			t.Helper()
+			synctest.Wait()
+			if got := bubbleGoroutines(t) - g0; got != conns {
+				t.Fatalf("%s, %d idle connections hold %d goroutines on the server, want %d", when, conns, got, conns)
+			}
+		}
+		idle("after their welcome")
+
+		// A transition reaches every connection, and their writers end again.
+		if err := submitRaw(ctx, peers[0], 1, aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range peers[1:] {
+			if f, err := p.await(ctx, frameConfirmed); err != nil || f.Seq != 1 {
+				t.Fatalf("an idle connection got %+v, %v, want the transition of seq 1", f, err)
+			}
+		}
+		idle("after a transition")
+		for _, p := range peers {
+			p.conn.Close()
+		}
+	})
+}
+
+// bubbleGoroutines counts the goroutines of the synctest bubble of the calling goroutine (not
+// the process's, whose other tests' goroutines may come and go meanwhile).
+func bubbleGoroutines(t *testing.T) int {
+	buf := make([]byte, 1<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	header, _, _ := bytes.Cut(buf, []byte("\n"))
+	_, bubble, ok := bytes.Cut(header, []byte(", synctest bubble "))
+	if !ok {
+		t.Fatalf("not in a synctest bubble: %q", header)
+	}
+	bubble, _, _ = bytes.Cut(bubble, []byte("]"))
+	for size := 1 << 20; ; size *= 2 {
+		buf = make([]byte, size)
+		if n := runtime.Stack(buf, true); n < size {
+			buf = buf[:n]
+			break
+		}
+	}
+	n := 0
+	for line := range bytes.Lines(buf) {
+		if bytes.HasPrefix(line, []byte("goroutine ")) && bytes.Contains(line, []byte(", synctest bubble "+string(bubble)+"]")) {
+			n++
+		}
+	}
+	return n
 }

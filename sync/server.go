@@ -21,7 +21,8 @@ import (
 // A room is loaded on its first join and unloaded once it has been empty for the idle time (see
 // WithRoomIdle). Each room runs one goroutine that owns its state: it orders the transitions its
 // clients submit, applies them, and queues the results on the clients' connections; a writer
-// goroutine per connection sends them. A client whose outgoing queue passes its bound (see
+// goroutine per connection sends them, started when frames are queued and ended when they are
+// sent, so that an idle connection holds only its reader. A client whose outgoing queue passes its bound (see
 // WithQueueLimit) is disconnected; it never stalls the room.
 //
 // Concurrency: every method may be called from any goroutine. Shutdown and Close are idempotent

@@ -8,6 +8,12 @@
 // selections. An op whose input length differs from the string is an OutOfRange conflict, never
 // a panic or a clamp.
 //
+// A caret or a selection's end that must hold while others edit is an [Anchor] ([Text.Anchor],
+// [Text.Resolve]): it names the character it sticks to, also one its user typed that the server
+// has not ordered yet, so it resolves on any later state of any replica, and its user's next
+// keystrokes at it land in order. A position and a version of a client's optimistic view do not
+// hold: once the server orders the view's pending edits, that version names another text.
+//
 // [Text] is the state machine (see package aper): its transition, an [Edit], is an op made
 // against version Base of the text plus its author's own later edits, which a client may send
 // without waiting for each to be confirmed. Apply transforms the op over the other authors'

@@ -58,4 +58,18 @@
 // snapshot for more than 16 children); BenchmarkChildrenThenMove, a Children loop before each
 // move, allocates as BenchmarkMove does (about 0.25 KB, 1 allocation), since Children copies out
 // a few children rather than take a snapshot that the move would then pay for.
+//
+// # Positions that hold
+//
+// Like a list's (see package list, Positions that hold), a tree's positions name nodes by id and
+// need no history: a node (the selection, the node being edited, a collapsed branch) is its id,
+// which [Tree.Get], [Tree.Parent], [Tree.Path] and [Tree.IndexOf] find in any later state of any
+// replica, wherever it has moved, until it is deleted. A caret between siblings is
+// [Tree.PositionAfter] or [Tree.PositionBefore] of a sibling (it names the parent too), or
+// [list.Beginning] or [list.End] under a parent id; the captured fallback index places it when
+// that sibling has moved away or is gone. Children added one after another, each after the
+// previous one ([Tree.InsertAfter]), stay together and in order whatever others insert
+// concurrently; a position by number ([Tree.PositionAt], [Tree.InsertAt]) is read against the
+// children as they are when it is applied, so it does not hold. A node whose parent is moved
+// moves with it: its id, and positions anchored to it, still hold.
 package tree

@@ -86,10 +86,11 @@ type Op uint8
 
 // The tree operations.
 const (
-	OpInsert Op = iota + 1 // insert Value as node ID under Parent at Pos
-	OpMove                 // move node ID, with its subtree, under Parent at Pos
-	OpDelete               // delete node ID and its subtree
-	OpUpdate               // apply Inner to node ID's state machine
+	OpInsert  Op = iota + 1 // insert Value as node ID under Parent at Pos
+	OpMove                  // move node ID, with its subtree, under Parent at Pos
+	OpDelete                // delete node ID and its subtree
+	OpUpdate                // apply Inner to node ID's state machine
+	OpRestore               // insert Value as node ID under Parent at Pos, and Subtree below it
 )
 
 // String returns the operation's name.
@@ -103,6 +104,8 @@ func (o Op) String() string {
 		return "delete"
 	case OpUpdate:
 		return "update"
+	case OpRestore:
+		return "restore"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
@@ -131,6 +134,9 @@ type Transition[V any, T any] struct {
 	Value V `json:"value,omitzero" cbor:"5,keyasint,omitzero"`
 	// Inner is, for an update only, the transition applied to ID's state machine.
 	Inner T `json:"inner,omitzero" cbor:"6,keyasint,omitzero"`
+	// Subtree is, for a restore only (the inverse of a delete: see [Tree.ApplyInverse]), the
+	// nodes below ID, each after its parent, at their indexes.
+	Subtree []Node[V] `json:"subtree,omitempty" cbor:"7,keyasint,omitempty"`
 }
 
 // New returns an empty tree.
@@ -588,12 +594,21 @@ func (t *Tree[V, T]) Update(id uuid.UUID, tr T) Transition[V, T] {
 //     index.
 //   - Any conflict of the node's own state machine, with the node's id put in front of its path.
 //
+// A restore ([OpRestore], the inverse of a delete: see [Tree.ApplyInverse]) conflicts as an
+// insert does, Duplicate for a node of its subtree already in the tree, and Invalid for a
+// subtree that is malformed (a node whose parent is not restored before it, a repeated id, two
+// siblings with one index, a missing index or value); a subtree on any other operation is
+// Invalid.
+//
 // A position anchored to a node that is not (or no longer) a child of the target parent falls
 // back to its captured index, as in package list.
 func (t *Tree[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 	tr := &ev.Transition
-	if tr.Op != OpInsert && !cow.IsNil(tr.Value) {
+	if tr.Op != OpInsert && tr.Op != OpRestore && !cow.IsNil(tr.Value) {
 		return nodeConflict(conflict.Invalid, fmt.Sprintf("tree: %s carries a value", tr.Op), tr.ID)
+	}
+	if tr.Op != OpRestore && len(tr.Subtree) > 0 {
+		return nodeConflict(conflict.Invalid, fmt.Sprintf("tree: %s carries a subtree", tr.Op), tr.ID)
 	}
 	switch tr.Op {
 	case OpInsert:
@@ -604,6 +619,8 @@ func (t *Tree[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 		return t.delete(tr.ID)
 	case OpUpdate:
 		return t.update(ev)
+	case OpRestore:
+		return t.restore(tr)
 	default:
 		return conflict.New(conflict.Invalid, fmt.Sprintf("tree: unknown operation %d", tr.Op))
 	}

@@ -1,7 +1,8 @@
 // Command editor is a shared text document (package text) with presence cursors: alice and bob
-// type into one document at once over WebSocket, each client publishes its cursor as a presence
-// value (unordered, not part of the state, gone when the client leaves), and a third client,
-// carol, draws the document with everybody's cursor in the terminal.
+// type into one document at once over WebSocket, each client keeps its caret as a text.Anchor and
+// publishes it as a presence value (unordered, not part of the state, gone when the client
+// leaves), and a third client, carol, draws the document with everybody's cursor in the terminal,
+// each right after the character its owner had just typed.
 //
 // Run it from the repository root:
 //
@@ -25,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aper-go/aper"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/text"
 	"github.com/aper-go/aper/transport/websocket"
@@ -32,12 +34,12 @@ import (
 
 type client = apersync.Client[*text.Text, text.Edit]
 
-// Cursor is a client's presence value: who it is and where its cursor is, as a position in the
-// text at Version (a viewer at a later version moves it with Text.TransformIndex).
+// Cursor is a client's presence value: who it is and where its caret is, as a text.Anchor. A
+// viewer resolves the anchor on its own replica (Text.Resolve): the caret stands right after
+// the character it stood after when it was published, whatever the viewer's replica holds.
 type Cursor struct {
-	Name    string `json:"name" cbor:"1,keyasint"`
-	Pos     int    `json:"pos" cbor:"2,keyasint"`
-	Version uint64 `json:"v" cbor:"3,keyasint"`
+	Name string      `json:"name" cbor:"1,keyasint"`
+	At   text.Anchor `json:"at" cbor:"2,keyasint"`
 }
 
 func main() {
@@ -93,20 +95,30 @@ func run(ctx context.Context, w io.Writer, delay time.Duration) error {
 	}()
 	defer func() { cancel(); <-viewDone }()
 
-	// Alice types alone, then both type at once.
-	if _, err := typeAt(ctx, alice, "alice", "Hello world", end, delay); err != nil {
+	// Alice types alone, then both type at once. Each keeps a caret: alice's where she starts
+	// typing (the start of the empty document, then after her "Hello world"), bob's at the start.
+	aliceAt, err := caret(alice, 0)
+	if err != nil {
+		return err
+	}
+	aliceAt, err = typeAt(ctx, alice, "alice", "Hello world", aliceAt, delay)
+	if err != nil {
 		return err
 	}
 	if err := settle(ctx, alice, bob); err != nil { // carol's channels are the view's alone
 		return err
 	}
+	bobAt, err := caret(bob, 0)
+	if err != nil {
+		return err
+	}
 	type result struct {
-		n   int
+		at  text.Anchor
 		err error
 	}
 	ra, rb := make(chan result, 1), make(chan result, 1)
-	go func() { n, err := typeAt(ctx, alice, "alice", " again", end, delay); ra <- result{n, err} }()
-	go func() { n, err := typeAt(ctx, bob, "bob", "Dear reader, ", start, delay); rb <- result{n, err} }()
+	go func() { at, err := typeAt(ctx, alice, "alice", " again", aliceAt, delay); ra <- result{at, err} }()
+	go func() { at, err := typeAt(ctx, bob, "bob", "Dear reader, ", bobAt, delay); rb <- result{at, err} }()
 	a, b := <-ra, <-rb
 	if err := errors.Join(a.err, b.err); err != nil {
 		return err
@@ -114,15 +126,19 @@ func run(ctx context.Context, w io.Writer, delay time.Duration) error {
 	if err := settle(ctx, alice, bob); err != nil {
 		return err
 	}
-	// Everybody is at the same version now: publish the final cursors there.
+	// Everybody is at the same version now: publish the final cursors anchored there, as an
+	// editor re-anchors its caret when the text changes.
 	for _, x := range []struct {
-		c     *client
-		name  string
-		where func(*text.Text, int) int
-		n     int
-	}{{alice, "alice", end, a.n}, {bob, "bob", start, b.n}} {
+		c    *client
+		name string
+		at   text.Anchor
+	}{{alice, "alice", a.at}, {bob, "bob", b.at}} {
 		t := x.c.State()
-		if err := x.c.SetPresence(Cursor{Name: x.name, Pos: x.where(t, x.n), Version: t.Version()}); err != nil {
+		pos, err := t.Resolve(x.at)
+		if err != nil {
+			return err
+		}
+		if err := publish(x.c, x.name, t, pos); err != nil {
 			return err
 		}
 	}
@@ -140,33 +156,63 @@ func run(ctx context.Context, w io.Writer, delay time.Duration) error {
 	return nil
 }
 
-// Where a typist types.
-var (
-	start = func(t *text.Text, typed int) int { return typed }   // from the start, moving forward
-	end   = func(t *text.Text, typed int) int { return t.Len() } // at the end
-)
+// caret returns an anchor at pos of c's view, sticking to the character before it.
+func caret(c *client, pos int) (text.Anchor, error) {
+	return c.State().Anchor(pos, text.Left)
+}
 
-// typeAt types s one code point at a time at the place where says, publishing the cursor after
-// each keystroke, and returns how many code points it typed once the server has confirmed them.
-func typeAt(ctx context.Context, c *client, name, s string, where func(*text.Text, int) int, delay time.Duration) (int, error) {
-	typed := 0
+// typeAt types s one code point at a time at the caret, publishing the caret after each
+// keystroke, and returns the caret once the server has confirmed everything typed.
+func typeAt(ctx context.Context, c *client, name, s string, at text.Anchor, delay time.Duration) (text.Anchor, error) {
 	for _, r := range s {
-		t := c.State()
-		pos := where(t, typed)
-		if err := c.Apply(t.Insert(pos, string(r))); err != nil {
-			return typed, err
+		var err error
+		if at, err = keystroke(c, name, r, at); err != nil {
+			return at, err
 		}
-		typed++
-		c.SetPresence(Cursor{Name: name, Pos: pos + 1, Version: t.Version() + 1})
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
 			case <-ctx.Done():
-				return typed, ctx.Err()
+				return at, ctx.Err()
 			}
 		}
 	}
-	return typed, c.Sync(ctx)
+	return at, c.Sync(ctx)
+}
+
+// keystroke types r at the caret and publishes the caret after it, which it returns.
+//
+// The keystroke is made on the view as State returns it, and the caret is anchored on that view
+// with the keystroke applied as the client's Apply applies it (with the client's id): so the
+// anchor names the character just typed, which holds wherever the server orders it. (State read
+// again after Apply may already hold others' edits that came in meanwhile, and pos+1 there need
+// not be after r.)
+func keystroke(c *client, name string, r rune, at text.Anchor) (text.Anchor, error) {
+	t := c.State()
+	pos, err := t.Resolve(at)
+	if err != nil {
+		return at, err
+	}
+	e := t.Insert(pos, string(r))
+	if err := c.Apply(e); err != nil {
+		return at, err
+	}
+	if err := t.Apply(aper.Event[text.Edit]{Client: c.ID(), Transition: e}); err != nil {
+		return at, err
+	}
+	if at, err = t.Anchor(pos+1, text.Left); err != nil {
+		return at, err
+	}
+	return at, c.SetPresence(Cursor{Name: name, At: at})
+}
+
+// publish sets c's presence to a caret at pos of t, c's view.
+func publish(c *client, name string, t *text.Text, pos int) error {
+	at, err := t.Anchor(pos, text.Left)
+	if err != nil {
+		return err
+	}
+	return c.SetPresence(Cursor{Name: name, At: at})
 }
 
 // settle waits until no client has pending edits and all have every edit the server ordered. It
@@ -217,45 +263,50 @@ func view(ctx context.Context, w io.Writer, c *client, typed <-chan struct{}) {
 	}
 }
 
-// current counts the cursors made at the version c holds.
+// current counts the cursors anchored at the version c holds.
 func current(c *client) int {
 	n := 0
 	doc := c.State()
 	for _, p := range c.Presence() {
 		var cur Cursor
-		if p.Decode(&cur) == nil && cur.Version == doc.Version() {
+		if p.Decode(&cur) == nil && cur.At.Version == doc.Version() {
 			n++
 		}
 	}
 	return n
 }
 
-// render draws the document with a marker at each cursor: ‸alice.
-func render(c *client) string {
-	doc := c.State()
-	type mark struct {
-		pos  int
-		name string
-	}
-	var marks []mark
-	for _, p := range c.Presence() {
+// mark is a cursor drawn at a position of the document.
+type mark struct {
+	pos  int
+	name string
+}
+
+// marks returns where the cursors stand in doc, in order. A cursor that doc cannot place yet (its
+// anchor names a version doc has not confirmed: the viewer is behind its owner) is left out of
+// this frame; a malformed one is left out too.
+func marks(doc *text.Text, ps []apersync.Presence) []mark {
+	var ms []mark
+	for _, p := range ps {
 		var cur Cursor
 		if p.Decode(&cur) != nil {
 			continue
 		}
-		pos := cur.Pos
-		if cur.Version <= doc.Version() && cur.Version >= doc.Oldest() {
-			if moved, err := doc.TransformIndex(pos, cur.Version, text.Right); err == nil {
-				pos = moved
-			}
+		if pos, err := doc.Resolve(cur.At); err == nil {
+			ms = append(ms, mark{pos, cur.Name})
 		}
-		marks = append(marks, mark{min(max(pos, 0), doc.Len()), cur.Name})
 	}
-	slices.SortStableFunc(marks, func(a, b mark) int { return a.pos - b.pos })
+	slices.SortStableFunc(ms, func(a, b mark) int { return a.pos - b.pos })
+	return ms
+}
+
+// render draws the document with a marker at each cursor: ‸alice.
+func render(c *client) string {
+	doc := c.State()
 	var b strings.Builder
 	b.WriteByte('"')
 	at := 0
-	for _, m := range marks {
+	for _, m := range marks(doc, c.Presence()) {
 		s, _ := doc.Slice(at, m.pos)
 		b.WriteString(s)
 		b.WriteString("‸" + m.name)
