@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/internal/cow"
@@ -21,8 +22,20 @@ func malformed(err error) error {
 	if errors.Is(err, ErrMalformedList) {
 		return err
 	}
-	return fmt.Errorf("%w: %w", ErrMalformedList, err)
+	return &decodeError{kind: ErrMalformedList, err: err}
 }
+
+// decodeError is a decoding error of kind (a sentinel such as [ErrMalformedList]) caused by err.
+// Its message says the package once: the cause's own "aper/list: " prefix is left out.
+type decodeError struct {
+	kind, err error
+}
+
+func (e *decodeError) Error() string {
+	return e.kind.Error() + ": " + strings.TrimPrefix(e.err.Error(), "aper/list: ")
+}
+
+func (e *decodeError) Unwrap() []error { return []error{e.kind, e.err} }
 
 // entry is one item on the wire: a three-element array [index, id, value].
 type entry[V any] struct {

@@ -416,6 +416,7 @@ func TestIndexLengthBound(t *testing.T) {
 	err := json.Unmarshal([]byte(`[["`+long+`",`+id+`,1]]`), list.New[*aper.Counter, aper.CounterTransition]())
 	assert.ErrorIs(t, err, list.ErrMalformedList)
 	assert.ErrorIs(t, err, list.ErrMalformedIndex)
+	assert.Equal(t, 1, strings.Count(err.Error(), "aper/list: "), "one package prefix: %v", err)
 	var tr2 countersT
 	err = json.Unmarshal([]byte(`{"op":1,"id":`+id+`,"pos":{"kind":3,"index":"`+long+`"},"value":1}`), &tr2)
 	assert.ErrorIs(t, err, list.ErrMalformedIndex)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/list"
@@ -36,7 +37,7 @@ func (b *Board[V, T]) UnmarshalJSON(data []byte) error {
 	}
 	cols := list.New[*column[V, T], colOp[V, T]]()
 	if err := json.Unmarshal(data, cols); err != nil {
-		return fmt.Errorf("%w: %w", ErrMalformedBoard, err)
+		return malformed(err)
 	}
 	return b.load(cols)
 }
@@ -61,10 +62,28 @@ func (b *Board[V, T]) UnmarshalCBOR(data []byte) error {
 	}
 	cols := list.New[*column[V, T], colOp[V, T]]()
 	if err := aper.CBOR.Unmarshal(data, cols); err != nil {
-		return fmt.Errorf("%w: %w", ErrMalformedBoard, err)
+		return malformed(err)
 	}
 	return b.load(cols)
 }
+
+// malformed wraps a decoding error in [ErrMalformedBoard]. Its message says the package once:
+// the cause's own "aper/pool: " or "aper/list: " prefix (a list of the board's) is left out.
+func malformed(err error) error {
+	return &decodeError{err: err}
+}
+
+type decodeError struct{ err error }
+
+func (e *decodeError) Error() string {
+	msg := e.err.Error()
+	for _, p := range []string{"aper/pool: ", "aper/list: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return ErrMalformedBoard.Error() + ": " + msg
+}
+
+func (e *decodeError) Unwrap() []error { return []error{ErrMalformedBoard, e.err} }
 
 func (b *Board[V, T]) load(cols *list.List[*column[V, T], colOp[V, T]]) error {
 	where := btree.NewBTreeG(lessPlacement)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -323,7 +324,9 @@ func TestDecodeRejects(t *testing.T) {
 			bd, _, _, _, _ := threeLists(t)
 			before := apertest.Encode(t, aper.JSON, bd)
 			require.ErrorIs(t, bd.UnmarshalJSON([]byte(tc.json)), pool.ErrMalformedBoard)
-			require.ErrorIs(t, json.Unmarshal([]byte(tc.json), bd), pool.ErrMalformedBoard)
+			err := json.Unmarshal([]byte(tc.json), bd)
+			require.ErrorIs(t, err, pool.ErrMalformedBoard)
+			assert.Equal(t, 1, strings.Count(err.Error(), "aper/pool: ")+strings.Count(err.Error(), "aper/list: "), "one package prefix: %v", err)
 			assert.Equal(t, string(before), string(apertest.Encode(t, aper.JSON, bd)))
 		})
 	}

@@ -106,9 +106,14 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	resolved   uint64 // the welcome's Local: every local seq ≤ resolved was processed by the server
 	records    []rejectionRecord
 
+	// The other clients' presence values, as the server last told (in codec peerCodec).
+	peers     map[aper.ClientID]raw
+	peerCodec aper.Codec
+
 	// Outputs since the last take.
-	changed    bool
-	rejections []Rejection[T]
+	changed     bool
+	presChanged bool
+	rejections  []Rejection[T]
 }
 
 // viewFrame records how the pending transitions were rewritten since the view was built, so
@@ -514,11 +519,48 @@ func (c *clientCore[S, T]) rebase() {
 	}
 }
 
-// takeNotes returns whether the view or the confirmed Seq changed and the rejections since the last call.
-func (c *clientCore[S, T]) takeNotes() (bool, []Rejection[T]) {
-	ch, rj := c.changed, c.rejections
-	c.changed, c.rejections = false, nil
-	return ch, rj
+// receive is the client core's one entry point for what arrives from the server: a frame that
+// decodeMessage made, which came on a connection of codec w. It returns the pending transitions
+// to send (again) on that connection. A welcome that fails (the client's state cannot follow the
+// server's) returns its error: the connection ends.
+func (c *clientCore[S, T]) receive(in *inbound[S, T], w *wire, now time.Time) ([]pendingEntry[T], error) {
+	switch in.f.Type {
+	case frameWelcome:
+		sends, err := c.welcome(&in.f, in.snap, now)
+		if err != nil {
+			return nil, err
+		}
+		if c.peers == nil {
+			c.peers = make(map[aper.ClientID]raw)
+		}
+		clear(c.peers)
+		for _, p := range in.f.Presence {
+			c.peers[p.Client] = p.Data
+		}
+		c.peerCodec = w.payload
+		c.presChanged = true
+		return sends, nil
+	case frameConfirmed:
+		return c.confirmedFrame(&in.f, in.t)
+	case frameRejected:
+		c.rejected(&in.f)
+	case framePresence:
+		if nullPayload(in.pres) {
+			delete(c.peers, in.f.Client)
+		} else if c.peers != nil {
+			c.peers[in.f.Client] = in.pres
+		}
+		c.presChanged = true
+	}
+	return nil, nil
+}
+
+// takeNotes returns whether the view or the confirmed Seq changed, whether the other clients'
+// presence values changed, and the rejections, since the last call.
+func (c *clientCore[S, T]) takeNotes() (changed, presence bool, rejections []Rejection[T]) {
+	changed, presence, rejections = c.changed, c.presChanged, c.rejections
+	c.changed, c.presChanged, c.rejections = false, false, nil
+	return changed, presence, rejections
 }
 
 // isNil reports whether v is a nil pointer, map, slice, interface, func or channel: a snapshot

@@ -204,14 +204,10 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 	default:
 		return // one is being saved
 	}
-	var st S
-	if err := catch("Clone", func() error { st = r.core.state.Clone(); return nil }); err != nil {
-		var p *panicError
-		errors.As(err, &p) // catch returns nil or a *panicError here: the closure returns nil
-		r.core.crashed(p, nil)
-		return
+	st, seq, ok := r.core.cloneState()
+	if !ok {
+		return // Clone panicked: the next ready stops the room
 	}
-	seq := r.core.seq
 	clients, members := r.core.clientNumbers()
 	r.snapSeq = seq
 	done := make(chan struct{})
@@ -239,28 +235,32 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 	}()
 }
 
-// journalTail returns the room's records from..to read from the journal, for a resume.
-func (r *room[S, T]) journalTail(j journal.Journal) func(from, to uint64) ([]record[T], error) {
-	return func(from, to uint64) ([]record[T], error) {
-		recs := make([]record[T], 0, to-from+1)
-		for e, err := range j.Read(r.srv.ctx, r.name, from) {
-			if err != nil {
-				return nil, err
-			}
-			if e.Seq > to {
-				break
-			}
-			rc, err := decodeRecord[T](e)
-			if err != nil {
-				return nil, err
-			}
-			recs = append(recs, rc)
+// journalLog reads a room's records from the journal, for a resume (a logReader).
+type journalLog[T any] struct {
+	ctx  context.Context // the server's: reads end when it closes
+	j    journal.Journal
+	room string
+}
+
+func (l journalLog[T]) readLog(from, to uint64) ([]record[T], error) {
+	recs := make([]record[T], 0, to-from+1)
+	for e, err := range l.j.Read(l.ctx, l.room, from) {
+		if err != nil {
+			return nil, err
 		}
-		if uint64(len(recs)) != to-from+1 {
-			return nil, fmt.Errorf("aper/sync: room %q: journal has %d of %d..%d", r.name, len(recs), from, to)
+		if e.Seq > to {
+			break
 		}
-		return recs, nil
+		rc, err := decodeRecord[T](e)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rc)
 	}
+	if uint64(len(recs)) != to-from+1 {
+		return nil, fmt.Errorf("aper/sync: room %q: journal has %d of %d..%d", l.room, len(recs), from, to)
+	}
+	return recs, nil
 }
 
 // LoadRooms loads every room the journal holds (see WithJournal), so that after a restart their

@@ -66,8 +66,9 @@ func FuzzCores(f *testing.F) {
 		now := time.Unix(1, 0)
 		room := newRoomCore("r", aper.NewCounter(0), roomConfig[st, tr]{logSize: 4, maxRejections: 4,
 			newID: func() aper.ClientID { return "c" }, presenceEvery: time.Millisecond})
-		sess := room.join("peer", w, &frame{Type: frameHello, Client: "fuzz"}, Identity{}, now)
-		good := room.join("good", w, &frame{Type: frameHello, Client: "good"}, Identity{}, now)
+		const sess, good = sessionID(1), sessionID(2)
+		room.join(sess, w, &frame{Type: frameHello, Client: "fuzz"}, Identity{}, now)
+		room.join(good, w, &frame{Type: frameHello, Client: "good"}, Identity{}, now)
 		var cl clientCore[st, tr]
 		cl.welcome(&frame{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Snapshot: true}, aper.NewCounter(0), now)
 		cl.apply(tr{Op: aper.CounterOpAdd, Amount: 1}, now)
@@ -99,11 +100,11 @@ func FuzzCores(f *testing.F) {
 			switch fr.Type {
 			case frameSubmit:
 				if decoded && fr.Local > 0 {
-					room.submit(sess, fr.Local, t, now)
+					room.submit(sess, batch[tr]{subs: []submission[tr]{{local: fr.Local, t: t}}}, now)
 				}
 			case framePresence:
-				room.setPresence(sess, append(raw(nil), fr.Data...), now)
-				room.flushPresence(now.Add(time.Second))
+				room.submit(sess, batch[tr]{presence: append(raw(nil), fr.Data...), hasPresence: true}, now)
+				room.tick(now.Add(time.Second))
 			case frameWelcome:
 				var snap st
 				if fr.Snapshot && unmarshal(w.payload, fr.Data, &snap) != nil {
@@ -122,7 +123,7 @@ func FuzzCores(f *testing.F) {
 		})
 		room.leave(sess, now)
 		before := room.seq
-		room.submit(good, 1, tr{Op: aper.CounterOpAdd, Amount: 1}, now)
+		room.submit(good, batch[tr]{subs: []submission[tr]{{local: 1, t: tr{Op: aper.CounterOpAdd, Amount: 1}}}}, now)
 		if room.seq != before+1 {
 			t.Fatalf("the room did not order a good transition after the fuzzed frames (seq %d)", room.seq)
 		}

@@ -281,6 +281,14 @@ func wireByName(name string) (*wire, bool) {
 	return nil, false
 }
 
+// errorFrame returns the error frame that tells a client why the server ends its connection:
+// reason's code, message and fatality. Every error frame the server sends is made here. An error
+// frame always encodes (its fields are strings and a bool), so it returns no error.
+func errorFrame(w *wire, reason *ServerError) []byte {
+	b, _ := w.encode(&frame{Type: frameError, Code: reason.Code, Message: reason.Message, Fatal: reason.Fatal})
+	return b
+}
+
 // encode returns f's encoding as one frame.
 func (w *wire) encode(f *frame) ([]byte, error) {
 	var (
