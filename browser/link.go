@@ -289,3 +289,14 @@ func (c *linkConn) Close() error {
 	c.wg.Wait()
 	return nil
 }
+
+// Codec names the codec of the connection under the Link (transport.Codec): "cbor" when it
+// names none, as the sync package assumes.
+func (c *linkConn) Codec() string {
+	if cc, ok := c.c.(transport.Codec); ok {
+		return cc.Codec()
+	}
+	return "cbor"
+}
+
+var _ transport.Codec = (*linkConn)(nil)

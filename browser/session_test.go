@@ -1,0 +1,116 @@
+package browser_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/browser"
+	"github.com/aper-go/aper/conflict"
+	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport/websocket"
+)
+
+type counterKind = browser.Kind[*aper.Counter, aper.CounterTransition]
+
+// serveCounters serves rooms of counters over WebSocket and returns its URL.
+func serveCounters(t *testing.T) string {
+	t.Helper()
+	l, err := websocket.Listen("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := apersync.NewServer(func(context.Context, string) (*aper.Counter, error) { return aper.NewCounter(0), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { // ends when srv closes
+		defer close(done)
+		_ = srv.Serve(context.Background(), l)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+		l.Close()
+	})
+	return "ws://" + l.Addr().String()
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func state(t *testing.T, s *browser.Session) string {
+	t.Helper()
+	b, err := s.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// waitState waits until the session's state is want.
+func waitState(t *testing.T, s *browser.Session, want string) {
+	t.Helper()
+	ctx := ctxT(t)
+	for state(t, s) != want {
+		select {
+		case <-s.Changes():
+		case <-ctx.Done():
+			t.Fatalf("state %s, want %s", state(t, s), want)
+		}
+	}
+}
+
+// A session applies a page's JSON, shows the state as JSON, and reports a conflict as an error
+// that errors.As finds; through a Link, every frame is reported with its type.
+func TestSessionThroughLink(t *testing.T) {
+	url := serveCounters(t)
+	var mu sync.Mutex
+	var types []string
+	link := browser.NewLink(websocket.Dialer(url, &websocket.DialOptions{Codec: "json"}), func(f browser.Frame) {
+		mu.Lock()
+		types = append(types, f.Dir+" "+f.Type)
+		mu.Unlock()
+	})
+	defer link.Close()
+	a, err := counterKind{}.Open(ctxT(t), link, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := counterKind{}.Open(ctxT(t), websocket.Dialer(url, &websocket.DialOptions{Codec: "json"}), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	if err := a.Apply(json.RawMessage(`{"op": 1, "n": 5}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, b, `5`)
+	err = a.Apply(json.RawMessage(`{"op": 1, "n": 9223372036854775807}`))
+	var c *conflict.Conflict
+	if !errors.As(err, &c) {
+		t.Fatalf("an overflow applied: %v", err)
+	}
+	if err := a.Apply(json.RawMessage(`{"op": 1, "n": "x"}`)); !errors.Is(err, browser.ErrAction) {
+		t.Fatalf("a malformed action: %v, want ErrAction", err)
+	}
+	waitState(t, a, `5`)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, want := range []string{"up hello", "down welcome", "up submit", "down confirmed"} {
+		if !slices.Contains(types, want) {
+			t.Errorf("no %q frame among %q", want, types)
+		}
+	}
+}
