@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aper-go/aper/browser"
 	"github.com/aper-go/aper/conflict"
 	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/websocket"
 )
 
@@ -113,4 +115,96 @@ func TestSessionThroughLink(t *testing.T) {
 			t.Errorf("no %q frame among %q", want, types)
 		}
 	}
+}
+
+// waitStatus waits until the session's connection state is want.
+func waitStatus(t *testing.T, s *browser.Session, want apersync.ConnState) {
+	t.Helper()
+	ctx := ctxT(t)
+	for s.Status().State != want {
+		select {
+		case <-s.StatusChanges():
+		case <-ctx.Done():
+			t.Fatalf("status %v, want %v", s.Status().State, want)
+		}
+	}
+}
+
+func openCounter(t *testing.T, d transport.Dialer) *browser.Session {
+	t.Helper()
+	s, err := counterKind{}.Open(ctxT(t), d, "r", apersync.WithBackoff(time.Millisecond, 20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func add(t *testing.T, s *browser.Session, n int) {
+	t.Helper()
+	if err := s.Apply(json.RawMessage(fmt.Sprintf(`{"op": 1, "n": %d}`, n))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A partitioned client keeps its changes and sends them when the Link heals; a dropped frame
+// breaks the connection, and the client's change still counts exactly once.
+func TestLinkFaults(t *testing.T) {
+	url := serveCounters(t)
+	ws := websocket.Dialer(url, &websocket.DialOptions{Codec: "json"})
+	var mu sync.Mutex
+	var dropped []string
+	link := browser.NewLink(ws, func(f browser.Frame) {
+		if f.Dropped {
+			mu.Lock()
+			dropped = append(dropped, f.Dir+" "+f.Type)
+			mu.Unlock()
+		}
+	})
+	defer link.Close()
+	a, b := openCounter(t, link), openCounter(t, ws)
+
+	link.Partition()
+	waitStatus(t, a, apersync.Disconnected)
+	if !link.Partitioned() {
+		t.Fatal("Partitioned is false after Partition")
+	}
+	add(t, a, 1)
+	add(t, b, 10)
+	waitState(t, b, "10")
+	if got := state(t, a); got != "1" {
+		t.Fatalf("a partitioned client shows %s, want its own change only, 1", got)
+	}
+	link.Heal()
+	waitState(t, a, "11")
+	waitState(t, b, "11")
+
+	link.DropNext()
+	add(t, a, 100) // its submit is lost with its connection; the client sends it again
+	waitState(t, b, "111")
+	waitState(t, a, "111")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dropped) != 1 { // the submit, unless a ping passed first
+		t.Fatalf("dropped frames %q, want one", dropped)
+	}
+}
+
+// A delayed Link still delivers everything, in order.
+func TestLinkDelay(t *testing.T) {
+	url := serveCounters(t)
+	ws := websocket.Dialer(url, &websocket.DialOptions{Codec: "json"})
+	link := browser.NewLink(ws, nil)
+	defer link.Close()
+	a, b := openCounter(t, link), openCounter(t, ws)
+	link.SetDelay(20 * time.Millisecond)
+	for range 5 {
+		add(t, a, 1)
+		add(t, b, 2)
+	}
+	waitState(t, a, "15")
+	waitState(t, b, "15")
 }
