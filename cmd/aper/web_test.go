@@ -357,3 +357,66 @@ func jsonEncoder(w io.Writer) *json.Encoder {
 	enc.SetEscapeHTML(false)
 	return enc
 }
+
+// TestBrowserFigures measures, in the headless Chromium, the time from a room page's navigation
+// to its first state shown, and the time from one browser's change to the other's screen
+// (median of 20). It is a measurement, not a check: it runs only with APER_BROWSER_FIGURES=1, and
+// logs its figures (go test -v).
+func TestBrowserFigures(t *testing.T) {
+	if os.Getenv("APER_BROWSER_FIGURES") != "1" {
+		t.Skip("a measurement: set APER_BROWSER_FIGURES=1 to run it")
+	}
+	browser := startBrowser(t)
+	base := serveWeb(t)
+	room := base + "/room/" + uniqueName("todo/figures")
+
+	var loads []float64
+	for i := range 6 {
+		b := newTab(t, browser, fmt.Sprintf("load%d", i))
+		b.open(room)
+		loads = append(loads, eval[float64](b, `aperFirstState`))
+	}
+	// Each load is in a new browser context: no HTTP cache, the wasm program fetched and compiled.
+	t.Logf("page load to first state: median %.0f ms of %d, each in a new browser context (%v ms)", median(loads), len(loads), round(loads))
+
+	a, b := newTab(t, browser, "alice"), newTab(t, browser, "bob")
+	a.open(room)
+	b.open(room)
+	b.do("watch", chromedp.Evaluate[chromedp.Void](`(() => {
+		globalThis.seen = {};
+		new MutationObserver(() => {
+			const now = performance.timeOrigin + performance.now();
+			for (const e of document.querySelectorAll("[data-test=item-text]")) if (!(e.textContent in seen)) seen[e.textContent] = now;
+		}).observe(document.querySelector("[data-test=items]"), {childList: true, subtree: true, characterData: true});
+	})()`))
+	var lat []float64
+	for i := range 20 {
+		item := fmt.Sprintf("item %d", i)
+		t0 := eval[float64](a, `(() => {
+			const input = document.querySelector("[data-test=new-item]");
+			input.value = `+jsString(item)+`;
+			const t0 = performance.timeOrigin + performance.now();
+			input.form.requestSubmit();
+			return t0;
+		})()`)
+		b.waitFor(item, `globalThis.seen[`+jsString(item)+`] !== undefined`)
+		lat = append(lat, eval[float64](b, `globalThis.seen[`+jsString(item)+`]`)-t0)
+	}
+	t.Logf("one browser's change to the other's screen: median %.1f ms of 20 (min %.1f, max %.1f)", median(lat), slices.Min(lat), slices.Max(lat))
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func round(xs []float64) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = int(x + 0.5)
+	}
+	return out
+}
