@@ -327,6 +327,31 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	// Two users of a kanban board: one sets it up and adds a card, the other drags it to another
+	// list, and both see it there.
+	t.Run("kanban", func(t *testing.T) {
+		room := base + "/room/" + uniqueName("kanban/e2e")
+		a, b := newTab(t, browser, "alice"), newTab(t, browser, "bob")
+		a.open(room)
+		b.open(room)
+		a.do("start the board", chromedp.Click(chromedp.CSS("[data-test=starter]")))
+		b.waitFor("three lists", `document.querySelectorAll("[data-test=list]").length === 3`)
+		a.do("add a card",
+			chromedp.SetValue(chromedp.CSS(`[data-name="To do"] [data-test=new-card]`), "plan"),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-name="To do"] form').requestSubmit()`))
+		b.waitFor("the card in To do", `document.querySelector('[data-name="To do"] [data-test=card-text]')?.textContent === "plan"`)
+		// An HTML drag and drop, as the browser dispatches it.
+		b.do("drag it to Done", chromedp.Evaluate[chromedp.Void](`(() => {
+			const dt = new DataTransfer();
+			const card = document.querySelector('[data-name="To do"] [data-test=card]');
+			card.dispatchEvent(new DragEvent("dragstart", {bubbles: true, dataTransfer: dt}));
+			document.querySelector('[data-name="Done"]').dispatchEvent(new DragEvent("drop", {bubbles: true, cancelable: true, dataTransfer: dt}));
+		})()`))
+		for _, x := range []*tab{a, b} {
+			x.waitFor("the card in Done", `document.querySelector('[data-name="Done"] [data-test=card-text]')?.textContent === "plan" && !document.querySelector('[data-name="To do"] [data-test=card]')`)
+		}
+	})
+
 	// Two users of a text room see each other's cursors where they put them.
 	t.Run("text cursors", func(t *testing.T) {
 		room := base + "/room/" + uniqueName("text/e2e")

@@ -24,7 +24,7 @@ export function mountRoom(box, client, kind, { name } = {}) {
     if (err) show(`not applied (${err.kind}): ${err.message}`);
     return !err;
   };
-  const view = { todo: todoView, counter: counterView, text: textView }[kind];
+  const view = { todo: todoView, counter: counterView, text: textView, kanban: kanbanView }[kind];
   if (!view) {
     body.append(el("p", { class: "error" }, `no view for rooms of kind "${kind}"`));
     return { render() {} };
@@ -169,6 +169,61 @@ function textView(box, client, apply, name) {
     presence(ps) {
       others = ps;
       drawMirror();
+    },
+  };
+}
+
+function kanbanView(box, client, apply) {
+  const board = el("div", { class: "board", "data-test": "board" });
+  const listName = el("input", { type: "text", placeholder: "a new list", "data-test": "new-list", autocomplete: "off" });
+  const form = el("form", { class: "row", onsubmit: (e) => {
+    e.preventDefault();
+    const text = listName.value.trim();
+    if (text && apply({ op: "addList", text })) listName.value = "";
+  } }, listName, el("button", { type: "submit", "data-test": "add-list" }, "Add list"));
+  const starter = el("button", { "data-test": "starter", onclick: () => {
+    for (const text of ["To do", "Doing", "Done"]) apply({ op: "addList", text });
+  } }, "Start with To do, Doing, Done");
+  box.append(board, form);
+  let dragged = null;
+  const dropOn = (e, list, before) => {
+    e.preventDefault();
+    e.stopPropagation();
+    if (dragged && dragged !== before) apply({ op: "moveCard", id: dragged, list, before: before || "" });
+    dragged = null;
+  };
+  return {
+    render(st) {
+      const lists = st.lists || [];
+      board.replaceChildren(...(lists.length ? [] : [starter]), ...lists.map((l) => {
+        const input = el("input", { type: "text", placeholder: "a new card", "data-test": "new-card", autocomplete: "off" });
+        const cards = l.cards.map((c) => {
+          const text = el("span", { "data-test": "card-text", title: "click to edit" }, c.text);
+          text.addEventListener("click", () => {
+            const edit = el("input", { type: "text", value: c.text });
+            edit.addEventListener("keydown", (e) => {
+              if (e.key === "Enter") apply({ op: "editCard", id: c.id, text: edit.value });
+              if (e.key === "Enter" || e.key === "Escape") edit.replaceWith(text);
+            });
+            text.replaceWith(edit);
+            edit.focus();
+          });
+          return el("div", { class: "kcard", draggable: "true", "data-id": c.id, "data-test": "card",
+            ondragstart: (e) => { dragged = c.id; e.dataTransfer.setData("text/plain", c.id); },
+            ondragover: (e) => e.preventDefault(),
+            ondrop: (e) => dropOn(e, l.id, c.id),
+          }, text, el("button", { title: "delete", "data-test": "delete-card", onclick: () => apply({ op: "deleteCard", id: c.id }) }, "×"));
+        });
+        return el("section", { class: "klist", "data-id": l.id, "data-name": l.name, "data-test": "list",
+          ondragover: (e) => e.preventDefault(),
+          ondrop: (e) => dropOn(e, l.id, null),
+        }, el("h4", {}, l.name, el("small", {}, ` ${l.cards.length}`)), ...cards,
+        el("form", { class: "row", onsubmit: (e) => {
+          e.preventDefault();
+          const text = input.value.trim();
+          if (text && apply({ op: "addCard", list: l.id, text })) input.value = "";
+        } }, input));
+      }));
     },
   };
 }

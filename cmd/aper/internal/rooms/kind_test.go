@@ -16,7 +16,7 @@ import (
 func transitionOf(t *testing.T, k Kind) RoomTransition {
 	t.Helper()
 	s := Empty(k)
-	line := map[Kind]string{Counter: "add 6", Text: "append hello", TodoKind: "add milk"}[k]
+	line := map[Kind]string{Counter: "add 6", Text: "append hello", TodoKind: "add milk", Kanban: "list To do"}[k]
 	tr, err := Parse(k, s, line)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/list"
+	"github.com/aper-go/aper/pool"
 	"github.com/aper-go/aper/text"
 )
 
@@ -28,10 +29,14 @@ type Room struct {
 	Counter *aper.Counter `json:"counter"`
 	Text    *text.Text    `json:"text"`
 	Todo    *Todo         `json:"todo"`
+	Kanban  *Board        `json:"kanban"`
 }
 
 // Todo is a list of strings, each replaced whole when edited.
 type Todo = list.List[*aper.Atom[string], aper.AtomTransition[string]]
+
+// Board is a Kanban board: named lists of cards, each card a string replaced whole when edited.
+type Board = pool.Board[*aper.Atom[string], aper.AtomTransition[string]]
 
 // Kind names the kinds of example room.
 type Kind string
@@ -41,10 +46,11 @@ const (
 	Counter  Kind = "counter"
 	Text     Kind = "text"
 	TodoKind Kind = "todo"
+	Kanban   Kind = "kanban"
 )
 
 // Kinds lists the kinds in the order the help shows them.
-var Kinds = []Kind{Counter, Text, TodoKind}
+var Kinds = []Kind{Counter, Text, TodoKind, Kanban}
 
 // KindOf returns the kind of the room called name: the part before the first "/".
 func KindOf(name string) (Kind, error) {
@@ -86,6 +92,8 @@ func Empty(k Kind) *Room {
 		return &Room{Text: text.New("")}
 	case TodoKind:
 		return &Room{Todo: list.New[*aper.Atom[string], aper.AtomTransition[string]]()}
+	case Kanban:
+		return &Room{Kanban: pool.New[*aper.Atom[string], aper.AtomTransition[string]]()}
 	}
 	return &Room{}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/list"
+	"github.com/aper-go/aper/pool"
 	"github.com/aper-go/aper/text"
 )
 
@@ -17,6 +18,7 @@ type RoomTransition struct {
 	Counter *aper.CounterTransition                                           `json:"counter,omitempty" cbor:"counter,omitempty"`
 	Text    *text.Edit                                                        `json:"text,omitempty" cbor:"text,omitempty"`
 	Todo    *list.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"todo,omitempty" cbor:"todo,omitempty"`
+	Kanban  *pool.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"kanban,omitempty" cbor:"kanban,omitempty"`
 }
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
@@ -48,6 +50,12 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 	}
 	if s.Todo != nil {
 		holds, held = holds+1, "Todo"
+	}
+	if t.Kanban != nil {
+		set++
+	}
+	if s.Kanban != nil {
+		holds, held = holds+1, "Kanban"
 	}
 	if set != 1 {
 		return conflict.New(conflict.Invalid, "Room: a transition sets exactly one field")
@@ -92,6 +100,18 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 			return conflict.WithPath(err, "Todo")
 		}
 		s.Todo = f
+	case t.Kanban != nil:
+		f := s.Kanban
+		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Kanban"), "Kanban")
+			}
+			f = new(Board)
+		}
+		if err := f.Apply(aper.Event[pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Kanban}); err != nil {
+			return conflict.WithPath(err, "Kanban")
+		}
+		s.Kanban = f
 	}
 	return nil
 }
@@ -107,6 +127,9 @@ func (s *Room) Clone() *Room {
 	}
 	if s.Todo != nil {
 		c.Todo = s.Todo.Clone()
+	}
+	if s.Kanban != nil {
+		c.Kanban = s.Kanban.Clone()
 	}
 	return c
 }
@@ -127,4 +150,10 @@ func (s *Room) UpdateText(t text.Edit) RoomTransition {
 // change s.
 func (s *Room) UpdateTodo(t list.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
 	return RoomTransition{Todo: &t}
+}
+
+// UpdateKanban returns the transition of Room that applies t to Kanban. It does not
+// change s.
+func (s *Room) UpdateKanban(t pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
+	return RoomTransition{Kanban: &t}
 }

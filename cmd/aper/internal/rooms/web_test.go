@@ -67,6 +67,29 @@ func TestActions(t *testing.T) {
 	if err := apply(l, `{"op": "edit", "id": "`+id0.String()+`", "text": "x"}`); !errors.Is(err, conflict.ErrNotFound) {
 		t.Errorf("editing a deleted item: %v, want a not-found conflict", err)
 	}
+	k, _ := New(context.Background(), "kanban/x")
+	must(k, `{"op": "addList", "text": "To do"}`)
+	must(k, `{"op": "addList", "text": "Done"}`)
+	todo, _, _ := k.Kanban.ListAt(0)
+	done, _, _ := k.Kanban.ListAt(1)
+	must(k, `{"op": "addCard", "list": "`+todo.String()+`", "text": "write"}`)
+	must(k, `{"op": "addCard", "list": "`+todo.String()+`", "text": "test"}`)
+	write, _, _ := k.Kanban.At(todo, 0)
+	test, _, _ := k.Kanban.At(todo, 1)
+	must(k, `{"op": "moveCard", "id": "`+write.String()+`", "list": "`+done.String()+`"}`)
+	must(k, `{"op": "moveCard", "id": "`+test.String()+`", "list": "`+done.String()+`", "before": "`+write.String()+`"}`)
+	must(k, `{"op": "editCard", "id": "`+write.String()+`", "text": "write it"}`)
+	if got, want := view(k), `{"kind":"kanban","value":0,"text":"","lists":[{"id":"`+todo.String()+`","name":"To do","cards":[]},{"id":"`+done.String()+`","name":"Done","cards":[{"id":"`+test.String()+`","text":"test"},{"id":"`+write.String()+`","text":"write it"}]}]}`; got != want {
+		t.Errorf("kanban view %s, want %s", got, want)
+	}
+	must(k, `{"op": "deleteCard", "id": "`+write.String()+`"}`)
+	if err := apply(k, `{"op": "editCard", "id": "`+write.String()+`", "text": "x"}`); !errors.Is(err, conflict.ErrNotFound) {
+		t.Errorf("editing a deleted card: %v, want a not-found conflict", err)
+	}
+	if err := apply(k, `{"op": "addCard", "list": "x"}`); !errors.Is(err, ErrUsage) {
+		t.Errorf("a card in list x: %v, want ErrUsage", err)
+	}
+
 	for _, bad := range []string{`{"op": "delete", "id": "nope"}`, `{"op": "fly"}`, `not json`, `{"op": "move", "id": "` + id1.String() + `", "to": 7}`} {
 		if err := apply(l, bad); !errors.Is(err, ErrUsage) {
 			t.Errorf("%s: %v, want ErrUsage", bad, err)
