@@ -107,7 +107,14 @@ func TestSessionThroughLink(t *testing.T) {
 	if err := a.Apply(json.RawMessage(`{"op": 1, "n": "x"}`)); !errors.Is(err, browser.ErrAction) {
 		t.Fatalf("a malformed action: %v, want ErrAction", err)
 	}
-	waitState(t, a, `5`)
+	ctx := ctxT(t)
+	for a.Pending() > 0 { // until the server confirmed the add
+		select {
+		case <-a.Changes():
+		case <-ctx.Done():
+			t.Fatal("the add was never confirmed")
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, want := range []string{"up hello", "down welcome", "up submit", "down confirmed"} {
