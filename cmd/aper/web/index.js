@@ -1,7 +1,7 @@
 import { el } from "./aper.js";
 
 // The example rooms, and the rooms this browser created (kept in localStorage).
-const examples = ["todo/shopping", "text/notes", "kanban/board", "counter/lobby"];
+const examples = ["todo/shopping", "text/notes", "kanban/board", "drop-four/table", "counter/lobby"];
 const mine = () => JSON.parse(localStorage.getItem("aper-rooms") || "[]");
 
 function list() {

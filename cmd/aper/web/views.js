@@ -24,7 +24,7 @@ export function mountRoom(box, client, kind, { name } = {}) {
     if (err) show(`not applied (${err.kind}): ${err.message}`);
     return !err;
   };
-  const view = { todo: todoView, counter: counterView, text: textView, kanban: kanbanView }[kind];
+  const view = { todo: todoView, counter: counterView, text: textView, kanban: kanbanView, "drop-four": dropFourView }[kind];
   if (!view) {
     body.append(el("p", { class: "error" }, `no view for rooms of kind "${kind}"`));
     return { render() {} };
@@ -224,6 +224,52 @@ function kanbanView(box, client, apply) {
           if (text && apply({ op: "addCard", list: l.id, text })) input.value = "";
         } }, input));
       }));
+    },
+  };
+}
+
+// The drop-four game: the rules (whose turn, a full column, a win) are the Go game's; the page
+// only draws the board and sends moves.
+function dropFourView(box, client, apply) {
+  const info = el("p", { "data-test": "game-info" });
+  const join = el("button", { class: "primary", "data-test": "join", onclick: () => apply({ op: "join" }) }, "Take a seat");
+  const grid = el("div", { class: "grid", "data-test": "grid" });
+  box.append(info, join, grid);
+  let timer = null;
+  return {
+    render(st) {
+      const g = st.game;
+      if (!g) return;
+      const me = client.id();
+      const seat = g.players.indexOf(me);
+      const marks = ["X", "O"];
+      let text;
+      if (g.winner) text = g.winner === "draw" ? "A draw." : `${g.winner} wins.`;
+      else if (!g.players[1]) text = "Waiting for two players.";
+      else text = `${marks[g.turn]} to play` + (seat === g.turn ? " — your turn." : ".");
+      if (seat >= 0) text += ` You play ${marks[seat]}.`;
+      else if (g.players[1]) text += " You watch.";
+      info.textContent = text;
+      join.hidden = seat >= 0 || !!g.players[1];
+      const cells = [];
+      for (let r = 0; r < 6; r++) {
+        for (let c = 0; c < 7; c++) {
+          const v = g.cells[r * 7 + c];
+          cells.push(el("button", { class: "cell " + (v === "X" ? "x" : v === "O" ? "o" : ""), "data-test": "cell", "data-col": String(c),
+            title: `drop into column ${c}`, onclick: () => apply({ op: "drop", col: c }) }));
+        }
+      }
+      grid.replaceChildren(...cells);
+      clearInterval(timer);
+      if (g.deadline && !g.winner) {
+        const tick = () => {
+          const left = Math.max(0, Math.round((g.deadline / 1e6 - Date.now()) / 1000));
+          info.dataset.left = left;
+          info.title = `${left} s left in this turn`;
+        };
+        tick();
+        timer = setInterval(tick, 1000);
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/list"
 )
 
@@ -24,6 +25,8 @@ func Help(k Kind) string {
 		return "insert POS TEXT   insert TEXT at code point POS\nappend TEXT       insert TEXT at the end\ndelete POS N      delete N code points from POS"
 	case TodoKind:
 		return "add TEXT       append an item\nedit I TEXT    replace item I (from 1)\ndelete I       delete item I\nmove I J       move item I to place J"
+	case DropFour:
+		return "join           take a seat (the first two players play, others watch)\ndrop C         drop a disc into column C (0 to 6)"
 	case Kanban:
 		return "list NAME      add a list\nadd L TEXT     add a card to list L (from 1)\nmove C L       move card C (from 1, as shown) to the end of list L\ndelete C       delete card C"
 	}
@@ -121,6 +124,17 @@ func Parse(k Kind, s *Room, line string) (RoomTransition, error) {
 			id, _, _ := l.At(i)
 			return s.UpdateTodo(l.MoveTo(id, j)), nil
 		}
+	case DropFour:
+		switch verb {
+		case "join":
+			return s.UpdateGame(dropfour.Move{Op: "join"}), nil
+		case "drop":
+			c, err := strconv.Atoi(strings.TrimSpace(rest))
+			if err != nil || c < 0 || c >= dropfour.Cols {
+				return RoomTransition{}, fmt.Errorf("%w: drop C, with C from 0 to %d", ErrUsage, dropfour.Cols-1)
+			}
+			return s.UpdateGame(dropfour.Move{Op: "drop", Column: c}), nil
+		}
 	case Kanban:
 		if t, ok, err := parseKanban(s, verb, rest); ok || err != nil {
 			return t, err
@@ -157,6 +171,25 @@ func Describe(k Kind, s *Room) string {
 			fmt.Fprintf(&b, "%d.%q", i, v.Get())
 		}
 		return b.String()
+	case DropFour:
+		g := s.Game
+		if g == nil {
+			return "(no game)"
+		}
+		rows := make([]string, 0, dropfour.Rows)
+		for r := range dropfour.Rows {
+			rows = append(rows, g.Cells[r*dropfour.Cols:(r+1)*dropfour.Cols])
+		}
+		state := fmt.Sprintf("%c to play", dropfour.Marks[g.Turn])
+		switch {
+		case g.Winner == "draw":
+			state = "a draw"
+		case g.Winner != "":
+			state = g.Winner + " wins"
+		case g.Players[1] == "":
+			state = "waiting for players"
+		}
+		return strings.Join(rows, "/") + " " + state
 	case Kanban:
 		if s.Kanban == nil || s.Kanban.NumLists() == 0 {
 			return "(no lists)"

@@ -11,8 +11,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/list"
 	"github.com/aper-go/aper/pool"
 	"github.com/aper-go/aper/text"
@@ -26,10 +28,11 @@ import (
 // conflict of kind conflict.Invalid whose path names its field, which the server rejects, so a
 // room never journals or snapshots a state its clients do not show.
 type Room struct {
-	Counter *aper.Counter `json:"counter"`
-	Text    *text.Text    `json:"text"`
-	Todo    *Todo         `json:"todo"`
-	Kanban  *Board        `json:"kanban"`
+	Counter *aper.Counter  `json:"counter"`
+	Text    *text.Text     `json:"text"`
+	Todo    *Todo          `json:"todo"`
+	Kanban  *Board         `json:"kanban"`
+	Game    *dropfour.Game `json:"dropfour"`
 }
 
 // Todo is a list of strings, each replaced whole when edited.
@@ -47,10 +50,14 @@ const (
 	Text     Kind = "text"
 	TodoKind Kind = "todo"
 	Kanban   Kind = "kanban"
+	DropFour Kind = "drop-four"
 )
 
 // Kinds lists the kinds in the order the help shows them.
-var Kinds = []Kind{Counter, Text, TodoKind, Kanban}
+var Kinds = []Kind{Counter, Text, TodoKind, Kanban, DropFour}
+
+// TurnTime is how long a turn of a drop-four room lasts before the server's timer passes it on.
+const TurnTime = 30 * time.Second
 
 // KindOf returns the kind of the room called name: the part before the first "/".
 func KindOf(name string) (Kind, error) {
@@ -94,6 +101,21 @@ func Empty(k Kind) *Room {
 		return &Room{Todo: list.New[*aper.Atom[string], aper.AtomTransition[string]]()}
 	case Kanban:
 		return &Room{Kanban: pool.New[*aper.Atom[string], aper.AtomTransition[string]]()}
+	case DropFour:
+		return &Room{Game: dropfour.NewGame(TurnTime)}
 	}
 	return &Room{}
+}
+
+// NextTimer is the server's timer of a drop-four room (sync.Timer): the game's; other rooms have
+// none.
+func (s *Room) NextTimer() (RoomTransition, time.Time, bool) {
+	if s.Game == nil {
+		return RoomTransition{}, time.Time{}, false
+	}
+	m, at, ok := s.Game.NextTimer()
+	if !ok {
+		return RoomTransition{}, time.Time{}, false
+	}
+	return s.UpdateGame(m), at, true
 }

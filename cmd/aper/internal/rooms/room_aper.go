@@ -5,6 +5,7 @@ package rooms
 import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/list"
 	"github.com/aper-go/aper/pool"
 	"github.com/aper-go/aper/text"
@@ -19,6 +20,7 @@ type RoomTransition struct {
 	Text    *text.Edit                                                        `json:"text,omitempty" cbor:"text,omitempty"`
 	Todo    *list.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"todo,omitempty" cbor:"todo,omitempty"`
 	Kanban  *pool.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"kanban,omitempty" cbor:"kanban,omitempty"`
+	Game    *dropfour.Move                                                    `json:"dropfour,omitempty" cbor:"dropfour,omitempty"`
 }
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
@@ -56,6 +58,12 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 	}
 	if s.Kanban != nil {
 		holds, held = holds+1, "Kanban"
+	}
+	if t.Game != nil {
+		set++
+	}
+	if s.Game != nil {
+		holds, held = holds+1, "Game"
 	}
 	if set != 1 {
 		return conflict.New(conflict.Invalid, "Room: a transition sets exactly one field")
@@ -112,6 +120,18 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 			return conflict.WithPath(err, "Kanban")
 		}
 		s.Kanban = f
+	case t.Game != nil:
+		f := s.Game
+		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Game"), "Game")
+			}
+			f = new(dropfour.Game)
+		}
+		if err := f.Apply(aper.Event[dropfour.Move]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Game}); err != nil {
+			return conflict.WithPath(err, "Game")
+		}
+		s.Game = f
 	}
 	return nil
 }
@@ -130,6 +150,9 @@ func (s *Room) Clone() *Room {
 	}
 	if s.Kanban != nil {
 		c.Kanban = s.Kanban.Clone()
+	}
+	if s.Game != nil {
+		c.Game = s.Game.Clone()
 	}
 	return c
 }
@@ -156,4 +179,10 @@ func (s *Room) UpdateTodo(t list.Transition[*aper.Atom[string], aper.AtomTransit
 // change s.
 func (s *Room) UpdateKanban(t pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
 	return RoomTransition{Kanban: &t}
+}
+
+// UpdateGame returns the transition of Room that applies t to Game. It does not
+// change s.
+func (s *Room) UpdateGame(t dropfour.Move) RoomTransition {
+	return RoomTransition{Game: &t}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/list"
 )
 
@@ -19,6 +20,7 @@ import (
 //	kanban:  {"op": "addList", "text": "Doing"}, {"op": "addCard", "list": ID, "text": "plan"},
 //	         {"op": "moveCard", "id": ID, "list": ID, "before": ID or ""}, {"op": "editCard",
 //	         "id": ID, "text": "plan it"}, {"op": "deleteCard", "id": ID}
+//	drop-four: {"op": "join"}, {"op": "drop", "col": 3}
 type Action struct {
 	Op     string `json:"op"`
 	N      int64  `json:"n,omitempty"`
@@ -28,6 +30,7 @@ type Action struct {
 	Pos    int    `json:"pos,omitempty"`
 	List   string `json:"list,omitempty"`
 	Before string `json:"before,omitempty"`
+	Col    int    `json:"col,omitempty"`
 }
 
 // FromAction turns a page's action (see [Action]) into a transition of the room s. Ids and
@@ -74,6 +77,13 @@ func FromAction(s *Room, raw json.RawMessage) (RoomTransition, error) {
 				return RoomTransition{}, fmt.Errorf("%w: replace %d code points at %d: the text has %d", ErrUsage, a.N, a.Pos, t.Len())
 			}
 			return s.UpdateText(t.Replace(a.Pos, int(a.N), a.Text)), nil
+		}
+	case s.Game != nil:
+		switch a.Op {
+		case "join":
+			return s.UpdateGame(dropfour.Move{Op: "join"}), nil
+		case "drop":
+			return s.UpdateGame(dropfour.Move{Op: "drop", Column: a.Col}), nil // the game checks it
 		}
 	case s.Kanban != nil:
 		if t, ok, err := kanbanAction(s, a); ok || err != nil {
@@ -153,13 +163,15 @@ type KanbanList struct {
 
 // View is a room as a page reads it: {"kind": "counter", "value": 3}, {"kind": "todo",
 // "items": [{"id", "text"}, ...]}, {"kind": "text", "text": "..."} or {"kind": "kanban",
-// "lists": [{"id", "name", "cards": [{"id", "text"}, ...]}, ...]}.
+// "lists": [{"id", "name", "cards": [{"id", "text"}, ...]}, ...]}, or {"kind": "drop-four",
+// "game": the game as it encodes (cells, players, turn, winner, deadline)}.
 type View struct {
-	Kind  Kind         `json:"kind"`
-	Value int64        `json:"value"`
-	Items []TodoItem   `json:"items,omitempty"`
-	Text  string       `json:"text"`
-	Lists []KanbanList `json:"lists,omitempty"`
+	Kind  Kind           `json:"kind"`
+	Value int64          `json:"value"`
+	Items []TodoItem     `json:"items,omitempty"`
+	Text  string         `json:"text"`
+	Lists []KanbanList   `json:"lists,omitempty"`
+	Game  *dropfour.Game `json:"game,omitempty"`
 }
 
 // ViewOf returns the page's view of s.
@@ -175,6 +187,8 @@ func ViewOf(s *Room) any {
 		return v
 	case s.Text != nil:
 		return View{Kind: Text, Text: s.Text.String()}
+	case s.Game != nil:
+		return View{Kind: DropFour, Game: s.Game}
 	case s.Kanban != nil:
 		v := View{Kind: Kanban, Lists: make([]KanbanList, 0, s.Kanban.NumLists())}
 		for l, name := range s.Kanban.Lists() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 )
 
 // A page's actions build the transitions the terminal client's commands build, and the view is
@@ -88,6 +89,29 @@ func TestActions(t *testing.T) {
 	}
 	if err := apply(k, `{"op": "addCard", "list": "x"}`); !errors.Is(err, ErrUsage) {
 		t.Errorf("a card in list x: %v, want ErrUsage", err)
+	}
+
+	g, _ := New(context.Background(), "drop-four/x")
+	seat := func(client aper.ClientID, action string) error {
+		tr, err := FromAction(g, json.RawMessage(action))
+		if err != nil {
+			return err
+		}
+		return g.Apply(aper.Event[RoomTransition]{Client: client, Transition: tr})
+	}
+	for _, c := range []aper.ClientID{"x", "o"} {
+		if err := seat(c, `{"op": "join"}`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := seat("x", `{"op": "drop", "col": 3}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := seat("x", `{"op": "drop", "col": 4}`); !errors.Is(err, dropfour.ErrIllegalMove) {
+		t.Errorf("x moved twice: %v, want an illegal move", err)
+	}
+	if v := ViewOf(g).(View); v.Kind != DropFour || v.Game.Cells[5*dropfour.Cols+3] != 'X' || v.Game.Turn != 1 {
+		t.Errorf("drop-four view %+v", v.Game)
 	}
 
 	for _, bad := range []string{`{"op": "delete", "id": "nope"}`, `{"op": "fly"}`, `not json`, `{"op": "move", "id": "` + id1.String() + `", "to": 7}`} {
