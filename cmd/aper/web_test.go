@@ -209,6 +209,15 @@ func (b *tab) items(scope string) []string {
 	return eval[[]string](b, `Array.from(document.querySelectorAll(`+jsString(scope+` [data-test=item-text]`)+`)).map(e => e.textContent)`)
 }
 
+// click clicks the element in one step of the page, so that a re-render between finding it and
+// clicking it cannot detach it.
+func (b *tab) click(what, sel string) {
+	b.t.Helper()
+	if !eval[bool](b, `(() => { const e = document.querySelector(`+jsString(sel)+`); if (!e) return false; e.click(); return true })()`) {
+		b.fail("%s: no %s", what, sel)
+	}
+}
+
 // addItem adds an item to a todo list through its form.
 func (b *tab) addItem(scope, text string) {
 	b.t.Helper()
@@ -340,11 +349,13 @@ func TestBrowser(t *testing.T) {
 		a, b := newTab(t, browser, "alice"), newTab(t, browser, "bob")
 		a.open(room)
 		b.open(room)
-		a.do("start the board", chromedp.Click(chromedp.CSS("[data-test=starter]")))
+		a.click("start the board", "[data-test=starter]")
 		b.waitFor("three lists", `document.querySelectorAll("[data-test=list]").length === 3`)
-		a.do("add a card",
-			chromedp.SetValue(chromedp.CSS(`[data-name="To do"] [data-test=new-card]`), "plan"),
-			chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-name="To do"] form').requestSubmit()`))
+		a.do("add a card", chromedp.Evaluate[chromedp.Void](`(() => {
+			const input = document.querySelector('[data-name="To do"] [data-test=new-card]');
+			input.value = "plan";
+			input.form.requestSubmit();
+		})()`))
 		b.waitFor("the card in To do", `document.querySelector('[data-name="To do"] [data-test=card-text]')?.textContent === "plan"`)
 		// An HTML drag and drop, as the browser dispatches it.
 		b.do("drag it to Done", chromedp.Evaluate[chromedp.Void](`(() => {
@@ -365,13 +376,13 @@ func TestBrowser(t *testing.T) {
 		x, o := newTab(t, browser, "x"), newTab(t, browser, "o")
 		x.open(room)
 		o.open(room)
-		x.do("x sits", chromedp.Click(chromedp.CSS("[data-test=join]")))
+		x.click("x sits", "[data-test=join]")
 		o.waitFor("x seated", `document.querySelector("[data-test=game-info]").textContent.startsWith("Waiting")`)
-		o.do("o sits", chromedp.Click(chromedp.CSS("[data-test=join]")))
+		o.click("o sits", "[data-test=join]")
 		x.waitFor("x's turn", `document.querySelector("[data-test=game-info]").textContent.includes("your turn")`)
-		o.do("o drops out of turn", chromedp.Click(chromedp.CSS(`[data-test=cell][data-col="2"]`)))
+		o.click("o drops out of turn", `[data-test=cell][data-col="2"]`)
 		o.waitFor("refused", `document.querySelector("[data-test=message]").textContent.includes("not your turn")`)
-		x.do("x drops", chromedp.Click(chromedp.CSS(`[data-test=cell][data-col="3"]`)))
+		x.click("x drops", `[data-test=cell][data-col="3"]`)
 		for _, b := range []*tab{x, o} {
 			b.waitFor("X's disc at the bottom of column 3", `document.querySelectorAll("[data-test=cell]")[5*7+3].classList.contains("x") && document.querySelectorAll("[data-test=cell].x, [data-test=cell].o").length === 1`)
 		}

@@ -195,8 +195,17 @@ function kanbanView(box, client, apply) {
   return {
     render(st) {
       const lists = st.lists || [];
+      // The board is drawn anew: keep what the user is typing in a list's card box.
+      const drafts = {};
+      let focused = null;
+      for (const i of board.querySelectorAll("[data-test=new-card]")) {
+        drafts[i.dataset.list] = i.value;
+        if (document.activeElement === i) focused = i.dataset.list;
+      }
       board.replaceChildren(...(lists.length ? [] : [starter]), ...lists.map((l) => {
-        const input = el("input", { type: "text", placeholder: "a new card", "data-test": "new-card", autocomplete: "off" });
+        const input = el("input", { type: "text", placeholder: "a new card", "data-test": "new-card", "data-list": l.id, autocomplete: "off" });
+        input.value = drafts[l.id] || "";
+        if (focused === l.id) queueMicrotask(() => input.focus());
         const cards = l.cards.map((c) => {
           const text = el("span", { "data-test": "card-text", title: "click to edit" }, c.text);
           text.addEventListener("click", () => {
