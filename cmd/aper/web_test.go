@@ -274,6 +274,21 @@ func TestBrowser(t *testing.T) {
 	browser := startBrowser(t)
 	base := serveWeb(t)
 
+	// The front page lists the example rooms and creates a room with a link to share.
+	t.Run("rooms", func(t *testing.T) {
+		p := newTab(t, browser, "visitor")
+		p.do("open /", chromedp.Navigate(base+"/"))
+		p.waitFor("the example rooms", `["todo/shopping", "text/notes", "kanban/board", "drop-four/table", "counter/lobby"].every(r => document.querySelector('[data-test=rooms] tr[data-room="' + r + '"] a[href="/room/' + r + '"]'))`)
+		p.do("create a room",
+			chromedp.SetValue(chromedp.CSS("[data-test=room-name]"), "my list"),
+			chromedp.SetValue(chromedp.CSS("[data-test=room-kind]"), "kanban"),
+			chromedp.Click(chromedp.CSS("[data-test=create-room]")))
+		p.waitFor("its link", `document.querySelector("[data-test=share-link]")?.href === location.origin + "/room/kanban/my-list"`)
+		p.waitFor("it in the list", `!!document.querySelector('[data-test=rooms] tr[data-room="kanban/my-list"]')`)
+		p.open(eval[string](p, `document.querySelector("[data-test=share-link]").href`))
+		p.waitFor("the board", `!!document.querySelector("[data-test=starter]")`)
+	})
+
 	// Two users of one todo room add and delete items; one goes offline, changes the list,
 	// and comes back; both end with the same list.
 	t.Run("todo", func(t *testing.T) {
