@@ -3,7 +3,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: test check race bench fuzz
+.PHONY: test check race bench fuzz wasm
 
 # In CI (CI=true) the tests are followed by every fuzz target for FUZZTIME (10 s each, about
 # four minutes in all on 2 cores); a local `make test` runs the fuzz seeds only, as plain tests.
@@ -29,6 +29,9 @@ race:
 		echo "note: no C compiler for cgo, so the tests run without -race"; \
 	fi
 	$(GO) test $(RACE) -count=1 ./...
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
+		echo "note: no Chromium, so the browser tests (cmd/aper TestBrowser) were skipped: apt-get install -y chromium"; \
+	fi
 
 # Every benchmark, with allocation figures.
 bench:
@@ -53,3 +56,14 @@ fuzz:
 			fi; \
 		done; \
 	done
+
+# The web pages' WebAssembly program (the sync client and the example rooms, GOOS=js GOARCH=wasm),
+# built reproducibly with the Go toolchain alone into the data folder of `aper serve`, with the
+# toolchain's wasm_exec.js beside it. aper serve builds the same on its first request for it;
+# this target is for a server started where the toolchain or the source is missing.
+WASMDIR ?= aper-data/web
+wasm:
+	@mkdir -p $(WASMDIR)
+	GOOS=js GOARCH=wasm CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags="-s -w -buildid=" -o $(WASMDIR)/aper.wasm ./cmd/aper/internal/webclient
+	cp "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" $(WASMDIR)/wasm_exec.js
+	@ls -l $(WASMDIR)/aper.wasm; printf 'gzip -9: '; gzip -9 -c $(WASMDIR)/aper.wasm | wc -c

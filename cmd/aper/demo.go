@@ -21,6 +21,9 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: -room: %v", errUsage, err)
 	}
+	if k != rooms.TodoKind && k != rooms.Counter && k != rooms.Text {
+		return fmt.Errorf("%w: -room: aper demo shows todo, counter and text rooms; the web page /demo/%s shows this one", errUsage, *room)
+	}
 	if !isTerminal(stdout) {
 		return fmt.Errorf("%w: aper demo needs a terminal", errUsage)
 	}

@@ -91,14 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mux.Handle(wsPath, srv)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	wsURL := "ws://" + hl.Addr().String() + wsPath
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "aper serve: the example rooms over WebSocket at %s\nconnect with: go run ./cmd/aper client -addr %s counter/lobby\n", wsURL, hl.Addr())
-	})
+	mountWeb(mux, *dataDir, logger) // the pages: web.go
 
 	var wg sync.WaitGroup // the goroutines of the listeners; waited for before returning
 	defer wg.Wait()
@@ -118,6 +111,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "aper: serving the example rooms %s\n", roomKinds())
 	fmt.Fprintf(stdout, "aper: websocket %s\n", wsURL)
+	fmt.Fprintf(stdout, "aper: open http://%s in a browser\n", hl.Addr())
 	quicNote := ""
 	if ql != nil {
 		how := "kept from an earlier start"

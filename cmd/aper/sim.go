@@ -94,6 +94,8 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: -room: %v", errUsage, err)
+	case k == rooms.Kanban:
+		return fmt.Errorf("%w: -room: aper sim simulates counter, text and todo rooms, not kanban", errUsage)
 	case cfg.clients < 1 || cfg.transitions < 0 || cfg.window < 1 || cfg.kill < 0:
 		return fmt.Errorf("%w: -clients and -window must be at least 1, -transitions and -kill at least 0", errUsage)
 	case cfg.faults < 0 || cfg.faults >= 1:

@@ -24,11 +24,12 @@ import (
 	"time"
 
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport/websocket"
 )
 
-type client = apersync.Client[*Game, Move]
+type client = apersync.Client[*dropfour.Game, dropfour.Move]
 
 func main() {
 	turn := flag.Duration("turn", time.Second, "how long a turn may take")
@@ -42,8 +43,8 @@ func main() {
 func run(ctx context.Context, w io.Writer, turn time.Duration, seed uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*Game, error) {
-		return NewGame(turn), nil
+	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*dropfour.Game, error) {
+		return dropfour.NewGame(turn), nil
 	})
 	if err != nil {
 		return err
@@ -56,7 +57,7 @@ func run(ctx context.Context, w io.Writer, turn time.Duration, seed uint64) erro
 	defer srv.Close()
 	url := "ws://" + l.Addr().String()
 	dial := func() (*client, error) {
-		return apersync.Dial[*Game, Move](ctx, websocket.Dialer(url, nil), "table-1")
+		return apersync.Dial[*dropfour.Game, dropfour.Move](ctx, websocket.Dialer(url, nil), "table-1")
 	}
 
 	var players [2]*client
@@ -66,7 +67,7 @@ func run(ctx context.Context, w io.Writer, turn time.Duration, seed uint64) erro
 			return err
 		}
 		defer c.Close()
-		if err := c.Apply(Move{Op: "join"}); err != nil {
+		if err := c.Apply(dropfour.Move{Op: "join"}); err != nil {
 			return err
 		}
 		if err := c.Sync(ctx); err != nil {
@@ -79,12 +80,12 @@ func run(ctx context.Context, w io.Writer, turn time.Duration, seed uint64) erro
 		return err
 	}
 	defer observer.Close()
-	if err := observer.Apply(Move{Op: "join"}); errors.Is(err, ErrIllegalMove) {
+	if err := observer.Apply(dropfour.Move{Op: "join"}); errors.Is(err, dropfour.ErrIllegalMove) {
 		fmt.Fprintf(w, "observer: %v\n", conflict.As(err).Message)
 	}
 
 	// O tries to move first: its own replica refuses at once, and nothing is sent.
-	if err := players[1].Apply(Move{Op: "drop", Column: 3}); errors.Is(err, ErrIllegalMove) {
+	if err := players[1].Apply(dropfour.Move{Op: "drop", Column: 3}); errors.Is(err, dropfour.ErrIllegalMove) {
 		fmt.Fprintf(w, "O tries to move first: %v\n", conflict.As(err))
 	}
 
@@ -106,7 +107,7 @@ func watch(ctx context.Context, w io.Writer, c *client) error {
 			seen = seq
 			if g.Timeouts > timeouts {
 				timeouts = g.Timeouts
-				fmt.Fprintf(w, "the server's timer ended %c's turn\n", marks[1-g.Turn])
+				fmt.Fprintf(w, "the server's timer ended %c's turn\n", dropfour.Marks[1-g.Turn])
 			}
 			if g.Players[1] != "" {
 				fmt.Fprintf(w, "seq %d:\n%s", seq, g)
@@ -150,7 +151,7 @@ func bot(ctx context.Context, c *client, i int, rng *rand.Rand) {
 				}
 				continue
 			}
-			c.Apply(Move{Op: "drop", Column: choose(g, i, rng)})
+			c.Apply(dropfour.Move{Op: "drop", Column: choose(g, i, rng)})
 		}
 		select {
 		case <-c.Changes():
@@ -161,24 +162,24 @@ func bot(ctx context.Context, c *client, i int, rng *rand.Rand) {
 }
 
 // choose picks a column for seat i.
-func choose(g *Game, i int, rng *rand.Rand) int {
+func choose(g *dropfour.Game, i int, rng *rand.Rand) int {
 	for _, who := range []int{i, 1 - i} { // win, else block
-		for col := range Cols {
-			r := g.freeRow(col)
+		for col := range dropfour.Cols {
+			r := g.FreeRow(col)
 			if r < 0 {
 				continue
 			}
 			t := g.Clone()
 			b := []byte(t.Cells)
-			b[r*Cols+col] = marks[who]
+			b[r*dropfour.Cols+col] = dropfour.Marks[who]
 			t.Cells = string(b)
-			if t.wins(r, col) {
+			if t.Wins(r, col) {
 				return col
 			}
 		}
 	}
 	for {
-		if col := rng.IntN(Cols); g.freeRow(col) >= 0 {
+		if col := rng.IntN(dropfour.Cols); g.FreeRow(col) >= 0 {
 			return col
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/fuzz"
 )
 
@@ -37,33 +38,33 @@ func TestRun(t *testing.T) {
 	}
 }
 
-func at(client aper.ClientID, sec int64, m Move) aper.Event[Move] {
-	return aper.Event[Move]{Client: client, Time: time.Unix(sec, 0), Transition: m}
+func at(client aper.ClientID, sec int64, m dropfour.Move) aper.Event[dropfour.Move] {
+	return aper.Event[dropfour.Move]{Client: client, Time: time.Unix(sec, 0), Transition: m}
 }
 
 func TestRules(t *testing.T) {
-	g := NewGame(10 * time.Second)
-	apertest.MustApply(t, g, at("x", 0, Move{Op: "join"}))
-	apertest.Conflicts(t, g, at("o", 1, Move{Op: "drop"}), IllegalMove) // no second player yet
-	apertest.MustApply(t, g, at("o", 1, Move{Op: "join"}))
-	apertest.Conflicts(t, g, at("z", 1, Move{Op: "join"}), IllegalMove)
-	apertest.Conflicts(t, g, at("o", 2, Move{Op: "drop"}), IllegalMove) // X's turn
-	apertest.Conflicts(t, g, at("x", 2, Move{Op: "drop", Column: 7}), IllegalMove)
-	apertest.Conflicts(t, g, at("", 5, Move{Op: "timeout"}), IllegalMove) // not due
-	apertest.Conflicts(t, g, at("x", 20, Move{Op: "timeout"}), IllegalMove)
+	g := dropfour.NewGame(10 * time.Second)
+	apertest.MustApply(t, g, at("x", 0, dropfour.Move{Op: "join"}))
+	apertest.Conflicts(t, g, at("o", 1, dropfour.Move{Op: "drop"}), dropfour.IllegalMove) // no second player yet
+	apertest.MustApply(t, g, at("o", 1, dropfour.Move{Op: "join"}))
+	apertest.Conflicts(t, g, at("z", 1, dropfour.Move{Op: "join"}), dropfour.IllegalMove)
+	apertest.Conflicts(t, g, at("o", 2, dropfour.Move{Op: "drop"}), dropfour.IllegalMove) // X's turn
+	apertest.Conflicts(t, g, at("x", 2, dropfour.Move{Op: "drop", Column: 7}), dropfour.IllegalMove)
+	apertest.Conflicts(t, g, at("", 5, dropfour.Move{Op: "timeout"}), dropfour.IllegalMove) // not due
+	apertest.Conflicts(t, g, at("x", 20, dropfour.Move{Op: "timeout"}), dropfour.IllegalMove)
 
 	m, due, ok := g.NextTimer()
 	if !ok || m.Op != "timeout" || !due.Equal(time.Unix(11, 0)) {
 		t.Fatalf("NextTimer = %v %v %v, want a timeout at 11s", m, due, ok)
 	}
-	apertest.MustApply(t, g, at("", 11, Move{Op: "timeout"})) // X ran out of time
+	apertest.MustApply(t, g, at("", 11, dropfour.Move{Op: "timeout"})) // X ran out of time
 	// O plays column 0 four times and X column 1 in between: O wins.
 	for i := range 4 {
-		apertest.MustApply(t, g, at("o", int64(12+2*i), Move{Op: "drop", Column: 0}))
+		apertest.MustApply(t, g, at("o", int64(12+2*i), dropfour.Move{Op: "drop", Column: 0}))
 		if g.Winner != "" {
 			break
 		}
-		apertest.MustApply(t, g, at("x", int64(13+2*i), Move{Op: "drop", Column: 1}))
+		apertest.MustApply(t, g, at("x", int64(13+2*i), dropfour.Move{Op: "drop", Column: 1}))
 	}
 	if g.Winner != "O" {
 		t.Fatalf("winner %q, want O:\n%s", g.Winner, g)
@@ -71,20 +72,20 @@ func TestRules(t *testing.T) {
 	if _, _, ok := g.NextTimer(); ok {
 		t.Fatal("a timer after the game ended")
 	}
-	apertest.Conflicts(t, g, at("x", 30, Move{Op: "drop", Column: 2}), IllegalMove)
+	apertest.Conflicts(t, g, at("x", 30, dropfour.Move{Op: "drop", Column: 2}), dropfour.IllegalMove)
 	for _, got := range apertest.RoundTrip(t, g) {
 		apertest.Equal(t, g, got)
 	}
-	apertest.RoundTrip(t, Move{Op: "drop", Column: 3})
+	apertest.RoundTrip(t, dropfour.Move{Op: "drop", Column: 3})
 }
 
 // genMove draws a move: mostly drops into any column (some illegal: out of turn, full column),
 // sometimes a join (legal twice per game) or a client's forbidden timeout.
 func genMove() gopter.Gen {
 	return gen.Weighted([]gen.WeightedGen{
-		{Weight: 8, Gen: gen.IntRange(0, Cols-1).Map(func(c int) Move { return Move{Op: "drop", Column: c} })},
-		{Weight: 2, Gen: gen.Const(Move{Op: "join"})},
-		{Weight: 1, Gen: gen.Const(Move{Op: "timeout"})},
+		{Weight: 8, Gen: gen.IntRange(0, dropfour.Cols-1).Map(func(c int) dropfour.Move { return dropfour.Move{Op: "drop", Column: c} })},
+		{Weight: 2, Gen: gen.Const(dropfour.Move{Op: "join"})},
+		{Weight: 1, Gen: gen.Const(dropfour.Move{Op: "timeout"})},
 	})
 }
 
@@ -92,10 +93,10 @@ func genMove() gopter.Gen {
 // three clients over an in-memory network with random delivery, disconnects, partitions and a
 // fake clock that makes the turn timer fire.
 func TestGameConverges(t *testing.T) {
-	fuzz.Check(t, "drop-four converges", fuzz.Config[*Game, Move]{
-		New:        func() *Game { return NewGame(time.Second) },
-		Transition: func(int, *Game) gopter.Gen { return genMove() },
-		Check: func(q fuzz.Quiescent[*Game, Move]) error {
+	fuzz.Check(t, "drop-four converges", fuzz.Config[*dropfour.Game, dropfour.Move]{
+		New:        func() *dropfour.Game { return dropfour.NewGame(time.Second) },
+		Transition: func(int, *dropfour.Game) gopter.Gen { return genMove() },
+		Check: func(q fuzz.Quiescent[*dropfour.Game, dropfour.Move]) error {
 			if x, o := strings.Count(q.Server.Cells, "X"), strings.Count(q.Server.Cells, "O"); x < o || x > o+1 {
 				return fmt.Errorf("%d X and %d O on the board", x, o)
 			}

@@ -14,6 +14,10 @@
 // Each side pings its peer every PingInterval and closes the connection when no pong (nor any
 // other message) comes back within PingTimeout, so a half-open connection is noticed within
 // about PingInterval + PingTimeout.
+//
+// The client side builds for browsers (GOOS=js GOARCH=wasm): there Dial opens the browser's own
+// WebSocket, which cannot carry HTTP headers (see [DialOptions]) and answers pings itself. The
+// Server builds there too, but a browser cannot accept connections.
 package websocket
 
 import (

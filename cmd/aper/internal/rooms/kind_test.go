@@ -16,7 +16,7 @@ import (
 func transitionOf(t *testing.T, k Kind) RoomTransition {
 	t.Helper()
 	s := Empty(k)
-	line := map[Kind]string{Counter: "add 6", Text: "append hello", TodoKind: "add milk"}[k]
+	line := map[Kind]string{Counter: "add 6", Text: "append hello", TodoKind: "add milk", Kanban: "list To do", DropFour: "join"}[k]
 	tr, err := Parse(k, s, line)
 	if err != nil {
 		t.Fatal(err)
@@ -30,11 +30,12 @@ func TestRoomRejectsAnotherKind(t *testing.T) {
 	for _, k := range Kinds {
 		for _, other := range Kinds {
 			s := Empty(k)
-			apertest.MustApply(t, s, aper.On(transitionOf(t, k)))
+			// From a client: a drop-four room seats clients, not server events.
+			apertest.MustApply(t, s, aper.Event[RoomTransition]{Client: "tester", Transition: transitionOf(t, k)})
 			if other == k {
 				continue
 			}
-			cf := apertest.Conflicts(t, s, aper.On(transitionOf(t, other)), conflict.Invalid)
+			cf := apertest.Conflicts(t, s, aper.Event[RoomTransition]{Client: "tester", Transition: transitionOf(t, other)}, conflict.Invalid)
 			if len(cf.Path) != 1 {
 				t.Errorf("a %s transition in a %s room: path %v", other, k, cf.Path)
 			}

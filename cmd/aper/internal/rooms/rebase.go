@@ -11,7 +11,7 @@ import (
 // else can: in it, every transition applied was a text edit. For any other room it is an error,
 // and the client re-applies.
 func (s *Room) Rebase(pending []RoomTransition, exact, n int) error {
-	if s.Text == nil || s.Counter != nil || s.Todo != nil {
+	if s.Text == nil || s.Counter != nil || s.Todo != nil || s.Kanban != nil || s.Game != nil {
 		return conflict.New(conflict.Invalid, "rooms: only a text room rebases its transitions")
 	}
 	edits := make([]text.Edit, len(pending))

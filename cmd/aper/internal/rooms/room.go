@@ -11,9 +11,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/list"
+	"github.com/aper-go/aper/pool"
 	"github.com/aper-go/aper/text"
 )
 
@@ -25,13 +28,18 @@ import (
 // conflict of kind conflict.Invalid whose path names its field, which the server rejects, so a
 // room never journals or snapshots a state its clients do not show.
 type Room struct {
-	Counter *aper.Counter `json:"counter"`
-	Text    *text.Text    `json:"text"`
-	Todo    *Todo         `json:"todo"`
+	Counter *aper.Counter  `json:"counter"`
+	Text    *text.Text     `json:"text"`
+	Todo    *Todo          `json:"todo"`
+	Kanban  *Board         `json:"kanban"`
+	Game    *dropfour.Game `json:"dropfour"`
 }
 
 // Todo is a list of strings, each replaced whole when edited.
 type Todo = list.List[*aper.Atom[string], aper.AtomTransition[string]]
+
+// Board is a Kanban board: named lists of cards, each card a string replaced whole when edited.
+type Board = pool.Board[*aper.Atom[string], aper.AtomTransition[string]]
 
 // Kind names the kinds of example room.
 type Kind string
@@ -41,10 +49,15 @@ const (
 	Counter  Kind = "counter"
 	Text     Kind = "text"
 	TodoKind Kind = "todo"
+	Kanban   Kind = "kanban"
+	DropFour Kind = "drop-four"
 )
 
 // Kinds lists the kinds in the order the help shows them.
-var Kinds = []Kind{Counter, Text, TodoKind}
+var Kinds = []Kind{Counter, Text, TodoKind, Kanban, DropFour}
+
+// TurnTime is how long a turn of a drop-four room lasts before the server's timer passes it on.
+const TurnTime = 30 * time.Second
 
 // KindOf returns the kind of the room called name: the part before the first "/".
 func KindOf(name string) (Kind, error) {
@@ -86,6 +99,23 @@ func Empty(k Kind) *Room {
 		return &Room{Text: text.New("")}
 	case TodoKind:
 		return &Room{Todo: list.New[*aper.Atom[string], aper.AtomTransition[string]]()}
+	case Kanban:
+		return &Room{Kanban: pool.New[*aper.Atom[string], aper.AtomTransition[string]]()}
+	case DropFour:
+		return &Room{Game: dropfour.NewGame(TurnTime)}
 	}
 	return &Room{}
+}
+
+// NextTimer is the server's timer of a drop-four room (sync.Timer): the game's; other rooms have
+// none.
+func (s *Room) NextTimer() (RoomTransition, time.Time, bool) {
+	if s.Game == nil {
+		return RoomTransition{}, time.Time{}, false
+	}
+	m, at, ok := s.Game.NextTimer()
+	if !ok {
+		return RoomTransition{}, time.Time{}, false
+	}
+	return s.UpdateGame(m), at, true
 }

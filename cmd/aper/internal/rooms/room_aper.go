@@ -7,7 +7,9 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/list"
+	"github.com/aper-go/aper/pool"
 	"github.com/aper-go/aper/text"
 )
 
@@ -19,6 +21,8 @@ type RoomTransition struct {
 	Counter *aper.CounterTransition                                           `json:"counter,omitempty" cbor:"counter,omitempty"`
 	Text    *text.Edit                                                        `json:"text,omitempty" cbor:"text,omitempty"`
 	Todo    *list.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"todo,omitempty" cbor:"todo,omitempty"`
+	Kanban  *pool.Transition[*aper.Atom[string], aper.AtomTransition[string]] `json:"kanban,omitempty" cbor:"kanban,omitempty"`
+	Game    *dropfour.Move                                                    `json:"dropfour,omitempty" cbor:"dropfour,omitempty"`
 }
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
@@ -35,6 +39,12 @@ func (t RoomTransition) Field() string {
 	}
 	if t.Todo != nil {
 		n, field = n+1, "Todo"
+	}
+	if t.Kanban != nil {
+		n, field = n+1, "Kanban"
+	}
+	if t.Game != nil {
+		n, field = n+1, "Game"
 	}
 	if n != 1 {
 		return ""
@@ -53,6 +63,12 @@ func (t RoomTransition) String() string {
 	}
 	if t.Todo != nil {
 		out, sep = out+sep+"Todo: "+fmt.Sprint(*t.Todo), "; "
+	}
+	if t.Kanban != nil {
+		out, sep = out+sep+"Kanban: "+fmt.Sprint(*t.Kanban), "; "
+	}
+	if t.Game != nil {
+		out, sep = out+sep+"Game: "+fmt.Sprint(*t.Game), "; "
 	}
 	if out == "" {
 		return "RoomTransition{}"
@@ -87,6 +103,18 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 	}
 	if s.Todo != nil {
 		holds, held = holds+1, "Todo"
+	}
+	if t.Kanban != nil {
+		set++
+	}
+	if s.Kanban != nil {
+		holds, held = holds+1, "Kanban"
+	}
+	if t.Game != nil {
+		set++
+	}
+	if s.Game != nil {
+		holds, held = holds+1, "Game"
 	}
 	if set != 1 {
 		return conflict.New(conflict.Invalid, "Room: a transition sets exactly one field")
@@ -131,86 +159,32 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 			return conflict.WithPath(err, "Todo")
 		}
 		s.Todo = f
+	case t.Kanban != nil:
+		f := s.Kanban
+		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Kanban"), "Kanban")
+			}
+			f = new(Board)
+		}
+		if err := f.Apply(aper.Event[pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Kanban}); err != nil {
+			return conflict.WithPath(err, "Kanban")
+		}
+		s.Kanban = f
+	case t.Game != nil:
+		f := s.Game
+		if f == nil {
+			if holds != 0 {
+				return conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Game"), "Game")
+			}
+			f = new(dropfour.Game)
+		}
+		if err := f.Apply(aper.Event[dropfour.Move]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Game}); err != nil {
+			return conflict.WithPath(err, "Game")
+		}
+		s.Game = f
 	}
 	return nil
-}
-
-// ApplyInverse applies the transition as Apply does, with the same conflicts, and returns the
-// transition that undoes it: the inverse that its field's own ApplyInverse gives, for the same
-// field. A nil field that the transition starts is not nil after its inverse, but holds its
-// type's zero value, and the one-of goes on holding it.
-func (s *Room) ApplyInverse(ev aper.Event[RoomTransition]) (RoomTransition, error) {
-	t := &ev.Transition
-	set, holds, held := 0, 0, ""
-	if t.Counter != nil {
-		set++
-	}
-	if s.Counter != nil {
-		holds, held = holds+1, "Counter"
-	}
-	if t.Text != nil {
-		set++
-	}
-	if s.Text != nil {
-		holds, held = holds+1, "Text"
-	}
-	if t.Todo != nil {
-		set++
-	}
-	if s.Todo != nil {
-		holds, held = holds+1, "Todo"
-	}
-	if set != 1 {
-		return RoomTransition{}, conflict.New(conflict.Invalid, "Room: a transition sets exactly one field")
-	}
-	if holds > 1 {
-		return RoomTransition{}, conflict.New(conflict.Invalid, "Room: a one-of holds more than one field")
-	}
-	switch {
-	case t.Counter != nil:
-		f := s.Counter
-		if f == nil {
-			if holds != 0 {
-				return RoomTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Counter"), "Counter")
-			}
-			f = new(aper.Counter)
-		}
-		inv, err := f.ApplyInverse(aper.Event[aper.CounterTransition]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Counter})
-		if err != nil {
-			return RoomTransition{}, conflict.WithPath(err, "Counter")
-		}
-		s.Counter = f
-		return RoomTransition{Counter: &inv}, nil
-	case t.Text != nil:
-		f := s.Text
-		if f == nil {
-			if holds != 0 {
-				return RoomTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Text"), "Text")
-			}
-			f = new(text.Text)
-		}
-		inv, err := f.ApplyInverse(aper.Event[text.Edit]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Text})
-		if err != nil {
-			return RoomTransition{}, conflict.WithPath(err, "Text")
-		}
-		s.Text = f
-		return RoomTransition{Text: &inv}, nil
-	case t.Todo != nil:
-		f := s.Todo
-		if f == nil {
-			if holds != 0 {
-				return RoomTransition{}, conflict.WithPath(conflict.New(conflict.Invalid, "Room holds "+held+", not Todo"), "Todo")
-			}
-			f = new(Todo)
-		}
-		inv, err := f.ApplyInverse(aper.Event[list.Transition[*aper.Atom[string], aper.AtomTransition[string]]]{Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: *t.Todo})
-		if err != nil {
-			return RoomTransition{}, conflict.WithPath(err, "Todo")
-		}
-		s.Todo = f
-		return RoomTransition{Todo: &inv}, nil
-	}
-	return RoomTransition{}, nil
 }
 
 // Clone returns a deep copy of Room, field by field.
@@ -224,6 +198,12 @@ func (s *Room) Clone() *Room {
 	}
 	if s.Todo != nil {
 		c.Todo = s.Todo.Clone()
+	}
+	if s.Kanban != nil {
+		c.Kanban = s.Kanban.Clone()
+	}
+	if s.Game != nil {
+		c.Game = s.Game.Clone()
 	}
 	return c
 }
@@ -259,4 +239,26 @@ func (s *Room) UpdateTodo(t list.Transition[*aper.Atom[string], aper.AtomTransit
 // UpdateRoomTodo returns the transition of Room that applies t to Todo.
 func UpdateRoomTodo(t list.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
 	return RoomTransition{Todo: &t}
+}
+
+// UpdateKanban returns the transition of Room that applies t to Kanban. It does not
+// read or change s, which may be nil (as UpdateRoomKanban needs no s at all).
+func (s *Room) UpdateKanban(t pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
+	return RoomTransition{Kanban: &t}
+}
+
+// UpdateRoomKanban returns the transition of Room that applies t to Kanban.
+func UpdateRoomKanban(t pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]) RoomTransition {
+	return RoomTransition{Kanban: &t}
+}
+
+// UpdateGame returns the transition of Room that applies t to Game. It does not
+// read or change s, which may be nil (as UpdateRoomGame needs no s at all).
+func (s *Room) UpdateGame(t dropfour.Move) RoomTransition {
+	return RoomTransition{Game: &t}
+}
+
+// UpdateRoomGame returns the transition of Room that applies t to Game.
+func UpdateRoomGame(t dropfour.Move) RoomTransition {
+	return RoomTransition{Game: &t}
 }

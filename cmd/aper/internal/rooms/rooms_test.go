@@ -18,6 +18,7 @@ func TestCommands(t *testing.T) {
 		{"counter", []string{"add 5", "add -2", "set 10", "add 1"}, "11"},
 		{"text/a", []string{"append world", "insert 0 hello, ", "delete 5 1", "append !"}, `"hello world!"`},
 		{"todo/b", []string{"add milk", "add eggs", "add tea", "move 3 1", "edit 2 oat milk", "delete 3"}, `1."tea" 2."oat milk"`},
+		{"kanban/c", []string{"list To do", "list Done", "add 1 write", "add 1 test", "move 1 2", "add 2 plan", "delete 2"}, `1.To do: 1."test" | 2.Done: 2."plan"`},
 	} {
 		s, err := New(context.Background(), tc.room)
 		if err != nil {

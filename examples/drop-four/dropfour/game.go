@@ -1,4 +1,7 @@
-package main
+// Package dropfour is the state machine of the drop-four example: Connect Four between the first
+// two clients of a room, with a turn timer that the server runs (sync.Timer). The example's
+// program and aper serve's drop-four rooms both play it.
+package dropfour
 
 import (
 	"fmt"
@@ -54,7 +57,8 @@ func NewGame(turnTime time.Duration) *Game {
 	return &Game{Cells: strings.Repeat(".", Rows*Cols), TurnTime: turnTime}
 }
 
-var marks = [2]byte{'X', 'O'}
+// Marks are the discs of the two seats: Marks[0] for X, who plays first, and Marks[1] for O.
+var Marks = [2]byte{'X', 'O'}
 
 // Apply seats a player, drops a disc, or ends a turn that ran out of time.
 func (g *Game) Apply(ev aper.Event[Move]) error {
@@ -85,16 +89,16 @@ func (g *Game) Apply(ev aper.Event[Move]) error {
 		if m.Column < 0 || m.Column >= Cols {
 			return conflict.New(IllegalMove, fmt.Sprintf("no column %d", m.Column))
 		}
-		row := g.freeRow(m.Column)
+		row := g.FreeRow(m.Column)
 		if row < 0 {
 			return conflict.New(IllegalMove, fmt.Sprintf("column %d is full", m.Column))
 		}
 		b := []byte(g.Cells)
-		b[row*Cols+m.Column] = marks[g.Turn]
+		b[row*Cols+m.Column] = Marks[g.Turn]
 		g.Cells = string(b)
 		switch {
-		case g.wins(row, m.Column):
-			g.Winner, g.Deadline = string(marks[g.Turn]), 0
+		case g.Wins(row, m.Column):
+			g.Winner, g.Deadline = string(Marks[g.Turn]), 0
 		case !strings.Contains(g.Cells, "."):
 			g.Winner, g.Deadline = "draw", 0
 		default:
@@ -148,8 +152,8 @@ func (g *Game) Clone() *Game {
 
 func (g *Game) cell(r, c int) byte { return g.Cells[r*Cols+c] }
 
-// freeRow returns the lowest empty row of column c, or -1.
-func (g *Game) freeRow(c int) int {
+// FreeRow returns the lowest empty row of column c, or -1.
+func (g *Game) FreeRow(c int) int {
 	for r := Rows - 1; r >= 0; r-- {
 		if g.cell(r, c) == '.' {
 			return r
@@ -158,8 +162,8 @@ func (g *Game) freeRow(c int) int {
 	return -1
 }
 
-// wins reports whether the disc at (r, c) completes four in a row.
-func (g *Game) wins(r, c int) bool {
+// Wins reports whether the disc at (r, c) completes four in a row.
+func (g *Game) Wins(r, c int) bool {
 	m := g.cell(r, c)
 	for _, d := range [][2]int{{0, 1}, {1, 0}, {1, 1}, {1, -1}} {
 		n := 1
