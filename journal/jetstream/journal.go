@@ -131,7 +131,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts *Options) (*Journal, 
 		}
 		j.streams = append(j.streams, s)
 	}
-	j.snaps, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	j.snaps, err = leaderKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "_SNAP", History: 1, Storage: o.Storage, Replicas: o.Replicas,
 	})
 	if err != nil {

@@ -113,7 +113,7 @@ func NewLeases(ctx context.Context, js jetstream.JetStream, holder string, opts 
 	case holder == "":
 		return nil, fmt.Errorf("%w: a lease holder needs a name", journal.ErrInvalid)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := leaderKV(ctx, js, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "_LEASE", History: 1, TTL: o.TTL, Storage: o.Storage, Replicas: o.Replicas,
 	})
 	if err != nil {
