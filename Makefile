@@ -28,7 +28,7 @@ race:
 		if [ "$$CI" = true ]; then echo "CI needs the race detector: install a C compiler (gcc) for cgo"; exit 1; fi; \
 		echo "note: no C compiler for cgo, so the tests run without -race"; \
 	fi
-	$(GO) test $(RACE) -count=1 ./...
+	$(GO) test $(RACE) -count=1 -timeout 20m ./...
 	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
 		echo "note: no Chromium, so the browser tests (cmd/aper TestBrowser) were skipped: apt-get install -y chromium"; \
 	fi
