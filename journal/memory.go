@@ -34,8 +34,8 @@ type memRoom struct {
 	last    uint64
 	snap    Snapshot
 	hasSnap bool
-	older   []Snapshot // with Retain: the snapshots kept before snap, ascending
-	times   []int64    // with Retain.Age: each entry's append time (Unix nanoseconds)
+	older   []Snapshot    // with Retain: the snapshots kept before snap, ascending
+	times   []int64       // with Retain.Age: each entry's append time (Unix nanoseconds)
 	notify  chan struct{} // closed and replaced when last grows
 	users   int           // Follow iterations in progress
 }
