@@ -3,6 +3,8 @@ package journal_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -155,4 +157,31 @@ func TestRetentionAge(t *testing.T) {
 		require.True(t, rebuildable(t, j, "r", 50), "the state of the last old entry is gone")
 		require.True(t, rebuildable(t, j, "r", 55))
 	})
+}
+
+// TestRetentionAgeDisk: a Disk lets a segment go once it was last written before the age, at the
+// next snapshot, and keeps the younger ones.
+func TestRetentionAgeDisk(t *testing.T) {
+	dir := t.TempDir()
+	d, err := journal.Open(dir, &journal.Options{SegmentSize: 256, Retention: journal.Retention{Age: time.Hour}})
+	require.NoError(t, err)
+	defer d.Close()
+	fill(t, d, "r", 60, 10)
+	require.True(t, rebuildable(t, d, "r", 1), "young history is kept")
+	// Age every segment written so far by two hours.
+	old := time.Now().Add(-2 * time.Hour)
+	matches, err := filepath.Glob(filepath.Join(dir, "rooms", "*", "*.log"))
+	require.NoError(t, err)
+	require.NotEmpty(t, matches)
+	for _, p := range matches {
+		require.NoError(t, os.Chtimes(p, old, old))
+	}
+	ctx := context.Background()
+	for seq := uint64(61); seq <= 80; seq++ {
+		require.NoError(t, d.Append(ctx, "r", seq-1, []journal.Entry{{Seq: seq, Data: fmt.Appendf(nil, "entry %d, with some padding", seq)}}))
+	}
+	require.NoError(t, d.SaveSnapshot(ctx, "r", journal.Snapshot{Seq: 80, Data: []byte("80")}))
+	require.False(t, rebuildable(t, d, "r", 5), "old history is kept")
+	require.True(t, rebuildable(t, d, "r", 60), "young history is gone")
+	require.True(t, rebuildable(t, d, "r", 70))
 }
