@@ -216,6 +216,9 @@ func (s *Server[S, T]) restore(ctx context.Context, room string, seq uint64) (ui
 	}
 }
 
+// kindRestore is the record of a Restore: its State replaces the state.
+const kindRestore = kindLeft + 1
+
 // restoreMsg is a Restore for the room's goroutine: the state and its encoding.
 type restoreMsg[S any] struct {
 	state S

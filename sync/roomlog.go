@@ -33,10 +33,9 @@ type record[T any] struct {
 type recordKind uint8
 
 const (
-	kindSubmit  recordKind = iota // a client's transition, or a timer (Client empty)
-	kindJoined                    // Membership.Joined of Subject
-	kindLeft                      // Membership.Left of Subject
-	kindRestore                   // Server.Restore: State replaces the state
+	kindSubmit recordKind = iota // a client's transition, or a timer (Client empty)
+	kindJoined                   // Membership.Joined of Subject
+	kindLeft                     // Membership.Left of Subject
 )
 
 // canResume reports whether the log holds every transition after seq.
