@@ -61,6 +61,10 @@ type Options struct {
 	// MaxEntrySize bounds an entry's Data; default 16 MiB, at most 1 GiB. Larger entries are
 	// refused with ErrInvalid.
 	MaxEntrySize int
+	// Retention keeps history beyond the latest snapshot (see Retention): older snapshots,
+	// as files "snapshot.<Seq>" beside "snapshot", and the segments after the oldest of them.
+	// The zero value keeps only the latest snapshot and the log after it.
+	Retention Retention
 }
 
 const (
@@ -83,6 +87,9 @@ func (o *Options) withDefaults() (Options, error) {
 		return r, fmt.Errorf("%w: negative SegmentSize %d", ErrInvalid, r.SegmentSize)
 	case r.MaxEntrySize < 0 || r.MaxEntrySize > maxRecordData:
 		return r, fmt.Errorf("%w: MaxEntrySize %d not in [0, %d]", ErrInvalid, r.MaxEntrySize, maxRecordData)
+	}
+	if err := r.Retention.check(); err != nil {
+		return r, err
 	}
 	if r.SyncInterval == 0 {
 		r.SyncInterval = defaultSyncInterval
@@ -340,7 +347,7 @@ func (r *room) load() error {
 		return &CorruptError{Room: r.name, File: r.segPath(r.segs[0]), Reason: fmt.Sprintf("the log starts at Seq %d and the snapshot covers only up to %d", r.segs[0], r.snapSeq)}
 	}
 	// Segments a snapshot covers may survive a compaction that a crash cut short.
-	r.removeSegments(r.dropCoveredLocked(r.snapSeq))
+	r.removeSegments(r.dropCoveredLocked(r.compactBoundLocked()))
 	if len(r.segs) == 0 {
 		r.written = r.snapSeq
 		r.synced, r.acked, r.marked = r.written, r.written, r.written
@@ -925,6 +932,15 @@ func (d *Disk) SaveSnapshot(ctx context.Context, name string, s Snapshot) error 
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && d.opts.Retention.enabled() {
+		err = os.Link(tmp, filepath.Join(r.dir, archiveName(s.Seq)))
+		if errors.Is(err, fs.ErrExist) {
+			err = os.Remove(filepath.Join(r.dir, archiveName(s.Seq))) // from a save a crash cut short
+			if err == nil {
+				err = os.Link(tmp, filepath.Join(r.dir, archiveName(s.Seq)))
+			}
+		}
+	}
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
@@ -937,9 +953,12 @@ func (d *Disk) SaveSnapshot(ctx context.Context, name string, s Snapshot) error 
 	}
 	r.mu.Lock()
 	r.snapSeq, r.hasSnap = s.Seq, true
-	dropped := r.dropCoveredLocked(s.Seq)
+	dropped := r.dropCoveredLocked(r.compactBoundLocked())
 	r.mu.Unlock()
 	r.removeSegments(dropped)
+	if d.opts.Retention.enabled() {
+		r.pruneArchive()
+	}
 	return nil
 }
 

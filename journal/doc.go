@@ -25,6 +25,12 @@
 // sequence per subject, Follow a consumer from a sequence, and snapshots live beside the log
 // (an object store) with the Seq they cover.
 //
+// # History
+//
+// A [Retention] (Options.Retention for Disk, Memory.Retain) keeps entries and older snapshots
+// beyond the latest snapshot, by count or by age, so that a room's state at a past Seq can be
+// rebuilt: [SnapshotHistory.LoadSnapshotAt], then Read after it.
+//
 // # Durability
 //
 // Under the default policy, [SyncBatch], Append returns once the room's segment file is

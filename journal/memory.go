@@ -6,14 +6,19 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Memory is a Journal held in memory: for tests, and for servers that need no durability. Append
 // is durable as soon as it returns, for as long as the process lives. SaveSnapshot compacts at
-// once: the entries it covers are dropped.
+// once: the entries it covers are dropped, unless Retain keeps them.
 //
 // The zero value is an empty journal ready to use. All methods may be called concurrently.
 type Memory struct {
+	// Retain keeps history beyond the latest snapshot (see Retention); set it before first
+	// use. A negative Age counts as none.
+	Retain Retention
+
 	mu     sync.Mutex
 	rooms  map[string]*memRoom
 	closed bool
@@ -29,6 +34,8 @@ type memRoom struct {
 	last    uint64
 	snap    Snapshot
 	hasSnap bool
+	older   []Snapshot    // with Retain: the snapshots kept before snap, ascending
+	times   []int64       // with Retain.Age: each entry's append time (Unix nanoseconds)
 	notify  chan struct{} // closed and replaced when last grows
 	users   int           // Follow iterations in progress
 }
@@ -87,6 +94,12 @@ func (m *Memory) Append(ctx context.Context, room string, expectedLast uint64, e
 	r.exists = true
 	for _, e := range entries {
 		r.entries = append(r.entries, Entry{Seq: e.Seq, Data: slices.Clone(e.Data)})
+	}
+	if m.Retain.Age > 0 {
+		now := time.Now().UnixNano()
+		for range entries {
+			r.times = append(r.times, now)
+		}
 	}
 	r.last = entries[len(entries)-1].Seq
 	close(r.notify)
@@ -237,12 +250,12 @@ func (m *Memory) SaveSnapshot(ctx context.Context, room string, s Snapshot) erro
 	}
 	r = m.room(room)
 	r.exists = true
+	if m.Retain.enabled() && r.hasSnap && r.snap.Seq < s.Seq {
+		r.older = append(r.older, r.snap)
+	}
 	r.snap = Snapshot{Seq: s.Seq, Data: slices.Clone(s.Data)}
 	r.hasSnap = true
-	if s.Seq >= r.first {
-		r.entries = slices.Clone(r.entries[s.Seq-r.first+1:])
-		r.first = s.Seq + 1
-	}
+	m.compact(r)
 	return nil
 }
 

@@ -110,6 +110,14 @@
 // covers resumes from the journal when it still has the transitions after it
 // ([WithSnapshotEvery] saves snapshots, cloned in the room's goroutine and encoded on another).
 //
+// # History and control
+//
+// With a journal that keeps history (journal.Retention), [Server.History] yields a room's ordered
+// entries, [Server.StateAt] rebuilds its state at a retained Seq from the nearest snapshot, and
+// [Server.Restore] resets it to such a state as one new journaled entry (clients reconnect and
+// load it; their pending transitions are re-sent on top of it). [Server.Kick] and
+// [Server.Reauthorize] close live connections with fatal errors ([ErrKicked], [ErrUnauthorized]).
+//
 // # Presence
 //
 // [Client.SetPresence] sets a per-client ephemeral value (a name, a cursor) that the server passes

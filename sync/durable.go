@@ -59,6 +59,8 @@ type journalRecord[T any] struct {
 	Kind       recordKind    `cbor:"5,keyasint,omitempty"`
 	Subject    aper.ClientID `cbor:"6,keyasint,omitempty"`
 	Inst       aper.ClientID `cbor:"7,keyasint,omitempty"` // the sender's instance, if not Client
+	State      raw           `cbor:"8,keyasint,omitempty"` // a restore's state
+	From       uint64        `cbor:"9,keyasint,omitempty"` // the Seq a restore's state is from
 }
 
 // journalSnapshot is a snapshot as the journal stores it: the state and what the room remembers
@@ -76,7 +78,7 @@ type snapshotClient struct {
 }
 
 func encodeRecord[T any](rc *record[T]) ([]byte, error) {
-	jr := journalRecord[T]{Client: rc.Client, Inst: rc.Inst, Local: rc.Local, Transition: rc.Transition, Kind: rc.Kind, Subject: rc.Subject}
+	jr := journalRecord[T]{Client: rc.Client, Inst: rc.Inst, Local: rc.Local, Transition: rc.Transition, Kind: rc.Kind, Subject: rc.Subject, State: rc.State, From: rc.From}
 	if !rc.Time.IsZero() {
 		jr.Time = rc.Time.UnixNano()
 	}
@@ -88,7 +90,7 @@ func decodeRecord[T any](e journal.Entry) (record[T], error) {
 	if err := aper.CBOR.Unmarshal(e.Data, &jr); err != nil {
 		return record[T]{}, err
 	}
-	rc := record[T]{Seq: e.Seq, Client: jr.Client, Inst: jr.Inst, Local: jr.Local, Transition: jr.Transition, Kind: jr.Kind, Subject: jr.Subject}
+	rc := record[T]{Seq: e.Seq, Client: jr.Client, Inst: jr.Inst, Local: jr.Local, Transition: jr.Transition, Kind: jr.Kind, Subject: jr.Subject, State: jr.State, From: jr.From}
 	if jr.Time != 0 {
 		rc.Time = time.Unix(0, jr.Time)
 	}
@@ -254,6 +256,9 @@ func (l journalLog[T]) readLog(from, to uint64) ([]record[T], error) {
 		rc, err := decodeRecord[T](e)
 		if err != nil {
 			return nil, err
+		}
+		if rc.Kind == kindRestore {
+			return nil, errRestoreInLog
 		}
 		recs = append(recs, rc)
 	}

@@ -97,9 +97,10 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // "limit" (too many clients in the room or rooms on the server; not fatal: the client retries)
 // and "new-rooms" (the client, or its address, loaded as many rooms as it may this minute: see
 // WithNewRoomsPerMinute; not fatal), and ErrSuperseded for "superseded" when it is fatal (another holder of the client's key
-// connected).
+// connected), and ErrKicked for "kicked" (Server.Kick; fatal). Code "restored" (not fatal) says
+// that Server.Restore reset the room: the client reconnects and loads the restored state.
 type ServerError struct {
-	Code    string // "version", "protocol", "room", "shutdown", "superseded", "stale", "overflow", "too-large", "unauthorized", "limit", "new-rooms", "timeout"
+	Code    string // "version", "protocol", "room", "shutdown", "superseded", "stale", "overflow", "too-large", "unauthorized", "limit", "new-rooms", "timeout", "restored", "kicked"
 	Message string // the server's reason, read without the package's "aper/sync: " prefix
 	Fatal   bool
 }
@@ -125,6 +126,8 @@ func (e *ServerError) Is(target error) bool {
 		return e.Code == codeLimit || e.Code == codeNewRooms
 	case ErrSuperseded:
 		return e.Code == codeSuperseded
+	case ErrKicked:
+		return e.Code == codeKicked
 	}
 	return false
 }

@@ -184,6 +184,8 @@ const (
 	codeTimeout    = "timeout"      // the connection was silent for too long
 	codeNewRooms   = "new-rooms"    // the client loaded as many rooms as it may this minute
 	codeTooLarge   = "too-large"    // a frame for the client was over the message limit
+	codeRestored   = "restored"     // the room was restored to a past state: reconnect to load it
+	codeKicked     = "kicked"       // Server.Kick closed the connection (fatal)
 
 	// Codes of refused transitions (rejected frames), see RefusedError.
 	codeForbidden = "forbidden" // the permission hook refused it

@@ -25,6 +25,8 @@ type record[T any] struct {
 	Transition T
 	Kind       recordKind    // what made a server event, for Membership
 	Subject    aper.ClientID // the client that joined or left
+	State      raw           // kindRestore: the state restored, in CBOR
+	From       uint64        // kindRestore: the Seq whose state it is
 }
 
 // recordKind says what made a transition: a client's submit or the server's own event.
@@ -131,6 +133,9 @@ func (r *roomCore[S, T]) trimLog() {
 func (r *roomCore[S, T]) replay(rc record[T]) error {
 	if rc.Seq != r.seq+1 {
 		return fmt.Errorf("aper/sync: room %q: record %d follows %d", r.name, rc.Seq, r.seq)
+	}
+	if rc.Kind == kindRestore {
+		return r.replayRestore(rc)
 	}
 	ev := aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}
 	if err := r.apply(ev, nil); err != nil {

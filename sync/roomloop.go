@@ -45,6 +45,8 @@ const (
 	msgLeave
 	msgSnapshot
 	msgShutdown
+	msgRestore // Server.Restore
+	msgControl // Server.Kick, Server.Reauthorize
 )
 
 type roomMsg[T any] struct {
@@ -52,7 +54,9 @@ type roomMsg[T any] struct {
 	sc    *serverConn
 	hello *frame
 	batch batch[T]
-	reply any // chan snapshotReply[S]
+	reply any // chan snapshotReply[S]; *controlMsg for msgControl
+	// restore is a *restoreMsg[S] for msgRestore.
+	restore any
 }
 
 // send passes m to the room, or reports false if the room has stopped.
@@ -98,7 +102,7 @@ func (r *room[S, T]) stop() {
 			switch m.kind {
 			case msgJoin, msgSubmit:
 				m.sc.end(roomStopped(r.name))
-			case msgSnapshot:
+			case msgSnapshot, msgRestore:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: ErrServerClosed}
 			}
 		default:
@@ -281,6 +285,17 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 		}
 	case msgShutdown:
 		r.core.stop(ErrServerClosed, errShuttingDown)
+	case msgRestore:
+		// Answered by carryOut, once the restore is durable.
+		rm := m.restore.(*restoreMsg[S])
+		rep := snapshotReply[S]{seq: r.core.restoreTo(rm.state, rm.data, rm.from, now)}
+		if rep.seq == 0 {
+			rep.err = ErrServerClosed
+		}
+		r.snapWait = append(r.snapWait, snapshotWait[S]{reply: m.reply.(chan snapshotReply[S]), rep: rep})
+	case msgControl:
+		cm := m.reply.(*controlMsg)
+		cm.reply <- controlReply{closed: r.core.control(cm, now)}
 	}
 }
 
@@ -381,8 +396,10 @@ func (r *room[S, T]) fail(err error) {
 			switch m.kind {
 			case msgJoin:
 				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: true})
-			case msgSnapshot:
+			case msgSnapshot, msgRestore:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: err}
+			case msgControl:
+				m.reply.(*controlMsg).reply <- controlReply{} // no connection joined
 			case msgShutdown:
 				return
 			}
