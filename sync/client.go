@@ -46,6 +46,8 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	status  Status
 	waiters []chan struct{} // Sync calls, woken when nothing is pending
 	rejQ    []Rejection[T]
+	subs    []*Subscription[T] // Subscribe
+	conds   []clientWait       // Settled and WaitSeq calls
 
 	// Presence: this client's value (sent at most once per presence interval, the last one
 	// always), and the other clients' values as the server last told.
@@ -295,26 +297,41 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 // that view and rewritten for the server as the pending transitions were meanwhile, so an edit
 // made just before others' edits arrived lands where it was made.
 func (c *Client[S, T]) Apply(t T) error {
+	_, err := c.apply(t)
+	return err
+}
+
+func (c *Client[S, T]) apply(t T) (*Handle, error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.ctx.Err() != nil || c.status.State == Closed {
-		c.mu.Unlock()
-		return fmt.Errorf("aper/sync: apply: %w", ErrClosed)
+		return nil, fmt.Errorf("aper/sync: apply: %w", ErrClosed)
 	}
 	if c.cfg.maxPending > 0 && len(c.core.pending) >= c.cfg.maxPending {
-		c.mu.Unlock()
-		return wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
+		return nil, wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
 	}
-	local, form, err := c.core.apply(t, time.Now())
+	h, err := c.applyLocked(t, true)
 	if err != nil {
-		c.mu.Unlock()
-		return fmt.Errorf("aper/sync: apply: %w", err)
+		return nil, fmt.Errorf("aper/sync: apply: %w", err)
 	}
+	return h, nil
+}
+
+// applyLocked applies t as the user's own, sends it if connected, and returns its handle.
+// record says its inverse goes on the undo stack (if the client has one).
+func (c *Client[S, T]) applyLocked(t T, record bool) (*Handle, error) {
+	local, form, err := c.core.applyAs(t, time.Now(), record)
+	if err != nil {
+		return nil, err
+	}
+	h := newHandle(c.done)
+	h.local = local
+	c.core.pending[len(c.core.pending)-1].h = h
 	if c.cur != nil {
 		c.sendLocked(c.cur, local, form)
 	}
 	c.core.changed = false // the caller knows its own change
-	c.mu.Unlock()
-	return nil
+	return h, nil
 }
 
 // sendLocked queues a submit on cc. A transition that does not encode cannot reach the
@@ -388,7 +405,8 @@ func (c *Client[S, T]) StatusChanges() <-chan struct{} { return c.statusCh }
 //
 // A rejection is handed to the channel by the client's own goroutine, possibly just after
 // Pending and Sync count its transition resolved: once Pending is 0, a receive that does not
-// wait may still miss the last rejections.
+// wait may still miss the last rejections. A [Handle] (Submit) and a [Subscription]
+// (EventRejected) have it deterministically: both hold it before Sync or Settled returns.
 func (c *Client[S, T]) Rejections() <-chan Rejection[T] { return c.rejOut }
 
 // Done is closed when the client stops connecting: after Close, or after a fatal error (see
@@ -437,6 +455,7 @@ func (c *Client[S, T]) Close() error {
 		c.wg.Wait()
 		c.mu.Lock()
 		c.core.store.close()
+		c.closeSubsLocked()
 		if c.status.State != Closed {
 			c.status = Status{State: Closed}
 		}

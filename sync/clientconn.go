@@ -272,6 +272,8 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		c.core.changed = true
 	}
 	changed, presChanged, rejs := c.core.takeNotes()
+	c.publishLocked(c.core.takeEvents())
+	c.wakeLocked()
 	if len(c.core.pending) == 0 {
 		for _, w := range c.waiters {
 			close(w)

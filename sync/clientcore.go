@@ -7,6 +7,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/undo"
 )
 
 // Rejection is a transition of this client that the server refused: it was never applied and
@@ -19,6 +20,9 @@ type Rejection[T any] struct {
 	// Err is the reason as an error: a *RefusedError when the server refused the transition
 	// before applying it (the permission hook: ErrForbidden; a limit: ErrLimit), else Conflict.
 	//
+	// Handle is the handle of the Submit or Apply that made the transition (nil for one
+	// restored from a client store).
+	Handle *Handle
 	// Err is ErrOutcomeUnknown in one rare case: the client came back with a snapshot after
 	// the server had forgotten some of its outcomes (a restart, or more rejections while it was
 	// away than the server keeps), and the server could not say whether it applied the
@@ -41,6 +45,8 @@ type pendingEntry[T any] struct {
 	t       T
 	time    time.Time // the time it was applied with, the client's estimate of the server's clock
 	skipped bool      // it conflicts on the current view, which therefore lacks it
+	h       *Handle   // resolved with the server's verdict; nil when restored from a store
+	ref     undo.Ref  // its inverse on the undo stack, or 0
 }
 
 // clientCore is the synchronous heart of a client: the confirmed state (the server's state at
@@ -114,6 +120,11 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	changed     bool
 	presChanged bool
 	rejections  []Rejection[T]
+	events      []Event[T] // only while watch
+	rebased     bool       // remote transitions came before pending ones (an EventRebased)
+
+	watch bool              // someone subscribed: record events
+	undo  *undo.Manager[T] // WithUndo, or nil
 }
 
 // viewFrame records how the pending transitions were rewritten since the view was built, so
@@ -156,7 +167,10 @@ func (c *clientCore[S, T]) hello(room string) frame {
 // the user last read it, which is not rebuilt first: t is applied to it, then carried over the
 // rewrites of the pending transitions since (see viewFrame). Other states rebuild the view first
 // and re-apply their pending transitions as they were made.
-func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
+func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) { return c.applyAs(t, now, true) }
+
+// applyAs is apply; record says the inverse of t goes on the undo stack (if there is one).
+func (c *clientCore[S, T]) applyAs(t T, now time.Time, record bool) (uint64, T, error) {
 	if !c.hasState {
 		return 0, t, fmt.Errorf("aper/sync: no state yet")
 	}
@@ -168,7 +182,8 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
 	if cloned {
 		c.view, c.viewIsC, c.kept = c.confirmed.Clone(), false, 0
 	}
-	if err := c.view.Apply(ev); err != nil {
+	inv, hasInv, err := c.applyTo(c.view, ev)
+	if err != nil {
 		if cloned {
 			c.view, c.viewIsC = c.confirmed, true
 		}
@@ -195,7 +210,11 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
 		c.frame.list = append(c.frame.list, t)
 	}
 	c.nextLocal++
-	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: form, time: ev.Time})
+	var ref undo.Ref
+	if record && hasInv {
+		ref = c.undo.Record(inv)
+	}
+	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: form, time: ev.Time, ref: ref})
 	c.changed = true
 	return c.nextLocal, form, nil
 }
@@ -282,13 +301,16 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 		for len(c.pending) > 0 && c.pending[0].local <= c.resolved {
 			p := c.pending[0]
 			if rr := c.record(p.local); rr != nil {
-				c.rejections = append(c.rejections, newRejection(p.t, rr.Conflict, rr.Code))
+				c.reject(&p, newRejection(p.t, rr.Conflict, rr.Code))
 			} else if p.local <= f.Unsure {
-				c.rejections = append(c.rejections, Rejection[T]{Transition: p.t, Conflict: errUnsure, Err: ErrOutcomeUnknown})
+				c.reject(&p, Rejection[T]{Transition: p.t, Conflict: errUnsure, Err: ErrOutcomeUnknown})
+			} else {
+				c.settle(&p, 0) // in the snapshot
 			}
 			c.pop()
 		}
 		c.dirty = true
+		c.note(Event[T]{Kind: EventSnapshot, Seq: c.seq})
 		return c.goLive(), nil
 	}
 	if !c.hasState || f.Seq != c.seq || f.Upto < f.Seq {
@@ -333,7 +355,7 @@ func (c *clientCore[S, T]) rejectHead(rr *rejectionRecord) {
 		cf, code = rr.Conflict, rr.Code
 	}
 	p := c.pending[0]
-	c.rejections = append(c.rejections, newRejection(p.t, cf, code))
+	c.reject(&p, newRejection(p.t, cf, code))
 	c.lose() // the view holds it, and the pending transitions after it were made with it
 	c.pop()
 }
@@ -449,13 +471,23 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 			c.rejectHead(c.record(c.pending[0].local))
 		}
 	}
-	if err := c.confirmed.Apply(ev); err != nil {
+	mine := own && len(c.pending) > 0 && c.pending[0].local == f.Local
+	var ref undo.Ref
+	if mine {
+		ref = c.pending[0].ref
+	}
+	if err := c.applyConfirmed(ev, ref); err != nil {
 		return nil, fmt.Errorf("aper/sync: confirmed transition %d does not apply here (is Apply deterministic?): %w", f.Seq, err)
 	}
 	c.store.confirm(&ev)
 	c.seq, c.changed = f.Seq, true
 	switch {
-	case own && len(c.pending) > 0 && c.pending[0].local == f.Local:
+	case mine:
+		c.settle(&c.pending[0], f.Seq)
+		if c.watch {
+			c.events = append(c.events, Event[T]{Kind: EventConfirmed, Seq: ev.Seq, Client: ev.Client, Time: ev.Time,
+				Transition: t, Handle: c.pending[0].h})
+		}
 		if c.pending[0].skipped {
 			c.dirty = true
 		}
@@ -467,10 +499,13 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 			c.dirty = true
 		}
 	case c.viewIsC:
+		c.note(Event[T]{Kind: EventRemote, Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t})
 		c.behind++
 	default:
 		// Another client's transition (or one of ours that is not pending here), ordered
 		// before the pending ones: they are rebased over it.
+		c.note(Event[T]{Kind: EventRemote, Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t})
+		c.rebased = true
 		c.dirty = true
 		if c.deferred++; c.deferred >= rebaseBatch {
 			c.rebasePending()
@@ -515,7 +550,16 @@ func (c *clientCore[S, T]) rebase() {
 	for i := range c.pending {
 		p := &c.pending[i]
 		ev := aper.Event[T]{Client: c.id, Time: p.time, Transition: p.t}
-		p.skipped = c.view.Apply(ev) != nil
+		if p.ref == 0 {
+			p.skipped = c.view.Apply(ev) != nil
+			continue
+		}
+		// Its inverse is made anew on the view as it is now (a text's inverse names the
+		// view's versions).
+		inv, ok, err := c.applyTo(c.view, ev)
+		if p.skipped = err != nil; ok {
+			c.undo.Replace(p.ref, inv)
+		}
 	}
 }
 

@@ -45,6 +45,7 @@ const (
 	msgLeave
 	msgSnapshot
 	msgShutdown
+	msgSeq // Server.Seq: reply is a chan uint64
 )
 
 type roomMsg[T any] struct {
@@ -281,6 +282,8 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 		}
 	case msgShutdown:
 		r.core.stop(ErrServerClosed, errShuttingDown)
+	case msgSeq:
+		m.reply.(chan uint64) <- r.core.seq
 	}
 }
 
