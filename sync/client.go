@@ -49,6 +49,10 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	subs    []*Subscription[T] // Subscribe
 	conds   []clientWait       // Settled and WaitSeq calls
 
+	offline       bool               // Disconnect: make no connection until Reconnect
+	online        chan struct{}      // closed by Reconnect
+	attemptCancel context.CancelFunc // cancels the connection attempt under way
+
 	// Presence: this client's value (sent at most once per presence interval, the last one
 	// always), and the other clients' values as the server last told.
 	pres      any

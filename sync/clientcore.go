@@ -123,7 +123,7 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	events      []Event[T] // only while watch
 	rebased     bool       // remote transitions came before pending ones (an EventRebased)
 
-	watch bool              // someone subscribed: record events
+	watch bool             // someone subscribed: record events
 	undo  *undo.Manager[T] // WithUndo, or nil
 }
 
@@ -167,7 +167,9 @@ func (c *clientCore[S, T]) hello(room string) frame {
 // the user last read it, which is not rebuilt first: t is applied to it, then carried over the
 // rewrites of the pending transitions since (see viewFrame). Other states rebuild the view first
 // and re-apply their pending transitions as they were made.
-func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) { return c.applyAs(t, now, true) }
+func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
+	return c.applyAs(t, now, true)
+}
 
 // applyAs is apply; record says the inverse of t goes on the undo stack (if there is one).
 func (c *clientCore[S, T]) applyAs(t T, now time.Time, record bool) (uint64, T, error) {
