@@ -10,6 +10,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/transport"
+	"github.com/aper-go/aper/undo"
 )
 
 // Client is one replica of a room's state, connected to a Server.
@@ -115,6 +116,8 @@ type clientConfig struct {
 	storeDir               string       // WithClientStore
 	dialRetry              bool         // WithDialRetry
 	dialReport             func(Status) // WithDialRetry
+	undo                   bool          // WithUndo
+	undoOpts               *undo.Options // WithUndo
 }
 
 // ClientOption configures Dial. Options validate their arguments: Dial returns an error matching
@@ -261,6 +264,13 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		presCh:    make(chan struct{}, 1),
 	}
 	c.core.nonce = rand.Uint64()
+	if cfg.undo {
+		if err := canUndo[S, T](); err != nil {
+			cancel(err)
+			return nil, wrap(err, "dial room %q", room)
+		}
+		c.core.undo = undo.New[T](cfg.undoOpts)
+	}
 	if cfg.storeDir != "" {
 		st, key, err := openClientStore(cfg.storeDir, room, cfg.key, &c.core)
 		if err != nil {
@@ -314,28 +324,29 @@ func (c *Client[S, T]) apply(t T) (*Handle, error) {
 	if c.cfg.maxPending > 0 && len(c.core.pending) >= c.cfg.maxPending {
 		return nil, wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
 	}
-	h, err := c.applyLocked(t, true)
+	h, _, _, err := c.applyLocked(t, true)
 	if err != nil {
 		return nil, fmt.Errorf("aper/sync: apply: %w", err)
 	}
 	return h, nil
 }
 
-// applyLocked applies t as the user's own, sends it if connected, and returns its handle.
-// record says its inverse goes on the undo stack (if the client has one).
-func (c *Client[S, T]) applyLocked(t T, record bool) (*Handle, error) {
-	local, form, err := c.core.applyAs(t, time.Now(), record)
+// applyLocked applies t as the user's own, sends it if connected, and returns its handle and,
+// with an undo stack, its inverse (ok says it has one). record says the inverse goes on the
+// undo stack.
+func (c *Client[S, T]) applyLocked(t T, record bool) (h *Handle, inv T, ok bool, err error) {
+	local, form, inv, ok, err := c.core.applyAs(t, time.Now(), record)
 	if err != nil {
-		return nil, err
+		return nil, inv, false, err
 	}
-	h := newHandle(c.done)
+	h = newHandle(c.done)
 	h.local = local
 	c.core.pending[len(c.core.pending)-1].h = h
 	if c.cur != nil {
 		c.sendLocked(c.cur, local, form)
 	}
 	c.core.changed = false // the caller knows its own change
-	return h, nil
+	return h, inv, ok, nil
 }
 
 // sendLocked queues a submit on cc. A transition that does not encode cannot reach the

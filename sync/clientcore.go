@@ -168,13 +168,24 @@ func (c *clientCore[S, T]) hello(room string) frame {
 // rewrites of the pending transitions since (see viewFrame). Other states rebuild the view first
 // and re-apply their pending transitions as they were made.
 func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
-	return c.applyAs(t, now, true)
+	local, form, _, _, err := c.applyAs(t, now, true)
+	return local, form, err
 }
 
-// applyAs is apply; record says the inverse of t goes on the undo stack (if there is one).
-func (c *clientCore[S, T]) applyAs(t T, now time.Time, record bool) (uint64, T, error) {
+// applyAs is apply that also returns, with an undo stack, the inverse of t made on the view (ok
+// says t has one); record says it goes on the undo stack.
+func (c *clientCore[S, T]) applyAs(t T, now time.Time, record bool) (local uint64, form T, inv T, ok bool, err error) {
+	local, form, inv, ok, err = c.applyView(t, now)
+	if err == nil && record && ok {
+		c.pending[len(c.pending)-1].ref = c.undo.Record(inv)
+	}
+	return local, form, inv, ok, err
+}
+
+func (c *clientCore[S, T]) applyView(t T, now time.Time) (uint64, T, T, bool, error) {
 	if !c.hasState {
-		return 0, t, fmt.Errorf("aper/sync: no state yet")
+		var inv T
+		return 0, t, inv, false, fmt.Errorf("aper/sync: no state yet")
 	}
 	ev := aper.Event[T]{Client: c.id, Time: now.Add(c.offset), Transition: t}
 	if _, ok := any(c.confirmed).(aper.Rebaser[T]); !ok || !c.shown {
@@ -189,7 +200,7 @@ func (c *clientCore[S, T]) applyAs(t T, now time.Time, record bool) (uint64, T, 
 		if cloned {
 			c.view, c.viewIsC = c.confirmed, true
 		}
-		return 0, t, err
+		return 0, t, inv, false, err
 	}
 	if cloned && c.behind > 0 {
 		// t is made on confirmed as the user read it: it is rebased over what came since.
@@ -201,24 +212,20 @@ func (c *clientCore[S, T]) applyAs(t T, now time.Time, record bool) (uint64, T, 
 		var err error
 		if form, err = c.carry(t); err != nil {
 			c.lose() // the view holds t: rebuild it without
-			return 0, t, fmt.Errorf("aper/sync: rebase onto the pending transitions: %w", err)
+			return 0, t, inv, false, fmt.Errorf("aper/sync: rebase onto the pending transitions: %w", err)
 		}
 	}
 	if err := c.store.add(c.nextLocal+1, form, ev.Time); err != nil {
 		c.lose() // rebuild the view without t
-		return 0, t, err
+		return 0, t, inv, false, err
 	}
 	if len(c.frame.steps) > 0 {
 		c.frame.list = append(c.frame.list, t)
 	}
 	c.nextLocal++
-	var ref undo.Ref
-	if record && hasInv {
-		ref = c.undo.Record(inv)
-	}
-	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: form, time: ev.Time, ref: ref})
+	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: form, time: ev.Time})
 	c.changed = true
-	return c.nextLocal, form, nil
+	return c.nextLocal, form, inv, hasInv, nil
 }
 
 // carry rewrites t, made on the view, as the pending transitions were rewritten since the view
