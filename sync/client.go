@@ -113,9 +113,9 @@ type clientConfig struct {
 	key                    string
 	presenceInterval       time.Duration
 	maxPending             int
-	storeDir               string       // WithClientStore
-	dialRetry              bool         // WithDialRetry
-	dialReport             func(Status) // WithDialRetry
+	storeDir               string        // WithClientStore
+	dialRetry              bool          // WithDialRetry
+	dialReport             func(Status)  // WithDialRetry
 	undo                   bool          // WithUndo
 	undoOpts               *undo.Options // WithUndo
 }
