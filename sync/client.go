@@ -113,11 +113,12 @@ type clientConfig struct {
 	key                    string
 	presenceInterval       time.Duration
 	maxPending             int
-	storeDir               string        // WithClientStore
-	dialRetry              bool          // WithDialRetry
-	dialReport             func(Status)  // WithDialRetry
-	undo                   bool          // WithUndo
-	undoOpts               *undo.Options // WithUndo
+	storeDir               string       // WithClientStore
+	dialRetry              bool         // WithDialRetry
+	dialReport             func(Status) // WithDialRetry
+
+	undo     bool          // WithUndo
+	undoOpts *undo.Options // WithUndo
 }
 
 // ClientOption configures Dial. Options validate their arguments: Dial returns an error matching
