@@ -142,6 +142,7 @@ func (c *Client[S, T]) run(cc *clientConn) {
 		c.mu.Lock()
 		if !c.offline { // else Disconnect came meanwhile and closed cc
 			c.status = Status{State: Connected}
+			c.wakeLocked()
 		}
 		c.mu.Unlock()
 		c.signal(c.statusCh)

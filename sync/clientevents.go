@@ -365,7 +365,7 @@ func (c *Client[S, T]) waitFor(ctx context.Context, op string, ready func() bool
 // stops first. A client taken offline with Disconnect does not settle until Reconnect.
 func (c *Client[S, T]) Settled(ctx context.Context) error {
 	return c.waitFor(ctx, "settled", func() bool {
-		return len(c.core.pending) == 0 && c.core.live && c.cur != nil
+		return len(c.core.pending) == 0 && c.core.live && c.cur != nil && c.status.State == Connected
 	})
 }
 
