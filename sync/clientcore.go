@@ -493,10 +493,8 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 	switch {
 	case mine:
 		c.settle(&c.pending[0], f.Seq)
-		if c.watch {
-			c.events = append(c.events, Event[T]{Kind: EventConfirmed, Seq: ev.Seq, Client: ev.Client, Time: ev.Time,
-				Transition: t, Handle: c.pending[0].h})
-		}
+		c.note(Event[T]{Kind: EventConfirmed, Seq: ev.Seq, Client: ev.Client, Time: ev.Time,
+			Transition: t, Handle: c.pending[0].h})
 		if c.pending[0].skipped {
 			c.dirty = true
 		}

@@ -380,11 +380,23 @@ func (c *Client[S, T]) Submit(t T) (*Handle, error) {
 	return c.apply(t)
 }
 
-// note records e for the subscribers, if there are any.
+// note records e for the subscribers, if there are any. A rebase is reported after the run of
+// remote transitions that caused it, before the next event of another kind.
 func (c *clientCore[S, T]) note(e Event[T]) {
+	if e.Kind != EventRemote {
+		c.noteRebased()
+	}
 	if c.watch {
 		c.events = append(c.events, e)
 	}
+}
+
+// noteRebased records the EventRebased of the remote transitions noted since the last one.
+func (c *clientCore[S, T]) noteRebased() {
+	if c.rebased && c.watch && len(c.pending) > 0 {
+		c.events = append(c.events, Event[T]{Kind: EventRebased, Seq: c.seq, Pending: len(c.pending)})
+	}
+	c.rebased = false
 }
 
 // reject reports the pending entry p as rejected with r: its handle, the rejections, the events
@@ -405,10 +417,7 @@ func (c *clientCore[S, T]) settle(p *pendingEntry[T], seq uint64) { p.h.resolve(
 
 // takeEvents returns the events since the last call (none unless watch).
 func (c *clientCore[S, T]) takeEvents() []Event[T] {
-	if c.rebased && c.watch && len(c.pending) > 0 {
-		c.events = append(c.events, Event[T]{Kind: EventRebased, Seq: c.seq, Pending: len(c.pending)})
-	}
-	c.rebased = false
+	c.noteRebased()
 	evs := c.events
 	c.events = nil
 	return evs

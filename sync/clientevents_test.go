@@ -92,14 +92,12 @@ func TestEventsSayWhatHappened(t *testing.T) {
 		t.Fatalf("Wait = %v, want a not-found conflict", err)
 	}
 	evs := drain(subA1)
-	var rej *apersync.Event[cmt]
-	for i := range evs {
-		if evs[i].Kind == apersync.EventRejected {
-			rej = &evs[i]
-		}
+	if len(evs) != 3 || evs[0].Kind != apersync.EventRemote || evs[1].Kind != apersync.EventRebased ||
+		evs[1].Pending != 1 || evs[2].Kind != apersync.EventRejected {
+		t.Fatalf("events %v, want remote, rebased (1 pending), rejected", kinds(evs))
 	}
-	if rej == nil || rej.Handle != hu || !errors.Is(rej.Err, conflict.ErrNotFound) || rej.Transition.Key != "k" {
-		t.Fatalf("events %v, want a rejection of the update with its handle", kinds(evs))
+	if rej := evs[2]; rej.Handle != hu || !errors.Is(rej.Err, conflict.ErrNotFound) || rej.Transition.Key != "k" {
+		t.Fatalf("rejection %+v, want the update's with its handle", rej)
 	}
 	if seq, err := srv.Seq(ctxT(t), "r"); err != nil || seq != 3 {
 		t.Fatalf("Server.Seq = %d, %v; want 3", seq, err)

@@ -64,7 +64,18 @@ func TestDisconnectKeepsPendingAndView(t *testing.T) {
 		t.Fatalf("b sees x=%d, has y %v; want 13 and y", x.Value(), b.State().Has("y"))
 	}
 
+	// A transition left pending when the client closes: its handle says so.
+	if err := a.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := a.Submit(m.Update("x", add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	a.Close()
+	if err := h2.Wait(ctxT(t)); !errors.Is(err, apersync.ErrClosed) {
+		t.Fatalf("Wait of a transition pending at Close = %v", err)
+	}
 	if err := a.Disconnect(); !errors.Is(err, apersync.ErrClosed) {
 		t.Fatalf("Disconnect after Close = %v", err)
 	}
