@@ -20,6 +20,11 @@ import (
 // applied as the server confirms them, and the client's own pending ones are rebased on top. A
 // transition the server refuses comes back on [Client.Rejections] and leaves the view.
 //
+// [Client.Subscribe] streams what happened (others' transitions, own ones confirmed, rebases,
+// rejections) to any number of readers; [Client.Submit] is Apply with a [Handle] to wait on;
+// [Client.Disconnect] and [Client.Reconnect] take the client offline and back on purpose; with
+// [WithUndo], [Client.Undo] and [Client.Redo] take back the client's own transitions only.
+//
 // When the connection drops, the client reconnects with exponential backoff and jitter,
 // resumes from the last Seq it had confirmed (or takes a snapshot if the server's log has moved
 // on), and re-sends its pending transitions; the server applies each at most once.
