@@ -14,6 +14,7 @@ import (
 	"github.com/aper-go/aper/text"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
+	"github.com/aper-go/aper/tree"
 	"github.com/aper-go/aper/undo"
 )
 
@@ -195,4 +196,33 @@ func TestUndoListThroughServer(t *testing.T) {
 		t.Fatalf("conflict %v is no *conflict.Conflict", r.Conflicts[0])
 	}
 	want("d")
+}
+
+// An undo of a tree move that others' moves since make a cycle is a cycle conflict, reported and
+// skipped; the tree stays as the server ordered it.
+func TestUndoTreeMoveCycleConflicts(t *testing.T) {
+	srv, n := startServer[*ctree, ctt](t, tree.New[*aper.Counter, aper.CounterTransition])
+	a := dialAny[*ctree, ctt](t, n.Dialer("server"), apersync.WithUndo(nil))
+	b := dialAny[*ctree, ctt](t, n.Dialer("server"))
+	x, tr := b.State().Append(tree.Root, aper.NewCounter(1))
+	mustDo(t, b.Apply, tr)
+	y, tr := b.State().Append(x, aper.NewCounter(2))
+	mustDo(t, b.Apply, tr)
+	settle(t, srv, a, b)
+
+	mustDo(t, a.Apply, a.State().MoveUnder(y, tree.Root)) // a's: y out from under x
+	settle(t, srv, a, b)
+	mustDo(t, b.Apply, b.State().MoveUnder(x, y)) // b's: x under y
+	settle(t, srv, a, b)
+
+	r, err := a.Undo() // y back under x would put x under itself
+	if err != nil || len(r.Applied) != 0 || len(r.Conflicts) != 1 || !errors.Is(r.Conflicts[0], conflict.ErrCycle) {
+		t.Fatalf("Undo = %+v, %v; want one cycle conflict", r, err)
+	}
+	settle(t, srv, a, b)
+	for _, c := range []*apersync.Client[*ctree, ctt]{a, b} {
+		if p, _ := c.State().Parent(x); p != y {
+			t.Fatalf("%s: x's parent %v, want y", c.ID(), p)
+		}
+	}
 }
