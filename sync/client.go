@@ -10,6 +10,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/transport"
+	"github.com/aper-go/aper/undo"
 )
 
 // Client is one replica of a room's state, connected to a Server.
@@ -18,6 +19,11 @@ import (
 // the server, which orders it among everybody's transitions. Transitions of other clients are
 // applied as the server confirms them, and the client's own pending ones are rebased on top. A
 // transition the server refuses comes back on [Client.Rejections] and leaves the view.
+//
+// [Client.Subscribe] streams what happened (others' transitions, own ones confirmed, rebases,
+// rejections) to any number of readers; [Client.Submit] is Apply with a [Handle] to wait on;
+// [Client.Disconnect] and [Client.Reconnect] take the client offline and back on purpose; with
+// [WithUndo], [Client.Undo] and [Client.Redo] take back the client's own transitions only.
 //
 // When the connection drops, the client reconnects with exponential backoff and jitter,
 // resumes from the last Seq it had confirmed (or takes a snapshot if the server's log has moved
@@ -46,6 +52,12 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	status  Status
 	waiters []chan struct{} // Sync calls, woken when nothing is pending
 	rejQ    []Rejection[T]
+	subs    []*Subscription[T] // Subscribe
+	conds   []clientWait       // Settled and WaitSeq calls
+
+	offline       bool               // Disconnect: make no connection until Reconnect
+	online        chan struct{}      // closed by Reconnect
+	attemptCancel context.CancelFunc // cancels the connection attempt under way
 
 	// Presence: this client's value (sent at most once per presence interval, the last one
 	// always), and the other clients' values as the server last told.
@@ -109,6 +121,9 @@ type clientConfig struct {
 	storeDir               string       // WithClientStore
 	dialRetry              bool         // WithDialRetry
 	dialReport             func(Status) // WithDialRetry
+
+	undo     bool          // WithUndo
+	undoOpts *undo.Options // WithUndo
 }
 
 // ClientOption configures Dial. Options validate their arguments: Dial returns an error matching
@@ -255,6 +270,13 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 		presCh:    make(chan struct{}, 1),
 	}
 	c.core.nonce = rand.Uint64()
+	if cfg.undo {
+		if err := canUndo[S, T](); err != nil {
+			cancel(err)
+			return nil, wrap(err, "dial room %q", room)
+		}
+		c.core.undo = undo.New[T](cfg.undoOpts)
+	}
 	if cfg.storeDir != "" {
 		st, key, err := openClientStore(cfg.storeDir, room, cfg.key, &c.core)
 		if err != nil {
@@ -295,26 +317,42 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 // that view and rewritten for the server as the pending transitions were meanwhile, so an edit
 // made just before others' edits arrived lands where it was made.
 func (c *Client[S, T]) Apply(t T) error {
+	_, err := c.apply(t)
+	return err
+}
+
+func (c *Client[S, T]) apply(t T) (*Handle, error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.ctx.Err() != nil || c.status.State == Closed {
-		c.mu.Unlock()
-		return fmt.Errorf("aper/sync: apply: %w", ErrClosed)
+		return nil, fmt.Errorf("aper/sync: apply: %w", ErrClosed)
 	}
 	if c.cfg.maxPending > 0 && len(c.core.pending) >= c.cfg.maxPending {
-		c.mu.Unlock()
-		return wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
+		return nil, wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
 	}
-	local, form, err := c.core.apply(t, time.Now())
+	h, _, _, err := c.applyLocked(t, true)
 	if err != nil {
-		c.mu.Unlock()
-		return fmt.Errorf("aper/sync: apply: %w", err)
+		return nil, fmt.Errorf("aper/sync: apply: %w", err)
 	}
+	return h, nil
+}
+
+// applyLocked applies t as the user's own, sends it if connected, and returns its handle and,
+// with an undo stack, its inverse (ok says it has one). record says the inverse goes on the
+// undo stack.
+func (c *Client[S, T]) applyLocked(t T, record bool) (h *Handle, inv T, ok bool, err error) {
+	local, form, inv, ok, err := c.core.applyAs(t, time.Now(), record)
+	if err != nil {
+		return nil, inv, false, err
+	}
+	h = newHandle(c.done)
+	h.local = local
+	c.core.pending[len(c.core.pending)-1].h = h
 	if c.cur != nil {
 		c.sendLocked(c.cur, local, form)
 	}
 	c.core.changed = false // the caller knows its own change
-	c.mu.Unlock()
-	return nil
+	return h, inv, ok, nil
 }
 
 // sendLocked queues a submit on cc. A transition that does not encode cannot reach the
@@ -388,7 +426,8 @@ func (c *Client[S, T]) StatusChanges() <-chan struct{} { return c.statusCh }
 //
 // A rejection is handed to the channel by the client's own goroutine, possibly just after
 // Pending and Sync count its transition resolved: once Pending is 0, a receive that does not
-// wait may still miss the last rejections.
+// wait may still miss the last rejections. A [Handle] (Submit) and a [Subscription]
+// (EventRejected) have it deterministically: both hold it before Sync or Settled returns.
 func (c *Client[S, T]) Rejections() <-chan Rejection[T] { return c.rejOut }
 
 // Done is closed when the client stops connecting: after Close, or after a fatal error (see
@@ -437,6 +476,7 @@ func (c *Client[S, T]) Close() error {
 		c.wg.Wait()
 		c.mu.Lock()
 		c.core.store.close()
+		c.closeSubsLocked()
 		if c.status.State != Closed {
 			c.status = Status{State: Closed}
 		}

@@ -90,20 +90,48 @@ func (c *Client[S, T]) run(cc *clientConn) {
 				c.setStatus(Status{State: Closed, Err: err})
 				return
 			}
+			if c.isOffline() {
+				err = ErrOffline
+			}
 			c.setStatus(Status{State: Disconnected, Err: err})
 		}
 		for attempt := 0; ; attempt++ {
-			if !now && !c.sleep(c.ctx, attempt) {
+			waited, ok := c.awaitOnline()
+			if !ok {
 				return
+			}
+			if waited { // Reconnect: at once, without backoff
+				now, attempt = true, 0
+			}
+			actx, cancel := c.attemptCtx()
+			if !now && !c.sleep(actx, attempt) {
+				cancel()
+				if c.ctx.Err() != nil {
+					return
+				}
+				continue // Disconnect
 			}
 			now = false
 			var err error
-			cc, err = c.connect(c.ctx)
+			cc, err = c.connect(actx)
+			cancel()
+			if err == nil && c.isOffline() {
+				c.mu.Lock()
+				if c.cur == cc {
+					c.cur = nil
+				}
+				c.mu.Unlock()
+				cc.conn.Close()
+				continue
+			}
 			if err == nil {
 				break
 			}
 			if c.ctx.Err() != nil {
 				return
+			}
+			if c.isOffline() {
+				continue
 			}
 			if fatal(err) {
 				c.setStatus(Status{State: Closed, Err: err})
@@ -111,7 +139,13 @@ func (c *Client[S, T]) run(cc *clientConn) {
 			}
 			c.setStatus(Status{State: Disconnected, Err: err})
 		}
-		c.setStatus(Status{State: Connected})
+		c.mu.Lock()
+		if !c.offline { // else Disconnect came meanwhile and closed cc
+			c.status = Status{State: Connected}
+			c.wakeLocked()
+		}
+		c.mu.Unlock()
+		c.signal(c.statusCh)
 	}
 }
 
@@ -272,6 +306,8 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		c.core.changed = true
 	}
 	changed, presChanged, rejs := c.core.takeNotes()
+	c.publishLocked(c.core.takeEvents())
+	c.wakeLocked()
 	if len(c.core.pending) == 0 {
 		for _, w := range c.waiters {
 			close(w)

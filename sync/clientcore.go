@@ -7,6 +7,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/undo"
 )
 
 // Rejection is a transition of this client that the server refused: it was never applied and
@@ -19,6 +20,9 @@ type Rejection[T any] struct {
 	// Err is the reason as an error: a *RefusedError when the server refused the transition
 	// before applying it (the permission hook: ErrForbidden; a limit: ErrLimit), else Conflict.
 	//
+	// Handle is the handle of the Submit or Apply that made the transition (nil for one
+	// restored from a client store).
+	Handle *Handle
 	// Err is ErrOutcomeUnknown in one rare case: the client came back with a snapshot after
 	// the server had forgotten some of its outcomes (a restart, or more rejections while it was
 	// away than the server keeps), and the server could not say whether it applied the
@@ -41,6 +45,8 @@ type pendingEntry[T any] struct {
 	t       T
 	time    time.Time // the time it was applied with, the client's estimate of the server's clock
 	skipped bool      // it conflicts on the current view, which therefore lacks it
+	h       *Handle   // resolved with the server's verdict; nil when restored from a store
+	ref     undo.Ref  // its inverse on the undo stack, or 0
 }
 
 // clientCore is the synchronous heart of a client: the confirmed state (the server's state at
@@ -114,6 +120,11 @@ type clientCore[S aper.StateMachine[S, T], T any] struct {
 	changed     bool
 	presChanged bool
 	rejections  []Rejection[T]
+	events      []Event[T] // only while watch
+	rebased     bool       // remote transitions came before pending ones (an EventRebased)
+
+	watch bool             // someone subscribed: record events
+	undo  *undo.Manager[T] // WithUndo, or nil
 }
 
 // viewFrame records how the pending transitions were rewritten since the view was built, so
@@ -157,8 +168,24 @@ func (c *clientCore[S, T]) hello(room string) frame {
 // rewrites of the pending transitions since (see viewFrame). Other states rebuild the view first
 // and re-apply their pending transitions as they were made.
 func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
+	local, form, _, _, err := c.applyAs(t, now, true)
+	return local, form, err
+}
+
+// applyAs is apply that also returns, with an undo stack, the inverse of t made on the view (ok
+// says t has one); record says it goes on the undo stack.
+func (c *clientCore[S, T]) applyAs(t T, now time.Time, record bool) (local uint64, form T, inv T, ok bool, err error) {
+	local, form, inv, ok, err = c.applyView(t, now)
+	if err == nil && record && ok {
+		c.pending[len(c.pending)-1].ref = c.undo.Record(inv)
+	}
+	return local, form, inv, ok, err
+}
+
+func (c *clientCore[S, T]) applyView(t T, now time.Time) (uint64, T, T, bool, error) {
 	if !c.hasState {
-		return 0, t, fmt.Errorf("aper/sync: no state yet")
+		var inv T
+		return 0, t, inv, false, fmt.Errorf("aper/sync: no state yet")
 	}
 	ev := aper.Event[T]{Client: c.id, Time: now.Add(c.offset), Transition: t}
 	if _, ok := any(c.confirmed).(aper.Rebaser[T]); !ok || !c.shown {
@@ -168,11 +195,12 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
 	if cloned {
 		c.view, c.viewIsC, c.kept = c.confirmed.Clone(), false, 0
 	}
-	if err := c.view.Apply(ev); err != nil {
+	inv, hasInv, err := c.applyTo(c.view, ev)
+	if err != nil {
 		if cloned {
 			c.view, c.viewIsC = c.confirmed, true
 		}
-		return 0, t, err
+		return 0, t, inv, false, err
 	}
 	if cloned && c.behind > 0 {
 		// t is made on confirmed as the user read it: it is rebased over what came since.
@@ -184,12 +212,12 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
 		var err error
 		if form, err = c.carry(t); err != nil {
 			c.lose() // the view holds t: rebuild it without
-			return 0, t, fmt.Errorf("aper/sync: rebase onto the pending transitions: %w", err)
+			return 0, t, inv, false, fmt.Errorf("aper/sync: rebase onto the pending transitions: %w", err)
 		}
 	}
 	if err := c.store.add(c.nextLocal+1, form, ev.Time); err != nil {
 		c.lose() // rebuild the view without t
-		return 0, t, err
+		return 0, t, inv, false, err
 	}
 	if len(c.frame.steps) > 0 {
 		c.frame.list = append(c.frame.list, t)
@@ -197,7 +225,7 @@ func (c *clientCore[S, T]) apply(t T, now time.Time) (uint64, T, error) {
 	c.nextLocal++
 	c.pending = append(c.pending, pendingEntry[T]{local: c.nextLocal, t: form, time: ev.Time})
 	c.changed = true
-	return c.nextLocal, form, nil
+	return c.nextLocal, form, inv, hasInv, nil
 }
 
 // carry rewrites t, made on the view, as the pending transitions were rewritten since the view
@@ -282,13 +310,16 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 		for len(c.pending) > 0 && c.pending[0].local <= c.resolved {
 			p := c.pending[0]
 			if rr := c.record(p.local); rr != nil {
-				c.rejections = append(c.rejections, newRejection(p.t, rr.Conflict, rr.Code))
+				c.reject(&p, newRejection(p.t, rr.Conflict, rr.Code))
 			} else if p.local <= f.Unsure {
-				c.rejections = append(c.rejections, Rejection[T]{Transition: p.t, Conflict: errUnsure, Err: ErrOutcomeUnknown})
+				c.reject(&p, Rejection[T]{Transition: p.t, Conflict: errUnsure, Err: ErrOutcomeUnknown})
+			} else {
+				c.settle(&p, 0) // in the snapshot
 			}
 			c.pop()
 		}
 		c.dirty = true
+		c.note(Event[T]{Kind: EventSnapshot, Seq: c.seq})
 		return c.goLive(), nil
 	}
 	if !c.hasState || f.Seq != c.seq || f.Upto < f.Seq {
@@ -333,7 +364,7 @@ func (c *clientCore[S, T]) rejectHead(rr *rejectionRecord) {
 		cf, code = rr.Conflict, rr.Code
 	}
 	p := c.pending[0]
-	c.rejections = append(c.rejections, newRejection(p.t, cf, code))
+	c.reject(&p, newRejection(p.t, cf, code))
 	c.lose() // the view holds it, and the pending transitions after it were made with it
 	c.pop()
 }
@@ -449,13 +480,21 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 			c.rejectHead(c.record(c.pending[0].local))
 		}
 	}
-	if err := c.confirmed.Apply(ev); err != nil {
+	mine := own && len(c.pending) > 0 && c.pending[0].local == f.Local
+	var ref undo.Ref
+	if mine {
+		ref = c.pending[0].ref
+	}
+	if err := c.applyConfirmed(ev, ref); err != nil {
 		return nil, fmt.Errorf("aper/sync: confirmed transition %d does not apply here (is Apply deterministic?): %w", f.Seq, err)
 	}
 	c.store.confirm(&ev)
 	c.seq, c.changed = f.Seq, true
 	switch {
-	case own && len(c.pending) > 0 && c.pending[0].local == f.Local:
+	case mine:
+		c.settle(&c.pending[0], f.Seq)
+		c.note(Event[T]{Kind: EventConfirmed, Seq: ev.Seq, Client: ev.Client, Time: ev.Time,
+			Transition: t, Handle: c.pending[0].h})
 		if c.pending[0].skipped {
 			c.dirty = true
 		}
@@ -467,10 +506,13 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 			c.dirty = true
 		}
 	case c.viewIsC:
+		c.note(Event[T]{Kind: EventRemote, Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t})
 		c.behind++
 	default:
 		// Another client's transition (or one of ours that is not pending here), ordered
 		// before the pending ones: they are rebased over it.
+		c.note(Event[T]{Kind: EventRemote, Seq: ev.Seq, Client: ev.Client, Time: ev.Time, Transition: t})
+		c.rebased = true
 		c.dirty = true
 		if c.deferred++; c.deferred >= rebaseBatch {
 			c.rebasePending()
@@ -515,7 +557,16 @@ func (c *clientCore[S, T]) rebase() {
 	for i := range c.pending {
 		p := &c.pending[i]
 		ev := aper.Event[T]{Client: c.id, Time: p.time, Transition: p.t}
-		p.skipped = c.view.Apply(ev) != nil
+		if p.ref == 0 {
+			p.skipped = c.view.Apply(ev) != nil
+			continue
+		}
+		// Its inverse is made anew on the view as it is now (a text's inverse names the
+		// view's versions).
+		inv, ok, err := c.applyTo(c.view, ev)
+		if p.skipped = err != nil; ok {
+			c.undo.Replace(p.ref, inv)
+		}
 	}
 }
 

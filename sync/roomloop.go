@@ -47,6 +47,7 @@ const (
 	msgShutdown
 	msgRestore // Server.Restore
 	msgControl // Server.Kick, Server.Reauthorize
+	msgSeq     // Server.Seq: reply is a chan uint64
 )
 
 type roomMsg[T any] struct {
@@ -296,6 +297,8 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 	case msgControl:
 		cm := m.reply.(*controlMsg)
 		cm.reply <- controlReply{closed: r.core.control(cm, now)}
+	case msgSeq:
+		m.reply.(chan uint64) <- r.core.seq
 	}
 }
 
