@@ -19,6 +19,7 @@ type room[S aper.StateMachine[S, T], T any] struct {
 	inbox chan roomMsg[T]
 	done  chan struct{} // closed when run returns
 	refs  int           // under srv.mu: connections and calls holding the room
+	claim Claim         // its ownership in a cluster (see WithOwnership), else nil
 
 	// sendMu orders senders against the room's end: a sender holds it (read) while it puts a
 	// message in the inbox; stop sets stopped under it (write), then answers what is left in
@@ -188,6 +189,8 @@ func (r *room[S, T]) run() {
 			}
 		case <-wakeC:
 			wakeC = nil
+		case <-r.lostC():
+			r.core.stop(errOwnershipLost, errMoved(r.name))
 		case m := <-r.inbox:
 			r.handle(m)
 		drain:
