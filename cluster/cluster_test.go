@@ -330,3 +330,42 @@ func TestStaleOwnerFenced(t *testing.T) {
 	require.True(t, errors.As(err, &oe), "member 0 serves the room: %v", err)
 	assert.Equal(t, "n1", oe.Owner)
 }
+
+// waitPresence waits until c sees n other clients' presence values.
+func waitPresence(t *testing.T, c *client, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for len(c.Presence()) != n {
+		select {
+		case <-c.PresenceChanges():
+		case <-ctx.Done():
+			t.Fatalf("%d presence values, want %d", len(c.Presence()), n)
+		}
+	}
+}
+
+// TestRelayMemberKilled: when a member that relays a client to the owner dies, the owner
+// notices within the relay's liveness (not the connection timeout, 45 s), so the client's
+// presence leaves the room at once; the client, reconnected elsewhere, is back in it.
+func TestRelayMemberKilled(t *testing.T) {
+	tc := startCluster(t, nil)
+	const room = "presence"
+	a := tc.dial(t, 0, room)
+	require.NoError(t, a.Apply(add1))
+	settle(t, []*client{a})
+	require.Equal(t, 0, tc.owner(t, room))
+	// b reaches member 1, which relays it; a, on the owner, watches.
+	b := tc.dial(t, 1, room)
+	require.NoError(t, b.SetPresence("b"))
+	waitPresence(t, a, 1)
+
+	// b's own pings would take it elsewhere within a second; a silent client (as one whose
+	// network went with its server) shows what the owner notices by itself.
+	tc.members[1].kill()
+	b.Close()
+	waitPresence(t, a, 0)
+	require.NoError(t, a.Apply(add1))
+	settle(t, []*client{a})
+	assert.Equal(t, int64(2), a.State().Value())
+}
