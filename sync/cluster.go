@@ -86,6 +86,13 @@ func errMoved(name string) *ServerError {
 // errOwnershipLost stops a room whose claim was lost.
 var errOwnershipLost = errors.New("aper/sync: the room's ownership was lost")
 
+// retryableLoad marks a room that failed to load from the shared journal of a cluster (a
+// stream electing its leader, a node restarting): its joins are refused with a non-fatal
+// error, and the clients try again.
+type retryableLoad struct{ error }
+
+func (e retryableLoad) Unwrap() error { return e.error }
+
 // campaigns serializes the campaigns of one server for one room, so that two of its
 // connections do not race each other for the same lease.
 type campaigns struct {

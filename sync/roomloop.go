@@ -253,6 +253,8 @@ func (r *room[S, T]) open() error {
 			} else if p := r.core.broken; p != nil {
 				s.logPanic(r.name, p)
 				err = fmt.Errorf("aper/sync: room %q: internal error", r.name)
+			} else if s.cfg.owners != nil {
+				err = retryableLoad{err}
 			}
 			return err
 		}
@@ -383,7 +385,7 @@ func (r *room[S, T]) fail(err error) {
 		case m := <-r.inbox:
 			switch m.kind {
 			case msgJoin:
-				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: true})
+				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: !errors.As(err, new(retryableLoad))})
 			case msgSnapshot:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: err}
 			case msgShutdown:
