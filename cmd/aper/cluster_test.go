@@ -205,6 +205,27 @@ func TestServeClusterKill(t *testing.T) {
 		}
 	}
 
+	// The longest time without a new confirmation that clients[0] saw while owners were
+	// killed: logged for the figures, not asserted.
+	watchDone := make(chan struct{})
+	var longest time.Duration
+	wg.Go(func() {
+		last, at := clients[0].Seq(), time.Now()
+		for {
+			select {
+			case <-watchDone:
+				return
+			case <-clients[0].Changes():
+			}
+			if seq := clients[0].Seq(); seq > last {
+				longest = max(longest, time.Since(at))
+				last, at = seq, time.Now()
+			}
+		}
+	})
+	stopWatch := sync.OnceFunc(func() { close(watchDone) })
+	defer stopWatch()
+
 	progress(50)
 	for round := range 3 {
 		n := owner()
@@ -218,6 +239,7 @@ func TestServeClusterKill(t *testing.T) {
 		n.down.Store(false)
 		progress(20)
 	}
+	stopWatch()
 	halt()
 
 	want := applied.Load()
@@ -243,5 +265,5 @@ func TestServeClusterKill(t *testing.T) {
 		assert.Equal(t, want, c.State().Counter.Value(), "client %s", c.ID())
 	}
 	assert.Equal(t, uint64(want), top, "one Seq per transition applied")
-	t.Logf("%d transitions, 3 owners killed", want)
+	t.Logf("%d transitions, 3 owners killed; longest pause without a confirmation: %v", want, longest.Round(time.Millisecond))
 }
