@@ -61,17 +61,20 @@ type testCluster struct {
 
 var prefixes atomic.Int64
 
-// startCluster starts three members with R3 streams and buckets on loopback. They are closed
+// startCluster starts n members with streams and buckets of min(n, 3) replicas on loopback. They are closed
 // with the test.
-func startCluster(t *testing.T, wrap func(i int, o apersync.Ownership) apersync.Ownership) *testCluster {
+func startCluster(t testing.TB, n int, wrap func(i int, o apersync.Ownership) apersync.Ownership) *testCluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	tc := &testCluster{net: memory.NewNetwork(nil), prefix: fmt.Sprintf("C%d", prefixes.Add(1))}
 	t.Cleanup(func() { tc.net.Close() })
 	var seed string
-	for i := range 3 {
-		cfg := node.Config{Name: fmt.Sprintf("n%d", i), DataDir: t.TempDir(), ClusterListen: "127.0.0.1:0"}
+	for i := range n {
+		cfg := node.Config{Name: fmt.Sprintf("n%d", i), DataDir: t.TempDir()}
+		if n > 1 {
+			cfg.ClusterListen = "127.0.0.1:0"
+		}
 		if seed != "" {
 			cfg.Routes = []string{seed}
 		}
@@ -93,11 +96,11 @@ func startCluster(t *testing.T, wrap func(i int, o apersync.Ownership) apersync.
 		t.Cleanup(m.nc.Close)
 		m.js, err = jetstream.New(m.nc)
 		require.NoError(t, err)
-		j, err := ajs.New(ctx, m.js, &ajs.Options{Prefix: tc.prefix, Replicas: 3, Streams: 1, Timeout: 3 * time.Second})
+		j, err := ajs.New(ctx, m.js, &ajs.Options{Prefix: tc.prefix, Replicas: min(n, 3), Streams: 1, Timeout: 3 * time.Second})
 		require.NoError(t, err)
 		t.Cleanup(func() { j.Close() })
 		m.cl, err = cluster.New(ctx, m.nc, m.js, m.name, &cluster.Options{
-			Prefix: tc.prefix, LeaseTTL: time.Second, Replicas: 3, Liveness: 600 * time.Millisecond,
+			Prefix: tc.prefix, LeaseTTL: time.Second, Replicas: min(n, 3), Liveness: 600 * time.Millisecond,
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { m.cl.Close() })
@@ -136,7 +139,7 @@ func (tc *testCluster) dialer(first int) transport.Dialer {
 	})
 }
 
-func (tc *testCluster) dial(t *testing.T, first int, room string) *client {
+func (tc *testCluster) dial(t testing.TB, first int, room string) *client {
 	t.Helper()
 	c, err := apersync.Dial[counter, aper.CounterTransition](t.Context(), tc.dialer(first), room,
 		apersync.WithBackoff(10*time.Millisecond, 200*time.Millisecond), apersync.WithPingInterval(200*time.Millisecond))
@@ -168,7 +171,7 @@ func (tc *testCluster) owner(t *testing.T, room string) int {
 
 // settle waits until every client has every transition it applied confirmed, and until all
 // are at the same Seq; it fails on a rejection.
-func settle(t *testing.T, clients []*client) {
+func settle(t testing.TB, clients []*client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -199,7 +202,7 @@ func settle(t *testing.T, clients []*client) {
 // TestCluster runs a three-member cluster's cases one after the other; the last one kills a
 // member.
 func TestCluster(t *testing.T) {
-	tc := startCluster(t, nil)
+	tc := startCluster(t, 3, nil)
 
 	t.Run("Converge", func(t *testing.T) {
 		var clients []*client
@@ -294,7 +297,7 @@ func (blindClaim) Lost() <-chan struct{} { return nil }
 // journal at its next append; its room stops and its clients come back relayed to the new
 // owner, with every transition applied once.
 func TestStaleOwnerFenced(t *testing.T) {
-	tc := startCluster(t, func(i int, o apersync.Ownership) apersync.Ownership {
+	tc := startCluster(t, 3, func(i int, o apersync.Ownership) apersync.Ownership {
 		if i == 0 {
 			return fenceless{o}
 		}
@@ -349,7 +352,7 @@ func waitPresence(t *testing.T, c *client, n int) {
 // notices within the relay's liveness (not the connection timeout, 45 s), so the client's
 // presence leaves the room at once; the client, reconnected elsewhere, is back in it.
 func TestRelayMemberKilled(t *testing.T) {
-	tc := startCluster(t, nil)
+	tc := startCluster(t, 3, nil)
 	const room = "presence"
 	a := tc.dial(t, 0, room)
 	require.NoError(t, a.Apply(add1))
