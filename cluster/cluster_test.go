@@ -372,3 +372,32 @@ func TestRelayMemberKilled(t *testing.T) {
 	settle(t, []*client{a})
 	assert.Equal(t, int64(2), a.State().Value())
 }
+
+// TestLeaseLost: when the owner's lease is lost (here, deleted under it), the owner stops the
+// room and ends its connections with a non-fatal reason that names the move; the client
+// reconnects, and carries on with nothing lost.
+func TestLeaseLost(t *testing.T) {
+	tc := startCluster(t, 3, nil)
+	const room = "lost"
+	a := tc.dial(t, 0, room)
+	require.NoError(t, a.Apply(add1))
+	settle(t, []*client{a})
+	require.Equal(t, 0, tc.owner(t, room))
+
+	kv, err := tc.members[1].js.KeyValue(t.Context(), tc.prefix+"_LEASE")
+	require.NoError(t, err)
+	require.NoError(t, kv.Purge(t.Context(), "r"+room))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for a.Status().State == apersync.Connected {
+		select {
+		case <-a.StatusChanges():
+		case <-ctx.Done():
+			t.Fatal("the client stayed connected to a room whose owner lost its lease")
+		}
+	}
+	assert.ErrorContains(t, a.Status().Err, "moved to another server")
+	require.NoError(t, a.Apply(add1))
+	settle(t, []*client{a})
+	assert.Equal(t, int64(2), a.State().Value())
+}

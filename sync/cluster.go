@@ -83,6 +83,12 @@ func errMoved(name string) *ServerError {
 	return &ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q moved to another server", name)}
 }
 
+// errChangingHands refuses a connection to a room that stopped while the server looked at it:
+// the client tries again, and the server campaigns anew.
+func errChangingHands(name string) *ServerError {
+	return &ServerError{Code: codeRoom, Message: fmt.Sprintf("room %q is changing hands", name)}
+}
+
 // errOwnershipLost stops a room whose claim was lost.
 var errOwnershipLost = errors.New("aper/sync: the room's ownership was lost")
 

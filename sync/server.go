@@ -342,6 +342,9 @@ func (s *Server[S, T]) acquireClaimed(name string, sc *serverConn, client string
 		return nil, ErrServerClosed
 	}
 	r := s.rooms[name]
+	if r == nil && s.cfg.owners != nil && claim == nil {
+		return nil, errChangingHands(name) // it stopped since acquireOwned saw it: campaign anew
+	}
 	if r == nil && s.cfg.maxRooms > 0 && len(s.rooms) >= s.cfg.maxRooms {
 		return nil, errTooManyRooms
 	}
