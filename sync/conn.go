@@ -252,8 +252,20 @@ func (s *Server[S, T]) greet(c transport.Conn, agent bool) (*serverConn, *room[S
 		s.dropConn(sc, nil)
 		return nil, nil, nil
 	}
-	identify(sc, h)
-	r, err := s.acquireFor(h.Room, sc, string(h.Client))
+	var r *room[S, T]
+	if s.cfg.owners != nil {
+		hello := *h
+		identify(sc, h)
+		r, err = s.acquireOwned(s.ctx, h.Room, sc, string(h.Client))
+		if oe := (*OwnerError)(nil); errors.As(err, &oe) {
+			s.relay(sc, &hello, oe.Owner)
+			s.dropConn(sc, nil)
+			return nil, nil, nil
+		}
+	} else {
+		identify(sc, h)
+		r, err = s.acquireFor(h.Room, sc, string(h.Client))
+	}
 	if err != nil {
 		var se *ServerError
 		if errors.As(err, &se) {

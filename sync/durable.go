@@ -271,7 +271,8 @@ func (l journalLog[T]) readLog(from, to uint64) ([]record[T], error) {
 // LoadRooms loads every room the journal holds (see WithJournal), so that after a restart their
 // timers and their members' grace periods run without waiting for a client to join. Rooms load
 // in the background; one that has nothing scheduled unloads again after the idle time. Without
-// a journal it does nothing.
+// a journal it does nothing. In a cluster (WithOwnership) it loads the rooms no other server
+// owns.
 func (s *Server[S, T]) LoadRooms(ctx context.Context) error {
 	j := s.cfg.journal
 	if j == nil {
@@ -283,6 +284,9 @@ func (s *Server[S, T]) LoadRooms(ctx context.Context) error {
 	}
 	for _, name := range names {
 		r, err := s.acquire(name)
+		if errors.Is(err, ErrNotOwner) {
+			continue // in a cluster, another server serves it
+		}
 		if err != nil {
 			return fmt.Errorf("aper/sync: load room %q: %w", name, err)
 		}

@@ -34,6 +34,7 @@ type serverConfig struct {
 	leaveGrace    time.Duration
 	journal       journal.Journal
 	snapEvery     int
+	owners        Ownership // see WithOwnership
 
 	newRoomsPerClient int // see WithNewRoomsPerMinute
 	newRoomsPerAddr   int

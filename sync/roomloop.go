@@ -19,6 +19,7 @@ type room[S aper.StateMachine[S, T], T any] struct {
 	inbox chan roomMsg[T]
 	done  chan struct{} // closed when run returns
 	refs  int           // under srv.mu: connections and calls holding the room
+	claim Claim         // its ownership in a cluster (see WithOwnership), else nil
 
 	// sendMu orders senders against the room's end: a sender holds it (read) while it puts a
 	// message in the inbox; stop sets stopped under it (write), then answers what is left in
@@ -193,6 +194,8 @@ func (r *room[S, T]) run() {
 			}
 		case <-wakeC:
 			wakeC = nil
+		case <-r.lostC():
+			r.core.stop(errOwnershipLost, errMoved(r.name))
 		case m := <-r.inbox:
 			r.handle(m)
 		drain:
@@ -255,6 +258,8 @@ func (r *room[S, T]) open() error {
 			} else if p := r.core.broken; p != nil {
 				s.logPanic(r.name, p)
 				err = fmt.Errorf("aper/sync: room %q: internal error", r.name)
+			} else if s.cfg.owners != nil {
+				err = retryableLoad{err}
 			}
 			return err
 		}
@@ -398,7 +403,7 @@ func (r *room[S, T]) fail(err error) {
 		case m := <-r.inbox:
 			switch m.kind {
 			case msgJoin:
-				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: true})
+				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: !errors.As(err, new(retryableLoad))})
 			case msgSnapshot, msgRestore:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: err}
 			case msgControl:

@@ -44,6 +44,8 @@ type Server[S aper.StateMachine[S, T], T any] struct {
 
 	admit admission // under mu
 
+	campaigns campaigns // see WithOwnership
+
 	wsOnce stdsync.Once
 	ws     *websocket.Server
 
@@ -93,6 +95,9 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 			return nil, fmt.Errorf("%w: permission hook %T does not match the server's state and transition types", ErrInvalidOption, cfg.permit)
 		}
 		permit = f
+	}
+	if cfg.owners != nil && cfg.journal == nil {
+		return nil, fmt.Errorf("%w: WithOwnership needs WithJournal", ErrInvalidOption)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Server[S, T]{
@@ -316,6 +321,9 @@ const roomInbox = 32
 // acquire returns the room called name, loading it if needed, with one more reference held;
 // ErrServerClosed if the server is closing, errTooManyRooms over the room limit.
 func (s *Server[S, T]) acquire(name string) (*room[S, T], error) {
+	if s.cfg.owners != nil {
+		return s.acquireOwned(s.ctx, name, nil, "")
+	}
 	return s.acquireFor(name, nil, "")
 }
 
@@ -323,12 +331,20 @@ func (s *Server[S, T]) acquire(name string) (*room[S, T], error) {
 // the room counts against the client's and its address's budgets of new rooms (see
 // WithNewRoomsPerMinute), and is refused over them.
 func (s *Server[S, T]) acquireFor(name string, sc *serverConn, client string) (*room[S, T], error) {
+	return s.acquireClaimed(name, sc, client, nil)
+}
+
+// acquireClaimed is acquireFor with the claim a room loaded now holds (see WithOwnership).
+func (s *Server[S, T]) acquireClaimed(name string, sc *serverConn, client string, claim Claim) (*room[S, T], error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
 		return nil, ErrServerClosed
 	}
 	r := s.rooms[name]
+	if r == nil && s.cfg.owners != nil && claim == nil {
+		return nil, errChangingHands(name) // it stopped since acquireOwned saw it: campaign anew
+	}
 	if r == nil && s.cfg.maxRooms > 0 && len(s.rooms) >= s.cfg.maxRooms {
 		return nil, errTooManyRooms
 	}
@@ -341,12 +357,14 @@ func (s *Server[S, T]) acquireFor(name string, sc *serverConn, client string) (*
 			srv:   s,
 			inbox: make(chan roomMsg[T], roomInbox),
 			done:  make(chan struct{}),
+			claim: claim,
 		}
 		s.rooms[name] = r
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer r.stop()
+			defer r.releaseClaim()
 			r.run()
 		}()
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport"
 )
 
 // serverJournal is what aper serve keeps its rooms' transitions in.
@@ -20,6 +21,7 @@ type serverJournal struct {
 	options  []apersync.ServerOption // for NewServer
 	describe string                  // for the start-up lines
 	close    func() error            // flushes and closes; idempotent
+	relay    transport.Listener      // in a cluster: the connections other servers relay here
 }
 
 // openJournal opens the on-disk journal in the folder "journal" of the data folder dir: every

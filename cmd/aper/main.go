@@ -31,6 +31,15 @@
 // stops on SIGINT or SIGTERM, letting rooms finish what their clients sent (up to -grace), and
 // closes the journal.
 //
+//	aper serve -cluster -name NAME [-cluster-listen HOST:PORT] [-routes HOST:PORT,...] [-nats-listen HOST:PORT]
+//	aper serve -nats URL -name NAME
+//
+// Runs as one server of a cluster: with an embedded NATS node with JetStream (its files in the
+// data folder's nats/) that routes to the other nodes, or on an existing NATS cluster. The
+// rooms' journals and leases live in JetStream (-replicas copies: 3 with routes or -nats, else
+// 1); each room is ordered by the server that holds its lease, and the others relay their
+// clients to it. See the README's "Run a cluster".
+//
 // # client
 //
 //	aper client [-transport ws|quic] [-addr HOST:PORT] [-cert FILE] [-watch] ROOM

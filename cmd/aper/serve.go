@@ -36,6 +36,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data", "./aper-data", "data folder: the journal and the QUIC certificate")
 	grace := fs.Duration("grace", 5*time.Second, "how long a stop may take before connections are cut")
 	verbose := fs.Bool("v", false, "log connections and their errors (debug level)")
+	cf := addClusterFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +53,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		return fmt.Errorf("serve: data folder: %w", err)
 	}
-	jr, err := openJournal(*dataDir, logger)
+	var (
+		jr  *serverJournal
+		err error
+	)
+	if cf.enabled() {
+		jr, err = openCluster(ctx, cf, *dataDir, logger)
+	} else {
+		jr, err = openJournal(*dataDir, logger)
+	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -105,6 +114,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		wg.Go(func() {
 			if err := srv.Serve(context.Background(), ql); err != nil && !errors.Is(err, apersync.ErrServerClosed) {
 				logger.Error("quic listener stopped", "err", err)
+			}
+		})
+	}
+
+	if jr.relay != nil {
+		wg.Go(func() {
+			if err := srv.Serve(context.Background(), jr.relay); err != nil && !errors.Is(err, apersync.ErrServerClosed) {
+				logger.Error("cluster relay listener stopped", "err", err)
 			}
 		})
 	}

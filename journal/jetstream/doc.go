@@ -120,8 +120,10 @@
 //     which is shared.
 //  4. Unloading an idle room releases its lease (Lease.Release), so that the next node a
 //     client reaches takes it at once rather than after the TTL.
-//  5. Relays and resumed clients follow the room with Follow from a Seq; LoadRooms, Snapshot
-//     and agents read the journal directly, wherever the owner runs.
+//  5. Package [github.com/aper-go/aper/cluster] implements this for the sync server (its
+//     sync.Ownership on Leases, the relay on NATS subjects). LoadRooms loads the rooms no other
+//     node owns; Snapshot on a node that does not own the room fails with sync.ErrNotOwner (an
+//     *OwnerError names the owner); an agent's connection is relayed as a client's is.
 //
 // Safety does not depend on the lease: two nodes that both believe they own a room (a
 // partition, a paused process, clocks) cannot both append, since each append is conditional
