@@ -57,6 +57,7 @@ func TestErrorMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve(t, failing, l)
+	_, seqErr := failing.Seq(ctxT(t), "gone")
 
 	notDir := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
@@ -125,6 +126,11 @@ func TestErrorMessages(t *testing.T) {
 			err:  dialErr(failNet.Dialer("server"), "gone"),
 			want: `aper/sync: dial room "gone": room: room "gone": no such room`,
 			as:   asServerError("room"),
+		},
+		{
+			name: "seq of a room whose factory fails",
+			err:  seqErr,
+			want: `aper/sync: seq of room "gone": room "gone": no such room`,
 		},
 		{
 			name: "bad client option",

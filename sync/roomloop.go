@@ -48,7 +48,7 @@ const (
 	msgShutdown
 	msgRestore // Server.Restore
 	msgControl // Server.Kick, Server.Reauthorize
-	msgSeq     // Server.Seq: reply is a chan uint64
+	msgSeq     // Server.Seq: reply is a chan seqReply
 )
 
 type roomMsg[T any] struct {
@@ -303,7 +303,7 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 		cm := m.reply.(*controlMsg)
 		cm.reply <- controlReply{closed: r.core.control(cm, now)}
 	case msgSeq:
-		m.reply.(chan uint64) <- r.core.seq
+		m.reply.(chan seqReply) <- seqReply{seq: r.core.seq}
 	}
 }
 
@@ -408,6 +408,8 @@ func (r *room[S, T]) fail(err error) {
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: err}
 			case msgControl:
 				m.reply.(*controlMsg).reply <- controlReply{} // no connection joined
+			case msgSeq:
+				m.reply.(chan seqReply) <- seqReply{err: err}
 			case msgShutdown:
 				return
 			}
