@@ -32,6 +32,8 @@ type room[S aper.StateMachine[S, T], T any] struct {
 	conns  map[sessionID]*serverConn // the connections joined, from their join to their leave
 	lastID sessionID
 
+	met *roomMetrics // nil without WithMetrics
+
 	entries  []journal.Entry
 	snapSeq  uint64        // the Seq of the last snapshot saved or being saved
 	snapDone chan struct{} // closed when the snapshot being saved is done
@@ -52,7 +54,8 @@ type roomMsg[T any] struct {
 	sc    *serverConn
 	hello *frame
 	batch batch[T]
-	reply any // chan snapshotReply[S]
+	reply any       // chan snapshotReply[S]
+	at    time.Time // when a submit arrived, with metrics
 }
 
 // send passes m to the room, or reports false if the room has stopped.
@@ -228,6 +231,11 @@ func (r *room[S, T]) open() error {
 		reader = journalLog[T]{ctx: s.ctx, j: j, room: r.name}
 	}
 	r.conns = make(map[sessionID]*serverConn)
+	var stats *roomStats
+	if s.met != nil {
+		r.met = s.met.forRoom(r.name)
+		stats = &r.met.stats
+	}
 	r.core = newRoomCore(r.name, state, roomConfig[S, T]{
 		logSize:       s.cfg.logSize,
 		maxRejections: s.cfg.maxRejects,
@@ -241,6 +249,7 @@ func (r *room[S, T]) open() error {
 		keepRecords:   s.cfg.journal != nil,
 		chunk:         chunkSize(s.cfg.maxMessage),
 		reader:        reader,
+		stats:         stats,
 	})
 	if j := s.cfg.journal; j != nil {
 		if err := catch("rebuilding the room", func() error { return r.load(s.ctx, j) }); err != nil {
@@ -269,6 +278,9 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 		r.core.join(m.sc.id, m.sc.wire, m.hello, m.sc.ident, now)
 	case msgSubmit:
 		m.sc.inflight.Add(-int64(len(m.batch.subs)))
+		if r.met != nil && len(m.batch.subs) > 0 {
+			r.met.stats.submitted = append(r.met.stats.submitted, submitTime{at: m.at, n: len(m.batch.subs)})
+		}
 		r.core.submit(m.sc.id, m.batch, now)
 	case msgLeave:
 		delete(r.conns, m.sc.id)
@@ -311,7 +323,12 @@ func (r *room[S, T]) carryOut() bool {
 		return false
 	}
 	if j := s.cfg.journal; j != nil && len(rd.records) > 0 {
-		if err := r.persist(j, rd.records); err != nil {
+		start := time.Now()
+		err := r.persist(j, rd.records)
+		if r.met != nil && err == nil {
+			r.met.m.appendLat.Observe(time.Since(start).Seconds())
+		}
+		if err != nil {
 			r.core.recycle(rd)
 			r.core.stop(err, &ServerError{Code: codeRoom, Message: err.Error()})
 			return r.carryOut()
@@ -325,6 +342,9 @@ func (r *room[S, T]) carryOut() bool {
 	r.snapWait = r.snapWait[:0]
 	r.route(rd.sends)
 	r.core.recycle(rd)
+	if r.met != nil {
+		r.met.flush(time.Now())
+	}
 	return true
 }
 
