@@ -31,6 +31,11 @@
 // stops on SIGINT or SIGTERM, letting rooms finish what their clients sent (up to -grace), and
 // closes the journal.
 //
+// Beside the pages and the WebSocket endpoint, the HTTP address serves /metrics (Prometheus: the
+// server's counters, see sync.WithMetrics, and the Go runtime's), /healthz (200 while the process
+// answers), /readyz (200 once the journal is open and every listener is up, 503 before and
+// while stopping) and, with -pprof, net/http/pprof at /debug/pprof/.
+//
 // # client
 //
 //	aper client [-transport ws|quic] [-addr HOST:PORT] [-cert FILE] [-watch] ROOM
