@@ -26,7 +26,8 @@ type room[S aper.StateMachine[S, T], T any] struct {
 	sendMu  stdsync.RWMutex
 	stopped bool
 
-	snapWait []snapshotWait[S] // Snapshot calls answered once the batch is durable
+	snapWait   []snapshotWait[S] // Snapshot calls answered once the batch is durable
+	submitWait []submitWait      // Submit calls, the same (follow.go)
 
 	core   *roomCore[S, T]
 	conns  map[sessionID]*serverConn // the connections joined, from their join to their leave
@@ -95,6 +96,7 @@ func (r *room[S, T]) stop() {
 		w.reply <- snapshotReply[S]{err: ErrServerClosed}
 	}
 	r.snapWait = nil
+	r.failSubmits(ErrServerClosed)
 	for {
 		select {
 		case m := <-r.inbox:
@@ -103,6 +105,8 @@ func (r *room[S, T]) stop() {
 				m.sc.end(roomStopped(r.name))
 			case msgSnapshot:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: ErrServerClosed}
+			case msgServerSubmit:
+				m.reply.(*submitRequest[T]).reply <- submitReply{err: ErrServerClosed}
 			}
 		default:
 			return
@@ -293,6 +297,8 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 		}
 	case msgShutdown:
 		r.core.stop(ErrServerClosed, errShuttingDown)
+	case msgServerSubmit:
+		r.serverSubmit(m.reply.(*submitRequest[T]))
 	}
 }
 
@@ -318,6 +324,7 @@ func (r *room[S, T]) carryOut() bool {
 			s.cfg.logger.Error("aper/sync: room stopped", "room", r.name, "err", rd.stopped)
 		}
 		s.forget(r) // the next join loads the room anew
+		r.failSubmits(ErrServerClosed)
 		r.route(rd.sends)
 		r.core.recycle(rd)
 		return false
@@ -340,6 +347,7 @@ func (r *room[S, T]) carryOut() bool {
 	}
 	clear(r.snapWait)
 	r.snapWait = r.snapWait[:0]
+	r.answerSubmits()
 	r.route(rd.sends)
 	r.core.recycle(rd)
 	if r.met != nil {
@@ -403,6 +411,8 @@ func (r *room[S, T]) fail(err error) {
 				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: true})
 			case msgSnapshot:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: err}
+			case msgServerSubmit:
+				m.reply.(*submitRequest[T]).reply <- submitReply{err: err}
 			case msgShutdown:
 				return
 			}
