@@ -12,6 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
+// apiPath is where aper serve mounts the server's HTTP API (sync.Server.API).
+const apiPath = "/api"
+
 // readiness is what /readyz checks: each part of the server it names must be up.
 type readiness struct {
 	journal   atomic.Bool // the journal is open

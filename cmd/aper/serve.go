@@ -97,6 +97,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wsURL := "ws://" + hl.Addr().String() + wsPath
 	mountWeb(mux, *dataDir, logger) // the pages: web.go
 	mountOps(mux, reg, &ready, *withPprof)
+	mux.Handle(apiPath+"/", http.StripPrefix(apiPath, srv.API()))
 
 	var wg sync.WaitGroup // the goroutines of the listeners; waited for before returning
 	defer wg.Wait()
