@@ -18,7 +18,8 @@ import (
 // "aper_". No metric has a label per room or client unless WithRoomMetrics is given. NewServer
 // returns an error matching ErrInvalidOption if reg refuses a collector (one of the same name is
 // registered already: give each server its own registry, or wrap it with
-// prometheus.WrapRegistererWith and a label of your own). Close unregisters them.
+// prometheus.WrapRegistererWith and a label of your own). Shutdown and Close unregister them
+// once every goroutine of the server has ended.
 func WithMetrics(reg prometheus.Registerer) ServerOption {
 	return func(c *serverConfig) error {
 		if reg == nil {

@@ -259,6 +259,7 @@ func (s *Server[S, T]) Shutdown(ctx context.Context) error {
 		}
 		go func() {
 			s.wg.Wait()
+			s.met.unregister()
 			close(s.closed)
 		}()
 	})
@@ -293,13 +294,13 @@ func (s *Server[S, T]) startClose() {
 		}
 		s.mu.Unlock()
 		s.cancel(ErrServerClosed)
-		s.met.unregister()
 		for _, c := range conns {
 			c.conn.Close()
 		}
 		s.shutdownOnce.Do(func() {
 			go func() {
 				s.wg.Wait()
+				s.met.unregister()
 				close(s.closed)
 			}()
 		})

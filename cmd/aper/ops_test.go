@@ -148,6 +148,11 @@ func TestServeMetricsAddUpWithSim(t *testing.T) {
 	if got["aper_rooms_loaded"] < 1 {
 		t.Errorf("aper_rooms_loaded %v", got["aper_rooms_loaded"])
 	}
+	// The HTTP API at /api reads the same room.
+	if code, body := get(t, base+"/api/state/todo/metrics"); code != http.StatusOK ||
+		!strings.Contains(body, fmt.Sprintf(`"seq":%d,`, int(simFigure(t, out.String(), `room at seq (\d+)`)))) {
+		t.Errorf("/api/state/todo/metrics: %d %s", code, body)
+	}
 	srv.stop()
 }
 
