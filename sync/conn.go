@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/transport"
@@ -200,6 +201,9 @@ func (s *Server[S, T]) handle(c transport.Conn, agent bool) {
 		return
 	}
 	defer s.dropConn(sc, r)
+	if s.met != nil {
+		defer s.met.connOpened(sc)()
+	}
 	writerDone := s.startWriter(sc)
 	room := h.Room // the hello itself is not kept while the connection lasts
 	err := ErrServerClosed
@@ -404,7 +408,11 @@ func (s *Server[S, T]) dispatch(sc *serverConn, r *room[S, T], msg []byte) error
 	})
 	if len(subs) > 0 || hasPres {
 		sc.inflight.Add(int64(len(subs)))
-		if !r.send(roomMsg[T]{kind: msgSubmit, sc: sc, batch: batch[T]{subs: subs, presence: presence, hasPresence: hasPres}}) {
+		m := roomMsg[T]{kind: msgSubmit, sc: sc, batch: batch[T]{subs: subs, presence: presence, hasPresence: hasPres}}
+		if s.met != nil {
+			m.at = time.Now()
+		}
+		if !r.send(m) {
 			return ErrServerClosed
 		}
 	}

@@ -214,8 +214,10 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 	r.snapSeq = seq
 	done := make(chan struct{})
 	r.snapDone = done
+	met := r.met
 	go func() { // owned by the room, which waits for snapDone before it ends
 		defer close(done)
+		start := time.Now()
 		var data []byte
 		err := catch("encoding a snapshot", func() (err error) {
 			data, err = aper.CBOR.Marshal(st)
@@ -231,6 +233,7 @@ func (r *room[S, T]) maybeSnapshot(j journal.Journal) {
 		if err == nil {
 			err = j.SaveSnapshot(r.srv.ctx, r.name, journal.Snapshot{Seq: seq, Data: data})
 		}
+		met.snapshotSaved(len(data), time.Since(start), err)
 		if err != nil && !errors.Is(err, context.Canceled) && r.srv.ctx.Err() == nil {
 			r.srv.cfg.logger.Warn("aper/sync: snapshot failed", "room", r.name, "seq", seq, "err", err)
 		}

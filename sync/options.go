@@ -7,6 +7,7 @@ import (
 
 	"github.com/aper-go/aper/journal"
 	"github.com/aper-go/aper/transport/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type serverConfig struct {
@@ -38,6 +39,9 @@ type serverConfig struct {
 
 	newRoomsPerClient int // see WithNewRoomsPerMinute
 	newRoomsPerAddr   int
+
+	metrics   prometheus.Registerer // see WithMetrics
+	roomLabel bool
 }
 
 // ServerOption configures a Server. Options validate their arguments: NewServer returns an

@@ -93,6 +93,9 @@ func (r *roomCore[S, T]) flushPresence(now time.Time) (next time.Time, ok bool) 
 
 // passPresence records and broadcasts s's presence value.
 func (r *roomCore[S, T]) passPresence(s *session, data raw) {
+	if r.stats != nil {
+		r.stats.presence++
+	}
 	if nullPayload(data) {
 		r.clearPresence(s.client, s)
 		return

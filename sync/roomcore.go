@@ -90,6 +90,8 @@ type roomCore[S aper.StateMachine[S, T], T any] struct {
 
 	duplicates uint64 // submits ignored because their local seq was already processed
 
+	stats *roomStats // what the metrics count; nil without them
+
 	// broken is set when user code (Apply, a hook) panicked in the room's goroutine: the state
 	// may be half-changed, so the layer discards the batch and stops the room. brokenBy is the
 	// session whose transition panicked, if any.
@@ -254,6 +256,7 @@ type roomConfig[S, T any] struct {
 	presenceEvery time.Duration
 	chunk         int          // chunk size of snapshot transfers; 0: snapshots travel in the welcome
 	reader        logReader[T] // the journal's records, for a resume; nil: none
+	stats         *roomStats   // counts for the metrics; nil: none
 }
 
 // logReader reads a room's ordered transitions from durable storage, for a resume that the
@@ -290,6 +293,7 @@ func newRoomCore[S aper.StateMachine[S, T], T any](name string, state S, cfg roo
 		presenceEvery: cfg.presenceEvery,
 		chunk:         cfg.chunk,
 		reader:        cfg.reader,
+		stats:         cfg.stats,
 		byID:          make(map[sessionID]*session),
 	}
 }
@@ -477,6 +481,13 @@ func (r *roomCore[S, T]) refuse(s *session, local uint64, code, msg string, now 
 
 func (r *roomCore[S, T]) reject(s *session, rec *clientRecord, local uint64, c *conflict.Conflict, code string) {
 	rec.remember(rejectionRecord{Local: local, Conflict: c, Code: code}, r.maxRejections)
+	if r.stats != nil {
+		kind := code
+		if kind == "" {
+			kind = string(c.Kind)
+		}
+		r.stats.reject(kind)
+	}
 	r.direct(s, &frame{Type: frameRejected, Local: local, Conflict: c, Code: code})
 }
 
@@ -585,6 +596,9 @@ func (r *roomCore[S, T]) dropMember(id aper.ClientID) {
 // sender's instance when it differs from ev.Client.
 func (r *roomCore[S, T]) ordered(ev aper.Event[T], inst aper.ClientID, local uint64, kind recordKind, subject aper.ClientID) {
 	r.seq = ev.Seq
+	if r.stats != nil {
+		r.stats.confirmed++
+	}
 	e := r.push(ev, inst, local)
 	if r.keepRecords {
 		r.records = append(r.records, record[T]{Seq: ev.Seq, Client: ev.Client, Inst: inst, Local: local, Time: ev.Time, Transition: ev.Transition, Kind: kind, Subject: subject})

@@ -113,6 +113,9 @@ func (r *roomCore[S, T]) joinSession(sid sessionID, w *wire, h *frame, id Identi
 	}
 	switch {
 	case h.Resume && r.canResume(h.Seq):
+		if r.stats != nil {
+			r.stats.resumed++
+		}
 		wf.Seq, wf.Upto = h.Seq, r.seq
 		r.direct(s, &wf)
 		for i := 0; i < r.logLen; i++ {
@@ -122,6 +125,9 @@ func (r *roomCore[S, T]) joinSession(sid sessionID, w *wire, h *frame, id Identi
 			}
 		}
 	case fromJournal != nil:
+		if r.stats != nil {
+			r.stats.fromLog++
+		}
 		wf.Seq, wf.Upto = h.Seq, r.seq
 		r.direct(s, &wf)
 		for _, rc := range fromJournal {
@@ -136,6 +142,9 @@ func (r *roomCore[S, T]) joinSession(sid sessionID, w *wire, h *frame, id Identi
 			return s
 		}
 		wf.Snapshot, wf.Seq = true, sb.seq
+		if r.stats != nil {
+			r.stats.snapshots++
+		}
 		if r.chunk <= 0 || len(sb.data) <= r.chunk {
 			wf.Data = sb.data
 			r.direct(s, &wf)

@@ -27,11 +27,14 @@ type room[S aper.StateMachine[S, T], T any] struct {
 	sendMu  stdsync.RWMutex
 	stopped bool
 
-	snapWait []snapshotWait[S] // Snapshot calls answered once the batch is durable
+	snapWait   []snapshotWait[S] // Snapshot calls answered once the batch is durable
+	submitWait []submitWait      // Submit calls, the same (follow.go)
 
 	core   *roomCore[S, T]
 	conns  map[sessionID]*serverConn // the connections joined, from their join to their leave
 	lastID sessionID
+
+	met *roomMetrics // nil without WithMetrics
 
 	entries  []journal.Entry
 	snapSeq  uint64        // the Seq of the last snapshot saved or being saved
@@ -59,6 +62,7 @@ type roomMsg[T any] struct {
 	reply any // chan snapshotReply[S]; *controlMsg for msgControl
 	// restore is a *restoreMsg[S] for msgRestore.
 	restore any
+	at      time.Time // when a submit arrived, with metrics
 }
 
 // send passes m to the room, or reports false if the room has stopped.
@@ -98,6 +102,7 @@ func (r *room[S, T]) stop() {
 		w.reply <- snapshotReply[S]{err: ErrServerClosed}
 	}
 	r.snapWait = nil
+	r.failSubmits(ErrServerClosed)
 	for {
 		select {
 		case m := <-r.inbox:
@@ -106,6 +111,8 @@ func (r *room[S, T]) stop() {
 				m.sc.end(roomStopped(r.name))
 			case msgSnapshot, msgRestore:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: ErrServerClosed}
+			case msgServerSubmit:
+				m.reply.(*submitRequest[T]).reply <- submitReply{err: ErrServerClosed}
 			}
 		default:
 			return
@@ -236,6 +243,11 @@ func (r *room[S, T]) open() error {
 		reader = journalLog[T]{ctx: s.ctx, j: j, room: r.name}
 	}
 	r.conns = make(map[sessionID]*serverConn)
+	var stats *roomStats
+	if s.met != nil {
+		r.met = s.met.forRoom(r.name)
+		stats = &r.met.stats
+	}
 	r.core = newRoomCore(r.name, state, roomConfig[S, T]{
 		logSize:       s.cfg.logSize,
 		maxRejections: s.cfg.maxRejects,
@@ -249,6 +261,7 @@ func (r *room[S, T]) open() error {
 		keepRecords:   s.cfg.journal != nil,
 		chunk:         chunkSize(s.cfg.maxMessage),
 		reader:        reader,
+		stats:         stats,
 	})
 	if j := s.cfg.journal; j != nil {
 		if err := catch("rebuilding the room", func() error { return r.load(s.ctx, j) }); err != nil {
@@ -279,6 +292,9 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 		r.core.join(m.sc.id, m.sc.wire, m.hello, m.sc.ident, now)
 	case msgSubmit:
 		m.sc.inflight.Add(-int64(len(m.batch.subs)))
+		if r.met != nil && len(m.batch.subs) > 0 {
+			r.met.stats.submitted = append(r.met.stats.submitted, submitTime{at: m.at, n: len(m.batch.subs)})
+		}
 		r.core.submit(m.sc.id, m.batch, now)
 	case msgLeave:
 		delete(r.conns, m.sc.id)
@@ -304,6 +320,8 @@ func (r *room[S, T]) handle(m roomMsg[T]) {
 		cm.reply <- controlReply{closed: r.core.control(cm, now)}
 	case msgSeq:
 		m.reply.(chan seqReply) <- seqReply{seq: r.core.seq}
+	case msgServerSubmit:
+		r.serverSubmit(m.reply.(*submitRequest[T]))
 	}
 }
 
@@ -329,12 +347,18 @@ func (r *room[S, T]) carryOut() bool {
 			s.cfg.logger.Error("aper/sync: room stopped", "room", r.name, "err", rd.stopped)
 		}
 		s.forget(r) // the next join loads the room anew
+		r.failSubmits(ErrServerClosed)
 		r.route(rd.sends)
 		r.core.recycle(rd)
 		return false
 	}
 	if j := s.cfg.journal; j != nil && len(rd.records) > 0 {
-		if err := r.persist(j, rd.records); err != nil {
+		start := time.Now()
+		err := r.persist(j, rd.records)
+		if r.met != nil && err == nil {
+			r.met.m.appendLat.Observe(time.Since(start).Seconds())
+		}
+		if err != nil {
 			r.core.recycle(rd)
 			r.core.stop(err, &ServerError{Code: codeRoom, Message: err.Error()})
 			return r.carryOut()
@@ -346,8 +370,12 @@ func (r *room[S, T]) carryOut() bool {
 	}
 	clear(r.snapWait)
 	r.snapWait = r.snapWait[:0]
+	r.answerSubmits()
 	r.route(rd.sends)
 	r.core.recycle(rd)
+	if r.met != nil {
+		r.met.flush(time.Now())
+	}
 	return true
 }
 
@@ -410,6 +438,8 @@ func (r *room[S, T]) fail(err error) {
 				m.reply.(*controlMsg).reply <- controlReply{} // no connection joined
 			case msgSeq:
 				m.reply.(chan seqReply) <- seqReply{err: err}
+			case msgServerSubmit:
+				m.reply.(*submitRequest[T]).reply <- submitReply{err: err}
 			case msgShutdown:
 				return
 			}

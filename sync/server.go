@@ -31,6 +31,7 @@ type Server[S aper.StateMachine[S, T], T any] struct {
 	factory func(ctx context.Context, room string) (S, error)
 	cfg     serverConfig
 	permit  func(Identity, string, S, T) error
+	met     *serverMetrics // nil without WithMetrics
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelCauseFunc
@@ -100,7 +101,7 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		return nil, fmt.Errorf("%w: WithOwnership needs WithJournal", ErrInvalidOption)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &Server[S, T]{
+	s := &Server[S, T]{
 		permit:    permit,
 		factory:   factory,
 		cfg:       cfg,
@@ -110,7 +111,15 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		conns:     make(map[*serverConn]struct{}),
 		listeners: make(map[transport.Listener]struct{}),
 		closed:    make(chan struct{}),
-	}, nil
+	}
+	if cfg.metrics != nil {
+		met, err := newServerMetrics[S, T](&s.cfg, s.roomsLoaded, s.queueDepth, s.queueDepthMax)
+		if err != nil {
+			return nil, err
+		}
+		s.met = met
+	}
+	return s, nil
 }
 
 // goroutine starts f on a goroutine the server owns, unless the server is closing.
@@ -255,6 +264,7 @@ func (s *Server[S, T]) Shutdown(ctx context.Context) error {
 		}
 		go func() {
 			s.wg.Wait()
+			s.met.unregister()
 			close(s.closed)
 		}()
 	})
@@ -295,6 +305,7 @@ func (s *Server[S, T]) startClose() {
 		s.shutdownOnce.Do(func() {
 			go func() {
 				s.wg.Wait()
+				s.met.unregister()
 				close(s.closed)
 			}()
 		})

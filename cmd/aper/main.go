@@ -8,6 +8,7 @@
 //	aper sim [flags]              a load test: simulated clients, faults, server kills; checks exactly-once
 //	aper demo [flags]             two replicas and the server in one terminal view, every message shown
 //	aper journal [flags] list     the rooms kept in a data folder's journal (delete ROOM... drops some)
+//	aper top [flags]              a live view of a running server, from its /metrics
 //	aper help [COMMAND]           the list of commands, or the flags of one
 //
 // From the repository root, go run ./cmd/aper starts the server; go run ./cmd/aper demo starts the
@@ -39,6 +40,20 @@
 // rooms' journals and leases live in JetStream (-replicas copies: 3 with routes or -nats, else
 // 1); each room is ordered by the server that holds its lease, and the others relay their
 // clients to it. See the README's "Run a cluster".
+//
+// Beside the pages and the WebSocket endpoint, the HTTP address serves /metrics (Prometheus: the
+// server's counters, see sync.WithMetrics, and the Go runtime's), /healthz (200 while the process
+// answers), /readyz (200 once the journal is open and every listener is up, 503 before and
+// while stopping) and, with -pprof, net/http/pprof at /debug/pprof/.
+//
+// # top
+//
+//	aper top [-addr localhost:8080] [-every 1s]
+//
+// Reads the /metrics of the aper serve at -addr (or the metrics URL it is given) every -every and
+// shows its rooms, clients by transport, transitions and rejections per second, the confirm
+// latency's p50 and p99 and the journal's append p99 over the last interval, and its totals. q
+// quits.
 //
 // # client
 //
@@ -123,6 +138,7 @@ var commands = []struct{ name, args, what string }{
 	{"sim", "[flags]", "a load test: simulated clients with faults, against an in-process, running (-server) or killed (-kill) server; ends with a table"},
 	{"demo", "[flags]", "two replicas and the server in one terminal view, every message shown"},
 	{"journal", "[flags] list | delete ROOM...", "list the rooms kept in a data folder's journal, or delete some"},
+	{"top", "[flags]", "a live view of a running server: rooms, clients, transitions/s, latencies (from its /metrics)"},
 	{"help", "[COMMAND]", "this list, or the flags of COMMAND"},
 }
 
@@ -184,6 +200,8 @@ func runCommand(ctx context.Context, cmd string, args []string, stdin io.Reader,
 		return demo(ctx, args, stdout, stderr)
 	case "journal":
 		return journalCmd(ctx, args, stdout, stderr)
+	case "top":
+		return top(ctx, args, stdout, stderr)
 	}
 	var b strings.Builder
 	usage(&b)

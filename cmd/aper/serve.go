@@ -37,6 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	grace := fs.Duration("grace", 5*time.Second, "how long a stop may take before connections are cut")
 	verbose := fs.Bool("v", false, "log connections and their errors (debug level)")
 	cf := addClusterFlags(fs)
+	withPprof := fs.Bool("pprof", false, "serve net/http/pprof at /debug/pprof/ on the HTTP address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -66,8 +67,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer jr.close()
+	var ready readiness // /readyz: ops.go
+	ready.journal.Store(true)
 
-	opts := append([]apersync.ServerOption{apersync.WithLogger(logger)}, jr.options...)
+	reg := newRegistry()
+	opts := append([]apersync.ServerOption{apersync.WithLogger(logger), apersync.WithMetrics(reg)}, jr.options...)
 	srv, err := apersync.NewServer(rooms.New, opts...)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -101,6 +105,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	wsURL := "ws://" + hl.Addr().String() + wsPath
 	mountWeb(mux, *dataDir, logger) // the pages: web.go
+	mountOps(mux, reg, &ready, *withPprof)
+	mux.Handle(apiPath+"/", http.StripPrefix(apiPath, srv.API()))
 
 	var wg sync.WaitGroup // the goroutines of the listeners; waited for before returning
 	defer wg.Wait()
@@ -140,10 +146,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "aper: journal %s\n", jr.describe)
 	fmt.Fprintf(stdout, "aper: connect: go run ./cmd/aper client -addr %s counter/lobby%s\n", hl.Addr(), quicNote)
+	ready.listeners.Store(true)
 	fmt.Fprintf(stdout, "aper: ready; stop with Ctrl-C\n")
 	logger.Info("serving", "websocket", wsURL, "quic", *quicAddr, "data", *dataDir)
 
 	<-ctx.Done()
+	ready.listeners.Store(false)
 	logger.Info("stopping: letting rooms finish what their clients sent", "grace", *grace)
 	sctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
@@ -153,6 +161,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
+	ready.journal.Store(false)
 	if err := jr.close(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
