@@ -432,7 +432,7 @@ func TestHelpCommand(t *testing.T) {
 
 // The package doc's usage lines give flag values only where they are the flags' defaults, so
 // the doc and the flags cannot disagree: every [-flag value] whose value is not a placeholder
-// (upper case) or a choice (a|b) is checked against aper help COMMAND.
+// (upper case, as HOST:PORT,...) or a choice (a|b) is checked against aper help COMMAND.
 func TestDocGivesTheDefaults(t *testing.T) {
 	t.Parallel()
 	src, err := os.ReadFile("main.go")
@@ -441,7 +441,7 @@ func TestDocGivesTheDefaults(t *testing.T) {
 	}
 	usageLine := regexp.MustCompile(`(?m)^//\taper (serve|client|sim|demo) (.*)$`)
 	flagValue := regexp.MustCompile(`\[-(\w+) ([^\]\s|]+)\]`)
-	placeholder := regexp.MustCompile(`^[A-Z:]+$`)
+	placeholder := regexp.MustCompile(`^[A-Z:,.]+$`) // HOST:PORT, HOST:PORT,...
 	checked := 0
 	for _, m := range usageLine.FindAllStringSubmatch(string(src), -1) {
 		defaults := flagDefaults(t, m[1])
