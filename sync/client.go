@@ -44,7 +44,8 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	cancel context.CancelCauseFunc
 	wg     stdsync.WaitGroup
 
-	recv snapRecv // a chunked snapshot being received; owned by the connection goroutine
+	recv  snapRecv        // a chunked snapshot being received; owned by the connection goroutine
+	items []inbound[S, T] // the frames of the message being handled, a buffer reused; owned likewise
 
 	mu      stdsync.Mutex
 	core    clientCore[S, T]

@@ -274,7 +274,11 @@ func (c *Client[S, T]) serve(cc *clientConn) error {
 // handle decodes one transport message (payloads outside the lock) and feeds its frames to the
 // core. first says it is the answer to the hello, which must begin with a welcome.
 func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
-	items, err := decodeMessage[S, T](cc.wire, msg, first, &c.recv)
+	items, err := decodeMessage(c.items, cc.wire, msg, first, &c.recv)
+	defer func() {
+		clear(items) // no transition or snapshot kept alive
+		c.items = items[:0]
+	}()
 	// Frames before an error still count.
 	c.mu.Lock()
 	if se := (*ServerError)(nil); errors.As(err, &se) && se.Code == codeTooLarge {

@@ -453,7 +453,7 @@ func (c *clientCore[S, T]) rebaseOver(record bool) {
 
 // confirmed handles an ordered transition. It returns the pending entries to send if it ended
 // a resume.
-func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], error) {
+func (c *clientCore[S, T]) confirmedFrame(f *frameHead, t T) ([]pendingEntry[T], error) {
 	if !c.hasState {
 		return nil, fmt.Errorf("%w: confirmed frame before the welcome", ErrProtocol)
 	}
@@ -525,7 +525,7 @@ func (c *clientCore[S, T]) confirmedFrame(f *frame, t T) ([]pendingEntry[T], err
 }
 
 // rejected handles a rejection of the client's transition local.
-func (c *clientCore[S, T]) rejected(f *frame) {
+func (c *clientCore[S, T]) rejected(f *frameHead) {
 	c.rebasePending()
 	for len(c.pending) > 0 && c.pending[0].local < f.Local {
 		c.rejectHead(nil)
@@ -577,7 +577,7 @@ func (c *clientCore[S, T]) rebase() {
 func (c *clientCore[S, T]) receive(in *inbound[S, T], w *wire, now time.Time) ([]pendingEntry[T], error) {
 	switch in.f.Type {
 	case frameWelcome:
-		sends, err := c.welcome(&in.f, in.snap, now)
+		sends, err := c.welcome(in.welcome, in.snap, now)
 		if err != nil {
 			return nil, err
 		}
@@ -585,7 +585,7 @@ func (c *clientCore[S, T]) receive(in *inbound[S, T], w *wire, now time.Time) ([
 			c.peers = make(map[aper.ClientID]raw)
 		}
 		clear(c.peers)
-		for _, p := range in.f.Presence {
+		for _, p := range in.welcome.Presence {
 			c.peers[p.Client] = p.Data
 		}
 		c.peerCodec = w.payload

@@ -204,7 +204,7 @@ func (s *sim[S, T]) recv(c *simClient[S, T]) {
 	if len(msg) == 0 {
 		return
 	}
-	items, err := decodeMessage[S, T](s.w, msg, c.first, &c.snaps)
+	items, err := decodeMessage[S, T](nil, s.w, msg, c.first, &c.snaps)
 	if err != nil {
 		s.t.Fatal(err)
 	}

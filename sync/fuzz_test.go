@@ -113,10 +113,12 @@ func FuzzCores(f *testing.F) {
 				cl.welcome(fr, snap, now)
 			case frameConfirmed:
 				if decoded {
-					cl.confirmedFrame(fr, t)
+					h := headOf(fr)
+					cl.confirmedFrame(&h, t)
 				}
 			case frameRejected:
-				cl.rejected(fr)
+				h := headOf(fr)
+				cl.rejected(&h)
 			}
 			cl.rebase()
 			return nil

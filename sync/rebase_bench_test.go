@@ -26,7 +26,7 @@ func BenchmarkRebase(b *testing.B) {
 				}
 			}
 			remote := m.Update("k0000005", add(1))
-			f := frame{Type: frameConfirmed, Client: "other"}
+			f := frameHead{Type: frameConfirmed, Client: "other"}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
@@ -73,7 +73,7 @@ func BenchmarkRebaseText(b *testing.B) {
 				if mode == "replay" {
 					c.replay = true
 				}
-				f := frame{Type: frameConfirmed}
+				f := frameHead{Type: frameConfirmed}
 				round := func() {
 					for w := 1; w < writers; w++ {
 						tx := c.confirmed
