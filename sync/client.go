@@ -47,14 +47,13 @@ type Client[S aper.StateMachine[S, T], T any] struct {
 	recv  snapRecv        // a chunked snapshot being received; owned by the connection goroutine
 	items []inbound[S, T] // the frames of the message being handled, a buffer reused; owned likewise
 
-	mu      stdsync.Mutex
-	core    clientCore[S, T]
-	cur     *clientConn // the live connection, or nil
-	status  Status
-	waiters []chan struct{} // Sync calls, woken when nothing is pending
-	rejQ    []Rejection[T]
-	subs    []*Subscription[T] // Subscribe
-	conds   []clientWait       // Settled and WaitSeq calls
+	mu     stdsync.Mutex
+	core   clientCore[S, T]
+	cur    *clientConn // the live connection, or nil
+	status Status
+	rejQ   []Rejection[T]
+	subs   []*Subscription[T] // Subscribe
+	conds  []clientWait       // Sync, Settled and WaitSeq calls
 
 	offline       bool               // Disconnect: make no connection until Reconnect
 	online        chan struct{}      // closed by Reconnect
@@ -438,26 +437,7 @@ func (c *Client[S, T]) Done() <-chan struct{} { return c.done }
 // Sync waits until every transition applied so far has been confirmed or rejected by the server.
 // It returns ctx's error if ctx ends first, and the client's error if it stops first.
 func (c *Client[S, T]) Sync(ctx context.Context) error {
-	c.mu.Lock()
-	if len(c.core.pending) == 0 {
-		c.mu.Unlock()
-		return nil
-	}
-	ch := make(chan struct{})
-	c.waiters = append(c.waiters, ch)
-	c.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-c.done:
-		st := c.Status()
-		if st.Err != nil {
-			return wrap(st.Err, "sync")
-		}
-		return fmt.Errorf("aper/sync: sync: %w", ErrClosed)
-	}
+	return c.waitFor(ctx, "sync", func() bool { return len(c.core.pending) == 0 })
 }
 
 // Close disconnects and stops the client. Pending transitions are abandoned: the server may or

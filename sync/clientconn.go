@@ -312,12 +312,6 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 	changed, presChanged, rejs := c.core.takeNotes()
 	c.publishLocked(c.core.takeEvents())
 	c.wakeLocked()
-	if len(c.core.pending) == 0 {
-		for _, w := range c.waiters {
-			close(w)
-		}
-		c.waiters = nil
-	}
 	if len(rejs) > 0 {
 		c.rejQ = append(c.rejQ, rejs...)
 	}
