@@ -106,12 +106,13 @@ func (q *outq) admitLocked() bool {
 // overflowLocked drops what the queue holds and queues the overflow's error frame in its place.
 func (q *outq) overflowLocked() {
 	q.overflow, q.closing = true, true
-	q.reason = &ServerError{Code: codeOverflow,
+	reason := &ServerError{Code: codeOverflow,
 		Message: "the client fell too far behind: its outgoing queue held as many frames as it may"}
+	q.reason = reason
 	clear(q.items)
 	q.items = q.items[:0]
 	if q.wire != nil {
-		if b, err := q.wire.encode(&frame{Type: frameError, Code: codeOverflow, Message: q.reason.(*ServerError).Message}); err == nil {
+		if b := errorFrame(q.wire, reason); b != nil {
 			q.items = append(q.items, outItem{frame: b})
 		}
 	}
