@@ -105,11 +105,12 @@ func (o *Options) withDefaults() (Options, error) {
 
 // Stats are a Disk's counters since Open.
 type Stats struct {
-	Appends   uint64 // Append calls that wrote entries
-	Entries   uint64 // entries written
-	Bytes     uint64 // record bytes written
-	Syncs     uint64 // fsyncs of segment files
-	TornTails uint64 // torn tails cut while loading rooms
+	Appends   uint64        // Append calls that wrote entries
+	Entries   uint64        // entries written
+	Bytes     uint64        // record bytes written
+	Syncs     uint64        // fsyncs of segment files
+	SyncTime  time.Duration // time spent in them: SyncTime/Syncs is the mean fsync latency
+	TornTails uint64        // torn tails cut while loading rooms
 }
 
 // Disk is the default Journal: files in a directory on local disk, with no other setup.
@@ -135,7 +136,7 @@ type Disk struct {
 	done   chan struct{} // closed by Close
 	wg     sync.WaitGroup
 
-	appends, entries, bytes, syncs, torn atomic.Uint64
+	appends, entries, bytes, syncs, syncNanos, torn atomic.Uint64
 }
 
 var _ Journal = (*Disk)(nil)
@@ -188,6 +189,7 @@ func (d *Disk) Stats() Stats {
 		Entries:   d.entries.Load(),
 		Bytes:     d.bytes.Load(),
 		Syncs:     d.syncs.Load(),
+		SyncTime:  time.Duration(d.syncNanos.Load()),
 		TornTails: d.torn.Load(),
 	}
 }
@@ -519,10 +521,9 @@ func (r *room) rollLocked() error {
 	if err := r.markLocked(); err != nil {
 		return err
 	}
-	if err := r.f.Sync(); err != nil {
+	if err := r.d.fsync(r.f); err != nil {
 		return r.ioErr("seal segment", err)
 	}
-	r.d.syncs.Add(1)
 	r.synced = r.written
 	r.ackLocked(r.written)
 	r.cond.Broadcast()
@@ -556,6 +557,15 @@ func (r *room) markLocked() error {
 	return nil
 }
 
+// fsync fsyncs a segment file, counting it and the time it took in the Disk's Stats.
+func (d *Disk) fsync(f *os.File) error {
+	start := time.Now()
+	err := f.Sync()
+	d.syncs.Add(1)
+	d.syncNanos.Add(uint64(time.Since(start)))
+	return err
+}
+
 // syncLocked fsyncs the active segment without holding mu meanwhile, so that more appends can
 // be written and join the next fsync: group commit. No sync may be running.
 func (r *room) syncLocked() {
@@ -567,8 +577,7 @@ func (r *room) syncLocked() {
 	r.syncing = true
 	target, f := r.written, r.f
 	r.mu.Unlock()
-	err := f.Sync()
-	r.d.syncs.Add(1)
+	err := r.d.fsync(f)
 	r.mu.Lock()
 	r.syncing = false
 	if err != nil {
@@ -658,14 +667,13 @@ func (d *Disk) Release(name string) error {
 	var err error
 	if r.failed == nil && r.synced < r.written {
 		if err = r.markLocked(); err == nil {
-			if err = r.f.Sync(); err != nil {
+			if err = r.d.fsync(r.f); err != nil {
 				err = r.ioErr("fsync", err)
 			}
 		}
 		if err != nil {
 			r.failed = err
 		} else {
-			r.d.syncs.Add(1)
 			r.synced = r.written
 			r.ackLocked(r.written)
 		}

@@ -552,6 +552,7 @@ func TestDiskGroupCommit(t *testing.T) {
 	t.Logf("%d entries, %d fsyncs", st.Entries, st.Syncs)
 	assert.Equal(t, uint64(n), st.Entries)
 	assert.LessOrEqual(t, st.Syncs, st.Entries)
+	assert.Positive(t, st.SyncTime, "the time spent in %d fsyncs", st.Syncs)
 
 	// An fsync under way: appenders write a record each and wait; then one fsync for all.
 	end, err := journal.HoldSync(d, "r")

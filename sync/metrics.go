@@ -113,6 +113,9 @@ func newServerMetrics[S any, T any](cfg *serverConfig, rooms, queued, maxQueued 
 		m.collectors = append(m.collectors,
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aper_journal_fsyncs_total",
 				Help: "Fsyncs of journal segment files."}, func() float64 { return float64(st.Stats().Syncs) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aper_journal_fsync_seconds_total",
+				Help: "Time spent in fsyncs of journal segment files (divided by aper_journal_fsyncs_total: the mean fsync latency)."},
+				func() float64 { return st.Stats().SyncTime.Seconds() }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "aper_journal_bytes_total",
 				Help: "Record bytes written to the journal."}, func() float64 { return float64(st.Stats().Bytes) }))
 	}

@@ -142,8 +142,9 @@ func TestServeMetricsAddUpWithSim(t *testing.T) {
 	if got["aper_confirm_latency_seconds"] < confirmed+rejected {
 		t.Errorf("aper_confirm_latency_seconds counted %v, want at least %v", got["aper_confirm_latency_seconds"], confirmed+rejected)
 	}
-	if got["aper_journal_append_seconds"] < 1 || got["aper_journal_fsyncs_total"] < 1 {
-		t.Errorf("journal appends %v, fsyncs %v: want some", got["aper_journal_append_seconds"], got["aper_journal_fsyncs_total"])
+	if got["aper_journal_append_seconds"] < 1 || got["aper_journal_fsyncs_total"] < 1 || got["aper_journal_fsync_seconds_total"] <= 0 {
+		t.Errorf("journal appends %v, fsyncs %v in %v s: want some", got["aper_journal_append_seconds"],
+			got["aper_journal_fsyncs_total"], got["aper_journal_fsync_seconds_total"])
 	}
 	if got["aper_rooms_loaded"] < 1 {
 		t.Errorf("aper_rooms_loaded %v", got["aper_rooms_loaded"])
