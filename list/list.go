@@ -18,7 +18,9 @@ import (
 
 // List is an ordered list of state machines, each with a UUID id and a [ZenoIndex] that gives
 // its place in the order. Transitions insert, delete, move, or apply a transition to one item's
-// state machine. Its zero value is an empty list ready to use.
+// state machine. Its zero value is an empty list ready to use, and a nil *List (an unset field
+// of a generated struct) reads as empty: Len, KeyOf, Has, Get, At, IndexOf, All, Backward and
+// Keys answer as for an empty list.
 //
 // V is the items' state machine type (usually a pointer, such as *aper.Counter) and T its
 // transition type; Go cannot infer T from V, so both are type parameters.
@@ -142,10 +144,18 @@ func (l *List[V, T]) init() {
 }
 
 // Len returns the number of items.
-func (l *List[V, T]) Len() int { return l.items.Len() }
+func (l *List[V, T]) Len() int {
+	if l == nil {
+		return 0
+	}
+	return l.items.Len()
+}
 
 // KeyOf returns the index of item id.
 func (l *List[V, T]) KeyOf(id uuid.UUID) (ZenoIndex, bool) {
+	if l == nil {
+		return ZenoIndex{}, false
+	}
 	e := idKey(id)
 	if e.hi == l.last.hi && e.lo == l.last.lo && !l.last.key.IsZero() {
 		return l.last.key, true
@@ -174,6 +184,10 @@ func (l *List[V, T]) Get(id uuid.UUID) (V, bool) {
 // At returns the id and state machine of the item at position i (0 is the first), or false if i
 // is out of range. It costs O(log n).
 func (l *List[V, T]) At(i int) (uuid.UUID, V, bool) {
+	if l == nil {
+		var zero V
+		return uuid.UUID{}, zero, false
+	}
 	it, ok := l.items.At(i)
 	return it.id, it.value, ok
 }
@@ -196,6 +210,9 @@ func (l *List[V, T]) IndexOf(id uuid.UUID) (int, bool) {
 // first change after a Clone does.
 func (l *List[V, T]) All() iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
+		if l == nil {
+			return
+		}
 		l.pin()
 		for it := range l.items.All() {
 			if !yield(it.id, it.value) {
@@ -210,6 +227,9 @@ func (l *List[V, T]) All() iter.Seq2[uuid.UUID, V] {
 // goes on over the list as it was when it began if the list changes during the loop.
 func (l *List[V, T]) Backward() iter.Seq2[uuid.UUID, V] {
 	return func(yield func(uuid.UUID, V) bool) {
+		if l == nil {
+			return
+		}
 		l.pin()
 		for it := range l.items.Backward() {
 			if !yield(it.id, it.value) {
@@ -224,6 +244,9 @@ func (l *List[V, T]) Backward() iter.Seq2[uuid.UUID, V] {
 // list as it was when it began if the list changes during the loop.
 func (l *List[V, T]) Keys() iter.Seq2[uuid.UUID, ZenoIndex] {
 	return func(yield func(uuid.UUID, ZenoIndex) bool) {
+		if l == nil {
+			return
+		}
 		l.pin()
 		for it := range l.items.All() {
 			if !yield(it.id, it.key) {

@@ -42,6 +42,7 @@ var ErrNotEmpty = conflict.Sentinel(NotEmpty)
 //
 // Values returned by Get, At and Objects are shared with the board: read them, do not apply
 // transitions to them directly. A Board is not safe for concurrent use; Clone counts as a write.
+// A nil *Board (an unset field of a generated struct) reads as an empty board.
 type Board[V aper.StateMachine[V, T], T any] struct {
 	cols  *list.List[*column[V, T], colOp[V, T]]
 	where *btree.BTreeG[placement] // object id → list id
@@ -149,7 +150,7 @@ func (b *Board[V, T]) init() {
 
 // Len returns the number of objects on the board, in all lists.
 func (b *Board[V, T]) Len() int {
-	if b.where == nil {
+	if b == nil || b.where == nil {
 		return 0
 	}
 	return b.where.Len()
@@ -157,14 +158,14 @@ func (b *Board[V, T]) Len() int {
 
 // NumLists returns the number of lists.
 func (b *Board[V, T]) NumLists() int {
-	if b.cols == nil {
+	if b == nil || b.cols == nil {
 		return 0
 	}
 	return b.cols.Len()
 }
 
 func (b *Board[V, T]) column(id uuid.UUID) (*column[V, T], bool) {
-	if b.cols == nil {
+	if b == nil || b.cols == nil {
 		return nil, false
 	}
 	return b.cols.Get(id)
@@ -183,7 +184,7 @@ func (b *Board[V, T]) HasList(id uuid.UUID) bool {
 // then, including the lists the body has since renamed, moved or removed.
 func (b *Board[V, T]) Lists() iter.Seq2[uuid.UUID, string] {
 	return func(yield func(uuid.UUID, string) bool) {
-		if b.cols == nil {
+		if b == nil || b.cols == nil {
 			return
 		}
 		for id, c := range b.cols.All() {
@@ -196,7 +197,7 @@ func (b *Board[V, T]) Lists() iter.Seq2[uuid.UUID, string] {
 
 // ListAt returns the id and name of the list at position i (0 is the first), or false.
 func (b *Board[V, T]) ListAt(i int) (uuid.UUID, string, bool) {
-	if b.cols == nil {
+	if b == nil || b.cols == nil {
 		return uuid.Nil, "", false
 	}
 	id, c, ok := b.cols.At(i)
@@ -264,7 +265,7 @@ func (b *Board[V, T]) At(id uuid.UUID, i int) (uuid.UUID, V, bool) {
 
 // ListOf returns the id of the list that holds object id.
 func (b *Board[V, T]) ListOf(id uuid.UUID) (uuid.UUID, bool) {
-	if b.where == nil {
+	if b == nil || b.where == nil {
 		return uuid.Nil, false
 	}
 	p, ok := b.where.Get(placement{id: id})

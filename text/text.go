@@ -42,6 +42,9 @@ type Edit struct {
 // first edit after a Clone copies O(log n) nodes. The zero Text is an empty text at version 0
 // ready to use, keeping [DefaultHistory] edits.
 //
+// A nil *Text (an unset field of a generated struct) reads as the zero Text: Len, Version,
+// Base, Oldest, String, Slice and the offset conversions answer as for an empty text.
+//
 // A Text is not safe for concurrent use; Clone counts as a write (see package aper).
 type Text struct {
 	rope    rope
@@ -103,10 +106,20 @@ func (t *Text) limit() int {
 }
 
 // Len returns the length in code points.
-func (t *Text) Len() int { return t.rope.len() }
+func (t *Text) Len() int {
+	if t == nil {
+		return 0
+	}
+	return t.rope.len()
+}
 
 // Version returns the number of edits applied since version 0.
-func (t *Text) Version() uint64 { return t.version }
+func (t *Text) Version() uint64 {
+	if t == nil {
+		return 0
+	}
+	return t.version
+}
 
 // Base returns the Base for edits made against this text as it is now: Version minus the
 // trailing run of optimistic edits (applied with Seq 0 and a non-empty Client). On a client's
@@ -118,7 +131,12 @@ func (t *Text) Version() uint64 { return t.version }
 // rebuilt as a Clone of the confirmed text plus the edits still pending, keeps their Base too:
 // its new edits name an ever older version and become StaleBase once that falls out of the
 // history. Rebuild such a view at least once every [Text.Oldest] window of confirmations.
-func (t *Text) Base() uint64 { return t.version - uint64(t.local) }
+func (t *Text) Base() uint64 {
+	if t == nil {
+		return 0
+	}
+	return t.version - uint64(t.local)
+}
 
 // Oldest returns the oldest Base that Apply still accepts. Older ones are StaleBase conflicts.
 //
@@ -133,6 +151,9 @@ func (t *Text) Base() uint64 { return t.version - uint64(t.local) }
 // for them then reaches back at most [HistoryStretch] times the limit, so an author that is gone
 // holds it that far at most. Every replica that applies the same edits holds the same history.
 func (t *Text) Oldest() uint64 {
+	if t == nil {
+		return 0
+	}
 	o := t.start
 	if k := uint64(t.limit()); t.version > k && t.version-k > o {
 		o = t.version - k
@@ -191,7 +212,7 @@ func (t *Text) repin() {
 
 // String returns the whole text.
 func (t *Text) String() string {
-	if t.rope.root == nil {
+	if t == nil || t.rope.root == nil {
 		return ""
 	}
 	var sb strings.Builder
@@ -218,7 +239,7 @@ func (t *Text) ToByte(i int) (int, error) {
 	if i < 0 || i > t.Len() {
 		return 0, fmt.Errorf("aper/text: position %d outside a text of %d code points", i, t.Len())
 	}
-	if t.rope.root == nil {
+	if t == nil || t.rope.root == nil {
 		return 0, nil
 	}
 	b, _ := t.rope.root.locate(i)
@@ -230,7 +251,7 @@ func (t *Text) ToUTF16(i int) (int, error) {
 	if i < 0 || i > t.Len() {
 		return 0, fmt.Errorf("aper/text: position %d outside a text of %d code points", i, t.Len())
 	}
-	if t.rope.root == nil {
+	if t == nil || t.rope.root == nil {
 		return 0, nil
 	}
 	_, wide := t.rope.root.locate(i)
@@ -240,7 +261,7 @@ func (t *Text) ToUTF16(i int) (int, error) {
 // FromByte returns the code point at UTF-8 byte offset b. An offset outside the text or inside
 // a multi-byte character is an error.
 func (t *Text) FromByte(b int) (int, error) {
-	if t.rope.root == nil || b < 0 || b > t.rope.root.bytes {
+	if t == nil || t.rope.root == nil || b < 0 || b > t.rope.root.bytes {
 		if b == 0 {
 			return 0, nil
 		}
@@ -256,7 +277,7 @@ func (t *Text) FromByte(b int) (int, error) {
 // FromUTF16 returns the code point at UTF-16 offset u (as JavaScript and Java count). An offset
 // outside the text or between the two halves of a surrogate pair is an error.
 func (t *Text) FromUTF16(u int) (int, error) {
-	if t.rope.root == nil || u < 0 || u > t.rope.root.runes+t.rope.root.wide {
+	if t == nil || t.rope.root == nil || u < 0 || u > t.rope.root.runes+t.rope.root.wide {
 		if u == 0 {
 			return 0, nil
 		}
