@@ -23,6 +23,8 @@ var notInBrowser = []string{
 	"github.com/aper-go/aper/transport/quic",
 	"github.com/nats-io/",
 	"github.com/aper-go/aper/journal/jetstream",
+	"github.com/aper-go/aper/cluster",
+	"github.com/prometheus/", // the server's metrics
 	"runtime/cgo",
 }
 
@@ -56,7 +58,8 @@ func TestBuildsForWasm(t *testing.T) {
 	}
 }
 
-// TestWasmImportGraph checks that QUIC, NATS and cgo stay out of the browser's import graph.
+// TestWasmImportGraph checks that QUIC, NATS, the server's metrics and cgo stay out of the
+// browser's import graph.
 func TestWasmImportGraph(t *testing.T) {
 	cmd := exec.Command(goTool(t), append([]string{"list", "-deps"}, wasmPackages...)...)
 	cmd.Env = wasmEnv()

@@ -1,9 +1,9 @@
+//go:build !js
+
 package sync
 
 import (
 	"fmt"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/aper-go/aper/journal"
@@ -26,16 +26,6 @@ func WithMetrics(reg prometheus.Registerer) ServerOption {
 			return fmt.Errorf("%w: nil metrics registerer", ErrInvalidOption)
 		}
 		c.metrics = reg
-		return nil
-	}
-}
-
-// WithRoomMetrics adds a "room" label to the per-room counters of WithMetrics (transitions
-// confirmed and rejected, presence updates). Each room loaded once keeps its series until the
-// server closes: use it only with a bounded set of room names.
-func WithRoomMetrics() ServerOption {
-	return func(c *serverConfig) error {
-		c.roomLabel = true
 		return nil
 	}
 }
@@ -68,7 +58,7 @@ type statser interface{ Stats() journal.Stats }
 
 // newServerMetrics makes the collectors of s and registers them on cfg.metrics.
 func newServerMetrics[S any, T any](cfg *serverConfig, rooms, queued, maxQueued func() float64) (*serverMetrics, error) {
-	m := &serverMetrics{reg: cfg.metrics, roomLabel: cfg.roomLabel}
+	m := &serverMetrics{reg: cfg.metrics.(prometheus.Registerer), roomLabel: cfg.roomLabel}
 	var perRoom []string
 	if cfg.roomLabel {
 		perRoom = []string{"room"}
@@ -140,23 +130,6 @@ func (m *serverMetrics) unregister() {
 	}
 }
 
-// transportName names the transport of c for the clients' label: the last element of its
-// package path (websocket, quic, memory), or "agent".
-func transportName(c any, agent bool) string {
-	if agent {
-		return "agent"
-	}
-	t := reflect.TypeOf(c)
-	for t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil || t.PkgPath() == "" {
-		return "other"
-	}
-	p := t.PkgPath()
-	return p[strings.LastIndexByte(p, '/')+1:]
-}
-
 // connOpened counts a connection that joined its room, and returns what to call when it ends.
 func (m *serverMetrics) connOpened(sc *serverConn) func() {
 	g := m.clients.WithLabelValues(transportName(sc.conn, sc.agent))
@@ -167,24 +140,6 @@ func (m *serverMetrics) connOpened(sc *serverConn) func() {
 			m.slow.Inc()
 		}
 	}
-}
-
-// roomStats are what a room's core counted since the room last flushed them into the metrics:
-// plain integers, owned by the room's goroutine.
-type roomStats struct {
-	confirmed uint64
-	presence  uint64
-	rejected  map[string]uint64 // by kind
-	resumed   uint64
-	fromLog   uint64 // resumed from the journal
-	snapshots uint64
-
-	submitted []submitTime // the submits handled in this step, for the confirm latency
-}
-
-type submitTime struct {
-	at time.Time
-	n  int
 }
 
 // roomMetrics are a room's handles on the server's metrics (children of its label values).
@@ -208,9 +163,6 @@ func (m *serverMetrics) forRoom(name string) *roomMetrics {
 	rm.presence = m.presence.WithLabelValues(lv...)
 	return rm
 }
-
-// reject counts a rejection of kind (its refusal code, else its conflict's kind).
-func (st *roomStats) reject(kind string) { st.rejected[kind]++ }
 
 // flush adds what the core counted to the metrics, and observes the confirm latency of the
 // step's submits at now (their outcomes are durable and queued).
@@ -258,6 +210,13 @@ func (rm *roomMetrics) flush(now time.Time) {
 	st.submitted = st.submitted[:0]
 }
 
+// appended records a journal append of the room's records that took d.
+func (rm *roomMetrics) appended(d time.Duration) {
+	if rm != nil {
+		rm.m.appendLat.Observe(d.Seconds())
+	}
+}
+
 // snapshotSaved records a snapshot of size bytes that took d to encode and save (err: it failed).
 func (rm *roomMetrics) snapshotSaved(size int, d time.Duration, err error) {
 	if rm == nil {
@@ -269,40 +228,4 @@ func (rm *roomMetrics) snapshotSaved(size int, d time.Duration, err error) {
 	}
 	rm.m.snapBytes.Observe(float64(size))
 	rm.m.snapSeconds.Observe(d.Seconds())
-}
-
-// roomsLoaded counts the rooms loaded, for the metrics.
-func (s *Server[S, T]) roomsLoaded() float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return float64(len(s.rooms))
-}
-
-// queueDepth sums the frames waiting on every connection's outgoing queue.
-func (s *Server[S, T]) queueDepth() float64 {
-	sum, _ := s.queues()
-	return float64(sum)
-}
-
-// queueDepthMax is the frames waiting on the fullest outgoing queue.
-func (s *Server[S, T]) queueDepthMax() float64 {
-	_, most := s.queues()
-	return float64(most)
-}
-
-func (s *Server[S, T]) queues() (sum, most int) {
-	s.mu.Lock()
-	qs := make([]*outq, 0, len(s.conns))
-	for sc := range s.conns {
-		qs = append(qs, sc.q)
-	}
-	s.mu.Unlock()
-	for _, q := range qs {
-		q.mu.Lock()
-		n := len(q.items)
-		q.mu.Unlock()
-		sum += n
-		most = max(most, n)
-	}
-	return sum, most
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/aper-go/aper/journal"
 	"github.com/aper-go/aper/transport/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 type serverConfig struct {
@@ -40,7 +39,7 @@ type serverConfig struct {
 	newRoomsPerClient int // see WithNewRoomsPerMinute
 	newRoomsPerAddr   int
 
-	metrics   prometheus.Registerer // see WithMetrics
+	metrics   any // a prometheus.Registerer; see WithMetrics (not in builds for the browser)
 	roomLabel bool
 }
 

@@ -355,8 +355,8 @@ func (r *room[S, T]) carryOut() bool {
 	if j := s.cfg.journal; j != nil && len(rd.records) > 0 {
 		start := time.Now()
 		err := r.persist(j, rd.records)
-		if r.met != nil && err == nil {
-			r.met.m.appendLat.Observe(time.Since(start).Seconds())
+		if err == nil {
+			r.met.appended(time.Since(start))
 		}
 		if err != nil {
 			r.core.recycle(rd)
