@@ -156,5 +156,6 @@ func openCluster(ctx context.Context, cf *clusterFlags, dataDir string, logger *
 		describe: fmt.Sprintf("JetStream, %d replicas, on %s", replicas, where),
 		close:    stdsync.OnceValue(closeAll),
 		relay:    cl.Listener(),
+		nats:     nc.IsConnected,
 	}, nil
 }

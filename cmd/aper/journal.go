@@ -22,6 +22,7 @@ type serverJournal struct {
 	describe string                  // for the start-up lines
 	close    func() error            // flushes and closes; idempotent
 	relay    transport.Listener      // in a cluster: the connections other servers relay here
+	nats     func() bool             // in a cluster: whether the NATS connection is up (/readyz)
 }
 
 // openJournal opens the on-disk journal in the folder "journal" of the data folder dir: every

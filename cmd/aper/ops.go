@@ -19,6 +19,7 @@ const apiPath = "/api"
 type readiness struct {
 	journal   atomic.Bool // the journal is open
 	listeners atomic.Bool // every listener is bound and served
+	nats      func() bool // in a cluster: whether the NATS connection is up; nil otherwise
 }
 
 // problems lists what is not ready, empty when all is.
@@ -29,6 +30,9 @@ func (r *readiness) problems() []string {
 	}
 	if !r.listeners.Load() {
 		p = append(p, "listeners not up")
+	}
+	if r.nats != nil && !r.nats() {
+		p = append(p, "not connected to NATS")
 	}
 	return p
 }

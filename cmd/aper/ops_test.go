@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -180,4 +181,28 @@ func simFigure(t *testing.T, out, re string) float64 {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// /readyz names each part that is not up: the journal, the listeners and, in a cluster, the
+// connection to NATS.
+func TestReadinessProblems(t *testing.T) {
+	up, down := func() bool { return true }, func() bool { return false }
+	for _, tt := range []struct {
+		name               string
+		journal, listeners bool
+		nats               func() bool
+		want               []string
+	}{
+		{"ready", true, true, nil, nil},
+		{"ready in a cluster", true, true, up, nil},
+		{"starting", false, false, nil, []string{"journal not open", "listeners not up"}},
+		{"NATS down", true, true, down, []string{"not connected to NATS"}},
+	} {
+		r := readiness{nats: tt.nats}
+		r.journal.Store(tt.journal)
+		r.listeners.Store(tt.listeners)
+		if got := r.problems(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: problems %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }

@@ -67,7 +67,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer jr.close()
-	var ready readiness // /readyz: ops.go
+	ready := readiness{nats: jr.nats} // /readyz: ops.go
 	ready.journal.Store(true)
 
 	reg := newRegistry()
