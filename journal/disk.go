@@ -986,23 +986,14 @@ func (d *Disk) LoadSnapshot(ctx context.Context, name string) (Snapshot, bool, e
 	if err != nil || !has {
 		return Snapshot{}, false, err
 	}
-	path := filepath.Join(r.dir, snapFile)
-	b, err := os.ReadFile(path)
+	snap, err := readSnapshotFile(name, filepath.Join(r.dir, snapFile))
+	if errors.As(err, new(*CorruptError)) {
+		return Snapshot{}, false, err
+	}
 	if err != nil {
 		return Snapshot{}, false, r.ioErr("load snapshot", err)
 	}
-	seq, length, dcrc, reason := parseSnapshotHeader(b)
-	switch {
-	case reason != "":
-	case uint64(len(b)-snapHeaderLen) != length:
-		reason = fmt.Sprintf("snapshot file has %d bytes, its header says %d", len(b), snapHeaderLen+length)
-	case crc32Checksum(b[snapHeaderLen:]) != dcrc:
-		reason = "snapshot data checksum mismatch"
-	}
-	if reason != "" {
-		return Snapshot{}, false, &CorruptError{Room: name, File: path, Reason: reason}
-	}
-	return Snapshot{Seq: seq, Data: b[snapHeaderLen:]}, true, nil
+	return snap, true, nil
 }
 
 // Rooms implements [Journal.Rooms]. It lists the room directories.
