@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -344,4 +345,24 @@ func crc32Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 func hashName(name string) string {
 	sum := sha256.Sum256([]byte(name))
 	return hex.EncodeToString(sum[:])
+}
+
+// readSnapshotFile reads and checks a snapshot file.
+func readSnapshotFile(room, path string) (Snapshot, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	seq, length, dcrc, reason := parseSnapshotHeader(b)
+	switch {
+	case reason != "":
+	case uint64(len(b)-snapHeaderLen) != length:
+		reason = fmt.Sprintf("snapshot file has %d bytes, its header says %d", len(b), snapHeaderLen+length)
+	case crc32Checksum(b[snapHeaderLen:]) != dcrc:
+		reason = "snapshot data checksum mismatch"
+	}
+	if reason != "" {
+		return Snapshot{}, &CorruptError{Room: room, File: path, Reason: reason}
+	}
+	return Snapshot{Seq: seq, Data: b[snapHeaderLen:]}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -261,19 +262,7 @@ func (m *Memory) SaveSnapshot(ctx context.Context, room string, s Snapshot) erro
 
 // LoadSnapshot implements [Journal.LoadSnapshot].
 func (m *Memory) LoadSnapshot(ctx context.Context, room string) (Snapshot, bool, error) {
-	if err := checkRoom(room); err != nil {
-		return Snapshot{}, false, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return Snapshot{}, false, closedErr("load snapshot")
-	}
-	r := m.rooms[room]
-	if r == nil || !r.hasSnap {
-		return Snapshot{}, false, nil
-	}
-	return Snapshot{Seq: r.snap.Seq, Data: slices.Clone(r.snap.Data)}, true, nil
+	return m.LoadSnapshotAt(ctx, room, math.MaxUint64)
 }
 
 // Rooms implements [Journal.Rooms].

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -133,15 +134,17 @@ func (m *Memory) LoadSnapshotAt(ctx context.Context, room string, seq uint64) (S
 	if r == nil || !r.hasSnap {
 		return Snapshot{}, false, nil
 	}
-	best, ok := Snapshot{}, false
-	for _, s := range append(slices.Clip(r.older), r.snap) {
-		if s.Seq > seq {
-			break
+	best := r.snap
+	if best.Seq > seq {
+		// The newest snapshot is after seq: the newest kept one at or below it, if any.
+		i, found := slices.BinarySearchFunc(r.older, seq, func(s Snapshot, seq uint64) int { return cmp.Compare(s.Seq, seq) })
+		if !found {
+			if i == 0 {
+				return Snapshot{}, false, nil
+			}
+			i--
 		}
-		best, ok = s, true
-	}
-	if !ok {
-		return Snapshot{}, false, nil
+		best = r.older[i]
 	}
 	return Snapshot{Seq: best.Seq, Data: slices.Clone(best.Data)}, true, nil
 }
@@ -240,24 +243,4 @@ func (d *Disk) LoadSnapshotAt(ctx context.Context, name string, seq uint64) (Sna
 		return Snapshot{}, false, r.ioErr("load snapshot", err)
 	}
 	return s, true, nil
-}
-
-// readSnapshotFile reads and checks a snapshot file.
-func readSnapshotFile(room, path string) (Snapshot, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Snapshot{}, err
-	}
-	seq, length, dcrc, reason := parseSnapshotHeader(b)
-	switch {
-	case reason != "":
-	case uint64(len(b)-snapHeaderLen) != length:
-		reason = fmt.Sprintf("snapshot file has %d bytes, its header says %d", len(b), snapHeaderLen+length)
-	case crc32Checksum(b[snapHeaderLen:]) != dcrc:
-		reason = "snapshot data checksum mismatch"
-	}
-	if reason != "" {
-		return Snapshot{}, &CorruptError{Room: room, File: path, Reason: reason}
-	}
-	return Snapshot{Seq: seq, Data: b[snapHeaderLen:]}, nil
 }

@@ -139,6 +139,29 @@ func TestRetentionKeepAll(t *testing.T) {
 	require.Equal(t, uint64(50), s.Seq)
 }
 
+// TestLoadSnapshotAt: the newest kept snapshot at or below a Seq, none below the first.
+func TestLoadSnapshotAt(t *testing.T) {
+	for _, im := range retaining(journal.KeepAll) {
+		t.Run(im.name, func(t *testing.T) {
+			t.Parallel()
+			j := im.open(t)
+			fill(t, j, "r", 35, 10) // snapshots at 10, 20 and 30
+			for _, c := range []struct {
+				seq, want uint64 // want 0: none
+			}{{0, 0}, {9, 0}, {10, 10}, {15, 10}, {20, 20}, {29, 20}, {30, 30}, {35, 30}, {1 << 40, 30}} {
+				s, ok, err := j.(journal.SnapshotHistory).LoadSnapshotAt(context.Background(), "r", c.seq)
+				require.NoError(t, err)
+				require.Equal(t, c.want != 0, ok, "at %d", c.seq)
+				require.Equal(t, c.want, s.Seq, "at %d", c.seq)
+			}
+			s, ok, err := j.LoadSnapshot(context.Background(), "r")
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, "30", string(s.Data))
+		})
+	}
+}
+
 // TestRetentionAge: a Memory keeps the entries younger than the age, and lets older ones go at
 // the next snapshot.
 func TestRetentionAge(t *testing.T) {
