@@ -125,8 +125,9 @@
 //     client reaches takes it at once rather than after the TTL.
 //  5. Package [github.com/aper-go/aper/cluster] implements this for the sync server (its
 //     sync.Ownership on Leases, the relay on NATS subjects). LoadRooms loads the rooms no other
-//     node owns; Snapshot on a node that does not own the room fails with sync.ErrNotOwner (an
-//     *OwnerError names the owner); an agent's connection is relayed as a client's is.
+//     node owns; the server's own calls on a room (Snapshot, Seq, Submit, Restore, Kick) are
+//     carried to its owner (sync.Forwarder), and History, StateAt and Follow read the
+//     journal on any node; an agent's connection is relayed as a client's is.
 //
 // Safety does not depend on the lease: two nodes that both believe they own a room (a
 // partition, a paused process, clocks) cannot both append, since each append is conditional
