@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	stdsync "sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -53,7 +54,11 @@ func (c *Cluster) Owner(ctx context.Context, room string) error {
 // Forward implements sync.Forwarder: it sends req to the server called owner on a connection
 // of its own, and returns the answer of that server's handler.
 func (c *Cluster) Forward(ctx context.Context, owner string, req []byte) ([]byte, error) {
-	cn, err := c.dial(ctx, owner, "", "call", true)
+	// The dial is answered at once by a server that is there; the bound is for one that is
+	// not, and leaves room for the relay dials the owner answers first.
+	dctx, cancel := context.WithTimeout(ctx, max(5*c.liveness, 5*time.Second))
+	cn, err := c.dial(dctx, owner, "", "call", true)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
