@@ -19,6 +19,11 @@
 // Options.Liveness. The owner serves the connection with its ordinary code; when the room
 // moves, the owner ends it with a non-fatal reason and the client reconnects and resumes.
 //
+// The Cluster is also a sync.Forwarder: the sync server's own calls on a room (Snapshot,
+// Seq, Submit, Restore, Kick, and the HTTP API's /state and /submit) work on every server, as
+// each one a server does not own is carried to the owner on a connection of its own (see
+// forward.go).
+//
 // The package links NATS but not the NATS server; package journal/jetstream/node embeds one.
 //
 // # Figures
