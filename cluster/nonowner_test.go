@@ -167,6 +167,18 @@ func TestNonOwner(t *testing.T) {
 		assert.Equal(t, owner.name, oe.Owner)
 	})
 
+	t.Run("Agent", func(t *testing.T) {
+		// An agent on a member that does not own the room is relayed as a client is.
+		ag, err := others[0].srv.Agent(ctx, room)
+		require.NoError(t, err)
+		defer ag.Close()
+		require.NoError(t, ag.Apply(add1))
+		require.NoError(t, ag.Sync(ctx))
+		v, seq := state(t, owner)
+		require.NoError(t, ag.WaitSeq(ctx, seq))
+		assert.Equal(t, v, ag.State().Value())
+	})
+
 	t.Run("HTTP", func(t *testing.T) {
 		get := func(m *member, path string) (int, string) {
 			t.Helper()

@@ -62,24 +62,22 @@ type result[S any] struct {
 }
 
 // carry makes c on the server that owns its room: here if this server owns it or wins its
-// campaign, and otherwise on the owner through the Forwarder, following the room if it moves
-// meanwhile. A call that cannot be carried fails with an error that matches the *OwnerError
-// naming the owner.
+// campaign, and otherwise on the owner through the Forwarder, following the room to the
+// server the owner names if it moved meanwhile (this one included: the call then comes back
+// through the Forwarder). A call that cannot be carried fails with an error that matches the
+// *OwnerError naming the owner.
 func (s *Server[S, T]) carry(ctx context.Context, c *call[T]) (result[S], error) {
 	res, err := s.here(ctx, c)
-	fw, _ := s.cfg.owners.(Forwarder)
-	for hop := 0; ; hop++ {
-		var oe *OwnerError
-		if !errors.As(err, &oe) || fw == nil || hop == maxHops {
-			return res, err
-		}
+	fw, ok := s.cfg.owners.(Forwarder)
+	var oe *OwnerError
+	for hop := 0; ok && hop < maxHops && errors.As(err, &oe); hop++ {
 		res, err = s.forward(ctx, fw, oe, c)
 		var next *OwnerError
-		if !errors.As(err, &next) || next.Owner == oe.Owner {
-			return res, err
+		if errors.As(err, &next) && next.Owner == oe.Owner {
+			break // not carried, or the owner says it is the owner: nothing to follow
 		}
-		res, err = s.here(ctx, c) // the room moved: perhaps here
 	}
+	return res, err
 }
 
 // here makes c on this server, which must own its room: on a room that another server owns it

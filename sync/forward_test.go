@@ -24,10 +24,12 @@ type fakeCluster struct {
 	down     map[string]bool // servers whose calls are lost
 }
 
-// fakeOwnership is one server's view of a fakeCluster.
+// fakeOwnership is one server's view of a fakeCluster; stale, if set, is an older view of
+// some rooms' owners that it campaigns with.
 type fakeOwnership struct {
-	c    *fakeCluster
-	name string
+	c     *fakeCluster
+	name  string
+	stale map[string]string
 }
 
 type fakeClaim struct{}
@@ -38,6 +40,9 @@ func (fakeClaim) Release(ctx context.Context) error { return nil }
 func (o *fakeOwnership) Campaign(ctx context.Context, room string) (apersync.Claim, error) {
 	o.c.mu.Lock()
 	defer o.c.mu.Unlock()
+	if owner, ok := o.stale[room]; ok && owner != o.name {
+		return nil, &apersync.OwnerError{Room: room, Owner: owner}
+	}
 	if owner, ok := o.c.owners[room]; ok && owner != o.name {
 		return nil, &apersync.OwnerError{Room: room, Owner: owner}
 	}
@@ -91,14 +96,16 @@ func TestForwarded(t *testing.T) {
 		}
 		return nil
 	})
-	newServer := func(name string) *apersync.Server[*aper.Counter, aper.CounterTransition] {
+	newServer := func(name string, stale map[string]string) *apersync.Server[*aper.Counter, aper.CounterTransition] {
 		srv, err := apersync.NewServer(func(context.Context, string) (*aper.Counter, error) { return aper.NewCounter(0), nil },
-			apersync.WithJournal(j), apersync.WithOwnership(&fakeOwnership{c: fc, name: name}), permit)
+			apersync.WithJournal(j), apersync.WithOwnership(&fakeOwnership{c: fc, name: name, stale: stale}), permit)
 		require.NoError(t, err)
 		t.Cleanup(func() { srv.Close() })
 		return srv
 	}
-	a, b := newServer("a"), newServer("b")
+	a, b := newServer("a", nil), newServer("b", nil)
+	// c believes that b owns the rooms, and b sends it on to a.
+	c := newServer("c", map[string]string{"r": "b"})
 	ctx := t.Context()
 	add := aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 1}
 
@@ -128,6 +135,12 @@ func TestForwarded(t *testing.T) {
 	assert.Equal(t, int64(3), st.Value())
 	_, err = b.Restore(ctx, "r", 9)
 	assert.ErrorIs(t, err, apersync.ErrSeqRange)
+	seq, err = c.Submit(ctx, "r", apersync.Identity{Client: "x"}, add)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(4), seq)
+	n, err := c.Seq(ctx, "r")
+	require.NoError(t, err)
+	assert.Equal(t, uint64(4), n)
 
 	// a is unreachable: b's calls name it.
 	fc.mu.Lock()
