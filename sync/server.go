@@ -112,15 +112,15 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		listeners: make(map[transport.Listener]struct{}),
 		closed:    make(chan struct{}),
 	}
-	if fw, ok := cfg.owners.(Forwarder); ok {
-		fw.Handle(s.answer)
-	}
 	if cfg.metrics != nil {
 		met, err := newServerMetrics[S, T](&s.cfg, s.roomsLoaded, s.queueDepth, s.queueDepthMax)
 		if err != nil {
 			return nil, err
 		}
 		s.met = met
+	}
+	if fw, ok := cfg.owners.(Forwarder); ok {
+		fw.Handle(s.answer) // last: a server that NewServer does not return answers nothing
 	}
 	return s, nil
 }
