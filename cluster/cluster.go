@@ -19,6 +19,11 @@
 // Options.Liveness. The owner serves the connection with its ordinary code; when the room
 // moves, the owner ends it with a non-fatal reason and the client reconnects and resumes.
 //
+// The Cluster is also a sync.Forwarder: the sync server's own calls on a room (Snapshot,
+// Seq, Submit, Restore, Kick, and the HTTP API's /state and /submit) work on every server, as
+// each one a server does not own is carried to the owner on a connection of its own (see
+// forward.go).
+//
 // The package links NATS but not the NATS server; package journal/jetstream/node embeds one.
 //
 // # Figures
@@ -86,9 +91,14 @@ type Cluster struct {
 	once    stdsync.Once
 	connsMu stdsync.Mutex
 	conns   map[*conn]struct{}
+
+	calls // see forward.go
 }
 
-var _ apersync.Ownership = (*Cluster)(nil)
+var (
+	_ apersync.Ownership = (*Cluster)(nil)
+	_ apersync.Forwarder = (*Cluster)(nil)
+)
 
 // ErrClosed is returned by a closed Cluster's methods and its Listener's Accept. It is
 // net.ErrClosed.
@@ -125,6 +135,7 @@ func New(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name string
 		nc: nc, name: name, prefix: o.Prefix, leases: leases, liveness: o.Liveness,
 		accept: make(chan *conn), closed: make(chan struct{}), conns: make(map[*conn]struct{}),
 	}
+	c.calls.life, c.calls.stop = context.WithCancel(context.Background())
 	c.sub, err = nc.Subscribe(c.dialSubject(name), c.onDial)
 	if err != nil {
 		return nil, fmt.Errorf("aper/cluster: subscribe: %w", err)
@@ -190,10 +201,21 @@ const (
 	hdrN     = "Aper-N"     // every message: its number, 1, 2, 3, ... on each side
 	hdrCtl   = "Aper-Ctl"   // "hb" a heartbeat, "close" the end; absent for data
 	hdrMore  = "Aper-More"  // a part of a message that goes on in the next one
+	hdrCall  = "Aper-Call"  // dial: a connection for one carried call (see forward.go)
 )
 
 // Dial implements sync.Ownership: it opens a relay connection to the server called owner.
 func (c *Cluster) Dial(ctx context.Context, owner, room, codec string) (transport.Conn, error) {
+	cn, err := c.dial(ctx, owner, room, codec, false)
+	if err != nil {
+		return nil, err // not a nil *conn in a non-nil interface
+	}
+	return cn, nil
+}
+
+// dial opens a connection to the server called owner: a relay connection, or one for a
+// carried call.
+func (c *Cluster) dial(ctx context.Context, owner, room, codec string, call bool) (*conn, error) {
 	if !validName(owner) {
 		return nil, fmt.Errorf("%w: server name %q", journal.ErrInvalid, owner)
 	}
@@ -211,6 +233,9 @@ func (c *Cluster) Dial(ctx context.Context, owner, room, codec string) (transpor
 	req.Header.Set(hdrCodec, codec)
 	req.Header.Set(hdrFrom, c.name)
 	req.Header.Set(hdrRoom, room)
+	if call {
+		req.Header.Set(hdrCall, "1")
+	}
 	rep, err := c.nc.RequestMsgWithContext(ctx, req)
 	if err == nil && len(rep.Data) == 0 {
 		err = errors.New("refused")
@@ -227,6 +252,10 @@ func (c *Cluster) Dial(ctx context.Context, owner, room, codec string) (transpor
 func (c *Cluster) onDial(m *nats.Msg) {
 	peer := m.Header.Get(hdrReply)
 	if peer == "" || m.Reply == "" {
+		return
+	}
+	if m.Header.Get(hdrCall) != "" {
+		c.onCall(m, peer)
 		return
 	}
 	codec := m.Header.Get(hdrCodec)
@@ -279,6 +308,7 @@ func (c *Cluster) Close() error {
 		for _, cn := range conns {
 			cn.Close()
 		}
+		c.calls.close()
 	})
 	return nil
 }

@@ -40,8 +40,9 @@ type Claim interface {
 	Release(ctx context.Context) error
 }
 
-// ErrNotOwner marks a Campaign (and a Server.Snapshot in a cluster) for a room that another
-// server owns; see [OwnerError].
+// ErrNotOwner marks a Campaign for a room that another server owns, and a server's call on
+// such a room (Snapshot, Seq, Submit, Restore, Kick, Reauthorize) that could not be carried to
+// the owner (see [Forwarder]); see [OwnerError].
 var ErrNotOwner = errors.New("aper/sync: another server owns the room")
 
 // OwnerError says which server owns a room. It matches ErrNotOwner.

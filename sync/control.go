@@ -17,10 +17,12 @@ var ErrKicked = errors.New("aper/sync: kicked from the room")
 // a *ServerError (code "kicked", fatal) that matches ErrKicked and carries reason, and does not
 // reconnect. It returns how many connections it closed; a room that is not loaded has none.
 // Kick does not stop the client from joining again: its next connection goes through the
-// authentication hook (WithAuth) as any other, so revoke its access there first.
+// authentication hook (WithAuth) as any other, so revoke its access there first. In a
+// cluster, it closes the connections on the room's owner, which holds every connection of
+// the room, relayed or not (see Snapshot).
 func (s *Server[S, T]) Kick(ctx context.Context, room string, client aper.ClientID, reason string) (int, error) {
-	n, err := s.control(ctx, room, &controlMsg{kick: client, reason: reason})
-	return n, wrap(err, "kick %q from room %q", client, room)
+	res, err := s.carry(ctx, &call[T]{op: opKick, room: room, client: client, reason: reason})
+	return res.n, wrap(err, "kick %q from room %q", client, room)
 }
 
 // Reauthorize re-checks every live connection of room after permissions changed: check is
@@ -29,12 +31,15 @@ func (s *Server[S, T]) Kick(ctx context.Context, room string, client aper.Client
 // *ServerError (code "unauthorized", fatal) that matches ErrUnauthorized, and does not
 // reconnect. It returns how many connections it closed; a room that is not loaded has none. A
 // panic in check counts as a refusal. Like Kick, it does not stop a new connection: the
-// authentication hook decides that.
+// authentication hook decides that. In a cluster, check cannot be carried to another server:
+// on a server that does not own the room, Reauthorize fails with an *OwnerError naming the
+// owner (if the Ownership is a Forwarder, which knows it; otherwise it closes nothing), on
+// which to call it.
 func (s *Server[S, T]) Reauthorize(ctx context.Context, room string, check func(Identity) error) (int, error) {
 	if check == nil {
 		return 0, wrap(fmt.Errorf("%w: nil check", ErrInvalidOption), "reauthorize room %q", room)
 	}
-	n, err := s.control(ctx, room, &controlMsg{check: check})
+	n, err := s.controlHere(ctx, room, &controlMsg{check: check})
 	return n, wrap(err, "reauthorize room %q", room)
 }
 
@@ -51,8 +56,9 @@ type controlReply struct {
 	err    error
 }
 
-// control passes m to room if it is loaded, and waits for its answer.
-func (s *Server[S, T]) control(ctx context.Context, room string, m *controlMsg) (int, error) {
+// control passes m to room if it is loaded, and waits for its answer; loaded reports whether
+// it was.
+func (s *Server[S, T]) control(ctx context.Context, room string, m *controlMsg) (n int, loaded bool, err error) {
 	s.mu.Lock()
 	r := s.rooms[room]
 	if r != nil {
@@ -60,23 +66,23 @@ func (s *Server[S, T]) control(ctx context.Context, room string, m *controlMsg) 
 	}
 	s.mu.Unlock()
 	if r == nil {
-		return 0, nil
+		return 0, false, nil
 	}
 	defer s.release(r)
 	m.reply = make(chan controlReply, 1)
 	if err := r.sendCtx(ctx, roomMsg[T]{kind: msgControl, reply: m}); err != nil {
 		if errors.Is(err, ErrServerClosed) && s.ctx.Err() == nil {
-			return 0, nil // the room stopped: its connections are closed already
+			return 0, true, nil // the room stopped: its connections are closed already
 		}
-		return 0, err
+		return 0, true, err
 	}
 	select {
 	case rep := <-m.reply:
-		return rep.closed, rep.err
+		return rep.closed, true, rep.err
 	case <-r.done:
-		return 0, nil
+		return 0, true, nil
 	case <-ctx.Done():
-		return 0, context.Cause(ctx)
+		return 0, true, context.Cause(ctx)
 	}
 }
 

@@ -70,21 +70,33 @@ func (s *Server[S, T]) Follow(ctx context.Context, room string, from uint64) ite
 // first (the transition may then have been applied or not), ctx's cause if ctx ended first (the
 // same). Nothing makes a retried Submit exactly-once: a caller that retries after an unknown
 // outcome must make its transition idempotent, or read the room's log first (Follow).
+//
+// In a cluster, a Submit on a server that does not own the room is carried to its owner (see
+// Snapshot), with id's Client, Rooms and Agent for the owner's permission hook; an id with
+// Info cannot be carried, and fails with an error that matches the *OwnerError. A carried
+// Submit whose answer is lost fails with such an error too, and the transition may then have
+// been applied or not.
 func (s *Server[S, T]) Submit(ctx context.Context, room string, id Identity, t T) (uint64, error) {
+	res, err := s.carry(ctx, &call[T]{op: opSubmit, room: room, ident: id, t: t})
+	return res.seq, wrap(err, "submit to %q", room)
+}
+
+// submitHere is Submit on this server.
+func (s *Server[S, T]) submitHere(ctx context.Context, room string, id Identity, t T) (uint64, error) {
 	r, err := s.acquire(room)
 	if err != nil {
-		return 0, wrap(err, "submit to %q", room)
+		return 0, err
 	}
 	defer s.release(r)
 	req := &submitRequest[T]{ident: id, t: t, reply: make(chan submitReply, 1)}
 	if err := r.sendCtx(ctx, roomMsg[T]{kind: msgServerSubmit, reply: req}); err != nil {
-		return 0, wrap(err, "submit to %q", room)
+		return 0, err
 	}
 	select {
 	case rep := <-req.reply:
-		return rep.seq, wrap(rep.err, "submit to %q", room)
+		return rep.seq, rep.err
 	case <-ctx.Done():
-		return 0, wrap(context.Cause(ctx), "submit to %q", room)
+		return 0, context.Cause(ctx)
 	}
 }
 

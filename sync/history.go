@@ -178,13 +178,20 @@ func (s *Server[S, T]) stateAt(ctx context.Context, room string, seq uint64) (S,
 // then closed with a non-fatal error (code "restored"): each client reconnects, gets the
 // restored state as its confirmed state, and re-sends its pending transitions, which the room
 // applies to the restored state or rejects. Transitions ordered between the state's rebuilding
-// and the restore are undone with the rest. Restore loads the room if it is not loaded.
+// and the restore are undone with the rest. Restore loads the room if it is not loaded; in a
+// cluster, see Snapshot.
 func (s *Server[S, T]) Restore(ctx context.Context, room string, seq uint64) (uint64, error) {
-	n, err := s.restore(ctx, room, seq)
-	return n, wrap(err, "restore room %q to %d", room, seq)
+	res, err := s.carry(ctx, &call[T]{op: opRestore, room: room, seq: seq})
+	return res.seq, wrap(err, "restore room %q to %d", room, seq)
 }
 
+// restore is Restore on this server.
 func (s *Server[S, T]) restore(ctx context.Context, room string, seq uint64) (uint64, error) {
+	r, err := s.acquire(room)
+	if err != nil {
+		return 0, err
+	}
+	defer s.release(r)
 	st, err := s.stateAt(ctx, room, seq)
 	if err != nil {
 		return 0, err
@@ -196,11 +203,6 @@ func (s *Server[S, T]) restore(ctx context.Context, room string, seq uint64) (ui
 	}); err != nil {
 		return 0, err
 	}
-	r, err := s.acquire(room)
-	if err != nil {
-		return 0, err
-	}
-	defer s.release(r)
 	reply := make(chan snapshotReply[S], 1)
 	m := roomMsg[T]{kind: msgRestore, reply: reply, restore: &restoreMsg[S]{state: st, data: data, from: seq}}
 	if err := r.sendCtx(ctx, m); err != nil {

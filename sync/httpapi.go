@@ -215,7 +215,10 @@ func (a *api[S, T]) submit(w http.ResponseWriter, r *http.Request) {
 // failErr answers an error of the server's (not of the request).
 func (a *api[S, T]) failErr(w http.ResponseWriter, err error) {
 	var se *ServerError
+	var oe *OwnerError
 	switch {
+	case errors.As(err, &oe):
+		fail(w, http.StatusServiceUnavailable, codeRoom, "%v", err)
 	case errors.As(err, &se) && se.Code == codeLimit:
 		fail(w, http.StatusTooManyRequests, se.Code, "%s", se.Message)
 	case errors.As(err, &se):

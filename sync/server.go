@@ -119,6 +119,9 @@ func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Contex
 		}
 		s.met = met
 	}
+	if fw, ok := cfg.owners.(Forwarder); ok {
+		fw.Handle(s.answer) // last: a server that NewServer does not return answers nothing
+	}
 	return s, nil
 }
 
@@ -201,7 +204,18 @@ func (s *Server[S, T]) ServeConn(c transport.Conn) {
 
 // Snapshot returns a copy of a room's state and the Seq it is at, loading the room if it is not
 // loaded. The copy is the caller's (a Clone: O(1) for the library's structures).
+//
+// In a cluster (WithOwnership), a room that another server owns is not loaded here: its
+// owner's state is carried here if the Ownership is a Forwarder, and otherwise, or if it
+// cannot be carried, the error matches the *OwnerError that names the owner (ErrNotOwner).
+// The same holds for Seq, Submit, Restore and Kick.
 func (s *Server[S, T]) Snapshot(ctx context.Context, name string) (S, uint64, error) {
+	res, err := s.carry(ctx, &call[T]{op: opSnapshot, room: name})
+	return res.state, res.seq, err
+}
+
+// snapshotHere is Snapshot on this server.
+func (s *Server[S, T]) snapshotHere(ctx context.Context, name string) (S, uint64, error) {
 	var zero S
 	r, err := s.acquire(name)
 	if err != nil {

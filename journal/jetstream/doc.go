@@ -17,7 +17,8 @@
 //     room is one subject, "P.log.i.T", in the stream i chosen by the FNV-1a hash of its name
 //     modulo n. Rooms share a few streams rather than have one each, since every stream is a
 //     consensus group of its own, slow to create and costly to keep;
-//   - bucket P_SNAP: key T, the pointer to the room's snapshot (JSON: room, Seq, object);
+//   - bucket P_SNAP: key T, the pointer to the room's snapshot (JSON: room, Seq, object, and
+//     the replaced objects that may not be deleted yet);
 //   - object store P_SNAPDATA: the snapshots' data, object "T/Seq/unique id";
 //   - bucket P_LEASE (see Leases): key T, the name of the room's owner.
 //
@@ -43,8 +44,10 @@
 //
 // SaveSnapshot writes the data to a new object, then moves the room's pointer to it by
 // compare-and-set on the key's revision, refusing to move it to an older Seq: a stale owner
-// cannot put an old snapshot back. Then it deletes the replaced object and purges the room's
-// subject below the message that holds the snapshot's Seq. The room's last message is never
+// cannot put an old snapshot back. Then it deletes the replaced object (the new pointer lists
+// it until then; a delete that fails is retried in the background, and again at the room's
+// next snapshot) and purges the room's subject below the message that holds the snapshot's
+// Seq. The room's last message is never
 // purged, since Last and the fencing need it. The streams must have no limits of their own
 // (age, messages per subject) that would remove messages otherwise.
 //
@@ -122,8 +125,9 @@
 //     client reaches takes it at once rather than after the TTL.
 //  5. Package [github.com/aper-go/aper/cluster] implements this for the sync server (its
 //     sync.Ownership on Leases, the relay on NATS subjects). LoadRooms loads the rooms no other
-//     node owns; Snapshot on a node that does not own the room fails with sync.ErrNotOwner (an
-//     *OwnerError names the owner); an agent's connection is relayed as a client's is.
+//     node owns; the server's own calls on a room (Snapshot, Seq, Submit, Restore, Kick) are
+//     carried to its owner (sync.Forwarder), and History, StateAt and Follow read the
+//     journal on any node; an agent's connection is relayed as a client's is.
 //
 // Safety does not depend on the lease: two nodes that both believe they own a room (a
 // partition, a paused process, clocks) cannot both append, since each append is conditional

@@ -89,10 +89,16 @@ type Journal struct {
 
 	life   context.Context // ends on Close
 	cancel context.CancelFunc
+	wg     sync.WaitGroup // the cleaner
+
+	toClean chan string // deletes for the cleaner (see cleanup.go)
 
 	mu     sync.Mutex
 	closed bool
 	tails  map[string]tail // the last message seen of each room written through this journal
+	// deleted holds the snapshot objects this journal deleted, so that a pointer's Garbage
+	// does not cost a delete each again.
+	deleted map[string]struct{}
 }
 
 var _ journal.Journal = (*Journal)(nil)
@@ -112,7 +118,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts *Options) (*Journal, 
 	if err != nil {
 		return nil, err
 	}
-	j := &Journal{js: js, opts: o, tails: make(map[string]tail)}
+	j := &Journal{js: js, opts: o, tails: make(map[string]tail), deleted: make(map[string]struct{}), toClean: make(chan string, 64)}
 	j.maxData = int(js.Conn().MaxPayload()) - 4096 // room for the headers
 	for i := range o.Streams {
 		s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -144,6 +150,8 @@ func New(ctx context.Context, js jetstream.JetStream, opts *Options) (*Journal, 
 		return nil, fmt.Errorf("aper/journal/jetstream: create snapshot store: %w", err)
 	}
 	j.life, j.cancel = context.WithCancel(context.Background())
+	j.wg.Add(1)
+	go j.clean()
 	return j, nil
 }
 
@@ -157,13 +165,16 @@ func (j *Journal) locate(room string) (jetstream.Stream, string) {
 }
 
 // Close implements [journal.Journal.Close]: iterations end with ErrClosed, later calls fail.
+// It stops the retries of snapshot objects' deletes; what is left is deleted at the room's
+// next snapshot.
 func (j *Journal) Close() error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	if !j.closed {
 		j.closed = true
 		j.cancel()
 	}
+	j.mu.Unlock()
+	j.wg.Wait()
 	return nil
 }
 

@@ -21,6 +21,9 @@ type pointer struct {
 	Room   string `json:"room"`
 	Seq    uint64 `json:"seq"`
 	Object string `json:"object"`
+	// Garbage names the objects of replaced snapshots that may not be deleted yet (see
+	// cleanup.go).
+	Garbage []string `json:"garbage,omitempty"`
 }
 
 // maxCASRetries bounds the compare-and-set loop of SaveSnapshot.
@@ -47,8 +50,8 @@ func (j *Journal) getPointer(ctx context.Context, room string) (pointer, uint64,
 // SaveSnapshot implements [journal.Journal.SaveSnapshot]. The data goes to a new object of the
 // snapshot store; then the room's pointer moves to it by compare-and-set on its revision,
 // refused if it would move back (a stale owner cannot undo a newer snapshot). Then the old
-// object is deleted and the room's subject purged below the message that holds s.Seq; a
-// failure of either is left to the next snapshot, which does both again.
+// object is deleted (reliably: see cleanup.go) and the room's subject purged below the
+// message that holds s.Seq; a failed purge is left to the next snapshot, which purges again.
 func (j *Journal) SaveSnapshot(ctx context.Context, room string, s journal.Snapshot) error {
 	if err := j.check(ctx, "save snapshot", room); err != nil {
 		return err
@@ -70,11 +73,9 @@ func (j *Journal) SaveSnapshot(ctx context.Context, room string, s journal.Snaps
 	if err != nil {
 		return j.wrap("save snapshot of", room, err)
 	}
-	value, _ := json.Marshal(pointer{Room: room, Seq: s.Seq, Object: object})
-	var old pointer
+	var garbage []string
 	for attempt := 0; ; attempt++ {
-		var rev uint64
-		old, rev, err = j.getPointer(ctx, room)
+		old, rev, err := j.getPointer(ctx, room)
 		if err == nil && rev != 0 && old.Seq > s.Seq {
 			err = fmt.Errorf("%w: room %q: snapshot at Seq %d is older than the saved one at %d", journal.ErrInvalid, room, s.Seq, old.Seq)
 		}
@@ -82,6 +83,8 @@ func (j *Journal) SaveSnapshot(ctx context.Context, room string, s journal.Snaps
 			j.deleteObject(ctx, object)
 			return err
 		}
+		garbage = j.garbageOf(old, object)
+		value, _ := json.Marshal(pointer{Room: room, Seq: s.Seq, Object: object, Garbage: garbage})
 		rctx, cancel := j.request(ctx)
 		if rev == 0 {
 			_, err = j.snaps.Create(rctx, token(room), value)
@@ -95,12 +98,16 @@ func (j *Journal) SaveSnapshot(ctx context.Context, room string, s journal.Snaps
 		if (errors.Is(err, jetstream.ErrKeyExists) || isWrongLast(err)) && attempt < maxCASRetries {
 			continue // moved meanwhile: look again
 		}
-		j.deleteObject(ctx, object)
+		// The move's outcome may be unknown (a timeout): the object is deleted only if the
+		// pointer is seen not to name it, so that a pointer never names a deleted object.
+		if now, _, rerr := j.getPointer(context.WithoutCancel(ctx), room); rerr == nil && now.Object == object {
+			break
+		} else if rerr == nil {
+			j.deleteObject(ctx, object)
+		}
 		return j.wrap("save snapshot of", room, err)
 	}
-	if old.Object != "" && old.Object != object {
-		j.deleteObject(ctx, old.Object)
-	}
+	j.collect(ctx, garbage)
 	if s.Seq > 0 {
 		j.purge(ctx, room, s.Seq, lastMsg)
 	}
