@@ -484,6 +484,9 @@ func (l *List[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 			// Before the respace, which would have to be undone.
 			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
 		}
+		if l.insertBeside(t) {
+			return nil
+		}
 		k, err := l.resolve(t.Pos)
 		if err != nil {
 			return err
@@ -513,6 +516,9 @@ func (l *List[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 			return notFound(t.ID)
 		}
 		it, _ := l.items.Delete(item[V]{key: k})
+		if l.moveBeside(it, t) {
+			return nil
+		}
 		nk, err := l.resolve(t.Pos)
 		if err != nil {
 			l.items.Set(it)
