@@ -205,3 +205,90 @@ func BenchmarkKeys(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReplicas replays on 50 replicas of a list of 2,000 strings what the replicas of a busy
+// room apply: each transition on every replica in turn, each replica with its own copy (decoded,
+// as a client's is), the transitions inserts at random places (two in three), moves and deletes
+// of random items. It runs without clones, and with a Clone of each replica every 8 transitions
+// (a client's view, which makes the next writes copy their paths). An op is one transition
+// applied to one replica.
+func BenchmarkReplicas(b *testing.B) {
+	type (
+		strs  = list.List[*aper.Atom[string], aper.AtomTransition[string]]
+		trans = list.Transition[*aper.Atom[string], aper.AtomTransition[string]]
+	)
+	const replicas = 50
+	gen := list.New[*aper.Atom[string], aper.AtomTransition[string]]()
+	r := rand.New(rand.NewPCG(3, 4))
+	next := func() trans {
+		if gen.Len() > 0 && r.IntN(3) == 0 {
+			id, _, _ := gen.At(r.IntN(gen.Len()))
+			if r.IntN(2) == 0 {
+				return gen.Delete(id)
+			}
+			return gen.MoveTo(id, r.IntN(gen.Len()))
+		}
+		_, t := gen.InsertAt(r.IntN(gen.Len()+1), aper.NewAtom(fmt.Sprint("item ", r.IntN(1000))))
+		return t
+	}
+	for gen.Len() < 2000 {
+		if err := gen.Apply(aper.On(next())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	snap, err := aper.CBOR.Marshal(gen)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var encoded [][]byte
+	for range 1024 {
+		t := next()
+		if err := gen.Apply(aper.On(t)); err != nil {
+			b.Fatal(err)
+		}
+		e, err := aper.CBOR.Marshal(t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		encoded = append(encoded, e)
+	}
+	var starts [replicas]*strs
+	var traces [replicas][]trans
+	for k := range replicas {
+		starts[k] = list.New[*aper.Atom[string], aper.AtomTransition[string]]()
+		if err := aper.CBOR.Unmarshal(snap, starts[k]); err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range encoded {
+			var t trans
+			if err := aper.CBOR.Unmarshal(e, &t); err != nil {
+				b.Fatal(err)
+			}
+			traces[k] = append(traces[k], t)
+		}
+	}
+	for _, every := range []int{0, 8} {
+		b.Run(fmt.Sprint("clone-every-", every), func(b *testing.B) {
+			var ls, views [replicas]*strs
+			b.ReportAllocs()
+			i := 0
+			cpu := cpuTime()
+			for b.Loop() {
+				k, j := i%replicas, i/replicas%len(encoded)
+				if j == 0 {
+					ls[k] = starts[k].Clone()
+				}
+				if every > 0 && j%every == 0 {
+					views[k] = ls[k].Clone()
+				}
+				if err := ls[k].Apply(aper.On(traces[k][j])); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			if cpu := cpuTime() - cpu; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package list
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -72,7 +73,26 @@ func idKey(id uuid.UUID) idEntry {
 	return idEntry{hi: binary.BigEndian.Uint64(id[:8]), lo: binary.BigEndian.Uint64(id[8:])}
 }
 
-func cmpItem[V any](a, b item[V]) int { return strings.Compare(a.key.b, b.key.b) }
+// cmpItem orders items by index, as strings.Compare orders their bytes. Indexes are mostly a
+// few bytes long, and every search of the items compares a handful: their first bytes are
+// compared here, which costs less than the call to the runtime's general comparison, and only
+// what follows 8 equal bytes goes to it.
+func cmpItem[V any](a, b item[V]) int {
+	x, y := a.key.b, b.key.b
+	n := min(len(x), len(y), 8)
+	for i := range n {
+		if x[i] != y[i] {
+			if x[i] < y[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	if n == 8 {
+		return strings.Compare(x[8:], y[8:])
+	}
+	return cmp.Compare(len(x), len(y))
+}
 
 func cmpID(a, b idEntry) int {
 	switch {
@@ -484,6 +504,9 @@ func (l *List[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 			// Before the respace, which would have to be undone.
 			return itemConflict(conflict.Duplicate, "list: the id is already in the list", t.ID)
 		}
+		if l.insertBeside(t) {
+			return nil
+		}
 		k, err := l.resolve(t.Pos)
 		if err != nil {
 			return err
@@ -513,6 +536,9 @@ func (l *List[V, T]) Apply(ev aper.Event[Transition[V, T]]) error {
 			return notFound(t.ID)
 		}
 		it, _ := l.items.Delete(item[V]{key: k})
+		if l.moveBeside(it, t) {
+			return nil
+		}
 		nk, err := l.resolve(t.Pos)
 		if err != nil {
 			l.items.Set(it)

@@ -245,6 +245,29 @@ func (wr *writer) send() error {
 	return err
 }
 
+// reserve makes room in the empty message buffer for the first message the items make, in one
+// allocation: a writer on demand starts with no buffer, and growing one frame at a time would
+// allocate about twice the message in copies. The items after a snapshot, or past the limit,
+// go into the same buffer once it is sent.
+func (wr *writer) reserve(items []outItem) {
+	if len(wr.msg) > 0 {
+		return
+	}
+	n := 0
+	for i, it := range items {
+		if i > 0 && n+len(it.frame)+1 > wr.limit {
+			break
+		}
+		n += len(it.frame) + 1 // a JSON frame's separator at most
+		if it.snap != nil {
+			break
+		}
+	}
+	if cap(wr.msg) < n {
+		wr.msg = make([]byte, 0, n)
+	}
+}
+
 // flush sends what the queue holds until it is empty (done is false: for a writer on demand,
 // the queue has marked itself idle, and its next push starts another) or it closed and all was
 // sent (done, with a nil error), or a send fails (done, with its error).
@@ -256,6 +279,7 @@ func (wr *writer) flush() (done bool, err error) {
 			return false, nil
 		}
 		jumped := func() bool { return wr.q.jumps.Load() != jumps }
+		wr.reserve(items)
 		for _, it := range items {
 			if len(wr.msg) > 0 && len(wr.msg)+len(it.frame)+1 > wr.limit {
 				if err := wr.send(); err != nil {

@@ -277,6 +277,29 @@ func (t *Tree[T]) Insert(item T) bool {
 	return st == inserted
 }
 
+// InsertIf inserts item if no item equals it and ok, called with the items that would be its
+// neighbours (nil for none), returns true; it reports whether it inserted. Otherwise the tree is
+// unchanged (no node is copied). It costs one descent, as Insert does: a caller that would look
+// up the neighbours and then insert saves one. The neighbours are the tree's: ok must not keep
+// the pointers or write through them.
+func (t *Tree[T]) InsertIf(item T, ok func(below, above *T) bool) bool {
+	if t.root == nil {
+		if !ok(nil, nil) {
+			return false
+		}
+		return t.Insert(item)
+	}
+	if t.owner() == 0 {
+		atomic.StoreUint64(&t.own, newOwner())
+	}
+	out, _, st, med, right := t.insert(t.root, item, false, ok, nil, nil)
+	if st != inserted {
+		return false
+	}
+	t.grow(out, med, right)
+	return true
+}
+
 func (t *Tree[T]) put(item T, replace bool) (T, status) {
 	if t.owner() == 0 {
 		atomic.StoreUint64(&t.own, newOwner())
@@ -288,7 +311,14 @@ func (t *Tree[T]) put(item T, replace bool) (T, status) {
 		var zero T
 		return zero, inserted
 	}
-	out, old, st, med, right := t.insert(t.root, item, replace)
+	out, old, st, med, right := t.insert(t.root, item, replace, nil, nil, nil)
+	t.grow(out, med, right)
+	return old, st
+}
+
+// grow makes out the root, or, when the old root split into out, med and right, a new root
+// above them.
+func (t *Tree[T]) grow(out *node[T], med T, right *node[T]) {
 	if right != nil {
 		r := t.newNode(false)
 		r.items[0], r.n = med, 1
@@ -297,12 +327,13 @@ func (t *Tree[T]) put(item T, replace bool) (T, status) {
 		out = r
 	}
 	t.root = out
-	return old, st
 }
 
 // insert puts item into the subtree n. It returns the subtree's root (n, or a copy of it that t
 // owns when it changed) and, when that root split, the median item and the new right sibling.
-func (t *Tree[T]) insert(n *node[T], item T, replace bool) (out *node[T], old T, st status, med T, right *node[T]) {
+// With a condition ok (never with replace), it inserts only if ok holds for the new item's
+// neighbours, the closest of which found above n are below and above.
+func (t *Tree[T]) insert(n *node[T], item T, replace bool, ok func(below, above *T) bool, below, above *T) (out *node[T], old T, st status, med T, right *node[T]) {
 	i, found := t.search(n, item)
 	if found {
 		if !replace {
@@ -312,13 +343,25 @@ func (t *Tree[T]) insert(n *node[T], item T, replace bool) (out *node[T], old T,
 		old, m.items[i] = m.items[i], item
 		return m, old, replaced, med, nil
 	}
+	if ok != nil {
+		// The neighbours in this node are closer than those found above it.
+		if i > 0 {
+			below = &n.items[i-1]
+		}
+		if i < n.n {
+			above = &n.items[i]
+		}
+	}
 	if n.kids == nil {
+		if ok != nil && !ok(below, above) {
+			return n, old, unchanged, med, nil
+		}
 		m := t.mut(n)
 		m.count++
 		med, right = t.add(m, i, item, nil)
 		return m, old, inserted, med, right
 	}
-	kid, old, st, kmed, kright := t.insert(n.kids[i], item, replace)
+	kid, old, st, kmed, kright := t.insert(n.kids[i], item, replace, ok, below, above)
 	if st == unchanged {
 		return n, old, st, med, nil
 	}

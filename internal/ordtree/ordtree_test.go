@@ -413,3 +413,66 @@ func TestReplaceRange(t *testing.T) {
 		}
 	}
 }
+
+// TestInsertIf checks InsertIf against a sorted slice, on a family of clones that diverge: the
+// neighbours it reports are the slice's, it inserts exactly when the key is absent and the
+// condition holds, and a refused insert leaves every node as it was.
+func TestInsertIf(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	trees := []Tree[int]{New(cmp.Compare[int])}
+	refs := []ref{nil}
+	const keys = 5_000
+	for step := range 40_000 {
+		x := rng.IntN(len(trees))
+		tr, r := &trees[x], refs[x]
+		switch op := rng.IntN(100); {
+		case op < 60:
+			k := rng.IntN(keys)
+			i, had := slices.BinarySearch(r, k)
+			accept := rng.IntN(4) != 0
+			called := false
+			root := tr.root
+			got := tr.InsertIf(k, func(below, above *int) bool {
+				called = true
+				switch {
+				case (below != nil) != (i > 0) || below != nil && *below != r[i-1]:
+					t.Fatalf("InsertIf(%d): below %v, want the item before position %d of %v", k, below, i, r)
+				case (above != nil) != (i < len(r)) || above != nil && *above != r[i]:
+					t.Fatalf("InsertIf(%d): above %v, want the item at position %d", k, above, i)
+				}
+				return accept
+			})
+			if called == had {
+				t.Fatalf("InsertIf(%d): condition called %v with the key present %v", k, called, had)
+			}
+			if want := !had && accept; got != want {
+				t.Fatalf("InsertIf(%d) = %v, want %v", k, got, want)
+			}
+			if !got && tr.root != root {
+				t.Fatalf("InsertIf(%d) inserted nothing but changed the root", k)
+			}
+			if got {
+				refs[x], _ = r.set(k)
+			}
+		case op < 90:
+			k := rng.IntN(keys)
+			refs[x], _ = r.del(k)
+			tr.Delete(k)
+		case len(trees) < 4:
+			trees = append(trees, tr.Clone())
+			refs = append(refs, r)
+		default:
+			y := rng.IntN(len(trees))
+			trees[x] = trees[y].Clone()
+			refs[x] = refs[y]
+		}
+		if step%2_000 == 0 {
+			for i := range trees {
+				compare(t, &trees[i], refs[i], []int{rng.IntN(keys), -1, keys})
+			}
+		}
+	}
+	for i := range trees {
+		compare(t, &trees[i], refs[i], []int{0, 1, keys / 2})
+	}
+}
