@@ -14,6 +14,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
@@ -73,10 +74,18 @@ type Weights struct {
 	Heal       int // heal a random client's partition
 	Advance    int // advance the fake clock (reconnection backoff, pings, timeouts, timers)
 	Settle     int // deliver everything, reach quiescence, check
+	// Undo and Redo undo and redo a random client's own steps (sync.Client.Undo and Redo).
+	// Either one set gives every client an undo stack (sync.WithUndo with its default
+	// interval of the fake clock), which needs a state that is an aper.Inverter.
+	Undo, Redo int
+	// Restore restores the room to its state at a random Seq (sync.Server.Restore). Set, it
+	// gives the server a journal that keeps every entry, and the checks follow the journal's
+	// log, where a restore takes out what came after the Seq it names.
+	Restore int
 }
 
 // DefaultWeights favour transitions and single deliveries, with a fault every twenty commands
-// or so and a full check every fifty.
+// or so and a full check every fifty; no undo, redo or restore.
 var DefaultWeights = Weights{Apply: 40, Deliver: 40, Disconnect: 3, Partition: 3, Heal: 3, Advance: 4, Settle: 2}
 
 // Room is the name of the harness's one room.
@@ -100,6 +109,10 @@ type System[S aper.StateMachine[S, T], T any] struct {
 	cancel  context.CancelFunc
 	served  chan struct{}
 	err     error // the first error that broke the system; every later command reports it
+
+	journal  *journal.Memory // with Weights.Restore: the server's, which keeps every entry
+	log      []logEntry      // with a journal: the room's ordered log read from it so far
+	restores int             // how many restores the system made
 }
 
 // slot is one client and what the harness knows of it.
@@ -155,7 +168,12 @@ func newSystem[S aper.StateMachine[S, T], T any](cfg *Config[S, T]) (*System[S, 
 		cfg.Reset()
 	}
 	s := &System[S, T]{cfg: cfg, initial: cfg.New(), net: memory.NewNetwork(&memory.Options{Manual: true}), rec: newRecorder(), served: make(chan struct{})}
-	opts := append([]apersync.ServerOption{apersync.WithRoomIdle(-1)}, cfg.ServerOptions...)
+	opts := []apersync.ServerOption{apersync.WithRoomIdle(-1)}
+	if cfg.weights().Restore > 0 {
+		s.journal = &journal.Memory{Retain: journal.KeepAll}
+		opts = append(opts, apersync.WithJournal(s.journal))
+	}
+	opts = append(opts, cfg.ServerOptions...)
 	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*replica[S, T], error) {
 		return &replica[S, T]{state: s.initial.Clone(), rec: s.rec}, nil
 	}, opts...)
@@ -199,6 +217,9 @@ func (s *System[S, T]) dial(i int) error {
 		apersync.WithBackoff(50*time.Millisecond, time.Second),
 		apersync.WithClientKey(fmt.Sprintf("the fuzz harness's client %d", i)), // the same id in every run
 	}, s.cfg.ClientOptions...)
+	if w := s.cfg.weights(); w.Undo > 0 || w.Redo > 0 {
+		opts = append(opts, apersync.WithUndo(nil))
+	}
 	type result struct {
 		c   *apersync.Client[*replica[S, T], T]
 		err error
@@ -254,6 +275,9 @@ func (s *System[S, T]) close() {
 	s.cancel()
 	<-s.served
 	s.net.Close()
+	if s.journal != nil {
+		s.journal.Close()
+	}
 	synctest.Wait()
 }
 
@@ -288,18 +312,20 @@ func (s *System[S, T]) run(st *Step) error {
 // still hold, as optimistic entries, its own transitions the server has confirmed since (it need
 // not rebase when nothing foreign came between), but never miss a foreign one.
 func (s *System[S, T]) checkViews() error {
-	srv, _, err := s.srv.Snapshot(context.Background(), Room)
+	log, err := s.ordered()
 	if err != nil {
-		return fmt.Errorf("server snapshot: %w", err)
+		return err
 	}
+	last := lastSeq(log)
 	for i, sl := range s.clients {
 		view, seq, pending, id := sl.c.State().hist, sl.c.Seq(), sl.c.Pending(), sl.c.ID()
-		if seq > uint64(len(srv.hist)) {
-			return fmt.Errorf("client %d is at Seq %d, past the server's %d", i, seq, len(srv.hist))
+		if seq > last {
+			return fmt.Errorf("client %d is at Seq %d, past the server's %d", i, seq, last)
 		}
-		n := 0 // the ordered prefix
+		hist := historyAt(log, seq) // the ordered transitions in the state at seq
+		n := 0                      // the ordered prefix
 		for n < len(view) && view[n].Seq != 0 {
-			if uint64(n) >= seq || !sameEntry(view[n], srv.hist[n]) {
+			if n >= len(hist) || !sameEntry(view[n], hist[n]) {
 				return fmt.Errorf("client %d (at Seq %d): entry %d of its view is %v, not the server's", i, seq, n, view[n])
 			}
 			n++
@@ -311,7 +337,7 @@ func (s *System[S, T]) checkViews() error {
 			}
 		}
 		// Ordered since the view was made: all the client's own, and in the view already.
-		for _, e := range srv.hist[n:seq] {
+		for _, e := range hist[n:] {
 			if e.Client != id {
 				return fmt.Errorf("client %d (at Seq %d, %d pending) did not rebase: its view lacks %v, ordered since it was made", i, seq, pending, e)
 			}
@@ -457,6 +483,10 @@ func (s *System[S, T]) step(st *Step) error {
 		time.Sleep(st.D)
 	case KindSettle:
 		return s.Settle()
+	case KindUndo, KindRedo:
+		return s.undo(st, k)
+	case KindRestore:
+		return s.restore(st)
 	default:
 		return fmt.Errorf("unknown step %v", st.Kind)
 	}
@@ -491,12 +521,16 @@ func (s *System[S, T]) Settle() error {
 // explain: a protocol error, or a confirmed transition that does not apply on the client (one the
 // server should have rejected, say). Cut connections, partitions, timeouts (a server the client
 // found silent, its answers held while the clock ran) and a server that supersedes a client's old
-// connection are the harness's doing.
+// connection are the harness's doing, and so is a restore's closing of every connection once
+// the harness has restored the room.
 func (s *System[S, T]) healthy() error {
 	for i, sl := range s.clients {
 		st := sl.c.Status()
 		if st.Err == nil || errors.Is(st.Err, net.ErrClosed) || errors.Is(st.Err, memory.ErrUnreachable) ||
 			errors.Is(st.Err, context.DeadlineExceeded) || errors.Is(st.Err, apersync.ErrServerSilent) {
+			continue
+		}
+		if se := (*apersync.ServerError)(nil); s.restores > 0 && errors.As(st.Err, &se) && se.Code == "restored" && !se.Fatal {
 			continue
 		}
 		return fmt.Errorf("client %d is %v: %w", i, st.State, st.Err)
@@ -528,6 +562,9 @@ func (s *System[S, T]) check() error {
 	if err != nil {
 		return fmt.Errorf("server snapshot: %w", err)
 	}
+	if err := s.checkRestored(srv, seq); err != nil {
+		return err
+	}
 	states := make([]S, len(s.clients))
 	for i, sl := range s.clients {
 		c := sl.c.State()
@@ -542,11 +579,16 @@ func (s *System[S, T]) check() error {
 			return fmt.Errorf("client %d confirmed other transitions than the server ordered: %w", i, err)
 		}
 		applied, rejected := s.rec.of(sl.c.ID())
+		if s.journal != nil {
+			// The room's log, with what restores took out: the recorder follows the room's
+			// state, which a restore replaces (see appliedBy).
+			applied = appliedBy(s.log, sl.c.ID())
+		}
 		got := sl.rejections()
 		if len(sl.submitted) != len(applied)+len(got) {
 			return fmt.Errorf("client %d submitted %d transitions; the server applied %d and the client heard of %d rejections", i, len(sl.submitted), len(applied), len(got))
 		}
-		if !equalLists(rejected, got) {
+		if s.journal == nil && !equalLists(rejected, got) {
 			return fmt.Errorf("client %d heard of %d rejections, the server rejected %d of its transitions (or others)", i, len(got), len(rejected))
 		}
 		// Each submitted transition is, in order, the next one the server applied for this
@@ -632,120 +674,6 @@ func equalLists(a, b [][]byte) bool {
 	return true
 }
 
-// Kind says what a [Step] does.
-type Kind uint8
-
-// The kinds of step.
-const (
-	KindApply      Kind = iota + 1 // generate a transition on a client's view and apply it there
-	KindDeliver                    // deliver the oldest pending message of one direction of a client's link
-	KindDisconnect                 // cut every connection of a client
-	KindPartition                  // partition a client from the server
-	KindHeal                       // heal a client's partition
-	KindAdvance                    // advance the fake clock
-	KindSettle                     // deliver everything, reach quiescence, check
-)
-
-// Step is one command of the harness (a gopter commands.Command). Make steps with [Apply],
-// [Deliver], [Disconnect], [Partition], [Heal], [Advance] and [Settle]; a client index is taken
-// modulo the number of clients.
-type Step struct {
-	Kind   Kind
-	Client int
-	Seed   int64                // KindApply: seeds the transition's generator
-	Up     bool                 // KindDeliver: client to server (else server to client)
-	Mode   memory.PartitionMode // KindPartition
-	D      time.Duration        // KindAdvance
-	note   string               // what the step did when it last ran, for counterexamples
-}
-
-var _ commands.Command = (*Step)(nil)
-
-// Apply returns the step that applies, on client, a transition drawn from Config.Transition
-// with the given seed.
-func Apply(client int, seed int64) *Step { return &Step{Kind: KindApply, Client: client, Seed: seed} }
-
-// Deliver returns the step that delivers the oldest pending message from client to the server
-// (up) or from the server to client.
-func Deliver(client int, up bool) *Step { return &Step{Kind: KindDeliver, Client: client, Up: up} }
-
-// Disconnect returns the step that cuts client's connection abruptly; the client reconnects
-// when the fake clock passes its backoff.
-func Disconnect(client int) *Step { return &Step{Kind: KindDisconnect, Client: client} }
-
-// Partition returns the step that partitions client from the server. Hold keeps the traffic for
-// the heal; Drop loses it and cuts the connection.
-func Partition(client int, mode memory.PartitionMode) *Step {
-	return &Step{Kind: KindPartition, Client: client, Mode: mode}
-}
-
-// Heal returns the step that heals client's partition.
-func Heal(client int) *Step { return &Step{Kind: KindHeal, Client: client} }
-
-// Advance returns the step that advances the bubble's fake clock by d.
-func Advance(d time.Duration) *Step { return &Step{Kind: KindAdvance, D: d} }
-
-// Settle returns the step that delivers everything, waits for quiescence and checks (see
-// [System.Settle]).
-func Settle() *Step { return &Step{Kind: KindSettle} }
-
-// stepper is what a Step needs of the system under test.
-type stepper interface{ run(*Step) error }
-
-// Run runs the step on the system under test (a *System).
-func (st *Step) Run(sut commands.SystemUnderTest) commands.Result { return sut.(stepper).run(st) }
-
-// NextState counts the steps (the model is the number of steps run so far).
-func (st *Step) NextState(state commands.State) commands.State { return state.(int) + 1 }
-
-// PreCondition holds for every step.
-func (st *Step) PreCondition(commands.State) bool { return true }
-
-// PostCondition fails the run if the step returned an error.
-func (st *Step) PostCondition(_ commands.State, result commands.Result) *gopter.PropResult {
-	if err, _ := result.(error); err != nil {
-		return &gopter.PropResult{Status: gopter.PropError, Error: err}
-	}
-	return &gopter.PropResult{Status: gopter.PropTrue}
-}
-
-// String describes the step, with what it did when it last ran.
-func (st *Step) String() string {
-	var s string
-	switch st.Kind {
-	case KindApply:
-		s = fmt.Sprintf("fuzz.Apply(%d, %d)", st.Client, st.Seed)
-	case KindDeliver:
-		s = fmt.Sprintf("fuzz.Deliver(%d, %t)", st.Client, st.Up)
-	case KindDisconnect:
-		s = fmt.Sprintf("fuzz.Disconnect(%d)", st.Client)
-	case KindPartition:
-		s = fmt.Sprintf("fuzz.Partition(%d, memory.%v)", st.Client, titleMode(st.Mode))
-	case KindHeal:
-		s = fmt.Sprintf("fuzz.Heal(%d)", st.Client)
-	case KindAdvance:
-		s = fmt.Sprintf("fuzz.Advance(%d)", st.D)
-	case KindSettle:
-		s = "fuzz.Settle()"
-	default:
-		s = fmt.Sprintf("Step(%d)", st.Kind)
-	}
-	if st.note != "" {
-		s += " /* " + st.note + " */"
-	}
-	return s
-}
-
-func titleMode(m memory.PartitionMode) string {
-	switch m {
-	case memory.Hold:
-		return "Hold"
-	case memory.Drop:
-		return "Drop"
-	}
-	return m.String()
-}
-
 // Commands returns the gopter commands of cfg: each run builds a fresh [System] and runs a
 // sequence of random steps whose last one is always [Settle], so that every run ends with the
 // full check. The runs must happen inside a synctest bubble: use [Check], or wrap
@@ -754,7 +682,7 @@ func Commands[S aper.StateMachine[S, T], T any](cfg Config[S, T]) commands.Comma
 	c := &cfg
 	w := c.weights()
 	n := c.clients()
-	total := w.Apply + w.Deliver + w.Disconnect + w.Partition + w.Heal + w.Advance + w.Settle
+	total := w.Apply + w.Deliver + w.Disconnect + w.Partition + w.Heal + w.Advance + w.Settle + w.Undo + w.Redo + w.Restore
 	return &commands.ProtoCommands{
 		NewSystemUnderTestFunc: func(commands.State) commands.SystemUnderTest {
 			s, err := newSystem(c)
@@ -816,6 +744,12 @@ func randomStep(r *rand.Rand, w Weights, total, clients int) *Step {
 		// Mostly short (backoff), sometimes past the clients' ping timeout (45s of silence).
 		ds := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second, time.Minute}
 		return Advance(ds[r.Intn(len(ds))])
+	case pick(w.Undo):
+		return Undo(k)
+	case pick(w.Redo):
+		return Redo(k)
+	case pick(w.Restore):
+		return Restore(r.Int63())
 	}
 	return Settle()
 }
