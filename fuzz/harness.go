@@ -56,8 +56,9 @@ type Config[S aper.StateMachine[S, T], T any] struct {
 }
 
 // Quiescent is what Config.Check sees at a quiescent point: the server's state, each client's
-// (equal to the server's by encoding by then), and every transition the server ordered so far, in
-// its order, with its Seq and sender (Time is left zero).
+// (equal to the server's by encoding by then), and every transition the server ordered so far
+// that makes its state (less those a restore took out), in its order, with its Seq and sender
+// (Time is left zero).
 type Quiescent[S any, T any] struct {
 	Server  S
 	Clients []S
