@@ -594,16 +594,8 @@ func (s *System[S, T]) check() error {
 		}
 		// Each submitted transition is, in order, the next one the server applied for this
 		// client or the next one it rejected.
-		a, r := 0, 0
-		for j, b := range sl.submitted {
-			switch {
-			case a < len(applied) && bytes.Equal(applied[a], b):
-				a++
-			case r < len(got) && bytes.Equal(got[r], b):
-				r++
-			default:
-				return fmt.Errorf("client %d: its transition %d (%x) was neither applied nor rejected in order", i, j+1, b)
-			}
+		if j := interleaves(sl.submitted, applied, got); j >= 0 {
+			return fmt.Errorf("client %d: its transition %d (%x) was neither applied nor rejected in order", i, j+1, sl.submitted[j])
 		}
 	}
 	if s.cfg.Check != nil {
@@ -661,6 +653,39 @@ func sameHistory(a, b []entry) error {
 		}
 	}
 	return nil
+}
+
+// interleaves reports whether sub is an interleaving of applied and rejected (each kept in its
+// order): -1 if it is, else the index of the first transition of sub that no interleaving
+// reaches. It tries every one, since a client may submit the same transition twice, one copy
+// rejected and the other applied (an undo's delete of an item that is gone, then put back).
+func interleaves(sub, applied, rejected [][]byte) int {
+	if len(sub) != len(applied)+len(rejected) {
+		return 0
+	}
+	// at[a] says that sub[:j] interleaves applied[:a] and rejected[:j-a].
+	at := make([]bool, len(applied)+1)
+	at[0] = true
+	for j, b := range sub {
+		next := make([]bool, len(applied)+1)
+		reached := false
+		for a, ok := range at {
+			if !ok {
+				continue
+			}
+			if r := j - a; r < len(rejected) && bytes.Equal(rejected[r], b) {
+				next[a], reached = true, true
+			}
+			if a < len(applied) && bytes.Equal(applied[a], b) {
+				next[a+1], reached = true, true
+			}
+		}
+		if !reached {
+			return j
+		}
+		at = next
+	}
+	return -1
 }
 
 func equalLists(a, b [][]byte) bool {
