@@ -89,6 +89,10 @@ type Weights struct {
 // or so and a full check every fifty; no undo, redo or restore.
 var DefaultWeights = Weights{Apply: 40, Deliver: 40, Disconnect: 3, Partition: 3, Heal: 3, Advance: 4, Settle: 2}
 
+// restoreSnapshotEvery is how many transitions the room orders between two snapshots when the
+// harness restores (Weights.Restore).
+const restoreSnapshotEvery = 8
+
 // Room is the name of the harness's one room.
 const Room = "room"
 
@@ -171,8 +175,10 @@ func newSystem[S aper.StateMachine[S, T], T any](cfg *Config[S, T]) (*System[S, 
 	s := &System[S, T]{cfg: cfg, initial: cfg.New(), net: memory.NewNetwork(&memory.Options{Manual: true}), rec: newRecorder(), served: make(chan struct{})}
 	opts := []apersync.ServerOption{apersync.WithRoomIdle(-1)}
 	if cfg.weights().Restore > 0 {
+		// Snapshots every few transitions, so that StateAt starts from one of them as often as
+		// from the room's initial state.
 		s.journal = &journal.Memory{Retain: journal.KeepAll}
-		opts = append(opts, apersync.WithJournal(s.journal))
+		opts = append(opts, apersync.WithJournal(s.journal), apersync.WithSnapshotEvery(restoreSnapshotEvery))
 	}
 	opts = append(opts, cfg.ServerOptions...)
 	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*replica[S, T], error) {
