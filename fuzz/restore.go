@@ -150,6 +150,9 @@ func (s *System[S, T]) restore(st *Step) error {
 	if err != nil {
 		return err
 	}
+	if len(log) == 0 {
+		return fmt.Errorf("the log is empty after the restore to %d at %d", to, seq)
+	}
 	if last := log[len(log)-1]; last.Seq != seq || !last.restore || last.from != to {
 		return fmt.Errorf("the log's last entry is %v (restore %t from %d), want the restore to %d at %d", last.entry, last.restore, last.from, to, seq)
 	}
