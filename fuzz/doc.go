@@ -22,9 +22,11 @@
 // transition on a client ([Apply]), deliver the oldest message of one direction of a client's
 // link ([Deliver]), cut a client's connection ([Disconnect]), partition a client from the server
 // and heal it ([Partition], [Heal]), advance the clock ([Advance]), and deliver everything and
-// check ([Settle]), which is always the last step of a run. Config.Observe and Config.Check let a
-// test keep a model of its own (what each client saw when it acted, the server's order) and
-// compare with it; Config.Weights changes the mix of steps.
+// check ([Settle]), which is always the last step of a run; and, when Config.Weights asks for
+// them, undo or redo a client's own latest step ([Undo], [Redo]: sync.Client.Undo and Redo) and
+// restore the room to its state at a random earlier Seq ([Restore]: sync.Server.Restore).
+// Config.Observe and Config.Check let a test keep a model of its own (what each client saw when
+// it acted, the server's order) and compare with it; Config.Weights changes the mix of steps.
 //
 // # What Settle checks
 //
@@ -42,6 +44,25 @@
 //     made (counted per client).
 //   - A client drops its connection only for the harness's faults: a protocol error or a
 //     confirmed transition that does not apply on the client fails the run at once.
+//
+// # Undo and restore
+//
+// With Weights.Undo or Weights.Redo set, every client keeps an undo stack, and each Undo or Redo
+// step checks what the client reports: nothing with nothing to undo; otherwise a step taken off
+// the stack, a conflict (a *conflict.Conflict) for every step passed over, a handle per
+// transition applied, and the client's view afterwards holding its view before plus the
+// transitions reported applied, in order, as it sent them. Those transitions count as the
+// client's submitted ones in the exactly-once check.
+//
+// With Weights.Restore set, the server keeps every entry in a journal, and the checks follow
+// the room's ordered log as the journal has it, restores included: the transitions that make
+// the state at a Seq are those that make the state at the Seq of its latest restore's target,
+// then those ordered after that restore (a model of Restore that does not use StateAt). After
+// each restore and at every quiescent point the room's state must hold exactly those
+// transitions and equal their replay from the initial state; right after a restore it must also
+// equal StateAt of the Seq restored to. The exactly-once check counts, per client, the
+// transitions in the log (those a restore took out included), so one applied twice or lost is
+// still caught; each client's view is checked against the log's state at the client's Seq.
 //
 // Quiescence alone cannot catch a client whose optimistic view goes wrong while transitions are
 // pending (once nothing is pending, its view is the confirmed state again). So after every step
@@ -73,7 +94,8 @@
 // # This package's tests
 //
 // The tests run properties over every structure of the library (Counter, Map, List, Text with an
-// intent model, Tree, pool's Board, Transactions), 200 runs of up to 200 steps each by default:
+// intent model, Tree, pool's Board, Transactions), and over Counter, List and Text with undo,
+// redo and restore (half the runs), 200 runs of up to 200 steps each by default:
 // go test ./fuzz -fuzz.runs=2000 -fuzz.size=400 -fuzz.seed=N for longer searches. They also hold
 // native fuzz targets for decoders that their packages do not fuzz (seed corpora in
 // testdata/fuzz; make fuzz runs every target), and the regressions that the properties found.

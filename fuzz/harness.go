@@ -1,7 +1,6 @@
 package fuzz
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/transport/memory"
@@ -55,8 +55,9 @@ type Config[S aper.StateMachine[S, T], T any] struct {
 }
 
 // Quiescent is what Config.Check sees at a quiescent point: the server's state, each client's
-// (equal to the server's by encoding by then), and every transition the server ordered so far, in
-// its order, with its Seq and sender (Time is left zero).
+// (equal to the server's by encoding by then), and every transition the server ordered so far
+// that makes its state (less those a restore took out), in its order, with its Seq and sender
+// (Time is left zero).
 type Quiescent[S any, T any] struct {
 	Server  S
 	Clients []S
@@ -73,11 +74,23 @@ type Weights struct {
 	Heal       int // heal a random client's partition
 	Advance    int // advance the fake clock (reconnection backoff, pings, timeouts, timers)
 	Settle     int // deliver everything, reach quiescence, check
+	// Undo and Redo undo and redo a random client's own steps (sync.Client.Undo and Redo).
+	// Either one set gives every client an undo stack (sync.WithUndo with its default
+	// interval of the fake clock), which needs a state that is an aper.Inverter.
+	Undo, Redo int
+	// Restore restores the room to its state at a random Seq (sync.Server.Restore). Set, it
+	// gives the server a journal that keeps every entry, and the checks follow the journal's
+	// log, where a restore takes out what came after the Seq it names.
+	Restore int
 }
 
 // DefaultWeights favour transitions and single deliveries, with a fault every twenty commands
-// or so and a full check every fifty.
+// or so and a full check every fifty; no undo, redo or restore.
 var DefaultWeights = Weights{Apply: 40, Deliver: 40, Disconnect: 3, Partition: 3, Heal: 3, Advance: 4, Settle: 2}
+
+// restoreSnapshotEvery is how many transitions the room orders between two snapshots when the
+// harness restores (Weights.Restore).
+const restoreSnapshotEvery = 8
 
 // Room is the name of the harness's one room.
 const Room = "room"
@@ -100,6 +113,10 @@ type System[S aper.StateMachine[S, T], T any] struct {
 	cancel  context.CancelFunc
 	served  chan struct{}
 	err     error // the first error that broke the system; every later command reports it
+
+	journal  *journal.Memory // with Weights.Restore: the server's, which keeps every entry
+	log      []logEntry      // with a journal: the room's ordered log read from it so far
+	restores int             // how many restores the system made
 }
 
 // slot is one client and what the harness knows of it.
@@ -155,7 +172,14 @@ func newSystem[S aper.StateMachine[S, T], T any](cfg *Config[S, T]) (*System[S, 
 		cfg.Reset()
 	}
 	s := &System[S, T]{cfg: cfg, initial: cfg.New(), net: memory.NewNetwork(&memory.Options{Manual: true}), rec: newRecorder(), served: make(chan struct{})}
-	opts := append([]apersync.ServerOption{apersync.WithRoomIdle(-1)}, cfg.ServerOptions...)
+	opts := []apersync.ServerOption{apersync.WithRoomIdle(-1)}
+	if cfg.weights().Restore > 0 {
+		// Snapshots every few transitions, so that StateAt starts from one of them as often as
+		// from the room's initial state.
+		s.journal = &journal.Memory{Retain: journal.KeepAll}
+		opts = append(opts, apersync.WithJournal(s.journal), apersync.WithSnapshotEvery(restoreSnapshotEvery))
+	}
+	opts = append(opts, cfg.ServerOptions...)
 	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*replica[S, T], error) {
 		return &replica[S, T]{state: s.initial.Clone(), rec: s.rec}, nil
 	}, opts...)
@@ -199,6 +223,9 @@ func (s *System[S, T]) dial(i int) error {
 		apersync.WithBackoff(50*time.Millisecond, time.Second),
 		apersync.WithClientKey(fmt.Sprintf("the fuzz harness's client %d", i)), // the same id in every run
 	}, s.cfg.ClientOptions...)
+	if w := s.cfg.weights(); w.Undo > 0 || w.Redo > 0 {
+		opts = append(opts, apersync.WithUndo(nil))
+	}
 	type result struct {
 		c   *apersync.Client[*replica[S, T], T]
 		err error
@@ -254,6 +281,9 @@ func (s *System[S, T]) close() {
 	s.cancel()
 	<-s.served
 	s.net.Close()
+	if s.journal != nil {
+		s.journal.Close()
+	}
 	synctest.Wait()
 }
 
@@ -277,122 +307,6 @@ func (s *System[S, T]) run(st *Step) error {
 		s.err = err
 	}
 	return err
-}
-
-// checkViews checks, between any two steps, that every client's optimistic view is what the
-// client knows: the server's ordered transitions up to the client's Seq, then its own pending
-// transitions in order (less those that conflict on the view). Quiescence alone cannot catch a
-// client that forgets to rebase: once nothing is pending its view is the confirmed state again.
-// The replicas' histories say how each view was made: ordered entries (Seq > 0) come from the
-// confirmed state it was cloned from; optimistic ones (Seq 0) were applied on top. A view may
-// still hold, as optimistic entries, its own transitions the server has confirmed since (it need
-// not rebase when nothing foreign came between), but never miss a foreign one.
-func (s *System[S, T]) checkViews() error {
-	srv, _, err := s.srv.Snapshot(context.Background(), Room)
-	if err != nil {
-		return fmt.Errorf("server snapshot: %w", err)
-	}
-	for i, sl := range s.clients {
-		view, seq, pending, id := sl.c.State().hist, sl.c.Seq(), sl.c.Pending(), sl.c.ID()
-		if seq > uint64(len(srv.hist)) {
-			return fmt.Errorf("client %d is at Seq %d, past the server's %d", i, seq, len(srv.hist))
-		}
-		n := 0 // the ordered prefix
-		for n < len(view) && view[n].Seq != 0 {
-			if uint64(n) >= seq || !sameEntry(view[n], srv.hist[n]) {
-				return fmt.Errorf("client %d (at Seq %d): entry %d of its view is %v, not the server's", i, seq, n, view[n])
-			}
-			n++
-		}
-		opt := view[n:]
-		for _, e := range opt {
-			if e.Seq != 0 {
-				return fmt.Errorf("client %d: an ordered entry %v after optimistic ones in its view", i, e)
-			}
-		}
-		// Ordered since the view was made: all the client's own, and in the view already.
-		for _, e := range srv.hist[n:seq] {
-			if e.Client != id {
-				return fmt.Errorf("client %d (at Seq %d, %d pending) did not rebase: its view lacks %v, ordered since it was made", i, seq, pending, e)
-			}
-			if len(opt) == 0 || opt[0].Client != id || !bytes.Equal(opt[0].T, e.T) {
-				return fmt.Errorf("client %d: its own confirmed %v is not next in its view", i, e)
-			}
-			opt = opt[1:]
-		}
-		// The rest: a subsequence of its pending transitions, the last `pending` it submitted.
-		if pending > len(sl.submitted) {
-			return fmt.Errorf("client %d has %d pending, it submitted %d", i, pending, len(sl.submitted))
-		}
-		rest := sl.submitted[len(sl.submitted)-pending:]
-		pend, pendAt := rest, sl.times[len(sl.times)-pending:]
-		for _, e := range opt {
-			for len(rest) > 0 && !bytes.Equal(rest[0], e.T) {
-				rest = rest[1:] // skipped: it conflicts on the view
-			}
-			if len(rest) == 0 || e.Client != id {
-				return fmt.Errorf("client %d: its view holds %v, which is not one of its pending transitions in order", i, e)
-			}
-			rest = rest[1:]
-		}
-		if len(opt) < len(pend) {
-			if err := s.checkSkipped(view[:len(view)-len(opt)], opt, pend, pendAt, id); err != nil {
-				return fmt.Errorf("client %d (at Seq %d, %d pending): %w", i, seq, pending, err)
-			}
-		}
-	}
-	return nil
-}
-
-// checkSkipped checks that the pending transitions a view leaves out conflict there: it replays
-// the view's making from the initial state (base, then pending in order, each either the next
-// of opt or one that must conflict where it stands). It runs only when a view leaves some out,
-// which is rare unless the client forgets them. The harness does not know the time the client
-// applied a left-out transition with (its estimate of the server's clock): it must conflict
-// at the time of the entry before it or at the time the harness applied it.
-func (s *System[S, T]) checkSkipped(base, opt []entry, pend [][]byte, pendAt []time.Time, id aper.ClientID) error {
-	st := s.initial.Clone()
-	var last time.Time
-	apply := func(e entry) error {
-		var t T
-		if err := aper.CBOR.Unmarshal(e.T, &t); err != nil {
-			return fmt.Errorf("decode %v: %w", e, err)
-		}
-		ev := aper.Event[T]{Seq: e.Seq, Client: e.Client, Transition: t}
-		if e.Time != 0 {
-			ev.Time = time.Unix(0, e.Time)
-		}
-		last = ev.Time
-		return st.Apply(ev)
-	}
-	for _, e := range base {
-		if err := apply(e); err != nil {
-			return fmt.Errorf("replaying its view: %v does not apply: %w", e, err)
-		}
-	}
-	for k, b := range pend {
-		if len(opt) > 0 && bytes.Equal(opt[0].T, b) {
-			if err := apply(opt[0]); err != nil {
-				return fmt.Errorf("replaying its view: %v does not apply: %w", opt[0], err)
-			}
-			opt = opt[1:]
-			continue
-		}
-		var t T
-		if err := aper.CBOR.Unmarshal(b, &t); err != nil {
-			return fmt.Errorf("decode a pending transition: %w", err)
-		}
-		probe := st.Clone()
-		if probe.Apply(aper.Event[T]{Client: id, Time: last, Transition: t}) == nil &&
-			st.Apply(aper.Event[T]{Client: id, Time: pendAt[k], Transition: t}) == nil {
-			return fmt.Errorf("its view leaves out the pending %x, which applies there", b)
-		}
-	}
-	return nil
-}
-
-func sameEntry(a, b entry) bool {
-	return a.Seq == b.Seq && a.Client == b.Client && bytes.Equal(a.T, b.T)
 }
 
 func (s *System[S, T]) step(st *Step) error {
@@ -457,6 +371,10 @@ func (s *System[S, T]) step(st *Step) error {
 		time.Sleep(st.D)
 	case KindSettle:
 		return s.Settle()
+	case KindUndo, KindRedo:
+		return s.undo(st, k)
+	case KindRestore:
+		return s.restore(st)
 	default:
 		return fmt.Errorf("unknown step %v", st.Kind)
 	}
@@ -491,12 +409,16 @@ func (s *System[S, T]) Settle() error {
 // explain: a protocol error, or a confirmed transition that does not apply on the client (one the
 // server should have rejected, say). Cut connections, partitions, timeouts (a server the client
 // found silent, its answers held while the clock ran) and a server that supersedes a client's old
-// connection are the harness's doing.
+// connection are the harness's doing, and so is a restore's closing of every connection once
+// the harness has restored the room.
 func (s *System[S, T]) healthy() error {
 	for i, sl := range s.clients {
 		st := sl.c.Status()
 		if st.Err == nil || errors.Is(st.Err, net.ErrClosed) || errors.Is(st.Err, memory.ErrUnreachable) ||
 			errors.Is(st.Err, context.DeadlineExceeded) || errors.Is(st.Err, apersync.ErrServerSilent) {
+			continue
+		}
+		if se := (*apersync.ServerError)(nil); s.restores > 0 && errors.As(st.Err, &se) && se.Code == "restored" && !se.Fatal {
 			continue
 		}
 		return fmt.Errorf("client %d is %v: %w", i, st.State, st.Err)
@@ -522,230 +444,6 @@ func (s *System[S, T]) describe() string {
 	return b.String()
 }
 
-// check compares every client with the server and accounts for every submitted transition.
-func (s *System[S, T]) check() error {
-	srv, seq, err := s.srv.Snapshot(context.Background(), Room)
-	if err != nil {
-		return fmt.Errorf("server snapshot: %w", err)
-	}
-	states := make([]S, len(s.clients))
-	for i, sl := range s.clients {
-		c := sl.c.State()
-		states[i] = c.state
-		if got := sl.c.Seq(); got != seq {
-			return fmt.Errorf("client %d is at Seq %d, the server at %d", i, got, seq)
-		}
-		if err := sameEncoding(srv.state, c.state); err != nil {
-			return fmt.Errorf("client %d differs from the server: %w", i, err)
-		}
-		if err := sameHistory(srv.hist, c.hist); err != nil {
-			return fmt.Errorf("client %d confirmed other transitions than the server ordered: %w", i, err)
-		}
-		applied, rejected := s.rec.of(sl.c.ID())
-		got := sl.rejections()
-		if len(sl.submitted) != len(applied)+len(got) {
-			return fmt.Errorf("client %d submitted %d transitions; the server applied %d and the client heard of %d rejections", i, len(sl.submitted), len(applied), len(got))
-		}
-		if !equalLists(rejected, got) {
-			return fmt.Errorf("client %d heard of %d rejections, the server rejected %d of its transitions (or others)", i, len(got), len(rejected))
-		}
-		// Each submitted transition is, in order, the next one the server applied for this
-		// client or the next one it rejected.
-		a, r := 0, 0
-		for j, b := range sl.submitted {
-			switch {
-			case a < len(applied) && bytes.Equal(applied[a], b):
-				a++
-			case r < len(got) && bytes.Equal(got[r], b):
-				r++
-			default:
-				return fmt.Errorf("client %d: its transition %d (%x) was neither applied nor rejected in order", i, j+1, b)
-			}
-		}
-	}
-	if s.cfg.Check != nil {
-		q := Quiescent[S, T]{Server: srv.state, Clients: states}
-		for _, sl := range s.clients {
-			q.IDs = append(q.IDs, sl.c.ID())
-		}
-		for _, e := range srv.hist {
-			var t T
-			if err := aper.CBOR.Unmarshal(e.T, &t); err != nil {
-				return fmt.Errorf("decode ordered transition %d: %w", e.Seq, err)
-			}
-			q.Ordered = append(q.Ordered, aper.Event[T]{Seq: e.Seq, Client: e.Client, Transition: t})
-		}
-		if err := s.cfg.Check(q); err != nil {
-			return fmt.Errorf("check: %w", err)
-		}
-	}
-	return nil
-}
-
-func sameEncoding(a, b any) error {
-	for _, c := range aper.Codecs() {
-		ea, err := c.Marshal(a)
-		if err != nil {
-			return err
-		}
-		eb, err := c.Marshal(b)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(ea, eb) {
-			if c.Name() == "json" {
-				return fmt.Errorf("%s:\nserver: %s\nclient: %s", c.Name(), ea, eb)
-			}
-			return fmt.Errorf("%s:\nserver: %x\nclient: %x", c.Name(), ea, eb)
-		}
-	}
-	return nil
-}
-
-func sameHistory(a, b []entry) error {
-	if len(a) != len(b) {
-		return fmt.Errorf("%d transitions, the server's %d", len(b), len(a))
-	}
-	for i := range a {
-		// A client may keep the view in which it applied its own transitions optimistically
-		// once the server has confirmed them all (it is then equal to the confirmed state):
-		// an optimistic entry stands for the ordered one of the same sender and transition.
-		if b[i].Seq == 0 && b[i].Client == a[i].Client && bytes.Equal(a[i].T, b[i].T) {
-			continue
-		}
-		if a[i].Seq != b[i].Seq || a[i].Client != b[i].Client || !bytes.Equal(a[i].T, b[i].T) {
-			return fmt.Errorf("at %d: %v, the server's %v", i, b[i], a[i])
-		}
-	}
-	return nil
-}
-
-func equalLists(a, b [][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// Kind says what a [Step] does.
-type Kind uint8
-
-// The kinds of step.
-const (
-	KindApply      Kind = iota + 1 // generate a transition on a client's view and apply it there
-	KindDeliver                    // deliver the oldest pending message of one direction of a client's link
-	KindDisconnect                 // cut every connection of a client
-	KindPartition                  // partition a client from the server
-	KindHeal                       // heal a client's partition
-	KindAdvance                    // advance the fake clock
-	KindSettle                     // deliver everything, reach quiescence, check
-)
-
-// Step is one command of the harness (a gopter commands.Command). Make steps with [Apply],
-// [Deliver], [Disconnect], [Partition], [Heal], [Advance] and [Settle]; a client index is taken
-// modulo the number of clients.
-type Step struct {
-	Kind   Kind
-	Client int
-	Seed   int64                // KindApply: seeds the transition's generator
-	Up     bool                 // KindDeliver: client to server (else server to client)
-	Mode   memory.PartitionMode // KindPartition
-	D      time.Duration        // KindAdvance
-	note   string               // what the step did when it last ran, for counterexamples
-}
-
-var _ commands.Command = (*Step)(nil)
-
-// Apply returns the step that applies, on client, a transition drawn from Config.Transition
-// with the given seed.
-func Apply(client int, seed int64) *Step { return &Step{Kind: KindApply, Client: client, Seed: seed} }
-
-// Deliver returns the step that delivers the oldest pending message from client to the server
-// (up) or from the server to client.
-func Deliver(client int, up bool) *Step { return &Step{Kind: KindDeliver, Client: client, Up: up} }
-
-// Disconnect returns the step that cuts client's connection abruptly; the client reconnects
-// when the fake clock passes its backoff.
-func Disconnect(client int) *Step { return &Step{Kind: KindDisconnect, Client: client} }
-
-// Partition returns the step that partitions client from the server. Hold keeps the traffic for
-// the heal; Drop loses it and cuts the connection.
-func Partition(client int, mode memory.PartitionMode) *Step {
-	return &Step{Kind: KindPartition, Client: client, Mode: mode}
-}
-
-// Heal returns the step that heals client's partition.
-func Heal(client int) *Step { return &Step{Kind: KindHeal, Client: client} }
-
-// Advance returns the step that advances the bubble's fake clock by d.
-func Advance(d time.Duration) *Step { return &Step{Kind: KindAdvance, D: d} }
-
-// Settle returns the step that delivers everything, waits for quiescence and checks (see
-// [System.Settle]).
-func Settle() *Step { return &Step{Kind: KindSettle} }
-
-// stepper is what a Step needs of the system under test.
-type stepper interface{ run(*Step) error }
-
-// Run runs the step on the system under test (a *System).
-func (st *Step) Run(sut commands.SystemUnderTest) commands.Result { return sut.(stepper).run(st) }
-
-// NextState counts the steps (the model is the number of steps run so far).
-func (st *Step) NextState(state commands.State) commands.State { return state.(int) + 1 }
-
-// PreCondition holds for every step.
-func (st *Step) PreCondition(commands.State) bool { return true }
-
-// PostCondition fails the run if the step returned an error.
-func (st *Step) PostCondition(_ commands.State, result commands.Result) *gopter.PropResult {
-	if err, _ := result.(error); err != nil {
-		return &gopter.PropResult{Status: gopter.PropError, Error: err}
-	}
-	return &gopter.PropResult{Status: gopter.PropTrue}
-}
-
-// String describes the step, with what it did when it last ran.
-func (st *Step) String() string {
-	var s string
-	switch st.Kind {
-	case KindApply:
-		s = fmt.Sprintf("fuzz.Apply(%d, %d)", st.Client, st.Seed)
-	case KindDeliver:
-		s = fmt.Sprintf("fuzz.Deliver(%d, %t)", st.Client, st.Up)
-	case KindDisconnect:
-		s = fmt.Sprintf("fuzz.Disconnect(%d)", st.Client)
-	case KindPartition:
-		s = fmt.Sprintf("fuzz.Partition(%d, memory.%v)", st.Client, titleMode(st.Mode))
-	case KindHeal:
-		s = fmt.Sprintf("fuzz.Heal(%d)", st.Client)
-	case KindAdvance:
-		s = fmt.Sprintf("fuzz.Advance(%d)", st.D)
-	case KindSettle:
-		s = "fuzz.Settle()"
-	default:
-		s = fmt.Sprintf("Step(%d)", st.Kind)
-	}
-	if st.note != "" {
-		s += " /* " + st.note + " */"
-	}
-	return s
-}
-
-func titleMode(m memory.PartitionMode) string {
-	switch m {
-	case memory.Hold:
-		return "Hold"
-	case memory.Drop:
-		return "Drop"
-	}
-	return m.String()
-}
-
 // Commands returns the gopter commands of cfg: each run builds a fresh [System] and runs a
 // sequence of random steps whose last one is always [Settle], so that every run ends with the
 // full check. The runs must happen inside a synctest bubble: use [Check], or wrap
@@ -754,7 +452,7 @@ func Commands[S aper.StateMachine[S, T], T any](cfg Config[S, T]) commands.Comma
 	c := &cfg
 	w := c.weights()
 	n := c.clients()
-	total := w.Apply + w.Deliver + w.Disconnect + w.Partition + w.Heal + w.Advance + w.Settle
+	total := w.Apply + w.Deliver + w.Disconnect + w.Partition + w.Heal + w.Advance + w.Settle + w.Undo + w.Redo + w.Restore
 	return &commands.ProtoCommands{
 		NewSystemUnderTestFunc: func(commands.State) commands.SystemUnderTest {
 			s, err := newSystem(c)
@@ -816,6 +514,12 @@ func randomStep(r *rand.Rand, w Weights, total, clients int) *Step {
 		// Mostly short (backoff), sometimes past the clients' ping timeout (45s of silence).
 		ds := []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second, time.Minute}
 		return Advance(ds[r.Intn(len(ds))])
+	case pick(w.Undo):
+		return Undo(k)
+	case pick(w.Redo):
+		return Redo(k)
+	case pick(w.Restore):
+		return Restore(r.Int63())
 	}
 	return Settle()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/internal/cow"
+	"github.com/aper-go/aper/undo"
 )
 
 // replica wraps the state machine under test so that every replica also carries the list of
@@ -45,6 +46,12 @@ func (r *replica[S, T]) Apply(ev aper.Event[T]) error {
 		}
 		return err
 	}
+	r.appendEntry(ev)
+	return nil
+}
+
+// appendEntry appends ev, just applied, to the history, and reports it to the recorder.
+func (r *replica[S, T]) appendEntry(ev aper.Event[T]) {
 	b := encodeT(ev.Transition)
 	var at int64
 	if !ev.Time.IsZero() {
@@ -54,7 +61,37 @@ func (r *replica[S, T]) Apply(ev aper.Event[T]) error {
 	if r.rec != nil && ev.Seq != 0 {
 		r.rec.note(ev.Client, b, true)
 	}
-	return nil
+}
+
+// ApplyInverse applies ev as Apply does, with the wrapped state's ApplyInverse, and returns its
+// inverse (aper.Inverter), so that a client with an undo stack can run on replicas. A wrapped
+// state that is no Inverter gives aper.ErrNoInverse and changes nothing.
+func (r *replica[S, T]) ApplyInverse(ev aper.Event[T]) (T, error) {
+	var zero T
+	if cow.IsNil(r.state) {
+		return zero, conflict.New(conflict.Invalid, "fuzz: replica without a state")
+	}
+	inv, err := aper.ApplyInverse[T](r.state, ev)
+	if errors.Is(err, aper.ErrNoInverse) {
+		return zero, err
+	}
+	if err != nil {
+		if r.rec != nil && ev.Seq != 0 {
+			r.rec.note(ev.Client, encodeT(ev.Transition), false)
+		}
+		return zero, err
+	}
+	r.appendEntry(ev)
+	return inv, nil
+}
+
+// Forward re-expresses t with the wrapped state's Forward (undo.Forwarder) if it has one, and
+// returns it as it is otherwise, which is what a client does for a state without Forward.
+func (r *replica[S, T]) Forward(t T, reverted []undo.Reverted[T]) (T, error) {
+	if f, ok := any(r.state).(undo.Forwarder[T]); ok && !cow.IsNil(r.state) {
+		return f.Forward(t, reverted)
+	}
+	return t, nil
 }
 
 // Clone clones the wrapped state and shares the history. The clone reports nothing.

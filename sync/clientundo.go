@@ -67,8 +67,10 @@ func canUndo[S aper.StateMachine[S, T], T any]() error {
 
 // UndoResult is what an Undo or a Redo did.
 type UndoResult[T any] struct {
-	// Applied are the transitions applied, in order, as new transitions of this client: each
-	// goes to the server like any other, and may still be rejected there.
+	// Applied are the transitions applied, in order, as new transitions of this client, as
+	// they were applied and sent (re-expressed over what came since when the state is an
+	// undo.Forwarder: not the inverses as recorded): each goes to the server like any other,
+	// and may still be rejected there.
 	Applied []T
 	// Handles are their handles, in the same order.
 	Handles []*Handle
@@ -150,6 +152,7 @@ func (c *Client[S, T]) undoRedo(op string, pop func(*undo.Manager[T], undo.Apply
 		if err != nil {
 			return zero, err
 		}
+		res.Applied = append(res.Applied, t) // as applied: re-expressed by Forward
 		if !ok {
 			// Applied, but with no inverse to redo it by: nothing goes on the redo stack.
 			inv = zero
@@ -157,7 +160,7 @@ func (c *Client[S, T]) undoRedo(op string, pop func(*undo.Manager[T], undo.Apply
 		res.Handles = append(res.Handles, h)
 		return inv, nil
 	})
-	res.Applied, res.Conflicts, res.Steps = r.Applied, r.Conflicts, r.Steps
+	res.Conflicts, res.Steps = r.Conflicts, r.Steps
 	// The refs of the inverses the Manager recorded go with the pending transitions, so that
 	// they are made again on confirmation and forgotten on rejection.
 	for i, ref := range r.Refs {

@@ -105,9 +105,15 @@ func TestUndoTextThroughServer(t *testing.T) {
 	want("hello, big new world", a, b)
 
 	mustDo(t, b.Apply, b.State().Insert(b.State().Len(), "!")) // not yet seen by a
+	base := a.State().Base()
 	r, err := a.Undo()
 	if err != nil || len(r.Applied) != 1 || len(r.Conflicts) != 0 {
 		t.Fatalf("Undo = %+v, %v", r, err)
+	}
+	// Applied is the edit as sent: re-expressed over the text as a saw it, not the inverse as
+	// it was recorded (based on the version a's word was applied at).
+	if got := r.Applied[0].Base; got != base {
+		t.Fatalf("Undo applied an edit based on %d, a's text is at %d", got, base)
 	}
 	if err := r.Handles[0].Wait(ctxT(t)); err != nil {
 		t.Fatal(err)

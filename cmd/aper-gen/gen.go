@@ -23,6 +23,7 @@ import (
 const (
 	aperPath     = "github.com/aper-go/aper"
 	conflictPath = "github.com/aper-go/aper/conflict"
+	undoPath     = "github.com/aper-go/aper/undo"
 )
 
 // options says what one run of aper-gen generates.
@@ -163,8 +164,13 @@ type genField struct {
 	// names the function that updates one entry; Key and Inner are the parameters' types.
 	AtFunc, Key, Inner string
 
-	inverter bool   // the field's type has ApplyInverse for its transition
-	sameRun  string // the field is *X for a type X generated in this run
+	inverter  bool   // the field's type has ApplyInverse for its transition
+	forwarder bool   // the field's type has Forward for its transition (undo.Forwarder)
+	sameRun   string // the field is *X for a type X generated in this run
+
+	// Forward: the field's type has Forward (its own, or a type of this run that gets one),
+	// so the struct's Forward delegates to it.
+	Forward bool
 }
 
 type genType struct {
@@ -172,6 +178,7 @@ type genType struct {
 	Transition string
 	OneOf      bool // exactly one field is set, for the value's life
 	Inverse    bool // every field's type has ApplyInverse: generate it for the struct
+	Forward    bool // Inverse, and a field's type has Forward: generate Forward for the struct
 	Fields     []genField
 
 	// Sync names the aliases and constructors for the sync package, when the run asks for them.
@@ -189,6 +196,7 @@ type genFile struct {
 	Imports []genImport
 	Aper    string // "aper." or "" when generating inside package aper
 	Fmt     string // "fmt."
+	Undo    string // "undo.", when a type gets Forward
 	Types   []genType
 }
 
@@ -240,6 +248,9 @@ func generate(pkg *packages.Package, opt options) ([]byte, error) {
 		return nil, errors.Join(errs...)
 	}
 	markInverters(file.Types)
+	if markForwarders(file.Types) {
+		file.Undo = imp.prefix(undoPath, "undo")
+	}
 	imp.prefix(conflictPath, "conflict")
 	file.Fmt = imp.prefix("fmt", "fmt")
 	file.Imports = imp.list()
@@ -279,6 +290,36 @@ func markInverters(ts []genType) {
 	for i := range ts {
 		ts[i].Inverse = inv[ts[i].Name]
 	}
+}
+
+// markForwarders sets Forward on each type with Inverse that has a field whose type has
+// Forward (undo.Forwarder), its own or as a type of this run that gets one, and on such fields;
+// it reports whether any type got it. An inverse of a field without Forward needs no
+// re-expressing (it names what it restores by id), so a struct with none gets no Forward.
+func markForwarders(ts []genType) bool {
+	fwd := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, t := range ts {
+			if !t.Inverse || fwd[t.Name] {
+				continue
+			}
+			for _, f := range t.Fields {
+				if f.forwarder || f.sameRun != "" && fwd[f.sameRun] {
+					fwd[t.Name], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	for i := range ts {
+		ts[i].Forward = fwd[ts[i].Name]
+		for j := range ts[i].Fields {
+			f := &ts[i].Fields[j]
+			f.Forward = f.forwarder || f.sameRun != "" && fwd[f.sameRun]
+		}
+	}
+	return len(fwd) > 0
 }
 
 func analyze(pkg *packages.Package, imp *imports, names *namer, name string, gen map[string]bool, oneOf bool) (genType, error) {
@@ -360,9 +401,10 @@ func analyze(pkg *packages.Package, imp *imports, names *namer, name string, gen
 			Helper:     helper + f.Name(),
 			Func:       names.take(helper+exported(name)+f.Name(), fpos),
 			inverter:   hasInverse(f.Type(), trans),
+			forwarder:  hasForward(f.Type(), trans),
 		}
 		if n := sameRunType(pkg.Types, f.Type(), gen); n != "" {
-			gf.sameRun, gf.inverter = n, false
+			gf.sameRun, gf.inverter, gf.forwarder = n, false, false
 		}
 		if p, ok := f.Type().(*types.Pointer); ok {
 			gf.Elem = types.TypeString(p.Elem(), imp.qualifier)
@@ -611,6 +653,27 @@ func hasInverse(t, tr types.Type) bool {
 	}
 	ev, ok := sig.Params().At(0).Type().(*types.Named)
 	return ok && isAper(ev.Obj(), "Event") && ev.TypeArgs().Len() == 1 && types.Identical(ev.TypeArgs().At(0), tr)
+}
+
+// hasForward reports whether t has Forward(tr, []undo.Reverted[tr]) (tr, error): the method of
+// undo.Forwarder, found by its method set.
+func hasForward(t, tr types.Type) bool {
+	sel := types.NewMethodSet(t).Lookup(nil, "Forward")
+	if sel == nil {
+		return false
+	}
+	sig := sel.Type().(*types.Signature)
+	if sig.Params().Len() != 2 || sig.Results().Len() != 2 || !isError(sig.Results().At(1).Type()) ||
+		!types.Identical(sig.Results().At(0).Type(), tr) || !types.Identical(sig.Params().At(0).Type(), tr) {
+		return false
+	}
+	sl, ok := sig.Params().At(1).Type().(*types.Slice)
+	if !ok {
+		return false
+	}
+	r, ok := sl.Elem().(*types.Named)
+	return ok && r.Obj().Pkg() != nil && r.Obj().Pkg().Path() == undoPath && r.Obj().Name() == "Reverted" &&
+		r.TypeArgs().Len() == 1 && types.Identical(r.TypeArgs().At(0), tr)
 }
 
 // atomValue returns V when t is aper.Atom[V].

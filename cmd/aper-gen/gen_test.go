@@ -35,6 +35,9 @@ func TestGolden(t *testing.T) {
 		{"internal/example", "Planner,Task", "", "internal/example/planner_aper.go", "Planner"},
 		// Pair, Single and the one-of Either get ApplyInverse, Mixed does not.
 		{"internal/example", "Pair,Single,Mixed", "Either", "internal/example/pair_aper.go", ""},
+		// Notes gets Forward, delegating to its text Body; the others above get none (no field's
+		// type has Forward).
+		{"internal/example", "Notes", "", "internal/example/notes_aper.go", "Notes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ+"/"+tt.oneOf, func(t *testing.T) {

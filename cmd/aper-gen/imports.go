@@ -34,7 +34,7 @@ func (im *imports) name(path, want string) string {
 }
 
 // reserved are the local names of the generated code, which an import must not shadow.
-var reserved = map[string]bool{"s": true, "t": true, "ev": true, "f": true, "c": true, "err": true, "k": true, "v": true, "u": true, "inv": true, "out": true, "sep": true, "n": true, "ctx": true, "d": true, "room": true, "opts": true, "factory": true}
+var reserved = map[string]bool{"s": true, "t": true, "ev": true, "f": true, "c": true, "err": true, "k": true, "v": true, "u": true, "inv": true, "out": true, "sep": true, "n": true, "ctx": true, "d": true, "room": true, "opts": true, "factory": true, "reverted": true, "rs": true, "r": true, "ft": true}
 
 // alias is prefix for a package whose declared name is own but that the generated file imports
 // as want (package sync as apersync, beside the standard library's sync).

@@ -29,6 +29,11 @@
 //   - (*Board).ApplyInverse, when every field's type has ApplyInverse(aper.Event[T]) (T, error)
 //     (the method of aper.Inverter, found by the method set, so a type of your own counts): it
 //     applies the transition as Apply does and returns the transition that undoes it;
+//   - (*Board).Forward, when it has ApplyInverse and a field's type has Forward(T,
+//     []undo.Reverted[T]) (T, error) (the method of undo.Forwarder; text.Text has it): it
+//     re-expresses a stored inverse of that field over what was applied since, with that
+//     field's Forward, so that a sync client's Undo of a text edit inside the struct keeps
+//     others' typing where it is;
 //   - a compile-time check that *Board is an aper.StateMachine[*Board, BoardTransition].
 //
 // The generated names take the struct's visibility: an unexported struct board gets

@@ -77,7 +77,7 @@ import (
 	{{if .Name}}{{.Name}} {{end}}"{{.Path}}"
 {{- end}}
 )
-{{$aper := .Aper}}{{$fmt := .Fmt}}
+{{$aper := .Aper}}{{$fmt := .Fmt}}{{$undo := .Undo}}
 {{range .Types}}{{$t := .}}
 // {{.Transition}} is a transition of {{.Name}}. It sets exactly one field:
 // the transition for the field of {{.Name}} of the same name. Each field is keyed on the wire
@@ -167,6 +167,44 @@ func (s *{{.Name}}) ApplyInverse(ev {{$aper}}Event[{{.Transition}}]) ({{.Transit
 {{- end}}
 	}
 	return {{.Transition}}{}, nil
+}
+{{end}}
+{{- if .Forward}}
+// Forward re-expresses t, a transition made against an earlier state of s (an inverse that
+// ApplyInverse gave), over everything applied since, as [{{$undo}}Forwarder] asks: for a field
+// whose type has Forward of its own, that field's Forward, given the entries of reverted that
+// are transitions of the same field; for any other field, t as it is (its inverse needs no
+// re-expressing). A conflict of the field comes back with the field's name in front of its path.
+// A transition that sets no field, or more than one, or a field that s does not hold, is
+// returned as it is: applying it gives the conflict.
+func (s *{{.Name}}) Forward(t {{.Transition}}, reverted []{{$undo}}Reverted[{{.Transition}}]) ({{.Transition}}, error) {
+	if t.Field() == "" {
+		return t, nil
+	}
+	switch {
+{{- range .Fields}}
+{{- if .Forward}}
+	case t.{{.Name}} != nil:
+{{- if .Elem}}
+		if s.{{.Name}} == nil {
+			return t, nil
+		}
+{{- end}}
+		var rs []{{$undo}}Reverted[{{.Transition}}]
+		for _, r := range reverted {
+			if r.Inverse.{{.Name}} != nil && r.Back.{{.Name}} != nil {
+				rs = append(rs, {{$undo}}Reverted[{{.Transition}}]{Inverse: *r.Inverse.{{.Name}}, Back: *r.Back.{{.Name}}})
+			}
+		}
+		ft, err := s.{{.Name}}.Forward(*t.{{.Name}}, rs)
+		if err != nil {
+			return {{$t.Transition}}{}, conflict.WithPath(err, "{{.Name}}")
+		}
+		return {{$t.Transition}}{ {{- .Name}}: &ft}, nil
+{{- end}}
+{{- end}}
+	}
+	return t, nil
 }
 {{end}}
 // Clone returns a deep copy of {{.Name}}, field by field.

@@ -12,6 +12,7 @@ import (
 	"github.com/aper-go/aper/text"
 	"github.com/aper-go/aper/transport"
 	"github.com/aper-go/aper/tree"
+	"github.com/aper-go/aper/undo"
 	"github.com/google/uuid"
 )
 
@@ -137,6 +138,37 @@ func (s *Planner) ApplyInverse(ev aper.Event[PlannerTransition]) (PlannerTransit
 		return PlannerTransition{Notes: &inv}, nil
 	}
 	return PlannerTransition{}, nil
+}
+
+// Forward re-expresses t, a transition made against an earlier state of s (an inverse that
+// ApplyInverse gave), over everything applied since, as [undo.Forwarder] asks: for a field
+// whose type has Forward of its own, that field's Forward, given the entries of reverted that
+// are transitions of the same field; for any other field, t as it is (its inverse needs no
+// re-expressing). A conflict of the field comes back with the field's name in front of its path.
+// A transition that sets no field, or more than one, or a field that s does not hold, is
+// returned as it is: applying it gives the conflict.
+func (s *Planner) Forward(t PlannerTransition, reverted []undo.Reverted[PlannerTransition]) (PlannerTransition, error) {
+	if t.Field() == "" {
+		return t, nil
+	}
+	switch {
+	case t.Notes != nil:
+		if s.Notes == nil {
+			return t, nil
+		}
+		var rs []undo.Reverted[text.Edit]
+		for _, r := range reverted {
+			if r.Inverse.Notes != nil && r.Back.Notes != nil {
+				rs = append(rs, undo.Reverted[text.Edit]{Inverse: *r.Inverse.Notes, Back: *r.Back.Notes})
+			}
+		}
+		ft, err := s.Notes.Forward(*t.Notes, rs)
+		if err != nil {
+			return PlannerTransition{}, conflict.WithPath(err, "Notes")
+		}
+		return PlannerTransition{Notes: &ft}, nil
+	}
+	return t, nil
 }
 
 // Clone returns a deep copy of Planner, field by field.

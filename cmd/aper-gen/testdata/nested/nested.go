@@ -1,6 +1,9 @@
 package nested
 
-import "github.com/aper-go/aper"
+import (
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/text"
+)
 
 // Outer holds an Inner that aper-gen makes a state machine in the same run (-type Outer,Inner),
 // before Inner has any methods.
@@ -9,8 +12,10 @@ type Outer struct {
 	Hits  *aper.Counter
 }
 
+// Inner has a text, whose Forward makes Inner get one; Outer and Choice get one through it.
 type Inner struct {
 	Score *aper.Counter `json:"score"`
+	Note  *text.Text    `json:"note"`
 }
 
 // Choice is a one-of (-oneof Choice) with a field of a type generated in the same run.
