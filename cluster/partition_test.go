@@ -1,6 +1,8 @@
 package cluster_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,28 +36,81 @@ func busyRoom(t *testing.T, nc *netCluster, room string, owner int) *workload {
 // TestPartitionOwner cuts the owner of a busy room off from the other two members while clients
 // on both sides keep applying. The owner's side, a minority, confirms nothing from then on;
 // the majority takes the room over once the owner's lease expires; after the heal, every
-// client converges and holds every confirmed transition exactly once.
+// client converges and holds every confirmed transition exactly once. It runs with the owner
+// leading neither of the JetStream groups the room needs, the room's stream, or the lease
+// bucket, and logs where the pause went: to the survivors a cut-off member is a dead one.
 func TestPartitionOwner(t *testing.T) {
 	nc := startNetCluster(t, clusterOptions{})
-	const room = "cut-owner"
-	w := busyRoom(t, nc, room, 0)
-	minority := func(m int) bool { return m == 0 }
-	majority := func(m int) bool { return m != 0 }
+	for _, tt := range []struct {
+		name                string
+		stream, lease, meta bool // the owner leads the room's stream, the lease bucket, the meta group
+	}{
+		{name: "LeadsNothing"},
+		{name: "LeadsStream", stream: true},
+		{name: "LeadsLeases", lease: true},
+		{name: "LeadsMeta", meta: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// The meta group's leader cannot be moved from the global account: the owner is
+			// chosen beside it, or not.
+			ctx := t.Context()
+			owner := -1
+			for i, m := range nc.members {
+				if (nc.metaLeader(ctx) == m.name) == tt.meta {
+					owner = i
+					break
+				}
+			}
+			require.NotEqual(t, -1, owner, "no meta leader")
+			other := (owner + 1) % 3
+			place := func(yes bool, stream string) {
+				if yes {
+					nc.lead(t, other, stream, nc.members[owner].name)
+				} else {
+					nc.lead(t, other, stream, nc.members[other].name)
+				}
+			}
+			place(tt.stream, nc.prefix+"_LOG_0")
+			place(tt.lease, "KV_"+nc.prefix+"_LEASE")
+			partitionOwner(t, nc, "cut-"+tt.name, owner)
+		})
+	}
+}
+
+// partitionOwner is a case of TestPartitionOwner.
+func partitionOwner(t *testing.T, nc *netCluster, room string, owner int) {
+	w := busyRoom(t, nc, room, owner)
+	minority := func(m int) bool { return m == owner }
+	majority := func(m int) bool { return m != owner }
 	w.waitFor(20*time.Second, "confirmations before the cut", func(cs []confirmation) bool {
 		return w.count(cs, minority) >= 20 && w.count(cs, majority) >= 20
 	})
 
 	ctx := t.Context()
-	t.Logf("cut n0, the owner; room stream led by %s, lease bucket by %s", nc.streamLeader(ctx, 1), nc.leaseLeader(ctx, 1))
+	seen := (owner + 1) % 3
+	ownerName := nc.members[owner].name
+	ledStream, ledLeases, ledMeta := nc.streamLeader(ctx, seen) == ownerName, nc.leaseLeader(ctx, seen) == ownerName, nc.metaLeader(ctx) == ownerName
 	cut := time.Now()
-	nc.isolate(0)
+	nc.isolate(owner)
+	tl := watchTimeline(nc, seen, room, ownerName)
 	before, _ := w.snapshot()
-	// The majority takes over: its clients see confirmations from a new owner.
+	// The majority takes over: its clients see confirmations from a new owner (none come
+	// from the old one once cut off).
 	after := w.waitFor(takeoverBound, "the majority's takeover", func(cs []confirmation) bool {
 		return w.count(cs[len(before):], majority) >= 30
 	})
-	t.Logf("the majority confirmed 30 transitions %v after the cut; owner %s", time.Since(cut).Round(time.Millisecond), nc.holder(ctx, 1, room))
-	assert.NotEqual(t, "n0", nc.holder(ctx, 1, room))
+	var first time.Time
+	for _, c := range after[len(before):] {
+		if majority(w.homes[c.client]) {
+			first = c.when
+			break
+		}
+	}
+	lease, stream, leases, meta := tl.stop()
+	t.Logf("cut %s, the owner, leading the room's stream: %v, the lease bucket: %v, the meta group: %v; after the cut: the lease moved %s, "+
+		"the stream's leader %s, the bucket's %s, the meta group's %s; first confirmation by the new owner %s",
+		ownerName, ledStream, ledLeases, ledMeta, since(cut, lease), since(cut, stream), since(cut, leases), since(cut, meta), since(cut, first))
+	assert.NotEqual(t, ownerName, nc.holder(ctx, seen, room))
 	// Let the majority go on while the minority's clients keep applying.
 	w.waitFor(takeoverBound, "the majority's progress", func(cs []confirmation) bool {
 		return w.count(cs[len(after):], majority) >= 30
@@ -67,7 +122,7 @@ func TestPartitionOwner(t *testing.T) {
 	w.waitFor(healBound, "the minority's clients after the heal", func(cs []confirmation) bool {
 		return w.count(cs[len(during):], minority) >= 10
 	})
-	t.Logf("the minority's clients confirmed again %v after the heal", time.Since(healed).Round(time.Millisecond))
+	t.Logf("the cut-off clients confirmed again %v after the heal", time.Since(healed).Round(time.Millisecond))
 	w.finish(healBound)
 
 	// What the minority's clients had confirmed while cut off was stored before the cut:
@@ -83,6 +138,67 @@ func TestPartitionOwner(t *testing.T) {
 			assert.Less(t, c.seq, lowestNew, "client %d, cut off with the old owner, got Seq %d confirmed", c.client, c.seq)
 		}
 	}
+}
+
+func since(from, to time.Time) string {
+	if to.IsZero() {
+		return "-"
+	}
+	return "+" + to.Sub(from).Round(10*time.Millisecond).String()
+}
+
+// timeline watches, from member seen, when a room's lease leaves a member cut off and when the
+// room's stream and the lease bucket have a leader other than it. It polls: its times are
+// measurements, within about its period plus a request's time.
+type timeline struct {
+	quit                        chan struct{}
+	wg                          sync.WaitGroup
+	lease, stream, leases, meta time.Time
+}
+
+func watchTimeline(nc *netCluster, seen int, room, gone string) *timeline {
+	tl := &timeline{quit: make(chan struct{})}
+	poll := func(at *time.Time, moved func(ctx context.Context) bool) {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+			ok := moved(ctx)
+			cancel()
+			if ok {
+				*at = time.Now()
+				return
+			}
+			select {
+			case <-tl.quit:
+				return
+			case <-tick.C:
+			}
+		}
+	}
+	other := func(name string) bool { return name != "" && name != gone }
+	tl.wg.Go(func() {
+		poll(&tl.lease, func(ctx context.Context) bool { return other(nc.holder(ctx, seen, room)) })
+	})
+	tl.wg.Go(func() {
+		poll(&tl.stream, func(ctx context.Context) bool { return other(nc.streamLeader(ctx, seen)) })
+	})
+	tl.wg.Go(func() {
+		poll(&tl.leases, func(ctx context.Context) bool { return other(nc.leaseLeader(ctx, seen)) })
+	})
+	tl.wg.Go(func() {
+		poll(&tl.meta, func(ctx context.Context) bool { return other(nc.metaLeader(ctx)) })
+	})
+	return tl
+}
+
+// stop ends the watch and returns the times seen: the lease held by another member, the
+// room's stream, the lease bucket and the meta group led by another member; zero for what was
+// not seen.
+func (tl *timeline) stop() (lease, stream, leases, meta time.Time) {
+	close(tl.quit)
+	tl.wg.Wait()
+	return tl.lease, tl.stream, tl.leases, tl.meta
 }
 
 // TestPartitionMember cuts a member that does not own the busy room off from the others: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"sync"
 	"testing"
@@ -357,4 +358,49 @@ func (nc *netCluster) index(name string) int {
 		}
 	}
 	return -1
+}
+
+// lead makes member name the leader of stream, by asking the stream's leader to step down in
+// its favour, and waits until it leads; member via asks and looks.
+func (nc *netCluster) lead(t testing.TB, via int, stream, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	asked := "" // the leader asked to step down
+	for {
+		qctx, qcancel := context.WithTimeout(ctx, 2*time.Second)
+		l := nc.leader(qctx, via, stream)
+		qcancel()
+		if l == name {
+			return
+		}
+		if l != "" && l != asked {
+			// The answer comes before the new leader is elected; the loop waits for it.
+			req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, name)
+			if _, err := nc.members[via].nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(req)); err == nil {
+				asked = l
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s does not lead stream %s: %s does", name, stream, l)
+		case <-tick.C:
+		}
+	}
+}
+
+// metaLeader returns the name of the member that leads the JetStream meta group (which
+// creates consumers, such as a room's reader), among the members that are not cut off.
+func (nc *netCluster) metaLeader(context.Context) string {
+	nc.mu.Lock()
+	isolated := maps.Clone(nc.isolated)
+	nc.mu.Unlock()
+	for i, m := range nc.members {
+		if !isolated[i] && m.node.Server().JetStreamIsLeader() {
+			return m.name
+		}
+	}
+	return ""
 }

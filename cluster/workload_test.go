@@ -19,6 +19,7 @@ type confirmation struct {
 	client int
 	seq    uint64
 	at     uint64
+	when   time.Time
 }
 
 // workload has clients submit transitions until stopped, each one submitted after the
@@ -103,7 +104,7 @@ func (w *workload) watch(k int, handles <-chan *apersync.Handle) {
 		}
 		w.mu.Lock()
 		w.clock++
-		w.confirmed = append(w.confirmed, confirmation{client: k, seq: h.Seq(), at: w.clock})
+		w.confirmed = append(w.confirmed, confirmation{client: k, seq: h.Seq(), at: w.clock, when: time.Now()})
 		close(w.changed)
 		w.changed = make(chan struct{})
 		w.mu.Unlock()
