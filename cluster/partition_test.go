@@ -111,10 +111,13 @@ func partitionOwner(t *testing.T, nc *netCluster, room string, owner int) {
 		"the stream's leader %s, the bucket's %s, the meta group's %s; first confirmation by the new owner %s",
 		ownerName, ledStream, ledLeases, ledMeta, since(cut, lease), since(cut, stream), since(cut, leases), since(cut, meta), since(cut, first))
 	assert.NotEqual(t, ownerName, nc.holder(ctx, seen, room))
-	// Let the majority go on while the minority's clients keep applying.
+	// Let the majority go on while the minority's clients keep applying, until the old
+	// owner has given the room up: the append that the cut left pending is settled by then,
+	// while still cut off.
 	w.waitFor(takeoverBound, "the majority's progress", func(cs []confirmation) bool {
 		return w.count(cs[len(after):], majority) >= 30
 	})
+	waitUnloaded(t, nc.members[owner].srv, room)
 	during, _ := w.snapshot()
 
 	nc.heal()
@@ -230,4 +233,27 @@ func TestPartitionMember(t *testing.T) {
 		return w.count(cs[len(during):], minority) >= 10
 	})
 	w.finish(healBound)
+}
+
+// waitUnloaded waits until srv no longer serves room: its room ended, and it cannot load it
+// again. The room answers Seq between two batches, so Seq is asked again until it fails.
+func waitUnloaded(t *testing.T, srv *server, room string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), takeoverBound)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := srv.Seq(ctx, room)
+		if ctx.Err() != nil {
+			t.Fatalf("the cut-off server still serves room %q after %v", room, takeoverBound)
+		}
+		if err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
 }
