@@ -231,8 +231,11 @@ func startNetCluster(t testing.TB, co clusterOptions) *netCluster {
 		}, 50*time.Second, 100*time.Millisecond, "journal and cluster of %s: %v", m.name, err)
 		t.Cleanup(func() { j.Close() })
 		t.Cleanup(func() { m.cl.Close() })
+		// No snapshots: a room reloaded from one cannot tell a returning client the outcome
+		// of a transition that the snapshot covers and whose confirmation the cut lost
+		// (ErrOutcomeUnknown, the documented rare case), which would blur the accounting.
 		m.srv, err = apersync.NewServer(func(context.Context, string) (counter, error) { return aper.NewCounter(0), nil },
-			apersync.WithJournal(j), apersync.WithOwnership(m.cl), apersync.WithRoomIdle(-1))
+			apersync.WithJournal(j), apersync.WithOwnership(m.cl), apersync.WithRoomIdle(-1), apersync.WithSnapshotEvery(0))
 		require.NoError(t, err)
 		t.Cleanup(func() { m.srv.Close() })
 		l, err := nc.net.Listen(m.name)

@@ -22,9 +22,9 @@ type confirmation struct {
 	when   time.Time
 }
 
-// workload has clients submit transitions until stopped, each one submitted after the
-// previous one's confirmation or after pace, whichever comes first: clients that cannot reach
-// the room keep applying. It records every confirmation.
+// workload has clients submit a transition every pace until stopped, whether the previous
+// ones were confirmed or not: clients that cannot reach the room keep applying. It records
+// every confirmation.
 type workload struct {
 	t       testing.TB
 	clients []*client
@@ -59,7 +59,7 @@ func newWorkload(t testing.TB, clients []*client, homes []int, pace time.Duratio
 
 func (w *workload) write(c *client, handles chan<- *apersync.Handle) {
 	defer close(handles)
-	pace := time.NewTimer(w.pace)
+	pace := time.NewTicker(w.pace)
 	defer pace.Stop()
 	for {
 		select {
@@ -75,9 +75,7 @@ func (w *workload) write(c *client, handles chan<- *apersync.Handle) {
 		w.submitted++
 		w.mu.Unlock()
 		handles <- h
-		pace.Reset(w.pace)
 		select {
-		case <-h.Done():
 		case <-pace.C:
 		case <-w.stop:
 			return
