@@ -205,7 +205,7 @@ func startNetCluster(t testing.TB, co clusterOptions) *netCluster {
 		co.leaseTTL = time.Second
 	}
 	if co.timeout == 0 {
-		co.timeout = 3 * time.Second
+		co.timeout = 2 * time.Second
 	}
 	for _, m := range nc.members {
 		var err error
@@ -314,8 +314,10 @@ func (nc *netCluster) dialer(home int) transport.Dialer {
 
 func (nc *netCluster) dial(t testing.TB, home int, room string) *client {
 	t.Helper()
+	// The pings are slow enough that a client stays on a server whose room waits for the
+	// journal (a few of its timeouts), and so gets what that room then confirms.
 	c, err := apersync.Dial[counter, aper.CounterTransition](t.Context(), nc.dialer(home), room,
-		apersync.WithBackoff(10*time.Millisecond, 200*time.Millisecond), apersync.WithPingInterval(200*time.Millisecond),
+		apersync.WithBackoff(10*time.Millisecond, 200*time.Millisecond), apersync.WithPingInterval(5*time.Second),
 		apersync.WithDialRetry(nil))
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
