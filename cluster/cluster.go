@@ -31,10 +31,32 @@
 //	Disk/rooms=1     49,900     R1/rooms=1     87,000     R3/rooms=1     35,700
 //	Disk/rooms=100   21,300     R1/rooms=100   44,200     R3/rooms=100   22,300
 //
-// With the defaults (lease TTL 5 s), the longest pause without a confirmation seen by a client
-// while the owner of its busy room was SIGKILLed and restarted three times (cmd/aper's
-// TestServeClusterKill) was 10.8 s: the lease's TTL, then the stream's new leader and the
-// room's reload on the new owner.
+// # Failover
+//
+// When a room's owner dies, its room waits for the lease to expire (Options.LeaseTTL after
+// the owner's last renewal, which is at most a third of it before), and for every JetStream
+// group that the dead server led and the room needs to elect a new leader, 4 to 9 s each (NATS'
+// election timeout, not configurable): the room's stream (to append and read), the lease
+// bucket (to take the lease; its key expires only once the bucket has a leader again), and
+// the meta group (a room's reload reads through a consumer, which the meta leader creates).
+// TestPartitionOwner cuts an owner off (to the others, a dead server) with a 1 s TTL and
+// logs the split; one run (load average about 9 on 2 cores), from the cut to the first
+// confirmation by the new owner:
+//
+//	the dead owner led          lease taken   that group's leader   first confirmation
+//	none of them                +0.9 s        -                     +0.9 s
+//	the room's stream           +0.9 s        +7.0 s                +7.3 s
+//	the lease bucket            +6.1 s        +5.0 s                +6.1 s
+//	the meta group              +1.1 s        +4.3 s                +5.3 s
+//
+// cmd/aper's TestServeClusterKill SIGKILLs the owner of a busy room three times (three aper
+// serve processes on a 2-core machine, load average 5 to 12), and logs the pause without a
+// confirmation after each kill. With the default TTL of 5 s: 4.6, 10.0 and 10.0 s when the
+// killed owner led neither the room's stream nor the lease bucket (the meta group's leader,
+// which the processes do not show, is the likely difference), 10.2 and 10.5 s when it led the
+// stream, 11.0 s when it led both; with -lease-ttl 2s: 2.2 s when it led neither, 10.7 and
+// 11.1 s when it led both. A clean shutdown releases the leases at once
+// (TestShutdownReleases), and the JetStream node steps down from what it leads.
 package cluster
 
 import (
