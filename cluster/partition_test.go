@@ -126,7 +126,8 @@ func partitionOwner(t *testing.T, nc *netCluster, room string, owner int) {
 	w.waitFor(healBound, "the minority's clients after the heal", func(cs []confirmation) bool {
 		return w.count(cs[len(during):], minority) >= 10
 	})
-	t.Logf("the cut-off clients confirmed again %v after the heal", time.Since(healed).Round(time.Millisecond))
+	t.Logf("the cut-off clients confirmed again %v after the heal; the longest pause without a confirmation since the heal: %v",
+		time.Since(healed).Round(time.Millisecond), w.longestGap(healed, time.Now()).Round(time.Millisecond))
 	w.finish(healBound)
 
 	// What the minority's clients had confirmed while cut off was stored before the cut:
@@ -230,9 +231,12 @@ func TestPartitionMember(t *testing.T) {
 	during, _ := w.snapshot()
 
 	nc.heal()
+	healed := time.Now()
 	w.waitFor(healBound, "the isolated member's clients after the heal", func(cs []confirmation) bool {
 		return w.count(cs[len(during):], minority) >= 10
 	})
+	t.Logf("the cut-off clients confirmed again %v after the heal; the longest pause without a confirmation since the heal: %v",
+		time.Since(healed).Round(time.Millisecond), w.longestGap(healed, time.Now()).Round(time.Millisecond))
 	w.finish(healBound)
 }
 

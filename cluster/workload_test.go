@@ -195,3 +195,19 @@ func (w *workload) finish(within time.Duration) {
 		assert.LessOrEqual(w.t, seq, n, "a confirmation beyond the room's last Seq")
 	}
 }
+
+// longestGap returns the longest time between two confirmations (to any client) seen from
+// from to until, counting from from.
+func (w *workload) longestGap(from, until time.Time) time.Duration {
+	cs, _ := w.snapshot()
+	var gap time.Duration
+	last := from
+	for _, c := range cs { // in the order seen
+		if c.when.Before(from) || c.when.After(until) {
+			continue
+		}
+		gap = max(gap, c.when.Sub(last))
+		last = c.when
+	}
+	return gap
+}
