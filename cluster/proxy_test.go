@@ -356,15 +356,6 @@ func (nc *netCluster) leader(ctx context.Context, i int, stream string) string {
 	return info.Cluster.Leader
 }
 
-func (nc *netCluster) index(name string) int {
-	for i, m := range nc.members {
-		if m.name == name {
-			return i
-		}
-	}
-	return -1
-}
-
 // lead makes member name the leader of stream, by asking the stream's leader to step down in
 // its favour, and waits until it leads; member via asks and looks.
 func (nc *netCluster) lead(t testing.TB, via int, stream, name string) {
