@@ -56,7 +56,10 @@
 // which the processes do not show, is the likely difference), 10.2 and 10.5 s when it led the
 // stream, 11.0 s when it led both; with -lease-ttl 2s: 2.2 s when it led neither, 10.7 and
 // 11.1 s when it led both. A clean shutdown releases the leases at once
-// (TestShutdownReleases), and the JetStream node steps down from what it leads.
+// (TestShutdownReleases), and the JetStream node steps down from what it leads. A server cut
+// off for longer than an election timeout costs its peers a second pause when it comes back:
+// 5 to 8 s without a confirmation for every client of the room after the heal in
+// TestPartitionOwner, as the groups it was cut off from elect again.
 package cluster
 
 import (
