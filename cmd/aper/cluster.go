@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aper-go/aper/cluster"
+	"github.com/aper-go/aper/journal"
 	ajs "github.com/aper-go/aper/journal/jetstream"
 	"github.com/aper-go/aper/journal/jetstream/node"
 	apersync "github.com/aper-go/aper/sync"
@@ -136,8 +137,8 @@ func openCluster(ctx context.Context, cf *clusterFlags, dataDir string, logger *
 			cl, err = cluster.New(actx, nc, js, cf.name, &cluster.Options{Replicas: replicas, LeaseTTL: cf.leaseTTL})
 		}
 		cancel()
-		if err == nil || wctx.Err() != nil {
-			break
+		if err == nil || wctx.Err() != nil || errors.Is(err, journal.ErrInvalid) {
+			break // a bad option (a lease TTL other than the cluster's) will not pass later
 		}
 		logger.Info("waiting for the cluster", "err", err)
 		select {
