@@ -37,8 +37,9 @@ func busyRoom(t *testing.T, nc *netCluster, room string, owner int) *workload {
 // on both sides keep applying. The owner's side, a minority, confirms nothing from then on;
 // the majority takes the room over once the owner's lease expires; after the heal, every
 // client converges and holds every confirmed transition exactly once. It runs with the owner
-// leading neither of the JetStream groups the room needs, the room's stream, or the lease
-// bucket, and logs where the pause went: to the survivors a cut-off member is a dead one.
+// leading none of the JetStream groups the room needs, or one of them: the room's stream, the
+// lease bucket, the meta group; and logs where the pause went: to the survivors a cut-off
+// member is a dead one.
 func TestPartitionOwner(t *testing.T) {
 	nc := startNetCluster(t, clusterOptions{})
 	for _, tt := range []struct {
@@ -207,8 +208,9 @@ func (tl *timeline) stop() (lease, stream, leases, meta time.Time) {
 }
 
 // TestPartitionMember cuts a member that does not own the busy room off from the others: the
-// owner keeps the room, its majority side goes on confirming, the isolated member's clients
-// confirm nothing until the heal, and then every client converges.
+// majority side goes on confirming, the isolated member's clients wait (their relay to the
+// owner is cut), and after the heal every client converges and holds every confirmed
+// transition exactly once.
 func TestPartitionMember(t *testing.T) {
 	nc := startNetCluster(t, clusterOptions{})
 	const room = "cut-member"
