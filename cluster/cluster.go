@@ -97,7 +97,9 @@ type Options struct {
 	// three or more, so that the leases survive a server.
 	Replicas int
 	// Liveness is how long a relayed connection may hear nothing from the other server
-	// before it ends; default 3s. Each side sends a heartbeat every Liveness/3 when idle.
+	// before it ends; default 3s, or LeaseTTL if that is shorter, so that the clients
+	// relayed to a server that died come back no later than its rooms can move. Each side
+	// sends a heartbeat every Liveness/3 when idle.
 	Liveness time.Duration
 }
 
@@ -139,7 +141,7 @@ func New(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name string
 		o.LeaseTTL = 5 * time.Second
 	}
 	if o.Liveness == 0 {
-		o.Liveness = 3 * time.Second
+		o.Liveness = min(3*time.Second, max(o.LeaseTTL, 30*time.Millisecond))
 	}
 	if !validName(name) {
 		return nil, fmt.Errorf("%w: server name %q: 1 to 64 bytes of A-Z, a-z, 0-9, '-' and '_'", journal.ErrInvalid, name)
