@@ -36,10 +36,36 @@
 //	Disk/rooms=1     49,900     R1/rooms=1     87,000     R3/rooms=1     35,700
 //	Disk/rooms=100   21,300     R1/rooms=100   44,200     R3/rooms=100   22,300
 //
-// With the defaults (lease TTL 5 s), the longest pause without a confirmation seen by a client
-// while the owner of its busy room was SIGKILLed and restarted three times (cmd/aper's
-// TestServeClusterKill) was 10.8 s: the lease's TTL, then the stream's new leader and the
-// room's reload on the new owner.
+// # Failover
+//
+// When a room's owner dies, its room waits for the lease to expire (Options.LeaseTTL after
+// the owner's last renewal, which is at most a third of it before), and for every JetStream
+// group that the dead server led and the room needs to elect a new leader, 4 to 9 s each (NATS'
+// election timeout, not configurable): the room's stream (to append and read), the lease
+// bucket (to take the lease; its key expires only once the bucket has a leader again), and
+// the meta group (a room's reload reads through a consumer, which the meta leader creates).
+// TestPartitionOwner cuts an owner off (to the others, a dead server) with a 1 s TTL and
+// logs the split; one run (load average about 9 on 2 cores), from the cut to the first
+// confirmation by the new owner:
+//
+//	the dead owner led          lease taken   that group's leader   first confirmation
+//	none of them                +0.9 s        -                     +0.9 s
+//	the room's stream           +0.9 s        +7.0 s                +7.3 s
+//	the lease bucket            +6.1 s        +5.0 s                +6.1 s
+//	the meta group              +1.1 s        +4.3 s                +5.3 s
+//
+// cmd/aper's TestServeClusterKill SIGKILLs the owner of a busy room three times (three aper
+// serve processes on a 2-core machine, load average 5 to 12), and logs the pause without a
+// confirmation after each kill. With the default TTL of 5 s: 4.6, 10.0 and 10.0 s when the
+// killed owner led neither the room's stream nor the lease bucket, 10.2 and 10.5 s when it led
+// the stream, 11.0 s when it led both; with -lease-ttl 2s: 2.2 and 12.1 s when it led neither,
+// 5.5 s when it led the lease bucket, 10.7, 11.1 and 11.1 s when it led both. The long pauses
+// when it led neither are not explained by these figures (the processes do not show the meta
+// group's leader, the likely cause). A clean shutdown releases the leases at once
+// (TestShutdownReleases), and the JetStream node steps down from what it leads. A server cut
+// off for longer than an election timeout costs its peers a second pause when it comes back:
+// 5 to 8 s without a confirmation for every client of the room after the heal in
+// TestPartitionOwner, as the groups it was cut off from elect again.
 package cluster
 
 import (
@@ -65,14 +91,21 @@ type Options struct {
 	// the journal's (jetstream.Options.Prefix).
 	Prefix string
 	// LeaseTTL is how long a room's lease lives without renewal: how long a room whose owner
-	// died waits before another server may take it. Default 5s; every server of a cluster
-	// must use the same.
+	// died waits before another server may take it. Default 5s, at least 100ms; every server
+	// of a cluster must use the same (New refuses another than the lease bucket's, set by
+	// the first server). The owner renews each of its rooms' leases every LeaseTTL/3, a
+	// replicated write: rooms*3/LeaseTTL writes a second for the cluster, 600 a second for
+	// 1,000 rooms at 5s. A shorter TTL hastens a failover only while the lease is what it
+	// waits for: when the dead server also led the room's stream, the lease bucket or the
+	// JetStream meta group, their elections (4 to 9 s in NATS, not configurable) come first.
 	LeaseTTL time.Duration
 	// Replicas is the lease bucket's replication factor; default 1. Use 3 on a cluster of
 	// three or more, so that the leases survive a server.
 	Replicas int
 	// Liveness is how long a relayed connection may hear nothing from the other server
-	// before it ends; default 3s. Each side sends a heartbeat every Liveness/3 when idle.
+	// before it ends; default 3s, or LeaseTTL if that is shorter, so that the clients
+	// relayed to a server that died come back no later than its rooms can move. Each side
+	// sends a heartbeat every Liveness/3 when idle.
 	Liveness time.Duration
 }
 
@@ -119,7 +152,7 @@ func New(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name string
 		o.LeaseTTL = 5 * time.Second
 	}
 	if o.Liveness == 0 {
-		o.Liveness = 3 * time.Second
+		o.Liveness = min(3*time.Second, max(o.LeaseTTL, 30*time.Millisecond))
 	}
 	if !validName(name) {
 		return nil, fmt.Errorf("%w: server name %q: 1 to 64 bytes of A-Z, a-z, 0-9, '-' and '_'", journal.ErrInvalid, name)

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/aper-go/aper/cluster"
+	"github.com/aper-go/aper/journal"
 	ajs "github.com/aper-go/aper/journal/jetstream"
 	"github.com/aper-go/aper/journal/jetstream/node"
 	apersync "github.com/aper-go/aper/sync"
@@ -30,6 +31,7 @@ type clusterFlags struct {
 	routes        string
 	replicas      int
 	syncAlways    bool
+	leaseTTL      time.Duration
 	wait          time.Duration
 }
 
@@ -43,6 +45,7 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 	fs.StringVar(&cf.routes, "routes", "", "with -cluster: the other nodes' -cluster-listen addresses, comma-separated (this node's own is ignored)")
 	fs.IntVar(&cf.replicas, "replicas", 0, "copies of each room's journal and lease (default 3 with routes or -nats, else 1)")
 	fs.BoolVar(&cf.syncAlways, "sync-always", false, "with -cluster: fsync every append before acknowledging it (default: every 2 minutes; an acknowledged append is in memory on a majority)")
+	fs.DurationVar(&cf.leaseTTL, "lease-ttl", 5*time.Second, "how long a room whose server died waits before another takes it; each room's server renews its lease every third of it (the same on every server)")
 	fs.DurationVar(&cf.wait, "cluster-wait", 2*time.Minute, "how long to wait at start for the cluster to form")
 	return cf
 }
@@ -131,11 +134,11 @@ func openCluster(ctx context.Context, cf *clusterFlags, dataDir string, logger *
 			j, err = ajs.New(actx, js, &ajs.Options{Replicas: replicas})
 		}
 		if j != nil {
-			cl, err = cluster.New(actx, nc, js, cf.name, &cluster.Options{Replicas: replicas})
+			cl, err = cluster.New(actx, nc, js, cf.name, &cluster.Options{Replicas: replicas, LeaseTTL: cf.leaseTTL})
 		}
 		cancel()
-		if err == nil || wctx.Err() != nil {
-			break
+		if err == nil || wctx.Err() != nil || errors.Is(err, journal.ErrInvalid) {
+			break // a bad option (a lease TTL other than the cluster's) will not pass later
 		}
 		logger.Info("waiting for the cluster", "err", err)
 		select {

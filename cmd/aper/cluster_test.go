@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +76,7 @@ func (n *clusterNode) waitReady(t *testing.T) {
 // the end every client has every transition it applied confirmed, and every replica holds the
 // sum of all of them: none lost, none applied twice.
 func TestServeClusterKill(t *testing.T) {
+	const leaseTTL = 5 * time.Second // aper serve's default
 	dir := t.TempDir()
 	httpAddrs, clusterAddrs, natsAddrs := freePorts(t, 3), freePorts(t, 3), freePorts(t, 3)
 	nodes := make([]*clusterNode, 3)
@@ -81,7 +84,7 @@ func TestServeClusterKill(t *testing.T) {
 		n := &clusterNode{name: fmt.Sprintf("n%d", i), http: httpAddrs[i], nats: natsAddrs[i]}
 		n.args = []string{"serve", "-cluster", "-name", n.name, "-http", n.http, "-quic", "",
 			"-data", filepath.Join(dir, n.name), "-cluster-listen", clusterAddrs[i],
-			"-nats-listen", n.nats, "-routes", strings.Join(clusterAddrs, ","), "-grace", "1s"}
+			"-nats-listen", n.nats, "-routes", strings.Join(clusterAddrs, ","), "-grace", "1s", "-lease-ttl", leaseTTL.String()}
 		n.proc = start(t, dir, n.args...)
 		nodes[i] = n
 	}
@@ -99,7 +102,7 @@ func TestServeClusterKill(t *testing.T) {
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	leases, err := ajs.NewLeases(t.Context(), js, "test-observer", &ajs.LeaseOptions{TTL: 5 * time.Second, Replicas: 3})
+	leases, err := ajs.NewLeases(t.Context(), js, "test-observer", &ajs.LeaseOptions{TTL: leaseTTL, Replicas: 3})
 	require.NoError(t, err)
 
 	const room = "counter/crash"
@@ -205,35 +208,79 @@ func TestServeClusterKill(t *testing.T) {
 		}
 	}
 
-	// The longest time without a new confirmation that clients[0] saw while owners were
-	// killed: logged for the figures, not asserted.
+	// The times a client saw the room's Seq grow at, for the pause each kill caused: logged
+	// for the figures, not asserted.
 	watchDone := make(chan struct{})
-	var longest time.Duration
-	wg.Go(func() {
-		last, at := clients[0].Seq(), time.Now()
-		for {
-			select {
-			case <-watchDone:
-				return
-			case <-clients[0].Changes():
+	var (
+		confirmedMu sync.Mutex
+		confirms    []time.Time
+		seen        uint64
+	)
+	for _, c := range clients {
+		wg.Go(func() {
+			for {
+				select {
+				case <-watchDone:
+					return
+				case <-c.Changes():
+				}
+				confirmedMu.Lock()
+				if seq := c.Seq(); seq > seen {
+					confirms = append(confirms, time.Now())
+					seen = seq
+				}
+				confirmedMu.Unlock()
 			}
-			if seq := clients[0].Seq(); seq > last {
-				longest = max(longest, time.Since(at))
-				last, at = seq, time.Now()
-			}
+		})
+	}
+	// pause is the longest time between two confirmations from the last one before at on.
+	pause := func(at time.Time) time.Duration {
+		confirmedMu.Lock()
+		defer confirmedMu.Unlock()
+		i, _ := slices.BinarySearchFunc(confirms, at, time.Time.Compare)
+		var p time.Duration
+		for i = max(i, 1); i < len(confirms); i++ {
+			p = max(p, confirms[i].Sub(confirms[i-1]))
 		}
-	})
+		return p
+	}
+	// leader names the node that leads a stream: the room's (the FNV-1a hash of its name
+	// picks one of the journal's three) or the lease bucket's.
+	roomStream := func() string {
+		h := fnv.New32a()
+		h.Write([]byte(room))
+		return fmt.Sprintf("APER_LOG_%d", h.Sum32()%3)
+	}()
+	leader := func(stream string) string {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		s, err := js.Stream(ctx, stream)
+		if err != nil {
+			return "?"
+		}
+		if info, err := s.Info(ctx); err == nil && info.Cluster != nil {
+			return info.Cluster.Leader
+		}
+		return "?"
+	}
+	var longest time.Duration
 	stopWatch := sync.OnceFunc(func() { close(watchDone) })
 	defer stopWatch()
 
 	progress(50)
 	for round := range 3 {
 		n := owner()
+		streamLeader, leaseLeader := leader(roomStream), leader("KV_APER_LEASE")
 		t.Logf("round %d: SIGKILL %s, the owner, at Seq %d", round, n.name, confirmed())
 		n.down.Store(true)
+		killed := time.Now()
 		require.NoError(t, n.proc.cmd.Process.Kill())
 		<-n.proc.done
 		progress(50)
+		p := pause(killed)
+		longest = max(longest, p)
+		t.Logf("round %d: pause %v; the killed owner led the room's stream: %v, the lease bucket: %v",
+			round, p.Round(time.Millisecond), streamLeader == n.name, leaseLeader == n.name)
 		n.proc = start(t, dir, n.args...)
 		n.waitReady(t)
 		n.down.Store(false)

@@ -39,7 +39,9 @@
 // data folder's nats/) that routes to the other nodes, or on an existing NATS cluster. The
 // rooms' journals and leases live in JetStream (-replicas copies: 3 with routes or -nats, else
 // 1); each room is ordered by the server that holds its lease, and the others relay their
-// clients to it. See the README's "Run a cluster".
+// clients to it. A room whose server died waits -lease-ttl (5s) before another takes it (the
+// same on every server; the owner renews each lease every third of it). See the README's "Run
+// a cluster".
 //
 // Beside the pages and the WebSocket endpoint, the HTTP address serves /metrics (Prometheus: the
 // server's counters, see sync.WithMetrics, and the Go runtime's), /healthz (200 while the process

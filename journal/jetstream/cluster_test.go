@@ -203,7 +203,7 @@ func TestCluster(t *testing.T) {
 		leases := make([]*ajs.Leases, len(nodes))
 		for i := range nodes {
 			var err error
-			leases[i], err = ajs.NewLeases(t.Context(), js[i], fmt.Sprintf("n%d", i), &ajs.LeaseOptions{Prefix: prefix, TTL: time.Minute, Replicas: 3})
+			leases[i], err = ajs.NewLeases(t.Context(), js[i], fmt.Sprintf("n%d", i), &ajs.LeaseOptions{Prefix: prefix + "M", TTL: time.Minute, Replicas: 3})
 			require.NoError(t, err)
 		}
 		for r := range 10 {
@@ -239,14 +239,14 @@ func TestCluster(t *testing.T) {
 		// node took the room): the holder's renewal is refused by the revision check, and it
 		// learns it lost the lease, without overwriting the new holder.
 		ctx := t.Context()
-		lopts := &ajs.LeaseOptions{Prefix: prefix, TTL: time.Minute, Replicas: 3}
+		lopts := &ajs.LeaseOptions{Prefix: prefix + "M", TTL: time.Minute, Replicas: 3}
 		a, err := ajs.NewLeases(ctx, js[0], "n0", lopts)
 		require.NoError(t, err)
 		b, err := ajs.NewLeases(ctx, js[1], "n1", lopts)
 		require.NoError(t, err)
 		held, err := a.Acquire(ctx, "replaced")
 		require.NoError(t, err)
-		kv, err := js[2].KeyValue(ctx, prefix+"_LEASE")
+		kv, err := js[2].KeyValue(ctx, prefix+"M_LEASE")
 		require.NoError(t, err)
 		require.NoError(t, kv.Delete(ctx, "rreplaced"))
 		taken, err := b.Acquire(ctx, "replaced")

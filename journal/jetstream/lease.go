@@ -67,8 +67,8 @@ type LeaseOptions struct {
 	// Prefix names the bucket, "<Prefix>_LEASE"; default "APER". Same rules as Options.Prefix.
 	Prefix string
 	// TTL is how long a lease lives without renewal; default 10 s. It is the bucket's (keys
-	// expire that long after their last write), and NewLeases sets it, so every holder of one
-	// bucket must use the same.
+	// expire that long after their last write): the holder that creates the bucket sets it,
+	// and NewLeases refuses, with ErrInvalid, a TTL other than the bucket's.
 	TTL time.Duration
 	// Replicas is the bucket's replication factor; default 1.
 	Replicas int
@@ -118,6 +118,16 @@ func NewLeases(ctx context.Context, js jetstream.JetStream, holder string, opts 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("aper/journal/jetstream: create lease bucket: %w", err)
+	}
+	// A bucket that exists keeps its TTL (see leaderKV). A holder that counted on a longer
+	// one would believe it holds a lease that another may already have taken.
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aper/journal/jetstream: lease bucket: %w", err)
+	}
+	if st.TTL() != o.TTL {
+		return nil, fmt.Errorf("%w: lease TTL %v, but bucket %s_LEASE has %v: every holder must use the same (to change it, stop them all and delete the bucket)",
+			journal.ErrInvalid, o.TTL, o.Prefix, st.TTL())
 	}
 	return &Leases{kv: kv, holder: holder, ttl: o.TTL}, nil
 }
