@@ -32,24 +32,59 @@ const (
 )
 
 // setup runs step, a request or a few that set up a stream or bucket and may be repeated,
-// until it succeeds, fails other than by a timeout, or ctx ends. Each attempt has its own
-// deadline, the first setupFirstWait, doubling up to limit.
+// until it succeeds, fails other than by a timeout or a transient refusal, or ctx ends. Each
+// attempt has its own deadline, the first setupFirstWait, doubling up to limit. A transient
+// refusal (see transient) is repeated after a pause, 50 ms doubling to 1 s, for at most limit
+// from the first; the caller decides whether to wait longer.
 func setup(ctx context.Context, limit time.Duration, step func(context.Context) error) error {
 	wait := min(setupFirstWait, limit)
+	pause := 50 * time.Millisecond
+	var refused time.Time // the first transient refusal
 	for {
 		actx, cancel := context.WithTimeout(ctx, wait)
 		err := step(actx)
 		cancel()
-		if err == nil || ctx.Err() != nil || !timedOut(err) {
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return err
+		case timedOut(err):
+			wait = min(2*wait, max(limit, setupFirstWait))
+			continue
+		case !transient(err):
+			return err
+		case refused.IsZero():
+			refused = time.Now()
+		case time.Since(refused) > limit:
 			return err
 		}
-		wait = min(2*wait, max(limit, setupFirstWait))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
 	}
 }
 
 // timedOut says whether err is a request's timeout.
 func timedOut(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
+}
+
+// transient says whether err is a refusal that a cluster which is forming, or creating the
+// same stream on another node, gives for a moment: no suitable peers yet (a peer that the
+// meta leader has not heard from), JetStream temporarily unavailable, no responders, or a
+// stream not found right after its create (the create was still in flight).
+func transient(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode {
+		case 10005, 10008, jetstream.JSErrCodeStreamNotFound:
+			return true
+		}
+	}
+	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // ensureStream returns the stream cfg describes: it looks it up, creates it if it is missing,
