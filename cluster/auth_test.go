@@ -26,7 +26,7 @@ func TestRelayedAuth(t *testing.T) {
 	var mu sync.Mutex
 	asked := make([]int, 3)                // each member's auth hook calls
 	seen := make([][]apersync.Identity, 3) // the identities each member's permission hook saw
-	mnet, srvs := startAtOnce(ctx, t, func(i int) []apersync.ServerOption {
+	fc := startAtOnce(ctx, t, func(i int) []apersync.ServerOption {
 		return []apersync.ServerOption{
 			apersync.WithAuth(func(_ context.Context, req apersync.AuthRequest) (apersync.Identity, error) {
 				mu.Lock()
@@ -59,7 +59,7 @@ func TestRelayedAuth(t *testing.T) {
 	}
 	const room = "auth"
 	dial := func(i int, user string) *client {
-		c, err := apersync.Dial[counter, aper.CounterTransition](ctx, mnet.Dialer(fmt.Sprintf("n%d", i)), room,
+		c, err := apersync.Dial[counter, aper.CounterTransition](ctx, fc.net.Dialer(fmt.Sprintf("n%d", i)), room,
 			apersync.WithToken("token-of-"+user), apersync.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
 		require.NoError(t, err)
 		t.Cleanup(func() { c.Close() })
@@ -80,7 +80,7 @@ func TestRelayedAuth(t *testing.T) {
 	})
 
 	t.Run("Agent", func(t *testing.T) {
-		bot, err := srvs[2].Agent(ctx, room)
+		bot, err := fc.members[2].srv.Agent(ctx, room)
 		require.NoError(t, err)
 		defer bot.Close()
 		require.NoError(t, bot.Apply(add1))

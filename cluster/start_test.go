@@ -44,11 +44,11 @@ func TestFreshClusterStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), bound)
 	defer cancel()
 	start := time.Now()
-	mnet, _ := startAtOnce(ctx, t, nil)
+	fc := startAtOnce(ctx, t, nil)
 	// A room joined through each member: one owns it, the others relay.
 	var clients []*client
 	for i := range 3 {
-		c, err := apersync.Dial[counter, aper.CounterTransition](ctx, mnet.Dialer(fmt.Sprintf("n%d", i)), "start",
+		c, err := apersync.Dial[counter, aper.CounterTransition](ctx, fc.net.Dialer(fmt.Sprintf("n%d", i)), "start",
 			apersync.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
 		require.NoError(t, err)
 		t.Cleanup(func() { c.Close() })
@@ -61,16 +61,24 @@ func TestFreshClusterStart(t *testing.T) {
 	t.Logf("a room joined through each member after %v", time.Since(start))
 }
 
+// freshCluster is a testCluster started by startAtOnce, with its members' journals.
+type freshCluster struct {
+	*testCluster
+	journals []*ajs.Journal
+}
+
 // startAtOnce starts three members n0, n1, n2 of a fresh cluster at the same time, each with
-// the server options opts gives it (opts may be nil), reached by their names on the network
-// returned, and closed with the test.
-func startAtOnce(ctx context.Context, t *testing.T, opts func(i int) []apersync.ServerOption) (*memory.Network, []*server) {
+// the server options opts gives it (opts may be nil), reached by their names on the memory
+// network, and closed with the test.
+func startAtOnce(ctx context.Context, t *testing.T, opts func(i int) []apersync.ServerOption) *freshCluster {
 	t.Helper()
 	addrs := freeAddrs(t, 3)
-	mnet := memory.NewNetwork(nil)
-	t.Cleanup(func() { mnet.Close() })
+	fc := &freshCluster{
+		testCluster: &testCluster{net: memory.NewNetwork(nil), members: make([]*member, 3), prefix: "APER"},
+		journals:    make([]*ajs.Journal, 3),
+	}
+	t.Cleanup(func() { fc.net.Close() })
 	start := time.Now()
-	srvs := make([]*server, 3)
 	var wg sync.WaitGroup
 	for i := range 3 {
 		name := fmt.Sprintf("n%d", i)
@@ -80,7 +88,7 @@ func startAtOnce(ctx context.Context, t *testing.T, opts func(i int) []apersync.
 		}
 		wg.Go(func() {
 			var err error
-			srvs[i], err = startMember(ctx, t, mnet, name, addrs[i], addrs, o...)
+			fc.members[i], fc.journals[i], err = startMember(ctx, t, fc.net, name, addrs[i], addrs, o...)
 			if err != nil {
 				t.Errorf("%s: %v after %v", name, err, time.Since(start))
 				return
@@ -92,50 +100,52 @@ func startAtOnce(ctx context.Context, t *testing.T, opts func(i int) []apersync.
 	if t.Failed() {
 		t.FailNow()
 	}
-	return mnet, srvs
+	return fc
 }
 
 // startMember starts an embedded node routed to all of routes and, on it, a journal, a
-// Cluster and a sync server with opts reached under name on mnet, all closed with the test.
-func startMember(ctx context.Context, t *testing.T, mnet *memory.Network, name, listen string, routes []string, opts ...apersync.ServerOption) (*server, error) {
-	nd, err := node.Start(ctx, node.Config{Name: name, DataDir: t.TempDir(), ClusterListen: listen, Routes: routes})
+// Cluster (with startCluster's short lease and liveness) and a sync server with opts reached
+// under name on mnet, all closed with the test.
+func startMember(ctx context.Context, t *testing.T, mnet *memory.Network, name, listen string, routes []string, opts ...apersync.ServerOption) (*member, *ajs.Journal, error) {
+	m := &member{name: name}
+	var err error
+	m.node, err = node.Start(ctx, node.Config{Name: name, DataDir: t.TempDir(), ClusterListen: listen, Routes: routes})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	t.Cleanup(func() { nd.Close() })
-	if err := nd.WaitJetStream(ctx); err != nil {
-		return nil, err
+	t.Cleanup(func() { m.node.Close() })
+	if err := m.node.WaitJetStream(ctx); err != nil {
+		return nil, nil, err
 	}
-	nc, err := nd.Connect(nats.MaxReconnects(-1))
+	if m.nc, err = m.node.Connect(nats.MaxReconnects(-1)); err != nil {
+		return nil, nil, err
+	}
+	t.Cleanup(m.nc.Close)
+	if m.js, err = jetstream.New(m.nc); err != nil {
+		return nil, nil, err
+	}
+	j, err := ajs.New(ctx, m.js, &ajs.Options{Replicas: 3})
 	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, err
-	}
-	j, err := ajs.New(ctx, js, &ajs.Options{Replicas: 3})
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t.Cleanup(func() { j.Close() })
-	cl, err := cluster.New(ctx, nc, js, name, &cluster.Options{Replicas: 3})
+	m.cl, err = cluster.New(ctx, m.nc, m.js, name, &cluster.Options{Replicas: 3, LeaseTTL: time.Second, Liveness: 600 * time.Millisecond})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	t.Cleanup(func() { cl.Close() })
-	srv, err := apersync.NewServer(func(context.Context, string) (counter, error) { return aper.NewCounter(0), nil },
-		append([]apersync.ServerOption{apersync.WithJournal(j), apersync.WithOwnership(cl)}, opts...)...)
+	t.Cleanup(func() { m.cl.Close() })
+	m.srv, err = apersync.NewServer(func(context.Context, string) (counter, error) { return aper.NewCounter(0), nil },
+		append([]apersync.ServerOption{apersync.WithJournal(j), apersync.WithOwnership(m.cl), apersync.WithRoomIdle(-1)}, opts...)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { m.srv.Close() })
 	l, err := mnet.Listen(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	srv, rl := m.srv, m.cl.Listener()
 	go srv.Serve(context.Background(), l)
-	go srv.Serve(context.Background(), cl.Listener())
-	return srv, nil
+	go srv.Serve(context.Background(), rl)
+	return m, j, nil
 }
