@@ -144,6 +144,11 @@ func New(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name string
 	if err != nil {
 		return nil, fmt.Errorf("aper/cluster: subscribe: %w", err)
 	}
+	if _, ok := ctx.Deadline(); !ok { // FlushWithContext needs one
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
 	if err := nc.FlushWithContext(ctx); err != nil {
 		c.sub.Unsubscribe()
 		return nil, fmt.Errorf("aper/cluster: subscribe: %w", err)
