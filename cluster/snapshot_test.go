@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	ajs "github.com/aper-go/aper/journal/jetstream"
 	apersync "github.com/aper-go/aper/sync"
 )
 
@@ -61,31 +62,23 @@ func TestSnapshotPurgeFailover(t *testing.T) {
 	require.Equal(t, total, clients[0].State().Value())
 	own := fc.owner(t, room)
 
-	// The owner saves its snapshots on a goroutine of their own: wait until one past the first
-	// quarter is saved and the subject purged below it.
+	// The owner saves its snapshots on a goroutine of their own, skipping the policy's turns
+	// while one is being saved: wait until one is saved and the subject purged below it.
 	j := fc.journals[(own+1)%3]
 	stream, err := fc.members[(own+1)%3].js.Stream(ctx, j.StreamOf(room))
 	require.NoError(t, err)
 	var snapSeq, first uint64
+	var lastErr error
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		snap, ok, err := j.LoadSnapshot(ctx, room)
-		require.NoError(t, err)
-		if ok {
-			snapSeq = snap.Seq
-			msg, err := stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(j.SubjectOf(room)))
-			require.NoError(t, err)
-			first, err = strconv.ParseUint(msg.Header.Get("Aper-Seq"), 10, 64)
-			require.NoError(t, err)
-			if snapSeq >= uint64(total)/4 && first > 1 {
-				break
-			}
+		if snapSeq, first, lastErr = purgedBelow(ctx, j, stream, room); lastErr == nil && snapSeq > 0 && first > 1 {
+			break
 		}
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
-			t.Fatalf("no snapshot with a purge below it: snapshot at Seq %d, first entry kept %d", snapSeq, first)
+			t.Fatalf("no snapshot with a purge below it: snapshot at Seq %d, first entry kept %d (%v)", snapSeq, first, lastErr)
 		}
 	}
 	t.Logf("snapshot at Seq %d of %d, the log kept from Seq %d", snapSeq, total, first)
@@ -112,4 +105,19 @@ func TestSnapshotPurgeFailover(t *testing.T) {
 	late := fc.dial(t, own, room)
 	require.NoError(t, late.Sync(ctx))
 	assert.Equal(t, total, late.State().Value())
+}
+
+// purgedBelow returns the Seq of room's snapshot (0 without one) and the first Seq its
+// subject keeps.
+func purgedBelow(ctx context.Context, j *ajs.Journal, stream jetstream.Stream, room string) (snap, first uint64, err error) {
+	s, ok, err := j.LoadSnapshot(ctx, room)
+	if err != nil || !ok {
+		return 0, 0, err
+	}
+	msg, err := stream.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(j.SubjectOf(room)))
+	if err != nil {
+		return s.Seq, 0, err
+	}
+	first, err = strconv.ParseUint(msg.Header.Get("Aper-Seq"), 10, 64)
+	return s.Seq, first, err
 }
