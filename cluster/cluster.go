@@ -18,6 +18,9 @@
 // going missing, with heartbeats, so that a server that is gone is noticed within
 // Options.Liveness. The owner serves the connection with its ordinary code; when the room
 // moves, the owner ends it with a non-fatal reason and the client reconnects and resumes.
+// The server the client reached authenticates it; the owner trusts the identity it carries
+// (an agent stays an agent), as anything that can publish on the cluster's NATS subjects is a
+// member: give the NATS account of a cluster to its servers only.
 //
 // The Cluster is also a sync.Forwarder: the sync server's own calls on a room (Snapshot,
 // Seq, Submit, Restore, Kick, and the HTTP API's /state and /submit) work on every server, as
@@ -129,8 +132,9 @@ type Cluster struct {
 }
 
 var (
-	_ apersync.Ownership = (*Cluster)(nil)
-	_ apersync.Forwarder = (*Cluster)(nil)
+	_ apersync.Ownership  = (*Cluster)(nil)
+	_ apersync.Forwarder  = (*Cluster)(nil)
+	_ apersync.MemberConn = (*conn)(nil)
 )
 
 // ErrClosed is returned by a closed Cluster's methods and its Listener's Accept. It is
@@ -172,6 +176,11 @@ func New(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, name string
 	c.sub, err = nc.Subscribe(c.dialSubject(name), c.onDial)
 	if err != nil {
 		return nil, fmt.Errorf("aper/cluster: subscribe: %w", err)
+	}
+	if _, ok := ctx.Deadline(); !ok { // FlushWithContext needs one
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
 	}
 	if err := nc.FlushWithContext(ctx); err != nil {
 		c.sub.Unsubscribe()

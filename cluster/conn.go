@@ -13,7 +13,9 @@ import (
 )
 
 // Relayed is the Metadata of a relay connection that the owner accepts (see
-// transport.Metadata): the server the client reached.
+// transport.Metadata): the server the client reached. The owner's auth hook sees it only when
+// it is asked about a relayed client (see sync.WithOwnership): the server the client reached
+// authenticated it, and the owner trusts the identity that server carries.
 type Relayed struct {
 	Server string
 }
@@ -224,3 +226,8 @@ func (cn *conn) Codec() string { return cn.codec }
 
 // Metadata implements transport.Metadata: a Relayed naming the other server.
 func (cn *conn) Metadata() any { return Relayed{Server: cn.from} }
+
+// Member implements sync.MemberConn: the other server. A relay connection comes from a
+// server of the cluster, one with access to its NATS subjects, so the owner trusts the
+// identity its hello carries.
+func (cn *conn) Member() string { return cn.from }

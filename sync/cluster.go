@@ -66,8 +66,13 @@ func (e *OwnerError) Is(target error) bool { return target == ErrNotOwner }
 // is fenced off, its server goes), the room's connections end with a non-fatal error and
 // clients resume, exactly once, through whichever server they reach.
 //
-// A relayed connection is authenticated by both servers: by the one the client reached, with
-// the transport's metadata, and by the owner, with the relay connection's.
+// A relayed connection is authenticated once, by the server the client reached (with the
+// transport's metadata and the hello's token); the relay carries the Identity it established
+// (Client, Rooms, Agent) to the owner, which trusts it on a connection from its cluster (a
+// [MemberConn]) and does not ask its own hook, so that a relayed agent stays an agent and a
+// hook that checks a one-time token is not asked twice. The owner does ask its hook when the
+// Identity had Info, which does not travel (see AuthRequest.Relayed), or when the server that
+// relayed has no hook. Every server of a cluster should have the same hooks.
 func WithOwnership(o Ownership) ServerOption {
 	return func(c *serverConfig) error {
 		if o == nil {
@@ -201,6 +206,7 @@ func (s *Server[S, T]) relay(sc *serverConn, hello *frame, owner string) {
 		return
 	}
 	defer up.Close()
+	hello.Relay = relayedFrom(sc)
 	b, err := sc.wire.encode(hello)
 	if err == nil {
 		err = up.Send(s.ctx, b)

@@ -22,6 +22,7 @@ type serverConn struct {
 	room     any // the *room it joined (set before join, under Server.mu), for Shutdown
 	ident    Identity
 	agent    bool
+	authed   bool         // ident is an agent's, or the auth hook's (here or on the server that relays)
 	inflight atomic.Int64 // submissions passed to the room and not yet processed
 
 	id sessionID // its session in the room: set and read by the room goroutine
@@ -82,21 +83,34 @@ func (s *Server[S, T]) logEnd(room string, sc *serverConn, rerr, werr error) {
 // authenticate runs the auth hook on a connection's hello, setting sc.ident.
 func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 	if sc.agent {
-		sc.ident = Identity{Agent: true}
+		sc.ident, sc.authed = Identity{Agent: true}, true
+		return nil
+	}
+	rel := h.Relay
+	h.Relay = nil
+	if _, ok := sc.conn.(MemberConn); !ok {
+		rel = nil // a client's own word
+	}
+	if rel != nil && (s.cfg.auth == nil || rel.Authed && !rel.Info) {
+		sc.ident, sc.authed, sc.agent = rel.identity(), rel.Authed, rel.Agent
 		return nil
 	}
 	if s.cfg.auth == nil {
 		return nil
 	}
-	var meta any
+	req := AuthRequest{Room: h.Room, Client: h.Client, Instance: h.Inst, Token: h.Token}
 	if m, ok := sc.conn.(transport.Metadata); ok {
-		meta = m.Metadata()
+		req.Metadata = m.Metadata()
+	}
+	if rel != nil && rel.Authed {
+		id := rel.identity()
+		req.Relayed = &id
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.helloTimeout)
 	defer cancel()
 	var id Identity
 	err := catch("the auth hook", func() (err error) {
-		id, err = s.cfg.auth(ctx, AuthRequest{Room: h.Room, Client: h.Client, Instance: h.Inst, Token: h.Token, Metadata: meta})
+		id, err = s.cfg.auth(ctx, req)
 		return err
 	})
 	// The errors are the reason the client reads in its ServerError (code "unauthorized").
@@ -115,7 +129,7 @@ func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 		return fmt.Errorf("the auth hook gave a client id of %d bytes, want at most %d", len(id.Client), maxClientID)
 	}
 	id.Agent = false
-	sc.ident = id
+	sc.ident, sc.authed = id, true
 	return nil
 }
 

@@ -136,7 +136,8 @@ func WithWebSocket(opts *websocket.ServerOptions) ServerOption {
 // joins its room: it sees the transport's metadata and the hello's token and returns the
 // client's identity (its ClientID, which replaces the one the client presented, and the rooms
 // it may join), or an error that refuses the connection with the error's message. Agents
-// (Server.Agent) are not asked.
+// (Server.Agent) are not asked, nor, in a cluster, about a client whose connection another
+// server relays to this one, which that server authenticated (see WithOwnership).
 func WithAuth(f AuthFunc) ServerOption {
 	return func(c *serverConfig) error {
 		if f == nil {

@@ -77,7 +77,10 @@ const ProtocolVersion = 2
 // "stale". The error is fatal, and the superseded Client stops, when the Nonce differs: another
 // process holds a copy of the key.
 //
-// A hello may also carry Token (for the server's authentication hook); a welcome also carries
+// A hello may also carry Token (for the server's authentication hook), and, on a connection
+// that one server of a cluster relays to another, Relay: the identity the first established,
+// which the second trusts only on a connection from its cluster (see [MemberConn]). A welcome
+// also carries
 // Presence, the presence values of the other clients of the room. A rejected frame may carry a
 // Code when the server refused the transition before applying it (a limit, a permission): see
 // [RefusedError].
@@ -112,6 +115,7 @@ type frame struct {
 	Sum      []byte             `json:"sum,omitempty" cbor:"26,keyasint,omitempty"`
 	Chunk    []byte             `json:"chunk,omitempty" cbor:"27,keyasint,omitempty"`
 	Part     uint64             `json:"part,omitempty" cbor:"28,keyasint,omitempty"`
+	Relay    *relayedIdentity   `json:"relay,omitempty" cbor:"29,keyasint,omitempty"`
 }
 
 // presenceRecord is one client's presence value in a welcome.

@@ -80,6 +80,12 @@ type AuthRequest struct {
 	// *http.Request for WebSocket (headers, cookies), tls.ConnectionState for QUIC, the dial's
 	// metadata for transport/memory; nil if the transport has none.
 	Metadata any
+	// Relayed is, on a connection that another server of a cluster relays to this one, the
+	// identity that server's hook established, when it gave an Identity.Info: Info does not
+	// travel between servers, so this server's hook is asked again, and may rebuild Info from
+	// Relayed.Client instead of checking the token once more. Nil otherwise: a relayed
+	// connection whose identity has no Info is not shown to the hook (see WithOwnership).
+	Relayed *Identity
 }
 
 // AuthFunc authenticates a new connection: it returns the client's identity, or an error whose

@@ -121,15 +121,17 @@ func openCluster(ctx context.Context, cf *clusterFlags, dataDir string, logger *
 	if err != nil {
 		return fail(err)
 	}
-	// Streams of R3 need three nodes: the first ones wait for the others. An attempt has a
-	// timeout of its own, since a request can go unanswered while the nodes create the same
-	// streams at once.
+	// Streams of R3 need three nodes: the first ones wait for the others. The journal and the
+	// leases repeat their own requests that go unanswered (nodes creating the same streams at
+	// once, streams still electing their leaders after a restart); an attempt that fails
+	// otherwise, as with too few nodes yet, is repeated after a pause growing to 2 s.
 	var (
 		j  *ajs.Journal
 		cl *cluster.Cluster
 	)
+	pause := 250 * time.Millisecond
 	for {
-		actx, cancel := context.WithTimeout(wctx, 2*time.Second)
+		actx, cancel := context.WithTimeout(wctx, 10*time.Second)
 		if j == nil {
 			j, err = ajs.New(actx, js, &ajs.Options{Replicas: replicas})
 		}
@@ -143,8 +145,9 @@ func openCluster(ctx context.Context, cf *clusterFlags, dataDir string, logger *
 		logger.Info("waiting for the cluster", "err", err)
 		select {
 		case <-wctx.Done():
-		case <-time.After(time.Second):
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, 2*time.Second)
 	}
 	if j != nil {
 		closers = append([]func() error{j.Close}, closers...)

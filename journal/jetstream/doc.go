@@ -69,6 +69,11 @@
 //     heartbeats, which are set to the shortest JetStream allows (0.5 s), so such a Read
 //     stalls about a second instead of ten. Reading with batched direct gets instead of a
 //     consumer would avoid the stall; it is the next step if room loads need it.
+//   - Nodes that create the same streams and buckets at once (a fresh cluster started
+//     together): an update that reaches the meta leader while the stream's create is in
+//     flight goes unanswered, and so then does the create. New and NewLeases look streams
+//     and buckets up, create what is missing, update only what differs, and repeat a step
+//     that times out or meets a cluster still forming (see create.go).
 //
 // # Durability
 //

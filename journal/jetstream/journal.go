@@ -111,8 +111,9 @@ type tail struct {
 	last, streamSeq uint64
 }
 
-// New returns a journal on js, creating (or updating) its streams and buckets. The caller keeps
-// the connection beneath js and closes it after the journal.
+// New returns a journal on js, creating (or updating) its streams and buckets; several nodes
+// may do so at once (see create.go). The caller keeps the connection beneath js and closes it
+// after the journal.
 func New(ctx context.Context, js jetstream.JetStream, opts *Options) (*Journal, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -121,7 +122,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts *Options) (*Journal, 
 	j := &Journal{js: js, opts: o, tails: make(map[string]tail), deleted: make(map[string]struct{}), toClean: make(chan string, 64)}
 	j.maxData = int(js.Conn().MaxPayload()) - 4096 // room for the headers
 	for i := range o.Streams {
-		s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		s, err := ensureStream(ctx, js, jetstream.StreamConfig{
 			Name:        j.streamName(i),
 			Subjects:    []string{j.subjectPrefix(i) + ">"},
 			Storage:     o.Storage,
@@ -131,7 +132,7 @@ func New(ctx context.Context, js jetstream.JetStream, opts *Options) (*Journal, 
 			Duplicates:  time.Second, // no use of Nats-Msg-Id; keep the dedup window small
 			DenyDelete:  true,
 			AllowDirect: false, // reads go to the leader, which has everything acknowledged
-		})
+		}, o.Timeout)
 		if err != nil {
 			return nil, fmt.Errorf("aper/journal/jetstream: create stream %s: %w", j.streamName(i), err)
 		}
@@ -143,9 +144,9 @@ func New(ctx context.Context, js jetstream.JetStream, opts *Options) (*Journal, 
 	if err != nil {
 		return nil, fmt.Errorf("aper/journal/jetstream: create snapshot pointers: %w", err)
 	}
-	j.objs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	j.objs, err = ensureObjectStore(ctx, js, jetstream.ObjectStoreConfig{
 		Bucket: o.Prefix + "_SNAPDATA", Storage: o.Storage, Replicas: o.Replicas,
-	})
+	}, o.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("aper/journal/jetstream: create snapshot store: %w", err)
 	}
