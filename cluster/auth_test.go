@@ -21,6 +21,7 @@ import (
 // established; an agent on a member that does not own its room stays an agent on the owner,
 // whose auth hook, which needs a token, is not asked about it.
 func TestRelayedAuth(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var mu sync.Mutex

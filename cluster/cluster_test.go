@@ -202,6 +202,7 @@ func settle(t testing.TB, clients []*client) {
 // TestCluster runs a three-member cluster's cases one after the other; the last one kills a
 // member.
 func TestCluster(t *testing.T) {
+	t.Parallel() // mostly waits for elections and leases: overlapped with the other long tests
 	tc := startCluster(t, 3, nil)
 
 	t.Run("Converge", func(t *testing.T) {
@@ -295,6 +296,7 @@ func (blindClaim) Lost() <-chan struct{} { return nil }
 // journal at its next append; its room stops and its clients come back relayed to the new
 // owner, with every transition applied once.
 func TestStaleOwnerFenced(t *testing.T) {
+	t.Parallel()
 	tc := startCluster(t, 3, func(i int, o apersync.Ownership) apersync.Ownership {
 		if i == 0 {
 			return fenceless{o}
@@ -350,6 +352,7 @@ func waitPresence(t *testing.T, c *client, n int) {
 // notices within the relay's liveness (not the connection timeout, 45 s), so the client's
 // presence leaves the room at once; the client, reconnected elsewhere, is back in it.
 func TestRelayMemberKilled(t *testing.T) {
+	t.Parallel()
 	tc := startCluster(t, 3, nil)
 	const room = "presence"
 	a := tc.dial(t, 0, room)
@@ -375,6 +378,7 @@ func TestRelayMemberKilled(t *testing.T) {
 // room and ends its connections with a non-fatal reason that names the move; the client
 // reconnects, and carries on with nothing lost.
 func TestLeaseLost(t *testing.T) {
+	t.Parallel()
 	tc := startCluster(t, 3, nil)
 	const room = "lost"
 	a := tc.dial(t, 0, room)

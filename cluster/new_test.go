@@ -14,6 +14,7 @@ import (
 
 // TestNewWithoutDeadline: New takes a context without a deadline, as any call that blocks.
 func TestNewWithoutDeadline(t *testing.T) {
+	t.Parallel()
 	nd, err := node.Start(t.Context(), node.Config{DataDir: t.TempDir()})
 	require.NoError(t, err)
 	defer nd.Close()

@@ -23,6 +23,7 @@ import (
 // TestNonOwner: the server's own calls on a room give the same result on every member of the
 // cluster, the room's owner or not, and a member that does not own the room never loads it.
 func TestNonOwner(t *testing.T) {
+	t.Parallel()
 	tc := startCluster(t, 3, nil)
 	const room = "api"
 	a := tc.dial(t, 0, room)

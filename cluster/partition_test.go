@@ -41,7 +41,7 @@ func busyRoom(t *testing.T, nc *netCluster, room string, owner int) *workload {
 // lease bucket, the meta group; and logs where the pause went: to the survivors a cut-off
 // member is a dead one.
 func TestPartitionOwner(t *testing.T) {
-	nc := startNetCluster(t, clusterOptions{})
+	t.Parallel() // mostly waits for elections and leases: overlapped with the other long tests
 	for _, tt := range []struct {
 		name                string
 		stream, lease, meta bool // the owner leads the room's stream, the lease bucket, the meta group
@@ -52,6 +52,8 @@ func TestPartitionOwner(t *testing.T) {
 		{name: "LeadsMeta", meta: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each case on a cluster of its own
+			nc := startNetCluster(t, clusterOptions{})
 			// The meta group's leader cannot be moved from the global account: the owner is
 			// chosen beside it, or not.
 			ctx := t.Context()
@@ -212,6 +214,7 @@ func (tl *timeline) stop() (lease, stream, leases, meta time.Time) {
 // owner is cut), and after the heal every client converges and holds every confirmed
 // transition exactly once.
 func TestPartitionMember(t *testing.T) {
+	t.Parallel()
 	nc := startNetCluster(t, clusterOptions{})
 	const room = "cut-member"
 	w := busyRoom(t, nc, room, 0)

@@ -13,6 +13,7 @@ import (
 // rooms end, so that another member takes a room over at once rather than after the TTL (a
 // minute here, longer than the test waits).
 func TestShutdownReleases(t *testing.T) {
+	t.Parallel()
 	nc := startNetCluster(t, clusterOptions{leaseTTL: time.Minute})
 	const room = "handover"
 	a := nc.dial(t, 0, room)

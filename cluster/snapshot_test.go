@@ -22,6 +22,7 @@ import (
 // the snapshot and the log after it (the log below is gone). Every client converges on the
 // sum of every transition applied: none lost, none applied twice.
 func TestSnapshotPurgeFailover(t *testing.T) {
+	t.Parallel() // mostly waits for elections and leases: overlapped with the other long tests
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	const (

@@ -40,6 +40,7 @@ func freeAddrs(t *testing.T, n int) []string {
 // concurrent creates that went unanswered, they did not within 20 s (aper serve's retries made
 // that 20 to 30 s); the bound is only where the test gives up.
 func TestFreshClusterStart(t *testing.T) {
+	t.Parallel()
 	const bound = 15 * time.Second
 	ctx, cancel := context.WithTimeout(t.Context(), bound)
 	defer cancel()
