@@ -24,9 +24,10 @@ type Rejection[T any] struct {
 	// restored from a client store).
 	Handle *Handle
 	// Err is ErrOutcomeUnknown in one rare case: the client came back with a snapshot after
-	// the server had forgotten some of its outcomes (a restart, or more rejections while it was
-	// away than the server keeps), and the server could not say whether it applied the
-	// transition. It left the optimistic view; the snapshot holds it if it was applied.
+	// the server had forgotten some of its outcomes (a restart after rejections that no
+	// snapshot kept, or more rejections while it was away than the server keeps), and the
+	// server could not say whether it applied the transition. It left the optimistic view; the
+	// snapshot holds it if it was applied.
 	Err error
 }
 

@@ -93,7 +93,9 @@
 // highest local seq processed and the rejections it still remembers. The client then knows the
 // fate of each pending transition and re-sends exactly those the server has not seen. In one
 // rare case it cannot: a snapshot after the server forgot some of its rejections (more than 64
-// while it was away, or, after a restart, those made before the journal's last snapshot); a
+// while it was away, or, after a restart, those after the journal's last snapshot that came
+// before the client's last transition in the log; the snapshot itself keeps the rejections the
+// room remembered); a
 // pending transition it cannot place is reported on [Client.Rejections] with
 // [ErrOutcomeUnknown], and the snapshot holds it if it was applied.
 //

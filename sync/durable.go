@@ -75,6 +75,14 @@ type snapshotClient struct {
 	Processed uint64        `cbor:"1,keyasint,omitempty"`
 	Member    bool          `cbor:"2,keyasint,omitempty"` // (written before Members: the instance's id is a member)
 	Client    aper.ClientID `cbor:"3,keyasint,omitempty"` // the instance's client id, if not the instance
+	// Outcomes says that Rejected and Unsure are written (snapshots before them leave every
+	// outcome up to Processed unsure): the rejections the room still remembered, and the local
+	// seq at or below which it may have forgotten some. A room loaded from the snapshot then
+	// tells a returning client the fate of each transition it had processed, as the room that
+	// saved the snapshot would have, rather than reporting them all of unknown outcome.
+	Outcomes bool              `cbor:"4,keyasint,omitempty"`
+	Rejected []rejectionRecord `cbor:"5,keyasint,omitempty"`
+	Unsure   uint64            `cbor:"6,keyasint,omitempty"`
 }
 
 func encodeRecord[T any](rc *record[T]) ([]byte, error) {
@@ -102,7 +110,10 @@ func (r *roomCore[S, T]) clientNumbers() (map[aper.ClientID]snapshotClient, []ap
 	m := make(map[aper.ClientID]snapshotClient, len(r.clients))
 	for inst, rec := range r.clients {
 		if rec.processed > 0 {
-			c := snapshotClient{Processed: rec.processed}
+			c := snapshotClient{Processed: rec.processed, Outcomes: true, Rejected: slices.Clone(rec.rejected), Unsure: rec.unsure}
+			if !rec.live {
+				c.Unsure = max(c.Unsure, rec.snapshots) // not yet folded in by a join
+			}
 			if rec.client != inst {
 				c.Client = rec.client
 			}
@@ -134,6 +145,9 @@ func (r *roomCore[S, T]) restore(state S, seq uint64, js *journalSnapshot) {
 			rec.client = inst
 		}
 		rec.processed, rec.snapshots = c.Processed, c.Processed
+		if c.Outcomes {
+			rec.rejected, rec.snapshots = c.Rejected, c.Unsure
+		}
 		if c.Member {
 			r.member(rec.client).member = true
 		}

@@ -31,7 +31,10 @@ import (
 //	lose a                                                          what the room sent a is lost
 //	leave a                                                         a's connection ends
 //	event <op>                                                      a server event (a timer's)
-//	restart-room                                                    the room rebuilt from its records
+//	restart-room [snapshot]                                         the room rebuilt from its records
+//	                                                                (snapshot: from a snapshot of the
+//	                                                                room as it was, the records before
+//	                                                                it purged)
 //	state                                                           the room and every client
 //
 // Ops: counter add=N, set=N or op=N (an unknown one); map set=K:N, update=K:N (adds N to K's counter) or delete=K.
@@ -100,7 +103,8 @@ type interactionEnv[S aper.StateMachine[S, T], T any] struct {
 	clients map[string]*simClient[S, T]
 	order   []string
 	parse   func(args []datadriven.CmdArg) (T, bool)
-	journal bool // the room resumes from the records when its log does not reach
+	journal bool   // the room resumes from the records when its log does not reach
+	purged  uint64 // the records up to this Seq are gone (a restart from a snapshot)
 	out     strings.Builder
 }
 
@@ -119,6 +123,9 @@ func (e *interactionEnv[S, T]) attachJournal() {
 	}
 	e.s.room.reader = logReaderFunc[T](func(from, to uint64) ([]record[T], error) {
 		fmt.Fprintf(&e.out, "journal read %d..%d\n", from, to)
+		if from <= e.purged {
+			return nil, fmt.Errorf("records up to %d purged", e.purged)
+		}
 		var out []record[T]
 		for _, rc := range e.s.records {
 			if rc.Seq >= from && rc.Seq <= to {
@@ -134,7 +141,7 @@ func (e *interactionEnv[S, T]) run(t *testing.T, d *datadriven.TestData) string 
 	s := e.s
 	s.t = t
 	var c *simClient[S, T]
-	if len(d.CmdArgs) > 0 && d.CmdArgs[0].Vals == nil {
+	if len(d.CmdArgs) > 0 && d.CmdArgs[0].Vals == nil && d.Cmd != "restart-room" {
 		name := d.CmdArgs[0].Key
 		c = e.clients[name]
 		if c == nil && d.Cmd != "connect" {
@@ -211,7 +218,24 @@ func (e *interactionEnv[S, T]) run(t *testing.T, d *datadriven.TestData) string 
 	case "restart-room":
 		// The clients stay, their connections gone with the old room.
 		room := s.newRoom(e.initial.Clone(), e.logSize)
+		if d.HasArg("snapshot") {
+			// As the journal would store it and a loading room read it.
+			clients, members := s.room.clientNumbers()
+			b, err := aper.CBOR.Marshal(&journalSnapshot{Clients: clients, Members: members})
+			if err != nil {
+				t.Fatalf("%s: encode the snapshot: %v", d.Pos, err)
+			}
+			var js journalSnapshot
+			if err := aper.CBOR.Unmarshal(b, &js); err != nil {
+				t.Fatalf("%s: decode the snapshot: %v", d.Pos, err)
+			}
+			room.restore(s.room.state.Clone(), s.room.seq, &js)
+			e.purged = s.room.seq
+		}
 		for _, rc := range s.records {
+			if rc.Seq <= room.seq {
+				continue
+			}
 			if err := room.replay(rc); err != nil {
 				t.Fatalf("%s: replay %d: %v", d.Pos, rc.Seq, err)
 			}
