@@ -128,6 +128,8 @@ func TestStreamlessConnectionsDoNotLockOut(t *testing.T) {
 	for _, qc := range held {
 		if qc.Context().Err() == nil {
 			open++
+		} else {
+			t.Logf("closed: %v", context.Cause(qc.Context()))
 		}
 	}
 	assert.Equal(t, streamless, open, "the stream-less connections were all held open meanwhile")
