@@ -62,7 +62,8 @@ func (j *Journal) garbageOf(old pointer, object string) []string {
 	return slices.Compact(g)
 }
 
-// collect deletes the objects a pointer replaced; those it cannot delete now go to the cleaner.
+// collect deletes objects no pointer names (those a pointer replaced, or a refused
+// SaveSnapshot's own); those it cannot delete now go to the cleaner.
 func (j *Journal) collect(ctx context.Context, garbage []string) {
 	for _, name := range garbage {
 		if err := j.removeObject(context.WithoutCancel(ctx), name); err != nil {

@@ -111,6 +111,30 @@ func TestSnapshotCleanup(t *testing.T) {
 		assert.Equal(t, journal.Snapshot{Seq: 20, Data: []byte("at 20")}, s)
 	})
 
+	t.Run("RefusedOwnObject", func(t *testing.T) {
+		// A stale owner's snapshot, older than the saved one, is refused after its object was
+		// written; the delete of that object is lost, and the journal retries it by itself.
+		ctx := t.Context()
+		prefix := newPrefix()
+		j, lo := lossy(t, js, prefix, 1)
+		journaltest.AppendN(t, j, "r", 20, 5)
+		require.NoError(t, j.SaveSnapshot(ctx, "r", journal.Snapshot{Seq: 20, Data: []byte("at 20")}))
+		kept := objectNames(t, js, prefix)
+		require.Len(t, kept, 1)
+		err := j.SaveSnapshot(ctx, "r", journal.Snapshot{Seq: 10, Data: []byte("at 10")})
+		require.ErrorIs(t, err, journal.ErrInvalid)
+
+		wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		select {
+		case name := <-lo.deleted:
+			assert.NotEqual(t, kept[0], name)
+		case <-wait.Done():
+			t.Fatal("the refused snapshot's object was not deleted again")
+		}
+		assert.Equal(t, kept, objectNames(t, js, prefix))
+	})
+
 	t.Run("NextSnapshot", func(t *testing.T) {
 		// The delete is lost and the journal closes before it retries (as if its process
 		// died): the room's next snapshot, on another journal, deletes the object.

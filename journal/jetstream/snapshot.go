@@ -80,7 +80,7 @@ func (j *Journal) SaveSnapshot(ctx context.Context, room string, s journal.Snaps
 			err = fmt.Errorf("%w: room %q: snapshot at Seq %d is older than the saved one at %d", journal.ErrInvalid, room, s.Seq, old.Seq)
 		}
 		if err != nil {
-			j.deleteObject(ctx, object)
+			j.collect(ctx, []string{object}) // no pointer names it: the cleaner retries a failed delete
 			return err
 		}
 		garbage = j.garbageOf(old, object)
@@ -103,7 +103,7 @@ func (j *Journal) SaveSnapshot(ctx context.Context, room string, s journal.Snaps
 		if now, _, rerr := j.getPointer(context.WithoutCancel(ctx), room); rerr == nil && now.Object == object {
 			break
 		} else if rerr == nil {
-			j.deleteObject(ctx, object)
+			j.collect(ctx, []string{object})
 		}
 		return j.wrap("save snapshot of", room, err)
 	}
@@ -119,12 +119,6 @@ func isWrongLast(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
-}
-
-func (j *Journal) deleteObject(ctx context.Context, name string) {
-	rctx, cancel := j.request(context.WithoutCancel(ctx))
-	defer cancel()
-	_ = j.objs.Delete(rctx, name) // best effort: an orphan object costs space, not correctness
 }
 
 // purge removes room's messages below the one that holds seq; the last message always stays.
