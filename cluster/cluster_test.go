@@ -149,6 +149,15 @@ func (tc *testCluster) dial(t testing.TB, first int, room string) *client {
 }
 
 // owner returns the index of the member that holds room's lease.
+// dropLease removes room's lease from the bucket behind its holder's back, as if it expired
+// while the holder was paused.
+func (tc *testCluster) dropLease(t *testing.T, room string) {
+	t.Helper()
+	kv, err := tc.members[1].js.KeyValue(t.Context(), tc.prefix+"_LEASE")
+	require.NoError(t, err)
+	require.NoError(t, kv.Purge(t.Context(), "r"+room))
+}
+
 func (tc *testCluster) owner(t *testing.T, room string) int {
 	t.Helper()
 	for _, m := range tc.members {
@@ -311,9 +320,7 @@ func TestStaleOwnerFenced(t *testing.T) {
 
 	// Member 0's lease is gone (as if it expired while member 0 was paused): the next client,
 	// on member 1, makes member 1 the owner, which appends.
-	kv, err := tc.members[1].js.KeyValue(t.Context(), tc.prefix+"_LEASE")
-	require.NoError(t, err)
-	require.NoError(t, kv.Purge(t.Context(), "r"+room))
+	tc.dropLease(t, room)
 	b := tc.dial(t, 1, room)
 	require.NoError(t, b.Apply(add1))
 	settle(t, []*client{b})
@@ -328,7 +335,7 @@ func TestStaleOwnerFenced(t *testing.T) {
 	assert.Equal(t, int64(4), a.State().Value())
 	assert.Equal(t, int64(4), b.State().Value())
 	assert.Equal(t, 1, tc.owner(t, room))
-	_, _, err = tc.members[0].srv.Snapshot(t.Context(), room)
+	_, _, err := tc.members[0].srv.Snapshot(t.Context(), room)
 	var oe *apersync.OwnerError
 	require.True(t, errors.As(err, &oe), "member 0 serves the room: %v", err)
 	assert.Equal(t, "n1", oe.Owner)
@@ -386,9 +393,7 @@ func TestLeaseLost(t *testing.T) {
 	settle(t, []*client{a})
 	require.Equal(t, 0, tc.owner(t, room))
 
-	kv, err := tc.members[1].js.KeyValue(t.Context(), tc.prefix+"_LEASE")
-	require.NoError(t, err)
-	require.NoError(t, kv.Purge(t.Context(), "r"+room))
+	tc.dropLease(t, room)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	for a.Status().State == apersync.Connected {
