@@ -120,3 +120,27 @@ type Rebaser[T any] interface {
 	// the state now; the first exact of them as the state's Apply will transform them.
 	Rebase(pending []T, exact, n int) error
 }
+
+// Orderer is an optional power of a state machine, checked at run time like [Rebaser]: the server
+// calls Ordered just after its state applied a transition, and sends and logs what it returns in
+// place of the transition as its author sent it. A state whose Apply transforms a transition over
+// what was ordered since it was made (a text) returns the transition with the result of that
+// work attached, so that every replica applies it as it is instead of doing the work again.
+// Package text's Text implements it (see text.Edit's Version and Applied).
+//
+// A client applies its own transitions, when the server confirms them, in the form Sent returns
+// (falling back to the ordered form if that conflicts): the state keeps what its author's next
+// transitions need (a text, the author's Jupiter queue) for the one author whose pending
+// transitions it may have to apply again, at the cost of that author's transitions only.
+//
+// Convergence needs: applying the ordered form to a replica in the state the server was in before
+// the transition gives the state the server has after it, compared by encoding, and so does
+// applying the form Sent returns when it does not conflict; and the ordered form applied anywhere
+// else (a replica in another state, or the client's own view) behaves as the transition as sent.
+type Orderer[T any] interface {
+	// Ordered returns the form of t, the transition the state has just applied, to send to
+	// replicas.
+	Ordered(t T) T
+	// Sent returns t, an ordered form or not, as its author sent it.
+	Sent(t T) T
+}

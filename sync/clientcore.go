@@ -486,7 +486,7 @@ func (c *clientCore[S, T]) confirmedFrame(f *frameHead, t T) ([]pendingEntry[T],
 	if mine {
 		ref = c.pending[0].ref
 	}
-	if err := c.applyConfirmed(ev, ref); err != nil {
+	if err := c.applyOrdered(ev, ref, own); err != nil {
 		return nil, fmt.Errorf("aper/sync: confirmed transition %d does not apply here (is Apply deterministic?): %w", f.Seq, err)
 	}
 	c.store.confirm(&ev)

@@ -21,6 +21,20 @@ func (c *clientCore[S, T]) applyTo(s S, ev aper.Event[T]) (inv T, ok bool, err e
 	return inv, err == nil, err
 }
 
+// applyOrdered applies ev, a transition the server confirmed, to confirmed; own says it is the
+// client's own. A state that is an aper.Orderer applies the client's own transitions in the form
+// its author sent them (see there), or in the ordered form if that conflicts.
+func (c *clientCore[S, T]) applyOrdered(ev aper.Event[T], ref undo.Ref, own bool) error {
+	if o, ok := any(c.confirmed).(aper.Orderer[T]); ok && own {
+		sent := ev
+		sent.Transition = o.Sent(ev.Transition)
+		if c.applyConfirmed(sent, ref) == nil {
+			return nil
+		}
+	}
+	return c.applyConfirmed(ev, ref)
+}
+
 // applyConfirmed applies ev to the confirmed state. ref is the undo stack's entry of an own
 // transition: its inverse is made anew on the confirmed state, which every later view is built
 // on.

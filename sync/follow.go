@@ -178,7 +178,7 @@ func (r *roomCore[S, T]) submitAs(id Identity, t T, now time.Time) (uint64, erro
 		}
 	}
 	ev := aper.Event[T]{Seq: r.seq + 1, Client: id.Client, Time: now, Transition: t}
-	if err := r.apply(ev, nil); err != nil {
+	if err := r.apply(&ev, nil); err != nil {
 		if r.broken != nil {
 			return 0, ErrServerClosed
 		}

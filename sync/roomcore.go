@@ -145,7 +145,9 @@ func (r *roomCore[S, T]) crashed(p *panicError, by *session) {
 }
 
 // apply applies ev to the state; a panic marks the core broken and is returned as an error.
-func (r *roomCore[S, T]) apply(ev aper.Event[T], by *session) (err error) {
+// When the state is an aper.Orderer, ev's transition becomes its ordered form, the one the room
+// sends and logs.
+func (r *roomCore[S, T]) apply(ev *aper.Event[T], by *session) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p := recovered("Apply", v)
@@ -153,7 +155,13 @@ func (r *roomCore[S, T]) apply(ev aper.Event[T], by *session) (err error) {
 			err = p
 		}
 	}()
-	return r.state.Apply(ev)
+	if err := r.state.Apply(*ev); err != nil {
+		return err
+	}
+	if o, ok := any(r.state).(aper.Orderer[T]); ok {
+		ev.Transition = o.Ordered(ev.Transition)
+	}
+	return nil
 }
 
 // checkPermit asks the permission hook; a panic is returned as a *panicError (the hook only
@@ -410,7 +418,7 @@ func (r *roomCore[S, T]) order(s *session, local uint64, t T, now time.Time) {
 	}
 	rec.processed = local
 	ev := aper.Event[T]{Seq: r.seq + 1, Client: s.client, Time: now, Transition: t}
-	if err := r.apply(ev, s); err != nil {
+	if err := r.apply(&ev, s); err != nil {
 		if r.broken != nil {
 			return
 		}
@@ -501,7 +509,7 @@ func (r *roomCore[S, T]) serverEvent(t T, now time.Time) error {
 // memberEvent is serverEvent for a Membership transition about client subject.
 func (r *roomCore[S, T]) memberEvent(kind recordKind, subject aper.ClientID, t T, now time.Time) error {
 	ev := aper.Event[T]{Seq: r.seq + 1, Time: now, Transition: t}
-	if err := r.apply(ev, nil); err != nil {
+	if err := r.apply(&ev, nil); err != nil {
 		return wrap(err, "room %q: server event", r.name) // err may be a *panicError
 	}
 	r.ordered(ev, "", 0, kind, subject)

@@ -138,7 +138,7 @@ func (r *roomCore[S, T]) replay(rc record[T]) error {
 		return r.replayRestore(rc)
 	}
 	ev := aper.Event[T]{Seq: rc.Seq, Client: rc.Client, Time: rc.Time, Transition: rc.Transition}
-	if err := r.apply(ev, nil); err != nil {
+	if err := r.apply(&ev, nil); err != nil {
 		return wrap(err, "room %q: replay %d", r.name, rc.Seq) // err may be a *panicError
 	}
 	if rc.Client != "" && rc.Local > 0 {

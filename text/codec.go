@@ -20,17 +20,22 @@ type wireText struct {
 	// History holds the edits of versions [Version-len(History), Version), oldest first.
 	History []wireEntry `json:"history,omitempty" cbor:"5,keyasint,omitempty"`
 	// Format is the snapshot's format: 0 (absent) for snapshots without the per-author state,
-	// whose history is dropped on decoding, formatPeers for those with it, and formatOps for
-	// those whose history holds the ops as applied only.
+	// whose history is dropped on decoding; formatPeers for those with the queues and each
+	// entry's op as sent; formatOps for those with the queues and each entry's op as applied
+	// only; formatSent, the one written now, for those with each entry's op as sent and as
+	// applied and no queues (they are computed again when needed; see peer).
 	Format int `json:"format,omitempty" cbor:"6,keyasint,omitempty"`
-	// Queues holds the per-author queues that are not empty, by author.
+	// Queues holds the per-author queues that are not empty, by author (formats 1 and 2).
 	Queues []wireQueue `json:"queues,omitempty" cbor:"7,keyasint,omitempty"`
 	// Older holds, by author, the entries of the queues from before the history: those of an
-	// author whose run of edits started before it (see Text.Apply).
+	// author whose run of edits started before it (formats 1 and 2).
 	Older []wireOlder `json:"older,omitempty" cbor:"8,keyasint,omitempty"`
 	// Pin is 1 + the version that the history is held back to for the authors that are behind
 	// (see Text.Oldest), or 0 for none: the history then reaches back further than Keep.
 	Pin uint64 `json:"pin,omitempty" cbor:"9,keyasint,omitempty"`
+	// SentFrom is the first version of the history whose entry holds its op as sent, when some
+	// do not (a text decoded from a snapshot of format 2): 0 when all do.
+	SentFrom uint64 `json:"sentFrom,omitempty" cbor:"10,keyasint,omitempty"`
 }
 
 // wireOlder is the part of an author's queue from before the history: the versions of the
@@ -42,11 +47,11 @@ type wireOlder struct {
 	Ops    []Op          `json:"ops"`
 }
 
-// The formats of snapshots with per-author state. Format formatPeers also kept each history
-// entry's op as sent; decoding reads it and keeps the op as applied.
+// The formats of snapshots with per-author state (see wireText.Format).
 const (
 	formatPeers = 1
 	formatOps   = 2
+	formatSent  = 3
 )
 
 // wireQueue is the queue of an author with an edit in the history: the ops of the other authors'
@@ -58,47 +63,62 @@ type wireQueue struct {
 	Ops    []Op          `json:"ops"`
 }
 
-// wireEntry is an entry of the history: its author, Base and op as applied, in CBOR an array
-// [author, base, op].
+// wireEntry is an entry of the history: its author, Base, op as sent and op as applied where it
+// differs, in JSON {"author", "base", "sent", "applied"}, in CBOR [author, base, sent, applied
+// or null] (formats 1 and 3).
 //
-// Snapshots of formats 0 and 1 also held the op as sent: in JSON {"author", "base", "sent",
-// "applied"} with "applied" only where it differs from "sent", in CBOR [author, base, sent,
-// applied or null]. Decoding reads those into Sent and Applied.
+// Snapshots of format 2 held the op as applied only: in JSON {"author", "base", "op"}, in CBOR
+// [author, base, op]. Decoding reads that into Op.
 type wireEntry struct {
-	_      struct{}      `cbor:",toarray"`
-	Author aper.ClientID `json:"author,omitempty"`
-	Base   uint64        `json:"base"`
-	Op     Op            `json:"op"`
+	_       struct{}      `cbor:",toarray"`
+	Author  aper.ClientID `json:"author,omitempty"`
+	Base    uint64        `json:"base"`
+	Sent    *Op           `json:"sent,omitempty"`
+	Applied *Op           `json:"applied,omitempty"`
 
-	Sent    *Op `json:"sent,omitempty" cbor:"-"`
-	Applied *Op `json:"applied,omitempty" cbor:"-"`
+	Op *Op `json:"op,omitempty" cbor:"-"`
+}
+
+// opEntry is the CBOR shape of an entry of format 2: [author, base, op].
+type opEntry struct {
+	_      struct{} `cbor:",toarray"`
+	Author aper.ClientID
+	Base   uint64
+	Op     Op
+}
+
+// MarshalCBOR encodes an entry of format 2 (Op set) as [author, base, op], any other as [author,
+// base, sent, applied or null].
+func (e wireEntry) MarshalCBOR() ([]byte, error) {
+	if e.Op != nil {
+		return aper.CBOR.Marshal(opEntry{Author: e.Author, Base: e.Base, Op: *e.Op})
+	}
+	type plain wireEntry // without this method
+	return aper.CBOR.Marshal(plain(e))
 }
 
 // UnmarshalCBOR decodes an entry of either shape.
 func (e *wireEntry) UnmarshalCBOR(b []byte) error {
 	type plain wireEntry // without this method
 	var p plain
-	errNew := aper.CBOR.Unmarshal(b, &p)
-	if errNew == nil {
+	errSent := aper.CBOR.Unmarshal(b, &p)
+	if errSent == nil && p.Sent != nil {
 		*e = wireEntry(p)
 		return nil
 	}
-	var old struct {
-		_       struct{} `cbor:",toarray"`
-		Author  aper.ClientID
-		Base    uint64
-		Sent    Op
-		Applied *Op
+	var applied opEntry
+	if err := aper.CBOR.Unmarshal(b, &applied); err != nil {
+		if errSent == nil {
+			return fmt.Errorf("aper/text: a history entry without its op")
+		}
+		return errSent
 	}
-	if err := aper.CBOR.Unmarshal(b, &old); err != nil {
-		return errNew
-	}
-	*e = wireEntry{Author: old.Author, Base: old.Base, Sent: &old.Sent, Applied: old.Applied}
+	*e = wireEntry{Author: applied.Author, Base: applied.Base, Op: &applied.Op}
 	return nil
 }
 
-// old reports whether e has the shape of formats 0 and 1.
-func (e *wireEntry) old() bool { return e.Sent != nil || e.Applied != nil }
+// old reports whether e has the shape of formats 0, 1 and 3: with the op as sent.
+func (e *wireEntry) old() bool { return e.Op == nil }
 
 // op returns the op as applied.
 func (e *wireEntry) op() *Op {
@@ -108,14 +128,38 @@ func (e *wireEntry) op() *Op {
 	case e.Sent != nil:
 		return e.Sent
 	}
-	return &e.Op
+	return e.Op
 }
 
 func (t *Text) wire() wireText {
+	if !t.ordered {
+		return t.wireQueues()
+	}
+	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatSent, Pin: t.pin}
+	o := t.Oldest()
+	if t.sentFrom > o {
+		w.SentFrom = t.sentFrom
+	}
+	if o < t.version {
+		w.History = make([]wireEntry, 0, t.version-o)
+	}
+	for k := o; k < t.version; k++ {
+		e := t.entry(k)
+		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Sent: e.sentOp()})
+		if e.sent != nil {
+			w.History[len(w.History)-1].Applied = &e.op
+		}
+	}
+	return w
+}
+
+// wireQueues is wire for a text not in ordered mode: format 2, with each entry's op as applied and
+// the per-author queues.
+func (t *Text) wireQueues() wireText {
 	w := wireText{Version: t.version, Text: t.String(), Keep: t.limit(), Local: t.local, Format: formatOps, Pin: t.pin}
 	for k := t.Oldest(); k < t.version; k++ {
 		e := t.entry(k)
-		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Op: e.op})
+		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Op: &e.op})
 	}
 	for id, p := range t.peers {
 		if p.last >= t.Oldest() {
@@ -168,8 +212,8 @@ func (t *Text) load(w *wireText) error {
 		if e.Base > v {
 			return fmt.Errorf("aper/text: text: the edit of version %d has base %d", v, e.Base)
 		}
-		if e.old() && w.Format >= formatOps {
-			return fmt.Errorf("aper/text: text: the edit of version %d has an op as sent in a snapshot of format %d", v, w.Format)
+		if e.old() != (w.Format != formatOps) {
+			return fmt.Errorf("aper/text: text: the edit of version %d is not of the shape of a snapshot of format %d", v, w.Format)
 		}
 		if i+1 < len(w.History) {
 			if a, b := e.op().outLen(), w.History[i+1].op().inLen(); a != b {
@@ -179,7 +223,10 @@ func (t *Text) load(w *wireText) error {
 			return fmt.Errorf("%w: version %d ends at length %d, the text has %d", errBadHistory, v, a, b)
 		}
 		ent := fresh.push()
-		ent.author, ent.base, ent.op = e.Author, e.Base, *e.op()
+		ent.author, ent.base, ent.op, ent.sent = e.Author, e.Base, *e.op(), nil
+		if e.Applied != nil && e.Sent != nil {
+			ent.sent = e.Sent
+		}
 		fresh.hist.last.lag = max(fresh.hist.last.lag, v-e.Base)
 	}
 	fresh.local, fresh.loading, fresh.pin = w.Local, false, w.Pin
@@ -202,6 +249,21 @@ func (t *Text) load(w *wireText) error {
 		if err := fresh.loadOlder(w.Older); err != nil {
 			return err
 		}
+		if w.Format == formatOps {
+			fresh.sentFrom = fresh.version
+		}
+		if w.SentFrom != 0 {
+			return fmt.Errorf("aper/text: text: sentFrom in a snapshot of format %d", w.Format)
+		}
+	case formatSent:
+		if len(w.Queues) > 0 || len(w.Older) > 0 {
+			return fmt.Errorf("aper/text: text: per-author queues in a snapshot of format %d", w.Format)
+		}
+		if w.SentFrom != 0 && (w.SentFrom <= fresh.start || w.SentFrom > fresh.version) {
+			return fmt.Errorf("aper/text: text: sentFrom %d outside the history [%d, %d]", w.SentFrom, fresh.start, fresh.version)
+		}
+		fresh.sentFrom, fresh.ordered = w.SentFrom, true
+		fresh.rebuildPeers()
 	default:
 		return fmt.Errorf("aper/text: text: unknown format %d", w.Format)
 	}
@@ -213,6 +275,9 @@ func (t *Text) load(w *wireText) error {
 // loadQueues sets the per-author state from the history and the decoded queues, checking them.
 func (t *Text) loadQueues(qs []wireQueue) error {
 	t.rebuildPeers()
+	for _, p := range t.peers {
+		p.lazy = false // a queue not listed is empty
+	}
 	for i := range qs {
 		wq := &qs[i]
 		if i > 0 && qs[i-1].Author >= wq.Author {
@@ -282,26 +347,24 @@ func (t *Text) loadOlder(os []wireOlder) error {
 }
 
 // MarshalJSON encodes the text as {"version", "text", "keep", "local", "history", "format",
-// "queues", "pin"}: the version, the whole string, the history limit, the number of trailing
-// optimistic edits, the kept history (each edit as {"author", "base", "op"}: its author, its
-// Base and its op as applied, transformed over the edits before it), the format (2), the
-// per-author state (see [Text.Apply]): for each author, in order, whose queue within the
-// history is not empty, {"author", "ops"}, the ops of the other authors' edits from the Base of
-// its latest edit (or the history's start) to that edit, as they apply after it; and, when the
-// history is held back further than the limit for the authors that are behind (see
-// [Text.Oldest]), 1 + the version it is held back to.
+// "pin", "sentFrom"}: the version, the whole string, the history limit, the number of trailing
+// optimistic edits, the kept history (each edit as {"author", "base", "sent", "applied"}: its
+// author, its Base, its op as sent and, where it differs, its op as applied, transformed over
+// the edits before it), the format (3), when the history is held back further than the limit
+// for the authors that are behind (see [Text.Oldest]), 1 + the version it is held back to, and
+// when the oldest entries lack their op as sent (a text decoded from a snapshot of format 2),
+// the first version whose entry has it. The per-author queues of [Text.Apply] are not part of the
+// encoding: a decoded text computes them again from the history when an edit needs them.
 func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 
 // UnmarshalJSON decodes what MarshalJSON writes, checking that the history's ops chain up to
-// the text, and that the queues are those of the history's authors, each as long as the other
-// authors' edits it spans and chaining up to the text after the author's latest edit. A snapshot
-// without "history" (see [Text.WithoutHistory]) starts a new history at its version: edits based
-// on older versions are StaleBase conflicts on it, so it is for archiving or a fresh room, not
-// for a client joining a live room (see there). So does a snapshot without "format" (written
-// before the per-author state existed): its history is checked, then dropped, with its
-// optimistic edits. Snapshots of format 1 (and 0) held each edit's op as sent too, as
-// {"author", "base", "sent", "applied"} with "applied" where it differed; they decode to the
-// same Text as format 2, which keeps the op as applied only.
+// the text. A snapshot without "history" (see [Text.WithoutHistory]) starts a new history at its
+// version: edits based on older versions are StaleBase conflicts on it, so it is for archiving or
+// a fresh room, not for a client joining a live room (see there). So does a snapshot without
+// "format" (written before the per-author state existed): its history is checked, then dropped,
+// with its optimistic edits. Snapshots of formats 1 and 2 also held the per-author queues, as
+// "queues" and "older", which are checked and kept; those of format 2 held each edit's op as
+// applied only, as {"author", "base", "op"}.
 func (t *Text) UnmarshalJSON(b []byte) error {
 	var w wireText
 	if err := json.Unmarshal(b, &w); err != nil {
@@ -310,13 +373,13 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	return t.load(&w)
 }
 
-// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 9, each
-// history entry as an array [author, base, op] and each queue as an array [author, ops].
+// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 6, 9 and
+// 10, each history entry as an array [author, base, sent, applied or null].
 func (t *Text) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(t.wire()) }
 
 // UnmarshalCBOR decodes what MarshalCBOR writes, with the checks of UnmarshalJSON. Snapshots of
-// format 1 (and 0) held each history entry as [author, base, sent, applied or null]; they decode
-// as in UnmarshalJSON.
+// formats 1 and 2 held the queues under keys 7 and 8; those of format 2 held each history entry
+// as [author, base, op].
 func (t *Text) UnmarshalCBOR(b []byte) error {
 	var w wireText
 	if err := aper.CBOR.Unmarshal(b, &w); err != nil {

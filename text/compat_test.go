@@ -11,6 +11,7 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/text"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,7 +38,8 @@ func format1Text() *text.Text {
 }
 
 // TestFormat1SnapshotsDecode: snapshots written in format 1, which kept each edit's op as sent
-// beside the op as applied, decode to the Text that format 2 describes, and behave alike.
+// beside the op as applied, and the queues, decode to the Text that format 3 describes, and
+// behave alike.
 func TestFormat1SnapshotsDecode(t *testing.T) {
 	want := format1Text()
 	for _, c := range aper.Codecs() {
@@ -45,22 +47,46 @@ func TestFormat1SnapshotsDecode(t *testing.T) {
 		require.NoError(t, c.Unmarshal(golden(t, "format1", c), &got), c.Name())
 		require.NoError(t, text.CheckInvariants(&got))
 		apertest.Equal(t, want, &got)
-		// A late edit by Cid, based before Bob's delete, is transformed alike.
-		e := ev(7, "cid", text.Edit{Base: 4, Op: text.MustOp(text.Retain(1), text.Insert("!"), text.Retain(5))})
-		a, b := want.Clone(), got.Clone()
-		apertest.MustApply(t, a, e)
-		apertest.MustApply(t, b, e)
-		apertest.Equal(t, a, b)
-		assert.Equal(t, "!yab123", b.String())
+		lateEditAlike(t, want, &got)
 	}
 }
 
-// TestSnapshotHoldsTheOpsAsApplied: the history of a snapshot holds one op per edit, the op
-// as applied; the op as sent is not kept once it is transformed.
+// lateEditAlike checks that a late edit by Cid, based before Bob's delete, and then one of
+// Bob's, based before Ann's edits and made after his delete (it needs Bob's queue), are
+// transformed alike on a and b.
+func lateEditAlike(t *testing.T, a, b *text.Text) {
+	t.Helper()
+	a, b = a.Clone(), b.Clone()
+	for _, e := range []aper.Event[text.Edit]{
+		ev(7, "cid", text.Edit{Base: 4, Op: text.MustOp(text.Retain(1), text.Insert("!"), text.Retain(5))}),
+		ev(8, "bob", text.Edit{Base: 2, Op: text.MustOp(text.Retain(1), text.Insert("?"), text.Retain(2))}),
+	} {
+		apertest.MustApply(t, a, e)
+		apertest.MustApply(t, b, e)
+		assert.Equal(t, a.String(), b.String())
+	}
+	assert.Equal(t, "!y?ab123", b.String())
+}
+
+// orderedText is format1Text on a server that gives the ordered forms of its edits (see
+// Text.Ordered): a text in ordered mode, whose snapshots (format 3, in testdata/format3.json and
+// testdata/format3.cbor.hex) hold each edit's op as sent and as applied, and no queues.
+func orderedText() *text.Text {
+	tx := format1Text()
+	tx.Ordered(text.Edit{})
+	return tx
+}
+
+// TestSnapshotHoldsTheOpsAsApplied: the history of a snapshot of a text not in ordered mode
+// (format 2) holds one op per edit, the op as applied, and the per-author queues.
 func TestSnapshotHoldsTheOpsAsApplied(t *testing.T) {
 	tx := format1Text()
 	for _, c := range aper.Codecs() {
 		assert.Equal(t, string(golden(t, "format2", c)), string(apertest.Encode(t, c, tx)), c.Name())
+		var got text.Text
+		require.NoError(t, c.Unmarshal(golden(t, "format2", c), &got), c.Name())
+		require.NoError(t, text.CheckInvariants(&got))
+		lateEditAlike(t, tx, &got)
 	}
 	j := string(apertest.Encode(t, aper.JSONCodec{}, tx))
 	assert.NotContains(t, j, `"sent"`)
@@ -70,6 +96,48 @@ func TestSnapshotHoldsTheOpsAsApplied(t *testing.T) {
 	old := strings.Replace(string(golden(t, "format1", aper.JSONCodec{})), `"format":1`, `"format":2`, 1)
 	var got text.Text
 	require.Error(t, json.Unmarshal([]byte(old), &got))
+}
+
+// TestOrderedSnapshotHoldsTheOpsAsSentAndApplied: the history of a snapshot of a text in ordered
+// mode (format 3) holds each edit's op as sent, and as applied where that differs, and no
+// per-author queue: a decoded text computes the queues again from the ops as sent when an edit
+// needs them, with the same result.
+func TestOrderedSnapshotHoldsTheOpsAsSentAndApplied(t *testing.T) {
+	tx := orderedText()
+	for _, c := range aper.Codecs() {
+		assert.Equal(t, string(golden(t, "format3", c)), string(apertest.Encode(t, c, tx)), c.Name())
+		var got text.Text
+		require.NoError(t, c.Unmarshal(golden(t, "format3", c), &got), c.Name())
+		require.NoError(t, text.CheckInvariants(&got))
+		apertest.Equal(t, tx, &got)
+		lateEditAlike(t, tx, &got)
+	}
+	assert.NotContains(t, string(apertest.Encode(t, aper.JSONCodec{}, tx)), `"queues"`)
+	apertest.RoundTrip(t, tx)
+	// A snapshot of format 3 without the ops as sent is refused.
+	old := strings.Replace(string(golden(t, "format2", aper.JSONCodec{})), `"format":2`, `"format":3`, 1)
+	var got text.Text
+	require.Error(t, json.Unmarshal([]byte(old), &got))
+}
+
+// TestFormat2TextTurnsOrdered: a text decoded from a snapshot of format 2, which kept each edit's
+// op as applied only, that then turns to ordered mode says in its snapshots that its entries up to
+// then lack their op as sent (sentFrom); it cannot compute a queue that needs them.
+func TestFormat2TextTurnsOrdered(t *testing.T) {
+	var got text.Text
+	require.NoError(t, json.Unmarshal(golden(t, "format2", aper.JSONCodec{}), &got))
+	want := format1Text()
+	e := ev(7, "cid", text.Edit{Base: 6, Op: text.MustOp(text.Retain(6), text.Insert("."))})
+	apertest.MustApply(t, want, e)
+	apertest.MustApply(t, &got, e)
+	got.Ordered(e.Transition)
+	assert.Contains(t, string(apertest.Encode(t, aper.JSONCodec{}, &got)), `"sentFrom":6`)
+	for _, d := range apertest.RoundTrip(t, &got) {
+		// Bob's next edit needs his queue, computed from his edit of version 4: refused.
+		apertest.Conflicts(t, d, ev(8, "bob", text.Edit{Base: 2, Op: text.MustOp(text.Retain(1), text.Insert("?"), text.Retain(2))}), conflict.StaleBase)
+		// One based after his latest edit needs none.
+		apertest.MustApply(t, d, ev(8, "bob", text.Edit{Base: 6, Op: text.MustOp(text.Retain(6), text.Insert("?"))}))
+	}
 }
 
 // golden returns testdata/name.json or the bytes of testdata/name.cbor.hex.

@@ -1,6 +1,10 @@
 package text
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/aper-go/aper"
+)
 
 // CheckInvariants checks the rope's counts and shape, the history's window and the per-author
 // state, for the tests.
@@ -200,3 +204,17 @@ func DecodeOpCBORGeneral(b []byte) (Op, error) {
 	err := o.unmarshalCBOR(b)
 	return o, err
 }
+
+// DecodeEditCBORFast is Edit.UnmarshalCBOR's hand-written decoder alone: ok is false when it
+// leaves b to the general decoder.
+func DecodeEditCBORFast(b []byte) (e Edit, ok bool) {
+	ok = decodeEditCBOR(b, &e)
+	return e, ok
+}
+
+// EditCBORGeneral encodes and decodes an Edit by the general encoder and decoder alone.
+type EditCBORGeneral Edit
+
+// EncodeOpCBORGeneral encodes an Op by the general encoder, as MarshalCBOR did before it wrote
+// the encoding by hand.
+func EncodeOpCBORGeneral(o Op) ([]byte, error) { return aper.CBOR.Marshal(o.wire()) }

@@ -17,14 +17,22 @@ import (
 // O(log(limit)) small index nodes.
 const chunkSize = 32
 
-// histEntry is an applied edit. Only the op as applied is kept: later edits are transformed
-// over it, cursors moved by it, and the per-author state checked against it, while the op as its
-// author sent it is read by nothing once it is transformed (the author's queue keeps what its
-// later edits need; see peer).
+// histEntry is an applied edit: its author, Base, the op as applied (later edits are transformed
+// over it, cursors moved by it) and, when it differs, the op as its author sent it, from which an
+// author's queue is computed again when a replica that did not keep it needs it (see peer).
 type histEntry struct {
 	author aper.ClientID
 	base   uint64
 	op     Op
+	sent   *Op // the op as its author sent it, when it differs from op; nil when the same
+}
+
+// sentOp returns the op of e as its author sent it.
+func (e *histEntry) sentOp() *Op {
+	if e.sent != nil {
+		return e.sent
+	}
+	return &e.op
 }
 
 type chunk struct {

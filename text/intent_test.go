@@ -149,6 +149,7 @@ type sim struct {
 	r       *rand.Rand
 	srv     *text.Text
 	log     []aper.Event[text.Edit]
+	ordLog  []aper.Event[text.Edit] // the same, in the server's ordered form (see Text.Ordered)
 	ref     refServer
 	clients []*simClient
 	// keepView makes clients behave as the sync client does: one optimistic view, kept when the
@@ -160,10 +161,14 @@ type sim struct {
 	keep int
 	// forks are copies of the server restored from snapshots and a Clone, given the same events.
 	forks []*text.Text
+	// ordSrv is a second server, given the same edits, that gives their ordered forms (see
+	// Text.Ordered) for the clients that get those.
+	ordSrv *text.Text
 }
 
 type simClient struct {
 	id      aper.ClientID
+	ordered bool        // conf gets the server's ordered forms
 	conf    *text.Text  // the confirmed text: the server's events applied in order
 	pending []text.Edit // sent, not yet confirmed
 	outbox  []text.Edit // sent, not yet at the server
@@ -255,6 +260,10 @@ func (s *sim) serve(c *simClient) {
 		require.NoError(s.t, f.Apply(event), "restored server")
 	}
 	s.log = append(s.log, event)
+	require.NoError(s.t, s.ordSrv.Apply(event), "ordering server")
+	oe := event
+	oe.Transition = s.ordSrv.Ordered(e)
+	s.ordLog = append(s.ordLog, oe)
 	_, err := s.ref.receive(m.base, m.op)
 	require.NoError(s.t, err)
 	require.Equal(s.t, s.ref.doc, s.srv.String(), "server after %s's edit", c.id)
@@ -264,6 +273,13 @@ func (s *sim) serve(c *simClient) {
 func (s *sim) deliver(c *simClient) {
 	k := c.ref.rev
 	event := s.log[k]
+	if c.ordered {
+		// As a sync client applies them: the others' edits as ordered, its own as sent.
+		event = s.ordLog[k]
+		if event.Client == c.id {
+			event.Transition = s.ordSrv.Sent(event.Transition)
+		}
+	}
 	require.NoError(s.t, c.conf.Apply(event))
 	op := s.ref.log[k]
 	c.ref.rev++
@@ -321,10 +337,10 @@ func runSimWith(t *testing.T, seed uint64, o simOpts) {
 	if keep == 0 {
 		keep = 1 << 20
 	}
-	s := &sim{t: t, r: r, srv: text.NewWithHistory(start, keep), ref: refServer{doc: start}, keepView: o.keepView, keep: keep}
+	s := &sim{t: t, r: r, srv: text.NewWithHistory(start, keep), ordSrv: text.NewWithHistory(start, keep), ref: refServer{doc: start}, keepView: o.keepView, keep: keep}
 	for i := range o.authors {
 		id := aper.ClientID(fmt.Sprintf("c%d", i))
-		s.clients = append(s.clients, &simClient{id: id, conf: text.NewWithHistory(start, keep), ref: refClient{doc: start}})
+		s.clients = append(s.clients, &simClient{id: id, ordered: i%2 == 0, conf: text.NewWithHistory(start, keep), ref: refClient{doc: start}})
 	}
 	var forks []*text.Text // restored from snapshots of the server half-way; see serve
 	for step := range o.steps {
@@ -373,12 +389,38 @@ func runSimWith(t *testing.T, seed uint64, o simOpts) {
 	}
 	for _, c := range s.clients {
 		require.Empty(t, c.pending)
-		apertest.Equal(t, s.srv, c.conf)
+		if c.ordered {
+			apertest.Equal(t, s.ordSrv, c.conf)
+		} else {
+			apertest.Equal(t, s.srv, c.conf)
+		}
 	}
+	require.Equal(t, s.srv.String(), s.ordSrv.String())
 	for _, f := range forks {
 		apertest.Equal(t, s.srv, f)
 	}
 	require.Equal(t, s.ref.doc, s.srv.String())
+	if o.keep == 0 {
+		// A replica given the ordered forms, then the edits as sent from a point on (a
+		// replica that becomes a server): it computes the queues it did not keep from the
+		// history, and ends as the server.
+		for range 3 {
+			k := r.IntN(len(s.log) + 1)
+			x := text.NewWithHistory(start, keep)
+			for i := range s.log {
+				e := s.log[i]
+				if i < k {
+					e = s.ordLog[i]
+				}
+				require.NoError(t, x.Apply(e), "edit %d of %d, ordered up to %d", i, len(s.log), k)
+			}
+			if k > 0 {
+				apertest.Equal(t, s.ordSrv, x)
+			} else {
+				apertest.Equal(t, s.srv, x)
+			}
+		}
+	}
 }
 
 // busyStep is a step of a busy room (see simOpts.busy).

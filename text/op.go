@@ -628,7 +628,7 @@ func (o *Op) UnmarshalJSON(b []byte) error {
 }
 
 // MarshalCBOR encodes the Op as an array of the same form as MarshalJSON.
-func (o Op) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(o.wire()) }
+func (o Op) MarshalCBOR() ([]byte, error) { return appendOpCBOR(nil, &o), nil }
 
 // UnmarshalCBOR decodes the form MarshalCBOR writes, with the checks of UnmarshalJSON.
 func (o *Op) UnmarshalCBOR(b []byte) error {

@@ -30,7 +30,7 @@ func sameDecode(t *testing.T, b []byte) bool {
 	return ok
 }
 
-// Encoded ops decode alike by both decoders, and so do the same bytes damaged: cut, extended,
+// MarshalCBOR writes what the general encoder writes. Encoded ops decode alike by both decoders, and so do the same bytes damaged: cut, extended,
 // or with a byte changed. The hand-written decoder takes every undamaged encoding.
 func TestDecodeOpCBORProperty(t *testing.T) {
 	props := gopter.NewProperties(fuzz.Parameters(t, 2000, 100, 0))
@@ -43,6 +43,9 @@ func TestDecodeOpCBORProperty(t *testing.T) {
 		b, err := aper.CBOR.Marshal(o)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if g, err := text.EncodeOpCBORGeneral(o); err != nil || string(g) != string(b) {
+			t.Fatalf("%v: MarshalCBOR writes % x, the general encoder % x (%v)", o, b, g, err)
 		}
 		if !sameDecode(t, b) {
 			t.Fatalf("% x: the fast decoder did not take the encoding of %v", b, o)

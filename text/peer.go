@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/internal/cow"
 )
 
@@ -24,11 +25,20 @@ import (
 // Entries of a queue older than the window are never used again either: they go at the author's
 // next edit and are not encoded. So the peers hold at most (authors within the window plus a
 // chunk) × (window) ops, in practice the ops concurrent with each author's pending edits.
+//
+// The queue is not part of the Text's value: it is not encoded, and a replica that applies the
+// server's ordered form of an edit (see [Edit.Version]) does not compute it, since it never
+// transforms that author's edits itself. Such a peer is lazy: its queue is computed again from
+// the history, where each edit's op as sent is kept, the first time an edit of the author needs
+// it (see materialize), as on a server restarted from a snapshot, or a client that re-applies its
+// own pending edits to a snapshot. A peer whose latest edit was based on the version before it
+// has an empty queue, and is never lazy.
 type peer struct {
 	owner cow.Owner
 	last  uint64    // version of the author's latest edit
 	ack   uint64    // its Base
 	queue []queueOp // the other authors' edits of versions in [ack, last), in the author's frame
+	lazy  bool      // queue is not kept: materialize computes it
 }
 
 // queueOp is an entry of an author's queue: another author's edit, applied at version ver, as it
@@ -108,7 +118,7 @@ func (t *Text) writablePeer(author aper.ClientID, p *peer) *peer {
 	if p == nil {
 		p = &peer{owner: t.owner}
 	} else {
-		p = &peer{owner: t.owner, last: p.last, ack: p.ack}
+		p = &peer{owner: t.owner, last: p.last, ack: p.ack, lazy: p.lazy}
 	}
 	t.peers[author] = p
 	t.cur, t.curID = p, author
@@ -134,14 +144,62 @@ func (t *Text) expire(c *chunk, oldest uint64) {
 	}
 }
 
-// rebuildPeers sets the peers' last and ack from the history window, with empty queues.
+// rebuildPeers sets the peers' last and ack from the history window, lazy (see peer) unless the
+// author's latest edit was based on the version before it.
 func (t *Text) rebuildPeers() {
 	t.peers, t.peersOwner, t.cur, t.curID = nil, 0, nil, ""
 	for k := t.Oldest(); k < t.version; k++ {
 		e := t.entry(k)
 		p := t.writablePeer(e.author, t.peer(e.author))
-		p.last, p.ack = k, e.base
+		p.last, p.ack, p.lazy = k, e.base, e.base != k
 	}
+}
+
+// materialize computes the queue of author, whose state p is lazy, by doing again what Apply did
+// for the author's latest run of edits: each is transformed over the history from its Base, as
+// the author sent it, from the first edit of the run, one based after the author's edit before
+// it. It returns the author's state, no longer lazy. It is a StaleBase conflict when that first
+// edit is based before the history, or after a snapshot of an older format that kept no op as
+// sent (see sentFrom); and Invalid when the ops as sent do not give the ops as applied (a history
+// that a hostile client's ordered form made inconsistent). t is unchanged then.
+func (t *Text) materialize(author aper.ClientID, p *peer) (*peer, error) {
+	o := t.Oldest()
+	var vers []uint64 // the author's edits in the history, oldest first
+	for k := o; k < t.version; k++ {
+		if t.entry(k).author == author {
+			vers = append(vers, k)
+		}
+	}
+	if len(vers) == 0 || vers[len(vers)-1] != p.last {
+		return nil, stale(p.ack, o) // the latest edit left the history
+	}
+	j0 := len(vers) - 1
+	for j0 > 0 && vers[j0-1] >= t.entry(vers[j0]).base {
+		j0--
+	}
+	if b := t.entry(vers[j0]).base; b < o || vers[j0] < t.sentFrom {
+		return nil, stale(b, max(o, t.sentFrom))
+	}
+	var cur *peer // the author's state before the run: nothing its first edit needs
+	for _, v := range vers[j0:] {
+		e := t.entry(v)
+		x, _, err := t.rebaseTo(cur, e.base, *e.sentOp(), v)
+		if err == nil && !x.Equal(e.op) {
+			err = fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("the edit of version %d by %q as sent does not give the op applied", v, author)))
+		}
+		if err != nil {
+			t.queue = t.queue[:0]
+			return nil, err
+		}
+		if cur == nil {
+			cur = &peer{}
+		}
+		cur.last, cur.ack = v, e.base
+		cur.queue, t.queue = t.queue, cur.queue[:0]
+	}
+	w := t.writablePeer(author, p)
+	w.queue, w.lazy = cur.queue, false
+	return w, nil
 }
 
 // queueVersions calls f with the versions whose entries p's queue holds within the window: those
@@ -184,6 +242,9 @@ func (t *Text) checkPeers() error {
 		k, ok := latest[id]
 		if !ok || p.last != k || p.ack != t.entry(k).base {
 			return fmt.Errorf("state of %q: latest edit %d based on %d, not the history's", id, p.last, p.ack)
+		}
+		if p.lazy {
+			continue // no queue kept
 		}
 		q := t.windowQueue(p)
 		i := 0

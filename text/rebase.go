@@ -41,24 +41,34 @@ func (t *Text) Rebase(pending []Edit, exact, n int) error {
 		}
 		l = pending[i].Op.outLen()
 	}
+	// The exact ones are transformed as splices while they are (see moving), and written back
+	// once at the end.
+	ms := t.movs[:0]
+	for i := range exact {
+		ms = append(ms, newMoving(&pending[i].Op))
+	}
+	defer func() { clear(ms); t.movs = ms[:0] }()
 	var f Op // the foreign edits composed, transformed over the exact ones
 	first := true
 	for k := from; k < t.version; k++ {
-		c := t.entry(k).op
-		for i := range exact {
-			c = transformPending(&pending[i].Op, c)
+		c := newMoving(&t.entry(k).op)
+		for i := range ms {
+			overPending(&ms[i], &c)
 		}
 		if exact == len(pending) {
 			continue
 		}
 		if first {
-			f, first = c, false
+			f, first = c.result(), false
 			continue
 		}
 		var err error
-		if f, err = Compose(f, c); err != nil {
+		if f, err = Compose(f, c.result()); err != nil {
 			return fmt.Errorf("aper/text: rebase: %w", err) // unreachable: the history chains
 		}
+	}
+	for i := range ms {
+		pending[i].Op = ms[i].result()
 	}
 	for i := exact; i < len(pending); i++ {
 		f = transformPending(&pending[i].Op, f)
@@ -67,6 +77,21 @@ func (t *Text) Rebase(pending []Edit, exact, n int) error {
 		pending[i].Base = t.version
 	}
 	return nil
+}
+
+// overPending transforms *p over *c, an op ordered before it, as Apply transforms an edit over
+// the history (p's inserts go first), and *c over *p: transformSp when both are splices of one
+// input length and the results are splices, else transformInto.
+func overPending(p, c *moving) {
+	if p.isSp && c.isSp && p.sp.in == c.sp.in && transformSp(&p.sp, &c.sp, Left, &p.sp, &c.sp) {
+		return
+	}
+	po, co := p.result(), c.result()
+	var pp, cp Op
+	if err := transformInto(&po, &co, Left, &pp, &cp); err != nil {
+		panic("aper/text: rebase of ops that do not chain") // checked by Rebase
+	}
+	*p, *c = newMoving(&pp), newMoving(&cp)
 }
 
 // transformPending transforms *p over c, an op ordered before it, as Apply transforms an edit

@@ -32,6 +32,14 @@ type Edit struct {
 	Base uint64 `json:"base" cbor:"1,keyasint"`
 	// Op is the change against the author's view at Base.
 	Op Op `json:"op" cbor:"2,keyasint"`
+	// Version and Applied are set by the server in the ordered form of the edit that it sends
+	// to replicas (see [Text.Ordered]): Version is the version of the text the edit made (the
+	// version it was applied at, plus one), and Applied the op as applied there (Op transformed
+	// over the concurrent edits). A text at the version before applies the ordered form as it
+	// is, without transforming it; any other text, and a text given an edit without Applied,
+	// transforms Op as [Text.Apply] says. A client leaves both unset.
+	Version uint64 `json:"version,omitempty" cbor:"3,keyasint,omitempty"`
+	Applied *Op    `json:"applied,omitempty" cbor:"4,keyasint,omitempty"`
 }
 
 // Text is a replicated string: a state machine whose transitions are [Edit]s, transformed over
@@ -60,6 +68,12 @@ type Text struct {
 
 	hist  history
 	spare *chunk // a dropped chunk of ours, reused
+	// sentFrom is the first version whose history entry holds its op as sent: a snapshot of
+	// format 2 kept the ops as applied only (see materialize).
+	sentFrom uint64
+	// ordered is set once the text gave or applied an ordered form (see Ordered): its server sends
+	// ordered forms, its replicas keep no queues they do not need, and it encodes none.
+	ordered bool
 
 	// The Jupiter server's state of each author with an edit in the window (see peer), shared
 	// with clones until written (peersOwner, and each peer's owner).
@@ -69,6 +83,7 @@ type Text struct {
 	curID      aper.ClientID
 
 	queue []queueOp // scratch for Apply: the next queue of the edit's author
+	movs  []moving  // scratch for Rebase
 	owner cow.Owner // same as rope.owner
 }
 
@@ -343,6 +358,15 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // Clone shares it copy-on-write, and every replica that applies the same events in the same
 // order has the same.
 //
+// An edit in the server's ordered form (with Version and Applied; see [Text.Ordered]) that made
+// the version after t's is not transformed: Applied applies as it is, after the same checks of
+// its Base, and the Text does not compute its author's queue. It computes it from the history,
+// where it keeps each edit's op as sent, when an edit of that author needs it later; so does a
+// Text decoded from a snapshot of ordered mode, which holds no queues. That fails, as StaleBase,
+// when the author's run of edits (each based before the author's previous one was applied)
+// began before the history: a client of such a room re-expresses its pending edits when it
+// reconnects (package sync does), and so never sends such an edit to a restarted server.
+//
 // Conflicts, which change nothing: a Base after the current version is Invalid, and one older
 // than the history ([Text.Oldest]) is StaleBase, unless the author's previous edit is still in
 // the history (then its queue holds what the edit needs, however many edits, its author's own
@@ -363,6 +387,14 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d of a text at version %d", b, t.version)))
 	}
 	p := t.peer(ev.Client)
+	if e.Version != 0 {
+		if e.Applied != nil && e.Version-1 == t.version {
+			return t.applyOrdered(ev, p)
+		}
+		// An edit of a room whose server gives ordered forms, applied as sent (see Sent): the
+		// text is in ordered mode as the server's is.
+		t.ordered = true
+	}
 	op := &e.Op
 	if len(t.queue) > 0 {
 		t.queue = t.queue[:0] // the author's next queue
@@ -373,6 +405,12 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 			// Older than the history, and not within the author's own run of edits still in
 			// it, whose queue holds the other authors' edits since its Base (see peer).
 			return stale(b, o)
+		}
+		if p != nil && p.lazy && p.last >= b {
+			var err error
+			if p, err = t.materialize(ev.Client, p); err != nil {
+				return err
+			}
 		}
 		var n int
 		var err error
@@ -392,7 +430,11 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	t.applyOp(op)
 	v := t.version
 	ent := t.push()
-	ent.author, ent.base, ent.op = ev.Client, b, *op
+	ent.author, ent.base, ent.op, ent.sent = ev.Client, b, *op, nil
+	if op != &e.Op && !op.Equal(e.Op) {
+		s := e.Op
+		ent.sent = &s
+	}
 	t.hist.last.lag = max(t.hist.last.lag, v-b)
 	// push may have expired the author's own state (a peer whose latest edit left the window,
 	// dropped with its chunk): look it up again rather than update an object that is no longer
@@ -405,31 +447,105 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	if len(p.queue) > 0 || len(t.queue) > 0 {
 		t.queue, p.queue = p.queue[:0], t.queue
 	}
-	p.last, p.ack = v, b
+	p.last, p.ack, p.lazy = v, b, false
+	t.countLocal(&ev)
+	return nil
+}
+
+// countLocal counts ev in the trailing run of optimistic edits (see Base), or ends the run.
+func (t *Text) countLocal(ev *aper.Event[Edit]) {
 	if ev.Seq == 0 && ev.Client != "" {
 		t.local++
 	} else {
 		t.local = 0
 	}
+}
+
+// applyOrdered applies ev, the server's ordered form of an edit (see [Edit.Version]), made at the
+// version after t's: its op as applied there applies as it is, with the checks Apply makes of the
+// edit's Base, and the author's queue is not computed (see peer).
+func (t *Text) applyOrdered(ev aper.Event[Edit], p *peer) error {
+	e := &ev.Transition
+	b := e.Base
+	if b < t.version {
+		if o := t.Oldest(); b < o && (p == nil || p.last < o) {
+			return stale(b, o)
+		}
+		if p != nil && p.last >= b && b < p.ack {
+			return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, p.ack)))
+		}
+	}
+	op := e.Applied
+	if n := op.inLen(); n != t.Len() {
+		return outOfRange("op of input length %d against a text of %d code points", n, t.Len())
+	}
+	t.applyOp(op)
+	v := t.version
+	ent := t.push()
+	ent.author, ent.base, ent.op, ent.sent = ev.Client, b, *op, nil
+	if !op.Equal(e.Op) {
+		s := e.Op
+		ent.sent = &s
+	}
+	t.hist.last.lag = max(t.hist.last.lag, v-b)
+	p = t.peer(ev.Client) // see Apply
+	if p == nil || p.owner != t.owner {
+		p = t.writablePeer(ev.Client, p)
+	}
+	p.queue = p.queue[:0]
+	p.last, p.ack, p.lazy = v, b, b != v
+	t.ordered = true
+	t.countLocal(&ev)
 	return nil
 }
+
+// Ordered returns the form of e, an edit [Text.Apply] has just applied as the text's latest, that
+// a server sends to replicas and keeps in its log (it implements [aper.Orderer]): e with its
+// [Edit.Version] and [Edit.Applied]. A replica at the version before applies it as it is, without
+// transforming it over the edits concurrent with it, which the server has done. It returns e as
+// it is when the text has no edit in its history.
+//
+// A text that gave an ordered form, or applied an edit with a Version, is in ordered mode: it
+// keeps the per-author queues only for the authors whose edits it transformed itself, and its
+// encoding holds each edit's op as sent instead of the queues (see [Text.MarshalJSON]), as the
+// encodings of its replicas, which hold no queues, do.
+func (t *Text) Ordered(e Edit) Edit {
+	if t == nil || t.version == 0 || t.version-1 < t.start {
+		return e
+	}
+	t.ordered = true
+	a := t.entry(t.version - 1).op
+	return Edit{Base: e.Base, Op: e.Op, Version: t.version, Applied: &a}
+}
+
+// Sent returns e, an ordered form, as its author sent it, with its Version but without Applied (it
+// implements [aper.Orderer]): applied to a replica, it is transformed there as on the server, so
+// that the replica keeps its author's queue. A client applies its own edits in this form, and
+// keeps the queue its next edits need if it must apply them again (to a snapshot, or after a
+// rejection).
+func (t *Text) Sent(e Edit) Edit { return Edit{Base: e.Base, Op: e.Op, Version: e.Version} }
 
 // rebase transforms op, from the author with state p (nil for none) at base b < version, into
 // an op on the current text, and sets t.queue to the author's next queue: the other authors'
 // edits from b on, as they apply after op. It returns the number of edits op was transformed
 // over (0: op applies as it is).
 func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
+	return t.rebaseTo(p, b, op, t.version)
+}
+
+// rebaseTo is rebase onto the text at version end ≤ version, over the history before end.
+func (t *Text) rebaseTo(p *peer, b uint64, op Op, end uint64) (Op, int, error) {
 	from := b // plain history entries from here on join the queue
 	// The next queue has an entry per edit op is transformed over: size it once (the queue of a
 	// peer copied after a Clone starts without a buffer, and growing it copied it again and again).
 	n := 0
 	if p != nil && p.last >= b {
-		n = int(t.version - p.last - 1)
+		n = int(end - p.last - 1)
 		for i := len(p.queue) - 1; i >= 0 && p.queue[i].ver >= b; i-- {
 			n++
 		}
 	} else {
-		n = int(t.version - b)
+		n = int(end - b)
 	}
 	t.queue = slices.Grow(t.queue[:0], n)
 	m := newMoving(&op)
@@ -456,7 +572,7 @@ func (t *Text) rebase(p *peer, b uint64, op Op) (Op, int, error) {
 			}
 		}
 	}
-	for k := from; k < t.version; k++ {
+	for k := from; k < end; k++ {
 		c := &t.entry(k).op
 		var err error
 		if sp, ok := asSplice(c); ok {
@@ -576,7 +692,7 @@ func (t *Text) TransformIndex(i int, from uint64, side Side) (int, error) {
 func (t *Text) Clone() *Text {
 	t.init()
 	c := *t
-	c.spare, c.queue = nil, nil
+	c.spare, c.queue, c.movs = nil, nil, nil
 	t.owner, c.owner = cow.NewOwner(), cow.NewOwner()
 	t.rope.owner, c.rope.owner = t.owner, c.owner
 	t.spare = nil
