@@ -2,9 +2,10 @@ package text
 
 import (
 	"encoding/binary"
-	"github.com/aper-go/aper"
 	"math"
 	"unicode/utf8"
+
+	"github.com/aper-go/aper"
 )
 
 // decodeOpCBOR decodes the usual encoding of an Op by hand, without the general decoder's
@@ -14,6 +15,18 @@ import (
 // anything else it returns false and leaves *o alone: the general decoder then decides, with its
 // errors.
 func decodeOpCBOR(b []byte, o *Op) bool {
+	var x Op
+	if !decodeOpInto(b, &x) {
+		return false
+	}
+	*o = x
+	return true
+}
+
+// decodeOpInto is decodeOpCBOR building the op in *o, which must be the zero Op, and which holds
+// anything when it returns false. It makes the op as NewOp does (zero counts and empty inserts
+// dropped, neighbours of one kind merged), with NewOp's limits.
+func decodeOpInto(b []byte, o *Op) bool {
 	if len(b) == 0 || b[0]>>5 != 4 {
 		return false // not an array
 	}
@@ -21,7 +34,7 @@ func decodeOpCBOR(b []byte, o *Op) bool {
 	if !ok || n > uint64(len(b)) { // each element takes a byte at least
 		return false
 	}
-	var out opBuilder
+	in, out := 0, 0 // as opBuilder counts them
 	for range n {
 		if len(b) == 0 {
 			return false
@@ -31,38 +44,41 @@ func decodeOpCBOR(b []byte, o *Op) bool {
 		if !ok {
 			return false
 		}
-		var c Component
 		switch major {
 		case 0: // an unsigned integer: a retain
-			if v > math.MaxInt {
+			if v > maxLen {
 				return false
 			}
-			c.n = int(v)
-		case 1: // a negative integer, -1-v: a delete
-			if v >= math.MaxInt {
+			if v > 0 {
+				in, out = in+int(v), out+int(v)
+				o.retain(int(v))
+			}
+		case 1: // a negative integer, -1-v: a delete of v+1
+			if v >= maxLen {
 				return false
 			}
-			c.n = -1 - int(v)
+			in += int(v) + 1
+			o.delete(int(v) + 1)
 		case 3: // a text string: an insert
 			if v > uint64(len(rest)) || !utf8.Valid(rest[:v]) {
 				return false
 			}
-			c.s = string(rest[:v])
-			c.n = utf8.RuneCountInString(c.s)
+			if v > 0 {
+				s := string(rest[:v])
+				r := utf8.RuneCountInString(s)
+				out += r
+				o.insert(s, r)
+			}
 			rest = rest[v:]
 		default:
 			return false
 		}
-		if out.add(c) != nil {
+		if in > maxLen || out > maxLen {
 			return false
 		}
 		b = rest
 	}
-	if len(b) != 0 {
-		return false
-	}
-	*o = out.op
-	return true
+	return len(b) == 0
 }
 
 // cborArg reads the head of the CBOR data item at the start of b: its argument (a value, a
@@ -186,13 +202,16 @@ func decodeEditCBOR(b []byte, e *Edit) bool {
 			if !ok {
 				return false
 			}
-			o := &out.Op
-			if key == 4 {
-				o = new(Op)
-				out.Applied = o
-			}
-			if !decodeOpCBOR(b[:end], o) {
-				return false
+			if key == 2 {
+				if !decodeOpInto(b[:end], &out.Op) {
+					return false
+				}
+			} else {
+				a := new(Op)
+				if !decodeOpInto(b[:end], a) {
+					return false
+				}
+				out.Applied = a
 			}
 			b = b[end:]
 		}
