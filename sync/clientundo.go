@@ -23,9 +23,17 @@ func (c *clientCore[S, T]) applyTo(s S, ev aper.Event[T]) (inv T, ok bool, err e
 
 // applyOrdered applies ev, a transition the server confirmed, to confirmed; own says it is the
 // client's own. A state that is an aper.Orderer applies the client's own transitions in the form
-// its author sent them (see there), or in the ordered form if that conflicts.
+// its author sent them (see there), or in the ordered form if that conflicts, when the client may
+// have to apply its pending transitions again as they are: it is no aper.Rebaser, or its rebase
+// failed (replay). A Rebaser keeps them made on confirmed as it is, and needs nothing more.
 func (c *clientCore[S, T]) applyOrdered(ev aper.Event[T], ref undo.Ref, own bool) error {
-	if o, ok := any(c.confirmed).(aper.Orderer[T]); ok && own {
+	if !own {
+		return c.applyConfirmed(ev, ref)
+	}
+	if _, ok := any(c.confirmed).(aper.Rebaser[T]); ok && !c.replay {
+		return c.applyConfirmed(ev, ref)
+	}
+	if o, ok := any(c.confirmed).(aper.Orderer[T]); ok {
 		sent := ev
 		sent.Transition = o.Sent(ev.Transition)
 		if c.applyConfirmed(sent, ref) == nil {

@@ -155,6 +155,17 @@ func (t *Text) rebuildPeers() {
 	}
 }
 
+// othersIn reports whether an author other than author made an edit of a version in [from, to),
+// all of them in the history.
+func (t *Text) othersIn(author aper.ClientID, from, to uint64) bool {
+	for k := max(from, t.Oldest()); k < to; k++ {
+		if t.entry(k).author != author {
+			return true
+		}
+	}
+	return from < t.Oldest() && from < to
+}
+
 // materialize computes the queue of author, whose state p is lazy, by doing again what Apply did
 // for the author's latest run of edits: each is transformed over the history from its Base, as
 // the author sent it, from the first edit of the run, one based after the author's edit before

@@ -407,9 +407,15 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 			return stale(b, o)
 		}
 		if p != nil && p.lazy && p.last >= b {
-			var err error
-			if p, err = t.materialize(ev.Client, p); err != nil {
-				return err
+			if !t.othersIn(ev.Client, b, p.last) {
+				// The part of the queue the edit needs, the other authors' edits from its
+				// Base on, is empty: no need to compute the rest.
+				p = &peer{last: p.last, ack: p.ack}
+			} else {
+				var err error
+				if p, err = t.materialize(ev.Client, p); err != nil {
+					return err
+				}
 			}
 		}
 		var n int
