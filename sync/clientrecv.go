@@ -101,7 +101,7 @@ func decodeMessage[S, T any](items []inbound[S, T], w *wire, msg []byte, first b
 		case frameConfirmed:
 			// Decoded in place, in the caller's buffer.
 			items = append(items, inbound[S, T]{f: headOf(f)})
-			if err := unmarshal(w.payload, f.Data, &items[len(items)-1].t); err != nil {
+			if err := unmarshalData(w, f, &items[len(items)-1].t); err != nil {
 				items[len(items)-1] = inbound[S, T]{}
 				items = items[:len(items)-1]
 				return fmt.Errorf("%w: confirmed %d: %v", ErrProtocol, f.Seq, err)

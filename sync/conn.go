@@ -396,7 +396,7 @@ func (s *Server[S, T]) dispatch(sc *serverConn, r *room[S, T], msg []byte) error
 				return nil
 			}
 			var t T
-			if err := unmarshal(sc.wire.payload, f.Data, &t); err != nil {
+			if err := unmarshalData(sc.wire, f, &t); err != nil {
 				return fmt.Errorf("%w: submit %d: %v", ErrProtocol, f.Local, err)
 			}
 			subs = append(subs, submission[T]{local: f.Local, t: t})

@@ -82,7 +82,7 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 			if !ok || msg[p] == 0xf6 || msg[p] == 0xf7 {
 				return nil, false
 			}
-			f.Data = msg[p : p+q : p+q]
+			f.Data, f.dataChecked = msg[p:p+q:p+q], true
 			p += q
 		default:
 			return nil, false

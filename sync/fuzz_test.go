@@ -11,13 +11,17 @@ import (
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/text"
 )
 
 // seedFrames are valid frames of every type, the starting points of the fuzzer.
 func seedFrames() []frame {
 	data, _ := aper.CBOR.Marshal(aper.CounterTransition{Op: aper.CounterOpAdd, Amount: 3})
+	applied := text.MustOp(text.Retain(4), text.Insert("é"), text.Delete(1))
+	edit, _ := aper.CBOR.Marshal(text.Edit{Base: 3, Op: text.MustOp(text.Insert("é"), text.Delete(1), text.Retain(2)), Version: 9, Applied: &applied})
 	sum := sha256.Sum256([]byte{0x05, 0x06})
 	return []frame{
+		{Type: frameConfirmed, Seq: 9, Client: "c2", Local: 5, Time: 2, Data: edit},
 		{Type: frameHello, V: ProtocolVersion, Room: "r", Key: "0123456789abcdef", Nonce: 77, Attempt: 3, Client: "c1", Resume: true, Seq: 7, Local: 2},
 		{Type: frameWelcome, V: ProtocolVersion, Client: "c1", Local: 3, Seq: 7, Upto: 9, Time: 1,
 			Rejected: []rejectionRecord{{Local: 3, Conflict: conflict.New(conflict.NotFound, "gone")}}},
@@ -187,6 +191,13 @@ func FuzzDecodeFrames(f *testing.F) {
 			}
 			var snap *aper.Map[string, *aper.Counter, aper.CounterTransition]
 			w.payload.Unmarshal(fr.Data, &snap)
+			// A transition with its own UnmarshalCBOR decodes alike when it gets a checked
+			// Data directly (unmarshalData) and through the general decoder.
+			var direct, general text.Edit
+			errD, errG := unmarshalData(w, fr, &direct), unmarshal(w.payload, fr.Data, &general)
+			if (errD == nil) != (errG == nil) || (errD == nil && !reflect.DeepEqual(direct, general)) {
+				t.Fatalf("data %x: decoded directly %+v (%v), by the general decoder %+v (%v)", fr.Data, direct, errD, general, errG)
+			}
 			return nil
 		})
 	})
@@ -234,6 +245,7 @@ func normal(f frame) frame {
 	if len(f.Data) == 0 {
 		f.Data = nil
 	}
+	f.dataChecked = false // the fast decoder's note
 	return f
 }
 
