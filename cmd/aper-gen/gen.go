@@ -166,11 +166,15 @@ type genField struct {
 
 	inverter  bool   // the field's type has ApplyInverse for its transition
 	forwarder bool   // the field's type has Forward for its transition (undo.Forwarder)
+	orderer   bool   // the field's type has Ordered and Sent for its transition (aper.Orderer)
 	sameRun   string // the field is *X for a type X generated in this run
 
 	// Forward: the field's type has Forward (its own, or a type of this run that gets one),
 	// so the struct's Forward delegates to it.
 	Forward bool
+	// Order: the field's type has Ordered and Sent (its own, or a type of this run that gets
+	// them), so the struct's Ordered and Sent delegate to it.
+	Order bool
 }
 
 type genType struct {
@@ -179,6 +183,7 @@ type genType struct {
 	OneOf      bool // exactly one field is set, for the value's life
 	Inverse    bool // every field's type has ApplyInverse: generate it for the struct
 	Forward    bool // Inverse, and a field's type has Forward: generate Forward for the struct
+	Order      bool // a field's type has Ordered and Sent: generate them for the struct
 	Fields     []genField
 
 	// Sync names the aliases and constructors for the sync package, when the run asks for them.
@@ -251,6 +256,7 @@ func generate(pkg *packages.Package, opt options) ([]byte, error) {
 	if markForwarders(file.Types) {
 		file.Undo = imp.prefix(undoPath, "undo")
 	}
+	markOrderers(file.Types)
 	imp.prefix(conflictPath, "conflict")
 	file.Fmt = imp.prefix("fmt", "fmt")
 	file.Imports = imp.list()
@@ -320,6 +326,34 @@ func markForwarders(ts []genType) bool {
 		}
 	}
 	return len(fwd) > 0
+}
+
+// markOrderers sets Order on each type that has a field whose type has Ordered and Sent
+// (aper.Orderer), its own or as a type of this run that gets them, and on such fields. Unlike
+// Forward it needs no ApplyInverse: a server asks any state for the ordered form.
+func markOrderers(ts []genType) {
+	ord := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, t := range ts {
+			if ord[t.Name] {
+				continue
+			}
+			for _, f := range t.Fields {
+				if f.orderer || f.sameRun != "" && ord[f.sameRun] {
+					ord[t.Name], changed = true, true
+					break
+				}
+			}
+		}
+	}
+	for i := range ts {
+		ts[i].Order = ord[ts[i].Name]
+		for j := range ts[i].Fields {
+			f := &ts[i].Fields[j]
+			f.Order = f.orderer || f.sameRun != "" && ord[f.sameRun]
+		}
+	}
 }
 
 func analyze(pkg *packages.Package, imp *imports, names *namer, name string, gen map[string]bool, oneOf bool) (genType, error) {
@@ -402,9 +436,10 @@ func analyze(pkg *packages.Package, imp *imports, names *namer, name string, gen
 			Func:       names.take(helper+exported(name)+f.Name(), fpos),
 			inverter:   hasInverse(f.Type(), trans),
 			forwarder:  hasForward(f.Type(), trans),
+			orderer:    hasOrderer(f.Type(), trans),
 		}
 		if n := sameRunType(pkg.Types, f.Type(), gen); n != "" {
-			gf.sameRun, gf.inverter, gf.forwarder = n, false, false
+			gf.sameRun, gf.inverter, gf.forwarder, gf.orderer = n, false, false, false
 		}
 		if p, ok := f.Type().(*types.Pointer); ok {
 			gf.Elem = types.TypeString(p.Elem(), imp.qualifier)
@@ -674,6 +709,24 @@ func hasForward(t, tr types.Type) bool {
 	r, ok := sl.Elem().(*types.Named)
 	return ok && r.Obj().Pkg() != nil && r.Obj().Pkg().Path() == undoPath && r.Obj().Name() == "Reverted" &&
 		r.TypeArgs().Len() == 1 && types.Identical(r.TypeArgs().At(0), tr)
+}
+
+// hasOrderer reports whether t has Ordered(tr) tr and Sent(tr) tr: the methods of aper.Orderer,
+// found by its method set.
+func hasOrderer(t, tr types.Type) bool {
+	mset := types.NewMethodSet(t)
+	for _, name := range []string{"Ordered", "Sent"} {
+		sel := mset.Lookup(nil, name)
+		if sel == nil {
+			return false
+		}
+		sig := sel.Type().(*types.Signature)
+		if sig.Params().Len() != 1 || sig.Results().Len() != 1 || sig.Variadic() ||
+			!types.Identical(sig.Params().At(0).Type(), tr) || !types.Identical(sig.Results().At(0).Type(), tr) {
+			return false
+		}
+	}
+	return true
 }
 
 // atomValue returns V when t is aper.Atom[V].

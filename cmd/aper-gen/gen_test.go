@@ -35,8 +35,9 @@ func TestGolden(t *testing.T) {
 		{"internal/example", "Planner,Task", "", "internal/example/planner_aper.go", "Planner"},
 		// Pair, Single and the one-of Either get ApplyInverse, Mixed does not.
 		{"internal/example", "Pair,Single,Mixed", "Either", "internal/example/pair_aper.go", ""},
-		// Notes gets Forward, delegating to its text Body; the others above get none (no field's
-		// type has Forward).
+		// Notes gets Forward, Ordered and Sent, delegating to its text Body; the others above get
+		// none (no field's type has them). In testdata/nested, Inner gets them from its text,
+		// Outer and the one-of Choice from their field *Inner.
 		{"internal/example", "Notes", "", "internal/example/notes_aper.go", "Notes"},
 	}
 	for _, tt := range tests {
@@ -266,4 +267,61 @@ func module(t *testing.T, src string) string {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o644))
 	return dir
+}
+
+// A field counts as an aper.Orderer when its type has both Ordered(T) T and Sent(T) T for its
+// transition type T, its own (a type of the user's) or as a type of the same run that gets them;
+// the struct's Ordered and Sent delegate to such fields only.
+func TestOrderedNeedsBothMethods(t *testing.T) {
+	dir := module(t, `package p
+
+import "github.com/aper-go/aper"
+
+type M struct{}
+
+func (*M) Apply(aper.Event[int]) error { return nil }
+func (m *M) Clone() *M                 { return m }
+func (*M) Ordered(t int) int           { return t }
+func (*M) Sent(t int) int              { return t }
+
+type H struct{}
+
+func (*H) Apply(aper.Event[int]) error { return nil }
+func (h *H) Clone() *H                 { return h }
+func (*H) Ordered(t int) int           { return t }
+
+type W struct{}
+
+func (*W) Apply(aper.Event[int]) error { return nil }
+func (w *W) Clone() *W                 { return w }
+func (*W) Ordered(t int) int           { return t }
+func (*W) Sent(t string) string        { return t }
+
+type Full struct {
+	A *M
+	B *aper.Counter
+}
+
+type Half struct{ A *H }
+
+type Wrong struct{ A *W }
+
+type Via struct{ F *Full }
+`)
+	src, err := gen(dir, []string{"Via", "Full", "Half", "Wrong"}, nil)
+	require.NoError(t, err)
+	s := string(src)
+	for _, want := range []string{
+		"var _ aper.Orderer[FullTransition] = (*Full)(nil)",
+		"func (s *Full) Ordered(t FullTransition) FullTransition {",
+		"u := s.A.Ordered(*t.A)",
+		"u := s.A.Sent(*t.A)",
+		"var _ aper.Orderer[ViaTransition] = (*Via)(nil)",
+		"u := s.F.Sent(*t.F)",
+	} {
+		assert.True(t, strings.Contains(s, want), "the generated code lacks %s", want)
+	}
+	for _, not := range []string{"s.B.Ordered", "(s *Half) Ordered", "(s *Half) Sent", "(s *Wrong) Ordered", "Orderer[HalfTransition]", "Orderer[WrongTransition]"} {
+		assert.False(t, strings.Contains(s, not), "the generated code has %s", not)
+	}
 }

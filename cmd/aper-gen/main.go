@@ -34,7 +34,13 @@
 //     re-expresses a stored inverse of that field over what was applied since, with that
 //     field's Forward, so that a sync client's Undo of a text edit inside the struct keeps
 //     others' typing where it is;
-//   - a compile-time check that *Board is an aper.StateMachine[*Board, BoardTransition].
+//   - (*Board).Ordered and (*Board).Sent, when a field's type has Ordered(T) T and Sent(T) T (the
+//     methods of aper.Orderer; text.Text has them), its own or as a type of the same run that
+//     gets them: for a transition of that field, they give it the field's own ordered or sent
+//     form (for a text edit, the op as the server applied it, so that replicas apply it without
+//     transforming it again), and return any other transition, and one of a nil field, as it is;
+//   - a compile-time check that *Board is an aper.StateMachine[*Board, BoardTransition], and
+//     one that it is an aper.Orderer[BoardTransition] when it gets Ordered and Sent.
 //
 // The generated names take the struct's visibility: an unexported struct board gets
 // boardTransition, updateTitle and setBoardTitle. Every field must be exported (so that the state

@@ -10,8 +10,15 @@ type preamble struct {
 	Aper string
 }
 
+// delegation is the body of Ordered or Sent: Method of the field that the transition sets.
+type delegation struct {
+	genType
+	Method string
+}
+
 var tmpl = template.Must(template.New("gen").Funcs(template.FuncMap{
-	"preamble": func(t genType, ret, aper string) preamble { return preamble{t, ret, aper} },
+	"preamble":   func(t genType, ret, aper string) preamble { return preamble{t, ret, aper} },
+	"delegation": func(t genType, method string) delegation { return delegation{t, method} },
 	"one": func(t genType, f genField) genType {
 		t.Fields = []genField{f}
 		return t
@@ -46,6 +53,30 @@ var tmpl = template.Must(template.New("gen").Funcs(template.FuncMap{
 		return {{.Ret}}conflict.New(conflict.Invalid, "{{.Name}}: a transition sets exactly one field")
 	}
 {{- end}}
+{{- end}}
+
+{{- define "delegate" -}}
+{{- /* dot is a delegation: the body of Ordered or Sent */ -}}
+func (s *{{.Name}}) {{.Method}}(t {{.Transition}}) {{.Transition}} {
+	if t.Field() == "" {
+		return t
+	}
+	switch {
+{{- range .Fields}}
+{{- if .Order}}
+	case t.{{.Name}} != nil:
+{{- if .Elem}}
+		if s.{{.Name}} == nil {
+			return t
+		}
+{{- end}}
+		u := s.{{.Name}}.{{$.Method}}(*t.{{.Name}})
+		return {{$.Transition}}{ {{- .Name}}: &u}
+{{- end}}
+{{- end}}
+	}
+	return t
+}
 {{- end}}
 
 {{- define "start" -}}
@@ -90,6 +121,10 @@ type {{.Transition}} struct {
 }
 
 var _ {{$aper}}StateMachine[*{{.Name}}, {{.Transition}}] = (*{{.Name}})(nil)
+{{- if .Order}}
+
+var _ {{$aper}}Orderer[{{.Transition}}] = (*{{.Name}})(nil)
+{{- end}}
 
 // Field returns the name of the field of {{.Name}} that t changes, or "" when t sets no field or
 // more than one (which Apply refuses).
@@ -206,6 +241,20 @@ func (s *{{.Name}}) Forward(t {{.Transition}}, reverted []{{$undo}}Reverted[{{.T
 	}
 	return t, nil
 }
+{{end}}
+{{- if .Order}}
+// Ordered returns the form of t, a transition s has just applied, that a server sends to
+// replicas, as [{{$aper}}Orderer] asks: for a field whose type has Ordered of its own, t with that
+// field's transition replaced by the field's Ordered form of it; for any other field, t as it
+// is. A transition that sets no field, or more than one, or a field that s does not hold, is
+// returned as it is. t is not changed.
+{{template "delegate" delegation . "Ordered"}}
+
+// Sent returns t, an ordered form or not, as its author sent it, as [{{$aper}}Orderer] asks: for
+// a field whose type has Sent of its own, t with that field's transition replaced by the field's
+// Sent form of it; for any other field, t as it is. A transition that sets no field, or more than
+// one, or a field that s does not hold, is returned as it is. t is not changed.
+{{template "delegate" delegation . "Sent"}}
 {{end}}
 // Clone returns a deep copy of {{.Name}}, field by field.
 func (s *{{.Name}}) Clone() *{{.Name}} {

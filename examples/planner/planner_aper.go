@@ -27,6 +27,8 @@ type PlannerTransition struct {
 
 var _ aper.StateMachine[*Planner, PlannerTransition] = (*Planner)(nil)
 
+var _ aper.Orderer[PlannerTransition] = (*Planner)(nil)
+
 // Field returns the name of the field of Planner that t changes, or "" when t sets no field or
 // more than one (which Apply refuses).
 func (t PlannerTransition) Field() string {
@@ -169,6 +171,45 @@ func (s *Planner) Forward(t PlannerTransition, reverted []undo.Reverted[PlannerT
 		return PlannerTransition{Notes: &ft}, nil
 	}
 	return t, nil
+}
+
+// Ordered returns the form of t, a transition s has just applied, that a server sends to
+// replicas, as [aper.Orderer] asks: for a field whose type has Ordered of its own, t with that
+// field's transition replaced by the field's Ordered form of it; for any other field, t as it
+// is. A transition that sets no field, or more than one, or a field that s does not hold, is
+// returned as it is. t is not changed.
+func (s *Planner) Ordered(t PlannerTransition) PlannerTransition {
+	if t.Field() == "" {
+		return t
+	}
+	switch {
+	case t.Notes != nil:
+		if s.Notes == nil {
+			return t
+		}
+		u := s.Notes.Ordered(*t.Notes)
+		return PlannerTransition{Notes: &u}
+	}
+	return t
+}
+
+// Sent returns t, an ordered form or not, as its author sent it, as [aper.Orderer] asks: for
+// a field whose type has Sent of its own, t with that field's transition replaced by the field's
+// Sent form of it; for any other field, t as it is. A transition that sets no field, or more than
+// one, or a field that s does not hold, is returned as it is. t is not changed.
+func (s *Planner) Sent(t PlannerTransition) PlannerTransition {
+	if t.Field() == "" {
+		return t
+	}
+	switch {
+	case t.Notes != nil:
+		if s.Notes == nil {
+			return t
+		}
+		u := s.Notes.Sent(*t.Notes)
+		return PlannerTransition{Notes: &u}
+	}
+	return t
 }
 
 // Clone returns a deep copy of Planner, field by field.

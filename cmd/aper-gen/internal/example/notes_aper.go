@@ -25,6 +25,8 @@ type NotesTransition struct {
 
 var _ aper.StateMachine[*Notes, NotesTransition] = (*Notes)(nil)
 
+var _ aper.Orderer[NotesTransition] = (*Notes)(nil)
+
 // Field returns the name of the field of Notes that t changes, or "" when t sets no field or
 // more than one (which Apply refuses).
 func (t NotesTransition) Field() string {
@@ -167,6 +169,45 @@ func (s *Notes) Forward(t NotesTransition, reverted []undo.Reverted[NotesTransit
 		return NotesTransition{Body: &ft}, nil
 	}
 	return t, nil
+}
+
+// Ordered returns the form of t, a transition s has just applied, that a server sends to
+// replicas, as [aper.Orderer] asks: for a field whose type has Ordered of its own, t with that
+// field's transition replaced by the field's Ordered form of it; for any other field, t as it
+// is. A transition that sets no field, or more than one, or a field that s does not hold, is
+// returned as it is. t is not changed.
+func (s *Notes) Ordered(t NotesTransition) NotesTransition {
+	if t.Field() == "" {
+		return t
+	}
+	switch {
+	case t.Body != nil:
+		if s.Body == nil {
+			return t
+		}
+		u := s.Body.Ordered(*t.Body)
+		return NotesTransition{Body: &u}
+	}
+	return t
+}
+
+// Sent returns t, an ordered form or not, as its author sent it, as [aper.Orderer] asks: for
+// a field whose type has Sent of its own, t with that field's transition replaced by the field's
+// Sent form of it; for any other field, t as it is. A transition that sets no field, or more than
+// one, or a field that s does not hold, is returned as it is. t is not changed.
+func (s *Notes) Sent(t NotesTransition) NotesTransition {
+	if t.Field() == "" {
+		return t
+	}
+	switch {
+	case t.Body != nil:
+		if s.Body == nil {
+			return t
+		}
+		u := s.Body.Sent(*t.Body)
+		return NotesTransition{Body: &u}
+	}
+	return t
 }
 
 // Clone returns a deep copy of Notes, field by field.

@@ -12,7 +12,8 @@ type Outer struct {
 	Hits  *aper.Counter
 }
 
-// Inner has a text, whose Forward makes Inner get one; Outer and Choice get one through it.
+// Inner has a text, whose Forward makes Inner get one, and whose Ordered and Sent make Inner get
+// them; Outer and Choice get them through it.
 type Inner struct {
 	Score *aper.Counter `json:"score"`
 	Note  *text.Text    `json:"note"`

@@ -31,26 +31,3 @@ func (s *Room) Rebase(pending []RoomTransition, exact, n int) error {
 }
 
 var _ aper.Rebaser[RoomTransition] = (*Room)(nil)
-
-// Ordered gives a text edit its ordered form (see [aper.Orderer] and text.Text's Ordered), so that
-// the clients of a room with a text apply each edit as the server applied it, without
-// transforming it again. Other transitions are returned as they are.
-func (s *Room) Ordered(t RoomTransition) RoomTransition {
-	if t.Text == nil || s.Text == nil {
-		return t
-	}
-	e := s.Text.Ordered(*t.Text)
-	return RoomTransition{Text: &e}
-}
-
-// Sent returns a text edit as its author sent it (see [aper.Orderer]), and other transitions as
-// they are.
-func (s *Room) Sent(t RoomTransition) RoomTransition {
-	if t.Text == nil || s.Text == nil {
-		return t
-	}
-	e := s.Text.Sent(*t.Text)
-	return RoomTransition{Text: &e}
-}
-
-var _ aper.Orderer[RoomTransition] = (*Room)(nil)

@@ -27,6 +27,8 @@ type RoomTransition struct {
 
 var _ aper.StateMachine[*Room, RoomTransition] = (*Room)(nil)
 
+var _ aper.Orderer[RoomTransition] = (*Room)(nil)
+
 // Field returns the name of the field of Room that t changes, or "" when t sets no field or
 // more than one (which Apply refuses).
 func (t RoomTransition) Field() string {
@@ -185,6 +187,45 @@ func (s *Room) Apply(ev aper.Event[RoomTransition]) error {
 		s.Game = f
 	}
 	return nil
+}
+
+// Ordered returns the form of t, a transition s has just applied, that a server sends to
+// replicas, as [aper.Orderer] asks: for a field whose type has Ordered of its own, t with that
+// field's transition replaced by the field's Ordered form of it; for any other field, t as it
+// is. A transition that sets no field, or more than one, or a field that s does not hold, is
+// returned as it is. t is not changed.
+func (s *Room) Ordered(t RoomTransition) RoomTransition {
+	if t.Field() == "" {
+		return t
+	}
+	switch {
+	case t.Text != nil:
+		if s.Text == nil {
+			return t
+		}
+		u := s.Text.Ordered(*t.Text)
+		return RoomTransition{Text: &u}
+	}
+	return t
+}
+
+// Sent returns t, an ordered form or not, as its author sent it, as [aper.Orderer] asks: for
+// a field whose type has Sent of its own, t with that field's transition replaced by the field's
+// Sent form of it; for any other field, t as it is. A transition that sets no field, or more than
+// one, or a field that s does not hold, is returned as it is. t is not changed.
+func (s *Room) Sent(t RoomTransition) RoomTransition {
+	if t.Field() == "" {
+		return t
+	}
+	switch {
+	case t.Text != nil:
+		if s.Text == nil {
+			return t
+		}
+		u := s.Text.Sent(*t.Text)
+		return RoomTransition{Text: &u}
+	}
+	return t
 }
 
 // Clone returns a deep copy of Room, field by field.
