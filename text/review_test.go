@@ -1,0 +1,89 @@
+package text_test
+
+import (
+	"testing"
+
+	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/apertest"
+	"github.com/aper-go/aper/text"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A refused edit changes nothing, also not the encoding: an edit with a Version that conflicts
+// must not put the server's text in ordered mode while its replicas, which never see it, stay
+// in format 2.
+func TestReviewRefusedVersionedEditChangesNothing(t *testing.T) {
+	srv, rep := text.New("abc"), text.New("abc")
+	bad := aper.Event[text.Edit]{Seq: 1, Client: "h", Transition: text.Edit{Base: 0, Op: text.MustOp(text.Retain(9)), Version: 5}}
+	require.Error(t, srv.Apply(bad))
+	for _, c := range aper.Codecs() {
+		assert.Equal(t, string(apertest.Encode(t, c, rep)), string(apertest.Encode(t, c, srv)), c.Name())
+	}
+	// A later edit applied on both (a room whose state does not delegate Ordered).
+	ok := aper.Event[text.Edit]{Seq: 1, Client: "a", Transition: text.Edit{Base: 0, Op: text.MustOp(text.Retain(3), text.Insert("!"))}}
+	apertest.MustApply(t, srv, ok)
+	apertest.MustApply(t, rep, ok)
+	for _, c := range aper.Codecs() {
+		assert.Equal(t, string(apertest.Encode(t, c, rep)), string(apertest.Encode(t, c, srv)), c.Name())
+	}
+}
+
+// ApplyInverse of an ordered form whose Applied deletes what Op does not: an error or an
+// inverse, never a panic.
+func TestReviewApplyInverseOrderedNoPanic(t *testing.T) {
+	for _, op := range []text.Op{text.MustOp(text.Retain(3), text.Insert("x")), text.MustOp(text.Retain(9), text.Insert("x"))} {
+		tx := text.New("abc")
+		a := text.MustOp(text.Delete(3))
+		e := text.Edit{Base: 0, Op: op, Version: 1, Applied: &a}
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Errorf("op %v: panic: %v", op, v)
+				}
+			}()
+			_, _ = tx.ApplyInverse(aper.Event[text.Edit]{Seq: 1, Client: "me", Transition: e})
+		}()
+	}
+}
+
+// A busy author whose run of edits (each based before its previous one was applied) began
+// before the history: a server restored from its snapshot must take its next edit as the server
+// did. Format 2 (queues kept) does; format 3 (queues recomputed from the history) refuses it.
+func TestReviewRestoredServerTakesALongRun(t *testing.T) {
+	const L0 = 3
+	for _, ordered := range []bool{false, true} {
+		srv := text.NewWithHistory("abc", 8)
+		seq := uint64(0)
+		apply := func(tx *text.Text, c aper.ClientID, e text.Edit) error {
+			return tx.Apply(aper.Event[text.Edit]{Seq: seq, Client: c, Transition: e})
+		}
+		prev := uint64(0) // index of c0's previous edit
+		next := func() text.Edit {
+			return text.Edit{Base: prev, Op: text.MustOp(text.Insert("x"), text.Retain(L0+int(prev)+1))}
+		}
+		// c0's first edit, based on 0.
+		seq++
+		require.NoError(t, apply(srv, "c0", text.Edit{Base: 0, Op: text.MustOp(text.Insert("x"), text.Retain(L0))}))
+		for range 100 {
+			seq++
+			require.NoError(t, apply(srv, "c1", text.Edit{Base: srv.Version(), Op: text.MustOp(text.Retain(srv.Len()), text.Insert("y"))}))
+			e := next()
+			prev = srv.Version()
+			seq++
+			require.NoError(t, apply(srv, "c0", e))
+		}
+		seq++
+		require.NoError(t, apply(srv, "c1", text.Edit{Base: srv.Version(), Op: text.MustOp(text.Retain(srv.Len()), text.Insert("y"))}))
+		if ordered {
+			srv.Ordered(text.Edit{})
+		}
+		for _, restored := range apertest.RoundTrip(t, srv) {
+			e := next()
+			seq++
+			want := srv.Clone()
+			require.NoError(t, apply(want, "c0", e))
+			assert.NoError(t, apply(restored, "c0", e), "ordered mode %v: the restored server refuses c0's edit", ordered)
+		}
+	}
+}
