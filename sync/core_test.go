@@ -328,3 +328,23 @@ func TestKeptViewIsRebuiltForText(t *testing.T) {
 	s.recvAll(a)
 	apertest.Equal(t, a.core.view, s.room.state)
 }
+
+// TestClientCannotOrderItsOwnEdit: a client that sends a text edit in an ordered form, with an
+// op "as applied" of its own making, has it applied as sent: the server transforms its op, and
+// the other clients get the server's ordered form.
+func TestClientCannotOrderItsOwnEdit(t *testing.T) {
+	s := newSim[*text.Text, text.Edit](t, text.New("abc"), 16, wireCBOR)
+	a, b := s.connect(nil), s.connect(nil)
+	wipe := text.MustOp(text.Delete(3))
+	if err := s.apply(a, text.Edit{Base: 0, Op: text.MustOp(text.Insert("x"), text.Retain(3)), Version: 1, Applied: &wipe}); err != nil {
+		t.Fatal(err)
+	}
+	s.submitAll(a)
+	s.recvAll(a)
+	s.recvAll(b)
+	if got := s.room.state.String(); got != "xabc" {
+		t.Fatalf("the server holds %q, want %q", got, "xabc")
+	}
+	apertest.Equal(t, s.room.state, b.core.confirmed)
+	apertest.Equal(t, s.room.state, a.core.confirmed)
+}

@@ -164,6 +164,7 @@ func (r *roomCore[S, T]) submitAs(id Identity, t T, now time.Time) (uint64, erro
 	if r.halted() {
 		return 0, ErrServerClosed
 	}
+	t = r.asSent(t)
 	if r.permit != nil {
 		if err := r.checkPermit(id, t); err != nil {
 			msg := err.Error()

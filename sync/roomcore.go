@@ -164,6 +164,16 @@ func (r *roomCore[S, T]) apply(ev *aper.Event[T], by *session) (err error) {
 	return nil
 }
 
+// asSent returns a client's transition t as its author would send it, when the state is an
+// aper.Orderer: what a server adds to its ordered form (a text edit's op as applied, which
+// replicas apply without transforming it) is the server's to say, not a client's.
+func (r *roomCore[S, T]) asSent(t T) T {
+	if o, ok := any(r.state).(aper.Orderer[T]); ok {
+		return o.Sent(t)
+	}
+	return t
+}
+
 // checkPermit asks the permission hook; a panic is returned as a *panicError (the hook only
 // reads the state, which stays usable).
 func (r *roomCore[S, T]) checkPermit(id Identity, t T) (err error) {
@@ -401,6 +411,7 @@ func (r *roomCore[S, T]) order(s *session, local uint64, t T, now time.Time) {
 	if !r.inOrder(s, rec, local, now) {
 		return
 	}
+	t = r.asSent(t)
 	if r.rate > 0 && !rec.take(now, r.rate, r.burst) {
 		r.refuse(s, local, codeRate, fmt.Sprintf("over %g transitions per second", r.rate), now)
 		return

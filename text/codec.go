@@ -22,8 +22,9 @@ type wireText struct {
 	// Format is the snapshot's format: 0 (absent) for snapshots without the per-author state,
 	// whose history is dropped on decoding; formatPeers for those with the queues and each
 	// entry's op as sent; formatOps for those with the queues and each entry's op as applied
-	// only; formatSent, the one written now, for those with each entry's op as sent and as
-	// applied and no queues (they are computed again when needed; see peer).
+	// only, written by a text not in ordered mode; formatSent, written by a text in ordered mode,
+	// for those with each entry's op as sent and as applied and no queues (they are computed
+	// again when needed; see peer).
 	Format int `json:"format,omitempty" cbor:"6,keyasint,omitempty"`
 	// Queues holds the per-author queues that are not empty, by author (formats 1 and 2).
 	Queues []wireQueue `json:"queues,omitempty" cbor:"7,keyasint,omitempty"`
@@ -33,8 +34,9 @@ type wireText struct {
 	// Pin is 1 + the version that the history is held back to for the authors that are behind
 	// (see Text.Oldest), or 0 for none: the history then reaches back further than Keep.
 	Pin uint64 `json:"pin,omitempty" cbor:"9,keyasint,omitempty"`
-	// SentFrom is the first version of the history whose entry holds its op as sent, when some
-	// do not (a text decoded from a snapshot of format 2): 0 when all do.
+	// SentFrom is the version of the edit that turned the text to ordered mode, when it is in
+	// the history: the entries before it are written as if their op was not transformed, and do
+	// not serve to compute a queue (see Text.turnOrdered).
 	SentFrom uint64 `json:"sentFrom,omitempty" cbor:"10,keyasint,omitempty"`
 }
 
@@ -146,7 +148,9 @@ func (t *Text) wire() wireText {
 	for k := o; k < t.version; k++ {
 		e := t.entry(k)
 		w.History = append(w.History, wireEntry{Author: e.author, Base: e.base, Sent: e.sentOp()})
-		if e.sent != nil {
+		if k < t.sentFrom {
+			w.History[len(w.History)-1].Sent = &e.op // not sure to be held: see sentFrom
+		} else if e.sent != nil {
 			w.History[len(w.History)-1].Applied = &e.op
 		}
 	}
@@ -249,9 +253,6 @@ func (t *Text) load(w *wireText) error {
 		if err := fresh.loadOlder(w.Older); err != nil {
 			return err
 		}
-		if w.Format == formatOps {
-			fresh.sentFrom = fresh.version
-		}
 		if w.SentFrom != 0 {
 			return fmt.Errorf("aper/text: text: sentFrom in a snapshot of format %d", w.Format)
 		}
@@ -347,14 +348,23 @@ func (t *Text) loadOlder(os []wireOlder) error {
 }
 
 // MarshalJSON encodes the text as {"version", "text", "keep", "local", "history", "format",
-// "pin", "sentFrom"}: the version, the whole string, the history limit, the number of trailing
-// optimistic edits, the kept history (each edit as {"author", "base", "sent", "applied"}: its
-// author, its Base, its op as sent and, where it differs, its op as applied, transformed over
-// the edits before it), the format (3), when the history is held back further than the limit
-// for the authors that are behind (see [Text.Oldest]), 1 + the version it is held back to, and
-// when the oldest entries lack their op as sent (a text decoded from a snapshot of format 2),
-// the first version whose entry has it. The per-author queues of [Text.Apply] are not part of the
-// encoding: a decoded text computes them again from the history when an edit needs them.
+// "queues", "older", "pin", "sentFrom"}: the version, the whole string, the history limit, the
+// number of trailing optimistic edits, the kept history, the format, the per-author state, and,
+// when the history is held back further than the limit for the authors that are behind (see
+// [Text.Oldest]), 1 + the version it is held back to.
+//
+// A text not in ordered mode (see [Text.Ordered]) writes format 2: each history entry as
+// {"author", "base", "op"} (its author, its Base and its op as applied, transformed over the
+// edits before it), and the per-author state (see [Text.Apply]): for each author, in order,
+// whose queue within the history is not empty, {"author", "ops"}, the ops of the other authors'
+// edits from the Base of its latest edit (or the history's start) to that edit, as they apply
+// after it, and in "older" the entries of the queues from before the history.
+//
+// A text in ordered mode writes format 3: each history entry as {"author", "base", "sent",
+// "applied"}, its op as sent and, where it differs, its op as applied; no queues (a decoded text
+// computes them again from the history when an edit needs them); and in "sentFrom" the version of
+// the edit that turned it to ordered mode, when that is in the history (the entries before it are
+// written as if their op was not transformed).
 func (t *Text) MarshalJSON() ([]byte, error) { return json.Marshal(t.wire()) }
 
 // UnmarshalJSON decodes what MarshalJSON writes, checking that the history's ops chain up to
@@ -373,8 +383,9 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	return t.load(&w)
 }
 
-// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 6, 9 and
-// 10, each history entry as an array [author, base, sent, applied or null].
+// MarshalCBOR encodes the text as a map with the fields of MarshalJSON under keys 1 to 10, each
+// history entry as an array [author, base, op] (format 2) or [author, base, sent, applied or
+// null] (format 3), each queue as an array [author, ops].
 func (t *Text) MarshalCBOR() ([]byte, error) { return aper.CBOR.Marshal(t.wire()) }
 
 // UnmarshalCBOR decodes what MarshalCBOR writes, with the checks of UnmarshalJSON. Snapshots of

@@ -68,12 +68,23 @@ func lateEditAlike(t *testing.T, a, b *text.Text) {
 	assert.Equal(t, "!y?ab123", b.String())
 }
 
-// orderedText is format1Text on a server that gives the ordered forms of its edits (see
-// Text.Ordered): a text in ordered mode, whose snapshots (format 3, in testdata/format3.json and
+// orderedText is format1Text on a server that gives the ordered form of each edit (see
+// Text.Ordered): a text in ordered mode from its first edit, whose snapshots (format 3, in testdata/format3.json and
 // testdata/format3.cbor.hex) hold each edit's op as sent and as applied, and no queues.
 func orderedText() *text.Text {
-	tx := format1Text()
-	tx.Ordered(text.Edit{})
+	tx := text.NewWithHistory("ab", 8)
+	apply := func(seq uint64, who aper.ClientID, e text.Edit) {
+		if err := tx.Apply(aper.Event[text.Edit]{Seq: seq, Client: who, Transition: e}); err != nil {
+			panic(err)
+		}
+		tx.Ordered(e)
+	}
+	apply(1, "bob", tx.Insert(0, "x"))
+	apply(2, "bob", tx.Insert(1, "y"))
+	apply(3, "ann", text.Edit{Base: 0, Op: text.MustOp(text.Retain(2), text.Insert("1"))})
+	apply(4, "ann", text.Edit{Base: 0, Op: text.MustOp(text.Retain(3), text.Insert("2"))})
+	apply(5, "bob", text.Edit{Base: 2, Op: text.MustOp(text.Delete(1), text.Retain(3))})
+	apply(0, "ann", tx.Insert(tx.Len(), "3"))
 	return tx
 }
 

@@ -24,8 +24,8 @@
 //
 // # How Apply works
 //
-// A Text keeps a bounded history of the edits it applied (each with its author, its Base and its
-// op as applied; [DefaultHistory] edits unless [NewWithHistory] says otherwise, and more, up to
+// A Text keeps a bounded history of the edits it applied (each with its author, its Base, its
+// op as applied and, where it differs, its op as sent; [DefaultHistory] edits unless [NewWithHistory] says otherwise, and more, up to
 // [HistoryStretch] times as many, back to the Base of each author's latest edit, so that an
 // author far behind a busy room is not refused: see [Text.Oldest])
 // and, for each author with an edit in that window, the part of the Jupiter server's queue for
@@ -42,13 +42,29 @@
 // window go at the author's next edit, so it holds at most about (authors in the window) ×
 // (window) ops, in practice the edits concurrent with each author's pending ones.
 //
-// The per-author state is part of the Text, like the history: replicas that apply the same
-// events in the same order hold the same; the JSON and CBOR encodings carry it (checked on
-// decoding against the history; see [Text.MarshalJSON]); Clone shares it copy-on-write;
-// [Text.WithoutHistory] drops it with the history. A client may apply its own pending edits
-// optimistically (Seq 0 and its own Client) to a Clone of its confirmed text: the same
-// bookkeeping gives the text the server will have if it applies them next, and [Text.Base]
-// (the version before the trailing run of optimistic edits) is the Base to send.
+// Replicas that apply the same events in the same order hold the same per-author state; the
+// JSON and CBOR encodings carry it (checked on decoding against the history; see
+// [Text.MarshalJSON]); Clone shares it copy-on-write; [Text.WithoutHistory] drops it with the
+// history. A client may apply its own pending edits optimistically (Seq 0 and its own Client)
+// to a Clone of its confirmed text: the same bookkeeping gives the text the server will have if
+// it applies them next, and [Text.Base] (the version before the trailing run of optimistic
+// edits) is the Base to send.
+//
+// # Ordered forms
+//
+// That bookkeeping costs every replica O(concurrent edits) per edit, and in a busy room with
+// many replicas it is most of their work. So a server sends each edit in its ordered form
+// ([Text.Ordered], the [aper.Orderer] that package sync uses): with the op as it applied it and
+// the version it made. A replica at the version before applies that op as it is, and keeps no
+// queue for the author. A text that gave or applied an ordered form is in ordered mode: its
+// encoding holds each edit's op as sent instead of the queues, which replicas do not hold, and a
+// text that needs an author's queue it did not keep (a server restarted from a snapshot, a
+// client re-applying its pending edits) computes it again from the history. That works while the
+// author's run of edits, each based before its previous one was applied, began within the
+// history, or while no other author's edit lies between the edit's Base and its author's latest
+// edit; otherwise the edit is a StaleBase conflict there. A client of package sync applies its
+// own edits as sent (see [Text.Sent]), so it keeps its own queue, and re-expresses its pending
+// edits on the confirmed text as others' arrive, so its edits are based after its own latest.
 //
 // The string lives in a B-tree of UTF-8 leaves of up to 1 KiB that counts code points, bytes
 // and UTF-16 units per node: an edit costs O(log n + edit size), a 1 MB text costs about 1 MB
@@ -73,8 +89,9 @@
 //     per edit.
 //   - BenchmarkBusyRoom, two authors typing at once, each with two edits pending, so that every
 //     edit is transformed over two concurrent ones: 0.47 µs and 1 allocation per edit. (A Text
-//     that rebuilt each author's queue from the history took 59–65 µs there, walking back to
-//     the author's first pending edit, and refused the edits once that left the history.)
+//     that rebuilt each author's queue from the history on every edit took 59–65 µs there,
+//     walking back to the author's first pending edit; ordered mode does it only for a text
+//     that did not keep the queue.)
 //   - BenchmarkTransform, a one-character edit based 1, 10 and 100 edits back: 4.1 µs, 8.0 µs
 //     and 31.2 µs, of which 3.3 µs is the clone each round starts with and the first edit's
 //     copy of the per-author state (the 0 round), so about 0.3 µs per edit transformed over.

@@ -68,8 +68,9 @@ type Text struct {
 
 	hist  history
 	spare *chunk // a dropped chunk of ours, reused
-	// sentFrom is the first version whose history entry holds its op as sent: a snapshot of
-	// format 2 kept the ops as applied only (see materialize).
+	// sentFrom is the first version whose history entry is sure to hold its op as sent: the
+	// version of the edit that turned the text to ordered mode (see turnOrdered). Entries before
+	// it are encoded as if their op was not transformed, and serve no materialize.
 	sentFrom uint64
 	// ordered is set once the text gave or applied an ordered form (see Ordered): its server sends
 	// ordered forms, its replicas keep no queues they do not need, and it encodes none.
@@ -364,8 +365,11 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // where it keeps each edit's op as sent, when an edit of that author needs it later; so does a
 // Text decoded from a snapshot of ordered mode, which holds no queues. That fails, as StaleBase,
 // when the author's run of edits (each based before the author's previous one was applied)
-// began before the history: a client of such a room re-expresses its pending edits when it
-// reconnects (package sync does), and so never sends such an edit to a restarted server.
+// began before the history and another author's edit lies between the edit's Base and its
+// author's latest: a client of package sync re-expresses its pending edits over the others' as
+// they arrive, and on a resume, so that it sends such an edit only after a snapshot welcome
+// (the room's log no longer reaching back to the client), and then a server restarted from a
+// snapshot may refuse it where the server that kept the queue would not.
 //
 // Conflicts, which change nothing: a Base after the current version is Invalid, and one older
 // than the history ([Text.Oldest]) is StaleBase, unless the author's previous edit is still in
@@ -376,8 +380,8 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // An op whose input length differs from the author's view is OutOfRange, and so is any edit
 // once the version is the largest uint64 (only a crafted snapshot gets there).
 //
-// Apply gives the same result on every replica with the same history, so a client may apply its
-// own edits optimistically (with Seq 0 and its own Client) and apply them again, with their
+// Apply gives the same result on every replica with the same history (but for the StaleBase
+// above, on a text that did not keep a queue), so a client may apply its own edits optimistically (with Seq 0 and its own Client) and apply them again, with their
 // original Base, on top of newer confirmed texts.
 func (t *Text) Apply(ev aper.Event[Edit]) error {
 	t.init()
@@ -387,13 +391,8 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d of a text at version %d", b, t.version)))
 	}
 	p := t.peer(ev.Client)
-	if e.Version != 0 {
-		if e.Applied != nil && e.Version-1 == t.version {
-			return t.applyOrdered(ev, p)
-		}
-		// An edit of a room whose server gives ordered forms, applied as sent (see Sent): the
-		// text is in ordered mode as the server's is.
-		t.ordered = true
+	if e.Version != 0 && e.Applied != nil && e.Version-1 == t.version {
+		return t.applyOrdered(ev, p)
 	}
 	op := &e.Op
 	if len(t.queue) > 0 {
@@ -454,8 +453,23 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		t.queue, p.queue = p.queue[:0], t.queue
 	}
 	p.last, p.ack, p.lazy = v, b, false
+	if e.Version != 0 {
+		// An edit of a room whose server gives ordered forms, applied as sent (see Sent): the
+		// text is in ordered mode as the server's is.
+		t.turnOrdered()
+	}
 	t.countLocal(&ev)
 	return nil
+}
+
+// turnOrdered puts the text in ordered mode (see Ordered), just after it applied an edit, from
+// which on its history keeps each edit's op as sent: the entries before it may not (a text
+// decoded from a snapshot of format 2), and every replica that turns at the same edit counts them
+// alike, however far back the snapshot it started from was (see sentFrom).
+func (t *Text) turnOrdered() {
+	if !t.ordered {
+		t.ordered, t.sentFrom = true, t.version-1
+	}
 }
 
 // countLocal counts ev in the trailing run of optimistic edits (see Base), or ends the run.
@@ -500,7 +514,7 @@ func (t *Text) applyOrdered(ev aper.Event[Edit], p *peer) error {
 	}
 	p.queue = p.queue[:0]
 	p.last, p.ack, p.lazy = v, b, b != v
-	t.ordered = true
+	t.turnOrdered()
 	t.countLocal(&ev)
 	return nil
 }
@@ -519,7 +533,7 @@ func (t *Text) Ordered(e Edit) Edit {
 	if t == nil || t.version == 0 || t.version-1 < t.start {
 		return e
 	}
-	t.ordered = true
+	t.turnOrdered()
 	a := t.entry(t.version - 1).op
 	return Edit{Base: e.Base, Op: e.Op, Version: t.version, Applied: &a}
 }

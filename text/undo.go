@@ -32,9 +32,13 @@ func (t *Text) ApplyInverse(ev aper.Event[Edit]) (Edit, error) {
 	// taken before; unless it deletes nothing (transforming an op never gives it a delete).
 	var before *Text
 	var deleted []string
-	if e.Base == t.version && e.Op.InLen() == t.Len() {
+	op, direct := e.Op, e.Base == t.version // the op Apply applies, when it applies it as it is
+	if e.Applied != nil && e.Version != 0 && e.Version-1 == t.version {
+		op, direct = *e.Applied, true // an ordered form (see Text.Ordered)
+	}
+	if direct && op.InLen() == t.Len() {
 		pos := 0
-		for _, c := range e.Op.Components() {
+		for _, c := range op.Components() {
 			switch c.Kind() {
 			case RetainKind:
 				pos += c.Count()

@@ -13,7 +13,7 @@ import (
 // A refused edit changes nothing, also not the encoding: an edit with a Version that conflicts
 // must not put the server's text in ordered mode while its replicas, which never see it, stay
 // in format 2.
-func TestReviewRefusedVersionedEditChangesNothing(t *testing.T) {
+func TestRefusedEditWithVersionChangesNothing(t *testing.T) {
 	srv, rep := text.New("abc"), text.New("abc")
 	bad := aper.Event[text.Edit]{Seq: 1, Client: "h", Transition: text.Edit{Base: 0, Op: text.MustOp(text.Retain(9)), Version: 5}}
 	require.Error(t, srv.Apply(bad))
@@ -31,7 +31,7 @@ func TestReviewRefusedVersionedEditChangesNothing(t *testing.T) {
 
 // ApplyInverse of an ordered form whose Applied deletes what Op does not: an error or an
 // inverse, never a panic.
-func TestReviewApplyInverseOrderedNoPanic(t *testing.T) {
+func TestApplyInverseOfOrderedForm(t *testing.T) {
 	for _, op := range []text.Op{text.MustOp(text.Retain(3), text.Insert("x")), text.MustOp(text.Retain(9), text.Insert("x"))} {
 		tx := text.New("abc")
 		a := text.MustOp(text.Delete(3))
@@ -50,7 +50,7 @@ func TestReviewApplyInverseOrderedNoPanic(t *testing.T) {
 // A busy author whose run of edits (each based before its previous one was applied) began
 // before the history: a server restored from its snapshot must take its next edit as the server
 // did. Format 2 (queues kept) does; format 3 (queues recomputed from the history) refuses it.
-func TestReviewRestoredServerTakesALongRun(t *testing.T) {
+func TestRestoredServerTakesARun(t *testing.T) {
 	const L0 = 3
 	for _, ordered := range []bool{false, true} {
 		srv := text.NewWithHistory("abc", 8)
@@ -91,7 +91,7 @@ func TestReviewRestoredServerTakesALongRun(t *testing.T) {
 // In a room whose state does not delegate Ordered (format 2 snapshots), a replica that joined
 // from a later snapshot than the server's own start, once an edit with a Version turns both to
 // ordered mode, must encode as the server does.
-func TestReviewSentFromAlike(t *testing.T) {
+func TestSentFromAlikeOnReplicas(t *testing.T) {
 	src := text.New("abc")
 	seq := uint64(0)
 	edit := func(tx *text.Text, c aper.ClientID, e text.Edit) {
