@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/aper-go/aper/internal/cborscan"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -184,4 +185,31 @@ func IsNull(data []byte) bool {
 		return true
 	}
 	return bytes.Equal(bytes.TrimSpace(data), []byte("null"))
+}
+
+// CBORVariant splits b, the CBOR encoding of a map of exactly one pair whose key is a text string,
+// into the key's bytes and the encoding of the value: for a hand-written UnmarshalCBOR of a type
+// whose values set one of its fields, as aper-gen's transitions do. ok is false unless b is such a
+// map in the form the library's encoder writes (shortest heads, definite lengths, no tags, at
+// most 16 levels deep, valid UTF-8), with nothing after it and a value that is not null or
+// undefined; the caller then hands b to the general decoder, which decides. When ok is true the
+// value is one well-formed item: the general decoder would hand it as it is to the UnmarshalCBOR
+// of the field's type, if that has one.
+func CBORVariant(b []byte) (key, value []byte, ok bool) {
+	if len(b) == 0 || b[0] != 0xa1 {
+		return nil, nil, false // not a map of one pair
+	}
+	n, ok := cborscan.Skip(b)
+	if !ok || n != len(b) {
+		return nil, nil, false
+	}
+	l, h, ok := cborscan.Head(b[1:], 3)
+	if !ok {
+		return nil, nil, false // not a text key
+	}
+	v := b[1+h+int(l):]
+	if v[0] == 0xf6 || v[0] == 0xf7 {
+		return nil, nil, false
+	}
+	return b[1+h : 1+h+int(l)], v, true
 }

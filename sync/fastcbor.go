@@ -1,10 +1,10 @@
 package sync
 
 import (
-	"encoding/binary"
 	"unicode/utf8"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/internal/cborscan"
 )
 
 // fastCBOR decodes the frames that dominate traffic (confirmed, submit, ping, pong) without
@@ -14,13 +14,13 @@ import (
 // with the general decoder, which accepts or rejects it. When it reports ok, the general
 // decoder would give the same frame (FuzzDecodeFrames checks this). Data aliases msg.
 func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
-	n, p, ok := cborHead(msg, 5)
+	n, p, ok := cborscan.Head(msg, 5)
 	if !ok || n > 16 {
 		return nil, false
 	}
 	var seen uint32
 	for range n {
-		key, q, ok := cborHead(msg[p:], 0)
+		key, q, ok := cborscan.Head(msg[p:], 0)
 		if !ok || key > 31 || seen&(1<<key) != 0 {
 			return nil, false
 		}
@@ -28,7 +28,7 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 		p += q
 		switch key {
 		case 1, 5, 7: // type, seq, local: unsigned
-			v, q, ok := cborHead(msg[p:], 0)
+			v, q, ok := cborscan.Head(msg[p:], 0)
 			if !ok {
 				return nil, false
 			}
@@ -52,7 +52,7 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 			if major != 0 && major != 1 {
 				return nil, false
 			}
-			v, q, ok := cborHead(msg[p:], major)
+			v, q, ok := cborscan.Head(msg[p:], major)
 			if !ok || v > 1<<63-1 {
 				return nil, false
 			}
@@ -63,7 +63,7 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 			}
 			p += q
 		case 4, 21: // client, inst: text strings
-			l, q, ok := cborHead(msg[p:], 3)
+			l, q, ok := cborscan.Head(msg[p:], 3)
 			if !ok || uint64(len(msg)-p-q) < l {
 				return nil, false
 			}
@@ -78,7 +78,7 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 			}
 			p += q + int(l)
 		case 11: // data: one well-formed item (not null or undefined)
-			q, ok := cborSkip(msg[p:], 0)
+			q, ok := cborscan.Skip(msg[p:])
 			if !ok || msg[p] == 0xf6 || msg[p] == 0xf7 {
 				return nil, false
 			}
@@ -89,83 +89,4 @@ func fastCBOR(msg []byte, f *frame) (rest []byte, ok bool) {
 		}
 	}
 	return msg[p:], true
-}
-
-// cborHead reads the head of an item of the given major type: its argument and the head's
-// length. Only the shortest form of each argument is accepted (Core Deterministic Encoding).
-func cborHead(b []byte, major byte) (arg uint64, n int, ok bool) {
-	if len(b) == 0 || b[0]>>5 != major {
-		return 0, 0, false
-	}
-	ai := b[0] & 0x1f
-	switch {
-	case ai < 24:
-		return uint64(ai), 1, true
-	case ai == 24 && len(b) >= 2 && b[1] >= 24:
-		return uint64(b[1]), 2, true
-	case ai == 25 && len(b) >= 3:
-		v := uint64(binary.BigEndian.Uint16(b[1:]))
-		return v, 3, v > 0xff
-	case ai == 26 && len(b) >= 5:
-		v := uint64(binary.BigEndian.Uint32(b[1:]))
-		return v, 5, v > 0xffff
-	case ai == 27 && len(b) >= 9:
-		v := binary.BigEndian.Uint64(b[1:])
-		return v, 9, v > 0xffffffff
-	}
-	return 0, 0, false
-}
-
-// cborSkip returns the length of the well-formed, definite-length, untagged item at the start
-// of b.
-func cborSkip(b []byte, depth int) (int, bool) {
-	if len(b) == 0 || depth > 16 {
-		return 0, false
-	}
-	major := b[0] >> 5
-	if major == 7 {
-		switch ai := b[0] & 0x1f; {
-		case ai < 24:
-			return 1, true
-		case ai == 24 && len(b) >= 2 && b[1] >= 32:
-			return 2, true
-		case ai == 25 && len(b) >= 3:
-			return 3, true
-		case ai == 26 && len(b) >= 5:
-			return 5, true
-		case ai == 27 && len(b) >= 9:
-			return 9, true
-		}
-		return 0, false
-	}
-	arg, n, ok := cborHead(b, major)
-	if !ok {
-		return 0, false
-	}
-	switch major {
-	case 0, 1:
-		return n, true
-	case 2, 3:
-		if uint64(len(b)-n) < arg || (major == 3 && !utf8.Valid(b[n:n+int(arg)])) {
-			return 0, false
-		}
-		return n + int(arg), true
-	case 4, 5:
-		items := arg
-		if major == 5 {
-			items *= 2
-		}
-		if items > uint64(len(b)) || arg > 1<<16 {
-			return 0, false
-		}
-		for range items {
-			q, ok := cborSkip(b[n:], depth+1)
-			if !ok {
-				return 0, false
-			}
-			n += q
-		}
-		return n, true
-	}
-	return 0, false
 }
