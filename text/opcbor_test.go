@@ -51,20 +51,25 @@ func TestDecodeOpCBORProperty(t *testing.T) {
 			t.Fatalf("% x: the fast decoder did not take the encoding of %v", b, o)
 		}
 		for range 8 {
-			d := append([]byte(nil), b...)
-			switch r.IntN(3) {
-			case 0:
-				d = d[:r.IntN(len(d))]
-			case 1:
-				d = append(d, byte(r.IntN(256)))
-			default:
-				d[r.IntN(len(d))] = byte(r.IntN(256))
-			}
-			sameDecode(t, d)
+			sameDecode(t, damaged(r, b))
 		}
 		return !t.Failed()
 	}, gen.UInt64()))
 	props.TestingRun(t)
+}
+
+// damaged returns a copy of b cut short, extended by a byte, or with a byte changed.
+func damaged(r *rand.Rand, b []byte) []byte {
+	d := append([]byte(nil), b...)
+	switch r.IntN(3) {
+	case 0:
+		d = d[:r.IntN(len(d))]
+	case 1:
+		d = append(d, byte(r.IntN(256)))
+	default:
+		d[r.IntN(len(d))] = byte(r.IntN(256))
+	}
+	return d
 }
 
 // Forms that a CBOR encoder may write but MarshalCBOR does not, and broken ones.
