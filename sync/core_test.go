@@ -331,7 +331,7 @@ func TestKeptViewIsRebuiltForText(t *testing.T) {
 
 // TestClientCannotOrderItsOwnEdit: a client that sends a text edit in an ordered form, with an
 // op "as applied" of its own making, has it applied as sent: the server transforms its op, and
-// the other clients get the server's ordered form.
+// logs and sends its own ordered form, which the other clients apply.
 func TestClientCannotOrderItsOwnEdit(t *testing.T) {
 	s := newSim[*text.Text, text.Edit](t, text.New("abc"), 16, wireCBOR)
 	a, b := s.connect(nil), s.connect(nil)
@@ -344,6 +344,11 @@ func TestClientCannotOrderItsOwnEdit(t *testing.T) {
 	s.recvAll(b)
 	if got := s.room.state.String(); got != "xabc" {
 		t.Fatalf("the server holds %q, want %q", got, "xabc")
+	}
+	// The room logs and sends its own ordered form of the edit.
+	last := s.room.log[(s.room.logStart+s.room.logLen-1)%len(s.room.log)].ev.Transition
+	if want := text.MustOp(text.Insert("x"), text.Retain(3)); last.Version != 1 || last.Applied == nil || !last.Applied.Equal(want) {
+		t.Fatalf("the room logged %+v, want version 1 applied %v", last, want)
 	}
 	apertest.Equal(t, s.room.state, b.core.confirmed)
 	apertest.Equal(t, s.room.state, a.core.confirmed)
