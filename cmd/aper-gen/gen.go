@@ -250,6 +250,9 @@ func generate(pkg *packages.Package, opt options) ([]byte, error) {
 			errs = append(errs, err)
 			continue
 		}
+		if err := names.methodFree(gt.Transition, "UnmarshalCBOR"); err != nil {
+			errs = append(errs, err)
+		}
 		if syncFor[name] {
 			gt.Sync = syncNames(imp, names, name)
 		}
@@ -528,6 +531,20 @@ func (n *namer) take(name string, at token.Position) string {
 		n.errs = append(n.errs, fmt.Errorf("%saper-gen: the generated %s would clash with the %s declared at %s; rename one", where, name, name, n.pkg.Fset.Position(obj.Pos())))
 	}
 	return name
+}
+
+// methodFree reports an error when the package declares, outside a generated file, the method
+// that the run writes for the type typ (which the stubs declare without it).
+func (n *namer) methodFree(typ, method string) error {
+	tn, ok := n.pkg.Types.Scope().Lookup(typ).(*types.TypeName)
+	if !ok {
+		return nil
+	}
+	sel := types.NewMethodSet(types.NewPointer(tn.Type())).Lookup(n.pkg.Types, method)
+	if sel == nil || n.generated(sel.Obj().Pos()) {
+		return nil
+	}
+	return fmt.Errorf("%s: aper-gen: the generated method %s.%s would clash with the one declared here; remove it", n.pkg.Fset.Position(sel.Obj().Pos()), typ, method)
 }
 
 // generatedHeader starts every file aper-gen writes.

@@ -391,3 +391,20 @@ type In struct{ C *aper.Counter }
 	}
 	typeChecks(t, dir, filepath.Join(dir, "s_aper.go"), src)
 }
+
+// A hand-written UnmarshalCBOR of a transition type that the run generates is an error that
+// names it, not generated code that does not compile.
+func TestUnmarshalCBORClash(t *testing.T) {
+	dir := module(t, `package p
+
+import "github.com/aper-go/aper"
+
+type S struct{ C *aper.Counter }
+
+func (t *STransition) UnmarshalCBOR([]byte) error { return nil }
+`)
+	_, err := gen(dir, []string{"S"}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "p.go:7:")
+	assert.Contains(t, err.Error(), "STransition.UnmarshalCBOR would clash")
+}

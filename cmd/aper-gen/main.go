@@ -57,7 +57,8 @@
 // the package with stand-ins for what it is about to write in place of the output file. A field
 // whose type does not type-check is reported with its type error; when that names the
 // transition type of a struct left out of the run, the message says to add the struct. A
-// generated name that the package already declares is an error naming both.
+// generated name that the package already declares is an error naming both, and so is a
+// hand-written UnmarshalCBOR of a transition type the run generates.
 //
 // # Sync aliases
 //
