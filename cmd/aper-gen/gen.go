@@ -175,6 +175,12 @@ type genField struct {
 	// Order: the field's type has Ordered and Sent (its own, or a type of this run that gets
 	// them), so the struct's Ordered and Sent delegate to it.
 	Order bool
+
+	// Variant: the transition's UnmarshalCBOR decodes this field's usual form by hand (its CBOR
+	// key is text, and its transition type is neither a pointer nor an interface, whose zero
+	// value the general decoder would fill in differently); Direct: by calling the UnmarshalCBOR
+	// of the field's transition type, which the general decoder would call with the same bytes.
+	Variant, Direct bool
 }
 
 type genType struct {
@@ -184,6 +190,7 @@ type genType struct {
 	Inverse    bool // every field's type has ApplyInverse: generate it for the struct
 	Forward    bool // Inverse, and a field's type has Forward: generate Forward for the struct
 	Order      bool // a field's type has Ordered and Sent: generate them for the struct
+	Variant    bool // a field has Variant: UnmarshalCBOR reads its usual form by hand
 	Fields     []genField
 
 	// Sync names the aliases and constructors for the sync package, when the run asks for them.
@@ -242,6 +249,9 @@ func generate(pkg *packages.Package, opt options) ([]byte, error) {
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if err := names.methodFree(gt.Transition, "UnmarshalCBOR"); err != nil {
+			errs = append(errs, err)
 		}
 		if syncFor[name] {
 			gt.Sync = syncNames(imp, names, name)
@@ -438,9 +448,13 @@ func analyze(pkg *packages.Package, imp *imports, names *namer, name string, gen
 			forwarder:  hasForward(f.Type(), trans),
 			orderer:    hasOrderer(f.Type(), trans),
 		}
+		gf.Variant = !k.asInt && !pointerOrInterface(trans)
+		gf.Direct = gf.Variant && hasUnmarshalCBOR(trans)
 		if n := sameRunType(pkg.Types, f.Type(), gen); n != "" {
 			gf.sameRun, gf.inverter, gf.forwarder, gf.orderer = n, false, false, false
+			gf.Direct = gf.Variant // the run gives its transition type an UnmarshalCBOR
 		}
+		gt.Variant = gt.Variant || gf.Variant
 		if p, ok := f.Type().(*types.Pointer); ok {
 			gf.Elem = types.TypeString(p.Elem(), imp.qualifier)
 			if v, ok := atomValue(p.Elem()); ok {
@@ -517,6 +531,20 @@ func (n *namer) take(name string, at token.Position) string {
 		n.errs = append(n.errs, fmt.Errorf("%saper-gen: the generated %s would clash with the %s declared at %s; rename one", where, name, name, n.pkg.Fset.Position(obj.Pos())))
 	}
 	return name
+}
+
+// methodFree reports an error when the package declares, outside a generated file, the method
+// that the run writes for the type typ (which the stubs declare without it).
+func (n *namer) methodFree(typ, method string) error {
+	tn, ok := n.pkg.Types.Scope().Lookup(typ).(*types.TypeName)
+	if !ok {
+		return nil
+	}
+	sel := types.NewMethodSet(types.NewPointer(tn.Type())).Lookup(n.pkg.Types, method)
+	if sel == nil || n.generated(sel.Obj().Pos()) {
+		return nil
+	}
+	return fmt.Errorf("%s: aper-gen: the generated method %s.%s would clash with the one declared here; remove it", n.pkg.Fset.Position(sel.Obj().Pos()), typ, method)
 }
 
 // generatedHeader starts every file aper-gen writes.
@@ -727,6 +755,35 @@ func hasOrderer(t, tr types.Type) bool {
 		}
 	}
 	return true
+}
+
+// pointerOrInterface reports whether t is, or is defined as, a pointer or an interface: a type
+// whose zero value the general CBOR decoder replaces (a new value to point to) rather than fills.
+func pointerOrInterface(t types.Type) bool {
+	switch t.Underlying().(type) {
+	case *types.Pointer, *types.Interface:
+		return true
+	}
+	return false
+}
+
+// hasUnmarshalCBOR reports whether *t has UnmarshalCBOR([]byte) error (cbor.Unmarshaler), so
+// that the general CBOR decoder hands a value of type t its encoding as it is. A type of the
+// cbor package itself is left out: the decoder may treat it by other rules.
+func hasUnmarshalCBOR(t types.Type) bool {
+	if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil && strings.HasPrefix(n.Obj().Pkg().Path(), "github.com/fxamacker/cbor") {
+		return false
+	}
+	sel := types.NewMethodSet(types.NewPointer(t)).Lookup(nil, "UnmarshalCBOR")
+	if sel == nil {
+		return false
+	}
+	sig, ok := sel.Type().(*types.Signature)
+	if !ok || sig.Variadic() || sig.Params().Len() != 1 || sig.Results().Len() != 1 || !isError(sig.Results().At(0).Type()) {
+		return false
+	}
+	sl, ok := sig.Params().At(0).Type().(*types.Slice)
+	return ok && types.Identical(sl.Elem(), types.Typ[types.Byte])
 }
 
 // atomValue returns V when t is aper.Atom[V].

@@ -325,3 +325,86 @@ type Via struct{ F *Full }
 		assert.False(t, strings.Contains(s, not), "the generated code has %s", not)
 	}
 }
+
+// A transition's UnmarshalCBOR reads by hand the fields with a text CBOR key and a transition
+// type that is neither a pointer nor an interface; it hands the field's transition to that type's
+// UnmarshalCBOR when *T has one of the right signature (or T is a transition of the same run), and
+// to the general decoder otherwise.
+func TestUnmarshalCBORFields(t *testing.T) {
+	dir := module(t, `package p
+
+import (
+	"fmt"
+
+	"github.com/aper-go/aper"
+)
+
+type Own struct{ A int }
+
+func (o *Own) UnmarshalCBOR([]byte) error { return nil }
+
+type Val map[string]int
+
+func (Val) UnmarshalCBOR([]byte) error { return nil }
+
+type Odd struct{}
+
+func (*Odd) UnmarshalCBOR(string) error { return nil }
+
+type Ptr *Own
+
+type Machine[T any] struct{}
+
+func (*Machine[T]) Apply(aper.Event[T]) error  { return nil }
+func (m *Machine[T]) Clone() *Machine[T]        { return m }
+
+type S struct {
+	Own    *Machine[Own]
+	Val    *Machine[Val]   `+"`json:\"val\"`"+`
+	Odd    *Machine[Odd]
+	Int    *Machine[int]   `+"`cbor:\"1,keyasint\"`"+`
+	Ptr    *Machine[*Own]
+	Named  *Machine[Ptr]
+	Iface  *Machine[fmt.Stringer]
+	Any    *Machine[any]
+	In     *In
+}
+
+type In struct{ C *aper.Counter }
+`)
+	src, err := gen(dir, []string{"S", "In"}, nil)
+	require.NoError(t, err)
+	body := string(src)
+	body = body[strings.Index(body, "func (t *STransition) UnmarshalCBOR"):]
+	body = body[:strings.Index(body, "\n}\n")]
+	for _, want := range []string{
+		"case \"Own\":\n\t\t\tvar x Own\n\t\t\tif err := x.UnmarshalCBOR(v); err == nil {\n\t\t\t\tt.Own = &x",
+		"case \"val\":\n\t\t\tvar x Val\n\t\t\tif err := x.UnmarshalCBOR(v); err == nil {\n\t\t\t\tt.Val = &x",
+		"case \"Odd\":\n\t\t\tvar x Odd\n\t\t\tif err := aper.CBOR.Unmarshal(v, &x); err == nil {\n\t\t\t\tt.Odd = &x",
+		"case \"In\":\n\t\t\tvar x InTransition\n\t\t\tif err := x.UnmarshalCBOR(v); err == nil {\n\t\t\t\tt.In = &x",
+		"type STransition methods\n\treturn aper.CBOR.Unmarshal(b, (*STransition)(t))",
+	} {
+		assert.Contains(t, body, want)
+	}
+	for _, not := range []string{"case \"Int\"", "case \"1\"", "case \"Ptr\"", "case \"Named\"", "case \"Iface\"", "case \"Any\""} {
+		assert.NotContains(t, body, not)
+	}
+	typeChecks(t, dir, filepath.Join(dir, "s_aper.go"), src)
+}
+
+// A hand-written UnmarshalCBOR of a transition type that the run generates is an error that
+// names it, not generated code that does not compile.
+func TestUnmarshalCBORClash(t *testing.T) {
+	dir := module(t, `package p
+
+import "github.com/aper-go/aper"
+
+type S struct{ C *aper.Counter }
+
+func (t *STransition) UnmarshalCBOR([]byte) error { return nil }
+`)
+	_, err := gen(dir, []string{"S"}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "p.go:7:")
+	assert.Contains(t, err.Error(), "STransition.UnmarshalCBOR would clash")
+}

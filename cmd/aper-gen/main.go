@@ -39,6 +39,12 @@
 //     gets them: for a transition of that field, they give it the field's own ordered or sent
 //     form (for a text edit, the op as the server applied it, so that replicas apply it without
 //     transforming it again), and return any other transition, and one of a nil field, as it is;
+//   - (*BoardTransition).UnmarshalCBOR, which reads the usual CBOR form of a transition (a map
+//     of one field's text key to that field's transition, as aper.CBORVariant splits it) by
+//     hand: the field's transition goes straight to the UnmarshalCBOR of its type, when that
+//     has one (and is neither a pointer nor an interface), or else to aper.CBOR; any other form,
+//     and any failure, goes to the general decoder, so results and errors are those of a
+//     BoardTransition without the method (see Wire form);
 //   - a compile-time check that *Board is an aper.StateMachine[*Board, BoardTransition], and
 //     one that it is an aper.Orderer[BoardTransition] when it gets Ordered and Sent.
 //
@@ -51,7 +57,8 @@
 // the package with stand-ins for what it is about to write in place of the output file. A field
 // whose type does not type-check is reported with its type error; when that names the
 // transition type of a struct left out of the run, the message says to add the struct. A
-// generated name that the package already declares is an error naming both.
+// generated name that the package already declares is an error naming both, and so is a
+// hand-written UnmarshalCBOR of a transition type the run generates.
 //
 // # Sync aliases
 //

@@ -154,6 +154,43 @@ func (t {{.Transition}}) String() string {
 	}
 	return out
 }
+
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// ({{$aper}}CBOR) gives for {{.Transition}} without this method.
+{{- if .Variant}}
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it ({{$aper}}CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+{{- end}}
+func (t *{{.Transition}}) UnmarshalCBOR(b []byte) error {
+{{- if .Variant}}
+	if key, v, ok := {{$aper}}CBORVariant(b); ok && *t == ({{.Transition}}{}) {
+		switch string(key) {
+{{- range .Fields}}
+{{- if .Variant}}
+		case {{printf "%q" .CBORKey}}:
+			var x {{.Transition}}
+{{- if .Direct}}
+			if err := x.UnmarshalCBOR(v); err == nil {
+{{- else}}
+			if err := {{$aper}}CBOR.Unmarshal(v, &x); err == nil {
+{{- end}}
+				t.{{.Name}} = &x
+				return nil
+			}
+{{- end}}
+{{- end}}
+		}
+	}
+{{- end}}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = {{.Transition}}
+	type {{.Transition}} methods
+	return {{$aper}}CBOR.Unmarshal(b, (*{{.Transition}})(t))
+}
 {{if .OneOf}}
 // Apply applies the transition to the one field it sets, which must be the field that s
 // holds: {{.Name}} is a one-of, with exactly one field set for its life. A transition to

@@ -56,6 +56,37 @@ func (t ProjectTransition) String() string {
 	return out
 }
 
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for ProjectTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *ProjectTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (ProjectTransition{}) {
+		switch string(key) {
+		case "title":
+			var x aper.AtomTransition[string]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Title = &x
+				return nil
+			}
+		case "board":
+			var x pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Board = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = ProjectTransition
+	type ProjectTransition methods
+	return aper.CBOR.Unmarshal(b, (*ProjectTransition)(t))
+}
+
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
 // field's name in front of its path, and Project is unchanged; a transition that sets no

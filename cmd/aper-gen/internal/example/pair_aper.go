@@ -51,6 +51,37 @@ func (t PairTransition) String() string {
 	return out
 }
 
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for PairTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *PairTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (PairTransition{}) {
+		switch string(key) {
+		case "a":
+			var x RegisterSet
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.A = &x
+				return nil
+			}
+		case "one":
+			var x SingleTransition
+			if err := x.UnmarshalCBOR(v); err == nil {
+				t.One = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = PairTransition
+	type PairTransition methods
+	return aper.CBOR.Unmarshal(b, (*PairTransition)(t))
+}
+
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
 // field's name in front of its path, and Pair is unchanged; a transition that sets no
@@ -202,6 +233,31 @@ func (t SingleTransition) String() string {
 	return out
 }
 
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for SingleTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *SingleTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (SingleTransition{}) {
+		switch string(key) {
+		case "r":
+			var x RegisterSet
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.R = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = SingleTransition
+	type SingleTransition methods
+	return aper.CBOR.Unmarshal(b, (*SingleTransition)(t))
+}
+
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
 // field's name in front of its path, and Single is unchanged; a transition that sets no
@@ -320,6 +376,37 @@ func (t MixedTransition) String() string {
 	return out
 }
 
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for MixedTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *MixedTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (MixedTransition{}) {
+		switch string(key) {
+		case "r":
+			var x RegisterSet
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.R = &x
+				return nil
+			}
+		case "p":
+			var x int
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.P = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = MixedTransition
+	type MixedTransition methods
+	return aper.CBOR.Unmarshal(b, (*MixedTransition)(t))
+}
+
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
 // field's name in front of its path, and Mixed is unchanged; a transition that sets no
@@ -433,6 +520,37 @@ func (t EitherTransition) String() string {
 		return "EitherTransition{}"
 	}
 	return out
+}
+
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for EitherTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *EitherTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (EitherTransition{}) {
+		switch string(key) {
+		case "r":
+			var x RegisterSet
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.R = &x
+				return nil
+			}
+		case "one":
+			var x SingleTransition
+			if err := x.UnmarshalCBOR(v); err == nil {
+				t.One = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = EitherTransition
+	type EitherTransition methods
+	return aper.CBOR.Unmarshal(b, (*EitherTransition)(t))
 }
 
 // Apply applies the transition to the one field it sets, which must be the field that s

@@ -56,6 +56,37 @@ func (t PlannerTransition) String() string {
 	return out
 }
 
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for PlannerTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *PlannerTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (PlannerTransition{}) {
+		switch string(key) {
+		case "name":
+			var x aper.AtomTransition[string]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Name = &x
+				return nil
+			}
+		case "tasks":
+			var x tree.Transition[*Task, TaskTransition]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Tasks = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = PlannerTransition
+	type PlannerTransition methods
+	return aper.CBOR.Unmarshal(b, (*PlannerTransition)(t))
+}
+
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
 // field's name in front of its path, and Planner is unchanged; a transition that sets no
@@ -248,6 +279,37 @@ func (t TaskTransition) String() string {
 		return "TaskTransition{}"
 	}
 	return out
+}
+
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for TaskTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *TaskTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (TaskTransition{}) {
+		switch string(key) {
+		case "title":
+			var x aper.AtomTransition[string]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Title = &x
+				return nil
+			}
+		case "done":
+			var x aper.AtomTransition[bool]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Done = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = TaskTransition
+	type TaskTransition methods
+	return aper.CBOR.Unmarshal(b, (*TaskTransition)(t))
 }
 
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value

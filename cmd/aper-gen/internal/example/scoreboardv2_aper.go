@@ -65,6 +65,49 @@ func (t ScoreboardV2Transition) String() string {
 	return out
 }
 
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for ScoreboardV2Transition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *ScoreboardV2Transition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (ScoreboardV2Transition{}) {
+		switch string(key) {
+		case "round":
+			var x aper.CounterTransition
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Round = &x
+				return nil
+			}
+		case "bonus":
+			var x aper.CounterTransition
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Bonus = &x
+				return nil
+			}
+		case "Scores":
+			var x aper.MapTransition[string, *aper.Counter, aper.CounterTransition]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Scores = &x
+				return nil
+			}
+		case "title":
+			var x aper.AtomTransition[string]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Title = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = ScoreboardV2Transition
+	type ScoreboardV2Transition methods
+	return aper.CBOR.Unmarshal(b, (*ScoreboardV2Transition)(t))
+}
+
 // Apply applies the transition to the one field it sets; a nil field starts from the zero value
 // of its type (empty, for the library's structures). A conflict of the field comes back with the
 // field's name in front of its path, and ScoreboardV2 is unchanged; a transition that sets no

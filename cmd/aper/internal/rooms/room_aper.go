@@ -78,6 +78,55 @@ func (t RoomTransition) String() string {
 	return out
 }
 
+// UnmarshalCBOR decodes b into t with the result and the error that the general CBOR decoder
+// (aper.CBOR) gives for RoomTransition without this method.
+// Every replica of a room decodes every transition, so the usual form, a map of one field's CBOR
+// key to that field's transition as the library's encoder writes it (aper.CBORVariant),
+// decoded into a zero t, is read by hand: the field's transition goes straight to its own type's
+// UnmarshalCBOR, or to the general decoder, with no pass of the general decoder over the whole.
+// Anything else (another key, one that matches a field only in another case, a failure of the
+// field's decoder) is decoded by the general decoder from the whole of b.
+func (t *RoomTransition) UnmarshalCBOR(b []byte) error {
+	if key, v, ok := aper.CBORVariant(b); ok && *t == (RoomTransition{}) {
+		switch string(key) {
+		case "counter":
+			var x aper.CounterTransition
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Counter = &x
+				return nil
+			}
+		case "text":
+			var x text.Edit
+			if err := x.UnmarshalCBOR(v); err == nil {
+				t.Text = &x
+				return nil
+			}
+		case "todo":
+			var x list.Transition[*aper.Atom[string], aper.AtomTransition[string]]
+			if err := x.UnmarshalCBOR(v); err == nil {
+				t.Todo = &x
+				return nil
+			}
+		case "kanban":
+			var x pool.Transition[*aper.Atom[string], aper.AtomTransition[string]]
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Kanban = &x
+				return nil
+			}
+		case "dropfour":
+			var x dropfour.Move
+			if err := aper.CBOR.Unmarshal(v, &x); err == nil {
+				t.Game = &x
+				return nil
+			}
+		}
+	}
+	// The same fields and tags without this method, under the same name for the errors.
+	type methods = RoomTransition
+	type RoomTransition methods
+	return aper.CBOR.Unmarshal(b, (*RoomTransition)(t))
+}
+
 // Apply applies the transition to the one field it sets, which must be the field that s
 // holds: Room is a one-of, with exactly one field set for its life. A transition to
 // another field is an Invalid conflict with that field's name as its path; when s holds no field
