@@ -82,6 +82,22 @@ func skip(b []byte, depth int) (int, bool) {
 			return 0, false
 		}
 		for range items {
+			// Inline, the items most arrays and maps hold: integers under 24 and text strings
+			// under 24 bytes, which skip takes with the same checks.
+			if n < len(b) {
+				switch c := b[n]; {
+				case c < 0x18 || c >= 0x20 && c < 0x38:
+					n++
+					continue
+				case c >= 0x60 && c < 0x78:
+					l := int(c - 0x60)
+					if n+1+l > len(b) || !utf8.Valid(b[n+1:n+1+l]) {
+						return 0, false
+					}
+					n += 1 + l
+					continue
+				}
+			}
 			q, ok := skip(b[n:], depth+1)
 			if !ok {
 				return 0, false
