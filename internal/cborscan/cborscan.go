@@ -11,7 +11,7 @@ import (
 )
 
 // Skip returns the length of the well-formed, definite-length, untagged item at the start of b,
-// nested at most 16 deep, with valid UTF-8 text strings and shortest-form heads.
+// with arrays and maps nested at most 16 deep, valid UTF-8 text strings and shortest-form heads.
 func Skip(b []byte) (int, bool) { return skip(b, 0) }
 
 // Head reads the head of an item of the given major type: its argument and the head's
@@ -82,19 +82,23 @@ func skip(b []byte, depth int) (int, bool) {
 			return 0, false
 		}
 		for range items {
-			// Inline, the items most arrays and maps hold: integers under 24 and text strings
-			// under 24 bytes, which skip takes with the same checks.
+			// Inline, the items most arrays and maps hold: integers and text strings, which
+			// skip takes with the same checks.
 			if n < len(b) {
-				switch c := b[n]; {
-				case c < 0x18 || c >= 0x20 && c < 0x38:
-					n++
-					continue
-				case c >= 0x60 && c < 0x78:
-					l := int(c - 0x60)
-					if n+1+l > len(b) || !utf8.Valid(b[n+1:n+1+l]) {
+				switch m := b[n] >> 5; m {
+				case 0, 1:
+					_, h, ok := Head(b[n:], m)
+					if !ok {
 						return 0, false
 					}
-					n += 1 + l
+					n += h
+					continue
+				case 3:
+					l, h, ok := Head(b[n:], m)
+					if !ok || uint64(len(b)-n-h) < l || !utf8.Valid(b[n+h:n+h+int(l)]) {
+						return 0, false
+					}
+					n += h + int(l)
 					continue
 				}
 			}
