@@ -121,6 +121,21 @@ type Rebaser[T any] interface {
 	Rebase(pending []T, exact, n int) error
 }
 
+// CatchUpper is an optional power of a state machine, checked at run time like [Rebaser]: a client
+// (package sync) whose confirmed state old is replaced by a snapshot, a later state of its room,
+// calls CatchUp on the snapshot with its pending transitions, made on old (plus the pending ones
+// before each). The snapshot may hold the first of them, applied by the server as author's;
+// CatchUp says how many, and rewrites the others in place as made on the snapshot, as Rebaser
+// does over transitions that arrive one by one. The client then sends those forms, which any
+// server can apply, and shows them on the snapshot. On an error pending is left as it was, and the
+// client re-applies and sends its pending transitions as they are. Package text's Text implements
+// it.
+type CatchUpper[S any, T any] interface {
+	// CatchUp rewrites pending, made on old, as made on the state, and returns how many of their
+	// first ones the state holds already.
+	CatchUp(old S, author ClientID, pending []T) (int, error)
+}
+
 // Orderer is an optional power of a state machine, checked at run time like [Rebaser]: the server
 // calls Ordered just after its state applied a transition, and sends and logs what it returns in
 // place of the transition as its author sent it. A state whose Apply transforms a transition over

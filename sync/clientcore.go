@@ -297,14 +297,16 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 		c.records = nil
 	}
 	if f.Snapshot {
+		caught := c.catchUp(snap, f)
 		c.confirmed, c.seq, c.hasState, c.resync = snap, f.Seq, true, false
-		c.lose() // the pending transitions are re-applied to the snapshot as they are
+		c.lose() // the pending transitions are re-applied to the snapshot
 		c.store.replaced()
 		c.viewIsC = false
-		// The pending transitions are made on a state the snapshot may be far past: re-apply
-		// them to it (a text transforms those its history still serves; the others conflict,
-		// and the server rejects them).
-		c.replay = len(c.pending) > 0
+		// The pending transitions are made on a state the snapshot may be far past. A state
+		// that catches up (aper.CatchUpper) has rewritten them as made on the snapshot;
+		// otherwise they are re-applied to it as they are (a text transforms those its
+		// history still serves; the others conflict, and the server rejects them).
+		c.replay = len(c.pending) > 0 && !caught
 		// Pending transitions the server has processed are in the snapshot, or were rejected:
 		// a rejection the server still remembers says which. Above Unsure it remembers every
 		// one; at or below, one it forgot may be either.
@@ -331,6 +333,38 @@ func (c *clientCore[S, T]) welcome(f *frame, snap S, now time.Time) ([]pendingEn
 		return c.goLive(), nil
 	}
 	return nil, nil
+}
+
+// catchUp rewrites the pending transitions, made on confirmed, as made on snap, the state of the
+// welcome f, when the state is an aper.CatchUpper, they are made on confirmed as it is (no
+// replay), and every one the server processed is in snap (none was rejected or may have been).
+// It reports whether it did; the ones snap holds stay at the head of the queue, for the welcome
+// to settle.
+func (c *clientCore[S, T]) catchUp(snap S, f *frame) bool {
+	cu, ok := any(snap).(aper.CatchUpper[S, T])
+	if !ok || c.replay || len(c.pending) == 0 || !c.hasState {
+		return false
+	}
+	in := 0 // the pending transitions the server processed, all in snap
+	for in < len(c.pending) && c.pending[in].local <= f.Local {
+		if p := &c.pending[in]; p.skipped || c.record(p.local) != nil || p.local <= f.Unsure {
+			return false
+		}
+		in++
+	}
+	ts := c.scratch[:0]
+	for i := range c.pending {
+		ts = append(ts, c.pending[i].t)
+	}
+	defer func() { clear(ts); c.scratch = ts[:0] }()
+	held, err := cu.CatchUp(c.confirmed, c.id, ts)
+	if err != nil || held != in {
+		return false
+	}
+	for i := in; i < len(c.pending); i++ {
+		c.pending[i].t = ts[i]
+	}
+	return true
 }
 
 func (c *clientCore[S, T]) record(local uint64) *rejectionRecord {

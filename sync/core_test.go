@@ -353,3 +353,82 @@ func TestClientCannotOrderItsOwnEdit(t *testing.T) {
 	apertest.Equal(t, s.room.state, b.core.confirmed)
 	apertest.Equal(t, s.room.state, a.core.confirmed)
 }
+
+// TestSnapshotWelcomeCatchesUp: a client of a text whose pending edits the server applied in
+// part gets a snapshot: it keeps the ones the snapshot lacks, rewritten as made on it (aper.
+// CatchUpper), and sends those, which a server restarted from that snapshot, holding no queue
+// for the client, takes; the client's view shows them.
+func TestSnapshotWelcomeCatchesUp(t *testing.T) {
+	srv := text.NewWithHistory("abc", 8)
+	seq := uint64(0)
+	order := func(tx *text.Text, c aper.ClientID, e text.Edit) error {
+		seq++
+		err := tx.Apply(aper.Event[text.Edit]{Seq: seq, Client: c, Transition: e})
+		if err == nil && tx == srv {
+			srv.Ordered(e)
+		}
+		return err
+	}
+	bob := func() {
+		if err := order(srv, "bob", text.Edit{Base: srv.Version(), Op: text.MustOp(text.Retain(srv.Len()), text.Insert("b"))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ann always has an edit in flight: on the server her run reaches back past the history.
+	var old *text.Text
+	var latest text.Edit
+	base, baseLen, own := uint64(0), 3, 0
+	for range 20 {
+		bob()
+		e := text.Edit{Base: base, Op: text.MustOp(text.Insert("a"), text.Retain(baseLen+own))}
+		old = srv.Clone()
+		base, baseLen, own = srv.Version(), srv.Len(), 1
+		if err := order(srv, "ann", e); err != nil {
+			t.Fatal(err)
+		}
+		latest = srv.Ordered(e)
+	}
+	c := &clientCore[*text.Text, text.Edit]{id: "ann", inst: "ann", confirmed: old, hasState: true, seq: old.Version()}
+	view := old.Clone()
+	for i := range 4 {
+		e := text.Edit{Base: old.Version(), Op: *latest.Applied}
+		if i > 0 {
+			e = view.Insert(i, string(rune('0'+i)))
+		}
+		if err := view.Apply(aper.Event[text.Edit]{Client: "ann", Transition: e}); err != nil {
+			t.Fatal(err)
+		}
+		c.nextLocal++
+		c.pending = append(c.pending, pendingEntry[text.Edit]{local: c.nextLocal, t: e})
+	}
+	bob()
+	bob()
+	for _, p := range c.pending[1:3] {
+		if err := order(srv, "ann", p.t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := aper.CBOR.Marshal(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap *text.Text
+	if err := aper.CBOR.Unmarshal(b, &snap); err != nil {
+		t.Fatal(err)
+	}
+	restarted := snap.Clone()
+	sends, err := c.welcome(&frame{Type: frameWelcome, V: ProtocolVersion, Client: "ann", Inst: "ann", Snapshot: true, Seq: snap.Version(), Local: 3}, snap, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sends) != 1 || sends[0].local != 4 || sends[0].t.Base != snap.Version() {
+		t.Fatalf("sends %+v, want local 4 based on %d", sends, snap.Version())
+	}
+	if err := order(restarted, "ann", sends[0].t); err != nil {
+		t.Fatalf("the restarted server refuses the caught-up edit: %v", err)
+	}
+	c.rebase()
+	if got, want := c.view.String(), restarted.String(); got != want {
+		t.Fatalf("the view shows %q, the server %q", got, want)
+	}
+}

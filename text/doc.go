@@ -63,8 +63,9 @@
 // author's run of edits, each based before its previous one was applied, began within the
 // history, or while no other author's edit lies between the edit's Base and its author's latest
 // edit; otherwise the edit is a StaleBase conflict there. A client of package sync applies its
-// own edits as sent (see [Text.Sent]), so it keeps its own queue, and re-expresses its pending
-// edits on the confirmed text as others' arrive, so its edits are based after its own latest.
+// own edits as sent (see [Text.Sent]) when it may re-apply its pending ones, so it keeps its own
+// queue, and re-expresses its pending edits on the confirmed text as others' arrive, and over a
+// snapshot that replaces it ([Text.CatchUp]), so its edits are based after its own latest.
 //
 // The string lives in a B-tree of UTF-8 leaves of up to 1 KiB that counts code points, bytes
 // and UTF-16 units per node: an edit costs O(log n + edit size), a 1 MB text costs about 1 MB

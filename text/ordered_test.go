@@ -1,6 +1,7 @@
 package text_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aper-go/aper"
@@ -115,4 +116,76 @@ func TestSentFromAlikeOnReplicas(t *testing.T) {
 	for _, c := range aper.Codecs() {
 		assert.Equal(t, string(apertest.Encode(t, c, srv)), string(apertest.Encode(t, c, rep)), c.Name())
 	}
+}
+
+// TestCatchUp: a client that always has an edit in flight, so that on the server its run of
+// edits (each based before its previous one was applied) reaches back past the history, has its
+// pending edits partly applied among another author's. A server restored from a snapshot in
+// ordered mode (which holds no queues) cannot transform the rest as sent; caught up over the
+// snapshot by the client, they give there what the live server gives them as sent.
+func TestCatchUp(t *testing.T) {
+	srv := text.NewWithHistory("abc", 8)
+	seq := uint64(0)
+	apply := func(tx *text.Text, c aper.ClientID, e text.Edit) error {
+		seq++
+		err := tx.Apply(aper.Event[text.Edit]{Seq: seq, Client: c, Transition: e})
+		if err == nil && tx == srv {
+			srv.Ordered(e)
+		}
+		return err
+	}
+	bob := func() {
+		require.NoError(t, apply(srv, "bob", text.Edit{Base: srv.Version(), Op: text.MustOp(text.Retain(srv.Len()), text.Insert("b"))}))
+	}
+	// Ann's edits, each made on the text before her previous one was applied, plus that one.
+	var old *text.Text // what ann has confirmed: all but her latest edit
+	var latest text.Edit
+	base, baseLen, own := uint64(0), 3, 0
+	for range 20 {
+		bob()
+		e := text.Edit{Base: base, Op: text.MustOp(text.Insert("a"), text.Retain(baseLen+own))}
+		old = srv.Clone()
+		base, baseLen, own = srv.Version(), srv.Len(), 1
+		require.NoError(t, apply(srv, "ann", e))
+		latest = srv.Ordered(e) // her client's form of it, rebased on old
+	}
+	// Three more, made on old plus her latest, with Base old's version.
+	view := old.Clone()
+	require.NoError(t, view.Apply(aper.Event[text.Edit]{Client: "ann", Transition: text.Edit{Base: old.Version(), Op: *latest.Applied}}))
+	pending := []text.Edit{{Base: old.Version(), Op: *latest.Applied}}
+	for i := range 3 {
+		e := view.Insert(1+i, string(rune('1'+i)))
+		require.NoError(t, view.Apply(aper.Event[text.Edit]{Client: "ann", Transition: e}))
+		pending = append(pending, e)
+	}
+	bob()
+	bob()
+	for _, e := range pending[1:3] {
+		require.NoError(t, apply(srv, "ann", e))
+	}
+	live := srv.Clone()
+	require.NoError(t, apply(live, "ann", pending[3]))
+	for _, snap := range apertest.RoundTrip(t, srv) {
+		asSent := snap.Clone()
+		assert.Error(t, apply(asSent, "ann", pending[3]), "the restored server took a late edit of a run older than its history")
+
+		ps := slices.Clone(pending)
+		held, err := snap.CatchUp(old, "ann", ps)
+		require.NoError(t, err)
+		require.Equal(t, 3, held)
+		require.Equal(t, snap.Version(), ps[3].Base)
+		require.NoError(t, apply(snap, "ann", ps[3]))
+		assert.Equal(t, live.String(), snap.String())
+	}
+	// Refused, pending left as they were: a Base other than old's, an own edit that is not the
+	// next pending one, a text older than the snapshot's history.
+	ps := slices.Clone(pending)
+	ps[3].Base++
+	_, err := srv.CatchUp(old, "ann", ps)
+	assert.Error(t, err)
+	assert.Equal(t, pending[3].Base+1, ps[3].Base)
+	_, err = srv.CatchUp(old, "ann", slices.Clone(pending[1:]))
+	assert.Error(t, err)
+	_, err = srv.CatchUp(text.NewWithHistory("abc", 8), "ann", nil)
+	assert.Error(t, err)
 }

@@ -106,3 +106,65 @@ func transformPending(p *Op, c Op) Op {
 }
 
 var _ aper.Rebaser[Edit] = (*Text)(nil)
+
+// CatchUp rewrites pending, a client's pending edits made on old (the text the client had
+// confirmed) plus the pending edits before each, as made on t, a later text of the same room that
+// holds the first of them as author's: the client side of the Jupiter algorithm over t's history
+// since old's version, as when the client receives those edits one by one. It returns how many of
+// pending t holds (their rewritten forms are dropped: they are t's edits of author since old's
+// version, in order, each exactly as t applied it); the others are rewritten in place with Base
+// = t.Version(). It implements aper.CatchUpper, which package sync uses when a snapshot replaces
+// a client's confirmed text: the client then sends its pending edits made on the snapshot, which
+// any server can apply, rather than as made on a text the server may no longer be able to
+// transform them from.
+//
+// It is an error, and pending is left as it was, when old is ahead of t or older than t's
+// history, when the pending edits are not all based on old's version or do not chain from its
+// text, or when an edit of author in t's history is not the next pending one as the client
+// would transform it (edits of the same author made elsewhere, or a rejected one missing).
+func (t *Text) CatchUp(old *Text, author aper.ClientID, pending []Edit) (int, error) {
+	from := old.Version()
+	switch {
+	case from > t.version:
+		return 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("catch up from version %d to a text at version %d", from, t.version)))
+	case from < t.Oldest():
+		return 0, stale(from, t.Oldest())
+	case from < t.version && t.entry(from).op.inLen() != old.Len():
+		return 0, outOfRange("catch up from a text of %d code points to a history from %d", old.Len(), t.entry(from).op.inLen())
+	}
+	l := old.Len()
+	for i := range pending {
+		if pending[i].Base != from {
+			return 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("pending edit %d based on %d, not %d", i, pending[i].Base, from)))
+		}
+		if in := pending[i].Op.inLen(); in != l {
+			return 0, outOfRange("pending edit %d of input length %d where the edits before it end at %d", i, in, l)
+		}
+		l = pending[i].Op.outLen()
+	}
+	ms := make([]moving, len(pending))
+	for i := range pending {
+		ms[i] = newMoving(&pending[i].Op)
+	}
+	held := 0
+	for k := from; k < t.version; k++ {
+		e := t.entry(k)
+		if e.author == author {
+			if held == len(ms) || !ms[held].result().Equal(e.op) {
+				return 0, fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("the edit of version %d by %q is not the next pending one", k, author)))
+			}
+			held++
+			continue
+		}
+		c := newMoving(&e.op)
+		for i := held; i < len(ms); i++ {
+			overPending(&ms[i], &c)
+		}
+	}
+	for i := held; i < len(pending); i++ {
+		pending[i] = Edit{Base: t.version, Op: ms[i].result()}
+	}
+	return held, nil
+}
+
+var _ aper.CatchUpper[*Text, Edit] = (*Text)(nil)

@@ -366,10 +366,11 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // Text decoded from a snapshot of ordered mode, which holds no queues. That fails, as StaleBase,
 // when the author's run of edits (each based before the author's previous one was applied)
 // began before the history and another author's edit lies between the edit's Base and its
-// author's latest: a client of package sync re-expresses its pending edits over the others' as
-// they arrive, and on a resume, so that it sends such an edit only after a snapshot welcome
-// (the room's log no longer reaching back to the client), and then a server restarted from a
-// snapshot may refuse it where the server that kept the queue would not.
+// author's latest. A client of package sync re-expresses its pending edits over the others' as
+// they arrive, on a resume, and over a snapshot that replaces its text ([Text.CatchUp]), so it
+// sends such an edit only when it cannot catch up (its text older than the snapshot's history,
+// or a rejection among its edits the server processed); a server restarted from a snapshot may
+// then refuse it where the server that kept the queue would not.
 //
 // Conflicts, which change nothing: a Base after the current version is Invalid, and one older
 // than the history ([Text.Oldest]) is StaleBase, unless the author's previous edit is still in

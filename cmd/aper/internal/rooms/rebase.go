@@ -31,3 +31,29 @@ func (s *Room) Rebase(pending []RoomTransition, exact, n int) error {
 }
 
 var _ aper.Rebaser[RoomTransition] = (*Room)(nil)
+
+// CatchUp lets a client of a text room rewrite its pending edits as made on a snapshot that
+// replaces its confirmed room (see [aper.CatchUpper]), by the text's own CatchUp. Only a room that
+// holds a text and nothing else can, as for Rebase.
+func (s *Room) CatchUp(old *Room, author aper.ClientID, pending []RoomTransition) (int, error) {
+	if s.Text == nil || s.Counter != nil || s.Todo != nil || s.Kanban != nil || s.Game != nil || old == nil || old.Text == nil {
+		return 0, conflict.New(conflict.Invalid, "rooms: only a text room catches up its transitions")
+	}
+	edits := make([]text.Edit, len(pending))
+	for i := range pending {
+		if pending[i].Text == nil {
+			return 0, conflict.New(conflict.Invalid, "rooms: a pending transition of a text room is not an edit")
+		}
+		edits[i] = *pending[i].Text
+	}
+	held, err := s.Text.CatchUp(old.Text, author, edits)
+	if err != nil {
+		return 0, conflict.WithPath(err, "Text")
+	}
+	for i := held; i < len(pending); i++ {
+		pending[i] = RoomTransition{Text: &edits[i]}
+	}
+	return held, nil
+}
+
+var _ aper.CatchUpper[*Room, RoomTransition] = (*Room)(nil)
