@@ -345,9 +345,14 @@ func (c *clientCore[S, T]) catchUp(snap S, f *frame) bool {
 	if !ok || c.replay || len(c.pending) == 0 || !c.hasState {
 		return false
 	}
+	for i := range c.pending {
+		if c.pending[i].skipped {
+			return false // the view lacks it, and the transitions after it were made without it
+		}
+	}
 	in := 0 // the pending transitions the server processed, all in snap
 	for in < len(c.pending) && c.pending[in].local <= f.Local {
-		if p := &c.pending[in]; p.skipped || c.record(p.local) != nil || p.local <= f.Unsure {
+		if p := &c.pending[in]; c.record(p.local) != nil || p.local <= f.Unsure {
 			return false
 		}
 		in++

@@ -131,6 +131,8 @@ func (t *Text) CatchUp(old *Text, author aper.ClientID, pending []Edit) (int, er
 		return 0, stale(from, t.Oldest())
 	case from < t.version && t.entry(from).op.inLen() != old.Len():
 		return 0, outOfRange("catch up from a text of %d code points to a history from %d", old.Len(), t.entry(from).op.inLen())
+	case from == t.version && t.Len() != old.Len():
+		return 0, outOfRange("catch up from a text of %d code points to one of %d at the same version", old.Len(), t.Len())
 	}
 	l := old.Len()
 	for i := range pending {

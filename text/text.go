@@ -369,7 +369,8 @@ func (t *Text) Replace(pos, n int, s string) Edit {
 // author's latest. A client of package sync re-expresses its pending edits over the others' as
 // they arrive, on a resume, and over a snapshot that replaces its text ([Text.CatchUp]), so it
 // sends such an edit only when it cannot catch up (its text older than the snapshot's history,
-// or a rejection among its edits the server processed); a server restarted from a snapshot may
+// a rejection or an unknown outcome among its edits the server processed, a pending edit its view
+// had to leave out, or other edits under its client id); a server restarted from a snapshot may
 // then refuse it where the server that kept the queue would not.
 //
 // Conflicts, which change nothing: a Base after the current version is Invalid, and one older
