@@ -209,6 +209,11 @@ func (t *Text) load(w *wireText) error {
 	}
 	fresh.init()
 	fresh.loading, fresh.pin = true, fresh.start+1 // hold every entry while they are pushed
+	for i := range w.History {
+		if e := &w.History[i]; e.op() == nil || e.old() && e.Sent == nil {
+			return fmt.Errorf("aper/text: text: the edit of version %d has no op", fresh.version+uint64(i))
+		}
+	}
 	// The applied ops must chain and lead to the text.
 	for i := range w.History {
 		e := &w.History[i]
