@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/internal/cborscan"
 )
 
 // decodeOpCBOR decodes the usual encoding of an Op by hand, without the general decoder's
@@ -223,38 +224,13 @@ func decodeEditCBOR(b []byte, e *Edit) bool {
 	return true
 }
 
-// cborOpEnd returns the length of the op array at the start of b, as decodeOpCBOR takes it: a
-// definite-length array of integers and definite-length text strings.
+// cborOpEnd returns the length of the array at the start of b, an op's encoding in the form the
+// library's encoder writes it (see cborscan.Skip): others go to the general decoder.
 func cborOpEnd(b []byte) (int, bool) {
 	if len(b) == 0 || b[0]>>5 != 4 {
 		return 0, false
 	}
-	n, rest, ok := cborArg(b)
-	if !ok || n > uint64(len(rest)) {
-		return 0, false
-	}
-	for range n {
-		if len(rest) == 0 {
-			return 0, false
-		}
-		major := rest[0] >> 5
-		v, r, ok := cborArg(rest)
-		if !ok {
-			return 0, false
-		}
-		switch major {
-		case 0, 1:
-		case 3:
-			if v > uint64(len(r)) {
-				return 0, false
-			}
-			r = r[v:]
-		default:
-			return 0, false
-		}
-		rest = r
-	}
-	return len(b) - len(rest), true
+	return cborscan.Skip(b)
 }
 
 // MarshalCBOR encodes the edit as a map of its fields under keys 1 to 4 (Version and Applied only

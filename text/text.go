@@ -393,15 +393,24 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d of a text at version %d", b, t.version)))
 	}
 	p := t.peer(ev.Client)
-	if e.Version != 0 && e.Applied != nil && e.Version-1 == t.version {
-		return t.applyOrdered(ev, p)
-	}
+	// The server's ordered form of the edit, made at the version after t's (see Ordered): its op
+	// as applied there applies as it is, and the author's queue is not computed (see peer).
+	ordered := e.Version != 0 && e.Applied != nil && e.Version-1 == t.version
 	op := &e.Op
 	if len(t.queue) > 0 {
 		t.queue = t.queue[:0] // the author's next queue
 	}
 	var x Op
-	if b < t.version {
+	switch {
+	case ordered:
+		if o := t.Oldest(); b < o && (p == nil || p.last < o) {
+			return stale(b, o)
+		}
+		if p != nil && p.last >= b && b < p.ack {
+			return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, p.ack)))
+		}
+		op = e.Applied
+	case b < t.version:
 		if o := t.Oldest(); b < o && (p == nil || p.last < o) {
 			// Older than the history, and not within the author's own run of edits still in
 			// it, whose queue holds the other authors' edits since its Base (see peer).
@@ -451,16 +460,23 @@ func (t *Text) Apply(ev aper.Event[Edit]) error {
 	if p == nil || p.owner != t.owner {
 		p = t.writablePeer(ev.Client, p)
 	}
-	if len(p.queue) > 0 || len(t.queue) > 0 {
+	switch {
+	case ordered:
+		p.queue = p.queue[:0]
+	case len(p.queue) > 0 || len(t.queue) > 0:
 		t.queue, p.queue = p.queue[:0], t.queue
 	}
-	p.last, p.ack, p.lazy = v, b, false
+	p.last, p.ack, p.lazy = v, b, ordered && b != v
 	if e.Version != 0 {
-		// An edit of a room whose server gives ordered forms, applied as sent (see Sent): the
-		// text is in ordered mode as the server's is.
+		// An ordered form, or an edit of a room whose server gives them applied as sent (see
+		// Sent): the text is in ordered mode as the server's is.
 		t.turnOrdered()
 	}
-	t.countLocal(&ev)
+	if ev.Seq == 0 && ev.Client != "" {
+		t.local++
+	} else {
+		t.local = 0
+	}
 	return nil
 }
 
@@ -472,53 +488,6 @@ func (t *Text) turnOrdered() {
 	if !t.ordered {
 		t.ordered, t.sentFrom = true, t.version-1
 	}
-}
-
-// countLocal counts ev in the trailing run of optimistic edits (see Base), or ends the run.
-func (t *Text) countLocal(ev *aper.Event[Edit]) {
-	if ev.Seq == 0 && ev.Client != "" {
-		t.local++
-	} else {
-		t.local = 0
-	}
-}
-
-// applyOrdered applies ev, the server's ordered form of an edit (see [Edit.Version]), made at the
-// version after t's: its op as applied there applies as it is, with the checks Apply makes of the
-// edit's Base, and the author's queue is not computed (see peer).
-func (t *Text) applyOrdered(ev aper.Event[Edit], p *peer) error {
-	e := &ev.Transition
-	b := e.Base
-	if b < t.version {
-		if o := t.Oldest(); b < o && (p == nil || p.last < o) {
-			return stale(b, o)
-		}
-		if p != nil && p.last >= b && b < p.ack {
-			return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("edit based on version %d after its author's edit based on version %d", b, p.ack)))
-		}
-	}
-	op := e.Applied
-	if n := op.inLen(); n != t.Len() {
-		return outOfRange("op of input length %d against a text of %d code points", n, t.Len())
-	}
-	t.applyOp(op)
-	v := t.version
-	ent := t.push()
-	ent.author, ent.base, ent.op, ent.sent = ev.Client, b, *op, nil
-	if !op.Equal(e.Op) {
-		s := e.Op
-		ent.sent = &s
-	}
-	t.hist.last.lag = max(t.hist.last.lag, v-b)
-	p = t.peer(ev.Client) // see Apply
-	if p == nil || p.owner != t.owner {
-		p = t.writablePeer(ev.Client, p)
-	}
-	p.queue = p.queue[:0]
-	p.last, p.ack, p.lazy = v, b, b != v
-	t.turnOrdered()
-	t.countLocal(&ev)
-	return nil
 }
 
 // Ordered returns the form of e, an edit [Text.Apply] has just applied as the text's latest, that
