@@ -1,7 +1,6 @@
 package list
 
 import (
-	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -73,26 +72,22 @@ func idKey(id uuid.UUID) idEntry {
 	return idEntry{hi: binary.BigEndian.Uint64(id[:8]), lo: binary.BigEndian.Uint64(id[8:])}
 }
 
-// cmpItem orders items by index, as strings.Compare orders their bytes. Indexes are mostly a
-// few bytes long, and every search of the items compares a handful: their first bytes are
-// compared here, which costs less than the call to the runtime's general comparison, and only
-// what follows 8 equal bytes goes to it.
-func cmpItem[V any](a, b item[V]) int {
-	x, y := a.key.b, b.key.b
-	n := min(len(x), len(y), 8)
-	for i := range n {
-		if x[i] != y[i] {
-			if x[i] < y[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	if n == 8 {
-		return strings.Compare(x[8:], y[8:])
-	}
-	return cmp.Compare(len(x), len(y))
+// cmpItem orders items by index, as strings.Compare orders their bytes. The tree calls it only
+// for items whose prefixes (preItem) are equal: most of a search compares prefixes.
+func cmpItem[V any](a, b item[V]) int { return strings.Compare(a.key.b, b.key.b) }
+
+// preItem is the items' prefix for the tree (see ordtree.New): the first 8 bytes of the index,
+// big-endian, with zeros after a shorter one. Where two prefixes differ, the indexes differ the
+// same way: at a byte among the first 8, or one is shorter and the other has a non-zero byte
+// there.
+func preItem[V any](it item[V]) uint64 {
+	var b [8]byte
+	copy(b[:], it.key.b)
+	return binary.BigEndian.Uint64(b[:])
 }
+
+// preID is the ids' prefix for the tree: the id's first half.
+func preID(e idEntry) uint64 { return e.hi }
 
 func cmpID(a, b idEntry) int {
 	switch {
@@ -157,8 +152,8 @@ func New[V aper.StateMachine[V, T], T any]() *List[V, T] {
 
 func (l *List[V, T]) init() {
 	if !l.ready {
-		l.items = ordtree.New(cmpItem[V])
-		l.ids = ordtree.New(cmpID)
+		l.items = ordtree.New(cmpItem[V], preItem[V])
+		l.ids = ordtree.New(cmpID, preID)
 		l.ready = true
 	}
 }

@@ -23,9 +23,10 @@ const (
 )
 
 type node[T any] struct {
-	own   uint64 // the owner token of the tree that made it; written only before it is shared
-	n     int    // items held
-	count int    // items in the subtree
+	own   uint64           // the owner token of the tree that made it; written only before it is shared
+	n     int              // items held
+	count int              // items in the subtree
+	keys  [maxItems]uint64 // keys[i] is the tree's prefix of items[i] (see New)
 	items [maxItems]T
 	kids  *[maxItems + 1]*node[T] // nil in a leaf
 }
@@ -37,6 +38,7 @@ type node[T any] struct {
 type Tree[T any] struct {
 	root *node[T]
 	cmp  func(a, b T) int
+	pre  func(T) uint64
 	own  uint64
 }
 
@@ -46,8 +48,13 @@ func newOwner() uint64 { return owners.Add(1) }
 
 // New returns an empty tree ordered by cmp, which returns a negative number, zero or a positive
 // number as a sorts before, with, or after b.
-func New[T any](cmp func(a, b T) int) Tree[T] {
-	return Tree[T]{cmp: cmp, own: newOwner()}
+//
+// pre maps an item to a prefix of its place in that order: pre(a) < pre(b) must imply that a sorts
+// before b (and so equal items have equal prefixes). A node keeps its items' prefixes side by
+// side, and a search compares them first, calling cmp only among the items whose prefix is the
+// key's: a search then reads a few cache lines of a node instead of one per item it compares.
+func New[T any](cmp func(a, b T) int, pre func(T) uint64) Tree[T] {
+	return Tree[T]{cmp: cmp, pre: pre, own: newOwner()}
 }
 
 // Len returns the number of items.
@@ -64,7 +71,7 @@ func (t *Tree[T]) Len() int {
 // goroutines share may be cloned by both at once (its nodes are then never written).
 func (t *Tree[T]) Clone() Tree[T] {
 	atomic.StoreUint64(&t.own, newOwner())
-	return Tree[T]{root: t.root, cmp: t.cmp, own: newOwner()}
+	return Tree[T]{root: t.root, cmp: t.cmp, pre: t.pre, own: newOwner()}
 }
 
 // Renew gives the tree a fresh token, as Clone does for the tree it copies: its next writes copy
@@ -81,10 +88,12 @@ func (t *Tree[T]) mut(n *node[T]) *node[T] {
 	if n.own == own {
 		return n
 	}
-	c := &node[T]{own: own, n: n.n, count: n.count, items: n.items}
+	// Only the slots in use are copied: the rest are zero in both.
+	c := &node[T]{own: own, count: n.count}
+	c.n = move(c, 0, n, 0, n.n)
 	if n.kids != nil {
-		k := *n.kids
-		c.kids = &k
+		c.kids = new([maxItems + 1]*node[T])
+		copy(c.kids[:n.n+1], n.kids[:n.n+1])
 	}
 	return c
 }
@@ -97,28 +106,47 @@ func (t *Tree[T]) newNode(leaf bool) *node[T] {
 	return n
 }
 
-// search returns the first position i in n whose item is not below key, and whether it equals key.
-func (t *Tree[T]) search(n *node[T], key T) (int, bool) {
+// search returns the first position i in n whose item is not below key, and whether it equals
+// key; kp is key's prefix.
+func (t *Tree[T]) search(n *node[T], key T, kp uint64) (int, bool) {
 	lo, hi := 0, n.n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		c := t.cmp(n.items[m], key)
-		if c == 0 {
-			return m, true
-		}
-		if c < 0 {
+		if n.keys[m] < kp {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
+	for ; lo < n.n && n.keys[lo] == kp; lo++ {
+		if c := t.cmp(n.items[lo], key); c >= 0 {
+			return lo, c == 0
+		}
+	}
 	return lo, false
+}
+
+// set sets item i of n, which t owns, to it.
+func (t *Tree[T]) set(n *node[T], i int, it T) {
+	n.items[i] = it
+	n.keys[i] = t.pre(n.items[i])
+}
+
+// move copies the items (and their prefixes) of src[j:k] to dst from position i.
+func move[T any](dst *node[T], i int, src *node[T], j, k int) int {
+	copy(dst.keys[i:], src.keys[j:k])
+	return copy(dst.items[i:], src.items[j:k])
 }
 
 // Get returns the item equal to key.
 func (t *Tree[T]) Get(key T) (T, bool) {
+	if t.root == nil {
+		var zero T
+		return zero, false
+	}
+	kp := t.pre(key)
 	for n := t.root; n != nil; {
-		i, found := t.search(n, key)
+		i, found := t.search(n, key, kp)
 		if found {
 			return n.items[i], true
 		}
@@ -139,9 +167,12 @@ func (t *Tree[T]) Has(key T) bool {
 
 // Rank returns the number of items below key, and whether an item equals key.
 func (t *Tree[T]) Rank(key T) (int, bool) {
-	r := 0
+	if t.root == nil {
+		return 0, false
+	}
+	r, kp := 0, t.pre(key)
 	for n := t.root; n != nil; {
-		i, found := t.search(n, key)
+		i, found := t.search(n, key, kp)
 		r += i
 		if n.kids == nil {
 			return r, found
@@ -216,9 +247,12 @@ func (n *node[T]) max() T {
 // Below returns the greatest item below key (key need not be in the tree).
 func (t *Tree[T]) Below(key T) (T, bool) {
 	var best T
-	ok := false
+	if t.root == nil {
+		return best, false
+	}
+	ok, kp := false, t.pre(key)
 	for n := t.root; n != nil; {
-		i, found := t.search(n, key)
+		i, found := t.search(n, key, kp)
 		if found && n.kids != nil {
 			return n.kids[i].max(), true
 		}
@@ -236,9 +270,12 @@ func (t *Tree[T]) Below(key T) (T, bool) {
 // Above returns the least item above key (key need not be in the tree).
 func (t *Tree[T]) Above(key T) (T, bool) {
 	var best T
-	ok := false
+	if t.root == nil {
+		return best, false
+	}
+	ok, kp := false, t.pre(key)
 	for n := t.root; n != nil; {
-		i, found := t.search(n, key)
+		i, found := t.search(n, key, kp)
 		if found {
 			if n.kids != nil {
 				return n.kids[i+1].min(), true
@@ -292,7 +329,7 @@ func (t *Tree[T]) InsertIf(item T, ok func(below, above *T) bool) bool {
 	if t.owner() == 0 {
 		atomic.StoreUint64(&t.own, newOwner())
 	}
-	out, _, st, med, right := t.insert(t.root, item, false, ok, nil, nil)
+	out, _, st, med, right := t.insert(t.root, item, t.pre(item), false, ok, nil, nil)
 	if st != inserted {
 		return false
 	}
@@ -306,12 +343,13 @@ func (t *Tree[T]) put(item T, replace bool) (T, status) {
 	}
 	if t.root == nil {
 		r := t.newNode(true)
-		r.items[0], r.n, r.count = item, 1, 1
+		t.set(r, 0, item)
+		r.n, r.count = 1, 1
 		t.root = r
 		var zero T
 		return zero, inserted
 	}
-	out, old, st, med, right := t.insert(t.root, item, replace, nil, nil, nil)
+	out, old, st, med, right := t.insert(t.root, item, t.pre(item), replace, nil, nil, nil)
 	t.grow(out, med, right)
 	return old, st
 }
@@ -321,7 +359,8 @@ func (t *Tree[T]) put(item T, replace bool) (T, status) {
 func (t *Tree[T]) grow(out *node[T], med T, right *node[T]) {
 	if right != nil {
 		r := t.newNode(false)
-		r.items[0], r.n = med, 1
+		t.set(r, 0, med)
+		r.n = 1
 		r.kids[0], r.kids[1] = out, right
 		r.count = out.count + 1 + right.count
 		out = r
@@ -333,14 +372,14 @@ func (t *Tree[T]) grow(out *node[T], med T, right *node[T]) {
 // owns when it changed) and, when that root split, the median item and the new right sibling.
 // With a condition ok (never with replace), it inserts only if ok holds for the new item's
 // neighbours, the closest of which found above n are below and above.
-func (t *Tree[T]) insert(n *node[T], item T, replace bool, ok func(below, above *T) bool, below, above *T) (out *node[T], old T, st status, med T, right *node[T]) {
-	i, found := t.search(n, item)
+func (t *Tree[T]) insert(n *node[T], item T, kp uint64, replace bool, ok func(below, above *T) bool, below, above *T) (out *node[T], old T, st status, med T, right *node[T]) {
+	i, found := t.search(n, item, kp)
 	if found {
 		if !replace {
 			return n, old, unchanged, med, nil
 		}
 		m := t.mut(n)
-		old, m.items[i] = m.items[i], item
+		old, m.items[i], m.keys[i] = m.items[i], item, kp
 		return m, old, replaced, med, nil
 	}
 	if ok != nil {
@@ -358,10 +397,10 @@ func (t *Tree[T]) insert(n *node[T], item T, replace bool, ok func(below, above 
 		}
 		m := t.mut(n)
 		m.count++
-		med, right = t.add(m, i, item, nil)
+		med, right = t.add(m, i, item, kp, nil)
 		return m, old, inserted, med, right
 	}
-	kid, old, st, kmed, kright := t.insert(n.kids[i], item, replace, ok, below, above)
+	kid, old, st, kmed, kright := t.insert(n.kids[i], item, kp, replace, ok, below, above)
 	if st == unchanged {
 		return n, old, st, med, nil
 	}
@@ -372,7 +411,7 @@ func (t *Tree[T]) insert(n *node[T], item T, replace bool, ok func(below, above 
 	}
 	m.count++
 	if kright != nil {
-		med, right = t.add(m, i, kmed, kright)
+		med, right = t.add(m, i, kmed, t.pre(kmed), kright)
 	}
 	return m, old, st, med, right
 }
@@ -380,15 +419,15 @@ func (t *Tree[T]) insert(n *node[T], item T, replace bool, ok func(below, above 
 // add puts item at position i of the node m that t owns, with right as the subtree after it (for
 // an inner node). A full node splits first: add then returns the median and the new right half.
 // m.count must already include the new item and right's items.
-func (t *Tree[T]) add(m *node[T], i int, item T, right *node[T]) (med T, r *node[T]) {
+func (t *Tree[T]) add(m *node[T], i int, item T, kp uint64, right *node[T]) (med T, r *node[T]) {
 	if m.n < maxItems {
-		insertAt(m, i, item, right)
+		insertAt(m, i, item, kp, right)
 		return med, nil
 	}
 	const mid = maxItems / 2
 	r = t.newNode(m.kids == nil)
 	med = m.items[mid]
-	r.n = copy(r.items[:], m.items[mid+1:m.n])
+	r.n = move(r, 0, m, mid+1, m.n)
 	clear(m.items[mid:m.n])
 	m.n = mid
 	r.count = r.n
@@ -401,7 +440,7 @@ func (t *Tree[T]) add(m *node[T], i int, item T, right *node[T]) (med T, r *node
 	}
 	if i <= mid {
 		m.count -= r.count + 1 // m.count included the new items; they stay on the left
-		insertAt(m, i, item, right)
+		insertAt(m, i, item, kp, right)
 		return med, r
 	}
 	added := 1
@@ -410,13 +449,13 @@ func (t *Tree[T]) add(m *node[T], i int, item T, right *node[T]) (med T, r *node
 	}
 	m.count -= r.count + 1 + added
 	r.count += added
-	insertAt(r, i-mid-1, item, right)
+	insertAt(r, i-mid-1, item, kp, right)
 	return med, r
 }
 
-func insertAt[T any](m *node[T], i int, item T, right *node[T]) {
-	copy(m.items[i+1:m.n+1], m.items[i:m.n])
-	m.items[i] = item
+func insertAt[T any](m *node[T], i int, item T, kp uint64, right *node[T]) {
+	move(m, i+1, m, i, m.n)
+	m.items[i], m.keys[i] = item, kp
 	if m.kids != nil {
 		copy(m.kids[i+2:m.n+2], m.kids[i+1:m.n+1])
 		m.kids[i+1] = right
@@ -431,7 +470,7 @@ func (t *Tree[T]) Delete(key T) (T, bool) {
 	if t.root == nil {
 		return zero, false
 	}
-	out, old, ok := t.del(t.root, key, false)
+	out, old, ok := t.del(t.root, key, t.pre(key), false)
 	if !ok {
 		return zero, false
 	}
@@ -449,7 +488,7 @@ func (t *Tree[T]) Delete(key T) (T, bool) {
 // del removes key (or, with last set, the greatest item) from the subtree n, which may then hold
 // fewer than minItems. It returns the subtree's root: n when nothing was removed, a node that t
 // owns otherwise.
-func (t *Tree[T]) del(n *node[T], key T, last bool) (out *node[T], old T, ok bool) {
+func (t *Tree[T]) del(n *node[T], key T, kp uint64, last bool) (out *node[T], old T, ok bool) {
 	var i int
 	var found bool
 	if last {
@@ -458,7 +497,7 @@ func (t *Tree[T]) del(n *node[T], key T, last bool) (out *node[T], old T, ok boo
 			i, found = n.n-1, true
 		}
 	} else {
-		i, found = t.search(n, key)
+		i, found = t.search(n, key, kp)
 	}
 	if n.kids == nil {
 		if !found {
@@ -466,7 +505,7 @@ func (t *Tree[T]) del(n *node[T], key T, last bool) (out *node[T], old T, ok boo
 		}
 		m := t.mut(n)
 		old = m.items[i]
-		copy(m.items[i:m.n-1], m.items[i+1:m.n])
+		move(m, i, m, i+1, m.n)
 		m.n--
 		var zero T
 		m.items[m.n] = zero
@@ -476,12 +515,13 @@ func (t *Tree[T]) del(n *node[T], key T, last bool) (out *node[T], old T, ok boo
 	var kid *node[T]
 	if found {
 		var pred T
-		kid, pred, _ = t.del(n.kids[i], key, true)
+		kid, pred, _ = t.del(n.kids[i], key, kp, true)
 		m := t.mut(n)
-		old, m.items[i] = m.items[i], pred
+		old = m.items[i]
+		t.set(m, i, pred)
 		n = m
 	} else {
-		kid, old, ok = t.del(n.kids[i], key, last)
+		kid, old, ok = t.del(n.kids[i], key, kp, last)
 		if !ok {
 			return n, old, false
 		}
@@ -514,15 +554,15 @@ func (t *Tree[T]) fix(m *node[T], i int) {
 			moved += sub.count
 		}
 		// Shift kid right by one and put the separator in front.
-		copy(kid.items[1:kid.n+1], kid.items[:kid.n])
-		kid.items[0] = m.items[i-1]
+		move(kid, 1, kid, 0, kid.n)
+		move(kid, 0, m, i-1, i)
 		if kid.kids != nil {
 			copy(kid.kids[1:kid.n+2], kid.kids[:kid.n+1])
 			kid.kids[0] = sub
 		}
 		kid.n++
 		left.n--
-		m.items[i-1] = left.items[left.n]
+		move(m, i-1, left, left.n, left.n+1)
 		var zero T
 		left.items[left.n] = zero
 		left.count -= moved
@@ -538,15 +578,15 @@ func (t *Tree[T]) fix(m *node[T], i int) {
 		if sub != nil {
 			moved += sub.count
 		}
-		kid.items[kid.n] = m.items[i]
+		move(kid, kid.n, m, i, i+1)
 		if kid.kids != nil {
 			kid.kids[kid.n+1] = sub
 			copy(right.kids[:right.n], right.kids[1:right.n+1])
 			right.kids[right.n] = nil
 		}
 		kid.n++
-		m.items[i] = right.items[0]
-		copy(right.items[:right.n-1], right.items[1:right.n])
+		move(m, i, right, 0, 1)
+		move(right, 0, right, 1, right.n)
 		right.n--
 		var zero T
 		right.items[right.n] = zero
@@ -558,15 +598,15 @@ func (t *Tree[T]) fix(m *node[T], i int) {
 		}
 		left := t.mut(m.kids[i])
 		right := m.kids[i+1]
-		left.items[left.n] = m.items[i]
-		copy(left.items[left.n+1:], right.items[:right.n])
+		move(left, left.n, m, i, i+1)
+		move(left, left.n+1, right, 0, right.n)
 		if left.kids != nil {
 			copy(left.kids[left.n+1:], right.kids[:right.n+1])
 		}
 		left.n += 1 + right.n
 		left.count += 1 + right.count
 		m.kids[i] = left
-		copy(m.items[i:m.n-1], m.items[i+1:m.n])
+		move(m, i, m, i+1, m.n)
 		copy(m.kids[i+1:m.n], m.kids[i+2:m.n+1])
 		m.n--
 		var zero T
@@ -601,7 +641,7 @@ func (t *Tree[T]) replace(n *node[T], base, i, j int, f func(int, T) T) *node[T]
 		}
 		if x < m.n {
 			if p >= i && p < j {
-				m.items[x] = f(p, m.items[x])
+				t.set(m, x, f(p, m.items[x]))
 			}
 			p++
 		}

@@ -14,8 +14,8 @@ import (
 	"github.com/leanovate/gopter/gen"
 )
 
-// check verifies the tree's invariants: items ascending, counts right, every node but the root
-// at least half full, all leaves at one depth.
+// check verifies the tree's invariants: items ascending, each item's prefix beside it, counts
+// right, every node but the root at least half full, all leaves at one depth.
 func check[T any](tb testing.TB, t *Tree[T]) {
 	tb.Helper()
 	if t.root == nil {
@@ -42,6 +42,9 @@ func check[T any](tb testing.TB, t *Tree[T]) {
 					tb.Fatalf("items out of order")
 				}
 				prev = &n.items[i]
+				if n.keys[i] != t.pre(n.items[i]) {
+					tb.Fatalf("item %d of a node has the prefix %x, not %x", i, n.keys[i], t.pre(n.items[i]))
+				}
 			}
 		}
 		if count != n.count {
@@ -121,9 +124,16 @@ func compare(tb testing.TB, t *Tree[int], r ref, probes []int) {
 
 // TestAgainstSlice runs long random sequences of writes on a family of clones that diverge, and
 // compares each with a sorted slice.
+// It runs with each of prefixes.
 func TestAgainstSlice(t *testing.T) {
+	for _, p := range prefixes {
+		t.Run(p.name, func(t *testing.T) { testAgainstSlice(t, p.pre) })
+	}
+}
+
+func testAgainstSlice(t *testing.T, pre func(int) uint64) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	trees := []Tree[int]{New(cmp.Compare[int])}
+	trees := []Tree[int]{New(cmp.Compare[int], pre)}
 	refs := []ref{nil}
 	const keys = 20_000
 	for step := range 60_000 {
@@ -251,7 +261,7 @@ func TestCommands(t *testing.T) {
 	}
 	cmds := &commands.ProtoCommands{
 		NewSystemUnderTestFunc: func(commands.State) commands.SystemUnderTest {
-			return &system{t: [2]Tree[int]{New(cmp.Compare[int]), New(cmp.Compare[int])}}
+			return &system{t: [2]Tree[int]{New(cmp.Compare[int], preInt), New(cmp.Compare[int], preInt)}}
 		},
 		InitialStateGen: gen.Const(state{}),
 		GenCommandFunc: func(commands.State) gopter.Gen {
@@ -271,7 +281,7 @@ func TestCommands(t *testing.T) {
 
 // TestClonesOnTwoGoroutines writes to two clones of one tree at once; run with -race.
 func TestClonesOnTwoGoroutines(t *testing.T) {
-	base := New(cmp.Compare[int])
+	base := New(cmp.Compare[int], preInt)
 	for k := range 10_000 {
 		base.Set(2 * k)
 	}
@@ -313,7 +323,7 @@ func TestClonesOnTwoGoroutines(t *testing.T) {
 // iteration yields the items as they were when it began, and the tree holds every change.
 func TestRenewLetsAnIterationGoOn(t *testing.T) {
 	for _, backward := range []bool{false, true} {
-		tr := New(cmp.Compare[int])
+		tr := New(cmp.Compare[int], preInt)
 		for k := range 1_000 {
 			tr.Set(2 * k)
 		}
@@ -368,7 +378,7 @@ func firstDiff(a, b []int) int {
 // checks the tree against a slice and that a clone taken before is unchanged.
 func TestReplaceRange(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	tr := New(cmp.Compare[int])
+	tr := New(cmp.Compare[int], preInt)
 	var want []int
 	for i := range 2000 {
 		tr.Set(10 * i)
@@ -407,7 +417,7 @@ func TestReplaceRange(t *testing.T) {
 		for k := range want {
 			want[k] = 10 * (want[k] / 10)
 		}
-		tr = New(cmp.Compare[int])
+		tr = New(cmp.Compare[int], preInt)
 		for _, v := range want {
 			tr.Set(v)
 		}
@@ -418,8 +428,14 @@ func TestReplaceRange(t *testing.T) {
 // neighbours it reports are the slice's, it inserts exactly when the key is absent and the
 // condition holds, and a refused insert leaves every node as it was.
 func TestInsertIf(t *testing.T) {
+	for _, p := range prefixes {
+		t.Run(p.name, func(t *testing.T) { testInsertIf(t, p.pre) })
+	}
+}
+
+func testInsertIf(t *testing.T, pre func(int) uint64) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	trees := []Tree[int]{New(cmp.Compare[int])}
+	trees := []Tree[int]{New(cmp.Compare[int], pre)}
 	refs := []ref{nil}
 	const keys = 5_000
 	for step := range 40_000 {
@@ -475,4 +491,19 @@ func TestInsertIf(t *testing.T) {
 	for i := range trees {
 		compare(t, &trees[i], refs[i], []int{0, 1, keys / 2})
 	}
+}
+
+// preInt is the prefix of an int in its order: its bits with the sign flipped, so that every int
+// has its own.
+func preInt(x int) uint64 { return uint64(x) ^ 1<<63 }
+
+// prefixes are the prefix functions the tests that compare with a model run with: one that tells
+// every item apart, and one that gives 64 neighbouring ints the same prefix, so that a search
+// mostly finds its place by cmp among equal prefixes.
+var prefixes = []struct {
+	name string
+	pre  func(int) uint64
+}{
+	{"exact", preInt},
+	{"coarse", func(x int) uint64 { return preInt(x) >> 6 }},
 }
