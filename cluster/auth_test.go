@@ -52,14 +52,15 @@ func TestRelayedAuth(t *testing.T) {
 		defer mu.Unlock()
 		return append([]int(nil), asked...)
 	}
-	lastSeen := func(i int) apersync.Identity {
+	lastSeen := func(t *testing.T, i int) apersync.Identity {
 		mu.Lock()
 		defer mu.Unlock()
 		require.NotEmpty(t, seen[i], "member n%d checked no transition", i)
 		return seen[i][len(seen[i])-1]
 	}
 	const room = "auth"
-	dial := func(i int, user string) *client {
+	// dial fails the test (or subtest) t it is given, not the one around it.
+	dial := func(t *testing.T, i int, user string) *client {
 		c, err := apersync.Dial[counter, aper.CounterTransition](ctx, fc.net.Dialer(fmt.Sprintf("n%d", i)), room,
 			apersync.WithToken("token-of-"+user), apersync.WithBackoff(10*time.Millisecond, 200*time.Millisecond))
 		require.NoError(t, err)
@@ -67,17 +68,17 @@ func TestRelayedAuth(t *testing.T) {
 		return c
 	}
 	// alice on n0 makes n0 the owner.
-	a := dial(0, "alice")
+	a := dial(t, 0, "alice")
 	require.NoError(t, a.Apply(add1))
 	require.NoError(t, a.Sync(ctx))
 	assert.Equal(t, []int{1, 0, 0}, counts())
 
 	t.Run("Client", func(t *testing.T) {
-		b := dial(1, "bob")
+		b := dial(t, 1, "bob")
 		require.NoError(t, b.Apply(add1))
 		require.NoError(t, b.Sync(ctx))
 		assert.Equal(t, []int{1, 1, 0}, counts(), "auth hook calls per member: n1 relays bob, n0 trusts it")
-		assert.Equal(t, apersync.Identity{Client: "bob"}, lastSeen(0))
+		assert.Equal(t, apersync.Identity{Client: "bob"}, lastSeen(t, 0))
 	})
 
 	t.Run("Agent", func(t *testing.T) {
@@ -87,7 +88,7 @@ func TestRelayedAuth(t *testing.T) {
 		require.NoError(t, bot.Apply(add1))
 		require.NoError(t, bot.Sync(ctx), "a relayed agent")
 		assert.Equal(t, []int{1, 1, 0}, counts(), "no auth hook asked about an agent")
-		id := lastSeen(0)
+		id := lastSeen(t, 0)
 		assert.True(t, id.Agent, "the owner's permission hook saw %+v, want an agent", id)
 		assert.Equal(t, int64(3), bot.State().Value())
 	})

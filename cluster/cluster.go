@@ -129,6 +129,8 @@ type Cluster struct {
 	conns   map[*conn]struct{}
 
 	calls // see forward.go
+
+	onNoResponders func() // tests: called each time a dial found no responder and waits
 }
 
 var (
@@ -270,15 +272,17 @@ func (c *Cluster) dial(ctx context.Context, owner, room, codec string, call bool
 	if err != nil {
 		return nil, err
 	}
-	req := nats.NewMsg(c.dialSubject(owner))
-	req.Header.Set(hdrReply, cn.in)
-	req.Header.Set(hdrCodec, codec)
-	req.Header.Set(hdrFrom, c.name)
-	req.Header.Set(hdrRoom, room)
-	if call {
-		req.Header.Set(hdrCall, "1")
-	}
-	rep, err := c.nc.RequestMsgWithContext(ctx, req)
+	rep, err := c.request(ctx, func() *nats.Msg {
+		req := nats.NewMsg(c.dialSubject(owner))
+		req.Header.Set(hdrReply, cn.in)
+		req.Header.Set(hdrCodec, codec)
+		req.Header.Set(hdrFrom, c.name)
+		req.Header.Set(hdrRoom, room)
+		if call {
+			req.Header.Set(hdrCall, "1")
+		}
+		return req
+	})
 	if err == nil && len(rep.Data) == 0 {
 		err = errors.New("refused")
 	}
@@ -288,6 +292,39 @@ func (c *Cluster) dial(ctx context.Context, owner, room, codec string, call bool
 	}
 	cn.start(string(rep.Data))
 	return cn, nil
+}
+
+// noResponderWait is how long a dial tries again while no server answers on the owner's
+// subject: the NATS server this one is connected to learns of a subscription on another node
+// through the routes, so for a moment after the owner (or this server, or a route) starts, a
+// request finds no responder although the owner is up.
+const noResponderWait = 2 * time.Second
+
+// request sends the request that msg makes and returns the reply. While there is no responder
+// it asks again (a new message each time), for up to noResponderWait or until ctx ends; then
+// it returns nats.ErrNoResponders.
+func (c *Cluster) request(ctx context.Context, msg func() *nats.Msg) (*nats.Msg, error) {
+	until, pause := time.Now().Add(noResponderWait), 5*time.Millisecond
+	for {
+		rep, err := c.nc.RequestMsgWithContext(ctx, msg())
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(pause).After(until) {
+			return rep, err
+		}
+		if c.onNoResponders != nil {
+			c.onNoResponders()
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-c.closed:
+			t.Stop()
+			return nil, ErrClosed
+		case <-t.C:
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
 }
 
 // onDial answers a relay connection's dial: it makes the connection and queues it for Accept.
