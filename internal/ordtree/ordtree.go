@@ -88,7 +88,8 @@ func (t *Tree[T]) mut(n *node[T]) *node[T] {
 	if n.own == own {
 		return n
 	}
-	// Only the slots in use are copied: the rest are zero in both.
+	// Only the slots in use are copied: the others are never read, and the copy's hold zero
+	// items, as a node's own do once their items leave (no reference is kept).
 	c := &node[T]{own: own, count: n.count}
 	c.n = move(c, 0, n, 0, n.n)
 	if n.kids != nil {
