@@ -297,12 +297,14 @@ func (c *Cluster) dial(ctx context.Context, owner, room, codec string, call bool
 // noResponderWait is how long a dial tries again while no server answers on the owner's
 // subject: the NATS server this one is connected to learns of a subscription on another node
 // through the routes, so for a moment after the owner (or this server, or a route) starts, a
-// request finds no responder although the owner is up.
-const noResponderWait = 2 * time.Second
+// request finds no responder although the owner is up. It is also how much later than before a
+// dial to an owner that is gone (its lease not yet expired) fails.
+const noResponderWait = time.Second
 
 // request sends the request that msg makes and returns the reply. While there is no responder
-// it asks again (a new message each time), for up to noResponderWait or until ctx ends; then
-// it returns nats.ErrNoResponders.
+// it asks again (a new message each time), for up to noResponderWait; then it returns
+// nats.ErrNoResponders. If ctx ends meanwhile, the error matches both ctx's cause and
+// nats.ErrNoResponders.
 func (c *Cluster) request(ctx context.Context, msg func() *nats.Msg) (*nats.Msg, error) {
 	until, pause := time.Now().Add(noResponderWait), 5*time.Millisecond
 	for {
@@ -317,7 +319,7 @@ func (c *Cluster) request(ctx context.Context, msg func() *nats.Msg) (*nats.Msg,
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, err
+			return nil, fmt.Errorf("%w (%w)", context.Cause(ctx), err)
 		case <-c.closed:
 			t.Stop()
 			return nil, ErrClosed

@@ -52,3 +52,15 @@ func TestDialWaitsForAnOwnerNotYetHeardOf(t *testing.T) {
 	require.NoError(t, r.err, "the dial to an owner that came up while it waited")
 	require.NoError(t, r.c.Close())
 }
+
+// TestDialToNoOwnerEndsWithItsContext: a dial that is still waiting for an owner when its
+// context ends says so: its error matches the context's as well as "no responders".
+func TestDialToNoOwnerEndsWithItsContext(t *testing.T) {
+	t.Parallel()
+	tc := startCluster(t, 1, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := tc.members[0].cl.Dial(ctx, "nobody", "room", "cbor")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorIs(t, err, nats.ErrNoResponders)
+}

@@ -119,9 +119,24 @@ func (t *Tree[T]) search(n *node[T], key T, kp uint64) (int, bool) {
 			hi = m
 		}
 	}
-	for ; lo < n.n && n.keys[lo] == kp; lo++ {
-		if c := t.cmp(n.items[lo], key); c >= 0 {
-			return lo, c == 0
+	if lo == n.n || n.keys[lo] != kp {
+		return lo, false
+	}
+	// Items lo..hi-1 share the key's prefix: bisect them by cmp.
+	hi = lo + 1
+	for hi < n.n && n.keys[hi] == kp {
+		hi++
+	}
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c := t.cmp(n.items[m], key)
+		if c == 0 {
+			return m, true
+		}
+		if c < 0 {
+			lo = m + 1
+		} else {
+			hi = m
 		}
 	}
 	return lo, false

@@ -218,8 +218,15 @@ func (c cmd) command() commands.Command {
 }
 
 // TestCommands checks two trees against slices under random inserts of runs of keys, deletes,
-// and clones of one into the other, so that both copies diverge from shared nodes.
+// and clones of one into the other, so that both copies diverge from shared nodes. It runs with
+// each of prefixes.
 func TestCommands(t *testing.T) {
+	for _, p := range prefixes {
+		t.Run(p.name, func(t *testing.T) { testCommands(t, p.pre) })
+	}
+}
+
+func testCommands(t *testing.T, pre func(int) uint64) {
 	insertRun := func(x, from, n int) commands.Command {
 		return cmd{
 			name: fmt.Sprintf("insert(%d, %d..%d)", x, from, from+n),
@@ -261,7 +268,7 @@ func TestCommands(t *testing.T) {
 	}
 	cmds := &commands.ProtoCommands{
 		NewSystemUnderTestFunc: func(commands.State) commands.SystemUnderTest {
-			return &system{t: [2]Tree[int]{New(cmp.Compare[int], preInt), New(cmp.Compare[int], preInt)}}
+			return &system{t: [2]Tree[int]{New(cmp.Compare[int], pre), New(cmp.Compare[int], pre)}}
 		},
 		InitialStateGen: gen.Const(state{}),
 		GenCommandFunc: func(commands.State) gopter.Gen {
@@ -376,9 +383,17 @@ func firstDiff(a, b []int) int {
 
 // TestReplaceRange replaces ranges of a tree's items with others that keep the order, and
 // checks the tree against a slice and that a clone taken before is unchanged.
+//
+// It runs with each of prefixes: an item's prefix changes with it.
 func TestReplaceRange(t *testing.T) {
+	for _, p := range prefixes {
+		t.Run(p.name, func(t *testing.T) { testReplaceRange(t, p.pre) })
+	}
+}
+
+func testReplaceRange(t *testing.T, pre func(int) uint64) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	tr := New(cmp.Compare[int], preInt)
+	tr := New(cmp.Compare[int], pre)
 	var want []int
 	for i := range 2000 {
 		tr.Set(10 * i)
@@ -417,7 +432,7 @@ func TestReplaceRange(t *testing.T) {
 		for k := range want {
 			want[k] = 10 * (want[k] / 10)
 		}
-		tr = New(cmp.Compare[int], preInt)
+		tr = New(cmp.Compare[int], pre)
 		for _, v := range want {
 			tr.Set(v)
 		}
