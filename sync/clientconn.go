@@ -286,8 +286,9 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		c.core.resync = true
 	}
 	var herr error
+	now := time.Now() // one reading for the message: its frames came together
 	for i := range items {
-		sends, err := c.core.receive(&items[i], cc.wire, time.Now())
+		sends, err := c.core.receive(&items[i], cc.wire, now)
 		if err != nil {
 			herr = err
 			c.core.resync = true // keep the view; take a snapshot on the next connection
@@ -301,7 +302,7 @@ func (c *Client[S, T]) handle(cc *clientConn, msg []byte, first bool) error {
 		c.cur = cc
 		// A new connection: the server forgot this client's presence with the old one.
 		c.presDirty, c.presLast = c.presSet, time.Time{}
-		c.flushPresenceLocked(time.Now())
+		c.flushPresenceLocked(now)
 	}
 	c.core.store.settle(&c.core)
 	if c.core.dirty {
