@@ -66,6 +66,10 @@ var (
 	// ErrSuperseded marks a Client stopped because another Client holding a copy of its key
 	// (WithClientKey: another process, say) connected to the room: see [ServerError].
 	ErrSuperseded = errors.New("aper/sync: superseded by another connection of the same client")
+	// ErrNoRoom is for a room factory (NewServer) to wrap in its error for a name that names no
+	// room the server can hold (an unknown kind of room, say), rather than a room it failed to
+	// make: the HTTP API then answers 404 instead of 500. Joins are refused either way.
+	ErrNoRoom = errors.New("aper/sync: no such room")
 	// ErrServerSilent marks a connection the client gave up on because nothing came from the
 	// server for three ping intervals (see WithPingInterval): [Status.Err] of a Client that
 	// reconnects for it.

@@ -36,8 +36,10 @@ import (
 // EventSource, which sets no header) and the *http.Request as its Metadata; it is refused with
 // 401 if the hook says no, and with 403 for a room that the Identity's Rooms does not list. A
 // submitted transition's Event.Client is the Identity's Client, and the permission hook sees
-// the Identity. Errors are JSON objects {"error":"...","code":"..."}. /log needs a journal
-// (WithJournal); without one it answers 501.
+// the Identity. Errors are JSON objects {"error":"...","code":"..."}: 404 for a room whose
+// factory says there is none (ErrNoRoom), 503 while the server stops or a room's owner cannot be
+// reached, 429 over a limit, 500 for another failure of the factory or the journal. /log needs a
+// journal (WithJournal); without one it answers 501.
 func (s *Server[S, T]) API() http.Handler {
 	a := &api[S, T]{s: s}
 	mux := http.NewServeMux()
@@ -217,6 +219,8 @@ func (a *api[S, T]) failErr(w http.ResponseWriter, err error) {
 	var se *ServerError
 	var oe *OwnerError
 	switch {
+	case errors.Is(err, ErrNoRoom):
+		fail(w, http.StatusNotFound, codeRoom, "%v", err)
 	case errors.As(err, &oe):
 		fail(w, http.StatusServiceUnavailable, codeRoom, "%v", err)
 	case errors.As(err, &se) && se.Code == codeLimit:

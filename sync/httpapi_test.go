@@ -284,3 +284,61 @@ func TestAPIAuth(t *testing.T) {
 		t.Fatalf("rooms with the query's token: %d", resp.StatusCode)
 	}
 }
+
+// A room that the factory says does not exist (ErrNoRoom) is a 404 of the API, for reading and
+// for submitting; a factory that fails otherwise is the server's failure, a 500.
+func TestAPINoRoom(t *testing.T) {
+	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*cmap, error) {
+		switch {
+		case strings.HasPrefix(room, "r/"):
+			return aper.NewMap[string, *aper.Counter, aper.CounterTransition](), nil
+		case room == "broken":
+			return nil, errors.New("the store is down")
+		}
+		return nil, fmt.Errorf("room %q: %w", room, apersync.ErrNoRoom)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := apiServer(t, srv)
+	get := func(path string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctxT(t), "GET", base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatalf("GET %s: %d, body not JSON: %v", path, resp.StatusCode, err)
+		}
+		return resp.StatusCode, out
+	}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/api/state/r/1", http.StatusOK},
+		{"/api/state/nope", http.StatusNotFound},
+		{"/api/state/nope/deeper", http.StatusNotFound},
+		{"/api/state/broken", http.StatusInternalServerError},
+	} {
+		code, out := get(tc.path)
+		if code != tc.want {
+			t.Errorf("GET %s: %d %v, want %d", tc.path, code, out, tc.want)
+		}
+		if code != http.StatusOK && out["code"] != "room" {
+			t.Errorf("GET %s: code %v, want room", tc.path, out["code"])
+		}
+	}
+	if code, out := post(t, base+"/api/submit/nope", "", m.Set("a", aper.NewCounter(1))); code != http.StatusNotFound {
+		t.Errorf("POST /api/submit/nope: %d %v, want 404", code, out)
+	}
+	if code, out := post(t, base+"/api/submit/r/1", "", m.Set("a", aper.NewCounter(1))); code != http.StatusOK {
+		t.Errorf("POST /api/submit/r/1: %d %v, want 200", code, out)
+	}
+}
