@@ -110,7 +110,11 @@ func client(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 				return syncAndReport(ctx, c, p)
 			}
 			quit, err := command(ctx, c, kind, p, line)
-			if err != nil {
+			switch {
+			case errors.Is(err, rooms.ErrUsage):
+				// A line that is no command: what was expected, without the marker.
+				p.linef("usage: %s", strings.TrimPrefix(err.Error(), rooms.ErrUsage.Error()+": "))
+			case err != nil:
 				p.linef("error: %v", err)
 			}
 			if quit {

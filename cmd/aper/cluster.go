@@ -52,16 +52,30 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 
 func (cf *clusterFlags) enabled() bool { return cf.embedded || cf.natsURL != "" }
 
+// check reports flags that cannot work, before anything starts.
+func (cf *clusterFlags) check() error {
+	switch {
+	case cf.replicas < 0 || cf.replicas > 5:
+		return fmt.Errorf("%w: -replicas %d: JetStream keeps 1 to 5 copies (0: the default)", errUsage, cf.replicas)
+	case cf.leaseTTL <= 0:
+		return fmt.Errorf("%w: -lease-ttl %v: want a positive duration", errUsage, cf.leaseTTL)
+	case cf.wait <= 0:
+		return fmt.Errorf("%w: -cluster-wait %v: want a positive duration", errUsage, cf.wait)
+	case !cf.enabled():
+		return nil
+	case cf.embedded && cf.natsURL != "":
+		return fmt.Errorf("%w: -cluster and -nats exclude each other", errUsage)
+	case cf.name == "":
+		return fmt.Errorf("%w: a server of a cluster needs -name", errUsage)
+	}
+	return nil
+}
+
 // openCluster joins the cluster the flags describe: an embedded node in the data folder's
 // "nats" folder, or the NATS at -nats, with a JetStream journal and the cluster's ownership.
-// The start waits for the cluster's JetStream (a first node waits for its peers).
+// The start waits for the cluster's JetStream (a first node waits for its peers). The flags
+// have passed check.
 func openCluster(ctx context.Context, cf *clusterFlags, dataDir string, logger *slog.Logger) (*serverJournal, error) {
-	if cf.embedded && cf.natsURL != "" {
-		return nil, fmt.Errorf("%w: -cluster and -nats exclude each other", errUsage)
-	}
-	if cf.name == "" {
-		return nil, fmt.Errorf("%w: a server of a cluster needs -name", errUsage)
-	}
 	var routes []string
 	for r := range strings.SplitSeq(cf.routes, ",") {
 		if r = strings.TrimSpace(r); r != "" {

@@ -19,7 +19,9 @@
 //
 // A room's name starts with its kind: "counter/..." is a counter (commands "add N", "set N"),
 // "text/..." a shared text ("insert POS TEXT", "append TEXT", "delete POS N"), "todo/..." a list
-// of strings ("add TEXT", "edit I TEXT", "delete I", "move I J"). A bare kind is a room too.
+// of strings ("add TEXT", "edit I TEXT", "delete I", "move I J"), "kanban/..." a board of lists
+// and "drop-four/..." a two-player game (their commands: "help" in aper client). A bare kind is a
+// room too.
 //
 // # serve
 //
@@ -118,7 +120,7 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, usageMessage(err))
 		os.Exit(2)
 	case errors.Is(err, errSilentFailure):
 		os.Exit(1)
@@ -129,9 +131,16 @@ func main() {
 }
 
 var (
-	errUsage         = errors.New("usage: aper [serve|client|sim|demo|help] [flags] (aper help for more)")
+	errUsage         = errors.New("usage")
 	errSilentFailure = errors.New("aper: failed (reported above)")
 )
+
+// usageMessage is what aper prints for a usage error: what was wrong, without the "usage: " that
+// marks the error as one, and where the commands and flags are listed.
+func usageMessage(err error) string {
+	msg := strings.Replace(err.Error(), errUsage.Error()+": ", "", 1)
+	return "aper: " + msg + "\n" + `Run "aper help" for the commands, "aper help COMMAND" for the flags of one.`
+}
 
 // commands are the subcommands, in the order the help lists them, with the line it shows.
 var commands = []struct{ name, args, what string }{
@@ -139,7 +148,7 @@ var commands = []struct{ name, args, what string }{
 	{"client", "[flags] ROOM", "a terminal client of one room: commands on stdin, state on stdout"},
 	{"sim", "[flags]", "a load test: simulated clients with faults, against an in-process, running (-server) or killed (-kill) server; ends with a table"},
 	{"demo", "[flags]", "two replicas and the server in one terminal view, every message shown"},
-	{"journal", "[flags] list | delete ROOM...", "list the rooms kept in a data folder's journal, or delete some"},
+	{"journal", "[flags] list | delete ROOM...", "the rooms kept in a data folder's journal: lists them, or deletes some"},
 	{"top", "[flags]", "a live view of a running server: rooms, clients, transitions/s, latencies (from its /metrics)"},
 	{"help", "[COMMAND]", "this list, or the flags of COMMAND"},
 }
@@ -157,10 +166,11 @@ Commands:
 
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "\t%-7s %s\n", c.name, c.what)
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.what)
 	}
 	fmt.Fprint(w, `
-Rooms are named by kind: counter/NAME, text/NAME or todo/NAME.
+Rooms are named by kind: counter/NAME, text/NAME, todo/NAME, kanban/NAME or drop-four/NAME
+(aper client and the web pages serve them all; aper sim and aper demo the first three).
 Run "aper help COMMAND" (or "aper COMMAND -h") for the flags of a command.
 `)
 }

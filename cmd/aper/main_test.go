@@ -234,16 +234,19 @@ func TestClientErrors(t *testing.T) {
 	a := srv.client(t, dir, "ws", "todo/x")
 	b := srv.client(t, dir, "ws", "todo/x")
 	a.send("frobnicate")
-	a.waitLine(`^error: .*not a command of a todo room`)
+	a.waitLine(`^usage: "frobnicate" is not a command of a todo room`)
 	a.send("add milk")
 	b.waitLine(`^state seq=1: 1\."milk"$`)
 	a.send("delete 1")
 	b.send("delete 1") // before b hears of a's delete, or after: then it is refused locally
-	b.waitLine(`^(rejected: not found conflict|error: .*item numbers|state seq=2: \(empty\)$)`)
+	b.waitLine(`^(rejected: not found conflict|usage: item numbers|state seq=2: \(empty\)$)`)
 	for _, c := range []*proc{a, b} {
 		c.send("show")
 		c.waitLine(`^state seq=2: \(empty\)$`)
 	}
+	n := srv.client(t, dir, "ws", "counter/x")
+	n.send("add x")
+	n.waitLine(`^usage: add N: "x" is not a whole number$`)
 	srv.stop()
 }
 
@@ -380,7 +383,7 @@ func TestHelp(t *testing.T) {
 			t.Fatalf("aper %v: %v", args, err)
 		}
 		for _, c := range commands {
-			if !strings.Contains(out.String(), "\t"+fmt.Sprintf("%-7s", c.name)+" "+c.what+"\n") {
+			if !strings.Contains(out.String(), "\t"+fmt.Sprintf("%-8s", c.name)+" "+c.what+"\n") {
 				t.Errorf("aper %v does not list %s:\n%s", args, c.name, out.String())
 			}
 		}
@@ -427,6 +430,36 @@ func TestHelpCommand(t *testing.T) {
 	err := run(context.Background(), []string{"help", "nope"}, nil, io.Discard, io.Discard)
 	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown command "nope"`) {
 		t.Fatalf("aper help nope: %v", err)
+	}
+}
+
+// Bad arguments are usage errors, said once, without a stack or a wait: a room kind that aper
+// sim cannot simulate (drop-four used to spin for ever), a room's name where a kind goes, a
+// negative duration.
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"sim", "-room", "drop-four"},
+		{"sim", "-room", "kanban"},
+		{"sim", "-room", "nope"},
+		{"sim", "-room", "counter/x"},
+		{"sim", "-clients", "0"},
+		{"demo", "-room", "kanban"},
+		{"serve", "-grace", "-1s"},
+		{"serve", "-cluster"},
+		{"serve", "-cluster", "-name", "a", "-nats", "nats://localhost:4222"},
+		{"serve", "-replicas", "-1"},
+		{"serve", "-lease-ttl", "0s"},
+		{"client"},
+	} {
+		err := run(t.Context(), args, strings.NewReader(""), io.Discard, io.Discard)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("aper %s: %v, want a usage error", strings.Join(args, " "), err)
+			continue
+		}
+		msg := usageMessage(err)
+		if strings.Count(msg, "usage") > 0 || !strings.HasPrefix(msg, "aper: ") || !strings.Contains(msg, "aper help") {
+			t.Errorf("aper %s prints\n%s\nwant one line of what was wrong and where the help is", strings.Join(args, " "), msg)
+		}
 	}
 }
 

@@ -45,6 +45,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("%w: aper serve takes no arguments", errUsage)
 	}
+	if *grace < 0 {
+		return fmt.Errorf("%w: -grace %v: want a duration of 0 or more", errUsage, *grace)
+	}
+	if err := cf.check(); err != nil {
+		return err
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug

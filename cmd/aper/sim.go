@@ -90,12 +90,10 @@ func sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	transportSet := false
 	fs.Visit(func(f *flag.Flag) { transportSet = transportSet || f.Name == "transport" })
-	k, err := rooms.KindOf(*room)
+	k := rooms.Kind(*room)
 	switch {
-	case err != nil:
-		return fmt.Errorf("%w: -room: %v", errUsage, err)
-	case k == rooms.Kanban:
-		return fmt.Errorf("%w: -room: aper sim simulates counter, text and todo rooms, not kanban", errUsage)
+	case k != rooms.Counter && k != rooms.Text && k != rooms.TodoKind:
+		return fmt.Errorf("%w: -room %q: aper sim simulates counter, text and todo rooms (a kind, not a room's name; -name names the room)", errUsage, *room)
 	case cfg.clients < 1 || cfg.transitions < 0 || cfg.window < 1 || cfg.kill < 0:
 		return fmt.Errorf("%w: -clients and -window must be at least 1, -transitions and -kill at least 0", errUsage)
 	case cfg.faults < 0 || cfg.faults >= 1:
@@ -547,9 +545,13 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 	for sc.applied < sc.quota || sc.resolved < sc.applied {
 		sc.collect(total)
 		if sc.applied < sc.quota && sc.applied-sc.resolved < cfg.window {
+			if err := ctx.Err(); err != nil {
+				// Every choice may conflict with the view for a while: stop when told to.
+				return fmt.Errorf("sim: %d of %d transitions resolved: %w", sc.resolved, sc.applied, context.Cause(ctx))
+			}
 			t, ok := sc.next(cfg.room, c.State())
 			if !ok {
-				continue
+				return fmt.Errorf("sim: no transition to make in a %s room", cfg.room)
 			}
 			if err := c.Apply(t); err != nil {
 				continue // conflicts with the optimistic view: not sent, choose again

@@ -41,9 +41,12 @@ func Parse(k Kind, s *Room, line string) (RoomTransition, error) {
 	verb = strings.TrimSpace(verb)
 	switch k {
 	case Counter:
+		if verb != "add" && verb != "set" {
+			break
+		}
 		n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
 		if err != nil {
-			break
+			return RoomTransition{}, fmt.Errorf("%w: %s N: %q is not a whole number", ErrUsage, verb, strings.TrimSpace(rest))
 		}
 		switch verb {
 		case "add":

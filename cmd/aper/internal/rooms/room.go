@@ -17,6 +17,7 @@ import (
 	"github.com/aper-go/aper/examples/drop-four/dropfour"
 	"github.com/aper-go/aper/list"
 	"github.com/aper-go/aper/pool"
+	apersync "github.com/aper-go/aper/sync"
 	"github.com/aper-go/aper/text"
 )
 
@@ -67,7 +68,7 @@ func KindOf(name string) (Kind, error) {
 			return known, nil
 		}
 	}
-	return "", fmt.Errorf("rooms: room %q: its name must start with one of %s", name, kindList())
+	return "", fmt.Errorf("rooms: room %q: a room's name is KIND/NAME or KIND, the kind one of %s", name, kindList())
 }
 
 func kindList() string {
@@ -76,19 +77,26 @@ func kindList() string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%q", string(k)+"/")
+		b.WriteString(string(k))
 	}
 	return b.String()
 }
 
-// New is the room factory of a sync server: a fresh state for the room called name.
+// New is the room factory of a sync server: a fresh state for the room called name. A name of
+// no kind is no room (its error matches sync.ErrNoRoom).
 func New(_ context.Context, name string) (*Room, error) {
 	k, err := KindOf(name)
 	if err != nil {
-		return nil, err
+		return nil, noRoom{err}
 	}
 	return Empty(k), nil
 }
+
+// noRoom is the error of a name that names no room: it reads as err and matches
+// sync.ErrNoRoom.
+type noRoom struct{ error }
+
+func (e noRoom) Unwrap() []error { return []error{e.error, apersync.ErrNoRoom} }
 
 // Empty returns an empty room of kind k.
 func Empty(k Kind) *Room {

@@ -3,10 +3,12 @@ package rooms
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/apertest"
+	apersync "github.com/aper-go/aper/sync"
 )
 
 func TestCommands(t *testing.T) {
@@ -42,8 +44,8 @@ func TestCommands(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	if _, err := New(context.Background(), "chess/1"); err == nil {
-		t.Fatal("a room of an unknown kind was made")
+	if _, err := New(context.Background(), "chess/1"); !errors.Is(err, apersync.ErrNoRoom) || !strings.Contains(err.Error(), `room "chess/1"`) {
+		t.Fatalf("a room of an unknown kind: %v, want an error naming it that matches sync.ErrNoRoom", err)
 	}
 	s := Empty(TodoKind)
 	for _, l := range []string{"frobnicate", "delete 1", "move 1", "edit x y"} {
