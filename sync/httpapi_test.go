@@ -43,7 +43,13 @@ func post(t *testing.T, url, token string, tr cmt) (int, map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequestWithContext(ctxT(t), "POST", url, bytes.NewReader(body))
+	return request(t, "POST", url, token, bytes.NewReader(body))
+}
+
+// request sends an API request and returns its status and its JSON body.
+func request(t *testing.T, method, url, token string, body io.Reader) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctxT(t), method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +63,7 @@ func post(t *testing.T, url, token string, tr cmt) (int, map[string]any) {
 	defer resp.Body.Close()
 	var out map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("POST %s: %d, body not JSON: %v", url, resp.StatusCode, err)
+		t.Fatalf("%s %s: %d, body not JSON: %v", method, url, resp.StatusCode, err)
 	}
 	return resp.StatusCode, out
 }
@@ -301,23 +307,6 @@ func TestAPINoRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := apiServer(t, srv)
-	get := func(path string) (int, map[string]any) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctxT(t), "GET", base+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			t.Fatalf("GET %s: %d, body not JSON: %v", path, resp.StatusCode, err)
-		}
-		return resp.StatusCode, out
-	}
 	for _, tc := range []struct {
 		path string
 		want int
@@ -327,7 +316,7 @@ func TestAPINoRoom(t *testing.T) {
 		{"/api/state/nope/deeper", http.StatusNotFound},
 		{"/api/state/broken", http.StatusInternalServerError},
 	} {
-		code, out := get(tc.path)
+		code, out := request(t, "GET", base+tc.path, "", nil)
 		if code != tc.want {
 			t.Errorf("GET %s: %d %v, want %d", tc.path, code, out, tc.want)
 		}
