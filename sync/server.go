@@ -56,7 +56,9 @@ type Server[S aper.StateMachine[S, T], T any] struct {
 }
 
 // NewServer returns a server whose rooms get their state from factory, called once each time a
-// room is loaded, with a context that ends when the server closes.
+// room is loaded, with a context that ends when the server closes. A factory's error refuses the
+// room's joins; wrapping ErrNoRoom in it says that the name names no room (the HTTP API then
+// answers 404, not 500).
 func NewServer[S aper.StateMachine[S, T], T any](factory func(ctx context.Context, room string) (S, error), opts ...ServerOption) (*Server[S, T], error) {
 	if factory == nil {
 		return nil, fmt.Errorf("%w: nil room factory", ErrInvalidOption)
