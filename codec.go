@@ -61,7 +61,8 @@ func (JSONCodec) Unmarshal(data []byte, v any) error {
 }
 
 // CBORCodec encodes with github.com/fxamacker/cbor/v2 in Core Deterministic Encoding (sorted map
-// keys, shortest forms), so equal values encode to equal bytes. Decoding rejects duplicate map
+// keys, shortest forms), so equal values encode to equal bytes. Encoding refuses a string that is
+// not valid UTF-8, which decoding would refuse. Decoding rejects duplicate map
 // keys, invalid UTF-8, NaN and infinite floats (JSON cannot carry them, and replicas must encode
 // alike under both codecs), maps with other than string keys into interface values, and nesting
 // deeper than 64 levels. Its zero value is ready to use; the package variable [CBOR] is the same.
@@ -112,12 +113,16 @@ func (c CBORCodec) modes() (cbor.EncMode, cbor.DecMode) {
 
 var defaultCBOR = newCBORCodec()
 
-// Marshal encodes v as deterministic CBOR.
+// Marshal encodes v as deterministic CBOR. A value holding a string that is not valid UTF-8 is
+// an error: its encoding would not decode.
 func (c CBORCodec) Marshal(v any) ([]byte, error) {
 	enc, _ := c.modes()
 	b, err := enc.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("aper: cbor encode: %w", err)
+	}
+	if !cborscan.ValidText(b) {
+		return nil, errors.New("aper: cbor encode: a string is not valid UTF-8")
 	}
 	return b, nil
 }

@@ -133,3 +133,30 @@ func bytesOf(b byte, n int) []byte {
 	}
 	return out
 }
+
+// A string that is not valid UTF-8 is refused when it is encoded (the decoder would refuse the
+// encoding: a room's journal or snapshot written with it could not be read back), in a map key,
+// an atom or a transition; valid strings of every length still encode and decode.
+func TestCBORRefusesInvalidUTF8(t *testing.T) {
+	m := aper.NewMap[string, *aper.Counter, aper.CounterTransition]()
+	assert.NoError(t, m.Apply(aper.On(m.Set("\xff", aper.NewCounter(1)))))
+	a := aper.NewAtom("ok\xfe")
+	for name, v := range map[string]any{
+		"map":        m,
+		"atom":       a,
+		"transition": m.Set("bad\xffkey", aper.NewCounter(1)),
+	} {
+		if b, err := aper.CBOR.Marshal(v); err == nil {
+			t.Errorf("%s: encoded to % x", name, b)
+		}
+	}
+	for _, s := range []string{"", "plain", "é😀", string(make([]byte, 300))} {
+		b, err := aper.CBOR.Marshal(aper.NewAtom(s))
+		if !assert.NoError(t, err) {
+			continue
+		}
+		var got aper.Atom[string]
+		assert.NoError(t, aper.CBOR.Unmarshal(b, &got))
+		assert.Equal(t, s, got.Get())
+	}
+}
