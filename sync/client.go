@@ -235,8 +235,8 @@ func Dial[S aper.StateMachine[S, T], T any](ctx context.Context, dialer transpor
 	if dialer == nil {
 		return nil, wrap(fmt.Errorf("%w: nil dialer", ErrInvalidOption), "dial room %q", room)
 	}
-	if room == "" || len(room) > maxRoomName {
-		return nil, wrap(fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrInvalidOption, len(room), maxRoomName), "dial room %q", room)
+	if why := badRoomName(room); why != "" {
+		return nil, wrap(fmt.Errorf("%w: %s", ErrInvalidOption, why), "dial room %q", room)
 	}
 	cfg := clientConfig{
 		backoffMin: 100 * time.Millisecond,
@@ -329,6 +329,9 @@ func (c *Client[S, T]) apply(t T) (*Handle, error) {
 	}
 	if c.cfg.maxPending > 0 && len(c.core.pending) >= c.cfg.maxPending {
 		return nil, wrap(fmt.Errorf("%w: %d transitions wait for the server", ErrLimit, c.cfg.maxPending), "apply")
+	}
+	if err := encodable(t); err != nil {
+		return nil, fmt.Errorf("aper/sync: apply: %w", err)
 	}
 	h, _, _, err := c.applyLocked(t, true)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/transport"
@@ -128,6 +129,9 @@ func (s *Server[S, T]) authenticate(sc *serverConn, h *frame) error {
 	if len(id.Client) > maxClientID {
 		return fmt.Errorf("the auth hook gave a client id of %d bytes, want at most %d", len(id.Client), maxClientID)
 	}
+	if !utf8.ValidString(string(id.Client)) {
+		return errors.New("the auth hook gave a client id that is not valid UTF-8")
+	}
 	id.Agent = false
 	sc.ident, sc.authed = id, true
 	return nil
@@ -175,8 +179,8 @@ func (s *Server[S, T]) readHello(sc *serverConn) (*frame, error) {
 		ve := &VersionError{Peer: h.V, Ours: ProtocolVersion}
 		s.refuse(sc, &ServerError{Code: codeVersion, Message: ve.Error(), Fatal: true})
 		return nil, ve
-	case h.Room == "" || len(h.Room) > maxRoomName:
-		err = fmt.Errorf("%w: room name of %d bytes, want 1 to %d", ErrProtocol, len(h.Room), maxRoomName)
+	case badRoomName(h.Room) != "":
+		err = fmt.Errorf("%w: %s", ErrProtocol, badRoomName(h.Room))
 	case len(h.Client) > maxClientID:
 		err = fmt.Errorf("%w: client id of %d bytes, want at most %d", ErrProtocol, len(h.Client), maxClientID)
 	case len(h.Key) < minClientKey || len(h.Key) > maxClientKey:
@@ -431,4 +435,16 @@ func (s *Server[S, T]) dispatch(sc *serverConn, r *room[S, T], msg []byte) error
 		}
 	}
 	return err
+}
+
+// badRoomName says what is wrong with a room's name, or "" if nothing: a name is 1 to
+// maxRoomName bytes of valid UTF-8 (the codecs carry no other text).
+func badRoomName(room string) string {
+	switch {
+	case room == "" || len(room) > maxRoomName:
+		return fmt.Sprintf("room name of %d bytes, want 1 to %d", len(room), maxRoomName)
+	case !utf8.ValidString(room):
+		return "room name not valid UTF-8"
+	}
+	return ""
 }

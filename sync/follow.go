@@ -77,6 +77,9 @@ func (s *Server[S, T]) Follow(ctx context.Context, room string, from uint64) ite
 // Submit whose answer is lost fails with such an error too, and the transition may then have
 // been applied or not.
 func (s *Server[S, T]) Submit(ctx context.Context, room string, id Identity, t T) (uint64, error) {
+	if err := encodable(t); err != nil {
+		return 0, wrap(err, "submit to %q", room)
+	}
 	res, err := s.carry(ctx, &call[T]{op: opSubmit, room: room, ident: id, t: t})
 	return res.seq, wrap(err, "submit to %q", room)
 }
@@ -98,6 +101,16 @@ func (s *Server[S, T]) submitHere(ctx context.Context, room string, id Identity,
 	case <-ctx.Done():
 		return 0, context.Cause(ctx)
 	}
+}
+
+// encodable refuses, as Invalid, a transition that cannot be encoded so that it decodes again
+// (one holding a string that is not valid UTF-8, say): sent, it would end its connection;
+// journaled, it would make the room's log unreadable.
+func encodable[T any](t T) error {
+	if _, err := aper.CBOR.Marshal(t); err != nil {
+		return conflict.New(conflict.Invalid, "the transition cannot be sent: "+err.Error())
+	}
+	return nil
 }
 
 // msgServerSubmit is the room message of Submit; its reply is a *submitRequest. (Numbered

@@ -217,8 +217,8 @@ func (s *Server[S, T]) answerCall(ctx context.Context, b []byte) fwdReply {
 	if err := cborDec.Unmarshal(b, &req); err != nil {
 		return fwdReply{Err: toFwdError(fmt.Errorf("%w: a malformed carried call: %v", ErrProtocol, err))}
 	}
-	if req.Room == "" || len(req.Room) > maxRoomName {
-		return fwdReply{Err: toFwdError(fmt.Errorf("%w: a room name has 1 to %d bytes", ErrProtocol, maxRoomName))}
+	if why := badRoomName(req.Room); why != "" {
+		return fwdReply{Err: toFwdError(fmt.Errorf("%w: %s", ErrProtocol, why))}
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -36,8 +36,9 @@ import (
 // EventSource, which sets no header) and the *http.Request as its Metadata; it is refused with
 // 401 if the hook says no, and with 403 for a room that the Identity's Rooms does not list. A
 // submitted transition's Event.Client is the Identity's Client, and the permission hook sees
-// the Identity. Errors are JSON objects {"error":"...","code":"..."}: 404 for a room whose
-// factory says there is none (ErrNoRoom), 503 while the server stops or a room's owner cannot be
+// the Identity. Errors are JSON objects {"error":"...","code":"..."}: 400 for a room name that
+// no client could dial (empty, over 256 bytes, not UTF-8), 404 for a room whose factory says
+// there is none (ErrNoRoom), 503 while the server stops or a room's owner cannot be
 // reached, 429 over a limit, 500 for another failure of the factory or the journal. /log needs a
 // journal (WithJournal); without one it answers 501.
 func (s *Server[S, T]) API() http.Handler {
@@ -74,14 +75,21 @@ func fail(w http.ResponseWriter, status int, code, format string, args ...any) {
 	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...), Code: code})
 }
 
+// room returns the room that r's path names, or answers 400 for a name that no client could
+// dial (empty, too long, not UTF-8) and returns false.
+func (a *api[S, T]) room(w http.ResponseWriter, r *http.Request) (string, bool) {
+	room := r.PathValue("room")
+	if why := badRoomName(room); why != "" {
+		fail(w, http.StatusBadRequest, codeProtocol, "%s", why)
+		return "", false
+	}
+	return room, true
+}
+
 // identity asks the authentication hook who makes request r for room (empty: none in
 // particular); ok false means the request was refused and answered.
 func (a *api[S, T]) identity(w http.ResponseWriter, r *http.Request, room string) (Identity, bool) {
 	s := a.s
-	if room != "" && len(room) > maxRoomName {
-		fail(w, http.StatusBadRequest, codeProtocol, "a room name has at most %d bytes", maxRoomName)
-		return Identity{}, false
-	}
 	if s.cfg.auth == nil {
 		return Identity{}, true
 	}
@@ -154,7 +162,10 @@ func (a *api[S, T]) rooms(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api[S, T]) state(w http.ResponseWriter, r *http.Request) {
-	room := r.PathValue("room")
+	room, ok := a.room(w, r)
+	if !ok {
+		return
+	}
 	if _, ok := a.identity(w, r, room); !ok {
 		return
 	}
@@ -176,7 +187,10 @@ func (a *api[S, T]) state(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api[S, T]) submit(w http.ResponseWriter, r *http.Request) {
-	room := r.PathValue("room")
+	room, ok := a.room(w, r)
+	if !ok {
+		return
+	}
 	id, ok := a.identity(w, r, room)
 	if !ok {
 		return
@@ -236,7 +250,10 @@ func (a *api[S, T]) failErr(w http.ResponseWriter, err error) {
 
 // log streams a room's log as Server-Sent Events.
 func (a *api[S, T]) log(w http.ResponseWriter, r *http.Request) {
-	room := r.PathValue("room")
+	room, ok := a.room(w, r)
+	if !ok {
+		return
+	}
 	if _, ok := a.identity(w, r, room); !ok {
 		return
 	}

@@ -292,7 +292,8 @@ func TestAPIAuth(t *testing.T) {
 }
 
 // A room that the factory says does not exist (ErrNoRoom) is a 404 of the API, for reading and
-// for submitting; a factory that fails otherwise is the server's failure, a 500.
+// for submitting; a factory that fails otherwise is the server's failure, a 500; a name that
+// no client could dial (empty, not UTF-8) is the request's fault, a 400.
 func TestAPINoRoom(t *testing.T) {
 	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*cmap, error) {
 		switch {
@@ -315,13 +316,17 @@ func TestAPINoRoom(t *testing.T) {
 		{"/api/state/nope", http.StatusNotFound},
 		{"/api/state/nope/deeper", http.StatusNotFound},
 		{"/api/state/broken", http.StatusInternalServerError},
+		{"/api/state/", http.StatusBadRequest},    // no room at all
+		{"/api/state/%ff", http.StatusBadRequest}, // a name no client can dial
+		{"/api/log/r/%fe", http.StatusBadRequest}, // before it finds the journal missing
 	} {
 		code, out := request(t, "GET", base+tc.path, "", nil)
 		if code != tc.want {
 			t.Errorf("GET %s: %d %v, want %d", tc.path, code, out, tc.want)
 		}
-		if code != http.StatusOK && out["code"] != "room" {
-			t.Errorf("GET %s: code %v, want room", tc.path, out["code"])
+		want := map[int]string{http.StatusNotFound: "room", http.StatusInternalServerError: "room", http.StatusBadRequest: "protocol"}[code]
+		if code != http.StatusOK && out["code"] != want {
+			t.Errorf("GET %s: code %v, want %s", tc.path, out["code"], want)
 		}
 	}
 	if code, out := post(t, base+"/api/submit/nope", "", m.Set("a", aper.NewCounter(1))); code != http.StatusNotFound {
