@@ -68,7 +68,9 @@ var (
 	ErrSuperseded = errors.New("aper/sync: superseded by another connection of the same client")
 	// ErrNoRoom is for a room factory (NewServer) to wrap in its error for a name that names no
 	// room the server can hold (an unknown kind of room, say), rather than a room it failed to
-	// make: the HTTP API then answers 404 instead of 500. Joins are refused either way.
+	// make: the HTTP API then answers 404 instead of 500, and a client's Dial fails with a fatal
+	// [*ServerError] (code "no-room") that matches ErrNoRoom, where a failing factory's is code
+	// "room".
 	ErrNoRoom = errors.New("aper/sync: no such room")
 	// ErrServerSilent marks a connection the client gave up on because nothing came from the
 	// server for three ping intervals (see WithPingInterval): [Status.Err] of a Client that
@@ -101,10 +103,11 @@ func (e *VersionError) Is(target error) bool { return target == ErrVersion }
 // "limit" (too many clients in the room or rooms on the server; not fatal: the client retries)
 // and "new-rooms" (the client, or its address, loaded as many rooms as it may this minute: see
 // WithNewRoomsPerMinute; not fatal), and ErrSuperseded for "superseded" when it is fatal (another holder of the client's key
-// connected), and ErrKicked for "kicked" (Server.Kick; fatal). Code "restored" (not fatal) says
+// connected), ErrKicked for "kicked" (Server.Kick; fatal) and ErrNoRoom for "no-room" (the room
+// factory says the name names no room; fatal). Code "restored" (not fatal) says
 // that Server.Restore reset the room: the client reconnects and loads the restored state.
 type ServerError struct {
-	Code    string // "version", "protocol", "room", "shutdown", "superseded", "stale", "overflow", "too-large", "unauthorized", "limit", "new-rooms", "timeout", "restored", "kicked"
+	Code    string // "version", "protocol", "room", "no-room", "shutdown", "superseded", "stale", "overflow", "too-large", "unauthorized", "limit", "new-rooms", "timeout", "restored", "kicked"
 	Message string // the server's reason, read without the package's "aper/sync: " prefix
 	Fatal   bool
 }
@@ -132,6 +135,8 @@ func (e *ServerError) Is(target error) bool {
 		return e.Code == codeSuperseded
 	case ErrKicked:
 		return e.Code == codeKicked
+	case ErrNoRoom:
+		return e.Code == codeNoRoom
 	}
 	return false
 }

@@ -183,6 +183,7 @@ const (
 	codeVersion    = "version"      // the peer speaks another protocol version (fatal)
 	codeProtocol   = "protocol"     // a malformed or unexpected frame
 	codeRoom       = "room"         // the room could not be loaded
+	codeNoRoom     = "no-room"      // the room factory says the name names no room (fatal)
 	codeShutdown   = "shutdown"     // the server is shutting down
 	codeSuperseded = "superseded"   // a newer connection of the same client instance joined
 	codeStale      = "stale"        // an older connection of a client instance that has a newer one

@@ -431,7 +431,11 @@ func (r *room[S, T]) fail(err error) {
 		case m := <-r.inbox:
 			switch m.kind {
 			case msgJoin:
-				m.sc.end(&ServerError{Code: codeRoom, Message: err.Error(), Fatal: !errors.As(err, new(retryableLoad))})
+				se := &ServerError{Code: codeRoom, Message: err.Error(), Fatal: !errors.As(err, new(retryableLoad))}
+				if errors.Is(err, ErrNoRoom) {
+					se.Code, se.Fatal = codeNoRoom, true
+				}
+				m.sc.end(se)
 			case msgSnapshot, msgRestore:
 				m.reply.(chan snapshotReply[S]) <- snapshotReply[S]{err: err}
 			case msgControl:

@@ -3,12 +3,15 @@ package sync_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aper-go/aper"
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
+	"github.com/aper-go/aper/transport/memory"
 )
 
 // A transition holding a string that is not valid UTF-8 cannot travel: the decoders refuse
@@ -55,6 +58,37 @@ func TestDialRefusesNonUTF8RoomName(t *testing.T) {
 		_, err := apersync.Dial[*cmap, cmt](context.Background(), n.Dialer("server"), room)
 		if !errors.Is(err, apersync.ErrInvalidOption) {
 			t.Errorf("Dial %q: %v, want ErrInvalidOption", room, err)
+		}
+	}
+}
+
+// A room the factory says does not exist refuses a Dial with a fatal error that matches
+// ErrNoRoom; a factory that fails otherwise does not match it.
+func TestDialNoRoom(t *testing.T) {
+	srv, err := apersync.NewServer(func(ctx context.Context, room string) (*cmap, error) {
+		if room == "broken" {
+			return nil, errors.New("the store is down")
+		}
+		return nil, fmt.Errorf("room %q: %w", room, apersync.ErrNoRoom)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	n := memory.NewNetwork(nil)
+	t.Cleanup(func() { n.Close() })
+	l, err := n.Listen("server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, srv, l)
+	for room, want := range map[string]bool{"nope": true, "broken": false} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := apersync.Dial[*cmap, cmt](ctx, n.Dialer("server"), room)
+		cancel()
+		var se *apersync.ServerError
+		if !errors.As(err, &se) || errors.Is(err, apersync.ErrNoRoom) != want || (want && !se.Fatal) {
+			t.Errorf("Dial %q: %v (%#v), want a server error that matches ErrNoRoom: %v", room, err, se, want)
 		}
 	}
 }
