@@ -20,7 +20,9 @@ import (
 // its place in the order. Transitions insert, delete, move, or apply a transition to one item's
 // state machine. Its zero value is an empty list ready to use, and a nil *List (an unset field
 // of a generated struct) reads as empty: Len, KeyOf, Has, Get, At, IndexOf, All, Backward and
-// Keys answer as for an empty list.
+// Keys answer as for an empty list, and the constructors of transitions (Insert, InsertAt,
+// Append, Prepend, the Position methods, Move, MoveTo, Delete, Update) build them as on an
+// empty list.
 //
 // V is the items' state machine type (usually a pointer, such as *aper.Counter) and T its
 // transition type; Go cannot infer T from V, so both are type parameters.
@@ -334,14 +336,14 @@ func newIndex(a, b ZenoIndex, l lean) ZenoIndex {
 // [PositionAt]). If the list has no item id, the fallback is zero, and an insert at the position
 // will conflict unless the item appears first.
 func (l *List[V, T]) PositionBefore(id uuid.UUID) ListPosition {
-	return PositionBefore(items[V, T]{l}, id)
+	return PositionBefore(l.seq(), id)
 }
 
 // PositionAfter returns the position just after item id, with the index it would get now as the
 // fallback (and a [Respace] when that index would be too long). If the list has no item id, the
 // fallback is zero, and an insert at the position will conflict unless the item appears first.
 func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
-	return PositionAfter(items[V, T]{l}, id)
+	return PositionAfter(l.seq(), id)
 }
 
 // PositionAt returns the position where a new item ends up at position i (0 is the first; i is
@@ -351,13 +353,13 @@ func (l *List[V, T]) PositionAfter(id uuid.UUID) ListPosition {
 // that a run of prepends stays short. When the index would be too long, the position carries a
 // [Respace] of the neighbourhood (see the package function [PositionAt]).
 func (l *List[V, T]) PositionAt(i int) ListPosition {
-	return PositionAt(items[V, T]{l}, i)
+	return PositionAt(l.seq(), i)
 }
 
 // WithRespace returns pos with the [Respace] it needs in l now (see the package function
 // [WithRespace]). Insert and Move call it.
 func (l *List[V, T]) WithRespace(pos ListPosition) ListPosition {
-	return WithRespace(items[V, T]{l}, pos)
+	return WithRespace(l.seq(), pos)
 }
 
 // Insert returns a new id and the transition that inserts v with that id at pos. It does not
@@ -433,7 +435,7 @@ func (l *List[V, T]) InsertAt(i int, v V) (uuid.UUID, Transition[V, T]) {
 // itself leaves it about where it was. If pos would now resolve to an index that is too long,
 // the transition's position carries a [Respace] of the neighbourhood (as for Insert).
 func (l *List[V, T]) Move(id uuid.UUID, pos ListPosition) Transition[V, T] {
-	return Transition[V, T]{Op: OpMove, ID: id, Pos: WithRespace(Without(items[V, T]{l}, id), pos)}
+	return Transition[V, T]{Op: OpMove, ID: id, Pos: WithRespace(Without(l.seq(), id), pos)}
 }
 
 // MoveTo returns the transition that moves item id so that it ends up at position i (clamped to
@@ -444,7 +446,7 @@ func (l *List[V, T]) MoveTo(id uuid.UUID, i int) Transition[V, T] {
 	if !l.Has(id) {
 		return Transition[V, T]{Op: OpMove, ID: id, Pos: End()}
 	}
-	return Transition[V, T]{Op: OpMove, ID: id, Pos: PositionAt(Without(items[V, T]{l}, id), i)}
+	return Transition[V, T]{Op: OpMove, ID: id, Pos: PositionAt(Without(l.seq(), id), i)}
 }
 
 // Respace returns the transition that gives the items from first to last (in either order) new,
@@ -594,6 +596,15 @@ func (l *List[V, T]) resolve(p ListPosition) (ZenoIndex, error) {
 
 // items presents a List's items as [Siblings].
 type items[V aper.StateMachine[V, T], T any] struct{ l *List[V, T] }
+
+// seq presents l's items for the constructors of transitions, which a nil List also has (it reads
+// as empty).
+func (l *List[V, T]) seq() items[V, T] {
+	if l == nil {
+		return items[V, T]{New[V, T]()}
+	}
+	return items[V, T]{l}
+}
 
 func (s items[V, T]) KeyOf(id uuid.UUID) (ZenoIndex, bool) { return s.l.KeyOf(id) }
 

@@ -1,9 +1,12 @@
 package pool_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/aper-go/aper"
+	"github.com/aper-go/aper/conflict"
+	"github.com/aper-go/aper/list"
 	"github.com/aper-go/aper/pool"
 	"github.com/google/uuid"
 )
@@ -38,5 +41,31 @@ func TestNilBoardReads(t *testing.T) {
 	}
 	for range b.Objects(id) {
 		t.Fatal("nil board: Objects yields an object")
+	}
+}
+
+// A nil *Board builds every transition as an empty board does: a list added through one lands
+// on an empty board, and moves of what no board has are NotFound, not a panic.
+func TestNilBoardBuildsTransitions(t *testing.T) {
+	var nb *pool.Board[*aper.Counter, aper.CounterTransition]
+	b := pool.New[*aper.Counter, aper.CounterTransition]()
+	l, add := nb.AppendList("To do")
+	if err := b.Apply(aper.On(add)); err != nil || !b.HasList(l) {
+		t.Fatalf("AppendList from a nil board: %v", err)
+	}
+	_, create := nb.Append(l, aper.NewCounter(1))
+	if err := b.Apply(aper.On(create)); err != nil || b.ListLen(l) != 1 {
+		t.Fatalf("Append from a nil board: %v", err)
+	}
+	id := uuid.New()
+	for name, tr := range map[string]pool.Transition[*aper.Counter, aper.CounterTransition]{
+		"MoveList":   nb.MoveList(id, list.End()),
+		"MoveListTo": nb.MoveListTo(id, 1),
+		"MoveTo":     nb.MoveTo(id, l, 0),
+		"MoveBefore": nb.MoveBefore(id, uuid.New()),
+	} {
+		if err := b.Apply(aper.On(tr)); !errors.Is(err, conflict.ErrNotFound) {
+			t.Errorf("%s of what no board has: %v, want NotFound", name, err)
+		}
 	}
 }

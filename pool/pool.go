@@ -42,7 +42,8 @@ var ErrNotEmpty = conflict.Sentinel(NotEmpty)
 //
 // Values returned by Get, At and Objects are shared with the board: read them, do not apply
 // transitions to them directly. A Board is not safe for concurrent use; Clone counts as a write.
-// A nil *Board (an unset field of a generated struct) reads as an empty board.
+// A nil *Board (an unset field of a generated struct) reads as an empty board, and builds
+// transitions (AddList, Create, Move...) as an empty board does.
 type Board[V aper.StateMachine[V, T], T any] struct {
 	cols  *list.List[*column[V, T], colOp[V, T]]
 	where *btree.BTreeG[placement] // object id → list id
@@ -314,7 +315,7 @@ func (b *Board[V, T]) PositionAt(id uuid.UUID, i int) list.ListPosition {
 // name, at pos among the lists. It does not change b.
 func (b *Board[V, T]) AddList(name string, pos list.ListPosition) (uuid.UUID, Transition[V, T]) {
 	id := uuid.New()
-	if b.cols != nil {
+	if b != nil && b.cols != nil {
 		pos = b.cols.WithRespace(pos)
 	}
 	return id, Transition[V, T]{Op: OpAddList, List: id, Name: name, Pos: pos}
@@ -334,7 +335,7 @@ func (b *Board[V, T]) RenameList(id uuid.UUID, name string) Transition[V, T] {
 // MoveList returns the transition that moves list id to pos among the lists (anchors are list
 // ids). It does not change b.
 func (b *Board[V, T]) MoveList(id uuid.UUID, pos list.ListPosition) Transition[V, T] {
-	if b.cols != nil {
+	if b != nil && b.cols != nil {
 		pos = b.cols.Move(id, pos).Pos
 	}
 	return Transition[V, T]{Op: OpMoveList, List: id, Pos: pos}
@@ -343,7 +344,7 @@ func (b *Board[V, T]) MoveList(id uuid.UUID, pos list.ListPosition) Transition[V
 // MoveListTo returns the transition that moves list id so that it ends up at position i among
 // the lists, anchored to its neighbours there. It does not change b.
 func (b *Board[V, T]) MoveListTo(id uuid.UUID, i int) Transition[V, T] {
-	if b.cols == nil {
+	if b == nil || b.cols == nil {
 		return b.MoveList(id, list.End())
 	}
 	return Transition[V, T]{Op: OpMoveList, List: id, Pos: b.cols.MoveTo(id, i).Pos}
