@@ -36,11 +36,12 @@ import (
 // EventSource, which sets no header) and the *http.Request as its Metadata; it is refused with
 // 401 if the hook says no, and with 403 for a room that the Identity's Rooms does not list. A
 // submitted transition's Event.Client is the Identity's Client, and the permission hook sees
-// the Identity. Errors are JSON objects {"error":"...","code":"..."}: 400 for a room name that
-// no client could dial (empty, over 256 bytes, not UTF-8), 404 for a room whose factory says
-// there is none (ErrNoRoom), 503 while the server stops or a room's owner cannot be
-// reached, 429 over a limit, 500 for another failure of the factory or the journal. /log needs a
-// journal (WithJournal); without one it answers 501.
+// the Identity. Errors are JSON objects {"error":"...","code":"..."}: 400 for a malformed or
+// null body, or a room name that no client could dial (empty, over 256 bytes, not UTF-8); 404
+// for a path the API does not serve, or a room whose factory says there is none (ErrNoRoom);
+// 405 (with Allow) for a path asked with another method; 503 while the server stops or a room's
+// owner cannot be reached; 429 over a limit; 500 for another failure of the factory or the
+// journal. /log needs a journal (WithJournal); without one it answers 501.
 func (s *Server[S, T]) API() http.Handler {
 	a := &api[S, T]{s: s}
 	mux := http.NewServeMux()
@@ -48,7 +49,30 @@ func (s *Server[S, T]) API() http.Handler {
 	mux.HandleFunc("GET /state/{room...}", a.state)
 	mux.HandleFunc("POST /submit/{room...}", a.submit)
 	mux.HandleFunc("GET /log/{room...}", a.log)
+	mux.HandleFunc("/", a.unknown)
+	for _, p := range []string{"/state", "/submit", "/log"} {
+		// Not the mux's redirect to p+"/", which would point outside where the API is mounted.
+		mux.HandleFunc(p, a.unknown)
+	}
 	return mux
+}
+
+// unknown answers what no route takes, in JSON as every other error: 405 (with Allow) for a
+// path of the API asked with another method, 404 for any other path.
+func (a *api[S, T]) unknown(w http.ResponseWriter, r *http.Request) {
+	allow := ""
+	switch p := r.URL.Path; {
+	case p == "/rooms", strings.HasPrefix(p, "/state/"), strings.HasPrefix(p, "/log/"):
+		allow = "GET, HEAD"
+	case strings.HasPrefix(p, "/submit/"):
+		allow = "POST"
+	}
+	if allow == "" {
+		fail(w, http.StatusNotFound, codeProtocol, "the API has no path %q", r.URL.Path)
+		return
+	}
+	w.Header().Set("Allow", allow)
+	fail(w, http.StatusMethodNotAllowed, codeProtocol, "%s %s: the path takes %s", r.Method, r.URL.Path, allow)
 }
 
 type api[S aper.StateMachine[S, T], T any] struct {
@@ -205,6 +229,10 @@ func (a *api[S, T]) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var t T
+	if aper.IsNull(body) {
+		fail(w, http.StatusBadRequest, codeProtocol, "the body is null, want a transition")
+		return
+	}
 	if err := unmarshal(aper.JSON, body, &t); err != nil {
 		fail(w, http.StatusBadRequest, codeProtocol, "decode the transition: %v", err)
 		return

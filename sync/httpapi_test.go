@@ -336,3 +336,41 @@ func TestAPINoRoom(t *testing.T) {
 		t.Errorf("POST /api/submit/r/1: %d %v, want 200", code, out)
 	}
 }
+
+// Every error of the API is a JSON object, those of paths and methods it does not serve too;
+// a method the path does not take is a 405 that says which it takes, and a null body a 400.
+func TestAPIErrorsAreJSON(t *testing.T) {
+	base := apiServer(t, newMapServer(t))
+	for _, tc := range []struct {
+		method, path string
+		body         string
+		want         int
+		allow        string
+	}{
+		{"PUT", "/api/submit/r/1", "{}", http.StatusMethodNotAllowed, "POST"},
+		{"GET", "/api/submit/r/1", "", http.StatusMethodNotAllowed, "POST"},
+		{"POST", "/api/rooms", "", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"DELETE", "/api/state/r/1", "", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"GET", "/api/unknown", "", http.StatusNotFound, ""},
+		{"GET", "/api/state", "", http.StatusNotFound, ""},
+		{"POST", "/api/submit", "{}", http.StatusNotFound, ""},
+		{"POST", "/api/submit/r/1", "null", http.StatusBadRequest, ""},
+		{"POST", "/api/submit/r/1", " null ", http.StatusBadRequest, ""},
+	} {
+		code, out := request(t, tc.method, base+tc.path, "", strings.NewReader(tc.body))
+		if code != tc.want || out["code"] != "protocol" || out["error"] == "" {
+			t.Errorf("%s %s: %d %v, want %d with a JSON error", tc.method, tc.path, code, out, tc.want)
+		}
+		if tc.allow != "" {
+			req, _ := http.NewRequestWithContext(ctxT(t), tc.method, base+tc.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
+			}
+		}
+	}
+}
