@@ -170,8 +170,12 @@ const maxLen = 1 << 48
 
 func (b *opBuilder) add(c Component) error {
 	n := c.Count()
-	if c.n == math.MinInt || n > maxLen {
-		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, "component count out of range"))
+	if c.n == math.MinInt {
+		// Retain or Delete of a negative count (see Retain).
+		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, "component of a negative count"))
+	}
+	if n > maxLen {
+		return fmt.Errorf("aper/text: %w", conflict.New(conflict.Invalid, fmt.Sprintf("component count %d over %d", n, maxLen)))
 	}
 	switch {
 	case c.s != "":

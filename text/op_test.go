@@ -45,8 +45,11 @@ func TestNewOpNormalizes(t *testing.T) {
 			assert.Equal(t, tt.want, o.String())
 		})
 	}
-	_, err := text.NewOp(R(-1))
-	require.Error(t, err)
+	for _, c := range []text.Component{R(-1), D(-2)} {
+		_, err := text.NewOp(c)
+		assert.ErrorIs(t, err, conflict.ErrInvalid)
+		assert.ErrorContains(t, err, "negative count")
+	}
 }
 
 func TestOpApply(t *testing.T) {
