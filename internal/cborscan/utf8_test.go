@@ -49,39 +49,8 @@ func TestValidTextAgreesWithTheCodec(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	strs := []string{"a", "é", "😀", "\xff", "ok\xfe", "\xc3", ""}
 	valid := true
-	var gen func(depth int) any
-	gen = func(depth int) any {
-		switch r.IntN(6) {
-		case 0:
-			return r.IntN(1 << 20)
-		case 1:
-			return []byte{0xff, byte(r.IntN(256))}
-		case 2, 3:
-			s := strs[r.IntN(len(strs))]
-			valid = valid && utf8.ValidString(s)
-			return s
-		}
-		if depth > 3 {
-			return 1
-		}
-		if r.IntN(2) == 0 {
-			a := make([]any, r.IntN(4))
-			for i := range a {
-				a[i] = gen(depth + 1)
-			}
-			return a
-		}
-		m := map[string]any{}
-		for range r.IntN(3) {
-			k := strs[r.IntN(len(strs))]
-			if _, ok := m[k]; ok {
-				continue // a value overwritten would not be encoded
-			}
-			valid = valid && utf8.ValidString(k)
-			m[k] = gen(depth + 1)
-		}
-		return m
-	}
+	str := func() string { return strs[r.IntN(len(strs))] }
+	note := func(s string) { valid = valid && utf8.ValidString(s) }
 	det, err := cbor.CoreDetEncOptions().EncMode()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +61,7 @@ func TestValidTextAgreesWithTheCodec(t *testing.T) {
 	}
 	for range 5000 {
 		valid = true
-		v := gen(0)
+		v := randomValue(r, str, note)
 		for _, em := range []cbor.EncMode{det, nil} {
 			var b []byte
 			if em == nil {
