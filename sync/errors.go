@@ -68,9 +68,9 @@ var (
 	ErrSuperseded = errors.New("aper/sync: superseded by another connection of the same client")
 	// ErrNoRoom is for a room factory (NewServer) to wrap in its error for a name that names no
 	// room the server can hold (an unknown kind of room, say), rather than a room it failed to
-	// make: the HTTP API then answers 404 instead of 500, and a client's Dial fails with a fatal
-	// [*ServerError] (code "no-room") that matches ErrNoRoom, where a failing factory's is code
-	// "room".
+	// make: the HTTP API then answers 404 instead of 500 (code "no-room"), and a client's Dial
+	// fails with a fatal [*ServerError] of code "no-room" that matches ErrNoRoom, where a failing
+	// factory's is code "room".
 	ErrNoRoom = errors.New("aper/sync: no such room")
 	// ErrServerSilent marks a connection the client gave up on because nothing came from the
 	// server for three ping intervals (see WithPingInterval): [Status.Err] of a Client that

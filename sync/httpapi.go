@@ -262,7 +262,7 @@ func (a *api[S, T]) failErr(w http.ResponseWriter, err error) {
 	var oe *OwnerError
 	switch {
 	case errors.Is(err, ErrNoRoom):
-		fail(w, http.StatusNotFound, codeRoom, "%v", err)
+		fail(w, http.StatusNotFound, codeNoRoom, "%v", err)
 	case errors.As(err, &oe):
 		fail(w, http.StatusServiceUnavailable, codeRoom, "%v", err)
 	case errors.As(err, &se) && se.Code == codeLimit:

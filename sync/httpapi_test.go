@@ -324,7 +324,7 @@ func TestAPINoRoom(t *testing.T) {
 		if code != tc.want {
 			t.Errorf("GET %s: %d %v, want %d", tc.path, code, out, tc.want)
 		}
-		want := map[int]string{http.StatusNotFound: "room", http.StatusInternalServerError: "room", http.StatusBadRequest: "protocol"}[code]
+		want := map[int]string{http.StatusNotFound: "no-room", http.StatusInternalServerError: "room", http.StatusBadRequest: "protocol"}[code]
 		if code != http.StatusOK && out["code"] != want {
 			t.Errorf("GET %s: code %v, want %s", tc.path, out["code"], want)
 		}

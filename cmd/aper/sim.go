@@ -553,7 +553,9 @@ func (sc *simClient) run(ctx context.Context, cfg simConfig, total *atomic.Int64
 			if !ok {
 				return fmt.Errorf("sim: no transition to make in a %s room", cfg.room)
 			}
-			if err := c.Apply(t); err != nil {
+			if err := c.Apply(t); errors.Is(err, apersync.ErrClosed) {
+				return fmt.Errorf("sim: client stopped: %w", c.Status().Err)
+			} else if err != nil {
 				continue // conflicts with the optimistic view: not sent, choose again
 			}
 			sc.applied++

@@ -33,7 +33,8 @@ func anyHead(b []byte) (major, ai byte, arg uint64, n int, ok bool) {
 	switch {
 	case ai < 24:
 		return major, ai, uint64(ai), 1, true
-	case ai == 24 && len(b) >= 2:
+	case ai == 24 && len(b) >= 2 && (major != 7 || b[1] >= 32):
+		// (A simple value below 32 has a one-byte form only.)
 		return major, ai, uint64(b[1]), 2, true
 	case ai == 25 && len(b) >= 3:
 		return major, ai, uint64(binary.BigEndian.Uint16(b[1:])), 3, true

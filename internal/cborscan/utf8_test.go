@@ -33,6 +33,8 @@ func TestValidTextCases(t *testing.T) {
 		{"truncated array", []byte{0x82, 0x01}, false},
 		{"reserved head", []byte{0x1c}, false},
 		{"float", []byte{0xfb, 0, 0, 0, 0, 0, 0, 0, 0}, true},
+		{"simple value 32", []byte{0xf8, 0x20}, true},
+		{"simple value 22 in two bytes", []byte{0xf8, 0x16}, false},
 		{"two items", []byte{0x01, 0x61, 'a'}, true},
 		{"huge length", []byte{0x7b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, false},
 	} {
