@@ -63,15 +63,21 @@ func serve(t testing.TB, srv *server, l transport.Listener) {
 // memoryServer starts a server on a fresh memory network.
 func memoryServer(t testing.TB, netOpts *memory.Options, opts ...apersync.ServerOption) (*server, *memory.Network) {
 	t.Helper()
+	srv := newMapServer(t, opts...)
+	return srv, onMemory(t, netOpts, srv)
+}
+
+// onMemory serves srv as "server" on a fresh memory network until the test ends.
+func onMemory(t testing.TB, netOpts *memory.Options, srv *server) *memory.Network {
+	t.Helper()
 	n := memory.NewNetwork(netOpts)
 	t.Cleanup(func() { n.Close() })
 	l, err := n.Listen("server")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newMapServer(t, opts...)
 	serve(t, srv, l)
-	return srv, n
+	return n
 }
 
 func dial(t testing.TB, d transport.Dialer, room string) *client {

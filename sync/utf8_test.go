@@ -11,7 +11,6 @@ import (
 	"github.com/aper-go/aper/conflict"
 	"github.com/aper-go/aper/journal"
 	apersync "github.com/aper-go/aper/sync"
-	"github.com/aper-go/aper/transport/memory"
 )
 
 // A transition holding a string that is not valid UTF-8 cannot travel: the decoders refuse
@@ -74,14 +73,7 @@ func TestDialNoRoom(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close() })
-	n := memory.NewNetwork(nil)
-	t.Cleanup(func() { n.Close() })
-	l, err := n.Listen("server")
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve(t, srv, l)
+	n := onMemory(t, nil, srv)
 	for room, want := range map[string]bool{"nope": true, "broken": false} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := apersync.Dial[*cmap, cmt](ctx, n.Dialer("server"), room)
